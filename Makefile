@@ -1,0 +1,39 @@
+# Every target builds the virtual environment on first use, from the hash-pinned lock.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+OUT ?= out
+
+.PHONY: demo test lint bench lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	rm -f $(VENV)/.installed-*
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+## Run the pipeline on the bundled sample into ./out (OUT=dir to change).
+demo: $(STAMP)
+	$(BIN)/forensics demo --out $(OUT)
+
+## Run the test suite (what CI runs).
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+## Benchmarks (not part of the tests): figures go to docs/benchmarks.md.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+## Re-resolve the lock after changing dependencies in pyproject.toml (needs uv).
+lock:
+	uv pip compile pyproject.toml --group dev --python-version 3.11 --universal \
+		--generate-hashes --quiet -o requirements.lock
+
+clean:
+	rm -rf $(VENV) $(OUT)

@@ -1,0 +1,1 @@
+"""distill-forensics: find adversarial-distillation campaigns in LLM API request logs."""

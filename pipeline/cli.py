@@ -1,0 +1,199 @@
+"""The ``forensics`` command: simulate, ingest, run and demo.
+
+In: command-line options (the same names as the DAGs' params). Out: the stages' files under
+``--out`` and a short account of them on the terminal. A user's mistake (a missing folder, a
+bad date, a range that ends before it starts) is one red line and a non-zero exit code; a
+traceback means a bug.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline.errors import ForensicsError
+from pipeline.ingest import IngestParams, IngestResult
+from pipeline.ingest import Progress as ProgressCallback
+from pipeline.runner import RunRequest, run_ingest, run_pipeline
+
+app = typer.Typer(
+    help="Find adversarial-distillation campaigns in LLM API request logs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console(stderr=True)
+out_console = Console()
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
+SAMPLE_RANGE = ("2026-04-01", "2026-04-03")
+
+LogsOpt = Annotated[Path, typer.Option("--logs", help="Folder of request logs (JSONL, CSV or "
+                                       "Parquet; plain, .gz or .zst).")]
+AccountsOpt = Annotated[Path | None, typer.Option("--accounts", help="Accounts table (CSV or "
+                                                  "Parquet), optional.")]
+StartOpt = Annotated[str, typer.Option("--start", help="First day, YYYY-MM-DD (UTC).")]
+EndOpt = Annotated[str, typer.Option("--end", help="Last day, YYYY-MM-DD (UTC), inclusive.")]
+OutOpt = Annotated[Path, typer.Option("--out", help="Output folder.")]
+BadShareOpt = Annotated[float, typer.Option(
+    "--max-bad-share", help="Stop when a day's quarantined share of rows passes this.")]
+
+
+def parse_day(value: str, option: str) -> date:
+    """A YYYY-MM-DD day, or a one-line error naming the option."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ForensicsError(f"{option}: '{value}' is not a date (YYYY-MM-DD)") from None
+
+
+@contextmanager
+def progress_bar() -> Iterator[ProgressCallback]:
+    """A rich progress bar driven by the stages' ``(step, done, total)`` callbacks."""
+    with Progress(TextColumn("{task.description:<40}"), BarColumn(),
+                  TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                  console=console, transient=False) as bar:
+        tasks: dict[str, int] = {}
+
+        def report(step: str, done: int, total: int) -> None:
+            stage = step.split(" ", 1)[0]
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=max(total, 1))
+            bar.update(tasks[stage], description=step[:40], completed=done,
+                       total=max(total, 1))
+
+        yield report
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a user's mistake into one red line and its exit code."""
+    try:
+        yield
+    except ForensicsError as err:
+        console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        raise typer.Exit(err.exit_code) from None
+
+
+def _request(logs: Path, out: Path, start: str, end: str, accounts: Path | None) -> RunRequest:
+    return RunRequest(logs=logs, out=out, start=parse_day(start, "--start"),
+                      end=parse_day(end, "--end"), accounts=accounts)
+
+
+def print_ingest(result: IngestResult, out: Path) -> None:
+    """The ingest's account of every row: where it went, and why when it was kept out."""
+    table = Table(title=f"ingest {result.run_id}", show_header=True)
+    table.add_column("rows")
+    table.add_column("count", justify="right")
+    table.add_row("read", f"{result.rows_read:,}")
+    table.add_row("kept", f"{result.rows_kept:,}")
+    table.add_row("quarantined", f"{result.rows_quarantined:,}")
+    for reason, n in result.by_reason.items():
+        table.add_row(f"  {reason}", f"{n:,}")
+    table.add_row("outside the range", f"{result.rows_out_of_range:,}")
+    out_console.print(table)
+    out_console.print(f"{len(result.files)} files, {len(result.partitions)} day partitions "
+                      f"under {out / 'requests'}")
+    for name in result.skipped_files:
+        console.print(f"[yellow]skipped[/] {name}: not a log file (.jsonl .csv .parquet)")
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[str, typer.Option(help="Scenario: sample, default or seedday.")] = "sample",
+    out: OutOpt = Path("sim"),
+    days: Annotated[int | None, typer.Option(help="Days to simulate (scenario's default).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same bytes.")] = 7,
+    start: Annotated[str | None, typer.Option(help="First day (scenario's default).")] = None,
+    hashes_only: Annotated[bool, typer.Option(help="Prompt hashes but no prompt text.")] = False,
+) -> None:
+    """Write labelled synthetic request logs, an accounts table and labels."""
+    from pipeline.simulate import SCENARIOS
+    from pipeline.simulate import simulate as run_simulation
+
+    with user_errors():
+        if scenario not in SCENARIOS:
+            raise ForensicsError(f"--scenario: unknown '{scenario}' (one of: "
+                                 f"{', '.join(sorted(SCENARIOS))})")
+        if days is not None and days < 1:
+            raise ForensicsError("--days: must be at least 1")
+        first = parse_day(start, "--start") if start else None
+        with console.status(f"simulating {scenario}"):
+            summary = run_simulation(scenario, out, seed=seed, days=days, start=first,
+                                     hashes_only=hashes_only)
+    out_console.print(f"{summary.n_requests:,} requests from {summary.n_accounts:,} accounts "
+                      f"({summary.n_campaign_accounts:,} in campaigns) over {summary.days} "
+                      f"days from {summary.start}; written to {out}")
+
+
+@app.command("ingest")
+def ingest_command(
+    logs: LogsOpt,
+    start: StartOpt,
+    end: EndOpt,
+    out: OutOpt = Path("out"),
+    accounts: AccountsOpt = None,
+    max_bad_share: BadShareOpt = IngestParams.max_bad_share,
+) -> None:
+    """Load request logs into day partitions, with a quarantine for bad rows."""
+    with user_errors():
+        request = _request(logs, out, start, end, accounts)
+        with progress_bar() as report:
+            result = run_ingest(request, IngestParams(max_bad_share=max_bad_share), report)
+    print_ingest(result, out)
+
+
+@app.command()
+def run(
+    logs: LogsOpt,
+    start: StartOpt,
+    end: EndOpt,
+    out: OutOpt = Path("out"),
+    accounts: AccountsOpt = None,
+    max_bad_share: BadShareOpt = IngestParams.max_bad_share,
+) -> None:
+    """Run the whole pipeline over a date range."""
+    with user_errors():
+        request = _request(logs, out, start, end, accounts)
+        with progress_bar() as report:
+            result = run_pipeline(request, IngestParams(max_bad_share=max_bad_share), report)
+    print_ingest(result.ingest, out)
+    _print_outputs(out)
+
+
+@app.command()
+def demo(out: OutOpt = Path("out")) -> None:
+    """Run the pipeline on the bundled sample (data/sample) and list what it wrote."""
+    with user_errors():
+        if not (SAMPLE_DIR / "logs").is_dir():
+            raise ForensicsError(f"the sample is missing: {SAMPLE_DIR / 'logs'}")
+        request = _request(SAMPLE_DIR / "logs", out, *SAMPLE_RANGE, SAMPLE_DIR / "accounts.csv")
+        with progress_bar() as report:
+            result = run_pipeline(request, progress=report)
+    print_ingest(result.ingest, out)
+    _print_outputs(out)
+
+
+def _print_outputs(out: Path) -> None:
+    out_console.print(f"[bold]wrote[/] under {out}:")
+    for path in sorted(p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        out_console.print(f"  {path.relative_to(out)}  ({path.stat().st_size:,} bytes)",
+                          highlight=False)
+
+
+def main() -> None:
+    """Entry point for ``python -m pipeline``."""
+    app(prog_name="forensics")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""User-facing failures: the CLI prints their message on one line and exits non-zero.
+
+Anything else that escapes is a bug and keeps its traceback.
+"""
+
+
+class ForensicsError(Exception):
+    """A problem with the user's input, parameters or output folder, not with the code."""
+
+    exit_code = 2
+
+
+class OutputLocked(ForensicsError):
+    """Another run holds the output folder."""
+
+    exit_code = 3
+
+
+class BadInputCeiling(ForensicsError):
+    """A day's share of quarantined rows passed the configured ceiling."""
+
+    exit_code = 4

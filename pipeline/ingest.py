@@ -1,0 +1,415 @@
+"""Ingest: raw request logs into per-day ``requests`` partitions, a quarantine and a ledger.
+
+In: a folder of request logs in the contract of DESIGN.md (JSONL, CSV or Parquet; plain,
+gzip or zstd), an optional accounts table, a date range. Out, under the output folder:
+``requests/date=YYYY-MM-DD/part-0.parquet`` for every day of the range, each replaced whole
+and atomically; in ``forensics.duckdb`` the ``quarantine`` (every bad row with its file, line,
+reason and raw text), the ``ingest_ledger`` (every input file with its size, sha256 and where
+each of its rows went), the ``accounts`` table and the ``requests`` view over all partitions.
+
+Every record of every file is first staged as typed Parquet with the first rule it breaks
+(``sql/ingest_records.sql``): one set of SQL rules judges all formats, because CSV and
+Parquet records are rendered to JSON objects on the way in. JSONL is split into lines here,
+with numpy over blocks of bytes, because DuckDB's JSON reader turns a malformed line into
+NULLs without saying so; the lines keep their numbers and their undecodable bytes.
+Duplicate request_ids, the ledger and the bad-share ceiling are then computed over the
+staged files, and only when the ceiling holds are the day partitions replaced.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import BinaryIO
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import zstandard
+
+from pipeline.errors import BadInputCeiling, ForensicsError
+from pipeline.schema import ACCOUNT_COLUMNS, REQUESTS_COLUMNS
+from pipeline.warehouse import DB_NAME, atomic_copy, connect, sql_text
+
+Progress = Callable[[str, int, int], None]
+
+FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv",
+           ".parquet": "parquet"}
+COMPRESSIONS = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd"}
+PARTITION_FILE = "part-0.parquet"
+
+
+@dataclass(frozen=True)
+class IngestParams:
+    """Ingest settings; the defaults are the nightly run's."""
+
+    max_bad_share: float = 0.01
+    """A day whose quarantined share of rows passes this stops the run (issue 2: 1%)."""
+    block_bytes: int = 64 << 20
+    """Decompressed bytes of JSONL handed to DuckDB at a time: bounds memory per file."""
+    memory_limit: str = "6GB"
+    """DuckDB's memory ceiling for staging; it spills to the staging folder beyond it."""
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One log file found under the input folder, identified by its path and content hash."""
+
+    index: int
+    path: Path
+    source_file: str
+    format: str
+    compression: str
+    size_bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one ingest run did, for the CLI's summary and the run ledger."""
+
+    run_id: str
+    days: list[date]
+    files: list[InputFile]
+    skipped_files: list[str]
+    rows_read: int
+    rows_kept: int
+    rows_quarantined: int
+    rows_out_of_range: int
+    by_reason: dict[str, int] = field(default_factory=dict)
+    partitions: list[Path] = field(default_factory=list)
+
+
+def check_inputs(logs: Path, start: date, end: date, accounts: Path | None) -> None:
+    """Refuse a request that cannot be right before anything is locked or written."""
+    if not logs.is_dir():
+        raise ForensicsError(f"logs folder not found: {logs}")
+    if end < start:
+        raise ForensicsError(f"end {end} is before start {start}")
+    if accounts is not None and not accounts.is_file():
+        raise ForensicsError(f"accounts file not found: {accounts}")
+
+
+def discover_files(logs: Path) -> tuple[list[InputFile], list[str]]:
+    """Every log file under ``logs`` in path order, hashed; and the names of files skipped.
+
+    Path order fixes which copy of a duplicated request_id is kept, so it must not depend
+    on the file system's listing order.
+    """
+    found: list[InputFile] = []
+    skipped: list[str] = []
+    for path in sorted(p for p in logs.rglob("*") if p.is_file()):
+        rel = path.relative_to(logs).as_posix()
+        if any(part.startswith(".") for part in path.relative_to(logs).parts):
+            continue
+        fmt, compression = _format_of(path)
+        if fmt is None or (fmt == "parquet" and compression != "none"):
+            skipped.append(rel)
+            continue
+        with open(path, "rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        found.append(InputFile(len(found), path, rel, fmt, compression,
+                               path.stat().st_size, digest))
+    return found, skipped
+
+
+def _format_of(path: Path) -> tuple[str | None, str]:
+    suffixes = [s.lower() for s in path.suffixes]
+    compression = "none"
+    if suffixes and suffixes[-1] in COMPRESSIONS:
+        compression = COMPRESSIONS[suffixes.pop()]
+    fmt = FORMATS.get(suffixes[-1]) if suffixes else None
+    return fmt, compression
+
+
+def ingest(
+    logs: Path,
+    out: Path,
+    start: date,
+    end: date,
+    *,
+    run_id: str,
+    accounts: Path | None = None,
+    params: IngestParams | None = None,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Ingest the logs of ``start``..``end`` (inclusive) into ``out``.
+
+    The caller holds the output lock (``warehouse.output_lock``). Raises ``BadInputCeiling``
+    after recording the quarantine and ledger, and before touching any partition, when a
+    day's bad share passes ``params.max_bad_share``.
+    """
+    params = params or IngestParams()
+    check_inputs(logs, start, end, accounts)
+    files, skipped = discover_files(logs)
+    if not files:
+        raise ForensicsError(f"no log files (.jsonl, .csv, .parquet; .gz, .zst) in {logs}")
+    staging = out / ".staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "records").mkdir(parents=True)
+    report = progress or (lambda _step, _done, _total: None)
+    try:
+        con = connect(memory_limit=params.memory_limit)
+        con.execute("SET temp_directory = $dir", {"dir": str(staging / "spill")})
+        total = sum(f.size_bytes for f in files)
+        done = 0
+        for f in files:
+            report(f"reading {f.source_file}", done, total)
+            _stage_file(con, f, staging / "records", params.block_bytes)
+            done += f.size_bytes
+        report("reading logs", total, total)
+        return _finish(con, files, skipped, staging, out, start, end, run_id, accounts,
+                       params, report)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _stage_file(con: duckdb.DuckDBPyConnection, f: InputFile, folder: Path,
+                block_bytes: int) -> None:
+    """Classify every record of one file into staging Parquet, a block at a time."""
+    records = sql_text("ingest_records")
+    params = {"source_file": f.source_file, "file_index": f.index}
+    if f.format == "jsonl":
+        reader = sql_text("raw_records_from_jsonl")
+        for chunk, lines in enumerate(_line_blocks(f, block_bytes)):
+            con.register("raw_lines", lines)
+            _copy_records(con, reader, records, params, _chunk_file(folder, f, chunk))
+            con.unregister("raw_lines")
+        return
+    if f.size_bytes == 0:
+        return
+    con.execute("DROP TABLE IF EXISTS csv_rejects; DROP TABLE IF EXISTS csv_reject_scans")
+    with_path = {**params, "path": str(f.path)}
+    try:
+        _copy_records(con, sql_text(f"raw_records_from_{f.format}"), records, with_path,
+                      _chunk_file(folder, f, 0))
+    except duckdb.Error as err:
+        raise ForensicsError(
+            f"{f.source_file}: not a readable {f.format} file ({_first_line(err)})"
+        ) from err
+    if f.format == "csv":
+        _copy_records(con, sql_text("raw_records_from_csv_rejects"), records, params,
+                      _chunk_file(folder, f, 1))
+
+
+def _chunk_file(folder: Path, f: InputFile, chunk: int) -> Path:
+    return folder / f"{f.index:06d}-{chunk:06d}.parquet"
+
+
+def _copy_records(con: duckdb.DuckDBPyConnection, reader: str, records: str,
+                  params: dict[str, object], target: Path) -> None:
+    query = (
+        f"WITH raw_records AS ({reader}\n) "
+        f"SELECT $file_index::INTEGER AS file_index, * FROM ({records}\n)"
+    )
+    used = {k: v for k, v in params.items() if f"${k}" in query}
+    con.execute(f"COPY ({query}) TO '{_literal(target)}' (FORMAT parquet)", used)
+
+
+def _line_blocks(f: InputFile, block_bytes: int) -> Iterator[pa.Table]:
+    """The file's lines in blocks: (source_line, line bytes with their line end).
+
+    Lines are cut with numpy on whole blocks and handed to Arrow without copying each
+    line, so a long line or a bad byte costs nothing special and nothing is decoded here.
+    """
+    line_no = 0
+    carry = b""
+    with _open_decompressed(f) as fh:
+        while True:
+            block = fh.read(block_bytes)
+            last = not block
+            buf = carry + block
+            if not buf:
+                break
+            ends = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
+            if last and (ends.size == 0 or ends[-1] != len(buf) - 1):
+                ends = np.append(ends, len(buf) - 1)
+            if ends.size == 0:
+                carry = buf
+                continue
+            cut = int(ends[-1]) + 1
+            offsets = np.concatenate(([0], ends + 1)).astype(np.int64)
+            lines = pa.LargeBinaryArray.from_buffers(
+                pa.large_binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(buf)]
+            )
+            numbers = pa.array(np.arange(line_no + 1, line_no + len(ends) + 1, dtype=np.int64))
+            line_no += len(ends)
+            carry = buf[cut:]
+            yield pa.table({"source_line": numbers, "line": lines})
+            if last:
+                break
+
+
+def _open_decompressed(f: InputFile) -> BinaryIO:
+    """The file's bytes after decompression; the caller closes it (and so the file)."""
+    if f.compression == "gzip":
+        return gzip.open(f.path, "rb")  # type: ignore[return-value]
+    raw = open(f.path, "rb")  # noqa: SIM115
+    if f.compression == "zstd":
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True,
+                                                            closefd=True)
+        return reader  # type: ignore[return-value]
+    return raw
+
+
+def _finish(con: duckdb.DuckDBPyConnection, files: list[InputFile], skipped: list[str],
+            staging: Path, out: Path, start: date, end: date, run_id: str,
+            accounts: Path | None, params: IngestParams, report: Progress) -> IngestResult:
+    """Judge the staged rows as a whole, record them, and publish the day partitions."""
+    if any((staging / "records").iterdir()):
+        staged = con.read_parquet(str(staging / "records" / "*.parquet"))
+        staged.create_view("staged", replace=True)
+    else:
+        con.execute(_empty_staged_sql())
+    con.register("input_files", pa.table({
+        "file_index": [f.index for f in files],
+        "source_file": [f.source_file for f in files],
+        "format": [f.format for f in files],
+        "compression": [f.compression for f in files],
+        "size_bytes": [f.size_bytes for f in files],
+        "sha256": [f.sha256 for f in files],
+    }))
+    window = {"start": start, "end": end}
+    duplicates = sql_text("ingest_duplicates")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE ingest_duplicates AS {duplicates}", window)
+    quarantine_file = staging / "quarantine.parquet"
+    con.execute(
+        f"COPY ({sql_text('quarantine')}) TO '{_literal(quarantine_file)}' (FORMAT parquet)",
+        {**window, "run_id": run_id},
+    )
+    con.read_parquet(str(quarantine_file)).create_view("quarantine", replace=True)
+    ledger = con.sql(sql_text("ingest_ledger"), params={**window, "run_id": run_id})
+    ledger = ledger.to_arrow_table()
+    quality = con.execute(sql_text("ingest_day_quality"), window).fetchall()
+    by_reason = dict(con.execute(
+        "SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY reason").fetchall())
+    if not all(ledger.column("balanced").to_pylist()):
+        raise RuntimeError("ingest ledger does not balance: rows were lost; this is a bug")
+
+    db = connect(out / DB_NAME)
+    try:
+        _record(db, run_id, ledger, quarantine_file, files, start, end, accounts)
+        over = [(day, share, worst) for day, _k, _b, share, worst in quality
+                if share > params.max_bad_share]
+        if over:
+            day, share, worst = max(over, key=lambda row: row[1])
+            raise BadInputCeiling(
+                f"{len(over)} day(s) over the bad-row ceiling of {params.max_bad_share:.2%}; "
+                f"worst {day}: {share:.2%} quarantined, worst files: {', '.join(worst[:3])}. "
+                "Nothing was published; see the quarantine table in "
+                f"{out / DB_NAME}"
+            )
+        days = [row[0] for row in quality]
+        partitions = []
+        for i, day in enumerate(days):
+            report(f"writing {day}", i, len(days))
+            target = out / "requests" / f"date={day.isoformat()}" / PARTITION_FILE
+            atomic_copy(con, sql_text("requests"), {"day": day}, target)
+            partitions.append(target)
+        report("writing partitions", len(days), len(days))
+        create_requests_view(db, out)
+    finally:
+        db.close()
+    totals = {name: sum(ledger.column(name).to_pylist())
+              for name in ("rows_read", "rows_kept", "rows_quarantined", "rows_out_of_range")}
+    return IngestResult(run_id=run_id, days=days, files=files, skipped_files=skipped,
+                        by_reason=by_reason, partitions=partitions, **totals)
+
+
+def _empty_staged_sql() -> str:
+    """A typed, empty ``staged`` view for a run whose files hold no records at all."""
+    cols = ", ".join(f"NULL::{t} AS {n}" for n, t in REQUESTS_COLUMNS if n not in
+                     ("source_file", "source_line"))
+    return (
+        "CREATE OR REPLACE TEMP VIEW staged AS SELECT NULL::INTEGER AS file_index, "
+        "NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line, "
+        f"{cols}, NULL::DATE AS day, NULL::VARCHAR AS reason, NULL::VARCHAR AS reason_fields, "
+        "NULL::VARCHAR AS raw_text WHERE false"
+    )
+
+
+INGEST_TABLES_DDL = """
+CREATE TABLE IF NOT EXISTS ingest_ledger (
+    run_id VARCHAR, file_index INTEGER, source_file VARCHAR, format VARCHAR,
+    compression VARCHAR, size_bytes BIGINT, sha256 VARCHAR, rows_read BIGINT,
+    rows_kept BIGINT, rows_quarantined BIGINT, rows_out_of_range BIGINT, balanced BOOLEAN,
+    range_start DATE, range_end DATE
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    run_id VARCHAR, source_file VARCHAR, source_line BIGINT, day DATE, reason VARCHAR,
+    reason_fields VARCHAR, request_id VARCHAR, account_id VARCHAR, raw_text VARCHAR
+);
+"""
+
+
+def _record(db: duckdb.DuckDBPyConnection, run_id: str, ledger: pa.Table,
+            quarantine_file: Path, files: list[InputFile], start: date, end: date,
+            accounts: Path | None) -> None:
+    """Write this run's ledger and quarantine rows, replacing an earlier run's for the
+    same files and days, so re-running a range never doubles the quarantine."""
+    db.execute(INGEST_TABLES_DDL)
+    db.register("run_ledger_rows", ledger)
+    db.register("run_files", pa.table({"source_file": [f.source_file for f in files]}))
+    window = {"start": start, "end": end}
+    db.execute("BEGIN TRANSACTION")
+    db.execute(
+        "DELETE FROM quarantine WHERE source_file IN (SELECT source_file FROM run_files) "
+        "AND (day IS NULL OR day BETWEEN $start AND $end)", window)
+    db.execute("INSERT INTO quarantine SELECT * FROM read_parquet($path)",
+               {"path": str(quarantine_file)})
+    db.execute("DELETE FROM ingest_ledger WHERE run_id = $run_id", {"run_id": run_id})
+    db.execute("INSERT INTO ingest_ledger SELECT *, $start, $end FROM run_ledger_rows", window)
+    db.execute("COMMIT")
+    load_accounts(db, accounts)
+
+
+def load_accounts(db: duckdb.DuckDBPyConnection, accounts: Path | None) -> None:
+    """Replace the ``accounts`` table from a CSV or Parquet file (or keep an empty one).
+
+    The table is small and optional, so a row that does not fit the contract is an error
+    naming the file, not a quarantine entry.
+    """
+    columns = ", ".join(f"{name} {kind}" for name, kind in ACCOUNT_COLUMNS)
+    if accounts is None:
+        db.execute(f"CREATE TABLE IF NOT EXISTS accounts ({columns})")
+        return
+    casts = ", ".join(f"CAST({name} AS {kind}) AS {name}" for name, kind in ACCOUNT_COLUMNS)
+    reader = ("read_parquet($path)" if accounts.suffix.lower() == ".parquet"
+              else "read_csv($path, all_varchar = true, header = true)")
+    try:
+        db.execute(f"CREATE OR REPLACE TABLE accounts AS SELECT {casts} FROM {reader} "
+                   "ORDER BY account_id", {"path": str(accounts)})
+    except duckdb.Error as err:
+        raise ForensicsError(f"accounts file {accounts}: {_first_line(err)}") from err
+
+
+def create_requests_view(db: duckdb.DuckDBPyConnection, out: Path) -> None:
+    """(Re)create the ``requests`` view over every day partition under ``out``.
+
+    A view cannot take bound parameters, so the folder is written into it as a quoted
+    literal; it names where the partitions are, never a data value.
+    """
+    root = (out / "requests").resolve()
+    if any(root.glob(f"date=*/{PARTITION_FILE}")):
+        glob = _literal(root / "date=*" / PARTITION_FILE)
+        db.execute(
+            "CREATE OR REPLACE VIEW requests AS SELECT * FROM "
+            f"read_parquet('{glob}', hive_partitioning = true, hive_types = {{'date': DATE}})"
+        )
+    else:
+        cols = ", ".join(f"NULL::{t} AS {n}" for n, t in REQUESTS_COLUMNS)
+        db.execute(f"CREATE OR REPLACE VIEW requests AS SELECT {cols}, NULL::DATE AS date "
+                   "WHERE false")
+
+
+def _literal(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0]

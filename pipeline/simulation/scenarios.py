@@ -1,0 +1,194 @@
+"""Scenario definitions: how many accounts of each population, for how long, which campaigns.
+
+In: nothing (declarations). Out: the frozen ``Scenario`` / ``CampaignSpec`` dataclasses and the
+named ``SCENARIOS`` the CLI exposes. Every number that shapes the synthetic traffic lives here,
+so a test can build a tiny scenario with ``dataclasses.replace`` instead of monkeypatching.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class CampaignSpec:
+    """One distillation operator (one ``operator_id``).
+
+    kind: ``campaign`` (loud: waves, shared infrastructure, nonce cache busting) or
+        ``stealth_campaign`` (every account looks independent; linked only by behaviour).
+    n_accounts: accounts created over the scenario (not all active on one day).
+    requests_per_account_day: mean requests of an account on a day it is active all day.
+    wave_span_days: first and last wave's offset from the scenario start, in days
+        (negative: created before the window). Loud campaigns create accounts in waves.
+    n_waves: how many creation waves.
+    lifetime_days: an account's active life is uniform in this range, then it is abandoned.
+    n_ip_prefixes: /24 prefixes the operator rotates through (0: derive from n_accounts).
+    group_size: accounts sharing one payment fingerprint / email domain (loud campaigns).
+    failover_share: share of requests preceded by a 429 on another account of the pool.
+    repeat_share: share of requests that re-sample a recent prompt on another account.
+    next_turn_share: share of requests that continue a conversation begun on another account.
+    """
+
+    operator_id: str
+    kind: str
+    n_accounts: int
+    requests_per_account_day: float = 12.0
+    wave_span_days: tuple[float, float] = (-2.0, 4.0)
+    n_waves: int = 4
+    lifetime_days: tuple[float, float] = (1.5, 4.5)
+    n_ip_prefixes: int = 0
+    group_size: int = 8
+    failover_share: float = 0.015
+    repeat_share: float = 0.25
+    next_turn_share: float = 0.08
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named synthetic data set.
+
+    days / start: default window (``simulate`` may override both).
+    n_individual, n_shared_nat, n_vpn, n_default_prompt: one-account operators of those kinds.
+    n_enterprises: companies; each has ``enterprise_accounts`` (min, max) linked accounts.
+    n_researchers: benchmark researchers (one or two accounts each).
+    n_apps / app_requests_per_day: large single-account apps and their mean daily volume.
+    n_cloud_apps: small apps hosted in shared cloud ranges.
+    campaigns: the distillation operators.
+    new_model_day: day offset (from the window start) when the new model is released;
+        it is clamped into the window, so even a one-day run sees the release.
+    """
+
+    name: str
+    days: int
+    start: dt.date
+    n_individual: int
+    n_enterprises: int
+    enterprise_accounts: tuple[int, int]
+    n_researchers: int
+    n_apps: int
+    app_requests_per_day: int
+    n_shared_nat: int
+    n_vpn: int
+    n_cloud_apps: int
+    n_default_prompt: int
+    campaigns: tuple[CampaignSpec, ...] = field(default_factory=tuple)
+    new_model_day: int = 2
+
+
+_START = dt.date(2026, 4, 1)
+
+SCENARIOS: dict[str, Scenario] = {
+    "sample": Scenario(
+        name="sample",
+        days=3,
+        start=_START,
+        n_individual=600,
+        n_enterprises=3,
+        enterprise_accounts=(5, 12),
+        n_researchers=3,
+        n_apps=2,
+        app_requests_per_day=1200,
+        n_shared_nat=150,
+        n_vpn=100,
+        n_cloud_apps=10,
+        n_default_prompt=100,
+        campaigns=(
+            CampaignSpec(
+                "op-harvest-1",
+                "campaign",
+                n_accounts=140,
+                wave_span_days=(-1.5, 1.5),
+                n_waves=3,
+                lifetime_days=(1.5, 3.5),
+            ),
+            CampaignSpec(
+                "op-quiet-1",
+                "stealth_campaign",
+                n_accounts=60,
+                requests_per_account_day=14.0,
+                wave_span_days=(-20.0, -1.0),
+                lifetime_days=(30.0, 60.0),
+            ),
+        ),
+        new_model_day=1,
+    ),
+    "default": Scenario(
+        name="default",
+        days=7,
+        start=_START,
+        n_individual=10_000,
+        n_enterprises=20,
+        enterprise_accounts=(5, 40),
+        n_researchers=12,
+        n_apps=4,
+        app_requests_per_day=8_000,
+        n_shared_nat=1_500,
+        n_vpn=1_000,
+        n_cloud_apps=100,
+        n_default_prompt=1_000,
+        campaigns=(
+            CampaignSpec(
+                "op-harvest-1",
+                "campaign",
+                n_accounts=5_000,
+                wave_span_days=(-2.0, 5.5),
+                n_waves=6,
+            ),
+            CampaignSpec(
+                "op-harvest-2",
+                "campaign",
+                n_accounts=900,
+                wave_span_days=(-1.0, 4.0),
+                n_waves=3,
+                group_size=12,
+            ),
+            CampaignSpec(
+                "op-quiet-1",
+                "stealth_campaign",
+                n_accounts=150,
+                requests_per_account_day=16.0,
+                wave_span_days=(-40.0, -2.0),
+                lifetime_days=(60.0, 90.0),
+            ),
+        ),
+        new_model_day=3,
+    ),
+    # The public reference case's daily volume (about 315,000 campaign requests) concentrated
+    # on about 2,500 active accounts, inside about 3 million benign requests.
+    "seedday": Scenario(
+        name="seedday",
+        days=1,
+        start=_START,
+        n_individual=150_000,
+        n_enterprises=220,
+        enterprise_accounts=(5, 50),
+        n_researchers=60,
+        n_apps=30,
+        app_requests_per_day=50_000,
+        n_shared_nat=25_000,
+        n_vpn=20_000,
+        n_cloud_apps=2_000,
+        n_default_prompt=20_000,
+        campaigns=(
+            CampaignSpec(
+                "op-harvest-1",
+                "campaign",
+                n_accounts=2_560,
+                requests_per_account_day=126.0,
+                wave_span_days=(-3.0, -0.3),
+                n_waves=5,
+                lifetime_days=(3.5, 7.0),
+            ),
+            CampaignSpec(
+                "op-quiet-1",
+                "stealth_campaign",
+                n_accounts=300,
+                requests_per_account_day=16.0,
+                wave_span_days=(-40.0, -2.0),
+                lifetime_days=(60.0, 90.0),
+            ),
+        ),
+        new_model_day=0,
+    ),
+}

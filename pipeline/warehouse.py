@@ -1,0 +1,126 @@
+"""The DuckDB side of the pipeline: connections, the SQL files, the output folder's lock.
+
+In: an output folder. Out: connections set up the same way everywhere (UTC, the macros of
+``sql/macros.sql``), the text of ``sql/<table>.sql`` files, and an exclusive lock so that
+two runs never write one folder at once. The ``forensics.duckdb`` file is written by one
+process at a time (DuckDB locks it whole), so per-day work writes Parquet and only the
+step that holds this lock opens the database.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+import duckdb
+
+from pipeline.errors import OutputLocked
+
+DB_NAME = "forensics.duckdb"
+LOCK_NAME = ".forensics.lock"
+_SQL_DIRS = (
+    Path(__file__).resolve().parent.parent / "sql",
+    Path(__file__).resolve().parent / "sql",
+)
+
+
+@cache
+def sql_text(name: str) -> str:
+    """The text of ``sql/<name>.sql``: the one place a table's SQL lives."""
+    for folder in _SQL_DIRS:
+        path = folder / f"{name}.sql"
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    raise FileNotFoundError(f"no sql/{name}.sql next to the pipeline package")
+
+
+def sql_path(name: str) -> Path:
+    """Where ``sql/<name>.sql`` lives, for provenance (hashes in the manifest)."""
+    for folder in _SQL_DIRS:
+        path = folder / f"{name}.sql"
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"no sql/{name}.sql next to the pipeline package")
+
+
+def connect(database: Path | str = ":memory:", *, threads: int | None = None,
+            memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection in UTC with the shared macros, so every stage reads time the same way."""
+    config: dict[str, str | int] = {"autoinstall_known_extensions": "false"}
+    if threads:
+        config["threads"] = threads
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    con = duckdb.connect(str(database), config=config)
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(sql_text("macros"))
+    return con
+
+
+@contextmanager
+def output_lock(out: Path, holder: dict[str, str]) -> Iterator[None]:
+    """Hold the output folder for one run; a second run is refused, naming the first.
+
+    ``flock`` is released by the kernel when the holder dies, so a crashed run never
+    leaves a stale lock behind.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            first = os.read(fd, 4096).decode("utf-8", "replace").strip() or "{}"
+            try:
+                info = json.loads(first)
+                who = ", ".join(f"{k} {v}" for k, v in info.items())
+            except json.JSONDecodeError:
+                who = first
+            raise OutputLocked(
+                f"{out} is in use by another run ({who}); wait for it to finish"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": str(os.getpid()), **holder}).encode())
+        os.fsync(fd)
+        yield
+    finally:
+        os.close(fd)
+
+
+def atomic_copy(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, object],
+                target: Path) -> None:
+    """Write a query's result to ``target`` as Parquet so readers see the old file or the new.
+
+    The file is written under a temporary name in the same folder, flushed to disk, then
+    renamed over the target: rename is atomic within a file system, so a crash at any
+    point leaves the previous version (or, for a new day, nothing), never half a file.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        con.execute(
+            f"COPY ({query}) TO '{_quote(tmp)}' (FORMAT parquet, COMPRESSION zstd, "
+            "ROW_GROUP_SIZE 122880)",
+            params,
+        )
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _quote(path: Path) -> str:
+    """A path as a SQL string literal body; COPY takes no bound parameter for its target."""
+    return str(path).replace("'", "''")
