@@ -52,6 +52,7 @@ CREATE OR REPLACE TEMP MACRO is_ipv4(ip) AS
 
 CREATE OR REPLACE TEMP MACRO is_ipv6(ip) AS
     regexp_full_match(lower(ip), '[0-9a-f:]{2,39}')
+    AND NOT regexp_matches(lower(ip), '[0-9a-f]{5}|:::')
     AND len(string_split(lower(ip), '::')) <= 2
     AND (
         (strpos(ip, '::') > 0 AND len(string_split(ip, ':')) <= 9)

@@ -2,7 +2,7 @@
 -- JSON object of its typed values. source_line is the row's position, from 1.
 SELECT
     file_row_number + 1 AS source_line,
-    to_json(r) AS text,
+    to_json(parquet_row) AS text,
     NULL::VARCHAR AS raw,
     NULL::VARCHAR AS pre_reason
-FROM read_parquet($path, file_row_number = true) AS r
+FROM read_parquet($path, file_row_number = true) AS parquet_row
