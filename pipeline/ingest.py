@@ -22,6 +22,7 @@ import gzip
 import hashlib
 import shutil
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -34,14 +35,20 @@ import zstandard
 
 from pipeline.errors import BadInputCeiling, ForensicsError
 from pipeline.schema import ACCOUNT_COLUMNS, REQUESTS_COLUMNS
-from pipeline.warehouse import DB_NAME, atomic_copy, connect, sql_text
+from pipeline.warehouse import (
+    DB_NAME,
+    atomic_copy,
+    connect,
+    create_partition_view,
+    partition_path,
+    sql_text,
+)
 
 Progress = Callable[[str, int, int], None]
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv",
            ".parquet": "parquet"}
 COMPRESSIONS = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd"}
-PARTITION_FILE = "part-0.parquet"
 
 
 @dataclass(frozen=True)
@@ -208,21 +215,28 @@ def _copy_records(con: duckdb.DuckDBPyConnection, reader: str, records: str,
         f"SELECT $file_index::INTEGER AS file_index, * FROM ({records}\n)"
     )
     used = {k: v for k, v in params.items() if f"${k}" in query}
-    con.execute(f"COPY ({query}) TO '{_literal(target)}' (FORMAT parquet)", used)
+    con.execute(f"COPY ({query}) TO '{_literal(target)}' (FORMAT parquet, COMPRESSION lz4_raw)",
+                used)
 
 
 def _line_blocks(f: InputFile, block_bytes: int) -> Iterator[pa.Table]:
-    """The file's lines in blocks: (source_line, line bytes with their line end).
+    """The file's lines in blocks: (source_line, text, line), line ends included.
 
     Lines are cut with numpy on whole blocks and handed to Arrow without copying each
-    line, so a long line or a bad byte costs nothing special and nothing is decoded here.
+    line. Arrow checks a whole block's UTF-8 at once; only a block that fails is passed on
+    as bytes (text NULL) for DuckDB to decode line by line, so a bad byte costs its block
+    a slower path and loses nothing. Decompression runs one block ahead in a thread (zlib
+    and zstd release the GIL) while DuckDB works on the previous block.
     """
     line_no = 0
     carry = b""
-    with _open_decompressed(f) as fh:
+    with _open_decompressed(f) as fh, ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(fh.read, block_bytes)
         while True:
-            block = fh.read(block_bytes)
+            block = pending.result()
             last = not block
+            if not last:
+                pending = pool.submit(fh.read, block_bytes)
             buf = carry + block
             if not buf:
                 break
@@ -232,17 +246,26 @@ def _line_blocks(f: InputFile, block_bytes: int) -> Iterator[pa.Table]:
             if ends.size == 0:
                 carry = buf
                 continue
-            cut = int(ends[-1]) + 1
             offsets = np.concatenate(([0], ends + 1)).astype(np.int64)
             lines = pa.LargeBinaryArray.from_buffers(
                 pa.large_binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(buf)]
             )
             numbers = pa.array(np.arange(line_no + 1, line_no + len(ends) + 1, dtype=np.int64))
             line_no += len(ends)
-            carry = buf[cut:]
-            yield pa.table({"source_line": numbers, "line": lines})
+            carry = buf[int(ends[-1]) + 1:]
+            yield _decoded(numbers, lines)
             if last:
                 break
+
+
+def _decoded(numbers: pa.Array, lines: pa.Array) -> pa.Table:
+    try:
+        text = lines.cast(pa.large_string())
+        text.validate(full=True)
+        line = pa.nulls(len(lines), pa.large_binary())
+    except pa.ArrowInvalid:
+        text, line = pa.nulls(len(lines), pa.large_string()), lines
+    return pa.table({"source_line": numbers, "text": text, "line": line})
 
 
 def _open_decompressed(f: InputFile) -> BinaryIO:
@@ -308,7 +331,7 @@ def _finish(con: duckdb.DuckDBPyConnection, files: list[InputFile], skipped: lis
         partitions = []
         for i, day in enumerate(days):
             report(f"writing {day}", i, len(days))
-            target = out / "requests" / f"date={day.isoformat()}" / PARTITION_FILE
+            target = partition_path(out, "requests", day)
             atomic_copy(con, sql_text("requests"), {"day": day}, target)
             partitions.append(target)
         report("writing partitions", len(days), len(days))
@@ -389,22 +412,8 @@ def load_accounts(db: duckdb.DuckDBPyConnection, accounts: Path | None) -> None:
 
 
 def create_requests_view(db: duckdb.DuckDBPyConnection, out: Path) -> None:
-    """(Re)create the ``requests`` view over every day partition under ``out``.
-
-    A view cannot take bound parameters, so the folder is written into it as a quoted
-    literal; it names where the partitions are, never a data value.
-    """
-    root = (out / "requests").resolve()
-    if any(root.glob(f"date=*/{PARTITION_FILE}")):
-        glob = _literal(root / "date=*" / PARTITION_FILE)
-        db.execute(
-            "CREATE OR REPLACE VIEW requests AS SELECT * FROM "
-            f"read_parquet('{glob}', hive_partitioning = true, hive_types = {{'date': DATE}})"
-        )
-    else:
-        cols = ", ".join(f"NULL::{t} AS {n}" for n, t in REQUESTS_COLUMNS)
-        db.execute(f"CREATE OR REPLACE VIEW requests AS SELECT {cols}, NULL::DATE AS date "
-                   "WHERE false")
+    """(Re)create the ``requests`` view over every day partition under ``out``."""
+    create_partition_view(db, out, "requests", REQUESTS_COLUMNS)
 
 
 def _literal(path: Path) -> str:

@@ -14,6 +14,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from functools import cache
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from pipeline.errors import OutputLocked
 
 DB_NAME = "forensics.duckdb"
 LOCK_NAME = ".forensics.lock"
+PARTITION_FILE = "part-0.parquet"
 _SQL_DIRS = (
     Path(__file__).resolve().parent.parent / "sql",
     Path(__file__).resolve().parent / "sql",
@@ -124,3 +126,33 @@ def atomic_copy(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, ob
 def _quote(path: Path) -> str:
     """A path as a SQL string literal body; COPY takes no bound parameter for its target."""
     return str(path).replace("'", "''")
+
+
+def partition_path(out: Path, table: str, day: date) -> Path:
+    """Where one day of a per-day table lives: ``<out>/<table>/date=YYYY-MM-DD/part-0.parquet``.
+
+    Every per-day table (the requests and the compact tables derived from them) has this
+    layout, so a day is replaced whole by one atomic rename and views glob one pattern.
+    """
+    return out / table / f"date={day.isoformat()}" / PARTITION_FILE
+
+
+def create_partition_view(db: duckdb.DuckDBPyConnection, out: Path, table: str,
+                          columns: tuple[tuple[str, str], ...]) -> None:
+    """(Re)create the view ``table`` over every day partition of it under ``out``.
+
+    A view cannot take bound parameters, so the folder is written into it as a quoted
+    literal; it names where the partitions are, never a data value. With no partition yet
+    the view is empty but typed, so queries against it still bind.
+    """
+    root = (out / table).resolve()
+    if any(root.glob(f"date=*/{PARTITION_FILE}")):
+        glob = _quote(root / "date=*" / PARTITION_FILE)
+        db.execute(
+            f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{glob}', "
+            "hive_partitioning = true, hive_types = {'date': DATE})"
+        )
+    else:
+        cols = ", ".join(f"NULL::{kind} AS {name}" for name, kind in columns)
+        db.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT {cols}, NULL::DATE AS date "
+                   "WHERE false")

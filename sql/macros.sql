@@ -1,48 +1,35 @@
--- macros: scalar helpers shared by the ingest SQL. Not a table. Each input value arrives
--- as (t, v): t is its JSON type as json_type() names it (NULL when the field is absent or
--- JSON null) and v its text. CSV and Parquet records are rendered to JSON first, so one set
--- of rules judges every format; numbers written as strings (CSV has no types) are accepted.
+-- macros: scalar helpers shared by the ingest SQL. Not a table. A field arrives as w, its
+-- raw JSON text (NULL when absent or JSON null): '"..."' for a string, digits for a
+-- number, '{', '[', 't' or 'f' for an object, array or boolean. CSV and Parquet records are
+-- rendered to JSON first, so one set of rules judges every format; numbers written as
+-- strings (CSV has no types) are accepted.
 
--- A string field holds any scalar; objects, arrays and booleans are the wrong type.
-CREATE OR REPLACE TEMP MACRO text_ok(t) AS
-    t IS NULL OR t IN ('VARCHAR', 'BIGINT', 'UBIGINT', 'DOUBLE');
+-- A string or number as text: JSON strings unquoted, numbers as written.
+CREATE OR REPLACE TEMP MACRO json_text(w) AS
+    CASE WHEN left(w::VARCHAR, 1) = '"' THEN w ->> '$' ELSE w::VARCHAR END;
 
--- An integer field: a JSON integer, an integral JSON float, or a string of digits.
-CREATE OR REPLACE TEMP MACRO to_int(t, v) AS
-    CASE
-        WHEN t IN ('BIGINT', 'UBIGINT') THEN try_cast(v AS BIGINT)
-        WHEN t = 'DOUBLE' AND try_cast(v AS DOUBLE) = floor(try_cast(v AS DOUBLE))
-            THEN try_cast(try_cast(v AS DOUBLE) AS BIGINT)
-        WHEN t = 'VARCHAR' AND regexp_full_match(trim(v), '[+-]?\d+')
-            THEN try_cast(trim(v) AS BIGINT)
-    END;
+-- Objects, arrays and booleans are the wrong type for every field of the contract.
+CREATE OR REPLACE TEMP MACRO json_scalar(w) AS
+    w IS NULL OR left(w::VARCHAR, 1) NOT IN ('{', '[', 't', 'f');
 
-CREATE OR REPLACE TEMP MACRO int_ok(t, v) AS t IS NULL OR to_int(t, v) IS NOT NULL;
+-- A whole number: an integer, an integral float or such a string; 12.5 is not one.
+CREATE OR REPLACE TEMP MACRO to_int(x) AS
+    CASE WHEN isfinite(try_cast(x AS DOUBLE)) AND abs(try_cast(x AS DOUBLE)) < 9e15
+        AND try_cast(x AS DOUBLE) = floor(try_cast(x AS DOUBLE))
+        THEN try_cast(x AS DOUBLE)::BIGINT END;
 
-CREATE OR REPLACE TEMP MACRO to_float(t, v) AS
-    CASE
-        WHEN t IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'VARCHAR')
-            AND isfinite(try_cast(trim(v) AS DOUBLE))
-            THEN try_cast(trim(v) AS DOUBLE)
-    END;
+CREATE OR REPLACE TEMP MACRO to_float(x) AS
+    CASE WHEN isfinite(try_cast(x AS DOUBLE)) THEN try_cast(x AS DOUBLE) END;
 
-CREATE OR REPLACE TEMP MACRO float_ok(t, v) AS t IS NULL OR to_float(t, v) IS NOT NULL;
-
--- ts: epoch milliseconds (a JSON integer or a string of digits), or RFC 3339 with an
+-- ts: epoch milliseconds (a number or a string of digits), or RFC 3339 with a time and an
 -- explicit offset. A wall-clock time without an offset is ambiguous and so the wrong type.
-CREATE OR REPLACE TEMP MACRO to_ts(t, v) AS
+CREATE OR REPLACE TEMP MACRO to_ts(x) AS
     CASE
-        WHEN t IN ('BIGINT', 'UBIGINT')
-            OR (t = 'VARCHAR' AND regexp_full_match(trim(v), '\d{1,16}'))
-            THEN epoch_ms(try_cast(trim(v) AS BIGINT))::TIMESTAMPTZ
-        WHEN t = 'VARCHAR' AND regexp_full_match(
-                trim(v),
-                '\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?\s*([Zz]|[+-]\d{2}(:?\d{2})?)'
-            )
-            THEN try_cast(trim(v) AS TIMESTAMPTZ)
+        WHEN try_cast(x AS BIGINT) IS NOT NULL AND NOT contains(x, '.')
+            THEN epoch_ms(try_cast(x AS BIGINT))::TIMESTAMPTZ
+        WHEN regexp_matches(x, '\d:\d\d(:\d\d(\.\d+)?)?\s*([Zz]|[+-]\d\d(:?\d\d)?)\s*$')
+            THEN try_cast(trim(x) AS TIMESTAMPTZ)
     END;
-
-CREATE OR REPLACE TEMP MACRO ts_ok(t, v) AS t IS NULL OR to_ts(t, v) IS NOT NULL;
 
 -- An optional string: empty and blank values mean absent.
 CREATE OR REPLACE TEMP MACRO opt_text(v) AS nullif(trim(v), '');
@@ -58,8 +45,6 @@ CREATE OR REPLACE TEMP MACRO is_ipv6(ip) AS
         (strpos(ip, '::') > 0 AND len(string_split(ip, ':')) <= 9)
         OR (strpos(ip, '::') = 0 AND len(string_split(ip, ':')) = 8)
     );
-
-CREATE OR REPLACE TEMP MACRO ip_ok(ip) AS ip IS NULL OR is_ipv4(ip) OR is_ipv6(ip);
 
 -- The first three 16-bit groups of an IPv6 address with '::' expanded, so that every
 -- spelling of one /48 gives the same prefix text.
@@ -90,6 +75,9 @@ CREATE OR REPLACE TEMP MACRO ip_prefix(ip) AS
     END;
 
 -- The prompt hash derived from the text when the log carries none: sha256 of the text with
--- runs of white space folded to one space and the ends trimmed.
+-- runs of white space folded to one space and the ends trimmed (Python's
+-- " ".join(text.split()) for ASCII white space). Most texts need no folding; the cheap test
+-- spares them the rewrite.
 CREATE OR REPLACE TEMP MACRO prompt_text_hash(text) AS
-    sha256(regexp_replace(trim(text), '\s+', ' ', 'g'));
+    sha256(CASE WHEN regexp_matches(text, '^\s|\s$|\s\s|[\t\n\r\f\v]')
+        THEN trim(regexp_replace(text, '\s+', ' ', 'g')) ELSE text END);
