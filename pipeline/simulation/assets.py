@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -156,10 +157,13 @@ class Assets:
     system_kind: list[str]
 
 
+# Characters Python's str.split() treats as whitespace but RE2's \\s does not.
+_EXOTIC_SPACE = re.compile("[\v\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+
+
 def clean_text(text: str) -> str:
     """Strip and map exotic whitespace (NBSP, ideographic space, ...) to a plain space."""
-    out = "".join(" " if ch.isspace() and ch not in " \t\n\r\f" else ch for ch in text)
-    return out.strip()
+    return _EXOTIC_SPACE.sub(" ", text).strip()
 
 
 def estimate_tokens(text: str) -> int:
@@ -172,9 +176,11 @@ def _unescape(s: str) -> str:
 
 
 def _fill(template: str, **slots: str) -> str:
+    """Unescape ``{{``/``}}`` first, so braces inside slot values (JSON) stay intact."""
+    template = _unescape(template)
     for key, value in slots.items():
         template = template.replace("{" + key + "}", value)
-    return _unescape(template)
+    return template
 
 
 def _read_corpus(name: str) -> list[dict[str, str]]:

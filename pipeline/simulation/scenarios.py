@@ -33,7 +33,7 @@ class CampaignSpec:
     operator_id: str
     kind: str
     n_accounts: int
-    requests_per_account_day: float = 12.0
+    requests_per_account_day: float = 14.0
     wave_span_days: tuple[float, float] = (-2.0, 4.0)
     n_waves: int = 4
     lifetime_days: tuple[float, float] = (1.5, 4.5)
@@ -83,16 +83,16 @@ SCENARIOS: dict[str, Scenario] = {
         name="sample",
         days=3,
         start=_START,
-        n_individual=600,
+        n_individual=380,
         n_enterprises=3,
-        enterprise_accounts=(5, 12),
+        enterprise_accounts=(5, 10),
         n_researchers=3,
         n_apps=2,
-        app_requests_per_day=1200,
-        n_shared_nat=150,
-        n_vpn=100,
-        n_cloud_apps=10,
-        n_default_prompt=100,
+        app_requests_per_day=700,
+        n_shared_nat=90,
+        n_vpn=60,
+        n_cloud_apps=6,
+        n_default_prompt=60,
         campaigns=(
             CampaignSpec(
                 "op-harvest-1",

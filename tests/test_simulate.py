@@ -1,0 +1,254 @@
+"""Tests of the traffic simulator: determinism, the log contract, labels, the cache replay,
+and the campaign properties later detection stages rely on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from pipeline.schema import ACCOUNT_COLUMNS, LOG_FIELD_NAMES, LOG_FIELDS
+from pipeline.simulate import SCENARIOS, SimulationSummary, simulate, tiny_scenario
+from pipeline.simulation.accounts import POPULATIONS
+from pipeline.simulation.assets import COUNTRIES
+
+PY_TYPES = {"string": str, "int": int, "float": float, "timestamp": str}
+TOKEN_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+)
+
+
+def read_logs(out: Path) -> pl.DataFrame:
+    files = sorted((out / "logs").glob("requests-*.jsonl.gz"))
+    return pl.concat(
+        [pl.read_ndjson(f, infer_schema_length=None) for f in files], how="diagonal_relaxed"
+    ).with_columns(t=pl.col("ts").str.to_datetime(time_zone="UTC"))
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[SimulationSummary, Path]:
+    out = tmp_path_factory.mktemp("sample")
+    return simulate("sample", out), out
+
+
+@pytest.fixture(scope="module")
+def sample_logs(sample: tuple[SimulationSummary, Path]) -> pl.DataFrame:
+    labels = pl.read_csv(sample[1] / "labels.csv")
+    return read_logs(sample[1]).join(labels, on="account_id", how="left")
+
+
+def _tiny(tmp: Path, name: str, **kw: object) -> tuple[SimulationSummary, Path]:
+    out = tmp / name
+    return simulate(tiny_scenario(days=2), out, **kw), out
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
+    a, out_a = _tiny(tmp_path, "a", seed=11)
+    b, out_b = _tiny(tmp_path, "b", seed=11)
+    _, out_c = _tiny(tmp_path, "c", seed=12)
+    names = [p.relative_to(out_a) for p in a.files]
+    assert names == [p.relative_to(out_b) for p in b.files]
+    for rel in names:
+        assert (out_a / rel).read_bytes() == (out_b / rel).read_bytes(), rel
+    assert any((out_a / rel).read_bytes() != (out_c / rel).read_bytes() for rel in names)
+    assert a.requests_by_population == b.requests_by_population
+
+
+def test_window_override(tmp_path: Path) -> None:
+    s, out = _tiny(tmp_path, "w", days=1, start=dt.date(2026, 5, 3))
+    assert s.start == dt.date(2026, 5, 3) and s.days == 1
+    assert [p.name for p in (out / "logs").iterdir()] == ["requests-2026-05-03.jsonl.gz"]
+    ts = read_logs(out)["t"]
+    assert ts.dt.date().unique().to_list() == [dt.date(2026, 5, 3)]
+
+
+def test_every_population_present_in_sample(
+    sample: tuple[SimulationSummary, Path], sample_logs: pl.DataFrame
+) -> None:
+    summary, _ = sample
+    present = set(sample_logs["population"].unique().to_list())
+    assert present == set(POPULATIONS)
+    assert all(summary.requests_by_population[p] > 0 for p in POPULATIONS)
+    assert summary.n_requests == sample_logs.height
+    camp = sample_logs.filter(pl.col("is_campaign"))
+    per_op = camp.group_by("operator_id").agg(pl.col("account_id").n_unique().alias("n"))
+    assert per_op.height >= 2 and per_op["n"].min() >= 40
+    assert summary.n_campaign_accounts == pl.read_csv(sample[1] / "labels.csv")["is_campaign"].sum()
+
+
+def test_labels_match_logs(
+    sample: tuple[SimulationSummary, Path], sample_logs: pl.DataFrame
+) -> None:
+    out = sample[1]
+    accounts = pl.read_csv(out / "accounts.csv")
+    labels = pl.read_csv(out / "labels.csv")
+    assert accounts.columns == [name for name, _ in ACCOUNT_COLUMNS]
+    assert labels.columns == ["account_id", "operator_id", "population", "is_campaign"]
+    assert accounts["account_id"].is_unique().all()
+    assert set(accounts["account_id"]) == set(labels["account_id"])
+    assert set(sample_logs["account_id"]) <= set(accounts["account_id"])
+    assert sample_logs["population"].null_count() == 0
+    # campaign truth is per operator, and matches the population label
+    assert (
+        labels["is_campaign"] == labels["population"].is_in(["campaign", "stealth_campaign"])
+    ).all()
+    # every account exists before its first request
+    first = sample_logs.group_by("account_id").agg(pl.col("t").min())
+    created = accounts.select("account_id", pl.col("created_at").str.to_datetime(time_zone="UTC"))
+    joined = first.join(created, on="account_id")
+    assert (joined["created_at"] <= joined["t"]).all()
+
+
+def test_schema_and_token_semantics(
+    sample: tuple[SimulationSummary, Path], sample_logs: pl.DataFrame
+) -> None:
+    path = sorted((sample[1] / "logs").iterdir())[0]
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        records = [json.loads(line) for _, line in zip(range(3000), fh, strict=False)]
+    for rec in records:
+        assert list(rec) == list(LOG_FIELD_NAMES)
+        for f in LOG_FIELDS:
+            value = rec[f.name]
+            if value is None:
+                assert not f.required, f.name
+            else:
+                assert isinstance(value, PY_TYPES[f.kind]), (f.name, value)
+        assert rec["ts"].endswith("Z")
+    df = sample_logs
+    assert df["request_id"].is_unique().all()
+    for f in (*TOKEN_FIELDS, "max_tokens", "latency_ms"):
+        assert df[f].min() >= 0, f
+    ok = df.filter(pl.col("status") == 200)
+    hit_max = ok["output_tokens"] == ok["max_tokens"]
+    assert (hit_max == (ok["stop_reason"] == "max_tokens")).all()
+    assert (ok["output_tokens"] <= ok["max_tokens"]).all()
+    assert set(df["status"].unique()) <= {200, 429, 500, 529}
+    assert (df["status"] == 200).mean() > 0.97
+    assert df["model"].n_unique() >= 3
+    assert df["source_ip"].str.contains(":").any()  # some IPv6
+    for text, digest in zip(df["prompt_text"], df["prompt_hash"], strict=True):
+        assert hashlib.sha256(" ".join(text.split()).encode()).hexdigest() == digest
+    has_sys = df["system_hash"].is_not_null()
+    assert df.filter(~has_sys)["cache_read_input_tokens"].max() == 0
+    assert df.filter(~has_sys)["cache_creation_input_tokens"].max() == 0
+
+
+def test_cache_replay_is_consistent(sample_logs: pl.DataFrame) -> None:
+    ok = sample_logs.filter(pl.col("status") == 200).sort("account_id", "system_hash", "model", "t")
+    cached = ok.filter(
+        (pl.col("cache_read_input_tokens") > 0) | (pl.col("cache_creation_input_tokens") > 0)
+    )
+    # only prefixes of at least 1,024 tokens are cached, and a prefix always has one size
+    assert (
+        cached.select(pl.max_horizontal("cache_read_input_tokens", "cache_creation_input_tokens"))
+        .min()
+        .item()
+        >= 1024
+    )
+    per_prefix = (
+        ok.filter(pl.col("system_hash").is_not_null())
+        .group_by("system_hash")
+        .agg(
+            any_cache=(
+                (pl.col("cache_read_input_tokens") + pl.col("cache_creation_input_tokens")) > 0
+            ).any(),
+            all_cache=(
+                (pl.col("cache_read_input_tokens") + pl.col("cache_creation_input_tokens")) > 0
+            ).all(),
+            sizes=pl.max_horizontal("cache_read_input_tokens", "cache_creation_input_tokens")
+            .filter(pl.max_horizontal("cache_read_input_tokens", "cache_creation_input_tokens") > 0)
+            .n_unique(),
+        )
+    )
+    assert (per_prefix["any_cache"] == per_prefix["all_cache"]).all()
+    assert per_prefix["sizes"].max() == 1
+    # a read needs the same account, prefix and model within the previous five minutes
+    prev = ok.with_columns(
+        gap=(pl.col("t") - pl.col("t").shift(1)).over("account_id", "system_hash", "model")
+    )
+    reads = prev.filter(pl.col("cache_read_input_tokens") > 0)
+    assert reads.height > 0
+    assert reads["gap"].null_count() == 0
+    assert (reads["gap"] <= dt.timedelta(minutes=5)).all()
+    # heavy legitimate caching, none at all for campaigns (nonce busting)
+    share = ok.group_by("population").agg((pl.col("cache_read_input_tokens") > 0).mean().alias("r"))
+    r = dict(share.iter_rows())
+    assert r["app"] > 0.6 and r["enterprise"] > 0.4
+    assert r["campaign"] == 0 and r["stealth_campaign"] == 0
+
+
+def _hour_cv(hours: pl.Series) -> float:
+    counts = np.bincount(hours.to_numpy(), minlength=24)
+    return float(counts.std() / counts.mean())
+
+
+def test_campaign_traffic_shape(
+    sample: tuple[SimulationSummary, Path], sample_logs: pl.DataFrame
+) -> None:
+    camp = sample_logs.filter(pl.col("population") == "campaign")
+    per_day = camp.group_by("account_id", pl.col("t").dt.date()).len()["len"]
+    assert 8 <= per_day.mean() <= 16
+    # flat in UTC, whereas individuals follow their local clock
+    assert _hour_cv(camp["t"].dt.hour()) < 0.25
+    tz = {c: off for c, off, _ in COUNTRIES}
+    accounts = pl.read_csv(sample[1] / "accounts.csv").select("account_id", "country")
+    ind = sample_logs.filter(pl.col("population") == "individual").join(accounts, on="account_id")
+    local = (
+        ind["t"].dt.hour().cast(pl.Float64)
+        + ind["country"].replace_strict(tz, return_dtype=pl.Float64)
+    ).floor() % 24
+    assert _hour_cv(local.cast(pl.Int64)) > 0.4
+    # 429 failover: the same prompt follows within seconds on another account
+    fails = camp.filter(pl.col("status") == 429)
+    assert fails.height > 0
+    follow = fails.join(camp.filter(pl.col("status") == 200), on="prompt_hash", suffix="_r")
+    follow = follow.filter(
+        (pl.col("account_id_r") != pl.col("account_id"))
+        & (pl.col("t_r") > pl.col("t"))
+        & (pl.col("t_r") - pl.col("t") < dt.timedelta(seconds=10))
+    )
+    assert follow["request_id"].n_unique() == fails.height
+    # long-output harvesting and repeated sampling above the benign level
+    ok = sample_logs.filter(pl.col("status") == 200)
+    sat = dict(
+        ok.group_by("population").agg((pl.col("stop_reason") == "max_tokens").mean()).iter_rows()
+    )
+    assert sat["campaign"] > 3 * sat["individual"]
+    multi = camp.group_by("prompt_hash").agg(pl.col("account_id").n_unique().alias("n"))
+    assert (multi["n"] > 1).mean() > 0.05
+    assert (camp["temperature"] > 0).all()
+    # IP rotation: many accounts share a /24 within the same hour
+    pref = camp.with_columns(
+        p=pl.col("source_ip").str.replace(r"\.\d+$", ""), h=pl.col("t").dt.truncate("1h")
+    )
+    shared = pref.group_by("p", "h").agg(pl.col("account_id").n_unique().alias("n"))
+    assert shared["n"].mean() > 1.5
+
+
+def test_hashes_only_drops_text_keeps_hash(tmp_path: Path) -> None:
+    _, full = _tiny(tmp_path, "full", seed=5, days=1)
+    _, bare = _tiny(tmp_path, "bare", seed=5, days=1, hashes_only=True)
+    path = next((bare / "logs").iterdir())
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        first = json.loads(fh.readline())
+    assert "prompt_text" not in first and first["prompt_hash"]
+    a, b = read_logs(full), read_logs(bare)
+    assert "prompt_text" not in b.columns
+    assert a["prompt_hash"].to_list() == b["prompt_hash"].to_list()
+
+
+def test_scenarios_are_declared() -> None:
+    assert {"sample", "default", "seedday"} <= set(SCENARIOS)
+    assert SCENARIOS["sample"].days == 3 and SCENARIOS["default"].days == 7
+    assert SCENARIOS["seedday"].days == 1
+    kinds = {c.kind for c in SCENARIOS["sample"].campaigns}
+    assert kinds == {"campaign", "stealth_campaign"}
