@@ -90,3 +90,231 @@ ACCOUNT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("rpm_limit", "BIGINT"),
     ("itpm_limit", "BIGINT"),
 )
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table the pipeline writes: its name, DuckDB type and meaning."""
+
+    name: str
+    kind: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table the pipeline writes: what a row is (grain), its key, its columns.
+
+    Per-day tables are Parquet partitions ``<out>/<name>/date=YYYY-MM-DD/part-0.parquet``
+    written by ``sql/<name>.sql``; the day is the partition's ``date`` column, not a column
+    of the file. The validation suites, the report's data appendix and the typed empty
+    views of ``warehouse.create_partition_view`` are all generated from these entries.
+    """
+
+    name: str
+    grain: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    layer: Literal["raw", "core", "out"] = "core"
+
+    @property
+    def column_types(self) -> tuple[tuple[str, str], ...]:
+        """(name, DuckDB type) pairs in order, the form ``create_partition_view`` takes."""
+        return tuple((c.name, c.kind) for c in self.columns)
+
+
+def _c(name: str, kind: str, meaning: str) -> Column:
+    return Column(name, kind, meaning)
+
+
+# Columns that mean the same thing in every per-day table, declared once so that one
+# quantity never has two names or two types.
+_ACCOUNT = _c("account_id", "VARCHAR", "the billing account / organization")
+_REQUESTS = _c("request_count", "BIGINT", "requests in the group, whatever their status")
+_RATE_LIMITED = _c("rate_limited_count", "BIGINT", "requests answered 429 (rate limited)")
+_FIRST = _c("first_request_at", "TIMESTAMPTZ", "time of the group's first request")
+_LAST = _c("last_request_at", "TIMESTAMPTZ", "time of the group's last request")
+_HOUR = _c("hour_at", "TIMESTAMPTZ", "the UTC hour (truncated timestamp)")
+_INPUT_SUM = _c("input_tokens_sum", "BIGINT", "sum of input_tokens (uncached input)")
+_OUTPUT_SUM = _c("output_tokens_sum", "BIGINT", "sum of output_tokens")
+_CREATION_SUM = _c("cache_creation_input_tokens_sum", "BIGINT",
+                   "sum of cache_creation_input_tokens (input written to the cache)")
+_READ_SUM = _c("cache_read_input_tokens_sum", "BIGINT",
+               "sum of cache_read_input_tokens (input read from the cache)")
+
+ACCOUNT_DAY = Table(
+    name="account_day",
+    grain="one row per account with at least one request on the day",
+    key=("account_id",),
+    columns=(
+        _ACCOUNT,
+        _REQUESTS,
+        _c("ok_count", "BIGINT", "requests answered 2xx"),
+        _RATE_LIMITED,
+        _c("client_error_count", "BIGINT", "requests answered 4xx other than 429"),
+        _c("error_count", "BIGINT", "requests answered 5xx"),
+        _c("rate_limited_share", "DOUBLE", "rate_limited_count / request_count"),
+        _INPUT_SUM,
+        _OUTPUT_SUM,
+        _CREATION_SUM,
+        _READ_SUM,
+        _c("total_input_tokens_sum", "BIGINT",
+           "input + cache creation + cache read tokens: the whole prompt the model saw"),
+        _c("output_tokens_p50", "DOUBLE", "median output_tokens of the 2xx requests"),
+        _c("output_tokens_p90", "DOUBLE", "90th percentile output_tokens of the 2xx requests"),
+        _c("total_input_tokens_p50", "DOUBLE",
+           "median total input tokens (input + creation + read) of the 2xx requests"),
+        _c("output_input_ratio", "DOUBLE",
+           "output_tokens_sum / total_input_tokens_sum; NULL when no input"),
+        _c("max_tokens_saturated_share", "DOUBLE",
+           "share of 2xx requests that hit their limit (stop_reason max_tokens or "
+           "output_tokens >= max_tokens); NULL when no 2xx"),
+        _c("cache_read_share", "DOUBLE",
+           "cache_read_input_tokens_sum / total_input_tokens_sum; NULL when no input"),
+        _c("cache_creation_share", "DOUBLE",
+           "cache_creation_input_tokens_sum / total_input_tokens_sum; NULL when no input"),
+        _c("active_hour_count", "BIGINT", "distinct UTC hours with a request"),
+        _c("active_minute_count", "BIGINT", "distinct UTC minutes with a request"),
+        _c("peak_rpm", "BIGINT", "most requests (any status) in one UTC calendar minute"),
+        _c("rpm_limit", "BIGINT", "the account's requests-per-minute limit; NULL if unknown"),
+        _c("peak_rpm_limit_ratio", "DOUBLE", "peak_rpm / rpm_limit; NULL if no limit"),
+        _c("peak_itpm", "BIGINT",
+           "most input_tokens + cache_creation_input_tokens in one UTC minute (what an "
+           "input-tokens-per-minute limit counts; cache reads do not)"),
+        _c("itpm_limit", "BIGINT", "the account's input-tokens-per-minute limit; NULL if unknown"),
+        _c("peak_itpm_limit_ratio", "DOUBLE", "peak_itpm / itpm_limit; NULL if no limit"),
+        _c("distinct_source_ip_count", "BIGINT", "distinct source IP addresses"),
+        _c("distinct_ip_prefix_count", "BIGINT", "distinct /24 (IPv4) or /48 (IPv6) prefixes"),
+        _c("distinct_user_agent_count", "BIGINT", "distinct user agents"),
+        _c("distinct_api_key_count", "BIGINT", "distinct api_key_id values"),
+        _c("distinct_system_hash_count", "BIGINT", "distinct system prompt hashes"),
+        _c("distinct_prompt_hash_count", "BIGINT", "distinct user prompt hashes"),
+        _c("distinct_model_count", "BIGINT", "distinct models"),
+        _c("temperature_mean", "DOUBLE", "mean temperature of the requests that set one"),
+        _c("temperature_positive_share", "DOUBLE",
+           "share of the requests that set a temperature with temperature > 0"),
+        _FIRST,
+        _LAST,
+    ),
+)
+
+ACCOUNT_HOUR = Table(
+    name="account_hour",
+    grain="one row per account and UTC hour with at least one request",
+    key=("account_id", "hour_at"),
+    columns=(_ACCOUNT, _HOUR, _REQUESTS, _RATE_LIMITED, _INPUT_SUM, _OUTPUT_SUM,
+             _CREATION_SUM, _READ_SUM),
+)
+
+ACCOUNT_MINUTE = Table(
+    name="account_minute",
+    grain="one row per account and UTC minute with at least one request (sparse)",
+    key=("account_id", "minute_at"),
+    columns=(
+        _ACCOUNT,
+        _c("minute_at", "TIMESTAMPTZ", "the UTC minute (truncated timestamp)"),
+        _REQUESTS,
+        _RATE_LIMITED,
+    ),
+)
+
+ACCOUNT_PROMPT_DAY = Table(
+    name="account_prompt_day",
+    grain="one row per account and prompt_hash sent on the day (requests without one are "
+          "left out)",
+    key=("account_id", "prompt_hash"),
+    columns=(
+        _ACCOUNT,
+        _c("prompt_hash", "VARCHAR", "hash of the user prompt"),
+        _REQUESTS,
+        _RATE_LIMITED,
+        _c("temperature_positive_count", "BIGINT", "requests with temperature > 0"),
+        _c("output_tokens_max", "BIGINT", "largest output_tokens of the prompt's requests"),
+        _c("system_hash", "VARCHAR",
+           "the system prompt hash sent most often with this prompt (ties: the smallest); "
+           "NULL when that is no system prompt"),
+        _FIRST,
+        _LAST,
+    ),
+)
+
+ACCOUNT_KEY_DAY = Table(
+    name="account_key_day",
+    grain="one row per account, key type and key value observed in its requests",
+    key=("account_id", "key_type", "key_value"),
+    columns=(
+        _ACCOUNT,
+        _c("key_type", "VARCHAR",
+           "which request field: ip_prefix, source_ip, user_agent, system_hash, api_key_id, "
+           "model"),
+        _c("key_value", "VARCHAR", "the field's value (absent values are left out)"),
+        _REQUESTS,
+        _FIRST,
+        _LAST,
+    ),
+)
+
+ACCOUNT_PREFIX_HOUR = Table(
+    name="account_prefix_hour",
+    grain="one row per account, IP prefix and UTC hour with at least one request",
+    key=("account_id", "ip_prefix", "hour_at"),
+    columns=(
+        _ACCOUNT,
+        _c("ip_prefix", "VARCHAR", "/24 (IPv4) or /48 (IPv6) network of the source IP"),
+        _HOUR,
+        _REQUESTS,
+    ),
+)
+
+FAILOVER_DAY = Table(
+    name="failover_day",
+    grain="one row per ordered pair of accounts (account_id, next_account_id) with at "
+          "least one 429 failover from the first to the second",
+    key=("account_id", "next_account_id"),
+    columns=(
+        _c("account_id", "VARCHAR", "the account that was answered 429"),
+        _c("next_account_id", "VARCHAR",
+           "the first other account to send the same prompt_hash within $failover_seconds "
+           "after the 429"),
+        _c("event_count", "BIGINT", "429 requests of account_id failed over to next_account_id"),
+        _c("distinct_prompt_hash_count", "BIGINT", "distinct prompts among those events"),
+        _c("first_event_at", "TIMESTAMPTZ", "time of the first such 429"),
+        _c("last_event_at", "TIMESTAMPTZ", "time of the last such 429"),
+    ),
+)
+
+PROMPT_PAIR_DAY = Table(
+    name="prompt_pair_day",
+    grain="one row per unordered pair of accounts (account_a < account_b) that sent one "
+          "prompt_hash within $pair_minutes of each other, counting only prompts sent by at "
+          "most $max_accounts_per_prompt accounts that day",
+    key=("account_a", "account_b"),
+    columns=(
+        _c("account_a", "VARCHAR", "the pair's smaller account_id"),
+        _c("account_b", "VARCHAR", "the pair's larger account_id"),
+        _c("shared_prompt_count", "BIGINT",
+           "distinct prompt hashes both accounts sent within $pair_minutes of each other"),
+        _c("co_occurrence_count", "BIGINT",
+           "matching cells: pairs of (account, prompt, $pair_minutes-wide slot of the clock) "
+           "of the two accounts with requests within $pair_minutes of each other; one per "
+           "shared prompt when each account sent it once"),
+        _c("first_co_occurrence_at", "TIMESTAMPTZ",
+           "earliest request of either account in the pair's matching cells"),
+    ),
+)
+
+FEATURE_TABLES: tuple[Table, ...] = (
+    ACCOUNT_DAY,
+    ACCOUNT_HOUR,
+    ACCOUNT_MINUTE,
+    ACCOUNT_PROMPT_DAY,
+    ACCOUNT_KEY_DAY,
+    ACCOUNT_PREFIX_HOUR,
+    FAILOVER_DAY,
+    PROMPT_PAIR_DAY,
+)
+"""The compact per-day tables of ``pipeline.features``: what window stages read instead
+of the requests."""
+
+TABLES: dict[str, Table] = {t.name: t for t in FEATURE_TABLES}
+"""Every registered table by name."""
