@@ -89,7 +89,7 @@ def run_floor(logs: Path, target: Path) -> int:
     rel = con.read_json(str(logs / "*.jsonl*"), format="newline_delimited", columns=columns)
     rel.write_parquet(str(target / "floor.parquet"), compression="zstd")
     return con.execute("SELECT count(*) FROM read_parquet($p)",
-                       {"p": str(target / "floor.parquet")}).fetchone()[0]
+                       {"p": str(target / "floor.parquet")}).fetchall()[0][0]
 
 
 def run_ingest(logs: Path, out: Path, start: date, end: date) -> int:

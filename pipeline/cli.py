@@ -15,15 +15,18 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pipeline.errors import ForensicsError
+from pipeline.features import FeatureParams
 from pipeline.ingest import IngestParams, IngestResult
 from pipeline.ingest import Progress as ProgressCallback
-from pipeline.runner import RunRequest, run_ingest, run_pipeline
+from pipeline.linking import LinkParams
+from pipeline.runner import PipelineParams, RunRequest, RunResult, run_ingest, run_pipeline
 
 app = typer.Typer(
     help="Find adversarial-distillation campaigns in LLM API request logs.",
@@ -46,6 +49,8 @@ EndOpt = Annotated[str, typer.Option("--end", help="Last day, YYYY-MM-DD (UTC), 
 OutOpt = Annotated[Path, typer.Option("--out", help="Output folder.")]
 BadShareOpt = Annotated[float, typer.Option(
     "--max-bad-share", help="Stop when a day's quarantined share of rows passes this.")]
+LookbackOpt = Annotated[int, typer.Option(
+    "--lookback-days", help="Days of history the accounts are linked over.")]
 
 
 def parse_day(value: str, option: str) -> date:
@@ -160,14 +165,19 @@ def run(
     out: OutOpt = Path("out"),
     accounts: AccountsOpt = None,
     max_bad_share: BadShareOpt = IngestParams.max_bad_share,
+    lookback_days: LookbackOpt = LinkParams.lookback_days,
 ) -> None:
     """Run the whole pipeline over a date range."""
     with user_errors():
+        if lookback_days < 1:
+            raise ForensicsError("--lookback-days: must be at least 1")
         request = _request(logs, out, start, end, accounts)
+        params = PipelineParams(ingest=IngestParams(max_bad_share=max_bad_share),
+                                features=FeatureParams(),
+                                linking=LinkParams(lookback_days=lookback_days))
         with progress_bar() as report:
-            result = run_pipeline(request, IngestParams(max_bad_share=max_bad_share), report)
-    print_ingest(result.ingest, out)
-    _print_outputs(out)
+            result = run_pipeline(request, params, report)
+    print_run(result, out)
 
 
 @app.command()
@@ -179,8 +189,51 @@ def demo(out: OutOpt = Path("out")) -> None:
         request = _request(SAMPLE_DIR / "logs", out, *SAMPLE_RANGE, SAMPLE_DIR / "accounts.csv")
         with progress_bar() as report:
             result = run_pipeline(request, progress=report)
+    print_run(result, out)
+
+
+def print_run(result: RunResult, out: Path) -> None:
+    """A run's account: the ingest's rows, the clusters, and every file written."""
     print_ingest(result.ingest, out)
+    linked = result.linking
+    out_console.print(
+        f"{linked.account_count:,} accounts seen {linked.window_start} to "
+        f"{linked.window_end}: {linked.edge_count:,} links, {linked.cluster_count:,} clusters, "
+        f"{linked.linked_cluster_count:,} of them with more than one account (largest "
+        f"{linked.largest_cluster:,})")
     _print_outputs(out)
+
+
+@app.command()
+def evaluate(
+    labels: Annotated[Path, typer.Option("--labels", help="Labels file of a simulation "
+                                         "(account_id, operator_id, population, is_campaign).")],
+    out: OutOpt = Path("out"),
+) -> None:
+    """Score a run's clusters against a simulation's labels."""
+    from pipeline.evaluation import read_labels, score_linking
+
+    with user_errors():
+        clusters_file = out / "findings" / "clusters.parquet"
+        if not clusters_file.is_file():
+            raise ForensicsError(f"no findings under {out}: run `forensics run` first")
+        score = score_linking(pl.read_parquet(clusters_file), read_labels(labels))
+    table = Table(title=f"linking: {out}")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("campaign ARI (clusters vs operators)", f"{score.campaign_ari:.3f}")
+    for operator, figures in score.per_campaign.items():
+        table.add_row(f"  {operator}: accounts / clusters / largest share",
+                      f"{figures['accounts']:.0f} / {figures['clusters']:.0f} / "
+                      f"{figures['largest_share']:.3f}")
+    table.add_row("benign accounts in campaign clusters", f"{score.benign_in_campaign_clusters}")
+    for population, n in score.benign_in_campaign_by_population.items():
+        table.add_row(f"  {population}", f"{n}")
+    merges = sum(score.hard_negative_merges.values())
+    table.add_row("benign clusters joining operators", f"{merges}")
+    for population, n in score.hard_negative_merges.items():
+        table.add_row(f"  {population}", f"{n}")
+    out_console.print(table)
 
 
 def _print_outputs(out: Path) -> None:

@@ -56,6 +56,14 @@ class FeatureParams:
     max_accounts_per_prompt: int = 50
     """Prompts sent by more accounts than this in a day make no pairs: popular prompts link
     nobody, and n accounts would make n(n-1)/2 pairs."""
+    band_bins: int = 16
+    """MinHash bins per prompt (``account_band_day``): the signature's length."""
+    band_rows: int = 4
+    """Bins per band: two prompts with word-3-gram Jaccard similarity j share a given band
+    with probability about j ** band_rows; 16 bins in bands of 4 catch j = 0.85 with
+    probability 0.95 and j = 0.5 with 0.23."""
+    band_min_words: int = 6
+    """Prompts shorter than this many words get no bands: too few shingles to compare."""
     threads: int | None = None
     """DuckDB threads; None uses every core. Lower it when days build in parallel."""
     memory_limit: str | None = None
@@ -78,6 +86,9 @@ class FeatureParams:
             "failover_seconds": self.failover_seconds,
             "pair_minutes": self.pair_minutes,
             "max_accounts_per_prompt": self.max_accounts_per_prompt,
+            "bins": self.band_bins,
+            "rows_per_band": self.band_rows,
+            "min_words": self.band_min_words,
         }
 
 
@@ -131,8 +142,8 @@ def export_accounts(db: duckdb.DuckDBPyConnection, out: Path) -> Path:
     found = db.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'accounts' "
         "AND schema_name = 'main' AND NOT temporary"
-    ).fetchone()
-    if found and found[0]:
+    ).fetchall()[0]
+    if found[0]:
         columns = ", ".join(f"CAST({name} AS {kind}) AS {name}"
                             for name, kind in ACCOUNT_COLUMNS)
         query = f"SELECT {columns} FROM accounts ORDER BY ALL"

@@ -34,6 +34,7 @@ import pyarrow as pa
 import zstandard
 
 from pipeline.errors import BadInputCeiling, ForensicsError
+from pipeline.features import export_accounts
 from pipeline.schema import ACCOUNT_COLUMNS, REQUESTS_COLUMNS
 from pipeline.warehouse import (
     DB_NAME,
@@ -316,7 +317,7 @@ def _finish(con: duckdb.DuckDBPyConnection, files: list[InputFile], skipped: lis
 
     db = connect(out / DB_NAME)
     try:
-        _record(db, run_id, ledger, quarantine_file, files, start, end, accounts)
+        _record(db, run_id, ledger, quarantine_file, files, start, end, accounts, out)
         over = [(day, share, worst) for day, _k, _b, share, worst in quality
                 if share > params.max_bad_share]
         if over:
@@ -372,7 +373,7 @@ CREATE TABLE IF NOT EXISTS quarantine (
 
 def _record(db: duckdb.DuckDBPyConnection, run_id: str, ledger: pa.Table,
             quarantine_file: Path, files: list[InputFile], start: date, end: date,
-            accounts: Path | None) -> None:
+            accounts: Path | None, out: Path) -> None:
     """Write this run's ledger and quarantine rows, replacing an earlier run's for the
     same files and days, so re-running a range never doubles the quarantine."""
     db.execute(INGEST_TABLES_DDL)
@@ -389,6 +390,7 @@ def _record(db: duckdb.DuckDBPyConnection, run_id: str, ledger: pa.Table,
     db.execute("INSERT INTO ingest_ledger SELECT *, $start, $end FROM run_ledger_rows", window)
     db.execute("COMMIT")
     load_accounts(db, accounts)
+    export_accounts(db, out)
 
 
 def load_accounts(db: duckdb.DuckDBPyConnection, accounts: Path | None) -> None:

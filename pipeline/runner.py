@@ -12,11 +12,13 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from pipeline.features import FeatureParams, build_day_features, create_feature_views
 from pipeline.ingest import IngestParams, IngestResult, Progress, check_inputs, ingest
+from pipeline.linking import LinkParams, LinkResult, link_accounts
 from pipeline.warehouse import DB_NAME, connect, output_lock
 
 RUNS_DDL = """
@@ -39,11 +41,21 @@ class RunRequest:
 
 
 @dataclass(frozen=True)
+class PipelineParams:
+    """Every stage's parameters, from one place (the CLI's options and the DAGs' params)."""
+
+    ingest: IngestParams = field(default_factory=IngestParams)
+    features: FeatureParams = field(default_factory=FeatureParams)
+    linking: LinkParams = field(default_factory=LinkParams)
+
+
+@dataclass(frozen=True)
 class RunResult:
     """What a run produced, for the CLI to print and the DAGs to pass along."""
 
     run_id: str
     ingest: IngestResult
+    linking: LinkResult
 
 
 def new_run_id() -> str:
@@ -54,29 +66,49 @@ def new_run_id() -> str:
 def run_ingest(request: RunRequest, params: IngestParams | None = None,
                progress: Progress | None = None) -> IngestResult:
     """``forensics ingest``: only the ingest stage, under the lock and in the ledger."""
-    with _ledgered("ingest", request, params or IngestParams()) as run_id:
+    params = params or IngestParams()
+    with _ledgered("ingest", request, {"ingest": asdict(params)}) as run_id:
         return ingest(request.logs, request.out, request.start, request.end, run_id=run_id,
                       accounts=request.accounts, params=params, progress=progress)
 
 
-def run_pipeline(request: RunRequest, params: IngestParams | None = None,
+def run_pipeline(request: RunRequest, params: PipelineParams | None = None,
                  progress: Progress | None = None) -> RunResult:
-    """``forensics run``: every stage the pipeline has, in order."""
-    with _ledgered("run", request, params or IngestParams()) as run_id:
-        result = ingest(request.logs, request.out, request.start, request.end,
-                        run_id=run_id, accounts=request.accounts, params=params,
-                        progress=progress)
-        return RunResult(run_id=run_id, ingest=result)
+    """``forensics run``: every stage the pipeline has, in order.
+
+    Per-day stages (ingest, then the compact tables of each day) come first; the window
+    stages then read only the compact tables, through the database this run holds.
+    """
+    params = params or PipelineParams()
+    report = progress or (lambda _step, _done, _total: None)
+    with _ledgered("run", request, asdict(params)) as run_id:
+        ingested = ingest(request.logs, request.out, request.start, request.end,
+                          run_id=run_id, accounts=request.accounts, params=params.ingest,
+                          progress=progress)
+        for i, day in enumerate(ingested.days):
+            report(f"features {day}", i, len(ingested.days))
+            build_day_features(request.out, day, params=params.features)
+        report("features", len(ingested.days), len(ingested.days))
+        report("linking accounts", 0, 1)
+        db = connect(request.out / DB_NAME)
+        try:
+            create_feature_views(db, request.out)
+            linked = link_accounts(db, request.out, request.start, request.end,
+                                   run_id=run_id, params=params.linking)
+        finally:
+            db.close()
+        report("linking accounts", 1, 1)
+        return RunResult(run_id=run_id, ingest=ingested, linking=linked)
 
 
 @contextmanager
-def _ledgered(command: str, request: RunRequest, params: IngestParams) -> Iterator[str]:
+def _ledgered(command: str, request: RunRequest, params: dict[str, object]) -> Iterator[str]:
     """Lock the output folder and record the run's start and its outcome, failed or not."""
     check_inputs(request.logs, request.start, request.end, request.accounts)
     run_id = new_run_id()
     parameters = json.dumps(
         {**{k: str(v) if v is not None else None for k, v in asdict(request).items()},
-         **asdict(params)}, sort_keys=True)
+         **params}, sort_keys=True, default=str)
     with output_lock(request.out, {"run_id": run_id, "command": command,
                                    "started_at": datetime.now(UTC).isoformat()}):
         _write_run(request.out, run_id, command, parameters, "running", None)

@@ -303,6 +303,21 @@ PROMPT_PAIR_DAY = Table(
     ),
 )
 
+ACCOUNT_BAND_DAY = Table(
+    name="account_band_day",
+    grain="one row per account, UTC hour and near-duplicate band key of its prompts",
+    key=("account_id", "hour_at", "band_key"),
+    columns=(
+        _ACCOUNT,
+        _HOUR,
+        _c("band_key", "UBIGINT",
+           "one band of a prompt's MinHash signature over word 3-grams (numbers and nonces "
+           "masked): prompts that differ by nonces, an opener or a wrapper share bands"),
+        _REQUESTS,
+        _c("prompt_count", "BIGINT", "distinct prompt hashes of the account with this band"),
+    ),
+)
+
 FEATURE_TABLES: tuple[Table, ...] = (
     ACCOUNT_DAY,
     ACCOUNT_HOUR,
@@ -312,6 +327,7 @@ FEATURE_TABLES: tuple[Table, ...] = (
     ACCOUNT_PREFIX_HOUR,
     FAILOVER_DAY,
     PROMPT_PAIR_DAY,
+    ACCOUNT_BAND_DAY,
 )
 """The compact per-day tables of ``pipeline.features``: what window stages read instead
 of the requests."""

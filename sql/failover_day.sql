@@ -3,8 +3,10 @@
 -- (inclusive) by the same prompt_hash on next_account_id: key-pool proxies retry a
 -- rate-limited request on another key that way. Each 429 counts once, for the first other
 -- account to send its prompt (ties: the smallest account_id), so A -> B -> C chains give
--- A->B and B->C, not A->C. Inputs: requests (the day's partition).
--- Parameters: $day, $failover_seconds.
+-- A->B and B->C, not A->C. Only prompts sent by at most $max_accounts_per_prompt accounts
+-- that day count: a 429 on "hi" followed by somebody else's "hi" is no failover.
+-- Inputs: requests (the day's partition).
+-- Parameters: $day, $failover_seconds, $max_accounts_per_prompt.
 -- The join is bounded by time: the clock is cut into $failover_seconds-wide slots and a
 -- 429 is compared only with requests of its prompt in its own slot and the next one, so
 -- a popular prompt costs what its traffic within seconds costs, never a cross product.
@@ -24,9 +26,17 @@ requests_of_day AS (
         AND prompt_hash IS NOT NULL
 ),
 
+rare_prompts AS (
+    SELECT prompt_hash
+    FROM requests_of_day
+    GROUP BY prompt_hash
+    HAVING count(DISTINCT account_id) <= $max_accounts_per_prompt
+),
+
 rate_limited AS (
     SELECT request_id, account_id, prompt_hash, ts, ts_us, slot + unnest([0, 1]) AS probe_slot
     FROM requests_of_day
+    SEMI JOIN rare_prompts USING (prompt_hash)
     WHERE status = 429
 ),
 

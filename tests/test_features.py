@@ -154,7 +154,8 @@ SELECT
     'sys-' || (hash(i, 15) % 20) AS system_hash,
     CASE WHEN i % 10 < 2 THEN 'f-' || i // 10 ELSE 'p-' || (hash(i, 16) % 2000) END
         AS prompt_hash,
-    NULL::VARCHAR AS prompt_text,
+    'please solve task ' || (hash(i, 16) % 2000) || ' carefully and show every step'
+        AS prompt_text,
     '10.0.' || (hash(i, 4) % 20) || '.0/24' AS ip_prefix,
     'synthetic.jsonl' AS source_file,
     i::BIGINT AS source_line

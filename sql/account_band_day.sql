@@ -1,0 +1,74 @@
+-- account_band_day: one row per account, UTC hour and near-duplicate band key: the account
+-- sent a prompt whose MinHash signature has this band in that hour. Two prompts that differ only
+-- in numbers, nonces, a paraphrased opener or a wrapper share most word 3-grams, and so,
+-- with high probability, at least one band; that is the key linking uses for "the same
+-- prompt, disguised", and the hour keeps it to prompts sent close together: researchers
+-- who run the same benchmark on different days share bands but not band-hours, while an
+-- operator re-sampling one prompt across accounts does it within minutes. One-permutation MinHash (one hash per shingle, the minimum kept per
+-- bin) keeps it to one pass over the shingles, in SQL, with no per-row Python.
+-- Input: requests (one day). Parameters: $bins, $rows_per_band, $min_words.
+WITH prompts AS (
+    SELECT account_id, prompt_hash, date_trunc('hour', ts) AS hour_at,
+        any_value(prompt_text) AS prompt_text, count(*) AS request_count
+    FROM requests
+    WHERE prompt_text IS NOT NULL AND prompt_hash IS NOT NULL
+    GROUP BY account_id, prompt_hash, hour_at
+),
+
+texts AS (
+    SELECT prompt_hash, any_value(prompt_text) AS prompt_text
+    FROM prompts
+    GROUP BY prompt_hash
+),
+
+words AS (
+    SELECT
+        prompt_hash,
+        list_transform(
+            list_filter(string_split_regex(lower(prompt_text), '[^\p{L}\p{N}]+'),
+                lambda w: w <> ''),
+            lambda w: CASE
+                WHEN regexp_full_match(w, '\d+') THEN '#d'
+                WHEN length(w) >= 6 AND regexp_matches(w, '\d') THEN '#n'
+                ELSE w END
+        ) AS w
+    FROM texts
+),
+
+shingles AS (
+    SELECT
+        prompt_hash,
+        unnest(list_transform(range(1, len(w) - 1),
+            lambda i: w[i] || ' ' || w[i + 1] || ' ' || w[i + 2])) AS shingle
+    FROM words
+    WHERE len(w) >= $min_words
+),
+
+bins AS (
+    SELECT prompt_hash, hash(shingle) % $bins AS bin, min(hash(shingle) // $bins) AS low
+    FROM shingles
+    GROUP BY ALL
+),
+
+bands AS (
+    SELECT
+        prompt_hash,
+        bin // $rows_per_band AS band,
+        hash(band, list(bin::VARCHAR || ':' || low::VARCHAR ORDER BY bin)) AS band_key
+    FROM bins
+    GROUP BY prompt_hash, band
+),
+
+final AS (
+    SELECT
+        p.account_id,
+        p.hour_at,
+        b.band_key,
+        sum(p.request_count)::BIGINT AS request_count,
+        count(DISTINCT p.prompt_hash)::BIGINT AS prompt_count
+    FROM prompts AS p
+    JOIN bands AS b USING (prompt_hash)
+    GROUP BY p.account_id, p.hour_at, b.band_key
+)
+
+SELECT * FROM final ORDER BY account_id, hour_at, band_key

@@ -1,0 +1,235 @@
+"""Linking on tiny worlds built in code: rules that must link, rules that must not, stable ids."""
+
+from __future__ import annotations
+
+import zlib
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline.features import build_day_features, create_feature_views
+from pipeline.linking import LinkParams, assign_cluster_ids, link_accounts
+from pipeline.schema import ACCOUNT_COLUMNS, REQUESTS_COLUMNS
+from pipeline.warehouse import DB_NAME, connect, partition_path
+
+from conftest import query
+
+DAY = date(2026, 4, 1)
+
+
+def spread(name: str, modulo: int) -> int:
+    """A stable pseudo-random number per name (Python's hash() changes per process)."""
+    return zlib.crc32(name.encode()) % modulo
+POLARS_TYPE = {"VARCHAR": pl.String, "BIGINT": pl.Int64, "DOUBLE": pl.Float64,
+               "TIMESTAMPTZ": pl.Datetime("us", "UTC")}
+LONG_TASK = ("Natalia sold clips to 48 of her friends in April and then she sold half as "
+             "many clips in May how many clips did Natalia sell altogether in April and May")
+
+
+def at(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=UTC)
+
+
+def request(account: str, ts: datetime, **fields: object) -> dict[str, object]:
+    """One kept request of the requests partition, with dull defaults that link nobody."""
+    n = int(ts.timestamp())
+    row: dict[str, object] = {
+        "request_id": f"{account}-{n}-{fields.get('prompt_hash', '')}", "ts": ts,
+        "account_id": account, "api_key_id": f"key-{account}",
+        "source_ip": f"198.18.{spread(account, 200)}.{n % 250}", "user_agent": f"ua-{account}",
+        "model": "model-a", "status": 200, "input_tokens": 100, "output_tokens": 50,
+        "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "max_tokens": 1024,
+        "temperature": 0.7, "stop_reason": "end_turn", "latency_ms": 800, "system_hash": None,
+        "prompt_hash": f"p-{account}-{n}", "prompt_text": f"own question {account} {n}",
+        "ip_prefix": None, "source_file": "test.jsonl", "source_line": 1,
+    }
+    row.update(fields)
+    if row["ip_prefix"] is None and row["source_ip"]:
+        row["ip_prefix"] = ".".join(str(row["source_ip"]).split(".")[:3]) + ".0/24"
+    return row
+
+
+def build(out: Path, rows: list[dict[str, object]], accounts: list[dict[str, object]],
+          params: LinkParams | None = None, run_id: str = "t") -> pl.DataFrame:
+    """Write the partitions and accounts, build the day tables, link; return the clusters."""
+    frame = pl.DataFrame(rows, schema={n: POLARS_TYPE[t] for n, t in REQUESTS_COLUMNS})
+    for day, part in frame.group_by(pl.col("ts").dt.date()):
+        target = partition_path(out, "requests", day[0])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part.sort("ts").write_parquet(target)
+    pl.DataFrame(accounts, schema={n: POLARS_TYPE[t] for n, t in ACCOUNT_COLUMNS}) \
+        .write_parquet(out / "accounts.parquet")
+    days = sorted(frame["ts"].dt.date().unique())
+    for day in days:
+        build_day_features(out, day)
+    db = connect(out / DB_NAME)
+    try:
+        db.execute("CREATE OR REPLACE TABLE accounts AS SELECT * FROM read_parquet($p)",
+                   {"p": str(out / "accounts.parquet")})
+        create_feature_views(db, out)
+        link_accounts(db, out, days[0], days[-1], run_id=run_id, params=params)
+    finally:
+        db.close()
+    return pl.read_parquet(out / "findings" / "clusters.parquet")
+
+
+def account(account_id: str, **fields: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "account_id": account_id, "created_at": datetime(2025, 1, 1, tzinfo=UTC)
+        + timedelta(days=spread(account_id, 300), minutes=spread(account_id, 997)),
+        "email_domain": f"{account_id}.example", "payment_fingerprint": f"card-{account_id}",
+        "country": "US", "rpm_limit": 50, "itpm_limit": 20000,
+    }
+    row.update(fields)
+    return row
+
+
+def together(clusters: pl.DataFrame, a: str, b: str) -> bool:
+    ids = dict(clusters.select("account_id", "cluster_id").iter_rows())
+    return ids[a] == ids[b]
+
+
+def quiet_day(accounts: list[str], day: date = DAY) -> list[dict[str, object]]:
+    """A few unremarkable requests per account so that every account is seen."""
+    return [request(a, at(day, 9 + i, 7 * i)) for a in accounts for i in range(3)]
+
+
+def test_a_shared_payment_card_links_on_its_own(tmp_path):
+    names = ["a", "b", "c"]
+    clusters = build(tmp_path, quiet_day(names),
+                     [account("a", payment_fingerprint="card-x"),
+                      account("b", payment_fingerprint="card-x"), account("c")])
+    assert together(clusters, "a", "b")
+    assert not together(clusters, "a", "c")
+    assert sorted(clusters["account_id"]) == names
+
+
+def test_a_failover_links_on_its_own(tmp_path):
+    rows = quiet_day(["a", "b", "c"])
+    for i in range(2):
+        t = at(DAY, 14, 10 * i)
+        rows += [request("a", t, status=429, prompt_hash=f"q{i}"),
+                 request("b", t + timedelta(seconds=3), prompt_hash=f"q{i}")]
+    clusters = build(tmp_path, rows, [account(n) for n in "abc"])
+    assert together(clusters, "a", "b")
+    assert not together(clusters, "a", "c")
+
+
+def test_one_nat_and_the_same_prompt_in_one_hour_do_not_link(tmp_path):
+    """Students behind one university NAT sending the same homework prompt: infrastructure
+    and content together stay below the edge threshold."""
+    rows = quiet_day(["s1", "s2"])
+    for i, student in enumerate(["s1", "s2"]):
+        rows.append(request(student, at(DAY, 15, 5 + i), source_ip=f"203.0.113.{10 + i}",
+                            prompt_hash="homework", prompt_text=LONG_TASK))
+    clusters = build(tmp_path, rows, [account("s1"), account("s2")])
+    assert not together(clusters, "s1", "s2")
+    evidence = query(tmp_path / DB_NAME, "SELECT family FROM account_link_evidence "
+                     "GROUP BY family ORDER BY family")
+    assert evidence == [("content",), ("infrastructure",)]
+
+
+def test_the_same_prompt_and_synchronized_start_and_stop_link(tmp_path):
+    """The stealthy operator: nothing shared but behaviour."""
+    rows = []
+    for day in (DAY, DAY + timedelta(days=1)):
+        for bot in ("x", "y"):
+            rows += [request(bot, at(day, 8, 0, 5)), request(bot, at(day, 17, 59, 40)),
+                     request(bot, at(day, 12, 30), prompt_hash=f"t-{day}",
+                                 prompt_text=f"{LONG_TASK} nonce {bot}{day.day}q7")]
+        rows.append(request("z", at(day, 8, 0, 30)))
+        rows.append(request("z", at(day, 17, 59, 10)))
+    clusters = build(tmp_path, rows, [account(n) for n in "xyz"])
+    assert together(clusters, "x", "y")
+    assert not together(clusters, "x", "z")
+
+
+def test_a_key_many_accounts_share_links_nobody(tmp_path):
+    names = [f"u{i:03d}" for i in range(12)]
+    rows = quiet_day(names)
+    params = LinkParams(link_types=tuple(
+        t if t.key_type != "payment_fingerprint" else
+        type(t)(t.key_type, t.family, t.multiplier, t.cap, 10, t.meaning)
+        for t in LinkParams().link_types))
+    clusters = build(tmp_path, rows, [account(n, payment_fingerprint="shared-card")
+                                      for n in names], params=params)
+    assert clusters["cluster_id"].n_unique() == len(names)
+    weight = query(tmp_path / DB_NAME, "SELECT weight FROM link_key "
+                   "WHERE key_type = 'payment_fingerprint'")
+    assert weight == [(0.0,)]
+
+
+def test_every_account_is_in_exactly_one_cluster_and_ids_repeat(tmp_path):
+    names = [f"n{i}" for i in range(6)]
+    accounts = [account(n, payment_fingerprint="card-1" if n in ("n0", "n1") else f"c-{n}")
+                for n in names]
+    first = build(tmp_path / "one", quiet_day(names), accounts)
+    second = build(tmp_path / "two", quiet_day(names), accounts)
+    assert first.equals(second)
+    assert first["account_id"].is_unique().all()
+    assert (tmp_path / "one" / "findings" / "clusters.parquet").read_bytes() == \
+        (tmp_path / "two" / "findings" / "clusters.parquet").read_bytes()
+
+
+def labels(pairs: dict[str, int]) -> pl.DataFrame:
+    return pl.DataFrame({"account_id": list(pairs), "label": list(pairs.values())},
+                        schema={"account_id": pl.String, "label": pl.Int64})
+
+
+def test_a_cluster_keeps_its_id_as_it_grows():
+    previous, _ = assign_cluster_ids(labels({"a": 0, "b": 0, "c": 1}), None)
+    old = dict(previous.select("account_id", "cluster_id").iter_rows())
+    grown, lineage = assign_cluster_ids(labels({"a": 5, "b": 5, "d": 5, "c": 6}),
+                                        previous.select("cluster_id", "account_id"))
+    new = dict(grown.select("account_id", "cluster_id").iter_rows())
+    assert new["a"] == new["d"] == old["a"]
+    assert new["c"] == old["c"]
+    events = dict(lineage.select("cluster_id", "event").iter_rows())
+    assert events[old["a"]] == "grew"
+    assert events[old["c"]] == "continued"
+
+
+def test_merges_and_splits_are_recorded():
+    previous, _ = assign_cluster_ids(labels({"a": 0, "b": 0, "c": 1, "d": 1, "e": 1}), None)
+    old = dict(previous.select("account_id", "cluster_id").iter_rows())
+    merged, lineage = assign_cluster_ids(labels({"a": 0, "b": 0, "c": 0, "d": 0, "e": 0}),
+                                         previous.select("cluster_id", "account_id"))
+    assert merged["cluster_id"].n_unique() == 1
+    assert merged["cluster_id"][0] == old["c"]
+    assert ("merged", old["a"]) in lineage.select("event", "previous_id").rows()
+    split, lineage = assign_cluster_ids(labels({"a": 0, "b": 0, "c": 1, "d": 2, "e": 2}),
+                                        previous.select("cluster_id", "account_id"))
+    ids = dict(split.select("account_id", "cluster_id").iter_rows())
+    assert ids["d"] == ids["e"] == old["c"]
+    assert ids["c"] != old["c"]
+    assert ("split", old["c"]) in lineage.select("event", "previous_id").rows()
+
+
+@pytest.mark.parametrize("lookback,expected_start", [(30, date(2026, 3, 3)),
+                                                     (1, date(2026, 4, 1))])
+def test_the_window_covers_the_range_and_the_lookback(lookback, expected_start):
+    from pipeline.linking import link_window
+
+    first, last = link_window(date(2026, 4, 1), date(2026, 4, 1), LinkParams(lookback))
+    assert (first, last) == (expected_start, date(2026, 4, 1))
+
+
+def test_near_duplicate_prompts_share_a_band_and_others_do_not(tmp_path):
+    variants = {
+        "a": f"Solve step by step and show your reasoning: {LONG_TASK} [ref a8f3k29x]",
+        "b": f"Think carefully and explain each step. {LONG_TASK} (id: 77ab12cd9)",
+        "c": "Write a sonnet about the sea and the moon with fourteen lines of verse",
+        "d": "hi there",
+    }
+    rows = [request(name, at(DAY, 10, i), prompt_hash=f"h-{name}", prompt_text=text)
+            for i, (name, text) in enumerate(variants.items())]
+    build(tmp_path, rows, [account(n) for n in variants])
+    shared = query(tmp_path / DB_NAME, """
+        SELECT x.account_id, y.account_id, count(*) FROM account_band_day AS x
+        JOIN account_band_day AS y USING (band_key, hour_at)
+        WHERE x.account_id < y.account_id GROUP BY ALL""")
+    assert [(a, b) for a, b, _ in shared] == [("a", "b")]
+    assert query(tmp_path / DB_NAME,
+                 "SELECT count(*) FROM account_band_day WHERE account_id = 'd'") == [(0,)]
