@@ -22,7 +22,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pipeline.errors import ForensicsError
-from pipeline.features import FeatureParams
 from pipeline.ingest import IngestParams, IngestResult
 from pipeline.ingest import Progress as ProgressCallback
 from pipeline.linking import LinkParams
@@ -172,9 +171,8 @@ def run(
         if lookback_days < 1:
             raise ForensicsError("--lookback-days: must be at least 1")
         request = _request(logs, out, start, end, accounts)
-        params = PipelineParams(ingest=IngestParams(max_bad_share=max_bad_share),
-                                features=FeatureParams(),
-                                linking=LinkParams(lookback_days=lookback_days))
+        params = PipelineParams.from_overrides({"max_bad_share": max_bad_share,
+                                                "lookback_days": lookback_days})
         with progress_bar() as report:
             result = run_pipeline(request, params, report)
     print_run(result, out)
@@ -195,7 +193,7 @@ def demo(out: OutOpt = Path("out")) -> None:
 def print_run(result: RunResult, out: Path) -> None:
     """A run's account: the ingest's rows, the clusters, and every file written."""
     print_ingest(result.ingest, out)
-    linked = result.linking
+    linked = result.window.linking
     out_console.print(
         f"{linked.account_count:,} accounts seen {linked.window_start} to "
         f"{linked.window_end}: {linked.edge_count:,} links, {linked.cluster_count:,} clusters, "

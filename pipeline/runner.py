@@ -1,8 +1,15 @@
-"""The run: one command's stages in order, under the output folder's lock, in the run ledger.
+"""The run: the pipeline's stages as task-sized calls, under the output lock, in the ledger.
 
 In: the CLI's (or a DAG task's) paths, date range and parameters. Out: whatever the stages
-write under the output folder, and one row in the ``runs`` table of ``forensics.duckdb``
-saying what ran, with which parameters, and how it ended. The stages themselves live in
+write under the output folder, and rows in the ``runs`` table of ``forensics.duckdb``
+saying what ran, with which parameters, and how it ended.
+
+Three kinds of task, the same for ``forensics run`` and for the Airflow DAGs:
+``ingest_task`` (the range's logs into day partitions; holds the output lock),
+``day_task`` (one day's compact tables; reads and writes only that day's Parquet files,
+so days run in parallel, in processes or on workers, without the lock) and
+``window_task`` (every window stage in order; holds the lock, owns the database).
+``run_pipeline`` is the three in a row under one lock. The stages themselves live in
 their own modules and know nothing of locks or ledgers.
 """
 
@@ -11,10 +18,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from contextlib import contextmanager, nullcontext
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from pipeline.features import FeatureParams, build_day_features, create_feature_views
 from pipeline.ingest import IngestParams, IngestResult, Progress, check_inputs, ingest
@@ -39,6 +47,17 @@ class RunRequest:
     end: date
     accounts: Path | None = None
 
+    def to_dict(self) -> dict[str, str | None]:
+        """Plain strings, for Airflow params and XCom (tasks pass paths, not frames)."""
+        return {k: None if v is None else str(v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunRequest:
+        return cls(logs=Path(values["logs"]), out=Path(values["out"]),
+                   start=date.fromisoformat(str(values["start"])),
+                   end=date.fromisoformat(str(values["end"])),
+                   accounts=Path(values["accounts"]) if values.get("accounts") else None)
+
 
 @dataclass(frozen=True)
 class PipelineParams:
@@ -48,14 +67,32 @@ class PipelineParams:
     features: FeatureParams = field(default_factory=FeatureParams)
     linking: LinkParams = field(default_factory=LinkParams)
 
+    @classmethod
+    def from_overrides(cls, values: dict[str, Any]) -> PipelineParams:
+        """Defaults with the named scalar settings replaced (``max_bad_share``,
+        ``lookback_days``, ...): the flat form the CLI options and DAG params use."""
+        parts = {}
+        for name, kind in (("ingest", IngestParams), ("features", FeatureParams),
+                           ("linking", LinkParams)):
+            known = {f.name for f in fields(kind)}
+            parts[name] = kind(**{k: v for k, v in values.items() if k in known})
+        return cls(**parts)
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """What the window stages produced."""
+
+    linking: LinkResult
+
 
 @dataclass(frozen=True)
 class RunResult:
-    """What a run produced, for the CLI to print and the DAGs to pass along."""
+    """What a run produced, for the CLI to print."""
 
     run_id: str
     ingest: IngestResult
-    linking: LinkResult
+    window: WindowResult
 
 
 def new_run_id() -> str:
@@ -65,52 +102,72 @@ def new_run_id() -> str:
 
 def run_ingest(request: RunRequest, params: IngestParams | None = None,
                progress: Progress | None = None) -> IngestResult:
-    """``forensics ingest``: only the ingest stage, under the lock and in the ledger."""
-    params = params or IngestParams()
-    with _ledgered("ingest", request, {"ingest": asdict(params)}) as run_id:
-        return ingest(request.logs, request.out, request.start, request.end, run_id=run_id,
-                      accounts=request.accounts, params=params, progress=progress)
+    """``forensics ingest``: only the ingest stage."""
+    return ingest_task(request, PipelineParams(ingest=params or IngestParams()),
+                       progress=progress)
 
 
-def run_pipeline(request: RunRequest, params: PipelineParams | None = None,
-                 progress: Progress | None = None) -> RunResult:
-    """``forensics run``: every stage the pipeline has, in order.
+def ingest_task(request: RunRequest, params: PipelineParams, *, run_id: str | None = None,
+                progress: Progress | None = None, locked: bool = False) -> IngestResult:
+    """Ingest the range (a task: takes the lock unless its caller holds it)."""
+    with _ledgered("ingest", request, params, run_id, locked) as rid:
+        return ingest(request.logs, request.out, request.start, request.end, run_id=rid,
+                      accounts=request.accounts, params=params.ingest, progress=progress)
 
-    Per-day stages (ingest, then the compact tables of each day) come first; the window
-    stages then read only the compact tables, through the database this run holds.
-    """
-    params = params or PipelineParams()
+
+def day_task(request: RunRequest, params: PipelineParams, day: date) -> list[Path]:
+    """One day's compact tables. No lock and no database: days run side by side."""
+    return build_day_features(request.out, day, params=params.features)
+
+
+def window_task(request: RunRequest, params: PipelineParams, *, run_id: str | None = None,
+                progress: Progress | None = None, locked: bool = False) -> WindowResult:
+    """Every window stage in order, reading only the compact tables (a task: takes the
+    lock unless its caller holds it)."""
     report = progress or (lambda _step, _done, _total: None)
-    with _ledgered("run", request, asdict(params)) as run_id:
-        ingested = ingest(request.logs, request.out, request.start, request.end,
-                          run_id=run_id, accounts=request.accounts, params=params.ingest,
-                          progress=progress)
-        for i, day in enumerate(ingested.days):
-            report(f"features {day}", i, len(ingested.days))
-            build_day_features(request.out, day, params=params.features)
-        report("features", len(ingested.days), len(ingested.days))
+    with _ledgered("window", request, params, run_id, locked) as rid:
         report("linking accounts", 0, 1)
         db = connect(request.out / DB_NAME)
         try:
             create_feature_views(db, request.out)
-            linked = link_accounts(db, request.out, request.start, request.end,
-                                   run_id=run_id, params=params.linking)
+            linked = link_accounts(db, request.out, request.start, request.end, run_id=rid,
+                                   params=params.linking)
         finally:
             db.close()
         report("linking accounts", 1, 1)
-        return RunResult(run_id=run_id, ingest=ingested, linking=linked)
+        return WindowResult(linking=linked)
+
+
+def run_pipeline(request: RunRequest, params: PipelineParams | None = None,
+                 progress: Progress | None = None) -> RunResult:
+    """``forensics run``: the three tasks in a row, under one lock and one run id."""
+    params = params or PipelineParams()
+    report = progress or (lambda _step, _done, _total: None)
+    with _ledgered("run", request, params, None, False) as run_id:
+        ingested = ingest_task(request, params, run_id=run_id, progress=progress, locked=True)
+        for i, day in enumerate(ingested.days):
+            report(f"features {day}", i, len(ingested.days))
+            day_task(request, params, day)
+        report("features", len(ingested.days), len(ingested.days))
+        window = window_task(request, params, run_id=run_id, progress=progress, locked=True)
+        return RunResult(run_id=run_id, ingest=ingested, window=window)
 
 
 @contextmanager
-def _ledgered(command: str, request: RunRequest, params: dict[str, object]) -> Iterator[str]:
-    """Lock the output folder and record the run's start and its outcome, failed or not."""
+def _ledgered(command: str, request: RunRequest, params: PipelineParams, run_id: str | None,
+              locked: bool) -> Iterator[str]:
+    """Lock the output folder (unless the caller holds it) and record the run's start and
+    its outcome, failed or not. A task inside a run shares the run's id and ledger row."""
     check_inputs(request.logs, request.start, request.end, request.accounts)
-    run_id = new_run_id()
-    parameters = json.dumps(
-        {**{k: str(v) if v is not None else None for k, v in asdict(request).items()},
-         **params}, sort_keys=True, default=str)
-    with output_lock(request.out, {"run_id": run_id, "command": command,
-                                   "started_at": datetime.now(UTC).isoformat()}):
+    if locked and run_id is not None:
+        yield run_id
+        return
+    run_id = run_id or new_run_id()
+    parameters = json.dumps({**request.to_dict(), **asdict(params)}, sort_keys=True,
+                            default=str)
+    holder = {"run_id": run_id, "command": command,
+              "started_at": datetime.now(UTC).isoformat()}
+    with nullcontext() if locked else output_lock(request.out, holder):
         _write_run(request.out, run_id, command, parameters, "running", None)
         try:
             yield run_id
@@ -126,13 +183,12 @@ def _write_run(out: Path, run_id: str, command: str, parameters: str, status: st
     db = connect(out / DB_NAME)
     try:
         db.execute(RUNS_DDL)
-        now = datetime.now(UTC)
         db.execute(
             "INSERT INTO runs VALUES ($run_id, $command, $parameters, $now, NULL, $status, "
             "$message) ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, "
             "message = excluded.message, finished_at = excluded.started_at",
-            {"run_id": run_id, "command": command, "parameters": parameters, "now": now,
-             "status": status, "message": message},
+            {"run_id": run_id, "command": command, "parameters": parameters,
+             "now": datetime.now(UTC), "status": status, "message": message},
         )
     finally:
         db.close()

@@ -334,3 +334,65 @@ of the requests."""
 
 TABLES: dict[str, Table] = {t.name: t for t in FEATURE_TABLES}
 """Every registered table by name."""
+
+# Window tables of the statistics and scoring stages (issue 4). Declared here, before the
+# code that fills them, so that the validation suites and the reports are built against
+# one contract.
+_CLUSTER = _c("cluster_id", "VARCHAR", "the case id of an account cluster (stable across runs)")
+
+CLUSTER_STATISTIC = Table(
+    name="cluster_statistic",
+    grain="one row per cluster and statistic tested (clusters of one account included)",
+    key=("cluster_id", "statistic"),
+    layer="out",
+    columns=(
+        _CLUSTER,
+        _c("family", "VARCHAR",
+           "evidence family: query_distribution, caching_mismatch or traffic_shape"),
+        _c("statistic", "VARCHAR", "the statistic's name, e.g. capability_coverage_entropy"),
+        _c("rule_id", "VARCHAR", "the detection rule that reads it, e.g. QD-01"),
+        _c("value", "DOUBLE", "the cluster's value"),
+        _c("baseline_median", "DOUBLE",
+           "median of the statistic over the baseline: clusters of similar size"),
+        _c("baseline_q1", "DOUBLE", "first quartile of the baseline"),
+        _c("baseline_q3", "DOUBLE", "third quartile of the baseline"),
+        _c("baseline_count", "BIGINT", "clusters in the baseline"),
+        _c("effect_size", "DOUBLE",
+           "how far the value sits from the baseline, in the test's own scale (documented "
+           "per statistic: robust z, log ratio, or difference of shares)"),
+        _c("test", "VARCHAR", "the test behind p_value: permutation, binomial or rank"),
+        _c("p_value", "DOUBLE", "one-sided p-value of the test, in [0, 1]"),
+        _c("p_adjusted", "DOUBLE",
+           "Benjamini-Hochberg adjusted p-value across the clusters tested, in [0, 1]"),
+        _c("is_strong", "BOOLEAN",
+           "p_adjusted and effect_size both pass the statistic's named thresholds"),
+        _c("source_table", "VARCHAR", "the table (and SQL file) the value is computed from"),
+    ),
+)
+
+CLUSTER_FINDING = Table(
+    name="cluster_findings",
+    grain="one row per cluster of the window",
+    key=("cluster_id",),
+    layer="out",
+    columns=(
+        _CLUSTER,
+        _c("verdict", "VARCHAR",
+           "flagged (strong evidence in two or more behavioural families), watch (one) or "
+           "clear"),
+        _c("risk_score", "DOUBLE", "in [0, 1], monotone in the evidence"),
+        _c("n_accounts", "BIGINT", "accounts in the cluster"),
+        _c("n_requests", "BIGINT", "requests of the cluster's accounts in the window"),
+        _c("first_seen", "TIMESTAMPTZ", "the cluster's first request in the window"),
+        _c("last_seen", "TIMESTAMPTZ", "the cluster's last request in the window"),
+        _c("strong_families", "VARCHAR",
+           "the behavioural families with strong evidence, comma-separated, sorted"),
+        _c("signals", "VARCHAR", "the rule ids that fired, comma-separated, sorted"),
+        _c("hashes_only", "BOOLEAN",
+           "true when the cluster's logs carried no prompt text, so query-distribution "
+           "statistics came from hashes and token counts only"),
+    ),
+)
+
+WINDOW_TABLES: tuple[Table, ...] = (CLUSTER_STATISTIC, CLUSTER_FINDING)
+TABLES.update({t.name: t for t in WINDOW_TABLES})
