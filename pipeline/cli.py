@@ -199,6 +199,9 @@ def print_run(result: RunResult, out: Path) -> None:
         f"{linked.window_end}: {linked.edge_count:,} links, {linked.cluster_count:,} clusters, "
         f"{linked.linked_cluster_count:,} of them with more than one account (largest "
         f"{linked.largest_cluster:,})")
+    verdicts = result.window.verdicts
+    out_console.print("verdicts: " + ", ".join(f"{verdicts.get(v, 0):,} {v}"
+                                               for v in ("flagged", "watch", "clear")))
     _print_outputs(out)
 
 
@@ -209,13 +212,17 @@ def evaluate(
     out: OutOpt = Path("out"),
 ) -> None:
     """Score a run's clusters against a simulation's labels."""
-    from pipeline.evaluation import read_labels, score_linking
+    from pipeline.evaluation import read_labels, score_linking, score_verdicts
 
     with user_errors():
         clusters_file = out / "findings" / "clusters.parquet"
-        if not clusters_file.is_file():
+        findings_file = out / "findings" / "cluster_findings.parquet"
+        if not clusters_file.is_file() or not findings_file.is_file():
             raise ForensicsError(f"no findings under {out}: run `forensics run` first")
-        score = score_linking(pl.read_parquet(clusters_file), read_labels(labels))
+        truth = read_labels(labels)
+        clusters = pl.read_parquet(clusters_file)
+        score = score_linking(clusters, truth)
+        verdicts = score_verdicts(clusters, pl.read_parquet(findings_file), truth)
     table = Table(title=f"linking: {out}")
     table.add_column("measure")
     table.add_column("value", justify="right")
@@ -232,6 +239,21 @@ def evaluate(
     for population, n in score.hard_negative_merges.items():
         table.add_row(f"  {population}", f"{n}")
     out_console.print(table)
+    accuracy = Table(title="verdicts (account level; an account takes its cluster's verdict)")
+    accuracy.add_column("measure")
+    accuracy.add_column("flagged", justify="right")
+    accuracy.add_column("flagged or watch", justify="right")
+    for name in ("precision", "recall", "f1", "false_positive_rate"):
+        accuracy.add_row(name, f"{verdicts.flagged[name]:.4f}",
+                         f"{verdicts.flagged_or_watch[name]:.4f}")
+    for operator, value in verdicts.per_campaign_recall.items():
+        accuracy.add_row(f"recall of {operator}", f"{value:.3f}", "")
+    for population, n in verdicts.false_positives_by_population.items():
+        clusters_flagged = verdicts.flagged_benign_clusters.get(population, 0)
+        accuracy.add_row(f"benign flagged: {population}",
+                         f"{n} accounts, {clusters_flagged} clusters", "")
+    accuracy.add_row("ROC AUC of risk_score", f"{verdicts.roc_auc:.4f}", "")
+    out_console.print(accuracy)
 
 
 def _print_outputs(out: Path) -> None:

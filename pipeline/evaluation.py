@@ -95,3 +95,70 @@ def score_linking(clusters: pl.DataFrame, labels: pl.DataFrame) -> LinkingScore:
             benign_inside.group_by("population").len().sort("population").iter_rows()),
         hard_negative_merges=dict(merges.sort("population").iter_rows()),
     )
+
+
+@dataclass(frozen=True)
+class VerdictScore:
+    """Account-level accuracy of the verdicts: an account inherits its cluster's verdict."""
+
+    flagged: dict[str, float]
+    """precision, recall, f1, false_positive_rate for verdict == flagged."""
+    flagged_or_watch: dict[str, float]
+    per_campaign_recall: dict[str, float]
+    false_positives_by_population: dict[str, int]
+    """Benign accounts flagged, by population."""
+    flagged_benign_clusters: dict[str, int]
+    """Benign clusters flagged, by population (a hard negative flagged is counted here)."""
+    roc_auc: float
+    """Probability that a random campaign account outranks a random benign one by risk."""
+
+
+def _confusion(predicted: pl.Series, truth: pl.Series) -> dict[str, float]:
+    tp = int((predicted & truth).sum())
+    fp = int((predicted & ~truth).sum())
+    fn = int((~predicted & truth).sum())
+    tn = int((~predicted & ~truth).sum())
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1,
+            "false_positive_rate": fp / (fp + tn) if fp + tn else 0.0,
+            "true_positives": float(tp), "false_positives": float(fp)}
+
+
+def roc_auc(scores: pl.Series, truth: pl.Series) -> float:
+    """Area under the ROC curve from ranks (ties count half): the Mann-Whitney statistic."""
+    frame = pl.DataFrame({"s": scores, "t": truth}).with_columns(
+        rank=pl.col("s").rank("average"))
+    positives = int(frame["t"].sum())
+    negatives = frame.height - positives
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    rank_sum = float(frame.filter(pl.col("t"))["rank"].sum())
+    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
+
+
+def score_verdicts(clusters: pl.DataFrame, findings: pl.DataFrame,
+                   labels: pl.DataFrame) -> VerdictScore:
+    """Score the findings of a run against labels, over the accounts the run saw."""
+    joined = (clusters.join(findings.select("cluster_id", "verdict", "risk_score"),
+                            on="cluster_id")
+              .join(labels, on="account_id", how="inner"))
+    truth = joined["is_campaign"]
+    flagged = joined["verdict"] == "flagged"
+    flagged_or_watch = joined["verdict"].is_in(["flagged", "watch"])
+    recall = {str(op[0]): float((g["verdict"] == "flagged").mean())
+              for op, g in joined.filter(pl.col("is_campaign"))
+              .group_by("operator_id", maintain_order=True)}
+    benign_flagged = joined.filter(~pl.col("is_campaign") & (pl.col("verdict") == "flagged"))
+    return VerdictScore(
+        flagged=_confusion(flagged, truth),
+        flagged_or_watch=_confusion(flagged_or_watch, truth),
+        per_campaign_recall=dict(sorted(recall.items())),
+        false_positives_by_population=dict(
+            benign_flagged.group_by("population").len().sort("population").iter_rows()),
+        flagged_benign_clusters=dict(
+            benign_flagged.group_by("population").agg(pl.col("cluster_id").n_unique())
+            .sort("population").iter_rows()),
+        roc_auc=roc_auc(joined["risk_score"], truth),
+    )

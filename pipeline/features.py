@@ -64,6 +64,16 @@ class FeatureParams:
     probability 0.95 and j = 0.5 with 0.23."""
     band_min_words: int = 6
     """Prompts shorter than this many words get no bands: too few shingles to compare."""
+    cache_ttl_seconds: int = 300
+    """Prompt-cache entry lifetime, refreshed on every use (the provider's default 5 min)."""
+    min_cacheable_tokens: int = 1024
+    """Shortest cacheable prefix (the provider's minimum is 1,024 to 4,096 by model; the
+    smallest is the conservative choice: it predicts more hits, never fewer)."""
+    concurrency_ms: int = 1000
+    """A request this soon after the previous one with its prefix misses: the first
+    response has not started, so the entry is not written yet."""
+    max_accounts_per_prefix: int = 50
+    """Prefixes more accounts than this use in a day make no handoffs (SDK defaults)."""
     threads: int | None = None
     """DuckDB threads; None uses every core. Lower it when days build in parallel."""
     memory_limit: str | None = None
@@ -89,6 +99,10 @@ class FeatureParams:
             "bins": self.band_bins,
             "rows_per_band": self.band_rows,
             "min_words": self.band_min_words,
+            "ttl_seconds": self.cache_ttl_seconds,
+            "min_cacheable_tokens": self.min_cacheable_tokens,
+            "concurrency_ms": self.concurrency_ms,
+            "max_accounts_per_prefix": self.max_accounts_per_prefix,
         }
 
 

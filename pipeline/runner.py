@@ -27,6 +27,8 @@ from typing import Any
 from pipeline.features import FeatureParams, build_day_features, create_feature_views
 from pipeline.ingest import IngestParams, IngestResult, Progress, check_inputs, ingest
 from pipeline.linking import LinkParams, LinkResult, link_accounts
+from pipeline.scoring import ScoringParams, score_clusters
+from pipeline.statistics import StatisticsParams, compute_statistics
 from pipeline.warehouse import DB_NAME, connect, output_lock
 
 RUNS_DDL = """
@@ -66,6 +68,8 @@ class PipelineParams:
     ingest: IngestParams = field(default_factory=IngestParams)
     features: FeatureParams = field(default_factory=FeatureParams)
     linking: LinkParams = field(default_factory=LinkParams)
+    statistics: StatisticsParams = field(default_factory=StatisticsParams)
+    scoring: ScoringParams = field(default_factory=ScoringParams)
 
     @classmethod
     def from_overrides(cls, values: dict[str, Any]) -> PipelineParams:
@@ -73,7 +77,8 @@ class PipelineParams:
         ``lookback_days``, ...): the flat form the CLI options and DAG params use."""
         parts = {}
         for name, kind in (("ingest", IngestParams), ("features", FeatureParams),
-                           ("linking", LinkParams)):
+                           ("linking", LinkParams), ("statistics", StatisticsParams),
+                           ("scoring", ScoringParams)):
             known = {f.name for f in fields(kind)}
             parts[name] = kind(**{k: v for k, v in values.items() if k in known})
         return cls(**parts)
@@ -84,6 +89,7 @@ class WindowResult:
     """What the window stages produced."""
 
     linking: LinkResult
+    verdicts: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -132,10 +138,15 @@ def window_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
             create_feature_views(db, request.out)
             linked = link_accounts(db, request.out, request.start, request.end, run_id=rid,
                                    params=params.linking)
+            report("statistics and scoring", 0, 1)
+            compute_statistics(db, linked.window_start, linked.window_end,
+                               params.statistics)
+            findings = score_clusters(db, request.out, params.scoring)
         finally:
             db.close()
-        report("linking accounts", 1, 1)
-        return WindowResult(linking=linked)
+        report("statistics and scoring", 1, 1)
+        counts = dict(findings.group_by("verdict").len().sort("verdict").iter_rows())
+        return WindowResult(linking=linked, verdicts=counts)
 
 
 def run_pipeline(request: RunRequest, params: PipelineParams | None = None,

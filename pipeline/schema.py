@@ -318,6 +318,68 @@ ACCOUNT_BAND_DAY = Table(
     ),
 )
 
+ACCOUNT_CAPABILITY_DAY = Table(
+    name="account_capability_day",
+    grain="one row per account and capability category of its prompts on the day",
+    key=("account_id", "capability"),
+    columns=(
+        _ACCOUNT,
+        _c("capability", "VARCHAR",
+           "code, math, reasoning, knowledge_qa, writing, translation, tool_use, "
+           "roleplay_chat, data_extraction, other; unknown without prompt text"),
+        _REQUESTS,
+        _c("reasoning_elicited_count", "BIGINT",
+           "requests whose prompt asks for the reasoning (chain-of-thought elicitation)"),
+        _c("prompt_chars_sum", "BIGINT", "characters of prompt text"),
+        _c("non_latin_count", "BIGINT", "requests whose prompt has non-Latin script"),
+    ),
+)
+
+ACCOUNT_TEMPLATE_DAY = Table(
+    name="account_template_day",
+    grain="one row per account and prompt template (masked opening, hashed) on the day",
+    key=("account_id", "template_key"),
+    columns=(
+        _ACCOUNT,
+        _c("template_key", "VARCHAR",
+           "tpl:<hash of the masked first eight words>, or hash:<prompt_hash> without text"),
+        _REQUESTS,
+    ),
+)
+
+ACCOUNT_PREFIX_DAY = Table(
+    name="account_prefix_day",
+    grain="one row per account, model and system prompt hash (cacheable prefix) on the day",
+    key=("account_id", "model", "system_hash"),
+    columns=(
+        _ACCOUNT,
+        _c("model", "VARCHAR", "model name"),
+        _c("system_hash", "VARCHAR", "hash of the system prompt: the cacheable prefix"),
+        _c("cacheable_count", "BIGINT",
+           "2xx requests with this prefix and at least $min_cacheable_tokens of input"),
+        _c("predicted_hit_count", "BIGINT",
+           "requests the account's own repetition predicts as cache hits (same prefix within "
+           "the TTL, not concurrent)"),
+        _c("observed_read_count", "BIGINT", "requests that read the cache"),
+        _c("observed_write_count", "BIGINT", "requests that wrote the cache"),
+        _c("busted_count", "BIGINT", "predicted hits that read nothing (a busted cache)"),
+    ),
+)
+
+PREFIX_HANDOFF_DAY = Table(
+    name="prefix_handoff_day",
+    grain="one row per ordered pair of accounts whose cacheable prefix passed from the "
+          "second to the first within the TTL on the day",
+    key=("account_id", "previous_account_id"),
+    columns=(
+        _ACCOUNT,
+        _c("previous_account_id", "VARCHAR",
+           "the other account that last used the prefix within the TTL"),
+        _c("handoff_count", "BIGINT",
+           "requests that would have hit the cache had the two accounts been one"),
+    ),
+)
+
 FEATURE_TABLES: tuple[Table, ...] = (
     ACCOUNT_DAY,
     ACCOUNT_HOUR,
@@ -328,6 +390,10 @@ FEATURE_TABLES: tuple[Table, ...] = (
     FAILOVER_DAY,
     PROMPT_PAIR_DAY,
     ACCOUNT_BAND_DAY,
+    ACCOUNT_CAPABILITY_DAY,
+    ACCOUNT_TEMPLATE_DAY,
+    ACCOUNT_PREFIX_DAY,
+    PREFIX_HANDOFF_DAY,
 )
 """The compact per-day tables of ``pipeline.features``: what window stages read instead
 of the requests."""

@@ -81,3 +81,76 @@ CREATE OR REPLACE TEMP MACRO ip_prefix(ip) AS
 CREATE OR REPLACE TEMP MACRO prompt_text_hash(text) AS
     sha256(CASE WHEN regexp_matches(text, '^\s|\s$|\s\s|[\t\n\r\f\v]')
         THEN trim(regexp_replace(text, '\s+', ' ', 'g')) ELSE text END);
+
+-- The prompt's opening as a template: lower case, code blocks, quoted strings, numbers and
+-- nonce-like tokens masked, white space folded, the first eight words kept.
+CREATE OR REPLACE TEMP MACRO prompt_template(text) AS
+    array_to_string(list_slice(list_filter(string_split_regex(
+        regexp_replace(regexp_replace(regexp_replace(regexp_replace(lower(text),
+            '```.*?```', ' ‹code› ', 'gs'),
+            '"[^"]{1,200}"|''[^'']{1,200}''', ' ‹q› ', 'g'),
+            '\b[a-z0-9_-]*\d[a-z0-9_-]{4,}\b', ' ‹x› ', 'g'),
+            '\d+([.,]\d+)*', ' ‹n› ', 'g'),
+        '\s+'), lambda w: w <> ''), 1, 8), ' ');
+
+-- Chain-of-thought elicitation: the prompt asks for the reasoning, not only the answer.
+CREATE OR REPLACE TEMP MACRO prompt_elicits_reasoning(text) AS
+    regexp_matches(lower(text),
+        'step[ -]by[ -]step|show (all |your )?(work|working|reasoning|steps)|think (carefully|'
+        || 'through|it through|aloud)|explain (your|each|every) (reasoning|step)|chain[ -]of[ -]'
+        || 'thought|reason(ing)? (carefully|step)|let''s think|walk me through|justify each');
+
+-- The capability a prompt exercises: the first rule of a fixed lexicon that matches, in
+-- this order (specific before generic). 'unknown' without text; 'other' when none match.
+CREATE OR REPLACE TEMP MACRO prompt_capability(text) AS
+    CASE
+        WHEN text IS NULL THEN 'unknown'
+        WHEN regexp_matches(lower(text), '"(type|name)"\s*:\s*"(function|tool)|\btools?\b.{0,40}'
+            || '\b(call|use|invoke|available)\b|function[_ ]call|\bapi call\b|\bagent\b|'
+            || 'json schema|"parameters"\s*:') THEN 'tool_use'
+        WHEN regexp_matches(lower(text), '\btranslat|into (english|spanish|french|german|'
+            || 'chinese|japanese|korean|russian|italian|portuguese|arabic|hindi)\b|'
+            || '\b(in|to) (spanish|french|german|chinese|japanese|korean|russian)\b')
+            OR regexp_matches(text, '[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Cyrillic}]')
+            THEN 'translation'
+        WHEN regexp_matches(text, '```|\bdef [a-z_]+\(|\bfunction\s*\(|\bclass [A-Z]|#include|'
+            || 'SELECT .+ FROM|\bimport [a-z]')
+            OR regexp_matches(lower(text), '\b(python|javascript|typescript|java|c\+\+|rust|golang|'
+            || 'sql|regex|bash|html|css|code|program|function|algorithm|debug|compile|bug)\b')
+            THEN 'code'
+        WHEN regexp_matches(lower(text), '\b(extract|parse|classify|categori[sz]e|label|tag|'
+            || 'summari[sz]e the (following|table|data)|from the (text|passage|table) below|'
+            || 'named entit|csv|fields?)\b') THEN 'data_extraction'
+        WHEN regexp_matches(lower(text), '\b(solve|equation|calculate|compute|integral|derivative|'
+            || 'probability|how many|how much|percent|sum of|product of|theorem|prove)\b|'
+            || '\d+\s*[-+*/^=]\s*\d+') THEN 'math'
+        WHEN regexp_matches(lower(text), '\b(act as|pretend|roleplay|role-play|you are a|'
+            || 'i want you to act|character|stay in character|let''s chat|chat with me)\b')
+            THEN 'roleplay_chat'
+        WHEN regexp_matches(lower(text), '\b(logic|puzzle|deduce|infer|which of the following|'
+            || 'true or false|if .+ then|reasoning|argument|premise|conclusion|riddle|'
+            || 'paraphrase or not|entail)') THEN 'reasoning'
+        WHEN regexp_matches(lower(text), '\b(write|compose|draft|rewrite|essay|poem|story|'
+            || 'letter|email|blog|article|slogan|tweet|lyrics|edit|proofread)\b')
+            THEN 'writing'
+        WHEN regexp_matches(lower(text), '\b(what|who|when|where|why|which|how does|explain|'
+            || 'define|describe|history of|difference between)\b|\?\s*$') THEN 'knowledge_qa'
+        ELSE 'other'
+    END;
+
+-- A country's standard UTC offset in hours (its most populous time zone): enough to tell
+-- a working day from a night. Unknown countries count as UTC.
+CREATE OR REPLACE TEMP MACRO country_utc_offset(country) AS
+    CASE upper(country)
+        WHEN 'US' THEN -6 WHEN 'CA' THEN -5 WHEN 'MX' THEN -6 WHEN 'BR' THEN -3
+        WHEN 'AR' THEN -3 WHEN 'CO' THEN -5 WHEN 'CL' THEN -4 WHEN 'GB' THEN 0
+        WHEN 'IE' THEN 0 WHEN 'PT' THEN 0 WHEN 'NG' THEN 1 WHEN 'DE' THEN 1
+        WHEN 'FR' THEN 1 WHEN 'ES' THEN 1 WHEN 'IT' THEN 1 WHEN 'NL' THEN 1
+        WHEN 'SE' THEN 1 WHEN 'PL' THEN 1 WHEN 'ZA' THEN 2 WHEN 'EG' THEN 2
+        WHEN 'UA' THEN 2 WHEN 'TR' THEN 3 WHEN 'RU' THEN 3 WHEN 'AE' THEN 4
+        WHEN 'PK' THEN 5 WHEN 'IN' THEN 5 WHEN 'BD' THEN 6 WHEN 'VN' THEN 7
+        WHEN 'TH' THEN 7 WHEN 'ID' THEN 7 WHEN 'CN' THEN 8 WHEN 'SG' THEN 8
+        WHEN 'PH' THEN 8 WHEN 'HK' THEN 8 WHEN 'TW' THEN 8 WHEN 'KR' THEN 9
+        WHEN 'JP' THEN 9 WHEN 'AU' THEN 10 WHEN 'NZ' THEN 12
+        ELSE 0
+    END;

@@ -1,0 +1,377 @@
+"""Statistics: every cluster's query-distribution, caching-mismatch and traffic-shape
+statistics against the population, each with its baseline, effect size and p-value.
+
+In: ``clusters`` and the window's per-day tables, through ``forensics.duckdb``
+(``sql/cluster_profile.sql`` and ``sql/cluster_capability.sql`` fold them into counts per
+cluster). Out: the ``cluster_profile`` and ``cluster_capability`` tables, and
+``cluster_statistic``: one row per tested cluster (two or more accounts) and statistic.
+
+Every statistic is a rule of ``RULES``: an id, a family, what it measures (a ratio of two
+``cluster_profile`` columns, so an auditor can re-derive it) and the test behind it. The
+baseline of a cluster is the ``baseline_clusters`` clusters nearest to it in size (its
+own value excluded): a campaign of thousands is compared with the largest other clusters,
+a pair of accounts with pairs and singletons. Tests, one-sided in the suspicious direction:
+
+- ``binomial``: the cluster's count k of n against the baseline's median rate
+  (``scipy.stats.binom.sf``). Requests of one account are not independent, so the p-value
+  is optimistic; the effect-size threshold of each rule is what guards against a large
+  cluster turning a small difference into a tiny p-value.
+- ``permutation``: the statistic of the cluster's capability mix against the same
+  statistic of ``permutations`` random sets of as many accounts, drawn from the window's
+  accounts (with replacement); p = (1 + draws at least as extreme) / (1 + draws).
+
+p-values are adjusted with Benjamini-Hochberg across the clusters tested, per statistic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import numpy as np
+import polars as pl
+from scipy.stats import binom
+
+from pipeline.warehouse import sql_text
+
+CAPABILITIES = ("code", "math", "reasoning", "knowledge_qa", "writing", "translation",
+                "tool_use", "roleplay_chat", "data_extraction", "other")
+FAMILIES = ("query_distribution", "caching_mismatch", "traffic_shape")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One statistic and the evidence rule that reads it (detection as code)."""
+
+    rule_id: str
+    family: str
+    statistic: str
+    test: str
+    numerator: str
+    denominator: str
+    min_effect: float
+    """The smallest effect (share difference, or distance from the null median) that can
+    count as strong, whatever the p-value."""
+    rationale: str
+    runbook: str
+    needs_text: bool = False
+    hashes_fallback: tuple[str, str] | None = None
+    """(numerator, denominator) to use when the cluster's logs carry no prompt text."""
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("QD-01", "query_distribution", "capability_coverage_entropy", "permutation",
+         "capability mix", "requests with text", 0.10,
+         "A harvesting sweep covers every capability evenly; a team or a person asks about "
+         "what it works on.",
+         "Compare the capability chart with the population's; a flat bar chart is the sweep.",
+         needs_text=True),
+    Rule("QD-02", "query_distribution", "capability_divergence", "permutation",
+         "capability mix", "population mix", 0.05,
+         "Jensen-Shannon divergence of the cluster's capability mix from the population's: "
+         "a sweep follows the operator's curriculum, not what customers ask.",
+         "Look at which categories are over-represented against the population.",
+         needs_text=True),
+    Rule("QD-03", "query_distribution", "template_reuse_share", "binomial",
+         "reused_template_count", "templated_request_count", 0.30,
+         "Share of requests whose prompt opening (numbers, quotes, nonces masked) is shared "
+         "by two or more of the cluster's accounts: one operator's wrappers.",
+         "Pull excerpts (--excerpts) and check the shared openings."),
+    Rule("QD-04", "query_distribution", "prompt_novelty_share", "binomial",
+         "novel_prompt_count", "distinct_prompt_count", 0.25,
+         "Share of the cluster's distinct prompts no other cluster sent: generated task "
+         "streams and nonces make every prompt new.",
+         "High novelty with template reuse means generated prompts in fixed wrappers."),
+    Rule("QD-05", "query_distribution", "reasoning_elicitation_share", "binomial",
+         "reasoning_elicited_count", "text_request_count", 0.15,
+         "Share of prompts that ask for step-by-step reasoning: distillation harvests the "
+         "reasoning, not only the answer.",
+         "Check the excerpts for chain-of-thought instructions.", needs_text=True),
+    Rule("QD-06", "query_distribution", "max_tokens_saturation_share", "binomial",
+         "saturated_count", "ok_count", 0.15,
+         "Share of answered requests that hit their max_tokens: long-output harvesting.",
+         "Compare output/input ratios in the accounts appendix."),
+    Rule("QD-08", "query_distribution", "repeated_sampling_share", "binomial",
+         "shared_band_hour_count", "band_hour_count", 0.10,
+         "Share of near-duplicate prompt bands sent by two or more of the cluster's accounts "
+         "in the same hour: one prompt sampled several times across the pool.",
+         "Look for the same task under different nonces on several accounts.",
+         needs_text=True,
+         hashes_fallback=("resampled_prompt_count", "distinct_prompt_count")),
+    Rule("CM-01", "caching_mismatch", "cache_busting_share", "binomial",
+         "busted_count", "predicted_hit_count", 0.30,
+         "Share of the cache hits the accounts' own repetition predicts that read nothing: "
+         "a nonce in the prefix busts the cache the operator would otherwise hit.",
+         "Compare predicted and observed cache reads over time."),
+    Rule("CM-02", "caching_mismatch", "cross_account_prefix_share", "binomial",
+         "handoff_count", "cacheable_count", 0.10,
+         "Share of cacheable requests whose prefix another account of the cluster used "
+         "within the TTL: hits one operator would have had, lost by spreading over accounts.",
+         "List the prefixes shared across accounts in the caching section."),
+    Rule("CM-03", "caching_mismatch", "read_without_write_share", "binomial",
+         "read_without_write_count", "observed_read_count", 0.30,
+         "Share of cache reads of prefixes the account never wrote: a cache warmed by "
+         "another account (a shared key pool behind a proxy).",
+         "Check which accounts wrote the prefixes these accounts read."),
+    Rule("TS-01", "traffic_shape", "night_activity_share", "binomial",
+         "night_request_count", "hourly_request_count", 0.10,
+         "Share of requests between 00:00 and 06:00 in the accounts' own countries: "
+         "automation runs around the clock, people sleep.",
+         "Compare the hour-of-day chart with the population's."),
+    Rule("TS-02", "traffic_shape", "pacing_share", "binomial",
+         "paced_minute_count", "active_minute_count", 0.10,
+         "Share of active minutes at 50% to 100% of the account's rate limit: pacing just "
+         "under the limit.",
+         "Check the pacing chart against the rate limits."),
+    Rule("TS-03", "traffic_shape", "synchronized_start_share", "binomial",
+         "synchronized_start_count", "account_day_count", 0.20,
+         "Share of account-days that started in the same minute as another of the "
+         "cluster's accounts: one scheduler behind many accounts.",
+         "Look at the start times in the accounts appendix."),
+    Rule("TS-04", "traffic_shape", "failover_share", "binomial",
+         "failover_count", "request_count", 0.005,
+         "Share of requests that are a 429 failed over to another account of the cluster "
+         "within seconds: a key-pool proxy retrying.",
+         "List the failover pairs in the linkage section."),
+)
+
+
+@dataclass(frozen=True)
+class StatisticsParams:
+    """Settings of the statistics stage; the defaults are the nightly run's."""
+
+    min_cluster_accounts: int = 2
+    """Clusters smaller than this are not tested (a single account is not a cluster case)."""
+    baseline_clusters: int = 50
+    """Clusters in a cluster's baseline: the nearest in size."""
+    min_baseline_clusters: int = 20
+    """A statistic whose baseline would be smaller than this is not tested."""
+    alpha: float = 0.01
+    """Benjamini-Hochberg false-discovery rate a strong statistic must pass."""
+    rate_floor: float = 0.001
+    """The smallest baseline rate a binomial test assumes (a baseline median of 0 would
+    make any single event infinitely surprising)."""
+    permutations: int = 999
+    """Random account sets drawn for each permutation test."""
+    seed: int = 7
+    """Seed of the permutation draws."""
+    night_start_hour: int = 0
+    night_end_hour: int = 6
+    pacing_low: float = 0.5
+    pacing_high: float = 1.0
+    edge_margin_minutes: int = 5
+    """An account-day whose first request falls this close to midnight was already running:
+    round-the-clock services all "start" at 00:00 and are not synchronized by that."""
+
+
+def compute_statistics(db: duckdb.DuckDBPyConnection, start: date, end: date,
+                       params: StatisticsParams | None = None) -> pl.DataFrame:
+    """Build ``cluster_profile``, ``cluster_capability`` and ``cluster_statistic``.
+
+    ``start``..``end`` is the window the clusters were linked over: the statistics judge
+    the same days the linkage was found in.
+    """
+    params = params or StatisticsParams()
+    window = {"start": start, "end": end}
+    db.execute(f"CREATE OR REPLACE TABLE cluster_profile AS {sql_text('cluster_profile')}",
+               {**window, "night_start_hour": params.night_start_hour,
+                "night_end_hour": params.night_end_hour, "pacing_low": params.pacing_low,
+                "pacing_high": params.pacing_high,
+                "edge_margin_minutes": params.edge_margin_minutes})
+    db.execute(f"CREATE OR REPLACE TABLE cluster_capability AS "
+               f"{sql_text('cluster_capability')}", window)
+    profile = db.sql("SELECT * FROM cluster_profile ORDER BY cluster_id").pl()
+    capability = db.sql("SELECT * FROM cluster_capability").pl()
+    accounts = db.sql(
+        "SELECT account_id, capability, sum(request_count)::BIGINT AS request_count "
+        "FROM account_capability_day WHERE date BETWEEN $start AND $end "
+        "AND capability <> 'unknown' GROUP BY ALL", params=window).pl()
+    statistics = pl.concat([
+        _binomial_statistics(profile, params),
+        _capability_statistics(profile, capability, accounts, params),
+    ], how="vertical_relaxed")
+    statistics = adjust_benjamini_hochberg(statistics).with_columns(
+        is_strong=(pl.col("p_adjusted") <= params.alpha)
+        & (pl.col("effect_size") >= pl.col("statistic").replace_strict(
+            {r.statistic: r.min_effect for r in RULES}, return_dtype=pl.Float64)),
+    ).sort("cluster_id", "statistic")
+    db.register("new_statistics", statistics.to_arrow())
+    db.execute("CREATE OR REPLACE TABLE cluster_statistic AS SELECT * FROM new_statistics "
+               "ORDER BY cluster_id, statistic")
+    db.unregister("new_statistics")
+    return statistics
+
+
+def _hashes_only(profile: pl.DataFrame) -> pl.Expr:
+    return (pl.col("text_request_count") == 0) & (pl.col("request_count") > 0)
+
+
+def _binomial_statistics(profile: pl.DataFrame, params: StatisticsParams) -> pl.DataFrame:
+    """The ratio statistics: value, baseline among nearest-size clusters, binomial test."""
+    frames = []
+    hashes_only = profile.select("cluster_id", hashes_only=_hashes_only(profile))
+    for rule in (r for r in RULES if r.test == "binomial"):
+        frame = profile.join(hashes_only, on="cluster_id").select(
+            "cluster_id", "n_accounts",
+            k=pl.when(pl.col("hashes_only") & (rule.hashes_fallback is not None))
+              .then(pl.col(rule.hashes_fallback[0] if rule.hashes_fallback else rule.numerator))
+              .otherwise(pl.col(rule.numerator)),
+            n=pl.when(pl.col("hashes_only") & (rule.hashes_fallback is not None))
+              .then(pl.col(rule.hashes_fallback[1] if rule.hashes_fallback else rule.denominator))
+              .otherwise(pl.col(rule.denominator)),
+        ).filter(pl.col("n") > 0).with_columns(value=pl.col("k") / pl.col("n"))
+        if rule.needs_text and rule.hashes_fallback is None:
+            frame = frame.join(hashes_only.filter(~pl.col("hashes_only")), on="cluster_id")
+        frame = _with_baseline(frame, params)
+        p0 = np.clip(frame["baseline_median"].to_numpy(), params.rate_floor,
+                     1 - params.rate_floor)
+        k = frame["k"].to_numpy()
+        n = frame["n"].to_numpy()
+        frames.append(frame.with_columns(
+            p_value=pl.Series(np.clip(binom.sf(k - 1, n, p0), 0.0, 1.0)),
+            effect_size=pl.col("value") - pl.col("baseline_median"),
+        ).select(_output_columns(rule, "cluster_profile")))
+    return pl.concat(frames)
+
+
+def _with_baseline(frame: pl.DataFrame, params: StatisticsParams) -> pl.DataFrame:
+    """Add the baseline of each tested cluster: the nearest clusters in size, itself left
+    out, as median and quartiles; untested and under-populated rows are dropped."""
+    ordered = frame.sort("n_accounts", "cluster_id")
+    values = ordered["value"].to_numpy()
+    total = len(values)
+    size = min(params.baseline_clusters, total - 1)
+    tested = np.flatnonzero(ordered["n_accounts"].to_numpy() >= params.min_cluster_accounts)
+    if size < params.min_baseline_clusters or tested.size == 0:
+        return ordered.clear().with_columns(
+            baseline_median=pl.lit(None, pl.Float64), baseline_q1=pl.lit(None, pl.Float64),
+            baseline_q3=pl.lit(None, pl.Float64), baseline_count=pl.lit(None, pl.Int64))
+    low = np.clip(tested - size // 2, 0, total - size - 1)
+    window = low[:, None] + np.arange(size + 1)[None, :]
+    keep = window != tested[:, None]
+    neighbours = window[keep].reshape(len(tested), size)
+    baseline = values[neighbours]
+    q1, median, q3 = np.percentile(baseline, [25, 50, 75], axis=1)
+    return ordered.with_row_index("position").filter(
+        pl.col("position").is_in(tested.tolist())).drop("position").with_columns(
+        baseline_median=pl.Series(median), baseline_q1=pl.Series(q1),
+        baseline_q3=pl.Series(q3), baseline_count=pl.lit(size, pl.Int64))
+
+
+def _capability_statistics(profile: pl.DataFrame, capability: pl.DataFrame,
+                           accounts: pl.DataFrame, params: StatisticsParams) -> pl.DataFrame:
+    """Coverage entropy and divergence from the population's mix, by permutation: the
+    cluster against random sets of as many of the window's accounts."""
+    rules = {r.statistic: r for r in RULES if r.test == "permutation"}
+    matrix = (accounts.pivot(on="capability", index="account_id", values="request_count",
+                             aggregate_function="sum")
+              .fill_null(0))
+    for name in CAPABILITIES:
+        if name not in matrix.columns:
+            matrix = matrix.with_columns(pl.lit(0, pl.Int64).alias(name))
+    counts = matrix.select(CAPABILITIES).to_numpy().astype(np.float64)
+    tested = (profile.filter((pl.col("n_accounts") >= params.min_cluster_accounts)
+                             & (pl.col("text_request_count") > 0))
+              .select("cluster_id", "n_accounts"))
+    if counts.shape[0] < 2 or tested.height == 0:
+        return pl.DataFrame()
+    population = counts.sum(axis=0)
+    mixes = (capability.pivot(on="capability", index="cluster_id", values="request_count",
+                              aggregate_function="sum").fill_null(0))
+    for name in CAPABILITIES:
+        if name not in mixes.columns:
+            mixes = mixes.with_columns(pl.lit(0, pl.Int64).alias(name))
+    mixes = tested.join(mixes, on="cluster_id", how="inner").sort("cluster_id")
+    observed = mixes.select(CAPABILITIES).to_numpy().astype(np.float64)
+    stats = {"capability_coverage_entropy": _entropy(observed),
+             "capability_divergence": _divergence(observed, population)}
+    rng = np.random.default_rng(params.seed)
+    sizes = mixes["n_accounts"].to_numpy()
+    nulls = {name: np.empty((len(sizes), params.permutations)) for name in stats}
+    for size in np.unique(sizes):
+        rows = np.flatnonzero(sizes == size)
+        draws = _random_mixes(counts, int(size), params.permutations, rng)
+        nulls["capability_coverage_entropy"][rows] = _entropy(draws)
+        nulls["capability_divergence"][rows] = _divergence(draws, population)
+    frames = []
+    for name, value in stats.items():
+        null = nulls[name]
+        q1, median, q3 = np.percentile(null, [25, 50, 75], axis=1)
+        extreme = (null >= value[:, None] - 1e-12).sum(axis=1)
+        frame = mixes.select("cluster_id").with_columns(
+            value=pl.Series(value), baseline_median=pl.Series(median),
+            baseline_q1=pl.Series(q1), baseline_q3=pl.Series(q3),
+            baseline_count=pl.lit(params.permutations, pl.Int64),
+            p_value=pl.Series((1 + extreme) / (1 + params.permutations)),
+            effect_size=pl.Series(value - median))
+        frames.append(frame.select(_output_columns(rules[name], "cluster_capability")))
+    return pl.concat(frames)
+
+
+def _random_mixes(counts: np.ndarray, size: int, draws: int,
+                  rng: np.random.Generator) -> np.ndarray:
+    """Capability mixes of ``draws`` random sets of ``size`` accounts, in chunks that keep
+    the index block under about 8 million entries."""
+    chunk = max(1, 8_000_000 // max(size, 1))
+    parts = []
+    for first in range(0, draws, chunk):
+        n = min(chunk, draws - first)
+        picks = rng.integers(0, counts.shape[0], size=(n, size))
+        parts.append(counts[picks].sum(axis=1))
+    return np.vstack(parts)
+
+
+def _entropy(mixes: np.ndarray) -> np.ndarray:
+    """Normalized Shannon entropy of each row's distribution, in [0, 1]."""
+    totals = mixes.sum(axis=-1, keepdims=True)
+    p = np.divide(mixes, totals, out=np.zeros_like(mixes), where=totals > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -np.where(p > 0, p * np.log(p), 0.0).sum(axis=-1)
+    return h / np.log(mixes.shape[-1])
+
+
+def _divergence(mixes: np.ndarray, population: np.ndarray) -> np.ndarray:
+    """Jensen-Shannon divergence (base 2, in [0, 1]) of each row from the population."""
+    q = population / population.sum()
+    totals = mixes.sum(axis=-1, keepdims=True)
+    p = np.divide(mixes, totals, out=np.zeros_like(mixes), where=totals > 0)
+    m = (p + q) / 2
+
+    def kl(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(a > 0, a * np.log2(a / b), 0.0).sum(axis=-1)
+
+    return np.clip((kl(p, m) + kl(q, m)) / 2, 0.0, 1.0)
+
+
+def _output_columns(rule: Rule, source: str) -> list[pl.Expr]:
+    return [
+        pl.col("cluster_id"),
+        pl.lit(rule.family).alias("family"),
+        pl.lit(rule.statistic).alias("statistic"),
+        pl.lit(rule.rule_id).alias("rule_id"),
+        pl.col("value").cast(pl.Float64),
+        pl.col("baseline_median").cast(pl.Float64),
+        pl.col("baseline_q1").cast(pl.Float64),
+        pl.col("baseline_q3").cast(pl.Float64),
+        pl.col("baseline_count").cast(pl.Int64),
+        pl.col("effect_size").cast(pl.Float64),
+        pl.lit(rule.test).alias("test"),
+        pl.col("p_value").cast(pl.Float64),
+        pl.lit(source).alias("source_table"),
+    ]
+
+
+def adjust_benjamini_hochberg(statistics: pl.DataFrame) -> pl.DataFrame:
+    """Add ``p_adjusted``: Benjamini-Hochberg across the clusters tested, per statistic."""
+    if statistics.is_empty():
+        return statistics.with_columns(p_adjusted=pl.lit(None, pl.Float64))
+    ranked = statistics.sort("statistic", "p_value", "cluster_id").with_columns(
+        rank=pl.int_range(1, pl.len() + 1).over("statistic"),
+        tests=pl.len().over("statistic"),
+    ).with_columns(scaled=pl.col("p_value") * pl.col("tests") / pl.col("rank"))
+    return ranked.with_columns(
+        p_adjusted=pl.col("scaled").reverse().cum_min().reverse().over("statistic")
+        .clip(0.0, 1.0),
+    ).drop("rank", "tests", "scaled")

@@ -1,0 +1,221 @@
+"""Statistics and scoring on small hand-built cases with known answers, rules that must fire
+and rules that must not, and the sample end to end against its labels."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline.evaluation import read_labels, roc_auc, score_verdicts
+from pipeline.features import build_day_features
+from pipeline.schema import REQUESTS_COLUMNS
+from pipeline.scoring import ScoringParams, verdicts
+from pipeline.statistics import RULES, adjust_benjamini_hochberg
+from pipeline.warehouse import connect, partition_path
+
+from conftest import query
+
+DAY = date(2026, 4, 1)
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+POLARS_TYPE = {"VARCHAR": pl.String, "BIGINT": pl.Int64, "DOUBLE": pl.Float64,
+               "TIMESTAMPTZ": pl.Datetime("us", "UTC")}
+
+
+def at(seconds: float) -> datetime:
+    return datetime(2026, 4, 1, 12, tzinfo=UTC) + timedelta(seconds=seconds)
+
+
+def cached(account: str, seconds: float, *, read: int = 0, written: int = 2000,
+           system: str = "sys-a", n: int = 0) -> dict[str, object]:
+    return {
+        "request_id": f"{account}-{seconds}-{n}", "ts": at(seconds), "account_id": account,
+        "api_key_id": None, "source_ip": None, "user_agent": None, "model": "m",
+        "status": 200, "input_tokens": 50, "output_tokens": 10,
+        "cache_creation_input_tokens": written, "cache_read_input_tokens": read,
+        "max_tokens": 100, "temperature": 0.0, "stop_reason": "end_turn", "latency_ms": 500,
+        "system_hash": system, "prompt_hash": None, "prompt_text": None, "ip_prefix": None,
+        "source_file": "t", "source_line": n,
+    }
+
+
+def day_table(tmp_path: Path, rows: list[dict[str, object]], table: str) -> pl.DataFrame:
+    target = partition_path(tmp_path, "requests", DAY)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    pl.DataFrame(rows, schema={n: POLARS_TYPE[t] for n, t in REQUESTS_COLUMNS}) \
+        .write_parquet(target)
+    build_day_features(tmp_path, DAY)
+    return pl.read_parquet(partition_path(tmp_path, table, DAY))
+
+
+def test_one_prefix_on_three_accounts_within_the_ttl_is_two_handoffs(tmp_path):
+    rows = [cached("a", 0), cached("b", 60), cached("c", 120), cached("c", 1000, n=1)]
+    handoffs = day_table(tmp_path, rows, "prefix_handoff_day")
+    assert handoffs.select("account_id", "previous_account_id", "handoff_count").rows() == [
+        ("b", "a", 1), ("c", "b", 1)]
+
+
+def test_a_prefix_reused_after_the_ttl_is_no_handoff(tmp_path):
+    rows = [cached("a", 0), cached("b", 301)]
+    assert day_table(tmp_path, rows, "prefix_handoff_day").height == 0
+
+
+def test_own_repetition_predicts_hits_and_a_nonce_busts_them(tmp_path):
+    rows = [cached("honest", 0), cached("honest", 100, read=2000, written=0, n=1),
+            cached("honest", 200, read=2000, written=0, n=2),
+            cached("buster", 0), cached("buster", 100, n=1), cached("buster", 200, n=2),
+            cached("buster", 200.5, n=3)]
+    prefixes = day_table(tmp_path, rows, "account_prefix_day").sort("account_id")
+    assert prefixes.select("account_id", "cacheable_count", "predicted_hit_count",
+                           "observed_read_count", "busted_count").rows() == [
+        ("buster", 4, 2, 0, 2), ("honest", 3, 2, 2, 0)]
+
+
+def test_a_short_prefix_is_never_cacheable(tmp_path):
+    rows = [cached("a", 0, written=0), cached("a", 10, written=0, n=1)]
+    rows[0]["input_tokens"] = rows[1]["input_tokens"] = 300
+    assert day_table(tmp_path, rows, "account_prefix_day").height == 0
+
+
+@pytest.mark.parametrize("text,capability", [
+    ("Write a Python function that reverses a linked list", "code"),
+    ("Solve for x: 3x + 5 = 20", "math"),
+    ("Translate into French: the weather is nice today", "translation"),
+    ("请解释量子纠缠", "translation"),
+    ('{"type": "function", "name": "get_weather", "parameters": {}} call the tool', "tool_use"),
+    ("Extract all named entities from the text below", "data_extraction"),
+    ("I want you to act as a travel guide", "roleplay_chat"),
+    ("If all bloops are razzies, which of the following must be true?", "reasoning"),
+    ("Write a poem about autumn leaves", "writing"),
+    ("Who was the first emperor of Rome?", "knowledge_qa"),
+    ("banana", "other"),
+])
+def test_the_capability_lexicon(text, capability):
+    con = connect()
+    assert con.execute("SELECT prompt_capability($t)", {"t": text}).fetchall() == [
+        (capability,)]
+
+
+@pytest.mark.parametrize("text,elicits", [
+    ("Solve step by step: 2 + 2", True),
+    ("Think carefully and show your reasoning.", True),
+    ("Let's think about it", True),
+    ("What is the capital of France?", False),
+    ("Write a step in the recipe", False),
+])
+def test_reasoning_elicitation(text, elicits):
+    con = connect()
+    assert con.execute("SELECT prompt_elicits_reasoning($t)", {"t": text}).fetchall() == [
+        (elicits,)]
+
+
+def test_templates_mask_slots_but_not_openings():
+    con = connect()
+    rows = con.execute("""SELECT prompt_template($a) = prompt_template($b),
+                                 prompt_template($a) = prompt_template($c)""",
+                       {"a": 'Solve step by step: "Ann has 3 apples" [id a8f3k29x]',
+                        "b": 'Solve step by step: "Bob has 17 pears" [id 77ab12cd9]',
+                        "c": "Please help me with my homework about apples"}).fetchall()
+    assert rows == [(True, False)]
+
+
+def test_benjamini_hochberg_matches_the_hand_computation():
+    frame = pl.DataFrame({"cluster_id": ["a", "b", "c", "d"], "statistic": ["s"] * 4,
+                          "p_value": [0.01, 0.04, 0.03, 0.5]})
+    adjusted = dict(adjust_benjamini_hochberg(frame).select("cluster_id", "p_adjusted")
+                    .iter_rows())
+    assert adjusted == pytest.approx({"a": 0.04, "b": 0.04 * 4 / 3, "c": 0.04 * 4 / 3,
+                                      "d": 0.5})
+
+
+def statistic(cluster: str, rule_id: str, p: float, effect: float) -> dict[str, object]:
+    rule = next(r for r in RULES if r.rule_id == rule_id)
+    return {"cluster_id": cluster, "family": rule.family, "rule_id": rule_id,
+            "statistic": rule.statistic, "p_adjusted": p, "effect_size": effect,
+            "is_strong": p <= 0.01 and effect >= rule.min_effect}
+
+
+PROFILE = pl.DataFrame({
+    "cluster_id": ["two", "one", "none", "quiet"], "n_accounts": [50, 9, 4, 1],
+    "request_count": [600, 90, 40, 3],
+    "first_seen": [at(0)] * 4, "last_seen": [at(60)] * 4,
+    "text_request_count": [600, 90, 40, 0],
+})
+
+
+def test_two_strong_families_flag_one_watches_none_clears():
+    stats = pl.DataFrame([
+        statistic("two", "QD-05", 1e-12, 0.5), statistic("two", "CM-01", 1e-9, 0.9),
+        statistic("one", "QD-05", 1e-12, 0.5), statistic("one", "QD-06", 1e-12, 0.5),
+        statistic("none", "QD-05", 0.2, 0.5), statistic("none", "CM-01", 1e-9, 0.01),
+    ])
+    found = verdicts(PROFILE, stats, ScoringParams())
+    got = dict(found.select("cluster_id", "verdict").iter_rows())
+    assert got == {"two": "flagged", "one": "watch", "none": "clear", "quiet": "clear"}
+    row = found.filter(pl.col("cluster_id") == "two").row(0, named=True)
+    assert row["strong_families"] == "caching_mismatch,query_distribution"
+    assert row["signals"] == "CM-01,QD-05"
+    assert found.filter(pl.col("cluster_id") == "quiet")["hashes_only"].item()
+    assert found["risk_score"].is_between(0, 1).all()
+
+
+def test_the_risk_score_never_falls_when_evidence_grows():
+    base = [statistic("two", "QD-05", 1e-4, 0.2), statistic("two", "TS-01", 0.5, 0.0)]
+    scores = []
+    for p in (1e-4, 1e-8, 1e-20):
+        stats = pl.DataFrame([statistic("two", "QD-05", p, 0.2), base[1]])
+        scores.append(verdicts(PROFILE, stats, ScoringParams())
+                      .filter(pl.col("cluster_id") == "two")["risk_score"].item())
+    assert scores == sorted(scores)
+    assert scores[0] < scores[-1]
+
+
+def test_every_rule_is_documented_and_unique():
+    assert len({r.rule_id for r in RULES}) == len(RULES)
+    assert {r.family for r in RULES} == {"query_distribution", "caching_mismatch",
+                                         "traffic_shape"}
+    assert all(r.rationale and r.runbook and r.min_effect > 0 for r in RULES)
+
+
+def test_roc_auc_from_ranks():
+    assert roc_auc(pl.Series([0.9, 0.8, 0.1, 0.2]),
+                   pl.Series([True, True, False, False])) == 1.0
+    assert roc_auc(pl.Series([0.5, 0.5]), pl.Series([True, False])) == 0.5
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample") / "out"
+    subprocess.run([sys.executable, "-m", "pipeline.cli", "demo", "--out", str(out)],
+                   check=True, capture_output=True, timeout=600)
+    return out
+
+
+def test_the_sample_flags_its_campaigns_and_no_hard_negative(sample_run):
+    labels = read_labels(SAMPLE / "labels.csv")
+    clusters = pl.read_parquet(sample_run / "findings" / "clusters.parquet")
+    findings = pl.read_parquet(sample_run / "findings" / "cluster_findings.parquet")
+    score = score_verdicts(clusters, findings, labels)
+    assert score.false_positives_by_population == {}
+    assert score.per_campaign_recall["op-harvest-1"] == 1.0
+    assert score.per_campaign_recall["op-quiet-1"] > 0.5
+    assert set(findings.columns) == {
+        "cluster_id", "verdict", "risk_score", "n_accounts", "n_requests", "first_seen",
+        "last_seen", "strong_families", "signals", "hashes_only"}
+    assert set(findings["cluster_id"]) == set(clusters["cluster_id"])
+
+
+def test_every_statistic_has_a_baseline_and_valid_probabilities(sample_run):
+    rows = query(sample_run / "forensics.duckdb", """
+        SELECT count(*), min(baseline_count), min(p_value), max(p_value), min(p_adjusted),
+            max(p_adjusted), count(*) FILTER (WHERE isnan(value) OR isinf(value))
+        FROM cluster_statistic""")[0]
+    count, min_baseline, p_min, p_max, adj_min, adj_max, bad = rows
+    assert count > 0
+    assert min_baseline >= 20
+    assert 0 <= p_min <= p_max <= 1 and 0 <= adj_min <= adj_max <= 1
+    assert bad == 0
