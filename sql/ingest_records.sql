@@ -5,6 +5,8 @@
 -- text is the record as JSON (NULL when its bytes were not UTF-8), raw what the quarantine
 -- shows of it, pre_reason a reader's own verdict (a CSV line it could not split).
 -- Parameters: $source_file. Duplicate request_ids are found later, across all files.
+-- prompt_text is read as text in the same parse (a structured first turn, an array of
+-- content blocks, is kept as its JSON text); the other fields as raw JSON, to check types.
 WITH parsed AS (
     SELECT
         source_line, raw, pre_reason, text,
@@ -15,7 +17,7 @@ WITH parsed AS (
             "cache_creation_input_tokens": "JSON", "cache_read_input_tokens": "JSON",
             "max_tokens": "JSON", "temperature": "JSON", "stop_reason": "JSON",
             "latency_ms": "JSON", "system_hash": "JSON", "prompt_hash": "JSON",
-            "prompt_text": "JSON"
+            "prompt_text": "VARCHAR"
         }')) END AS j
     FROM raw_records
 ),
@@ -41,7 +43,7 @@ texts AS (
         json_text(j.latency_ms) AS x_latency_ms,
         json_text(j.system_hash) AS x_system_hash,
         json_text(j.prompt_hash) AS x_prompt_hash,
-        json_text(j.prompt_text) AS x_prompt_text
+        j.prompt_text AS x_prompt_text
     FROM parsed
 ),
 
@@ -106,8 +108,7 @@ judged AS (
             CASE WHEN NOT json_scalar(j.stop_reason) THEN 'stop_reason' END,
             CASE WHEN x_latency_ms IS NOT NULL AND latency_ms IS NULL THEN 'latency_ms' END,
             CASE WHEN NOT json_scalar(j.system_hash) THEN 'system_hash' END,
-            CASE WHEN NOT json_scalar(j.prompt_hash) THEN 'prompt_hash' END,
-            CASE WHEN NOT json_scalar(j.prompt_text) THEN 'prompt_text' END
+            CASE WHEN NOT json_scalar(j.prompt_hash) THEN 'prompt_hash' END
         ], lambda x: x IS NOT NULL), ', ') AS wrong_type_fields,
         array_to_string(list_filter([
             CASE WHEN ts < TIMESTAMPTZ '2000-01-01 00:00:00+00'
