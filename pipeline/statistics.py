@@ -76,8 +76,9 @@ RULES: tuple[Rule, ...] = (
     Rule("QD-03", "query_distribution", "template_reuse_share", "binomial",
          "reused_template_count", "templated_request_count", 0.30,
          "Share of requests whose prompt opening (numbers, quotes, nonces masked) is shared "
-         "by two or more of the cluster's accounts: one operator's wrappers.",
-         "Pull excerpts (--excerpts) and check the shared openings."),
+         "by two or more of the cluster's accounts: one operator's wrappers. Needs text: "
+         "without it, reuse is exact-prompt reuse, which QD-08 already counts.",
+         "Pull excerpts (--excerpts) and check the shared openings.", needs_text=True),
     Rule("QD-04", "query_distribution", "prompt_novelty_share", "binomial",
          "novel_prompt_count", "distinct_prompt_count", 0.25,
          "Share of the cluster's distinct prompts no other cluster sent: generated task "
@@ -96,7 +97,9 @@ RULES: tuple[Rule, ...] = (
          "shared_band_hour_count", "band_hour_count", 0.10,
          "Share of near-duplicate prompt bands sent by two or more of the cluster's accounts "
          "in the same hour: one prompt sampled several times across the pool.",
-         "Look for the same task under different nonces on several accounts.",
+         "Look for the same task under different nonces on several accounts. Without "
+         "text, exact prompts sent on two or more accounts at temperature > 0 that no other "
+         "cluster sent (a prompt the whole population sends is not the operator's).",
          needs_text=True,
          hashes_fallback=("resampled_prompt_count", "distinct_prompt_count")),
     Rule("CM-01", "caching_mismatch", "cache_busting_share", "binomial",
@@ -105,9 +108,12 @@ RULES: tuple[Rule, ...] = (
          "a nonce in the prefix busts the cache the operator would otherwise hit.",
          "Compare predicted and observed cache reads over time."),
     Rule("CM-02", "caching_mismatch", "cross_account_prefix_share", "binomial",
-         "handoff_count", "cacheable_count", 0.10,
+         "handoff_count", "cacheable_count", 0.25,
          "Share of cacheable requests whose prefix another account of the cluster used "
-         "within the TTL: hits one operator would have had, lost by spreading over accounts.",
+         "within the TTL: hits one operator would have had, lost by spreading over accounts. "
+         "An organisation whose people share a system prompt hands some off too, whenever "
+         "two of them work within minutes; a pool rotating requests over accounts hands "
+         "off most of them, hence the high minimum effect.",
          "List the prefixes shared across accounts in the caching section."),
     Rule("CM-03", "caching_mismatch", "read_without_write_share", "binomial",
          "read_without_write_count", "observed_read_count", 0.30,
@@ -187,10 +193,9 @@ def compute_statistics(db: duckdb.DuckDBPyConnection, start: date, end: date,
         "SELECT account_id, capability, sum(request_count)::BIGINT AS request_count "
         "FROM account_capability_day WHERE date BETWEEN $start AND $end "
         "AND capability <> 'unknown' GROUP BY ALL", params=window).pl()
-    statistics = pl.concat([
-        _binomial_statistics(profile, params),
-        _capability_statistics(profile, capability, accounts, params),
-    ], how="vertical_relaxed")
+    parts = [_binomial_statistics(profile, params),
+             _capability_statistics(profile, capability, accounts, params)]
+    statistics = pl.concat([p for p in parts if p.width], how="vertical_relaxed")
     statistics = adjust_benjamini_hochberg(statistics).with_columns(
         is_strong=(pl.col("p_adjusted") <= params.alpha)
         & (pl.col("effect_size") >= pl.col("statistic").replace_strict(

@@ -78,7 +78,7 @@ novelty AS (
     SELECT p.cluster_id,
         count(*)::BIGINT AS distinct_prompt_count,
         count(*) FILTER (WHERE pc.clusters = 1)::BIGINT AS novel_prompt_count,
-        count(*) FILTER (WHERE p.accounts >= 2 AND p.sampled > 0)::BIGINT
+        count(*) FILTER (WHERE p.accounts >= 2 AND p.sampled > 0 AND pc.clusters = 1)::BIGINT
             AS resampled_prompt_count
     FROM prompts AS p JOIN prompt_clusters AS pc USING (prompt_hash)
     GROUP BY p.cluster_id
