@@ -233,3 +233,39 @@ def test_near_duplicate_prompts_share_a_band_and_others_do_not(tmp_path):
     assert [(a, b) for a, b, _ in shared] == [("a", "b")]
     assert query(tmp_path / DB_NAME,
                  "SELECT count(*) FROM account_band_day WHERE account_id = 'd'") == [(0,)]
+
+
+def test_the_cluster_profile_counts_what_the_statistics_divide(tmp_path):
+    """Three accounts on one card: a prefix passed between two of them within the TTL, a
+    busted cache, reasoning prompts, a night request; the counts are exact."""
+    from pipeline.statistics import StatisticsParams, compute_statistics
+
+    def prefixed(name: str, ts: datetime, **fields: object) -> dict[str, object]:
+        return request(name, ts, system_hash="sys", input_tokens=50,
+                       cache_creation_input_tokens=2000, **fields)
+
+    rows = [
+        prefixed("p", at(DAY, 12, 0, 0), prompt_text="Solve step by step: 2 + 2 = ?"),
+        prefixed("q", at(DAY, 12, 1, 0), prompt_text="Think carefully: what is 3 + 3?"),
+        prefixed("q", at(DAY, 12, 2, 0), prompt_text="Who wrote Hamlet?"),
+        request("r", at(DAY, 3, 0, 0), prompt_text="Write a poem about the night"),
+    ]
+    names = ["p", "q", "r"]
+    build(tmp_path, rows, [account(n, payment_fingerprint="one-card", country="GB")
+                           for n in names])
+    db = connect(tmp_path / DB_NAME)
+    try:
+        compute_statistics(db, DAY, DAY, StatisticsParams())
+        profile = db.sql("SELECT * FROM cluster_profile").pl().row(0, named=True)
+    finally:
+        db.close()
+    assert profile["n_accounts"] == 3
+    assert profile["request_count"] == 4
+    assert profile["cacheable_count"] == 3
+    assert profile["handoff_count"] == 1
+    assert profile["predicted_hit_count"] == 1
+    assert profile["busted_count"] == 1
+    assert profile["reasoning_elicited_count"] == 2
+    assert profile["text_request_count"] == 4
+    assert profile["night_request_count"] == 1
+    assert profile["hourly_request_count"] == 4
