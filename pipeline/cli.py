@@ -50,6 +50,8 @@ BadShareOpt = Annotated[float, typer.Option(
     "--max-bad-share", help="Stop when a day's quarantined share of rows passes this.")]
 LookbackOpt = Annotated[int, typer.Option(
     "--lookback-days", help="Days of history the accounts are linked over.")]
+ExcerptsOpt = Annotated[int, typer.Option(
+    "--excerpts", help="Prompt excerpts per flagged cluster in its report (redacted).")]
 
 
 def parse_day(value: str, option: str) -> date:
@@ -165,28 +167,33 @@ def run(
     accounts: AccountsOpt = None,
     max_bad_share: BadShareOpt = IngestParams.max_bad_share,
     lookback_days: LookbackOpt = LinkParams.lookback_days,
+    excerpts: ExcerptsOpt = 0,
 ) -> None:
     """Run the whole pipeline over a date range."""
     with user_errors():
         if lookback_days < 1:
             raise ForensicsError("--lookback-days: must be at least 1")
+        if excerpts < 0:
+            raise ForensicsError("--excerpts: must be 0 or more")
         request = _request(logs, out, start, end, accounts)
         params = PipelineParams.from_overrides({"max_bad_share": max_bad_share,
-                                                "lookback_days": lookback_days})
+                                                "lookback_days": lookback_days,
+                                                "excerpts": excerpts})
         with progress_bar() as report:
             result = run_pipeline(request, params, report)
     print_run(result, out)
 
 
 @app.command()
-def demo(out: OutOpt = Path("out")) -> None:
+def demo(out: OutOpt = Path("out"), excerpts: ExcerptsOpt = 0) -> None:
     """Run the pipeline on the bundled sample (data/sample) and list what it wrote."""
     with user_errors():
         if not (SAMPLE_DIR / "logs").is_dir():
             raise ForensicsError(f"the sample is missing: {SAMPLE_DIR / 'logs'}")
         request = _request(SAMPLE_DIR / "logs", out, *SAMPLE_RANGE, SAMPLE_DIR / "accounts.csv")
+        params = PipelineParams.from_overrides({"excerpts": excerpts})
         with progress_bar() as report:
-            result = run_pipeline(request, progress=report)
+            result = run_pipeline(request, params, progress=report)
     print_run(result, out)
 
 
@@ -254,6 +261,37 @@ def evaluate(
                          f"{n} accounts, {clusters_flagged} clusters", "")
     accuracy.add_row("ROC AUC of risk_score", f"{verdicts.roc_auc:.4f}", "")
     out_console.print(accuracy)
+
+
+@app.command()
+def verify(
+    out: Annotated[Path, typer.Argument(help="An output folder with a manifest.json.")],
+    rederive: Annotated[bool, typer.Option(
+        "--rederive", help="Also recompute the findings from the partitions and compare.")]
+        = False,
+) -> None:
+    """Check every output file against the manifest (and, with --rederive, the findings
+    against a fresh computation); name every file that differs."""
+    from pipeline.manifest import rederive as rederive_findings
+    from pipeline.manifest import verify as verify_outputs
+
+    with user_errors():
+        if not out.is_dir():
+            raise ForensicsError(f"output folder not found: {out}")
+        checked = verify_outputs(out)
+        for line in checked.lines():
+            console.print(f"[red]{line}[/]", highlight=False)
+        if not checked.ok:
+            raise typer.Exit(6)
+        out_console.print(f"{checked.checked} files match the manifest")
+        if rederive:
+            with console.status("recomputing the findings"):
+                derived = rederive_findings(out)
+            for line in derived.differences:
+                console.print(f"[red]{line}[/]", highlight=False)
+            if not derived.ok:
+                raise typer.Exit(7)
+            out_console.print(f"the findings re-derive: {', '.join(derived.compared)}")
 
 
 def _print_outputs(out: Path) -> None:

@@ -20,13 +20,13 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, fields
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from pipeline.features import FeatureParams, build_day_features, create_feature_views
 from pipeline.ingest import IngestParams, IngestResult, Progress, check_inputs, ingest
-from pipeline.linking import LinkParams, LinkResult, link_accounts
+from pipeline.linking import LinkParams, LinkResult, LinkType, link_accounts
 from pipeline.scoring import ScoringParams, score_clusters
 from pipeline.statistics import StatisticsParams, compute_statistics
 from pipeline.warehouse import DB_NAME, connect, output_lock
@@ -62,6 +62,18 @@ class RunRequest:
 
 
 @dataclass(frozen=True)
+class ReportParams:
+    """Publication settings: what the reports may show, and whether invalid data may be
+    published at all."""
+
+    excerpts: int = 0
+    """Prompt excerpts per flagged cluster (redacted); 0 shows no prompt text at all."""
+    allow_invalid: bool = False
+    """Publish even when a validation suite failed, stamping every page (investigators
+    only; the nightly run never sets it)."""
+
+
+@dataclass(frozen=True)
 class PipelineParams:
     """Every stage's parameters, from one place (the CLI's options and the DAGs' params)."""
 
@@ -70,18 +82,49 @@ class PipelineParams:
     linking: LinkParams = field(default_factory=LinkParams)
     statistics: StatisticsParams = field(default_factory=StatisticsParams)
     scoring: ScoringParams = field(default_factory=ScoringParams)
+    reports: ReportParams = field(default_factory=ReportParams)
 
     @classmethod
     def from_overrides(cls, values: dict[str, Any]) -> PipelineParams:
         """Defaults with the named scalar settings replaced (``max_bad_share``,
         ``lookback_days``, ...): the flat form the CLI options and DAG params use."""
         parts = {}
-        for name, kind in (("ingest", IngestParams), ("features", FeatureParams),
-                           ("linking", LinkParams), ("statistics", StatisticsParams),
-                           ("scoring", ScoringParams)):
+        for part in fields(cls):
+            kind = type(getattr(cls(), part.name))
             known = {f.name for f in fields(kind)}
-            parts[name] = kind(**{k: v for k, v in values.items() if k in known})
+            parts[part.name] = kind(**{k: v for k, v in values.items() if k in known})
         return cls(**parts)
+
+    @classmethod
+    def from_nested(cls, values: dict[str, Any]) -> PipelineParams:
+        """Parameters from their recorded form (``asdict``, as in the runs table and the
+        manifest): unknown keys are ignored, missing ones keep their defaults."""
+        parts: dict[str, Any] = {}
+        for part in fields(cls):
+            given = values.get(part.name)
+            if not isinstance(given, dict):
+                continue
+            kind = type(getattr(cls(), part.name))
+            known = {f.name for f in fields(kind)}
+            converted = {}
+            for key, value in given.items():
+                if key not in known:
+                    continue
+                if key == "link_types":
+                    value = tuple(LinkType(**v) for v in value)
+                elif isinstance(value, list):
+                    value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+                converted[key] = value
+            parts[part.name] = kind(**converted)
+        return cls(**parts)
+
+    def recorded(self, request: RunRequest) -> dict[str, Any]:
+        """What the reports and the manifest record of a run's parameters: the range, the
+        accounts file's name and every stage's settings. Not the folders: the inputs are
+        identified by their hashes, and the same run into another folder is the same run."""
+        return {"start": request.start.isoformat(), "end": request.end.isoformat(),
+                "accounts": request.accounts.name if request.accounts else None,
+                **asdict(self)}
 
 
 @dataclass(frozen=True)
@@ -127,9 +170,11 @@ def day_task(request: RunRequest, params: PipelineParams, day: date) -> list[Pat
 
 
 def window_task(request: RunRequest, params: PipelineParams, *, run_id: str | None = None,
-                progress: Progress | None = None, locked: bool = False) -> WindowResult:
+                progress: Progress | None = None, locked: bool = False,
+                publish: bool = True) -> WindowResult:
     """Every window stage in order, reading only the compact tables (a task: takes the
-    lock unless its caller holds it)."""
+    lock unless its caller holds it). ``publish=False`` stops before the reports and the
+    manifest (``forensics verify --rederive`` recomputes findings only)."""
     report = progress or (lambda _step, _done, _total: None)
     with _ledgered("window", request, params, run_id, locked) as rid:
         report("linking accounts", 0, 1)
@@ -142,9 +187,13 @@ def window_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
             compute_statistics(db, linked.window_start, linked.window_end,
                                params.statistics)
             findings = score_clusters(db, request.out, params.scoring)
+            report("statistics and scoring", 1, 1)
+            if publish:
+                report("reports", 0, 1)
+                _publish(db, request, params, rid)
+                report("reports", 1, 1)
         finally:
             db.close()
-        report("statistics and scoring", 1, 1)
         counts = dict(findings.group_by("verdict").len().sort("verdict").iter_rows())
         return WindowResult(linking=linked, verdicts=counts)
 
@@ -162,6 +211,20 @@ def run_pipeline(request: RunRequest, params: PipelineParams | None = None,
         report("features", len(ingested.days), len(ingested.days))
         window = window_task(request, params, run_id=run_id, progress=progress, locked=True)
         return RunResult(run_id=run_id, ingest=ingested, window=window)
+
+
+def _publish(db: Any, request: RunRequest, params: PipelineParams, run_id: str) -> None:
+    """The reports, then the manifest over everything written (so it is last). The PDFs'
+    creation date is the day after the range: a parameter of the run, never the clock."""
+    from pipeline.manifest import code_version, ledger_inputs, write_manifest
+    from pipeline.reports import write_reports
+
+    recorded = params.recorded(request)
+    generated_at = datetime.combine(request.end + timedelta(days=1), time(0), tzinfo=UTC)
+    write_reports(db, request.out, run_id=run_id, generated_at=generated_at,
+                  params=recorded, excerpts=params.reports.excerpts)
+    write_manifest(request.out, inputs=ledger_inputs(db), params=recorded,
+                   code_version=code_version(), run_id=run_id)
 
 
 @contextmanager

@@ -1,0 +1,1771 @@
+"""PDF evidence reports: one per flagged cluster, and the run's summary.
+
+In: an open ``forensics.duckdb`` connection (the caller holds the output lock and owns the
+database; this module only reads it, plus temporary tables it drops again) and the run's
+parameters. Out: ``reports/<cluster_id>.pdf`` for every cluster whose verdict in
+``cluster_findings`` is ``flagged``, and ``reports/summary.pdf``; each written under a
+temporary name and renamed into place, and reports of clusters no longer flagged removed.
+
+A report accuses a customer, so it is written for an auditor who never saw the code:
+plain words first (what was found, the figures, the evidence families that hold), then
+one section per evidence family with charts and tables, then appendices with every
+statistic and every account, then provenance (input hashes, parameters, code version, SQL
+hashes, validation) and how to re-derive and verify. Every figure is read from a table of
+``forensics.duckdb``; every chart and table names that table, the "Data sources" appendix
+maps each section to its tables, and the rows behind each section are attached to the PDF
+as CSV files, so the report carries its own data.
+
+Sections whose source table is missing in a run (the statistics stage's per-cluster
+tables, a validation stage) print a "not available in this run" line naming the table;
+they never print an invented number. The optional tables are listed in ``OPTIONAL_TABLES``
+with the columns read.
+
+The documents are PDF/A-3B (fpdf2 ``enforce_compliance``) with DejaVu Sans embedded, and
+byte-identical for the same inputs and parameters: the creation date is the run's
+``generated_at``, the XMP packet is written here (fpdf2 would put the clock in it), charts
+are deterministic SVG (``pipeline.charts``), rows are always read in a total order, and
+nothing prints the run id (it contains the clock).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import matplotlib
+import polars as pl
+from fpdf import FPDF
+
+from pipeline import charts
+from pipeline.redaction import redact
+from pipeline.schema import CLUSTER_FINDING, CLUSTER_STATISTIC, TABLES
+
+MISSING = "\u2013"
+"""What a missing value prints as (an en dash), never a zero."""
+REPORTS_DIR = "reports"
+SUMMARY_NAME = "summary.pdf"
+INVALID_STAMP = "BUILT ON DATA THAT FAILED VALIDATION"
+PDFA = "PDF/A-3B"
+
+OPTIONAL_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "cluster_statistic": (
+        "one row per cluster and statistic tested (schema.CLUSTER_STATISTIC)",
+        tuple(c.name for c in CLUSTER_STATISTIC.columns)),
+    "cluster_findings": (
+        "one row per cluster (schema.CLUSTER_FINDING)",
+        tuple(c.name for c in CLUSTER_FINDING.columns)),
+    "cluster_capability": (
+        "one row per cluster and capability category (statistics stage)",
+        ("cluster_id", "capability", "request_count")),
+    "cluster_profile": (
+        "one row per cluster of the window: the counts every statistic is a ratio of",
+        ("cluster_id", "cacheable_count", "predicted_hit_count", "observed_read_count",
+         "busted_count", "handoff_count", "read_without_write_count")),
+    "cluster_cache_day": (
+        "one row per cluster and UTC day of the window with a cacheable request: the "
+        "cache replay's counts per day",
+        ("cluster_id", "date", "cacheable_count", "predicted_hit_count",
+         "observed_read_count", "handoff_count")),
+    "cluster_cache_collision": (
+        "one row per cluster and cacheable prefix (system_hash, model) that two or more of "
+        "its accounts sent",
+        ("cluster_id", "prefix_hash", "account_count", "request_count", "write_count",
+         "expected_write_count", "handoff_count")),
+    "validation_result": (
+        "one row per validation check of the run",
+        ("suite", "check_name", "table_name", "success", "observed")),
+}
+"""Tables the reports read when present, with their grain and the columns read. Each
+section that needs one says "not available in this run" when it is absent."""
+
+FAMILIES = ("query_distribution", "caching_mismatch", "traffic_shape")
+FAMILY_TITLES = {
+    "linkage": "Account linkage",
+    "query_distribution": "Query distribution",
+    "caching_mismatch": "Caching mismatch",
+    "traffic_shape": "Traffic shape",
+}
+VERDICT_ORDER = {"flagged": 0, "watch": 1, "clear": 2}
+LINK_PRIORITY = ("registry", "timing", "infrastructure", "content")
+GRAPH_MAX_ACCOUNTS = 300
+"""The account graph draws at most this many accounts (the most connected); the caption
+says so when the cluster is larger. The attached links.csv has every edge."""
+TOP_KEYS = 20
+CHART_KEEP = 80
+"""Millimetres a chart and its caption take: a heading over a chart moves to the next
+page with it."""
+EXCERPT_CHARS = 300
+
+FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+FONT = "DejaVu Sans"
+"""The one text face, also the family the charts' SVG text names, so both use the
+same embedded font."""
+MONO = "DejaVuMono"
+INK = (33, 33, 33)
+MUTED = (110, 110, 110)
+RULE = (200, 200, 200)
+RED = (178, 24, 43)
+HEAD_FILL = (236, 236, 236)
+ZEBRA = (247, 247, 247)
+
+logging.getLogger("fpdf.svg").setLevel(logging.ERROR)
+
+
+# ---------------------------------------------------------------------------------------
+# Formatting: one way to print each kind of number, everywhere.
+
+
+def fmt_int(value: Any) -> str:
+    """An integer with thousands separators; a dash for missing."""
+    return MISSING if value is None else f"{int(value):,}"
+
+
+def fmt_num(value: Any) -> str:
+    """A real number with three significant digits (more for large values)."""
+    if value is None:
+        return MISSING
+    x = float(value)
+    if x != x:
+        return MISSING
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if abs(x) >= 100:
+        return f"{x:.1f}"
+    if x == 0:
+        return "0"
+    return f"{x:.3g}"
+
+
+def fmt_share(value: Any) -> str:
+    """A share as a percentage with one decimal."""
+    return MISSING if value is None else f"{float(value):.1%}"
+
+
+def fmt_p(value: Any) -> str:
+    """A p-value: two significant digits, scientific below 0.001."""
+    if value is None:
+        return MISSING
+    p = float(value)
+    if p == 0:
+        return "< 1e-300"
+    return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
+
+
+def fmt_day(value: Any) -> str:
+    if value is None:
+        return MISSING
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d")
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def fmt_time(value: Any) -> str:
+    if value is None:
+        return MISSING
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return str(value)
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    return f"{fmt_int(n)} {word if n == 1 else (words or word + 's')}"
+
+
+# ---------------------------------------------------------------------------------------
+# The run's data, read once for all reports.
+
+
+@dataclass
+class RunData:
+    """Everything the reports print, read from ``forensics.duckdb`` in a few bulk queries
+    (one per source table, all flagged clusters at once), then split per cluster."""
+
+    window_start: date | None
+    window_end: date | None
+    tables: set[str]
+    findings: pl.DataFrame | None
+    statistics: pl.DataFrame | None
+    members: pl.DataFrame
+    accounts: pl.DataFrame
+    daily: pl.DataFrame
+    hours: pl.DataFrame
+    population_hours: pl.DataFrame
+    pacing: pl.DataFrame
+    population_pacing: pl.DataFrame
+    behaviour: pl.DataFrame
+    population_behaviour: pl.DataFrame
+    keys: pl.DataFrame
+    links: pl.DataFrame
+    optional: dict[str, pl.DataFrame]
+    inputs: pl.DataFrame
+    quarantine: pl.DataFrame
+    validation: pl.DataFrame | None
+    run_figures: dict[str, Any]
+    excerpts: pl.DataFrame | None = None
+    by_cluster: dict[str, dict[str, pl.DataFrame]] = field(default_factory=dict)
+
+    def of(self, name: str, cluster_id: str) -> pl.DataFrame:
+        """Rows of one frame (attribute or optional table) for one cluster."""
+        parts = self.by_cluster.get(name)
+        if parts is None:
+            frame = getattr(self, name, None)
+            if frame is None:
+                frame = self.optional.get(name)
+            if frame is None:
+                return pl.DataFrame()
+            parts = {k[0]: v for k, v in frame.partition_by("cluster_id", as_dict=True,
+                                                              maintain_order=True).items()}
+            parts["__schema__"] = frame.clear()
+            self.by_cluster[name] = parts
+        return parts.get(cluster_id, parts["__schema__"])
+
+
+def existing_tables(db: duckdb.DuckDBPyConnection) -> set[str]:
+    """Tables and views of the connection's main database."""
+    rows = db.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
+                      "UNION SELECT view_name FROM duckdb_views() WHERE NOT temporary "
+                      "AND NOT internal").fetchall()
+    return {r[0] for r in rows}
+
+
+def _frame(db: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None
+           ) -> pl.DataFrame:
+    return db.sql(sql, params=params or None).pl()
+
+
+def read_inputs(db: duckdb.DuckDBPyConnection, start: date | None, end: date | None,
+                tables: set[str]) -> pl.DataFrame:
+    """The input files behind the window's partitions, from ``ingest_ledger``: for each
+    day of the window the latest ingest run that covered it, and that run's files."""
+    if "ingest_ledger" not in tables:
+        return pl.DataFrame(schema={"source_file": pl.String, "sha256": pl.String,
+                                    "size_bytes": pl.Int64, "rows_read": pl.Int64,
+                                    "rows_kept": pl.Int64, "rows_quarantined": pl.Int64,
+                                    "rows_out_of_range": pl.Int64, "balanced": pl.Boolean})
+    return _frame(db, """
+        WITH days AS (
+            SELECT unnest(range($start::TIMESTAMP, $end::TIMESTAMP + INTERVAL 1 DAY,
+                                INTERVAL 1 DAY))::DATE AS day
+        ),
+        last_run AS (
+            SELECT d.day, max(l.run_id) AS run_id
+            FROM days AS d JOIN ingest_ledger AS l ON d.day BETWEEN l.range_start AND l.range_end
+            GROUP BY d.day
+        )
+        SELECT source_file, sha256, size_bytes, rows_read, rows_kept, rows_quarantined,
+               rows_out_of_range, balanced
+        FROM ingest_ledger
+        WHERE run_id IN (SELECT run_id FROM last_run)
+        QUALIFY row_number() OVER (PARTITION BY source_file ORDER BY run_id DESC) = 1
+        ORDER BY source_file
+    """, {"start": start, "end": end})
+
+
+def read_run(db: duckdb.DuckDBPyConnection, *, excerpts: int = 0) -> RunData:
+    """Read everything the reports need. Flagged clusters are the rows of
+    ``cluster_findings`` with verdict ``flagged``; without that table nothing is flagged."""
+    tables = existing_tables(db)
+    window = db.execute("SELECT min(window_start), max(window_end) FROM clusters"
+                        ).fetchall()[0] if "clusters" in tables else (None, None)
+    start, end = window or (None, None)
+    w = {"start": start, "end": end}
+    findings = None
+    if "cluster_findings" in tables:
+        findings = _frame(db, """
+            SELECT * FROM cluster_findings
+            ORDER BY CASE verdict WHEN 'flagged' THEN 0 WHEN 'watch' THEN 1 ELSE 2 END,
+                     risk_score DESC, cluster_id""")
+    db.execute("CREATE OR REPLACE TEMP TABLE _report_member AS "
+               "SELECT c.cluster_id, c.account_id FROM clusters AS c "
+               "JOIN cluster_findings AS f USING (cluster_id) WHERE f.verdict = 'flagged' "
+               "ORDER BY 1, 2" if findings is not None else
+               "CREATE OR REPLACE TEMP TABLE _report_member AS SELECT ''::VARCHAR AS "
+               "cluster_id, ''::VARCHAR AS account_id WHERE false")
+    try:
+        return _read_run(db, tables, findings, start, end, w, excerpts)
+    finally:
+        db.execute("DROP TABLE IF EXISTS _report_member")
+
+
+def _read_run(db: duckdb.DuckDBPyConnection, tables: set[str], findings: pl.DataFrame | None,
+              start: date | None, end: date | None, w: dict[str, Any],
+              excerpts: int) -> RunData:
+    statistics = None
+    if "cluster_statistic" in tables:
+        statistics = _frame(db, """
+            SELECT s.* FROM cluster_statistic AS s
+            WHERE s.cluster_id IN (SELECT DISTINCT cluster_id FROM _report_member)
+            ORDER BY s.cluster_id, s.family, s.rule_id, s.statistic""")
+    members = _frame(db, "SELECT * FROM _report_member ORDER BY cluster_id, account_id")
+    has_accounts = "accounts" in tables
+    accounts = _frame(db, f"""
+        SELECT m.cluster_id, m.account_id,
+               {'a.created_at, a.country, a.rpm_limit' if has_accounts else
+                'NULL::TIMESTAMPTZ AS created_at, NULL::VARCHAR AS country, '
+                'NULL::BIGINT AS rpm_limit'},
+               count(d.date) AS active_day_count,
+               coalesce(sum(d.request_count), 0)::BIGINT AS request_count,
+               coalesce(sum(d.rate_limited_count), 0)::BIGINT AS rate_limited_count,
+               coalesce(sum(d.total_input_tokens_sum), 0)::BIGINT AS input_tokens,
+               coalesce(sum(d.output_tokens_sum), 0)::BIGINT AS output_tokens,
+               coalesce(sum(d.cache_read_input_tokens_sum), 0)::BIGINT AS cache_read_tokens,
+               max(d.peak_rpm_limit_ratio) AS peak_rpm_limit_ratio_max,
+               min(d.first_request_at) AS first_request_at,
+               max(d.last_request_at) AS last_request_at
+        FROM _report_member AS m
+        LEFT JOIN account_day AS d ON d.account_id = m.account_id
+             AND d.date BETWEEN $start AND $end
+        {'LEFT JOIN accounts AS a ON a.account_id = m.account_id' if has_accounts else ''}
+        GROUP BY ALL
+        ORDER BY m.cluster_id, request_count DESC, m.account_id""", w)
+    daily = _frame(db, """
+        SELECT m.cluster_id, d.date, sum(d.request_count)::BIGINT AS request_count,
+               count(*)::BIGINT AS active_account_count,
+               sum(d.total_input_tokens_sum)::BIGINT AS input_tokens,
+               sum(d.output_tokens_sum)::BIGINT AS output_tokens,
+               sum(d.cache_read_input_tokens_sum)::BIGINT AS cache_read_tokens,
+               sum(d.cache_creation_input_tokens_sum)::BIGINT AS cache_creation_tokens,
+               sum(d.rate_limited_count)::BIGINT AS rate_limited_count
+        FROM _report_member AS m JOIN account_day AS d USING (account_id)
+        WHERE d.date BETWEEN $start AND $end
+        GROUP BY ALL ORDER BY m.cluster_id, d.date""", w)
+    hours = _frame(db, """
+        SELECT m.cluster_id, hour(h.hour_at)::BIGINT AS hour,
+               sum(h.request_count)::BIGINT AS request_count
+        FROM _report_member AS m JOIN account_hour AS h USING (account_id)
+        WHERE h.date BETWEEN $start AND $end
+        GROUP BY ALL ORDER BY m.cluster_id, hour""", w)
+    population_hours = _frame(db, """
+        SELECT hour(hour_at)::BIGINT AS hour, sum(request_count)::BIGINT AS request_count
+        FROM account_hour WHERE date BETWEEN $start AND $end
+        GROUP BY ALL ORDER BY hour""", w)
+    pace = ("least(floor(peak_rpm_limit_ratio * 10), 10)::BIGINT")
+    pacing = _frame(db, f"""
+        SELECT m.cluster_id, {pace} AS bin, count(*)::BIGINT AS account_day_count
+        FROM _report_member AS m JOIN account_day AS d USING (account_id)
+        WHERE d.date BETWEEN $start AND $end AND peak_rpm_limit_ratio IS NOT NULL
+        GROUP BY ALL ORDER BY m.cluster_id, bin""", w)
+    population_pacing = _frame(db, f"""
+        SELECT {pace} AS bin, count(*)::BIGINT AS account_day_count FROM account_day
+        WHERE date BETWEEN $start AND $end AND peak_rpm_limit_ratio IS NOT NULL
+        GROUP BY ALL ORDER BY bin""", w)
+    measures = """
+        sum(d.max_tokens_saturated_share * d.ok_count)
+            / nullif(sum(d.ok_count) FILTER (WHERE d.max_tokens_saturated_share IS NOT NULL), 0)
+            AS max_tokens_saturated_share,
+        sum(d.output_tokens_sum) / nullif(sum(d.total_input_tokens_sum), 0)
+            AS output_input_ratio,
+        sum(d.output_tokens_sum) / nullif(sum(d.ok_count), 0) AS output_tokens_per_ok_request,
+        sum(d.distinct_prompt_hash_count) / nullif(sum(d.request_count), 0)
+            AS distinct_prompts_per_request,
+        sum(d.temperature_positive_share * d.request_count)
+            / nullif(sum(d.request_count) FILTER (WHERE d.temperature_positive_share IS NOT NULL),
+                     0) AS temperature_positive_share,
+        sum(d.cache_read_input_tokens_sum) / nullif(sum(d.total_input_tokens_sum), 0)
+            AS cache_read_share,
+        sum(d.rate_limited_count) / nullif(sum(d.request_count), 0) AS rate_limited_share,
+        avg(d.active_hour_count) AS active_hours_per_account_day
+    """
+    behaviour = _frame(db, f"""
+        SELECT m.cluster_id, {measures}
+        FROM _report_member AS m JOIN account_day AS d USING (account_id)
+        WHERE d.date BETWEEN $start AND $end GROUP BY ALL ORDER BY m.cluster_id""", w)
+    population_behaviour = _frame(db, f"""
+        SELECT {measures} FROM account_day AS d WHERE d.date BETWEEN $start AND $end""", w)
+    keys = _frame(db, """
+        SELECT k.* FROM cluster_key AS k
+        WHERE k.cluster_id IN (SELECT DISTINCT cluster_id FROM _report_member)
+        ORDER BY k.cluster_id, k.key_type, k.weight DESC NULLS LAST,
+                 k.cluster_account_count DESC, k.key_value""") \
+        if "cluster_key" in tables else pl.DataFrame()
+    links = _frame(db, """
+        SELECT ma.cluster_id, l.account_a, l.account_b, l.weight,
+               array_to_string(list_sort(l.families), ',') AS families
+        FROM account_link AS l
+        JOIN _report_member AS ma ON ma.account_id = l.account_a
+        JOIN _report_member AS mb ON mb.account_id = l.account_b
+             AND mb.cluster_id = ma.cluster_id
+        ORDER BY ma.cluster_id, l.account_a, l.account_b""") \
+        if "account_link" in tables else pl.DataFrame()
+    optional: dict[str, pl.DataFrame] = {}
+    for name in ("cluster_cache_day", "cluster_cache_collision"):
+        if name in tables:
+            cols = ", ".join(OPTIONAL_TABLES[name][1])
+            optional[name] = _frame(db, f"""
+                SELECT {cols} FROM {name}
+                WHERE cluster_id IN (SELECT DISTINCT cluster_id FROM _report_member)
+                ORDER BY ALL""")
+    if "cluster_capability" in tables:
+        optional["cluster_capability"] = _frame(db, """
+            WITH population AS (
+                SELECT capability, sum(request_count) / sum(sum(request_count)) OVER ()
+                       AS population_share
+                FROM cluster_capability GROUP BY capability
+            )
+            SELECT c.cluster_id, c.capability, c.request_count,
+                   c.request_count / sum(c.request_count) OVER (PARTITION BY c.cluster_id)
+                       AS share,
+                   p.population_share
+            FROM cluster_capability AS c JOIN population AS p USING (capability)
+            WHERE c.cluster_id IN (SELECT DISTINCT cluster_id FROM _report_member)
+            ORDER BY c.cluster_id, c.capability""")
+    if "cluster_profile" in tables:
+        cols = ", ".join(OPTIONAL_TABLES["cluster_profile"][1][1:])
+        sums = ", ".join(f"sum({c})::BIGINT AS {c}"
+                         for c in OPTIONAL_TABLES["cluster_profile"][1][1:])
+        optional["cluster_profile"] = _frame(db, f"""
+            SELECT cluster_id, {cols} FROM cluster_profile
+            WHERE cluster_id IN (SELECT DISTINCT cluster_id FROM _report_member)
+            UNION ALL
+            SELECT 'population' AS cluster_id, {sums} FROM cluster_profile
+            ORDER BY cluster_id""")
+    validation = _frame(db, "SELECT suite, check_name, table_name, success, observed "
+                            "FROM validation_result ORDER BY ALL") \
+        if "validation_result" in tables else None
+    inputs = read_inputs(db, start, end, tables)
+    quarantine = _frame(db, """
+        SELECT reason, count(*)::BIGINT AS row_count FROM quarantine
+        WHERE source_file IN (SELECT unnest($files::VARCHAR[]))
+          AND (day IS NULL OR day BETWEEN $start AND $end)
+        GROUP BY reason ORDER BY reason""", {**w, "files": inputs["source_file"].to_list()}) \
+        if "quarantine" in tables else pl.DataFrame(schema={"reason": pl.String,
+                                                            "row_count": pl.Int64})
+    run_figures = _run_figures(db, tables)
+    excerpt_rows = None
+    if excerpts > 0 and "requests" in tables:
+        excerpt_rows = _frame(db, """
+            WITH p AS (
+                SELECT m.cluster_id, r.prompt_hash, min(r.prompt_text) AS prompt_text,
+                       count(DISTINCT r.account_id)::BIGINT AS account_count,
+                       count(*)::BIGINT AS request_count
+                FROM requests AS r JOIN _report_member AS m USING (account_id)
+                WHERE r.prompt_text IS NOT NULL AND r.date BETWEEN $start AND $end
+                GROUP BY ALL
+            )
+            SELECT * FROM p
+            QUALIFY row_number() OVER (PARTITION BY cluster_id
+                    ORDER BY account_count DESC, request_count DESC, prompt_hash) <= $n
+            ORDER BY cluster_id, account_count DESC, request_count DESC, prompt_hash""",
+                              {**w, "n": excerpts})
+    return RunData(
+        window_start=start, window_end=end, tables=tables, findings=findings,
+        statistics=statistics, members=members, accounts=accounts, daily=daily, hours=hours,
+        population_hours=population_hours, pacing=pacing,
+        population_pacing=population_pacing, behaviour=behaviour,
+        population_behaviour=population_behaviour, keys=keys, links=links,
+        optional=optional, inputs=inputs, quarantine=quarantine, validation=validation,
+        run_figures=run_figures, excerpts=excerpt_rows)
+
+
+def _run_figures(db: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    if "clusters" in tables:
+        row = db.execute("""
+            SELECT count(*), count(DISTINCT cluster_id),
+                   count(DISTINCT cluster_id) FILTER (WHERE cluster_size > 1),
+                   max(cluster_size)
+            FROM clusters""").fetchall()[0]
+        figures.update(accounts=row[0], clusters=row[1], linked_clusters=row[2],
+                       largest_cluster=row[3])
+    if "account_link" in tables:
+        figures["links"] = db.execute("SELECT count(*) FROM account_link").fetchall()[0][0]
+    return figures
+
+
+# ---------------------------------------------------------------------------------------
+# The document: typography, header and footer, the stamp, tables, charts, captions.
+
+
+def xmp_packet(*, title: str, subject: str, author: str, creator: str, producer: str,
+               keywords: str, created: datetime) -> str:
+    """The XMP metadata (PDF/A-3B identification, Dublin Core, dates), written here so
+    that every date in it is the run's and none is the clock's. It mirrors the document
+    information dictionary fpdf2 writes (PDF/A requires the two to agree)."""
+    def esc(text: str) -> str:
+        return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                .replace('"', "&quot;"))
+
+    stamp = created.astimezone(UTC).isoformat(timespec="seconds")
+    return "\n".join([
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="distill-forensics">',
+        '  <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">',
+        '    <rdf:Description rdf:about=""',
+        '        xmlns:dc="http://purl.org/dc/elements/1.1/"',
+        '        xmlns:xmp="http://ns.adobe.com/xap/1.0/"',
+        '        xmlns:pdf="http://ns.adobe.com/pdf/1.3/"',
+        '        xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"',
+        f'        xmp:CreatorTool="{esc(creator)}"',
+        f'        xmp:CreateDate="{stamp}"',
+        f'        xmp:ModifyDate="{stamp}"',
+        f'        xmp:MetadataDate="{stamp}"',
+        f'        pdf:Producer="{esc(producer)}"',
+        f'        pdf:Keywords="{esc(keywords)}">',
+        "      <pdfaid:part>3</pdfaid:part>",
+        "      <pdfaid:conformance>B</pdfaid:conformance>",
+        '      <dc:title><rdf:Alt><rdf:li xml:lang="x-default">'
+        f"{esc(title)}</rdf:li></rdf:Alt></dc:title>",
+        '      <dc:description><rdf:Alt><rdf:li xml:lang="x-default">'
+        f"{esc(subject)}</rdf:li></rdf:Alt></dc:description>",
+        f"      <dc:creator><rdf:Seq><rdf:li>{esc(author)}</rdf:li></rdf:Seq></dc:creator>",
+        "    </rdf:Description>",
+        "  </rdf:RDF>",
+        "</x:xmpmeta>",
+    ])
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a printed table: heading, width (mm), alignment, and how a value of
+    the row (a dict) becomes text."""
+
+    heading: str
+    width: float
+    key: str | Callable[[dict[str, Any]], Any]
+    fmt: Callable[[Any], str] = str
+    align: str = "LEFT"
+    wrap: bool = False
+
+    def text(self, row: dict[str, Any]) -> str:
+        value = self.key(row) if callable(self.key) else row.get(self.key)
+        if value is None and self.fmt is str:
+            return MISSING
+        return self.fmt(value)
+
+
+class EvidencePDF(FPDF):
+    """An A4 PDF/A-3B document with the reports' typography, running header and footer,
+    page numbers ("page n of N"), optional invalid-data stamp, and helpers for headings,
+    paragraphs, tables that repeat their header row across pages, and captioned charts."""
+
+    def __init__(self, *, title: str, running_head: str, generated_at: datetime,
+                 version: str, invalid: bool) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4", enforce_compliance=PDFA)
+        self.running_head = running_head
+        self.generated_at = generated_at
+        self.version = version
+        self.invalid = invalid
+        self.set_margins(16, 20, 16)
+        self.set_auto_page_break(True, margin=18)
+        for style, name in (("", "DejaVuSans.ttf"), ("B", "DejaVuSans-Bold.ttf"),
+                            ("I", "DejaVuSans-Oblique.ttf"),
+                            ("BI", "DejaVuSans-BoldOblique.ttf")):
+            self.add_font(FONT, style, FONT_DIR / name)
+        self.add_font(MONO, "", FONT_DIR / "DejaVuSansMono.ttf")
+        self.set_font(FONT, size=9)
+        self.set_text_color(*INK)
+        producer = "distill-forensics (fpdf2)"
+        subject = "Evidence report of the distill-forensics pipeline"
+        self.set_title(title)
+        self.set_subject(subject)
+        self.set_author("distill-forensics")
+        self.set_creator(f"distill-forensics {version}")
+        self.set_producer(producer)
+        self.set_keywords("adversarial distillation, evidence report")
+        self.set_lang("en")
+        self.set_creation_date(generated_at)
+        self.set_xmp_metadata(xmp_packet(
+            title=title, subject=subject, author="distill-forensics",
+            creator=f"distill-forensics {version}", producer=producer,
+            keywords="adversarial distillation, evidence report", created=generated_at))
+
+    # fpdf2 hooks ---------------------------------------------------------------------
+
+    def header(self) -> None:
+        if self.invalid:
+            self.set_fill_color(*RED)
+            self.set_text_color(255, 255, 255)
+            self.set_font(FONT, "B", 9)
+            self.set_xy(0, 0)
+            self.cell(self.w, 8, f"{INVALID_STAMP}: do not act on this document",
+                      align="C", fill=True)
+        if self.page_no() > 1:
+            self.set_xy(self.l_margin, 10)
+            self.set_font(FONT, "", 7.5)
+            self.set_text_color(*MUTED)
+            self.cell(0, 4, self.running_head, align="L")
+            self.set_draw_color(*RULE)
+            self.line(self.l_margin, 15, self.w - self.r_margin, 15)
+        self.set_text_color(*INK)
+        self.set_font(FONT, "", 9)
+        self.set_y(self.t_margin)
+
+    def footer(self) -> None:
+        self.set_y(-13)
+        self.set_draw_color(*RULE)
+        self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
+        self.set_font(FONT, "", 7.5)
+        self.set_text_color(*MUTED)
+        self.cell(0, 6, f"distill-forensics {self.version} · generated "
+                  f"{fmt_time(self.generated_at)}", align="L")
+        self.set_x(self.l_margin)
+        self.cell(0, 6, f"page {self.page_no()} of {{nb}}", align="R")
+        if self.invalid:
+            self.set_y(-8)
+            self.set_text_color(*RED)
+            self.set_font(FONT, "B", 7.5)
+            self.cell(0, 4, INVALID_STAMP, align="C")
+        self.set_text_color(*INK)
+
+    # building blocks -----------------------------------------------------------------
+
+    @property
+    def content_width(self) -> float:
+        return self.w - self.l_margin - self.r_margin
+
+    def ensure_space(self, height: float) -> None:
+        """Start a new page unless ``height`` mm still fit on this one."""
+        if self.get_y() + height > self.h - self.b_margin:
+            self.add_page()
+
+    def h1(self, text: str, *, new_page: bool = True) -> None:
+        if new_page:
+            self.add_page()
+        self.start_section(text, level=0)
+        self.set_font(FONT, "B", 15)
+        self.set_text_color(*INK)
+        self.multi_cell(0, 8, text, new_x="LMARGIN", new_y="NEXT")
+        self.ln(1.5)
+        self.set_font(FONT, "", 9)
+
+    def h2(self, text: str, *, keep: float = 40) -> None:
+        """A subsection heading, moved to the next page unless ``keep`` mm fit below it
+        (a chart's height), so a heading never sits alone at the foot of a page."""
+        self.ensure_space(keep + 10)
+        self.ln(2)
+        self.start_section(text, level=1)
+        self.set_font(FONT, "B", 11)
+        self.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
+        self.ln(0.5)
+        self.set_font(FONT, "", 9)
+
+    def para(self, text: str, *, size: float = 9, style: str = "",
+             colour: tuple[int, int, int] = INK, markdown: bool = False) -> None:
+        self.set_font(FONT, style, size)
+        self.set_text_color(*colour)
+        self.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT", markdown=markdown)
+        self.ln(1.2)
+        self.set_text_color(*INK)
+        self.set_font(FONT, "", 9)
+
+    def note(self, text: str) -> None:
+        """A 'not available in this run' line: visible, never a number."""
+        self.set_font(FONT, "I", 8.5)
+        self.set_text_color(*MUTED)
+        self.multi_cell(0, 4.4, text, new_x="LMARGIN", new_y="NEXT")
+        self.ln(1.5)
+        self.set_text_color(*INK)
+        self.set_font(FONT, "", 9)
+
+    def source(self, text: str) -> None:
+        self.set_font(FONT, "", 7)
+        self.set_text_color(*MUTED)
+        self.multi_cell(0, 3.4, f"Source: {text}", new_x="LMARGIN", new_y="NEXT")
+        self.ln(2)
+        self.set_text_color(*INK)
+        self.set_font(FONT, "", 9)
+
+    def figures(self, items: Sequence[tuple[str, str]]) -> None:
+        """A row of key figures: big numbers over small labels."""
+        self.ensure_space(20)
+        width = self.content_width / len(items)
+        x0, y0 = self.l_margin, self.get_y()
+        self.set_draw_color(*RULE)
+        for i, (label, value) in enumerate(items):
+            x = x0 + i * width
+            self.set_fill_color(*ZEBRA)
+            self.rect(x + 1, y0, width - 2, 17, style="F")
+            self.set_xy(x + 1, y0 + 2)
+            self.set_font(FONT, "B", 14)
+            self.cell(width - 2, 7, value, align="C")
+            self.set_xy(x + 1, y0 + 10)
+            self.set_font(FONT, "", 7.5)
+            self.set_text_color(*MUTED)
+            self.cell(width - 2, 4, label, align="C")
+            self.set_text_color(*INK)
+        self.set_xy(self.l_margin, y0 + 20)
+        self.set_font(FONT, "", 9)
+
+    def kv(self, rows: Sequence[tuple[str, str]], *, key_width: float = 48,
+           size: float = 9) -> None:
+        """Label: value lines, the label in bold."""
+        for key, value in rows:
+            self.ensure_space(6)
+            y = self.get_y()
+            self.set_font(FONT, "B", size)
+            self.multi_cell(key_width, size * 0.52, key, new_x="RIGHT", new_y="TOP")
+            self.set_font(FONT, "", size)
+            self.multi_cell(0, size * 0.52, value, new_x="LMARGIN", new_y="NEXT")
+            self.set_y(max(self.get_y(), y + size * 0.52) + 0.8)
+        self.ln(1)
+
+    def data_table(self, columns: Sequence[Column], rows: Iterable[dict[str, Any]], *,
+                   size: float = 7.5, mono: Sequence[int] = ()) -> None:
+        """A table whose header row repeats on every page it spans.
+
+        Drawn with plain cells rather than fpdf2's ``table()``, which lays out every cell
+        as a paragraph and took most of a report's time on the account appendix. Cells are
+        one line (clipped with an ellipsis) unless their column wraps; a row never splits
+        across pages.
+        """
+        total = sum(c.width for c in columns)
+        scale = self.content_width / total if total > self.content_width else 1.0
+        widths = [c.width * scale for c in columns]
+        line = size * 0.42
+        pad = 0.7
+        mono_set = set(mono)
+        self.set_draw_color(*RULE)
+        self.set_line_width(0.15)
+
+        def fonts(i: int, bold: bool = False) -> None:
+            if i in mono_set and not bold:
+                self.set_font(MONO, "", size - 0.4)
+            else:
+                self.set_font(FONT, "B" if bold else "", size)
+
+        def heading_lines() -> list[list[str]]:
+            out = []
+            for i, c in enumerate(columns):
+                fonts(i, bold=True)
+                out.append(self._wrap(c.heading, widths[i] - 2 * pad))
+            return out
+
+        head = heading_lines()
+        head_h = max(len(x) for x in head) * line + 2 * pad
+
+        def draw_head() -> None:
+            x, y = self.l_margin, self.get_y()
+            self.set_fill_color(*HEAD_FILL)
+            self.rect(x, y, sum(widths), head_h, style="F")
+            for i, c in enumerate(columns):
+                fonts(i, bold=True)
+                for k, text in enumerate(head[i]):
+                    self.set_xy(x + pad, y + pad + k * line)
+                    self.cell(widths[i] - 2 * pad, line, text, align=_ALIGN[c.align])
+                x += widths[i]
+            self.line(self.l_margin, y + head_h, self.l_margin + sum(widths), y + head_h)
+            self.set_xy(self.l_margin, y + head_h)
+
+        self.ensure_space(head_h + line + 2 * pad + 4)
+        draw_head()
+        limit = self.h - self.b_margin
+        for n, row in enumerate(rows):
+            texts = [c.text(row) for c in columns]
+            cells: list[list[str]] = []
+            for i, c in enumerate(columns):
+                fonts(i)
+                room = widths[i] - 2 * pad
+                cells.append(self._wrap(texts[i], room) if c.wrap
+                             else [self._clip(texts[i], room)])
+            row_h = max(len(x) for x in cells) * line + 2 * pad
+            if self.get_y() + row_h > limit:
+                self.add_page()
+                draw_head()
+            x, y = self.l_margin, self.get_y()
+            if n % 2:
+                self.set_fill_color(*ZEBRA)
+                self.rect(x, y, sum(widths), row_h, style="F")
+            for i, c in enumerate(columns):
+                fonts(i)
+                for k, text in enumerate(cells[i]):
+                    self.set_xy(x + pad, y + pad + k * line)
+                    self.cell(widths[i] - 2 * pad, line, text, align=_ALIGN[c.align])
+                x += widths[i]
+            self.line(self.l_margin, y + row_h, self.l_margin + sum(widths), y + row_h)
+            self.set_xy(self.l_margin, y + row_h)
+        self.ln(2)
+        self.set_font(FONT, "", 9)
+
+    def _clip(self, text: str, width: float) -> str:
+        """``text`` cut with an ellipsis to fit ``width`` mm in the current font."""
+        if len(text) * self.font_size * 0.62 <= width or self.get_string_width(text) <= width:
+            return text
+        lo, hi = 0, len(text)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.get_string_width(text[:mid] + "…") <= width:
+                lo = mid
+            else:
+                hi = mid - 1
+        return text[:lo] + "…"
+
+    def _wrap(self, text: str, width: float) -> list[str]:
+        """``text`` broken into lines of at most ``width`` mm (words, then characters)."""
+        if self.get_string_width(text) <= width:
+            return [text]
+        lines: list[str] = []
+        current = ""
+        for word in text.split(" "):
+            candidate = f"{current} {word}" if current else word
+            if self.get_string_width(candidate) <= width:
+                current = candidate
+                continue
+            if current:
+                lines.append(current)
+            while self.get_string_width(word) > width:
+                cut = len(self._clip(word, width).rstrip("…")) or 1
+                lines.append(word[:cut])
+                word = word[cut:]
+            current = word
+        lines.append(current)
+        return lines
+
+    def chart(self, svg: bytes, caption: str, source: str) -> None:
+        """An SVG chart at full width, kept on one page with its caption and source."""
+        width_pt, height_pt = _svg_size(svg)
+        width = self.content_width
+        height = width * height_pt / width_pt
+        self.ensure_space(height + 12)
+        self.image(io.BytesIO(svg), x=self.l_margin, w=width, h=height)
+        self.set_font(FONT, "I", 8)
+        self.multi_cell(0, 4, caption, new_x="LMARGIN", new_y="NEXT")
+        self.source(source)
+
+
+_ALIGN = {"LEFT": "L", "RIGHT": "R", "CENTER": "C"}
+_SVG_SIZE = re.compile(rb'<svg[^>]*?width="([\d.]+)pt" height="([\d.]+)pt"', re.DOTALL)
+
+
+def _svg_size(svg: bytes) -> tuple[float, float]:
+    match = _SVG_SIZE.search(svg[:2000])
+    if not match:
+        raise ValueError("chart SVG without a size in points")
+    return float(match.group(1)), float(match.group(2))
+
+
+def _render_toc(pdf: FPDF, outline: list[Any]) -> None:
+    pdf.set_xy(pdf.l_margin, pdf.t_margin)
+    pdf.set_font(FONT, "B", 15)
+    pdf.cell(0, 8, "Contents", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    for section in outline:
+        if section.level > 1:
+            continue
+        indent = 6 * section.level
+        pdf.set_font(FONT, "B" if section.level == 0 else "", 9.5 if section.level == 0 else 8.5)
+        link = pdf.add_link(page=section.page_number)
+        pdf.set_x(pdf.l_margin + indent)
+        width = pdf.w - pdf.l_margin - pdf.r_margin - indent - 12
+        pdf.cell(width, 5.6, section.name, link=link)
+        pdf.cell(12, 5.6, str(section.page_number), align="R", link=link,
+                 new_x="LMARGIN", new_y="NEXT")
+        if section.level == 0:
+            pdf.ln(0.6)
+
+
+def _csv(frame: pl.DataFrame) -> bytes:
+    """Rows as CSV (UTF-8, header, ISO times in UTC): what the attachments hold."""
+    out = frame
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Datetime):
+            out = out.with_columns(pl.col(name).dt.convert_time_zone("UTC")
+                                   if dtype.time_zone else pl.col(name))
+        elif isinstance(dtype, pl.List):
+            out = out.with_columns(pl.col(name).cast(pl.List(pl.String)).list.join(","))
+    return out.write_csv(datetime_format="%Y-%m-%dT%H:%M:%S%.6f%z").encode("utf-8")
+
+
+def _attach(pdf: EvidencePDF, name: str, frame: pl.DataFrame, description: str) -> str:
+    pdf.embed_file(bytes=_csv(frame) or b"\n", basename=name, mime_type="text/csv",
+                   associated_file_relationship="Data", desc=description,
+                   modification_date=pdf.generated_at, creation_date=pdf.generated_at)
+    return name
+
+
+def _output(pdf: FPDF) -> bytes:
+    return bytes(pdf.output())
+
+
+# ---------------------------------------------------------------------------------------
+# Run-level context: provenance shared by every report of a run.
+
+
+@dataclass(frozen=True)
+class RunContext:
+    generated_at: datetime
+    params: dict[str, Any]
+    version: str
+    sql_hashes: tuple[tuple[str, str], ...]
+    invalid: bool
+    excerpts: int
+
+
+def _flatten(values: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Parameters as dotted keys and JSON scalars, in key order."""
+    if isinstance(values, dict):
+        out: list[tuple[str, str]] = []
+        for key in sorted(values):
+            out += _flatten(values[key], f"{prefix}.{key}" if prefix else str(key))
+        return out
+    if isinstance(values, list | tuple) and values and all(isinstance(v, dict) for v in values):
+        return [(prefix, f"{len(values)} entries (see manifest.json)")]
+    return [(prefix, json.dumps(values, sort_keys=True, default=str))]
+
+
+# ---------------------------------------------------------------------------------------
+# One cluster's report.
+
+
+def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    return frame.to_dicts() if frame.height else []
+
+
+def build_cluster_report(data: RunData, finding: dict[str, Any], ctx: RunContext) -> bytes:
+    """The PDF bytes of one flagged cluster's evidence report."""
+    cid = finding["cluster_id"]
+    case_id = f"{cid}-{data.window_end:%Y%m%d}" if data.window_end else cid
+    accounts = data.of("accounts", cid)
+    daily = data.of("daily", cid)
+    stats = data.of("statistics", cid) if data.statistics is not None else None
+    tokens = int(accounts["input_tokens"].sum() + accounts["output_tokens"].sum()) \
+        if accounts.height else 0
+    active_days = daily.height
+    pdf = EvidencePDF(title=f"Evidence report {cid}",
+                      running_head=f"Evidence report · case {case_id} · cluster {cid} · "
+                                   f"verdict {finding['verdict']}",
+                      generated_at=ctx.generated_at, version=ctx.version, invalid=ctx.invalid)
+    attachments: list[tuple[str, str, str]] = []
+
+    def attach(name: str, frame: pl.DataFrame, table: str, what: str) -> str:
+        attachments.append((_attach(pdf, name, frame, f"{what} (from {table})"), table, what))
+        return name
+
+    # cover ---------------------------------------------------------------------------
+    pdf.add_page()
+    pdf.start_section("Cover", level=0)
+    pdf.ln(14)
+    pdf.set_font(FONT, "", 10)
+    pdf.set_text_color(*MUTED)
+    pdf.cell(0, 6, "distill-forensics · evidence report", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(*INK)
+    pdf.set_font(FONT, "B", 24)
+    pdf.multi_cell(0, 12, f"Cluster {cid}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, "", 12)
+    pdf.multi_cell(0, 6.5, "Suspected adversarial distillation: accounts one operator "
+                   "plausibly controls, harvesting model outputs.", new_x="LMARGIN",
+                   new_y="NEXT")
+    pdf.ln(8)
+    verdict = str(finding["verdict"])
+    pdf.set_fill_color(*RED)
+    pdf.set_text_color(255, 255, 255)
+    pdf.set_font(FONT, "B", 13)
+    pdf.cell(70, 10, f"Verdict: {verdict}", fill=True, align="C")
+    pdf.cell(6, 10, "")
+    pdf.set_fill_color(*ZEBRA)
+    pdf.set_text_color(*INK)
+    pdf.cell(70, 10, f"Risk score: {finding['risk_score']:.3f}", fill=True, align="C",
+             new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(8)
+    pdf.kv([
+        ("Case id", case_id),
+        ("Cluster id", cid),
+        ("Date range", f"{fmt_day(finding['first_seen'])} to {fmt_day(finding['last_seen'])} "
+                       "(first and last request)"),
+        ("Window analysed", f"{fmt_day(data.window_start)} to {fmt_day(data.window_end)}"),
+        ("Verdict", verdict),
+        ("Risk score", f"{finding['risk_score']:.3f} (0 to 1)"),
+        ("Evidence families", _families_text(finding.get("strong_families"))),
+        ("Rules that fired", finding.get("signals") or MISSING),
+        ("Generated at", fmt_time(ctx.generated_at)),
+        ("Version", ctx.version),
+    ], key_width=44, size=10)
+    pdf.ln(4)
+    pdf.para("This report is built only from the tables of forensics.duckdb named in each "
+             "section and in the Data sources appendix; the rows behind every section are "
+             "attached to this PDF as CSV files. The Provenance section says how to verify "
+             "that this file is the one the pipeline produced and how to re-derive it.",
+             size=8.5, colour=MUTED)
+    pdf.add_page()
+    pdf.insert_toc_placeholder(_render_toc, pages=1)
+
+    # summary -------------------------------------------------------------------------
+    pdf.h1("Summary", new_page=False)
+    pdf.figures([("accounts", fmt_int(finding["n_accounts"])),
+                 ("requests", fmt_int(finding["n_requests"])),
+                 ("tokens (input + output)", fmt_int(tokens)),
+                 ("active days", fmt_int(active_days))])
+    pdf.source("cluster_findings (accounts, requests); account_day over the window "
+               "(tokens: total_input_tokens_sum + output_tokens_sum; active days: days with "
+               "a row)")
+    for text in _summary_paragraphs(data, finding, stats, tokens, active_days):
+        pdf.para(text, markdown=True)
+    if finding.get("hashes_only"):
+        pdf.note("The cluster's logs carried no prompt text: query-distribution statistics "
+                 "were computed from prompt hashes and token counts only.")
+    attach("findings.csv", pl.DataFrame([finding]), "cluster_findings",
+           "the cluster's findings row")
+
+    # linkage -------------------------------------------------------------------------
+    _linkage_section(pdf, data, cid, attach)
+
+    # behavioural families ------------------------------------------------------------
+    _query_section(pdf, data, cid, stats, attach, ctx)
+    _caching_section(pdf, data, cid, stats, attach)
+    _traffic_section(pdf, data, cid, stats, attach)
+
+    # appendices ----------------------------------------------------------------------
+    _statistics_appendix(pdf, stats, attach)
+    _accounts_appendix(pdf, accounts, attach)
+    attach("daily.csv", daily, "account_day", "the cluster's requests, accounts and tokens "
+           "per day")
+    _provenance(pdf, data, ctx, attachments)
+    return _output(pdf)
+
+
+def _families_text(value: Any) -> str:
+    if not value:
+        return "none"
+    return ", ".join(FAMILY_TITLES.get(f.strip(), f.strip()).lower()
+                     for f in str(value).split(",") if f.strip())
+
+
+def _summary_paragraphs(data: RunData, finding: dict[str, Any], stats: pl.DataFrame | None,
+                        tokens: int, active_days: int) -> list[str]:
+    cid = finding["cluster_id"]
+    n_accounts = int(finding["n_accounts"])
+    families = [f.strip() for f in str(finding.get("strong_families") or "").split(",")
+                if f.strip()]
+    text = [
+        f"Between {fmt_day(finding['first_seen'])} and {fmt_day(finding['last_seen'])}, "
+        f"{plural(n_accounts, 'account')} that the linking stage attributes to one operator "
+        f"sent {plural(int(finding['n_requests']), 'request')} ({fmt_int(tokens)} tokens) on "
+        f"{plural(active_days, 'day')}. The pipeline's verdict is **{finding['verdict']}** "
+        f"with a risk score of {finding['risk_score']:.3f}.",
+    ]
+    keys = data.of("keys", cid)
+    if keys.height:
+        counts = keys.group_by("key_type").agg(pl.len().alias("n")).sort(
+            ["n", "key_type"], descending=[True, False])
+        parts = [f"{r['n']} {r['key_type'].replace('_', ' ')}" for r in counts.head(4).to_dicts()]
+        text.append("**Why one operator.** The accounts share " + ", ".join(parts) +
+                    " keys (section Account linkage). Linkage says whom the verdict covers; "
+                    "it is not itself evidence of distillation.")
+    if families:
+        text.append(f"**What they did.** A flagged verdict needs strong evidence in at least "
+                    f"two behavioural families; here {len(families)} hold: "
+                    f"{_families_text(','.join(families))}.")
+    if stats is not None and stats.height:
+        strong = stats.filter(pl.col("is_strong")).sort(["family", "p_adjusted", "statistic"])
+        for family in FAMILIES:
+            rows = strong.filter(pl.col("family") == family).to_dicts()
+            if not rows:
+                continue
+            items = "; ".join(
+                f"{r['rule_id']} {r['statistic'].replace('_', ' ')}: {fmt_num(r['value'])} "
+                f"against a baseline median of {fmt_num(r['baseline_median'])} "
+                f"(adjusted p {fmt_p(r['p_adjusted'])})" for r in rows[:4])
+            text.append(f"**{FAMILY_TITLES[family]}.** {items}.")
+    elif stats is None:
+        text.append("The per-statistic evidence (table cluster_statistic) is not available "
+                    "in this run.")
+    return text
+
+
+def _stat_columns(wide: bool = False) -> list[Column]:
+    cols = [
+        Column("rule", 13, "rule_id"),
+        Column("statistic", 48 if not wide else 42, lambda r: r["statistic"].replace("_", " "),
+               wrap=True),
+        Column("value", 17, "value", fmt_num, "RIGHT"),
+        Column("baseline median [q1, q3]", 36, lambda r: (
+            f"{fmt_num(r['baseline_median'])} [{fmt_num(r['baseline_q1'])}, "
+            f"{fmt_num(r['baseline_q3'])}]"), str, "RIGHT"),
+        Column("effect", 15, "effect_size", fmt_num, "RIGHT"),
+        Column("p adj.", 16, "p_adjusted", fmt_p, "RIGHT"),
+        Column("strong", 13, lambda r: "yes" if r["is_strong"] else "no", str, "CENTER"),
+    ]
+    if wide:
+        widths = {"rule": 12, "statistic": 34, "value": 15, "baseline median [q1, q3]": 32,
+                  "effect": 14, "p adj.": 15, "strong": 11}
+        cols = [Column(c.heading, widths[c.heading], c.key, c.fmt, c.align, c.wrap)
+                for c in cols]
+        cols.insert(5, Column("test", 19, "test"))
+        cols.insert(6, Column("p", 15, "p_value", fmt_p, "RIGHT"))
+        cols.insert(4, Column("n base", 11, "baseline_count", fmt_int, "RIGHT"))
+    return cols
+
+
+def _family_statistics(pdf: EvidencePDF, stats: pl.DataFrame | None, family: str) -> None:
+    if stats is None:
+        pdf.note("Statistics not available in this run: forensics.duckdb has no table "
+                 "cluster_statistic.")
+        return
+    rows = stats.filter(pl.col("family") == family)
+    if not rows.height:
+        pdf.note(f"No {FAMILY_TITLES[family].lower()} statistic was tested for this cluster "
+                 "(cluster_statistic has no row of this family).")
+        return
+    pdf.data_table(_stat_columns(), _rows(rows))
+    pdf.source("cluster_statistic (family = " + family + "); baseline: clusters of similar "
+               "size; p adj.: Benjamini-Hochberg across the clusters tested")
+
+
+def _linkage_section(pdf: EvidencePDF, data: RunData, cid: str,
+                     attach: Callable[[str, pl.DataFrame, str, str], str]) -> None:
+    pdf.h1("Account linkage")
+    pdf.para("Why these accounts are treated as one operator. Each shared key is weighted by "
+             "its rarity in the window (1 for a key two accounts share, 0 for one the whole "
+             "population shares), so a public NAT, a popular VPN exit or an SDK's default "
+             "prompt links nobody.")
+    keys = data.of("keys", cid)
+    links = data.of("links", cid)
+    accounts = data.of("accounts", cid)
+    if keys.height:
+        summary = (keys.group_by("key_type")
+                   .agg(pl.col("key_value").is_not_null().sum().alias("key_count"),
+                        pl.col("cluster_account_count").max().alias("accounts_max"),
+                        pl.col("weight").max().alias("weight_max"),
+                        pl.col("weight").mean().alias("weight_mean"),
+                        pl.col("pair_count").sum().alias("pair_count"))
+                   .sort(["key_count", "key_type"], descending=[True, False]))
+        pdf.h2("Linking keys by type")
+        pdf.data_table([
+            Column("key type", 36, lambda r: r["key_type"].replace("_", " ")),
+            Column("shared keys", 22, "key_count", fmt_int, "RIGHT"),
+            Column("most accounts on one key", 36, "accounts_max", fmt_int, "RIGHT"),
+            Column("highest weight", 26, "weight_max", fmt_num, "RIGHT"),
+            Column("mean weight", 24, "weight_mean", fmt_num, "RIGHT"),
+            Column("account pairs", 24, lambda r: r["pair_count"] or None, fmt_int, "RIGHT"),
+        ], _rows(summary))
+        pdf.source("cluster_key (grouped by key_type; pair types same_prompt and failover "
+                   "count account pairs, not keys)")
+        top = keys.filter(pl.col("key_value").is_not_null()).sort(
+            ["weight", "cluster_account_count", "key_type", "key_value"],
+            descending=[True, True, False, False], nulls_last=True).head(TOP_KEYS)
+        if top.height:
+            pdf.h2(f"Strongest shared keys (top {min(TOP_KEYS, top.height)} of "
+                   f"{fmt_int(keys['key_value'].is_not_null().sum())})")
+            pdf.data_table([
+                Column("key type", 30, lambda r: r["key_type"].replace("_", " ")),
+                Column("key value", 62, "key_value"),
+                Column("accounts here", 22, "cluster_account_count", fmt_int, "RIGHT"),
+                Column("in the window", 22, "window_account_count", fmt_int, "RIGHT"),
+                Column("rarity weight", 22, "weight", fmt_num, "RIGHT"),
+            ], _rows(top), mono=(1,))
+            pdf.source("cluster_key; every key is in the attached linking-keys.csv")
+        attach("linking-keys.csv", keys, "cluster_key", "every linking key of the cluster")
+    else:
+        pdf.note("No linking key is recorded for this cluster (cluster_key has no row).")
+
+    pdf.h2("The account graph", keep=CHART_KEEP)
+    if links.height:
+        degree = (pl.concat([links.select(pl.col("account_a").alias("account_id"), "weight"),
+                             links.select(pl.col("account_b").alias("account_id"), "weight")])
+                  .group_by("account_id").agg(pl.col("weight").sum().alias("strength"))
+                  .sort(["strength", "account_id"], descending=[True, False]))
+        shown = degree.head(GRAPH_MAX_ACCOUNTS)["account_id"].to_list()
+        keep = set(shown)
+        edges = [(r["account_a"], r["account_b"], r["weight"], _primary_family(r["families"]))
+                 for r in links.iter_rows(named=True)
+                 if r["account_a"] in keep and r["account_b"] in keep]
+        nodes = sorted(keep)
+        n_total = accounts.height
+        partial = (f" It shows the {fmt_int(len(nodes))} most strongly linked of the "
+                   f"{fmt_int(n_total)} accounts." if len(nodes) < n_total else "")
+        svg = charts.account_graph(nodes, edges, title=f"Links between the cluster's "
+                                   f"accounts ({fmt_int(links.height)} links)")
+        pdf.chart(svg, "One dense, connected web means many independent ties between the "
+                  "accounts; a chain or a star would rest on few keys." + partial,
+                  "account_link (edges whose two accounts are in the cluster; colour: the "
+                  "strongest family of the link)")
+        attach("links.csv", links, "account_link", "every link between two of the "
+               "cluster's accounts")
+    else:
+        pdf.note("No link between two of the cluster's accounts is recorded (account_link).")
+
+    pdf.h2("Creation waves", keep=CHART_KEEP)
+    created = accounts.filter(pl.col("created_at").is_not_null())
+    if created.height:
+        values = created["created_at"].to_list()
+        span_days = (max(values) - min(values)).total_seconds() / 86400
+        bins = int(min(60, max(10, span_days))) if span_days > 1 else 24
+        svg = charts.histogram(values, bins=bins, title="When the cluster's accounts were "
+                               "created", xlabel="account creation time (UTC)",
+                               ylabel="accounts created", dates=True)
+        first, last = min(values), max(values)
+        pdf.chart(svg, "Tall narrow bars are accounts created in waves; an organic customer "
+                  f"base spreads out. Created between {fmt_day(first)} and {fmt_day(last)} "
+                  f"({fmt_int(created.height)} of {fmt_int(accounts.height)} accounts with a "
+                  "known creation time).", "accounts.created_at of the cluster's accounts")
+    else:
+        pdf.note("Account creation times are not available in this run (the accounts table "
+                 "has no created_at for these accounts).")
+
+
+def _primary_family(families: str | None) -> str:
+    present = set((families or "").split(","))
+    for family in LINK_PRIORITY:
+        if family in present:
+            return family
+    return "content"
+
+
+BEHAVIOUR = (
+    ("max_tokens_saturated_share", "answers cut at max_tokens (share of 2xx)", fmt_share),
+    ("output_input_ratio", "output tokens per input token", fmt_num),
+    ("output_tokens_per_ok_request", "output tokens per 2xx request", fmt_num),
+    ("distinct_prompts_per_request", "distinct prompts per request (per account-day)",
+     fmt_num),
+    ("temperature_positive_share", "requests with temperature > 0", fmt_share),
+    ("cache_read_share", "input tokens read from the cache", fmt_share),
+    ("rate_limited_share", "requests answered 429", fmt_share),
+    ("active_hours_per_account_day", "active hours per account-day", fmt_num),
+)
+
+
+def _behaviour_table(pdf: EvidencePDF, data: RunData, cid: str, names: Sequence[str]) -> None:
+    cluster = data.of("behaviour", cid)
+    population = data.population_behaviour
+    if not cluster.height:
+        pdf.note("No account_day row of the cluster's accounts in the window.")
+        return
+    c, p = cluster.to_dicts()[0], population.to_dicts()[0]
+    rows = [{"measure": label, "cluster": fmt(c[name]), "population": fmt(p[name])}
+            for name, label, fmt in BEHAVIOUR if name in names]
+    pdf.data_table([Column("measure", 90, "measure"),
+                    Column("cluster", 30, "cluster", str, "RIGHT"),
+                    Column("population", 30, "population", str, "RIGHT")], rows)
+    pdf.source("account_day over the window: sums over the cluster's accounts, and over "
+               "every account (population); descriptive, not a test")
+
+
+def _query_section(pdf: EvidencePDF, data: RunData, cid: str, stats: pl.DataFrame | None,
+                   attach: Callable[[str, pl.DataFrame, str, str], str],
+                   ctx: RunContext) -> None:
+    pdf.h1("Query distribution")
+    pdf.para("What the cluster asks, against everybody else: a sweep across capabilities, "
+             "templates re-used with varying slots, chain-of-thought elicitation and long "
+             "outputs are what a distillation harvest looks like; one product's traffic is "
+             "narrow and conversational.")
+    pdf.h2("Capability mix", keep=CHART_KEEP)
+    mix = data.of("cluster_capability", cid)
+    if "cluster_capability" not in data.optional:
+        pdf.note("Capability mix not available in this run: forensics.duckdb has no table "
+                 "cluster_capability.")
+    elif not mix.height:
+        pdf.note("No capability was recorded for this cluster (cluster_capability has no "
+                 "row: its logs carried no prompt text).")
+    else:
+        mix = mix.sort(["share", "capability"], descending=[True, False])
+        svg = charts.compare_bars(mix["capability"].to_list(),
+                                  (mix["share"] * 100).to_list(),
+                                  (mix["population_share"] * 100).to_list(),
+                                  title="Capability mix: cluster against population",
+                                  xlabel="capability", ylabel="share of requests (%)",
+                                  horizontal=True)
+        pdf.chart(svg, "A cluster that covers every capability evenly, unlike the population's "
+                  "skewed mix, is sweeping the model rather than using it.",
+                  "cluster_capability (share: the cluster's requests per capability over its "
+                  "requests with text; population: every cluster of the window)")
+        attach("capability-mix.csv", mix, "cluster_capability", "capability shares")
+    pdf.h2("Template reuse, chain-of-thought elicitation, output harvesting")
+    _family_statistics(pdf, stats, "query_distribution")
+    _behaviour_table(pdf, data, cid, ("max_tokens_saturated_share", "output_input_ratio",
+                                      "output_tokens_per_ok_request",
+                                      "distinct_prompts_per_request",
+                                      "temperature_positive_share"))
+    attach("behaviour.csv", pl.concat([data.of("behaviour", cid),
+                                       data.population_behaviour.with_columns(
+                                           cluster_id=pl.lit("population"))
+                                       .select(data.behaviour.columns)]),
+           "account_day", "descriptive measures of the cluster and of the population")
+    if ctx.excerpts > 0:
+        pdf.h2("Prompt excerpts (redacted)")
+        rows = data.of("excerpts", cid) if data.excerpts is not None else pl.DataFrame()
+        if not rows.height:
+            pdf.note("No prompt text was logged for the cluster's requests.")
+        else:
+            pdf.para(f"Up to {ctx.excerpts} prompts the most accounts of the cluster sent, "
+                     "with e-mail addresses, phone numbers, API keys and long digit runs "
+                     "replaced.", size=8.5, colour=MUTED)
+            pdf.data_table([
+                Column("accounts", 16, "account_count", fmt_int, "RIGHT"),
+                Column("requests", 16, "request_count", fmt_int, "RIGHT"),
+                Column("prompt (redacted)", 146,
+                       lambda r: redact(r["prompt_text"], max_chars=EXCERPT_CHARS), wrap=True),
+            ], _rows(rows))
+            pdf.source("requests.prompt_text of the cluster's accounts, redacted by "
+                       "pipeline.redaction")
+
+
+def _caching_section(pdf: EvidencePDF, data: RunData, cid: str, stats: pl.DataFrame | None,
+                     attach: Callable[[str, pl.DataFrame, str, str], str]) -> None:
+    pdf.h1("Caching mismatch")
+    pdf.para("What the prompt cache saw against what it would have seen had one account "
+             "sent all of the cluster's requests. Prompts spread over many accounts miss a "
+             "cache that one operator's traffic would have hit: excess cache writes, and "
+             "cache reads far below what the cluster's own repetition predicts.")
+    pdf.h2("Expected against observed cache hits")
+    profile = data.optional.get("cluster_profile")
+    if profile is None:
+        pdf.note("The cache replay's counts are not available in this run: forensics.duckdb "
+                 "has no table cluster_profile.")
+    else:
+        mine = profile.filter(pl.col("cluster_id") == cid).to_dicts()
+        everyone = profile.filter(pl.col("cluster_id") == "population").to_dicts()
+        if mine:
+            c, p = mine[0], everyone[0]
+            rows = []
+            for name, label in CACHE_COUNTS:
+                rows.append({"measure": label, "cluster": fmt_int(c[name]),
+                             "cluster_share": _ratio(c[name], c["cacheable_count"]),
+                             "population_share": _ratio(p[name], p["cacheable_count"])})
+            pdf.data_table([Column("requests", 80, "measure", wrap=True),
+                            Column("cluster", 26, "cluster", str, "RIGHT"),
+                            Column("share of cacheable", 34, "cluster_share", str, "RIGHT"),
+                            Column("population share", 34, "population_share", str,
+                                   "RIGHT")], rows)
+            pdf.source("cluster_profile (the cache replay's counts over the window; "
+                       "population: every cluster)")
+            attach("cache-counts.csv", profile.filter(pl.col("cluster_id").is_in(
+                [cid, "population"])), "cluster_profile", "the cache replay's counts")
+        else:
+            pdf.note("The cluster has no row in cluster_profile.")
+    pdf.h2("Cache hits over time", keep=CHART_KEEP)
+    cache = data.of("cluster_cache_day", cid)
+    if "cluster_cache_day" not in data.optional:
+        pdf.note("The cache replay is not available in this run: forensics.duckdb has no "
+                 "table cluster_cache_day.")
+    elif not cache.height:
+        pdf.note("The cache replay has no day for this cluster (cluster_cache_day).")
+    else:
+        cache = cache.sort("date")
+        svg = charts.lines_over_time(
+            cache["date"].to_list(),
+            [("predicted (one account)", cache["predicted_hit_count"].to_list(),
+              charts.POPULATION),
+             ("observed", cache["observed_read_count"].to_list(), charts.CLUSTER)],
+            title="Cache hits per day", ylabel="requests per day")
+        pdf.chart(svg, "The gap between the grey and the red line is cache the operator "
+                  "forfeits by spreading its requests over accounts.",
+                  "cluster_cache_day (predicted_hit_count, observed_read_count)")
+        attach("cache-day.csv", cache, "cluster_cache_day", "the cache replay per day")
+    pdf.h2("Cache collisions across accounts")
+    collisions = data.of("cluster_cache_collision", cid)
+    if "cluster_cache_collision" not in data.optional:
+        pdf.note("Cache collisions are not available in this run: forensics.duckdb has no "
+                 "table cluster_cache_collision.")
+    elif not collisions.height:
+        pdf.note("No cacheable prefix was written to the cache by two or more of the "
+                 "cluster's accounts (cluster_cache_collision).")
+    else:
+        top = collisions.sort(["handoff_count", "account_count", "prefix_hash"],
+                              descending=[True, True, False]).head(TOP_KEYS)
+        pdf.data_table([
+            Column("prefix", 44, "prefix_hash"),
+            Column("accounts", 20, "account_count", fmt_int, "RIGHT"),
+            Column("requests", 22, "request_count", fmt_int, "RIGHT"),
+            Column("cache writes", 24, "write_count", fmt_int, "RIGHT"),
+            Column("writes one account needs", 36, "expected_write_count", fmt_int, "RIGHT"),
+            Column("handoffs", 22, "handoff_count", fmt_int, "RIGHT"),
+        ], _rows(top), mono=(0,))
+        pdf.source(f"cluster_cache_collision (top {top.height} of "
+                   f"{fmt_int(collisions.height)} prefixes by cross-account handoffs)")
+        attach("cache-collisions.csv", collisions, "cluster_cache_collision",
+               "every shared cacheable prefix")
+    pdf.h2("Statistics")
+    _family_statistics(pdf, stats, "caching_mismatch")
+    _behaviour_table(pdf, data, cid, ("cache_read_share",))
+
+
+def _traffic_section(pdf: EvidencePDF, data: RunData, cid: str, stats: pl.DataFrame | None,
+                     attach: Callable[[str, pl.DataFrame, str, str], str]) -> None:
+    pdf.h1("Traffic shape")
+    pdf.para("When and how fast the cluster sends: pacing just under each account's rate "
+             "limit, flat activity around the clock and accounts that start and stop "
+             "together are the marks of one scheduler driving many accounts.")
+    daily = data.of("daily", cid)
+    pdf.h2("Daily volume and active accounts", keep=CHART_KEEP)
+    if daily.height:
+        svg = charts.daily_volume(daily["date"].to_list(), daily["request_count"].to_list(),
+                                  daily["active_account_count"].to_list())
+        pdf.chart(svg, "A steady daily volume from a steady pool of accounts is scheduled "
+                  "work; organic use rises and falls with the week.",
+                  "account_day (request_count summed, accounts counted, per day)")
+    else:
+        pdf.note("No account_day row of the cluster's accounts in the window.")
+    pdf.h2("Hour of day against the population", keep=CHART_KEEP)
+    hours = data.of("hours", cid)
+    if hours.height:
+        c = _shares(hours, "hour", "request_count", range(24))
+        p = _shares(data.population_hours, "hour", "request_count", range(24))
+        svg = charts.compare_bars([str(h) for h in range(24)], c, p,
+                                  title="Requests by hour of day (UTC)",
+                                  xlabel="hour of day (UTC)", ylabel="share of requests (%)")
+        pdf.chart(svg, "A flat red profile against the population's daily rhythm means the "
+                  "accounts never sleep.",
+                  "account_hour (request_count by hour of hour_at; population: every "
+                  "account of the window)")
+        attach("hour-of-day.csv", pl.DataFrame({"hour": list(range(24)), "cluster_share": c,
+                                                "population_share": p}),
+               "account_hour", "share of requests per UTC hour (percent)")
+    else:
+        pdf.note("No account_hour row of the cluster's accounts in the window.")
+    pdf.h2("Pacing against rate limits", keep=CHART_KEEP)
+    pacing = data.of("pacing", cid)
+    if pacing.height:
+        labels = [f"{10 * b}\u2013{10 * b + 10}%" for b in range(10)] + ["≥100%"]
+        c = _shares(pacing, "bin", "account_day_count", range(11))
+        p = _shares(data.population_pacing, "bin", "account_day_count", range(11))
+        svg = charts.compare_bars(labels, c, p, title="Busiest minute against the "
+                                  "requests-per-minute limit",
+                                  xlabel="peak requests per minute / the account's limit",
+                                  ylabel="share of account-days (%)")
+        pdf.chart(svg, "Account-days piled just under 100% are paced to stay below the limit; "
+                  "ordinary use rarely comes near it.",
+                  "account_day.peak_rpm_limit_ratio (account-days with a known limit)")
+        attach("pacing.csv", pl.DataFrame({"bin": labels, "cluster_share": c,
+                                           "population_share": p}),
+               "account_day", "share of account-days per pacing bin (percent)")
+    else:
+        pdf.note("Pacing is not available: no rate limit is known for the cluster's accounts "
+                 "(account_day.rpm_limit is empty).")
+    pdf.h2("Statistics")
+    _family_statistics(pdf, stats, "traffic_shape")
+    _behaviour_table(pdf, data, cid, ("rate_limited_share", "active_hours_per_account_day"))
+
+
+CACHE_COUNTS = (
+    ("cacheable_count", "cacheable (long enough to cache)"),
+    ("predicted_hit_count", "predicted hits: the account's own earlier request within the TTL"),
+    ("observed_read_count", "observed cache reads"),
+    ("busted_count", "predicted hits that read nothing (cache busted)"),
+    ("handoff_count", "prefix used by another account of the cluster within the TTL"),
+    ("read_without_write_count", "reads of a prefix the account never wrote"),
+)
+
+
+def _ratio(part: Any, whole: Any) -> str:
+    return fmt_share(part / whole) if part is not None and whole else MISSING
+
+
+def _shares(frame: pl.DataFrame, key: str, value: str, keys: Iterable[int]) -> list[float]:
+    counts = dict(zip(frame[key].to_list(), frame[value].to_list(), strict=True))
+    total = sum(counts.values()) or 1
+    return [round(100.0 * counts.get(k, 0) / total, 6) for k in keys]
+
+
+def _statistics_appendix(pdf: EvidencePDF, stats: pl.DataFrame | None,
+                         attach: Callable[[str, pl.DataFrame, str, str], str]) -> None:
+    pdf.h1("Appendix A: every statistic")
+    if stats is None:
+        pdf.note("Not available in this run: forensics.duckdb has no table cluster_statistic.")
+        return
+    pdf.para("Each statistic the scoring read, with the cluster's value, the baseline "
+             "(the statistic over clusters of similar size: median and quartiles, and how "
+             "many clusters), the effect size in the test's own scale, the test, its "
+             "one-sided p-value and the p-value adjusted for the number of clusters tested "
+             "(Benjamini-Hochberg). 'Strong' means both the adjusted p-value and the effect "
+             "size pass the statistic's thresholds.", size=8.5)
+    for family in FAMILIES:
+        rows = stats.filter(pl.col("family") == family)
+        if not rows.height:
+            continue
+        pdf.h2(FAMILY_TITLES[family])
+        pdf.data_table(_stat_columns(wide=True), _rows(rows), size=6.5)
+    others = stats.filter(~pl.col("family").is_in(FAMILIES))
+    if others.height:
+        pdf.h2("Other statistics")
+        pdf.data_table(_stat_columns(wide=True), _rows(others), size=6.5)
+    pdf.source("cluster_statistic; the source table of each statistic is in the attached "
+               "statistics.csv (column source_table)")
+    attach("statistics.csv", stats, "cluster_statistic", "every statistic of the cluster")
+
+
+def _accounts_appendix(pdf: EvidencePDF, accounts: pl.DataFrame,
+                       attach: Callable[[str, pl.DataFrame, str, str], str]) -> None:
+    pdf.h1("Appendix B: every account")
+    pdf.para(f"The {plural(accounts.height, 'account')} of the cluster, busiest first, with "
+             "their figures over the window.", size=8.5)
+    pdf.data_table([
+        Column("account", 34, "account_id"),
+        Column("created", 19, "created_at", fmt_day),
+        Column("country", 13, "country", str, "CENTER"),
+        Column("days", 10, "active_day_count", fmt_int, "RIGHT"),
+        Column("requests", 17, "request_count", fmt_int, "RIGHT"),
+        Column("429s", 13, "rate_limited_count", fmt_int, "RIGHT"),
+        Column("input tok.", 22, "input_tokens", fmt_int, "RIGHT"),
+        Column("output tok.", 22, "output_tokens", fmt_int, "RIGHT"),
+        Column("peak/limit", 16, "peak_rpm_limit_ratio_max", fmt_share, "RIGHT"),
+        Column("last request", 20, "last_request_at", fmt_day),
+    ], _rows(accounts), size=6.8, mono=(0,))
+    pdf.source("account_day over the window (sums; peak/limit: the highest "
+               "peak_rpm_limit_ratio of a day) joined with accounts (created, country)")
+    attach("accounts.csv", accounts, "account_day, accounts", "every account of the cluster")
+
+
+def _provenance(pdf: EvidencePDF, data: RunData, ctx: RunContext,
+                attachments: list[tuple[str, str, str]] | None) -> None:
+    pdf.h1("Provenance and verification")
+    pdf.h2("Input files")
+    if data.inputs.height:
+        pdf.data_table([
+            Column("file", 44, "source_file", wrap=True),
+            Column("sha256", 98, "sha256"),
+            Column("rows read", 18, "rows_read", fmt_int, "RIGHT"),
+            Column("kept", 18, "rows_kept", fmt_int, "RIGHT"),
+        ], _rows(data.inputs), size=6.5, mono=(1,))
+        quarantined = int(data.inputs["rows_quarantined"].sum())
+        pdf.source("ingest_ledger (for each day of the window, the files of the latest ingest "
+                   f"that covered it); {fmt_int(quarantined)} rows of these files quarantined")
+    else:
+        pdf.note("No input file is recorded (ingest_ledger is empty or absent).")
+    pdf.h2("Validation")
+    _validation(pdf, data, ctx)
+    pdf.h2("Code version and SQL files")
+    pdf.kv([("Code version", ctx.version)], key_width=36, size=8.5)
+    pdf.data_table([Column("SQL file", 50, "file"), Column("sha256", 110, "sha256")],
+                   [{"file": f, "sha256": h} for f, h in ctx.sql_hashes], size=6.5, mono=(1,))
+    pdf.h2("Parameters")
+    pdf.data_table([Column("parameter", 70, "key"), Column("value", 110, "value", wrap=True)],
+                   [{"key": k, "value": v} for k, v in _flatten(ctx.params)], size=6.5)
+    if attachments is not None:
+        pdf.h2("Data sources")
+        pdf.para("Every figure of this report is read from a table of forensics.duckdb. The "
+                 "rows behind each section are attached to this PDF (open the attachments "
+                 "panel of a PDF reader, or run `python -m pypdf` / `pdfdetach -list`).",
+                 size=8.5)
+        pdf.data_table([Column("attached file", 38, "name"),
+                        Column("table in forensics.duckdb", 50, "table"),
+                        Column("what it holds", 92, "what", wrap=True)],
+                       [{"name": n, "table": t, "what": w} for n, t, w in attachments],
+                       size=7)
+        described = sorted({t.strip() for _n, t, _w in attachments for t in t.split(",")}
+                           | {"cluster_key", "account_link", "account_hour", "ingest_ledger"})
+        rows = []
+        for name in described:
+            table = TABLES.get(name)
+            grain = table.grain if table else (OPTIONAL_TABLES.get(name, ("",))[0] or
+                                               _CORE_GRAINS.get(name, ""))
+            rows.append({"table": name, "grain": grain or MISSING})
+        pdf.data_table([Column("table", 40, "table"),
+                        Column("one row per", 140, "grain", wrap=True)], rows, size=7)
+    pdf.h2("How to verify and re-derive")
+    pdf.para(
+        "1. Integrity: `forensics verify OUT` re-computes the sha256 of every file listed in "
+        "OUT/manifest.json (this report included) and names any file that differs or is "
+        "missing. A report whose hash matches the manifest is the one the pipeline wrote.\n"
+        "2. Re-derivation: `forensics verify OUT --rederive` re-runs the window stages "
+        "(linking, statistics, scoring) from the day partitions into a temporary copy and "
+        "compares the findings (findings/*.parquet) row by row with the published ones.\n"
+        "3. Re-run: `forensics run` with the parameters above on the input files above (same "
+        "sha256) gives a byte-identical report.\n"
+        "4. By hand: open OUT/forensics.duckdb read-only and query the tables named under "
+        "each chart and table; the attached CSV files hold the same rows.", size=8.5)
+
+
+_CORE_GRAINS = {
+    "accounts": "account (the optional accounts table)",
+    "cluster_key": "cluster and piece of linkage evidence (key, or pair type)",
+    "account_link": "linked pair of accounts (an edge of the account graph)",
+    "clusters": "account of the window, with its cluster",
+    "ingest_ledger": "input file of an ingest run, with its sha256 and row counts",
+    "quarantine": "rejected input row",
+}
+
+
+def _validation(pdf: EvidencePDF, data: RunData, ctx: RunContext) -> None:
+    if ctx.invalid:
+        pdf.para(f"**{INVALID_STAMP}.** The run's validation failed; every page of this "
+                 "document carries that stamp.", colour=RED, markdown=True)
+    if data.validation is None:
+        pdf.note("Validation outcomes are not available in this run: forensics.duckdb has no "
+                 "table validation_result." + ("" if ctx.invalid else
+                                               " The caller did not mark the data invalid."))
+        return
+    failed = data.validation.filter(~pl.col("success"))
+    pdf.para(f"{plural(data.validation.height, 'check')} ran, "
+             f"{plural(failed.height, 'failed', 'failed')}.")
+    if failed.height:
+        pdf.data_table([Column("suite", 30, "suite"), Column("check", 50, "check_name"),
+                        Column("table", 35, "table_name"),
+                        Column("observed", 65, "observed", wrap=True)],
+                       _rows(failed), size=7)
+    pdf.source("validation_result")
+
+
+# ---------------------------------------------------------------------------------------
+# The run's summary.
+
+
+def build_summary(data: RunData, ctx: RunContext) -> bytes:
+    """The PDF bytes of ``reports/summary.pdf``: the run at a glance."""
+    end = f"{data.window_end:%Y-%m-%d}" if data.window_end else "no window"
+    pdf = EvidencePDF(title=f"Run summary, window ending {end}",
+                      running_head=f"Run summary · window {fmt_day(data.window_start)} to "
+                                   f"{fmt_day(data.window_end)}",
+                      generated_at=ctx.generated_at, version=ctx.version, invalid=ctx.invalid)
+    pdf.add_page()
+    pdf.start_section("The run at a glance", level=0)
+    pdf.set_font(FONT, "", 10)
+    pdf.set_text_color(*MUTED)
+    pdf.cell(0, 6, "distill-forensics · run summary", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(*INK)
+    pdf.set_font(FONT, "B", 20)
+    pdf.multi_cell(0, 10, f"Window {fmt_day(data.window_start)} to {fmt_day(data.window_end)}",
+                   new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    findings = data.findings
+    counts = {v: 0 for v in VERDICT_ORDER}
+    if findings is not None:
+        for row in findings.group_by("verdict").len().to_dicts():
+            counts[row["verdict"]] = row["len"]
+    inputs = data.inputs
+    pdf.figures([("flagged clusters", fmt_int(counts["flagged"]) if findings is not None
+                  else MISSING),
+                 ("watch", fmt_int(counts["watch"]) if findings is not None else MISSING),
+                 ("accounts seen", fmt_int(data.run_figures.get("accounts"))),
+                 ("requests kept", fmt_int(inputs["rows_kept"].sum() if inputs.height
+                                           else None))])
+    pdf.source("cluster_findings (verdicts); clusters (accounts); ingest_ledger (requests)")
+    pdf.kv([
+        ("Generated at", fmt_time(ctx.generated_at)),
+        ("Version", ctx.version),
+        ("Validation", _validation_line(data, ctx)),
+    ], key_width=36)
+    if findings is None:
+        pdf.note("No verdict in this run: forensics.duckdb has no table cluster_findings (the "
+                 "scoring stage did not run), so no evidence report was written.")
+
+    pdf.h2("Run statistics")
+    figures = data.run_figures
+    rows = [
+        ("input files", fmt_int(inputs.height)),
+        ("rows read", fmt_int(inputs["rows_read"].sum() if inputs.height else 0)),
+        ("rows kept", fmt_int(inputs["rows_kept"].sum() if inputs.height else 0)),
+        ("rows quarantined", fmt_int(inputs["rows_quarantined"].sum() if inputs.height else 0)),
+        ("rows outside the range", fmt_int(inputs["rows_out_of_range"].sum()
+                                           if inputs.height else 0)),
+        ("accounts seen in the window", fmt_int(figures.get("accounts"))),
+        ("links between accounts", fmt_int(figures.get("links"))),
+        ("clusters", fmt_int(figures.get("clusters"))),
+        ("clusters of two or more accounts", fmt_int(figures.get("linked_clusters"))),
+        ("largest cluster (accounts)", fmt_int(figures.get("largest_cluster"))),
+    ]
+    if findings is not None:
+        rows += [(f"clusters {v}", fmt_int(counts[v])) for v in VERDICT_ORDER]
+    pdf.data_table([Column("measure", 90, "k"), Column("value", 40, "v", str, "RIGHT")],
+                   [{"k": k, "v": v} for k, v in rows])
+    pdf.source("ingest_ledger (the window's input files), clusters, account_link, "
+               "cluster_findings")
+    pdf.h2("Quarantine")
+    if data.quarantine.height:
+        pdf.data_table([Column("reason", 90, "reason"),
+                        Column("rows", 40, "row_count", fmt_int, "RIGHT")],
+                       _rows(data.quarantine))
+    else:
+        pdf.para("No row of the window's input files was quarantined.")
+    pdf.source("quarantine (rows of the window's input files, by reason)")
+
+    if findings is not None:
+        pdf.h1("Clusters by verdict and score")
+        svg = charts.verdict_scores(list(zip(findings["verdict"].to_list(),
+                                             findings["risk_score"].to_list(),
+                                             findings["n_accounts"].to_list(), strict=True)))
+        pdf.chart(svg, "Flagged clusters sit at the top; large linked clusters that stay clear "
+                  "are enterprises or shared infrastructure.", "cluster_findings")
+        columns = [
+            Column("cluster", 26, "cluster_id"),
+            Column("verdict", 16, "verdict"),
+            Column("score", 14, "risk_score", lambda v: f"{v:.3f}", "RIGHT"),
+            Column("accounts", 18, "n_accounts", fmt_int, "RIGHT"),
+            Column("requests", 22, "n_requests", fmt_int, "RIGHT"),
+            Column("first seen", 20, "first_seen", fmt_day),
+            Column("last seen", 20, "last_seen", fmt_day),
+            Column("families", 42, lambda r: _families_text(r["strong_families"]), wrap=True),
+        ]
+        for verdict in ("flagged", "watch"):
+            rows_v = findings.filter(pl.col("verdict") == verdict)
+            pdf.h2(f"{verdict.capitalize()} ({fmt_int(rows_v.height)})")
+            if rows_v.height:
+                pdf.data_table(columns, _rows(rows_v), size=7, mono=(0,))
+            else:
+                pdf.para(f"No cluster is {verdict}.")
+        clear = findings.filter(pl.col("verdict") == "clear")
+        pdf.h2(f"Clear ({fmt_int(clear.height)})")
+        linked = clear.filter(pl.col("n_accounts") > 1)
+        pdf.para(f"{plural(clear.height, 'cluster')} are clear, {fmt_int(linked.height)} of "
+                 "them with two or more accounts (listed below, highest score first); every "
+                 "cluster is in the attached cluster-findings.csv.", size=8.5)
+        if linked.height:
+            pdf.data_table(columns, _rows(linked), size=7, mono=(0,))
+        pdf.source("cluster_findings")
+        _attach(pdf, "cluster-findings.csv", findings, "every cluster's findings row "
+                "(from cluster_findings)")
+    _provenance(pdf, data, ctx, None)
+    return _output(pdf)
+
+
+def _validation_line(data: RunData, ctx: RunContext) -> str:
+    if data.validation is None:
+        base = "no validation result recorded (table validation_result absent)"
+    else:
+        failed = int((~data.validation["success"]).sum())
+        base = (f"{plural(data.validation.height, 'check')}, "
+                f"{plural(failed, 'failed', 'failed')}")
+    return f"FAILED: {base}" if ctx.invalid else base
+
+
+# ---------------------------------------------------------------------------------------
+# The entry point.
+
+
+def write_reports(db: duckdb.DuckDBPyConnection, out: Path, *, run_id: str,
+                  generated_at: datetime, params: dict[str, Any], excerpts: int = 0,
+                  invalid: bool = False) -> list[Path]:
+    """Write ``reports/<cluster_id>.pdf`` for every flagged cluster and
+    ``reports/summary.pdf``; remove reports of clusters no longer flagged. Returns the
+    paths written, the summary last.
+
+    ``run_id`` is not printed (it holds the clock and would break byte identity); the
+    reports describe the window and the inputs behind its partitions. ``generated_at``
+    is the creation date of every PDF and must come from the run's parameters.
+    """
+    from pipeline.manifest import code_version, sql_hashes
+
+    del run_id
+    if generated_at.tzinfo is None:
+        raise ValueError("generated_at must be timezone-aware")
+    ctx = RunContext(generated_at=generated_at.astimezone(UTC), params=params,
+                     version=code_version(), sql_hashes=tuple(sql_hashes().items()),
+                     invalid=invalid, excerpts=max(0, int(excerpts)))
+    data = read_run(db, excerpts=ctx.excerpts)
+    folder = out / REPORTS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    flagged = (data.findings.filter(pl.col("verdict") == "flagged").to_dicts()
+               if data.findings is not None else [])
+    for finding in flagged:
+        target = folder / f"{finding['cluster_id']}.pdf"
+        _replace(target, build_cluster_report(data, finding, ctx))
+        written.append(target)
+    summary = folder / SUMMARY_NAME
+    _replace(summary, build_summary(data, ctx))
+    written.append(summary)
+    keep = {p.name for p in written}
+    for stale in sorted(folder.iterdir()):
+        if stale.is_file() and stale.name not in keep and (
+                stale.suffix == ".pdf" or stale.name.endswith(".tmp")):
+            stale.unlink()
+    return written
+
+
+def _replace(target: Path, content: bytes) -> None:
+    """Write ``content`` to ``target`` so readers see the old file or the new one."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,303 @@
+"""Evidence reports, the manifest and verification, on the committed sample.
+
+The sample is run once per module (ingest, per-day tables, linking); the statistics and
+scoring stages are stood in for by ``window_tables.plant_window_tables``, which creates
+``cluster_findings``, ``cluster_statistic`` and the optional per-cluster tables with
+plausible rows. The PDFs are read back with pypdf and checked against the tables.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pypdf
+import pytest
+from window_tables import plant_window_tables
+
+from pipeline.features import create_feature_views
+from pipeline.manifest import (
+    MANIFEST_NAME,
+    code_version,
+    compare_tables,
+    ledger_inputs,
+    rederive,
+    verify,
+    write_manifest,
+)
+from pipeline.redaction import redact
+from pipeline.reports import INVALID_STAMP, write_reports
+from pipeline.runner import RunRequest, run_pipeline
+from pipeline.warehouse import DB_NAME, connect
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+GENERATED_AT = datetime(2026, 4, 4, tzinfo=UTC)
+FLAGGED = 2
+OPTIONAL = ("cluster_capability", "cluster_profile", "cluster_cache_day",
+            "cluster_cache_collision", "validation_result")
+
+
+def _params(db: duckdb.DuckDBPyConnection) -> dict:
+    return json.loads(db.execute("SELECT parameters FROM runs ORDER BY run_id").fetchall()[-1][0])
+
+
+def build(out: Path, *, excerpts: int = 0, invalid: bool = False) -> list[Path]:
+    """What ``window_task`` will do after scoring: reports, then the manifest."""
+    db = connect(out / DB_NAME)
+    try:
+        create_feature_views(db, out)
+        params = _params(db)
+        paths = write_reports(db, out, run_id="test", generated_at=GENERATED_AT,
+                              params=params, excerpts=excerpts, invalid=invalid)
+        write_manifest(out, inputs=ledger_inputs(db), params=params,
+                       code_version=code_version(), run_id="test")
+    finally:
+        db.close()
+    return paths
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample through linking, with planted window tables; no reports yet."""
+    out = tmp_path_factory.mktemp("run") / "out"
+    run_pipeline(RunRequest(logs=SAMPLE / "logs", out=out, start=date(2026, 4, 1),
+                            end=date(2026, 4, 3), accounts=SAMPLE / "accounts.csv"))
+    db = connect(out / DB_NAME)
+    try:
+        create_feature_views(db, out)
+        plant_window_tables(db, flagged=FLAGGED)
+    finally:
+        db.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(sample_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("built") / "out"
+    shutil.copytree(sample_run, out, symlinks=True)
+    build(out)
+    return out
+
+
+def _copy(src: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "out"
+    shutil.copytree(src, out, symlinks=True)
+    return out
+
+
+def _query(out: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(out / DB_NAME), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _text(path: Path) -> list[str]:
+    return [page.extract_text() for page in pypdf.PdfReader(path).pages]
+
+
+def _flagged(out: Path) -> list[tuple]:
+    return _query(out, "SELECT cluster_id, n_accounts, n_requests FROM cluster_findings "
+                       "WHERE verdict = 'flagged' ORDER BY cluster_id")
+
+
+# --- the reports -------------------------------------------------------------------------
+
+
+def test_one_report_per_flagged_cluster_and_a_summary(built: Path):
+    names = sorted(p.name for p in (built / "reports").iterdir())
+    flagged = [r[0] for r in _flagged(built)]
+    assert len(flagged) == FLAGGED
+    assert names == sorted([f"{c}.pdf" for c in flagged] + ["summary.pdf"])
+
+
+def test_report_figures_match_the_tables(built: Path):
+    for cid, n_accounts, n_requests in _flagged(built):
+        pages = _text(built / "reports" / f"{cid}.pdf")
+        reader = pypdf.PdfReader(built / "reports" / f"{cid}.pdf")
+        assert len(pages) >= 10
+        assert all(f"page {i} of {len(pages)}" in t for i, t in enumerate(pages, 1))
+        assert cid in pages[0]
+        assert "Contents" in pages[1] and "Appendix B: every account" in pages[1]
+        tokens, days = _query(built, f"""
+            SELECT sum(total_input_tokens_sum + output_tokens_sum), count(DISTINCT date)
+            FROM account_day JOIN clusters USING (account_id)
+            WHERE cluster_id = '{cid}'""")[0]
+        summary = next(t for t in pages if "Summary" in t and "active days" in t)
+        for figure in (n_accounts, n_requests, tokens, days):
+            assert f"{figure:,}" in summary, figure
+        attached = reader.attachments
+        accounts = pl.read_csv(attached["accounts.csv"][0])
+        assert accounts.height == n_accounts
+        assert accounts["request_count"].sum() == n_requests
+        statistics = pl.read_csv(attached["statistics.csv"][0])
+        assert statistics.height == _query(
+            built, f"SELECT count(*) FROM cluster_statistic WHERE cluster_id = '{cid}'")[0][0]
+        appendix = "\n".join(pages)
+        for rule in statistics["rule_id"].to_list():
+            assert rule in appendix
+
+
+def test_reports_are_pdfa_3b_with_the_run_date_in_their_metadata(built: Path):
+    for path in sorted((built / "reports").glob("*.pdf")):
+        raw = path.read_bytes()
+        xmp = raw[raw.index(b"<x:xmpmeta"):raw.index(b"</x:xmpmeta>")].decode()
+        assert "<pdfaid:part>3</pdfaid:part>" in xmp
+        assert "<pdfaid:conformance>B</pdfaid:conformance>" in xmp
+        dates = re.findall(r'xmp:(\w+Date)="([^"]+)"', xmp)
+        assert {d for _k, d in dates} == {"2026-04-04T00:00:00+00:00"}
+        assert {k for k, _d in dates} == {"CreateDate", "ModifyDate", "MetadataDate"}
+        stamps = set(re.findall(rb"/(?:CreationDate|ModDate) \(D:(\d+)", raw))
+        assert stamps <= {b"20260404000000"}, stamps
+        assert b"/Type /Font" in raw and b"DejaVu" in raw
+        assert b"/Helvetica" not in raw
+
+
+def test_two_builds_are_byte_identical(built: Path, tmp_path: Path):
+    out = _copy(built, tmp_path)
+    build(out)
+    for path in [*sorted((built / "reports").glob("*.pdf")), built / MANIFEST_NAME]:
+        rel = path.relative_to(built)
+        assert (out / rel).read_bytes() == path.read_bytes(), rel
+
+
+def test_no_prompt_text_unless_excerpts_are_asked_for(built: Path, tmp_path: Path):
+    cid = _flagged(built)[0][0]
+    assert "Prompt excerpts" not in "\n".join(_text(built / "reports" / f"{cid}.pdf"))
+    out = _copy(built, tmp_path)
+    build(out, excerpts=2)
+    text = "\n".join(_text(out / "reports" / f"{cid}.pdf"))
+    assert "Prompt excerpts (redacted)" in text
+    assert not re.search(r"[\w.]+@[\w-]+\.[a-z]{2,}", text)
+
+
+def test_invalid_data_stamps_every_page(built: Path, tmp_path: Path):
+    out = _copy(built, tmp_path)
+    build(out, invalid=True)
+    for path in sorted((out / "reports").glob("*.pdf")):
+        pages = _text(path)
+        assert all(INVALID_STAMP in t for t in pages), path.name
+
+
+def test_stale_reports_are_removed_and_missing_tables_say_so(built: Path, tmp_path: Path):
+    out = _copy(built, tmp_path)
+    dropped, kept = (r[0] for r in _flagged(out))
+    con = duckdb.connect(str(out / DB_NAME))
+    con.execute(f"UPDATE cluster_findings SET verdict = 'clear' WHERE cluster_id = '{dropped}'")
+    for table in OPTIONAL:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    con.close()
+    build(out)
+    assert not (out / "reports" / f"{dropped}.pdf").exists()
+    text = "\n".join(_text(out / "reports" / f"{kept}.pdf"))
+    for table in OPTIONAL:
+        assert f"no table {table}" in text.replace("\n", " "), table
+
+
+def test_without_findings_only_the_summary_is_written(sample_run: Path, tmp_path: Path):
+    out = _copy(sample_run, tmp_path)
+    con = duckdb.connect(str(out / DB_NAME))
+    con.execute("DROP TABLE cluster_findings")
+    con.execute("DROP TABLE cluster_statistic")
+    con.close()
+    paths = build(out)
+    assert [p.name for p in paths] == ["summary.pdf"]
+    assert "No verdict in this run" in "\n".join(_text(paths[0]))
+
+
+def test_summary_lists_every_flagged_cluster_and_the_run_figures(built: Path):
+    text = "\n".join(_text(built / "reports" / "summary.pdf"))
+    for cid, _n, _r in _flagged(built):
+        assert cid in text
+    rows_read = _query(built, "SELECT sum(rows_read) FROM ingest_ledger")[0][0]
+    assert f"{rows_read:,}" in text
+    assert "cluster-findings.csv" in pypdf.PdfReader(built / "reports" / "summary.pdf"
+                                                     ).attachments
+
+
+# --- manifest and verification -------------------------------------------------------------
+
+
+def test_manifest_lists_inputs_outputs_and_sql(built: Path):
+    manifest = json.loads((built / MANIFEST_NAME).read_text())
+    ledger = _query(built, "SELECT source_file, sha256 FROM ingest_ledger ORDER BY 1")
+    assert [(i["file"], i["sha256"]) for i in manifest["inputs"]] == ledger
+    assert "reports/summary.pdf" in manifest["outputs"]
+    assert "findings/clusters.parquet" in manifest["outputs"]
+    assert DB_NAME not in manifest["outputs"]
+    assert "account_day.sql" in manifest["sql"]
+    assert manifest["code_version"].startswith("0.")
+    assert verify(built).ok
+
+
+def test_verify_names_a_changed_missing_or_added_file(built: Path, tmp_path: Path):
+    out = _copy(built, tmp_path)
+    report = next(p for p in sorted((out / "reports").glob("C*.pdf")))
+    data = bytearray(report.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    report.write_bytes(bytes(data))
+    (out / "findings" / "clusters.parquet").unlink()
+    (out / "reports" / "extra.pdf").write_bytes(b"%PDF-1.4\n")
+    result = verify(out)
+    assert not result.ok
+    assert result.changed == [f"reports/{report.name}"]
+    assert result.missing == ["findings/clusters.parquet"]
+    assert result.unexpected == ["reports/extra.pdf"]
+
+
+def test_rederive_passes_on_a_clean_run_and_fails_on_edited_findings(built: Path,
+                                                                     tmp_path: Path):
+    out = _copy(built, tmp_path / "a")
+    result = rederive(out)
+    assert result.ok, result.differences
+    assert "clusters.parquet" in result.compared
+    findings = out / "findings" / "clusters.parquet"
+    edited = pl.read_parquet(findings).with_columns(
+        cluster_id=pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("Cforged00000"))
+        .otherwise(pl.col("cluster_id")))
+    edited.write_parquet(findings)
+    result = rederive(out)
+    assert not result.ok
+    assert any("clusters.parquet" in d and "cluster_id" in d for d in result.differences)
+
+
+def test_compare_tables_tolerates_float_noise_only():
+    a = pl.DataFrame({"k": ["x", "y"], "v": [1.0, 2.0]})
+    assert compare_tables(a, a.with_columns(pl.col("v") * (1 + 1e-13))) == []
+    assert compare_tables(a, a.with_columns(pl.col("v") + 0.01))
+    assert compare_tables(a, a.reverse()) == []
+
+
+# --- redaction -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("secret", [
+    "jane.doe+promo@example.co.uk",
+    "sk-ant-api03-AbCdEf0123456789_xyz-QwErTy",
+    "sk-proj-9f8e7d6c5b4a39281706",
+    "AKIAIOSFODNN7EXAMPLE",
+    "ghp_0123456789abcdefABCDEF0123456789ab",
+    "+1 (555) 123-4567",
+    "+44 20 7946 0958",
+    "4111111111111111",
+    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+])
+def test_redaction_removes_planted_identifiers(secret: str):
+    text = f"Please summarise this for {secret} before the meeting."
+    redacted = redact(text)
+    assert secret not in redacted
+    assert re.search(r"\[(email|key|phone|digits)\]", redacted)
+    assert redacted.startswith("Please summarise this for ")
+
+
+def test_redaction_keeps_ordinary_text_and_numbers():
+    text = "Solve 12 * 34 = ? Then explain step by step (version 3.11, 2 examples, 1.5 kg)."
+    assert redact(text) == text
+    assert redact("a " * 500, max_chars=20).endswith("…")
+    assert len(redact("a " * 500, max_chars=20)) == 20
