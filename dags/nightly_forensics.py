@@ -1,0 +1,65 @@
+"""Nightly forensics: at 02:00 UTC, yesterday's logs through every stage of the pipeline.
+
+The run that starts at 02:00 on day D+1 has the data interval [D 02:00, D+1 02:00) and
+processes the UTC day its interval starts on, D, with accounts linked over the 30 days
+ending at D. A manual run or ``airflow dags test nightly_forensics D+1`` does the same.
+Paths come from ``FORENSICS_LOGS_DIR``, ``FORENSICS_ACCOUNTS`` and ``FORENSICS_OUT_DIR``.
+
+Tasks: ``plan`` (the day, the paths, the thresholds) -> ``ingest`` (holds the output lock)
+-> ``day_tables`` (mapped over the days ingest wrote; no lock, no database) -> ``window``
+(every window stage: linking today, then statistics, scoring, validation and reports as
+they are added to ``pipeline.runner.window_task``; holds the lock, owns the database).
+One run at a time: the window stages read the clusters of the run before. Tasks pass a
+plan of paths and ISO days; data stays on disk. This file only wires ``pipeline``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import CronTriggerTimetable, Param, dag, task
+
+from pipeline import orchestration
+
+
+@dag(
+    dag_id="nightly_forensics",
+    schedule=CronTriggerTimetable("0 2 * * *", timezone="UTC", interval=timedelta(days=1)),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args=orchestration.task_defaults(),
+    params={
+        "max_bad_share": Param(orchestration.PARAM_DEFAULTS["max_bad_share"], type="number",
+                               minimum=0, maximum=1, description="Stop when a day's "
+                               "quarantined share of rows passes this."),
+        "lookback_days": Param(orchestration.PARAM_DEFAULTS["lookback_days"], type="integer",
+                               minimum=1, description="Days of history the accounts are "
+                               "linked over."),
+    },
+    tags=["forensics"],
+    doc_md=__doc__,
+)
+def nightly_forensics():
+    @task
+    def plan(data_interval_start=None, params=None, run_id=None) -> dict:
+        return orchestration.plan_day(data_interval_start, params, run_id)
+
+    @task
+    def ingest(plan: dict) -> list[str]:
+        return orchestration.ingest_days(plan)
+
+    @task
+    def day_tables(plan: dict, day: str) -> list[str]:
+        return orchestration.build_day(plan, day)
+
+    @task
+    def window(plan: dict) -> str:
+        return orchestration.run_window(plan)
+
+    planned = plan()
+    days = ingest(planned)
+    day_tables.partial(plan=planned).expand(day=days) >> window(planned)
+
+
+nightly_forensics()

@@ -1,0 +1,70 @@
+"""An investigator's re-run of a date range, with its own thresholds and output folder.
+
+Triggered by hand (UI form or ``airflow dags trigger rerun_range --conf '{...}'``) with the
+CLI's option names as params. Their schemas refuse a malformed date or a wrong type when the
+run is triggered; ``plan``, the first task, refuses an end before the start in seconds.
+Paths left empty come from ``FORENSICS_LOGS_DIR``, ``FORENSICS_ACCOUNTS`` and
+``FORENSICS_OUT_DIR``.
+
+Tasks: ``plan`` -> ``ingest`` (the whole range, under the output lock) -> ``day_tables``
+mapped over the range's days (each day reads and writes only its own Parquet files, so
+they run side by side on as many workers as the executor has) -> ``window`` (every window
+stage, under the lock). This file only wires ``pipeline``.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, dag, task
+
+from pipeline import orchestration
+
+
+@dag(
+    dag_id="rerun_range",
+    schedule=None,
+    max_active_runs=1,
+    default_args=orchestration.task_defaults(),
+    params={
+        "start": Param(type="string", format="date", title="start",
+                       description="First day, YYYY-MM-DD (UTC)."),
+        "end": Param(type="string", format="date", title="end",
+                     description="Last day, YYYY-MM-DD (UTC), inclusive."),
+        "lookback_days": Param(orchestration.PARAM_DEFAULTS["lookback_days"], type="integer",
+                               minimum=1, description="Days of history the accounts are "
+                               "linked over, ending at the last day."),
+        "max_bad_share": Param(orchestration.PARAM_DEFAULTS["max_bad_share"], type="number",
+                               minimum=0, maximum=1, description="Stop when a day's "
+                               "quarantined share of rows passes this."),
+        "out": Param(None, type=["null", "string"], description="Output folder; empty: "
+                     f"${orchestration.ENV_OUT}. Give a re-run a folder of its own."),
+        "logs": Param(None, type=["null", "string"], description="Folder of request logs; "
+                      f"empty: ${orchestration.ENV_LOGS}."),
+        "accounts": Param(None, type=["null", "string"], description="Accounts table; "
+                          f"empty: ${orchestration.ENV_ACCOUNTS}."),
+    },
+    tags=["forensics"],
+    doc_md=__doc__,
+)
+def rerun_range():
+    @task
+    def plan(params=None, run_id=None) -> dict:
+        return orchestration.plan_range(params, run_id)
+
+    @task
+    def ingest(plan: dict) -> list[str]:
+        return orchestration.ingest_days(plan)
+
+    @task
+    def day_tables(plan: dict, day: str) -> list[str]:
+        return orchestration.build_day(plan, day)
+
+    @task
+    def window(plan: dict) -> str:
+        return orchestration.run_window(plan)
+
+    planned = plan()
+    days = ingest(planned)
+    day_tables.partial(plan=planned).expand(day=days) >> window(planned)
+
+
+rerun_range()

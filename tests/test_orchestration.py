@@ -1,0 +1,127 @@
+"""The DAGs' helpers without Airflow: plans from params and the environment, and the tasks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import fields
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+
+from pipeline import orchestration as orch
+from pipeline import runner
+from pipeline.errors import ForensicsError
+from pipeline.ingest import IngestParams
+from pipeline.linking import LinkParams
+from pipeline.runner import PipelineParams
+
+from conftest import query, record, write_logs
+
+RUN = "manual__2026-04-04T02:00:00+00:00"
+
+
+def test_the_dag_param_defaults_are_the_pipelines():
+    defaults = {f.name: f.default for kind in (IngestParams, LinkParams) for f in fields(kind)}
+    assert {k: defaults[k] for k in orch.PARAM_DEFAULTS} == orch.PARAM_DEFAULTS
+    assert orch.overrides_of({}) == orch.PARAM_DEFAULTS
+    assert PipelineParams.from_overrides(orch.overrides_of({})) == PipelineParams()
+
+
+def test_the_module_is_cheap_to_import():
+    code = ("import sys, pipeline.orchestration; print(sorted(m for m in ('polars', 'duckdb', "
+            "'igraph', 'airflow', 'pipeline.runner') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, timeout=60)
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("value", ["2026-02-30", "20260401", "2026-4-1", "", None, "yesterday"])
+def test_a_bad_day_is_refused_naming_the_parameter(value):
+    with pytest.raises(ForensicsError, match=r"^start: '.*' is not a date \(YYYY-MM-DD\)$"):
+        orch.parse_day(value, "start")
+
+
+def test_a_range_plan_resolves_paths_and_thresholds():
+    env = {orch.ENV_LOGS: "/data/logs", orch.ENV_ACCOUNTS: "/data/accounts.parquet",
+           orch.ENV_OUT: "/data/out"}
+    plan = orch.plan_range({"start": "2026-04-01", "end": "2026-04-03", "lookback_days": 7,
+                            "max_bad_share": None}, RUN, env)
+    assert plan == {"logs": "/data/logs", "accounts": "/data/accounts.parquet",
+                    "out": "/data/out", "start": "2026-04-01", "end": "2026-04-03",
+                    "lookback_days": 7, "max_bad_share": 0.01, "airflow_run_id": RUN}
+    assert orch.days_of(plan) == ["2026-04-01", "2026-04-02", "2026-04-03"]
+    assert orch.ledger_run_id(plan, "window") == f"{RUN}:window"
+
+
+def test_an_end_before_the_start_is_refused():
+    with pytest.raises(ForensicsError, match=r"^end: 2026-04-01 is before start 2026-04-03$"):
+        orch.plan_range({"start": "2026-04-03", "end": "2026-04-01"}, RUN, {})
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"lookback_days": 0}, "lookback_days: must be"),
+    ({"lookback_days": True}, "lookback_days: must be"),
+    ({"lookback_days": 2.5}, "lookback_days: must be"),
+    ({"max_bad_share": 1.5}, "max_bad_share: must be"),
+    ({"max_bad_share": "0.1"}, "max_bad_share: must be"),
+])
+def test_bad_thresholds_are_refused(params, message):
+    with pytest.raises(ForensicsError, match=f"^{message}"):
+        orch.plan_range({"start": "2026-04-01", "end": "2026-04-01", **params}, RUN, {})
+
+
+def test_paths_default_to_the_sample_and_the_projects_out_folder():
+    paths = orch.configured_paths({})
+    assert paths == {"logs": str(orch.SAMPLE_DIR / "logs"),
+                     "accounts": str(orch.SAMPLE_DIR / "accounts.csv"),
+                     "out": str(orch.PROJECT_DIR / "out")}
+
+
+def test_other_logs_never_get_the_samples_accounts():
+    assert orch.configured_paths({orch.ENV_LOGS: "/data/logs"})["accounts"] is None
+    plan = orch.plan_range({"start": "2026-04-01", "end": "2026-04-01", "logs": "/x/logs"},
+                           RUN, {})
+    assert (plan["logs"], plan["accounts"]) == ("/x/logs", None)
+    assert orch.configured_paths({orch.ENV_ACCOUNTS: ""})["accounts"] is None
+
+
+def test_relative_paths_are_taken_from_the_project_folder():
+    paths = orch.configured_paths({orch.ENV_LOGS: "sim/logs", orch.ENV_OUT: "runs/q1"})
+    assert paths["logs"] == str(orch.PROJECT_DIR / "sim" / "logs")
+    assert paths["out"] == str(orch.PROJECT_DIR / "runs" / "q1")
+
+
+def test_a_nightly_plan_is_the_utc_day_its_data_interval_starts_on():
+    start = datetime(2026, 4, 2, 2, 0, tzinfo=UTC)
+    plan = orch.plan_day(start, {"lookback_days": 30, "max_bad_share": 0.01}, RUN, {})
+    assert (plan["start"], plan["end"], plan["lookback_days"]) == ("2026-04-02", "2026-04-02", 30)
+    east = datetime(2026, 4, 3, 1, 0, tzinfo=timezone(timedelta(hours=5)))
+    assert orch.plan_day(east, {}, RUN, {})["start"] == "2026-04-02"
+    with pytest.raises(ValueError, match="time zone"):
+        orch.plan_day(datetime(2026, 4, 2), {}, RUN, {})
+
+
+def test_the_task_functions_run_the_pipeline_and_pass_paths(tmp_path, monkeypatch):
+    logs, out = tmp_path / "logs", tmp_path / "out"
+    write_logs(logs, "requests", [record(i) for i in range(200)])
+    plan = orch.plan_range({"start": "2026-04-01", "end": "2026-04-01", "logs": str(logs),
+                            "out": str(out), "lookback_days": 3}, RUN, {})
+    days = orch.ingest_days(plan)
+    assert days == ["2026-04-01"]
+    written = orch.build_day(plan, days[0])
+    assert written and all(p.startswith(str(out)) and "date=2026-04-01" in p for p in written)
+    assert query(out / "forensics.duckdb", "SELECT run_id, status FROM runs") == [
+        (f"{RUN}:ingest", "succeeded")]
+
+    # The window stages grow issue by issue (the DAG tests run them on the sample); here,
+    # only what the task hands them.
+    calls = []
+    monkeypatch.setattr(runner, "window_task",
+                        lambda request, params, **kw: calls.append((request, params, kw)))
+    assert orch.run_window(plan) == str(out / "forensics.duckdb")
+    [(request, params, kw)] = calls
+    assert (request.logs, request.out, request.start, request.end, request.accounts) == (
+        logs, out, date(2026, 4, 1), date(2026, 4, 1), None)
+    assert params == PipelineParams.from_overrides({"lookback_days": 3})
+    assert kw == {"run_id": f"{RUN}:window"}
