@@ -368,13 +368,15 @@ ACCOUNT_PREFIX_DAY = Table(
 
 PREFIX_HANDOFF_DAY = Table(
     name="prefix_handoff_day",
-    grain="one row per ordered pair of accounts whose cacheable prefix passed from the "
-          "second to the first within the TTL on the day",
-    key=("account_id", "previous_account_id"),
+    grain="one row per ordered pair of accounts and cacheable prefix that passed from the "
+          "second account to the first within the TTL on the day",
+    key=("account_id", "previous_account_id", "model", "system_hash"),
     columns=(
         _ACCOUNT,
         _c("previous_account_id", "VARCHAR",
            "the other account that last used the prefix within the TTL"),
+        _c("model", "VARCHAR", "model name"),
+        _c("system_hash", "VARCHAR", "hash of the system prompt: the cacheable prefix"),
         _c("handoff_count", "BIGINT",
            "requests that would have hit the cache had the two accounts been one"),
     ),

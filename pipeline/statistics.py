@@ -3,7 +3,8 @@ statistics against the population, each with its baseline, effect size and p-val
 
 In: ``clusters`` and the window's per-day tables, through ``forensics.duckdb``
 (``sql/cluster_profile.sql`` and ``sql/cluster_capability.sql`` fold them into counts per
-cluster). Out: the ``cluster_profile`` and ``cluster_capability`` tables, and
+cluster). Out: the ``cluster_profile``, ``cluster_capability``, ``cluster_cache_day`` and
+``cluster_cache_collision`` tables (the last two for the reports' caching section), and
 ``cluster_statistic``: one row per tested cluster (two or more accounts) and statistic.
 
 Every statistic is a rule of ``RULES``: an id, a family, what it measures (a ratio of two
@@ -185,8 +186,8 @@ def compute_statistics(db: duckdb.DuckDBPyConnection, start: date, end: date,
                 "night_end_hour": params.night_end_hour, "pacing_low": params.pacing_low,
                 "pacing_high": params.pacing_high,
                 "edge_margin_minutes": params.edge_margin_minutes})
-    db.execute(f"CREATE OR REPLACE TABLE cluster_capability AS "
-               f"{sql_text('cluster_capability')}", window)
+    for table in ("cluster_capability", "cluster_cache_day", "cluster_cache_collision"):
+        db.execute(f"CREATE OR REPLACE TABLE {table} AS {sql_text(table)}", window)
     profile = db.sql("SELECT * FROM cluster_profile ORDER BY cluster_id").pl()
     capability = db.sql("SELECT * FROM cluster_capability").pl()
     accounts = db.sql(

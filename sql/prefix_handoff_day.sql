@@ -1,5 +1,5 @@
--- prefix_handoff_day: one row per ordered pair of accounts (account_id, previous_account_id)
--- and day: requests of account_id whose cacheable prefix (system_hash and model) had last
+-- prefix_handoff_day: one row per ordered pair of accounts (account_id, previous_account_id),
+-- cacheable prefix (model, system_hash) and day: requests of account_id whose prefix had last
 -- been used, within $ttl_seconds, by previous_account_id and not by account_id itself.
 -- Replayed at global scope, each would have been a cache hit had both accounts been one
 -- operator's: within a cluster, these are the hits its spread over accounts cost it.
@@ -24,6 +24,8 @@ rare_prefixes AS (
 
 ordered AS (
     SELECT
+        model,
+        system_hash,
         account_id,
         epoch_us(ts) AS ts_us,
         lag(account_id) OVER w AS previous_account_id,
@@ -38,12 +40,13 @@ ordered AS (
 ),
 
 final AS (
-    SELECT account_id, previous_account_id, count(*)::BIGINT AS handoff_count
+    SELECT account_id, previous_account_id, model, system_hash,
+        count(*)::BIGINT AS handoff_count
     FROM ordered
     WHERE previous_account_id <> account_id
         AND ts_us - previous_us <= $ttl_seconds * 1000000
         AND (own_previous_us IS NULL OR ts_us - own_previous_us > $ttl_seconds * 1000000)
-    GROUP BY account_id, previous_account_id
+    GROUP BY account_id, previous_account_id, model, system_hash
 )
 
-SELECT * FROM final ORDER BY account_id, previous_account_id
+SELECT * FROM final ORDER BY account_id, previous_account_id, model, system_hash
