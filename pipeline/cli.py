@@ -52,6 +52,9 @@ LookbackOpt = Annotated[int, typer.Option(
     "--lookback-days", help="Days of history the accounts are linked over.")]
 ExcerptsOpt = Annotated[int, typer.Option(
     "--excerpts", help="Prompt excerpts per flagged cluster in its report (redacted).")]
+AllowInvalidOpt = Annotated[bool, typer.Option(
+    "--allow-invalid", help="Publish even when validation fails; every report page says so "
+    "(for investigators, never the nightly run).")]
 
 
 def parse_day(value: str, option: str) -> date:
@@ -168,6 +171,7 @@ def run(
     max_bad_share: BadShareOpt = IngestParams.max_bad_share,
     lookback_days: LookbackOpt = LinkParams.lookback_days,
     excerpts: ExcerptsOpt = 0,
+    allow_invalid: AllowInvalidOpt = False,
 ) -> None:
     """Run the whole pipeline over a date range."""
     with user_errors():
@@ -178,7 +182,8 @@ def run(
         request = _request(logs, out, start, end, accounts)
         params = PipelineParams.from_overrides({"max_bad_share": max_bad_share,
                                                 "lookback_days": lookback_days,
-                                                "excerpts": excerpts})
+                                                "excerpts": excerpts,
+                                                "allow_invalid": allow_invalid})
         with progress_bar() as report:
             result = run_pipeline(request, params, report)
     print_run(result, out)
@@ -296,7 +301,8 @@ def verify(
 
 def _print_outputs(out: Path) -> None:
     out_console.print(f"[bold]wrote[/] under {out}:")
-    for path in sorted(p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")):
+    for path in sorted(p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")
+                       and ("validation" not in p.parts or p.name == "index.html")):
         out_console.print(f"  {path.relative_to(out)}  ({path.stat().st_size:,} bytes)",
                           highlight=False)
 

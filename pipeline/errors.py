@@ -20,3 +20,9 @@ class BadInputCeiling(ForensicsError):
     """A day's share of quarantined rows passed the configured ceiling."""
 
     exit_code = 4
+
+
+class ValidationFailed(ForensicsError):
+    """A validation suite failed: nothing is published from the data it checked."""
+
+    exit_code = 5

@@ -38,6 +38,10 @@ from pipeline.warehouse import DB_NAME, LOCK_NAME, sql_path
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "distill-forensics manifest 1"
 EXCLUDED = {DB_NAME, f"{DB_NAME}.wal", LOCK_NAME, MANIFEST_NAME}
+EXCLUDED_DIRS = {"validation"}
+"""Folders the manifest does not cover: the validation Data Docs are a per-run record
+(their pages carry the run's id and time); their outcomes are in forensics.duckdb and in
+the reports' provenance section."""
 FINDINGS_DIR = "findings"
 FLOAT_TOLERANCE = 1e-9
 """Relative difference under which two re-derived floats are equal: DuckDB's parallel
@@ -106,7 +110,7 @@ def output_files(out: Path) -> list[Path]:
         rel = path.relative_to(out)
         if not path.is_file() or rel.as_posix() in EXCLUDED:
             continue
-        if any(part.startswith(".") for part in rel.parts):
+        if any(part.startswith(".") for part in rel.parts) or rel.parts[0] in EXCLUDED_DIRS:
             continue
         found.append(path)
     return found

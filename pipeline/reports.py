@@ -81,8 +81,8 @@ OPTIONAL_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("cluster_id", "prefix_hash", "account_count", "request_count", "write_count",
          "expected_write_count", "handoff_count")),
     "validation_result": (
-        "one row per validation check of the run",
-        ("suite", "check_name", "table_name", "success", "observed")),
+        "one row per validation check and run (the latest of each check is shown)",
+        ("suite", "expectation", "column", "batch", "success", "observed_value")),
 }
 """Tables the reports read when present, with their grain and the columns read. Each
 section that needs one says "not available in this run" when it is absent."""
@@ -428,9 +428,14 @@ def _read_run(db: duckdb.DuckDBPyConnection, tables: set[str], findings: pl.Data
             UNION ALL
             SELECT 'population' AS cluster_id, {sums} FROM cluster_profile
             ORDER BY cluster_id""")
-    validation = _frame(db, "SELECT suite, check_name, table_name, success, observed "
-                            "FROM validation_result ORDER BY ALL") \
-        if "validation_result" in tables else None
+    validation = _frame(db, """
+        SELECT suite, expectation || coalesce('(' || "column" || ')', '') AS check_name,
+            batch AS table_name, success, observed_value AS observed
+        FROM validation_result
+        QUALIFY row_number() OVER (
+            PARTITION BY gate, suite, batch, expectation, "column" ORDER BY validated_at DESC
+        ) = 1
+        ORDER BY ALL""") if "validation_result" in tables else None
     inputs = read_inputs(db, start, end, tables)
     quarantine = _frame(db, """
         SELECT reason, count(*)::BIGINT AS row_count FROM quarantine

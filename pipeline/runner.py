@@ -159,9 +159,18 @@ def run_ingest(request: RunRequest, params: IngestParams | None = None,
 def ingest_task(request: RunRequest, params: PipelineParams, *, run_id: str | None = None,
                 progress: Progress | None = None, locked: bool = False) -> IngestResult:
     """Ingest the range (a task: takes the lock unless its caller holds it)."""
+    from pipeline.validation import raise_if_failed, validate_raw
+
     with _ledgered("ingest", request, params, run_id, locked) as rid:
-        return ingest(request.logs, request.out, request.start, request.end, run_id=rid,
-                      accounts=request.accounts, params=params.ingest, progress=progress)
+        ingested = ingest(request.logs, request.out, request.start, request.end, run_id=rid,
+                          accounts=request.accounts, params=params.ingest, progress=progress)
+        if progress:
+            progress("validating raw partitions", 0, 1)
+        raise_if_failed(validate_raw(request.out, ingested.days, rid),
+                        allow_invalid=params.reports.allow_invalid)
+        if progress:
+            progress("validating raw partitions", 1, 1)
+        return ingested
 
 
 def day_task(request: RunRequest, params: PipelineParams, day: date) -> list[Path]:
@@ -175,6 +184,8 @@ def window_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
     """Every window stage in order, reading only the compact tables (a task: takes the
     lock unless its caller holds it). ``publish=False`` stops before the reports and the
     manifest (``forensics verify --rederive`` recomputes findings only)."""
+    from pipeline.validation import raise_if_failed, validate_window
+
     report = progress or (lambda _step, _done, _total: None)
     with _ledgered("window", request, params, run_id, locked) as rid:
         report("linking accounts", 0, 1)
@@ -188,9 +199,15 @@ def window_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
                                params.statistics)
             findings = score_clusters(db, request.out, params.scoring)
             report("statistics and scoring", 1, 1)
+            report("validating window tables", 0, 1)
+            validation = validate_window(
+                request.out, rid, db=db,
+                min_baseline_clusters=params.statistics.min_baseline_clusters)
+            raise_if_failed(validation, allow_invalid=params.reports.allow_invalid)
+            report("validating window tables", 1, 1)
             if publish:
                 report("reports", 0, 1)
-                _publish(db, request, params, rid)
+                _publish(db, request, params, rid, invalid=not validation.success)
                 report("reports", 1, 1)
         finally:
             db.close()
@@ -213,16 +230,19 @@ def run_pipeline(request: RunRequest, params: PipelineParams | None = None,
         return RunResult(run_id=run_id, ingest=ingested, window=window)
 
 
-def _publish(db: Any, request: RunRequest, params: PipelineParams, run_id: str) -> None:
+def _publish(db: Any, request: RunRequest, params: PipelineParams, run_id: str, *,
+             invalid: bool) -> None:
     """The reports, then the manifest over everything written (so it is last). The PDFs'
-    creation date is the day after the range: a parameter of the run, never the clock."""
+    creation date is the day after the range: a parameter of the run, never the clock.
+    Reached only when validation passed, or failed and an investigator allowed it
+    (``invalid``: every page says so)."""
     from pipeline.manifest import code_version, ledger_inputs, write_manifest
     from pipeline.reports import write_reports
 
     recorded = params.recorded(request)
     generated_at = datetime.combine(request.end + timedelta(days=1), time(0), tzinfo=UTC)
     write_reports(db, request.out, run_id=run_id, generated_at=generated_at,
-                  params=recorded, excerpts=params.reports.excerpts)
+                  params=recorded, excerpts=params.reports.excerpts, invalid=invalid)
     write_manifest(request.out, inputs=ledger_inputs(db), params=recorded,
                    code_version=code_version(), run_id=run_id)
 

@@ -34,6 +34,7 @@ import numpy as np
 import polars as pl
 from scipy.stats import binom
 
+from pipeline.schema import CLUSTER_STATISTIC
 from pipeline.warehouse import sql_text
 
 CAPABILITIES = ("code", "math", "reasoning", "knowledge_qa", "writing", "translation",
@@ -201,7 +202,7 @@ def compute_statistics(db: duckdb.DuckDBPyConnection, start: date, end: date,
         is_strong=(pl.col("p_adjusted") <= params.alpha)
         & (pl.col("effect_size") >= pl.col("statistic").replace_strict(
             {r.statistic: r.min_effect for r in RULES}, return_dtype=pl.Float64)),
-    ).sort("cluster_id", "statistic")
+    ).sort("cluster_id", "statistic").select([c.name for c in CLUSTER_STATISTIC.columns])
     db.register("new_statistics", statistics.to_arrow())
     db.execute("CREATE OR REPLACE TABLE cluster_statistic AS SELECT * FROM new_statistics "
                "ORDER BY cluster_id, statistic")

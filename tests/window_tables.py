@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import duckdb
 
+from pipeline.validation import RESULT_DDL
+
 STATS = (
     ("query_distribution", "capability_coverage_entropy", "QD-01", "rank"),
     ("query_distribution", "template_reuse_share", "QD-02", "permutation"),
@@ -102,13 +104,16 @@ def plant_window_tables(db: duckdb.DuckDBPyConnection, *, flagged: int = 3,
                    (50 + i)::BIGINT AS request_count, (10 + i)::BIGINT AS write_count,
                    1::BIGINT AS expected_write_count, (9 + i)::BIGINT AS handoff_count
             FROM _size z, range(5) t(i) WHERE z.rank <= $f""", {"f": flagged})
+        db.execute("DROP TABLE IF EXISTS validation_result")
+        db.execute(RESULT_DDL)
         db.execute("""
-            CREATE OR REPLACE TABLE validation_result AS
-            SELECT * FROM (VALUES ('statistics', 'p_values_in_unit_interval',
-                                   'cluster_statistic', true, 'all 0 <= p <= 1'),
-                                  ('findings', 'one_row_per_cluster', 'cluster_findings',
-                                   true, 'unique')) t(suite, check_name, table_name,
-                                                      success, observed)""")
+            INSERT INTO validation_result VALUES
+            ('r', 'window', 'window.cluster_statistic', '2026-04-01..2026-04-03',
+             'expect_column_values_to_be_between', 'p_value', true, 'all 0 <= p <= 1', 0,
+             '{}', TIMESTAMPTZ '2026-04-04 00:00:00+00'),
+            ('r', 'window', 'window.cluster_findings', '2026-04-01..2026-04-03',
+             'expect_column_values_to_be_unique', 'cluster_id', true, 'unique', 0, '{}',
+             TIMESTAMPTZ '2026-04-04 00:00:00+00')""")
     db.execute("DROP TABLE _size")
     return [r[0] for r in db.execute(
         "SELECT cluster_id FROM cluster_findings WHERE verdict = 'flagged' ORDER BY 1"
