@@ -1,7 +1,9 @@
 -- account_link_evidence: one row per pair of accounts (account_a < account_b) and link
 -- type that ties them in the window: the shared keys' summed rarity weight (or the count
 -- of shared prompts within minutes, or of 429 failovers), and that evidence's contribution
--- to the edge after the type's multiplier and cap. The cap is what keeps one weak type
+-- to the edge after the type's multiplier and cap. Weights are summed as DECIMAL: a sum of
+-- doubles depends on the order threads add them in, and the same inputs must give the
+-- same bytes. The cap is what keeps one weak type
 -- (an IP prefix, a user agent) from merging accounts on its own.
 -- Input: account_link_key, link_key, prompt_pair_day, failover_day, link_type (the
 -- parameters: key_type, family, multiplier, cap, family_cap). Parameters: $start, $end.
@@ -18,7 +20,7 @@ key_pairs AS (
         b.account_id AS account_b,
         a.key_type,
         count(*) AS shared_count,
-        sum(a.weight) AS evidence
+        sum(a.weight::DECIMAL(38, 18))::DOUBLE AS evidence
     FROM weighted AS a
     JOIN weighted AS b
         ON a.key_type = b.key_type AND a.key_value = b.key_value

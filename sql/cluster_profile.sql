@@ -23,7 +23,8 @@ volume AS (
         sum(input_tokens_sum)::BIGINT AS input_tokens_sum,
         sum(output_tokens_sum)::BIGINT AS output_tokens_sum,
         sum(total_input_tokens_sum)::BIGINT AS total_input_tokens_sum,
-        round(sum(coalesce(max_tokens_saturated_share, 0) * ok_count))::BIGINT
+        round(sum((coalesce(max_tokens_saturated_share, 0) * ok_count)::DECIMAL(38, 9)))
+            ::BIGINT
             AS saturated_count,
         count(DISTINCT date)::BIGINT AS active_day_count,
         count(*)::BIGINT AS account_day_count,

@@ -26,6 +26,13 @@ SAMPLE = REPO / "data" / "sample"
 AIRFLOW = Path(sys.executable).parent / "airflow"
 CLUSTERS = Path("findings") / "clusters.parquet"
 
+
+def published(out: Path) -> dict[str, bytes]:
+    """What a run publishes, by path: findings, reports and the manifest."""
+    files = [*sorted((out / "findings").glob("*.parquet")),
+             *sorted((out / "reports").glob("*.pdf")), out / "manifest.json"]
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in files}
+
 BAG_SCRIPT = """
 import json, sys, warnings
 with warnings.catch_warnings(record=True) as caught:
@@ -122,6 +129,8 @@ def test_nightly_run_of_a_day_writes_what_the_cli_writes(airflow_env, tmp_path):
     assert sorted(p.name for p in (out / "requests").iterdir()) == ["date=2026-04-02"]
     cli_run(cli_out, "2026-04-02", "2026-04-02")
     assert (out / CLUSTERS).read_bytes() == (cli_out / CLUSTERS).read_bytes()
+    assert "reports/summary.pdf" in published(out)
+    assert published(out) == published(cli_out)
     runs = ledger(out)
     assert [(command, status) for _, command, status in runs] == [
         ("ingest", "succeeded"), ("window", "succeeded")]
@@ -139,6 +148,8 @@ def test_rerun_of_a_range_writes_what_the_cli_writes(airflow_env, tmp_path):
     assert sorted(p.name for p in (out / "account_day").iterdir()) == days
     cli_run(cli_out, "2026-04-01", "2026-04-03")
     assert (out / CLUSTERS).read_bytes() == (cli_out / CLUSTERS).read_bytes()
+    assert len([name for name in published(out) if name.startswith("reports/")]) >= 2
+    assert published(out) == published(cli_out)
 
 
 def test_a_day_past_the_bad_row_ceiling_fails_the_run_and_publishes_nothing(airflow_env,
