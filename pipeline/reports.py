@@ -1639,6 +1639,8 @@ def build_summary(data: RunData, ctx: RunContext) -> bytes:
     if findings is None:
         pdf.note("No verdict in this run: forensics.duckdb has no table cluster_findings (the "
                  "scoring stage did not run), so no evidence report was written.")
+    pdf.add_page()
+    pdf.insert_toc_placeholder(_render_toc, pages=1)
 
     pdf.h2("Run statistics")
     figures = data.run_figures
