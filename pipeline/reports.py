@@ -95,6 +95,9 @@ FAMILY_TITLES = {
     "traffic_shape": "Traffic shape",
 }
 VERDICT_ORDER = {"flagged": 0, "watch": 1, "clear": 2}
+SUMMARY_CHART_POINTS = 2000
+"""Clusters the summary's score chart draws at most: tens of thousands of single accounts,
+all clear, would only overprint each other (and pass the SVG size a PDF may embed)."""
 LINK_PRIORITY = ("registry", "timing", "infrastructure", "content")
 GRAPH_MAX_ACCOUNTS = 300
 """The account graph draws at most this many accounts (the most connected); the caption
@@ -1674,11 +1677,18 @@ def build_summary(data: RunData, ctx: RunContext) -> bytes:
 
     if findings is not None:
         pdf.h1("Clusters by verdict and score")
-        svg = charts.verdict_scores(list(zip(findings["verdict"].to_list(),
-                                             findings["risk_score"].to_list(),
-                                             findings["n_accounts"].to_list(), strict=True)))
+        shown = (findings.filter((pl.col("n_accounts") >= 2) | (pl.col("verdict") != "clear"))
+                 .sort(["risk_score", "n_accounts", "cluster_id"],
+                       descending=[True, True, False])
+                 .head(SUMMARY_CHART_POINTS))
+        svg = charts.verdict_scores(list(zip(shown["verdict"].to_list(),
+                                             shown["risk_score"].to_list(),
+                                             shown["n_accounts"].to_list(), strict=True)))
         pdf.chart(svg, "Flagged clusters sit at the top; large linked clusters that stay clear "
-                  "are enterprises or shared infrastructure.", "cluster_findings")
+                  "are enterprises or shared infrastructure. Shown: "
+                  f"{fmt_int(shown.height)} of {fmt_int(findings.height)} clusters, those of "
+                  f"two or more accounts or not clear, at most "
+                  f"{fmt_int(SUMMARY_CHART_POINTS)} by score.", "cluster_findings")
         columns = [
             Column("cluster", 26, "cluster_id"),
             Column("verdict", 16, "verdict"),
