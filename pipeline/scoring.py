@@ -73,11 +73,12 @@ def verdicts(profile: pl.DataFrame, statistics: pl.DataFrame,
                 min_effect, return_dtype=pl.Float64)).clip(0.0, 1.0)
         ),
     )
-    families = strength.group_by("cluster_id", "family").agg(
+    families = strength.sort("cluster_id", "family", "statistic").group_by(
+        "cluster_id", "family", maintain_order=True).agg(
         strong=pl.col("is_strong").sum(),
         strength=pl.col("strength").max(),
     )
-    per_cluster = families.group_by("cluster_id").agg(
+    per_cluster = families.group_by("cluster_id", maintain_order=True).agg(
         strong_families=pl.col("family")
         .filter(pl.col("strong") >= params.min_strong_per_family).sort().str.join(","),
         family_count=(pl.col("strong") >= params.min_strong_per_family).sum(),

@@ -194,7 +194,8 @@ def compute_statistics(db: duckdb.DuckDBPyConnection, start: date, end: date,
     accounts = db.sql(
         "SELECT account_id, capability, sum(request_count)::BIGINT AS request_count "
         "FROM account_capability_day WHERE date BETWEEN $start AND $end "
-        "AND capability <> 'unknown' GROUP BY ALL", params=window).pl()
+        "AND capability <> 'unknown' GROUP BY ALL ORDER BY account_id, capability",
+        params=window).pl()
     parts = [_binomial_statistics(profile, params),
              _capability_statistics(profile, capability, accounts, params)]
     statistics = pl.concat([p for p in parts if p.width], how="vertical_relaxed")
@@ -269,11 +270,12 @@ def _with_baseline(frame: pl.DataFrame, params: StatisticsParams) -> pl.DataFram
 def _capability_statistics(profile: pl.DataFrame, capability: pl.DataFrame,
                            accounts: pl.DataFrame, params: StatisticsParams) -> pl.DataFrame:
     """Coverage entropy and divergence from the population's mix, by permutation: the
-    cluster against random sets of as many of the window's accounts."""
+    cluster against random sets of as many of the window's accounts. The accounts are in
+    account order, so the seeded draws pick the same accounts on every run."""
     rules = {r.statistic: r for r in RULES if r.test == "permutation"}
     matrix = (accounts.pivot(on="capability", index="account_id", values="request_count",
                              aggregate_function="sum")
-              .fill_null(0))
+              .fill_null(0).sort("account_id"))
     for name in CAPABILITIES:
         if name not in matrix.columns:
             matrix = matrix.with_columns(pl.lit(0, pl.Int64).alias(name))
