@@ -30,8 +30,10 @@ from pipeline.errors import ForensicsError
 from pipeline.schema import ACCOUNT_COLUMNS, FEATURE_TABLES
 from pipeline.warehouse import (
     atomic_copy,
+    cast_columns,
     connect,
     create_partition_view,
+    empty_columns,
     partition_path,
     sql_text,
 )
@@ -137,13 +139,12 @@ def build_day_features(out: Path, day: date, *, params: FeatureParams | None = N
 def _create_accounts_input(con: duckdb.DuckDBPyConnection, snapshot: Path) -> None:
     """The ``accounts`` input: the snapshot's contract columns, or a typed empty view."""
     if snapshot.is_file():
-        columns = ", ".join(f"CAST({name} AS {kind}) AS {name}"
-                            for name, kind in ACCOUNT_COLUMNS)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE accounts AS SELECT {columns} "
-                    "FROM read_parquet($path)", {"path": str(snapshot)})
+        con.execute(f"CREATE OR REPLACE TEMP TABLE accounts AS SELECT "
+                    f"{cast_columns(ACCOUNT_COLUMNS)} FROM read_parquet($path)",
+                    {"path": str(snapshot)})
     else:
-        columns = ", ".join(f"NULL::{kind} AS {name}" for name, kind in ACCOUNT_COLUMNS)
-        con.execute(f"CREATE OR REPLACE TEMP VIEW accounts AS SELECT {columns} WHERE false")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW accounts AS SELECT "
+                    f"{empty_columns(ACCOUNT_COLUMNS)} WHERE false")
 
 
 def export_accounts(db: duckdb.DuckDBPyConnection, out: Path) -> Path:
@@ -158,12 +159,9 @@ def export_accounts(db: duckdb.DuckDBPyConnection, out: Path) -> Path:
         "AND schema_name = 'main' AND NOT temporary"
     ).fetchall()[0]
     if found[0]:
-        columns = ", ".join(f"CAST({name} AS {kind}) AS {name}"
-                            for name, kind in ACCOUNT_COLUMNS)
-        query = f"SELECT {columns} FROM accounts ORDER BY ALL"
+        query = f"SELECT {cast_columns(ACCOUNT_COLUMNS)} FROM accounts ORDER BY ALL"
     else:
-        columns = ", ".join(f"NULL::{kind} AS {name}" for name, kind in ACCOUNT_COLUMNS)
-        query = f"SELECT {columns} WHERE false"
+        query = f"SELECT {empty_columns(ACCOUNT_COLUMNS)} WHERE false"
     target = out / ACCOUNTS_SNAPSHOT
     atomic_copy(db, query, {}, target)
     return target

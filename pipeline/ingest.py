@@ -39,8 +39,10 @@ from pipeline.schema import ACCOUNT_COLUMNS, REQUESTS_COLUMNS
 from pipeline.warehouse import (
     DB_NAME,
     atomic_copy,
+    cast_columns,
     connect,
     create_partition_view,
+    empty_columns,
     partition_path,
     sql_text,
 )
@@ -347,14 +349,9 @@ def _finish(con: duckdb.DuckDBPyConnection, files: list[InputFile], skipped: lis
 
 def _empty_staged_sql() -> str:
     """A typed, empty ``staged`` view for a run whose files hold no records at all."""
-    cols = ", ".join(f"NULL::{t} AS {n}" for n, t in REQUESTS_COLUMNS if n not in
-                     ("source_file", "source_line"))
-    return (
-        "CREATE OR REPLACE TEMP VIEW staged AS SELECT NULL::INTEGER AS file_index, "
-        "NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line, "
-        f"{cols}, NULL::DATE AS day, NULL::VARCHAR AS reason, NULL::VARCHAR AS reason_fields, "
-        "NULL::VARCHAR AS raw_text WHERE false"
-    )
+    columns = (("file_index", "INTEGER"), *REQUESTS_COLUMNS, ("day", "DATE"),
+               ("reason", "VARCHAR"), ("reason_fields", "VARCHAR"), ("raw_text", "VARCHAR"))
+    return f"CREATE OR REPLACE TEMP VIEW staged AS SELECT {empty_columns(columns)} WHERE false"
 
 
 INGEST_TABLES_DDL = """
@@ -403,7 +400,7 @@ def load_accounts(db: duckdb.DuckDBPyConnection, accounts: Path | None) -> None:
     if accounts is None:
         db.execute(f"CREATE TABLE IF NOT EXISTS accounts ({columns})")
         return
-    casts = ", ".join(f"CAST({name} AS {kind}) AS {name}" for name, kind in ACCOUNT_COLUMNS)
+    casts = cast_columns(ACCOUNT_COLUMNS)
     reader = ("read_parquet($path)" if accounts.suffix.lower() == ".parquet"
               else "read_csv($path, all_varchar = true, header = true)")
     try:

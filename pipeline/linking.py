@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from pipeline.warehouse import sql_text
+from pipeline.warehouse import publish_frame, sql_text, write_parquet_atomic
 
 
 @dataclass(frozen=True)
@@ -168,19 +168,12 @@ def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: da
     previous = _previous_clusters(db)
     clusters, lineage = assign_cluster_ids(labels, previous)
     clusters = clusters.with_columns(window_start=pl.lit(first), window_end=pl.lit(last))
-    db.register("new_clusters", clusters.to_arrow())
-    db.execute("CREATE OR REPLACE TABLE clusters AS SELECT * FROM new_clusters "
-               "ORDER BY cluster_id, account_id")
-    db.unregister("new_clusters")
+    publish_frame(db, "clusters", clusters, "cluster_id, account_id")
     db.execute(f"CREATE OR REPLACE TABLE cluster_key AS {sql_text('cluster_key')}")
     _record_lineage(db, lineage.with_columns(run_id=pl.lit(run_id)))
-
     target = out / "findings" / "clusters.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    clusters.select("cluster_id", "account_id").sort("cluster_id", "account_id") \
-        .write_parquet(tmp, compression="zstd", statistics=False)
-    tmp.replace(target)
+    write_parquet_atomic(
+        clusters.select("cluster_id", "account_id").sort("cluster_id", "account_id"), target)
     sizes = clusters.group_by("cluster_id").len()
     return LinkResult(
         window_start=first,

@@ -32,7 +32,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from fpdf import FPDF
 from pipeline import charts
 from pipeline.redaction import redact
 from pipeline.schema import CLUSTER_FINDING, CLUSTER_STATISTIC, TABLES
+from pipeline.warehouse import write_bytes_atomic
 
 MISSING = "\u2013"
 """What a missing value prints as (an en dash), never a zero."""
@@ -1762,10 +1762,10 @@ def write_reports(db: duckdb.DuckDBPyConnection, out: Path, *, run_id: str,
                if data.findings is not None else [])
     for finding in flagged:
         target = folder / f"{finding['cluster_id']}.pdf"
-        _replace(target, build_cluster_report(data, finding, ctx))
+        write_bytes_atomic(target, build_cluster_report(data, finding, ctx))
         written.append(target)
     summary = folder / SUMMARY_NAME
-    _replace(summary, build_summary(data, ctx))
+    write_bytes_atomic(summary, build_summary(data, ctx))
     written.append(summary)
     keep = {p.name for p in written}
     for stale in sorted(folder.iterdir()):
@@ -1773,16 +1773,3 @@ def write_reports(db: duckdb.DuckDBPyConnection, out: Path, *, run_id: str,
                 stale.suffix == ".pdf" or stale.name.endswith(".tmp")):
             stale.unlink()
     return written
-
-
-def _replace(target: Path, content: bytes) -> None:
-    """Write ``content`` to ``target`` so readers see the old file or the new one."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)

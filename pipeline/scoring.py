@@ -24,6 +24,7 @@ import duckdb
 import polars as pl
 
 from pipeline.statistics import FAMILIES, RULES
+from pipeline.warehouse import publish_frame
 
 
 @dataclass(frozen=True)
@@ -50,15 +51,8 @@ def score_clusters(db: duckdb.DuckDBPyConnection, out: Path,
     statistics = db.sql("SELECT cluster_id, family, rule_id, statistic, p_adjusted, "
                         "effect_size, is_strong FROM cluster_statistic").pl()
     findings = verdicts(profile, statistics, params)
-    db.register("new_findings", findings.to_arrow())
-    db.execute("CREATE OR REPLACE TABLE cluster_findings AS SELECT * FROM new_findings "
-               "ORDER BY cluster_id")
-    db.unregister("new_findings")
-    target = out / "findings" / "cluster_findings.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    findings.write_parquet(tmp, compression="zstd", statistics=False)
-    tmp.replace(target)
+    publish_frame(db, "cluster_findings", findings, "cluster_id",
+                  out / "findings" / "cluster_findings.parquet")
     return findings
 
 

@@ -35,7 +35,7 @@ import polars as pl
 from scipy.stats import binom
 
 from pipeline.schema import CLUSTER_STATISTIC
-from pipeline.warehouse import sql_text
+from pipeline.warehouse import publish_frame, sql_text
 
 CAPABILITIES = ("code", "math", "reasoning", "knowledge_qa", "writing", "translation",
                 "tool_use", "roleplay_chat", "data_extraction", "other")
@@ -204,10 +204,7 @@ def compute_statistics(db: duckdb.DuckDBPyConnection, start: date, end: date,
         & (pl.col("effect_size") >= pl.col("statistic").replace_strict(
             {r.statistic: r.min_effect for r in RULES}, return_dtype=pl.Float64)),
     ).sort("cluster_id", "statistic").select([c.name for c in CLUSTER_STATISTIC.columns])
-    db.register("new_statistics", statistics.to_arrow())
-    db.execute("CREATE OR REPLACE TABLE cluster_statistic AS SELECT * FROM new_statistics "
-               "ORDER BY cluster_id, statistic")
-    db.unregister("new_statistics")
+    publish_frame(db, "cluster_statistic", statistics, "cluster_id, statistic")
     return statistics
 
 

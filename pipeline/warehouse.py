@@ -10,6 +10,7 @@ step that holds this lock opens the database.
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import os
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from functools import cache
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from pipeline.errors import OutputLocked
 
@@ -153,6 +155,53 @@ def create_partition_view(db: duckdb.DuckDBPyConnection, out: Path, table: str,
             "hive_partitioning = true, hive_types = {'date': DATE})"
         )
     else:
-        cols = ", ".join(f"NULL::{kind} AS {name}" for name, kind in columns)
-        db.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT {cols}, NULL::DATE AS date "
-                   "WHERE false")
+        db.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT {empty_columns(columns)}, "
+                   "NULL::DATE AS date WHERE false")
+
+
+Columns = tuple[tuple[str, str], ...]
+
+
+def cast_columns(columns: Columns) -> str:
+    """``CAST(c AS T) AS c, ...``: a select list that holds a table to its declared types."""
+    return ", ".join(f"CAST({name} AS {kind}) AS {name}" for name, kind in columns)
+
+
+def empty_columns(columns: Columns) -> str:
+    """``NULL::T AS c, ...``: the select list of a typed, empty stand-in for a table."""
+    return ", ".join(f"NULL::{kind} AS {name}" for name, kind in columns)
+
+
+def write_bytes_atomic(target: Path, content: bytes) -> None:
+    """Write ``content`` to ``target`` so readers see the old file or the new one."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def publish_frame(db: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame,
+                  order_by: str, target: Path | None = None) -> None:
+    """Replace ``table`` in the database with ``frame`` and, with ``target``, write the
+    same rows as Parquet atomically: a window stage's result, queryable and published."""
+    db.register("_published_frame", frame.to_arrow())
+    try:
+        db.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _published_frame "
+                   f"ORDER BY {order_by}")
+    finally:
+        db.unregister("_published_frame")
+    if target is not None:
+        write_parquet_atomic(frame, target)
+
+
+def write_parquet_atomic(frame: pl.DataFrame, target: Path) -> None:
+    """A frame as Parquet (zstd, no statistics: same rows, same bytes), atomically."""
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer, compression="zstd", statistics=False)
+    write_bytes_atomic(target, buffer.getvalue())
