@@ -252,3 +252,16 @@ def test_scenarios_are_declared() -> None:
     assert SCENARIOS["seedday"].days == 1
     kinds = {c.kind for c in SCENARIOS["sample"].campaigns}
     assert kinds == {"campaign", "stealth_campaign"}
+
+
+def test_benign_activity_thins_benign_days_only(tmp_path: Path) -> None:
+    base, out_a = _tiny(tmp_path, "full", seed=5)
+    thin = simulate(tiny_scenario(days=2, benign_activity=0.25), tmp_path / "thin", seed=5)
+    # the same accounts; fewer benign requests; the campaigns' traffic untouched
+    for name in ("accounts.csv", "labels.csv"):
+        assert (out_a / name).read_bytes() == (tmp_path / "thin" / name).read_bytes()
+    ratio = thin.requests_by_population["individual"] / base.requests_by_population["individual"]
+    assert 0.1 < ratio < 0.45
+    for pop in ("campaign", "stealth_campaign", "app", "cloud_app"):
+        assert thin.requests_by_population[pop] == base.requests_by_population[pop]
+    assert SCENARIOS["wide"].days == 30 and SCENARIOS["wide"].benign_activity < 1.0

@@ -57,6 +57,10 @@ class Scenario:
     campaigns: the distillation operators.
     new_model_day: day offset (from the window start) when the new model is released;
         it is clamped into the window, so even a one-day run sees the release.
+    benign_activity: multiplies the daily chance that a session-driven benign account
+        (individual, enterprise, shared NAT, VPN, default prompt) is active. 1.0 leaves
+        the traffic as drawn; below 1, each account is active on fewer days of a long
+        window, so a month can hold 100,000 distinct accounts in a few million rows.
     """
 
     name: str
@@ -74,6 +78,7 @@ class Scenario:
     n_default_prompt: int
     campaigns: tuple[CampaignSpec, ...] = field(default_factory=tuple)
     new_model_day: int = 2
+    benign_activity: float = 1.0
 
 
 _START = dt.date(2026, 4, 1)
@@ -190,5 +195,51 @@ SCENARIOS: dict[str, Scenario] = {
             ),
         ),
         new_model_day=0,
+    ),
+    # A month of about 100,000 distinct accounts (bounded-memory linking, issue 3): the
+    # default scenario's population mix at about ten times the accounts, each benign
+    # account active on about one day in twenty-three (about 70% of them on at least one
+    # day), so the month stays at a few million rows.
+    "wide": Scenario(
+        name="wide",
+        days=30,
+        start=_START,
+        n_individual=108_000,
+        n_enterprises=60,
+        enterprise_accounts=(5, 40),
+        n_researchers=12,
+        n_apps=4,
+        app_requests_per_day=2_000,
+        n_shared_nat=16_000,
+        n_vpn=10_800,
+        n_cloud_apps=100,
+        n_default_prompt=10_800,
+        campaigns=(
+            CampaignSpec(
+                "op-harvest-1",
+                "campaign",
+                n_accounts=8_000,
+                wave_span_days=(-2.0, 28.0),
+                n_waves=12,
+            ),
+            CampaignSpec(
+                "op-harvest-2",
+                "campaign",
+                n_accounts=1_500,
+                wave_span_days=(3.0, 20.0),
+                n_waves=5,
+                group_size=12,
+            ),
+            CampaignSpec(
+                "op-quiet-1",
+                "stealth_campaign",
+                n_accounts=150,
+                requests_per_account_day=16.0,
+                wave_span_days=(-40.0, -2.0),
+                lifetime_days=(60.0, 90.0),
+            ),
+        ),
+        new_model_day=12,
+        benign_activity=0.1,
     ),
 }

@@ -231,11 +231,16 @@ def _conversation_prompts(
     return parts
 
 
-def _benign_sessions(ctx: Ctx, day: Day, pop: str, gap_s: float, follow: float) -> Rows:
+def _benign_sessions(
+    ctx: Ctx, day: Day, pop: str, gap_s: float, follow: float, activity: float = 1.0
+) -> Rows:
+    """People's sessions; ``activity`` (the scenario's ``benign_activity``) thins the days
+    each account is active (times 1.0 is exact, so other scenarios draw the same bytes)."""
     rng = day.rng(pop)
     accts = ctx.acc.indices(pop)
     weekend = day.weekday >= 5
     scale = {"enterprise": 0.15 if weekend else 1.0}.get(pop, 1.1 if weekend else 1.0)
+    scale *= activity
     a, ts, sid, pos = _sessions(rng, ctx, accts, scale, gap_s)
     r = _conversation_prompts(rng, ctx, pop, sid, pos, follow)
     r["acct"], r["ts"] = a, day.start_us + ts
@@ -463,15 +468,16 @@ def _stealth(ctx: Ctx, day: Day, spec: CampaignSpec, k: int, accts: np.ndarray) 
 
 def generate_day(ctx: Ctx, day: Day, sc: Scenario) -> list[Rows]:
     """All populations' requests for one day (unsorted, one ``Rows`` per population)."""
+    act = sc.benign_activity
     gens: list[Callable[[], Rows]] = [
-        lambda: _benign_sessions(ctx, day, "individual", 90.0, 0.45),
-        lambda: _benign_sessions(ctx, day, "enterprise", 60.0, 0.35),
+        lambda: _benign_sessions(ctx, day, "individual", 90.0, 0.45, act),
+        lambda: _benign_sessions(ctx, day, "enterprise", 60.0, 0.35, act),
         lambda: _researchers(ctx, day),
         lambda: _steady(ctx, day, "app"),
-        lambda: _benign_sessions(ctx, day, "shared_nat", 90.0, 0.45),
-        lambda: _benign_sessions(ctx, day, "vpn", 90.0, 0.45),
+        lambda: _benign_sessions(ctx, day, "shared_nat", 90.0, 0.45, act),
+        lambda: _benign_sessions(ctx, day, "vpn", 90.0, 0.45, act),
         lambda: _steady(ctx, day, "cloud_app"),
-        lambda: _benign_sessions(ctx, day, "default_prompt", 45.0, 0.6),
+        lambda: _benign_sessions(ctx, day, "default_prompt", 45.0, 0.6, act),
     ]
     out = [g() for g in gens]
     camp_pop = ctx.acc["pop"]
