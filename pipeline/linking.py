@@ -56,7 +56,9 @@ class LinkType:
 DEFAULT_LINK_TYPES: tuple[LinkType, ...] = (
     LinkType("payment_fingerprint", "registry", 2.0, 2.0, 200,
              "one payment card: strong alone (an enterprise is linked, rightly)"),
-    LinkType("email_domain", "registry", 0.5, 0.5, 200, "a rare e-mail domain; weak"),
+    LinkType("email_domain", "registry", 2.0, 2.0, 200,
+             "a private e-mail domain a handful of accounts share: one registrant, strong "
+             "alone like a card (webmail and large domains weigh nothing by rarity)"),
     LinkType("created_burst", "registry", 0.4, 0.4, 5000,
              "created in the same ten minutes (a wave may be thousands); weak"),
     LinkType("system_hash", "infrastructure", 0.8, 0.6, 200, "a rare system prompt"),
@@ -67,11 +69,14 @@ DEFAULT_LINK_TYPES: tuple[LinkType, ...] = (
     LinkType("prompt_band", "content", 0.3, 0.7, 200,
              "near-duplicate prompts in the same hour (MinHash band: survives nonces and "
              "paraphrased openers)"),
-    LinkType("failover", "timing", 1.0, 2.0, 50,
-             "a 429 on one account, the same prompt on the other within seconds: strong"),
-    LinkType("start_stop", "timing", 0.5, 1.0, 5000,
+    LinkType("failover", "timing", 0.45, 2.0, 50,
+             "a 429 on one account, the same prompt on the other within seconds: one is "
+             "chance between two busy accounts sending public prompts (0.45 with the prompt's "
+             "0.5 stays below 1.0), two or more are a key pool"),
+    LinkType("start_stop", "timing", 0.45, 1.0, 5000,
              "the day's activity started and stopped in the same minutes (both inside the "
-             "day, not at its edges); strong when it repeats on several days"),
+             "day, not at its edges): one day is chance, even with a shared prompt (0.95); "
+             "it links when it repeats on several days"),
 )
 
 DEFAULT_FAMILY_CAPS: tuple[tuple[str, float], ...] = (

@@ -92,8 +92,10 @@ def together(clusters: pl.DataFrame, a: str, b: str) -> bool:
 
 
 def quiet_day(accounts: list[str], day: date = DAY) -> list[dict[str, object]]:
-    """A few unremarkable requests per account so that every account is seen."""
-    return [request(a, at(day, 9 + i, 7 * i)) for a in accounts for i in range(3)]
+    """A few unremarkable requests per account so that every account is seen, each
+    account starting and stopping in minutes of its own (shared ones would be evidence)."""
+    return [request(a, at(day, 8 + k % 6 + i, (7 * i + 3 * k) % 60))
+            for k, a in enumerate(accounts) for i in range(3)]
 
 
 def test_a_shared_payment_card_links_on_its_own(tmp_path):
@@ -106,15 +108,32 @@ def test_a_shared_payment_card_links_on_its_own(tmp_path):
     assert sorted(clusters["account_id"]) == names
 
 
-def test_a_failover_links_on_its_own(tmp_path):
+def test_a_private_email_domain_a_few_accounts_share_links_on_its_own(tmp_path):
+    """Accounts registered under one private domain are one registrant, like one card."""
+    names = ["a", "b", "c", "d"]
+    clusters = build(tmp_path, quiet_day(names),
+                     [account("a", email_domain="mbx-7f3a.xyz"),
+                      account("b", email_domain="mbx-7f3a.xyz"),
+                      account("c", email_domain="mbx-7f3a.xyz"), account("d")])
+    assert together(clusters, "a", "b") and together(clusters, "a", "c")
+    assert not together(clusters, "a", "d")
+
+
+@pytest.mark.parametrize("events,linked", [(1, False), (2, True)])
+def test_repeated_failovers_link_and_a_single_one_does_not(tmp_path, events, linked):
+    """A key pool retries every 429 on another account; two busy accounts sending public
+    prompts meet that way once by chance."""
     rows = quiet_day(["a", "b", "c"])
-    for i in range(2):
+    for i in range(events):
         t = at(DAY, 14, 10 * i)
         rows += [request("a", t, status=429, prompt_hash=f"q{i}"),
                  request("b", t + timedelta(seconds=3), prompt_hash=f"q{i}")]
     clusters = build(tmp_path, rows, [account(n) for n in "abc"])
-    assert together(clusters, "a", "b")
+    assert together(clusters, "a", "b") is linked
     assert not together(clusters, "a", "c")
+    failovers = query(tmp_path / DB_NAME, "SELECT shared_count FROM account_link_evidence "
+                      "WHERE key_type = 'failover'")
+    assert failovers == [(events,)]
 
 
 def test_one_nat_and_the_same_prompt_in_one_hour_do_not_link(tmp_path):
@@ -146,18 +165,35 @@ def test_the_same_prompt_and_synchronized_start_and_stop_link(tmp_path):
     assert not together(clusters, "x", "z")
 
 
-def test_a_key_many_accounts_share_links_nobody(tmp_path):
+def test_one_day_of_shared_start_and_stop_and_a_shared_prompt_do_not_link(tmp_path):
+    """Two hobbyists who happened to start and stop in the same minutes one day and sent
+    the same public prompt: chance, not one operator (0.45 + 0.5 stays below 1.0)."""
+    rows = []
+    for user in ("x", "y"):
+        rows += [request(user, at(DAY, 8, 0, 5)), request(user, at(DAY, 17, 59, 40)),
+                 request(user, at(DAY, 12, 30), prompt_hash="public",
+                         prompt_text=f"{LONG_TASK} nonce {user}q7")]
+    clusters = build(tmp_path, rows, [account("x"), account("y")])
+    assert not together(clusters, "x", "y")
+    families = query(tmp_path / DB_NAME, "SELECT DISTINCT family FROM account_link_evidence "
+                     "ORDER BY family")
+    assert families == [("content",), ("timing",)]
+
+
+@pytest.mark.parametrize("key_type", ["payment_fingerprint", "email_domain"])
+def test_a_key_many_accounts_share_links_nobody(tmp_path, key_type):
+    """A reseller's card or a webmail domain: past the type's limit a key weighs nothing."""
     names = [f"u{i:03d}" for i in range(12)]
     rows = quiet_day(names)
     params = LinkParams(link_types=tuple(
-        t if t.key_type != "payment_fingerprint" else
+        t if t.key_type != key_type else
         type(t)(t.key_type, t.family, t.multiplier, t.cap, 10, t.meaning)
         for t in LinkParams().link_types))
-    clusters = build(tmp_path, rows, [account(n, payment_fingerprint="shared-card")
-                                      for n in names], params=params)
+    clusters = build(tmp_path, rows, [account(n, **{key_type: "shared"}) for n in names],
+                     params=params)
     assert clusters["cluster_id"].n_unique() == len(names)
-    weight = query(tmp_path / DB_NAME, "SELECT weight FROM link_key "
-                   "WHERE key_type = 'payment_fingerprint'")
+    weight = query(tmp_path / DB_NAME, "SELECT weight FROM link_key WHERE key_type = $k",
+                   {"k": key_type})
     assert weight == [(0.0,)]
 
 
