@@ -15,11 +15,18 @@ Sections (all by default; ``--only`` picks some):
   volume; per-day cost at each length and the 91-day extrapolation.
 - ``reports``: evidence reports for the 100 largest clusters of the default scenario, all
   marked flagged (the scenario has only a few), against the 2-minute target.
+- ``linking``: linking alone over the ``wide`` scenario's 30 days (about 100,000 accounts)
+  and over the 7-day ``default`` one (about 19,000): peak RSS per 1,000 accounts at both
+  sizes, whose ratio says whether memory grows at most linearly in accounts (issue 3).
+
+The report keeps the sections of earlier runs that this run did not repeat, so
+``--only`` refreshes some figures without erasing the others.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import os
 import platform
@@ -138,6 +145,44 @@ def run_window(out: Path, logs: Path, start: date, end: date) -> int:
     result = window_task(RunRequest(logs=logs, out=out, start=start, end=end),
                          PipelineParams())
     return result.linking.account_count
+
+
+def run_linking(out: Path, start: date, end: date) -> int:
+    """Linking alone, called as ``window_task`` calls it (the output's database, the per-day
+    views, the nightly parameters), so its process's peak RSS is linking's own. The counts
+    go to ``linking.json`` beside the database: a measured step returns one number."""
+    from pipeline.features import create_feature_views
+    from pipeline.linking import link_accounts
+    from pipeline.runner import PipelineParams
+    from pipeline.warehouse import DB_NAME, connect
+
+    db = connect(out / DB_NAME)
+    try:
+        create_feature_views(db, out)
+        linked = link_accounts(db, out, start, end, run_id="bench",
+                               params=PipelineParams().linking)
+    finally:
+        db.close()
+    (out / "linking.json").write_text(json.dumps({
+        "accounts": linked.account_count, "edges": linked.edge_count,
+        "clusters": linked.cluster_count, "linked_clusters": linked.linked_cluster_count,
+        "largest": linked.largest_cluster}), encoding="utf-8")
+    return linked.account_count
+
+
+def run_bare(out: Path) -> int:
+    """What a linking process holds before it links: the imports, the open database and
+    the per-day views. Subtracted from linking's peak, it leaves what linking itself used."""
+    from pipeline.features import create_feature_views
+    from pipeline.linking import link_accounts  # noqa: F401  (the same imports as linking)
+    from pipeline.warehouse import DB_NAME, connect
+
+    db = connect(out / DB_NAME)
+    try:
+        create_feature_views(db, out)
+    finally:
+        db.close()
+    return 0
 
 
 def run_reports(out: Path, clusters: int) -> int:
@@ -300,6 +345,92 @@ def bench_reports(seed: int) -> list[str]:
     ]
 
 
+def _link_one(scenario: str, seed: int, tmp: Path) -> tuple[list[Measure], Measure, dict]:
+    """Ingest and the per-day tables (measured as context), then linking alone over the
+    scenario's whole range; returns the steps, the bare process and linking's counts."""
+    folder = scenario_logs(scenario, seed)
+    start, end = scenario_range(folder)
+    out = tmp / scenario
+    label = f"{scenario} ({(end - start).days + 1} d)"
+    steps = [measure(f"{label}: ingest", run_ingest, folder / "logs", out, start, end,
+                     folder / "accounts.csv"),
+             measure(f"{label}: per-day tables", run_features, out, _days(start, end))]
+    bare = measure(f"{label}: bare process (imports, database, views)", run_bare, out)
+    steps.append(measure(f"{label}: linking (accounts)", run_linking, out, start, end))
+    counts = json.loads((out / "linking.json").read_text(encoding="utf-8"))
+    return steps, bare, {**counts, "rows": steps[0].rows, "days": (end - start).days + 1}
+
+
+def bench_linking(seed: int) -> list[str]:
+    """Issue 3: a 30-day window of about 100,000 accounts linked in bounded memory. The
+    reference is the 7-day default scenario in the same command; memory is bounded in the
+    sense that matters if RSS per account does not grow with the number of accounts."""
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        wide, wide_bare, w = _link_one("wide", seed, Path(tmp))
+        ref, ref_bare, r = _link_one("default", seed, Path(tmp))
+    w_link, r_link = wide[-1], ref[-1]
+    per_k = {name: (link.peak_rss_mb / c["accounts"] * 1000,
+                    (link.peak_rss_mb - bare.peak_rss_mb) / c["accounts"] * 1000)
+             for name, link, bare, c in (("wide", w_link, wide_bare, w),
+                                         ("default", r_link, ref_bare, r))}
+    lines = [
+        f"### Linking: `wide` (seed {seed}), {w['accounts']:,} accounts over {w['days']} days, "
+        f"against `default` ({r['accounts']:,} accounts, {r['days']} days)", "",
+        *HEADER, *(m.row() for m in (*wide, wide_bare, *ref, ref_bare)), "",
+    ]
+    for name, link, bare, c in (("wide", w_link, wide_bare, w), ("default", r_link, ref_bare, r)):
+        lines.append(
+            f"- `{name}`: {c['accounts']:,} accounts linked from {c['rows']:,} rows over "
+            f"{c['days']} days in **{link.seconds:.1f} s**, peak RSS **{link.peak_rss_mb:,.0f} "
+            f"MiB** ({bare.peak_rss_mb:,.0f} MiB of it the bare process); {c['edges']:,} edges, "
+            f"{c['clusters']:,} clusters ({c['linked_clusters']:,} of several accounts, the "
+            f"largest {c['largest']:,}); **{per_k[name][0]:.1f} MiB per 1,000 accounts** "
+            f"({per_k[name][1]:.1f} above the bare process).")
+    lines += [
+        f"- Peak RSS per 1,000 accounts at {w['accounts']:,} ÷ at {r['accounts']:,}: "
+        f"**{per_k['wide'][0] / per_k['default'][0]:.2f}** "
+        f"({per_k['wide'][1] / per_k['default'][1]:.2f} above the bare process); "
+        "at most 1 is memory growing no faster than the accounts (target: bounded).",
+        f"- From `default` to `wide`: accounts {w['accounts'] / r['accounts']:.1f}x, "
+        f"linking's peak RSS {w_link.peak_rss_mb / r_link.peak_rss_mb:.2f}x, its wall time "
+        f"{w_link.seconds / r_link.seconds:.2f}x.", "",
+    ]
+    return lines
+
+
+def merge_report(old: str, header: list[str], parts: list[list[str]]) -> str:
+    """The report with the sections just run in place of their earlier figures (matched by
+    heading up to its colon), new ones appended, and every other section kept: a run of
+    some sections (``--only``) must not erase the figures of the rest. The header's date
+    line is the new one; other lines before the first section are kept."""
+    preamble: list[str] = []
+    blocks: list[list[str]] = []
+    for line in old.splitlines():
+        if line.startswith("### "):
+            blocks.append([line])
+        elif blocks:
+            blocks[-1].append(line)
+        else:
+            preamble.append(line)
+    date_line = next(line for line in header if line.startswith("Measured "))
+    preamble = ([date_line if line.startswith("Measured ") else line for line in preamble]
+                if preamble else header)
+
+    def key(heading: str) -> str:
+        return heading.split(":", 1)[0]
+
+    for part in parts:
+        same = [i for i, block in enumerate(blocks) if key(block[0]) == key(part[0])]
+        if same:
+            blocks[same[0]] = part
+        else:
+            if blocks and blocks[-1][-1] != "":
+                blocks[-1].append("")
+            blocks.append(part)
+    text = "\n".join([*preamble, *(line for block in blocks for line in block)])
+    return text.rstrip("\n") + "\n"
+
+
 def _days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
@@ -307,21 +438,25 @@ def _days(start: date, end: date) -> list[date]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", nargs="*",
-                        choices=["ingest", "peer", "seedday", "scaling", "reports"],
-                        default=["ingest", "peer", "seedday", "scaling", "reports"])
+                        choices=[*SECTIONS], default=[*SECTIONS])
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
-    sections = {"ingest": bench_ingest, "peer": bench_peer, "seedday": bench_seedday,
-                "scaling": bench_scaling, "reports": bench_reports}
-    lines = ["# Benchmarks", "",
-             f"Measured {datetime.now(UTC):%Y-%m-%d} by `make bench` on {machine()}.", ""]
+    header = ["# Benchmarks", "",
+              f"Measured {datetime.now(UTC):%Y-%m-%d} by `make bench` on {machine()}.", ""]
+    parts = []
     for name in args.only:
-        part = sections[name](args.seed)
+        part = SECTIONS[name](args.seed)
         print("\n".join(part), flush=True)
-        lines += part
+        parts.append(part)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text("\n".join(lines), encoding="utf-8")
+    old = REPORT.read_text(encoding="utf-8") if REPORT.exists() else ""
+    REPORT.write_text(merge_report(old, header, parts), encoding="utf-8")
+
+
+SECTIONS: dict[str, Callable[[int], list[str]]] = {
+    "ingest": bench_ingest, "peer": bench_peer, "seedday": bench_seedday,
+    "scaling": bench_scaling, "reports": bench_reports, "linking": bench_linking}
 
 
 if __name__ == "__main__":
