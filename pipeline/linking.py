@@ -91,6 +91,18 @@ prompt in the same hour, or small apps in one cloud range drawing on the same pu
 prompts, share exactly those two; an operator also leaves registry or timing traces."""
 
 
+PUBLIC_EMAIL_DOMAINS: tuple[str, ...] = (
+    "126.com", "163.com", "aol.com", "fastmail.com", "gmail.com", "gmx.com", "gmx.de",
+    "googlemail.com", "hotmail.com", "icloud.com", "live.com", "mac.com", "mail.com",
+    "mail.ru", "me.com", "msn.com", "naver.com", "outlook.com", "proton.me",
+    "protonmail.com", "qq.com", "tutanota.com", "web.de", "yahoo.com", "yandex.ru",
+    "ymail.com", "zoho.com",
+)
+"""The largest free-mail providers. Rarity alone would zero them in a big window, but in a
+small one (a few hundred accounts) gmail.com can look rare, and a shared e-mail domain is
+strong evidence."""
+
+
 @dataclass(frozen=True)
 class LinkParams:
     """Linking settings; the defaults are the nightly run's (see the README's table)."""
@@ -111,6 +123,8 @@ class LinkParams:
     family_caps: tuple[tuple[str, float], ...] = field(default=DEFAULT_FAMILY_CAPS)
     edge_margin_minutes: int = 5
     """Start/stop minutes this close to midnight are the day's edge, not a start or stop."""
+    public_email_domains: tuple[str, ...] = PUBLIC_EMAIL_DOMAINS
+    """E-mail domains that are never a linking key (lower case)."""
 
 
 @dataclass(frozen=True)
@@ -156,7 +170,8 @@ def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: da
     }))
     steps = (
         ("account_link_key", {**window, "burst_minutes": params.burst_minutes,
-                              "edge_margin_minutes": params.edge_margin_minutes}),
+                              "edge_margin_minutes": params.edge_margin_minutes,
+                              "public_email_domains": list(params.public_email_domains)}),
         ("link_key", {}),
         ("account_link_evidence", window),
         ("account_link", {"min_edge_weight": params.min_edge_weight}),

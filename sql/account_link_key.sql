@@ -4,8 +4,10 @@
 -- prompt, IP prefix in an hour, near-duplicate prompt band, the day's start and stop
 -- minutes when both fall inside the day, $edge_margin_minutes from midnight or more).
 -- Whether a key links anybody, and how strongly, is decided by its rarity (link_key).
+-- Free-mail providers ($public_email_domains) hold no key: in a small window gmail.com
+-- may be rare, but it is never one registrant.
 -- Input: accounts, account_day, account_key_day, account_prefix_hour, account_band_day.
--- Parameters: $start, $end, $burst_minutes, $edge_margin_minutes.
+-- Parameters: $start, $end, $burst_minutes, $edge_margin_minutes, $public_email_domains.
 WITH seen AS (
     SELECT DISTINCT account_id FROM account_day WHERE date BETWEEN $start AND $end
 ),
@@ -18,6 +20,7 @@ registry AS (
     SELECT account_id, 'email_domain', lower(email_domain)
     FROM accounts SEMI JOIN seen USING (account_id)
     WHERE email_domain IS NOT NULL
+        AND NOT list_contains($public_email_domains::VARCHAR[], lower(email_domain))
     UNION ALL
     SELECT account_id, 'created_burst',
         strftime(time_bucket(to_minutes($burst_minutes::INTEGER), created_at),

@@ -119,6 +119,17 @@ def test_a_private_email_domain_a_few_accounts_share_links_on_its_own(tmp_path):
     assert not together(clusters, "a", "d")
 
 
+def test_a_free_mail_provider_links_nobody_even_when_few_accounts_use_it(tmp_path):
+    """In a window of three accounts gmail.com is rare, yet it is never one registrant."""
+    names = ["a", "b", "c"]
+    clusters = build(tmp_path, quiet_day(names),
+                     [account("a", email_domain="GMail.com"),
+                      account("b", email_domain="gmail.com"), account("c")])
+    assert clusters["cluster_id"].n_unique() == 3
+    assert query(tmp_path / DB_NAME, "SELECT count(*) FROM account_link_key "
+                 "WHERE key_type = 'email_domain' AND key_value = 'gmail.com'") == [(0,)]
+
+
 @pytest.mark.parametrize("events,linked", [(1, False), (2, True)])
 def test_repeated_failovers_link_and_a_single_one_does_not(tmp_path, events, linked):
     """A key pool retries every 429 on another account; two busy accounts sending public
