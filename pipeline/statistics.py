@@ -11,7 +11,9 @@ Every statistic is a rule of ``RULES``: an id, a family, what it measures (a rat
 ``cluster_profile`` columns, so an auditor can re-derive it) and the test behind it. The
 baseline of a cluster is the ``baseline_clusters`` clusters nearest to it in size (its
 own value excluded): a campaign of thousands is compared with the largest other clusters,
-a pair of accounts with pairs and singletons. Tests, one-sided in the suspicious direction:
+a pair of accounts with pairs and singletons; for what accounts do together (template
+reuse, handoffs, synchronized starts, failovers), with other clusters of several accounts
+only. Tests, one-sided in the suspicious direction:
 
 - ``binomial``: the cluster's count k of n against the baseline's median rate
   (``scipy.stats.binom.sf``). Requests of one account are not independent, so the p-value
@@ -60,6 +62,10 @@ class Rule:
     needs_text: bool = False
     hashes_fallback: tuple[str, str] | None = None
     """(numerator, denominator) to use when the cluster's logs carry no prompt text."""
+    across_accounts: bool = False
+    """The statistic counts what two or more of the cluster's accounts do together, so a
+    single account scores 0 by construction: its baseline is other clusters of two or
+    more accounts only, or the smallest clusters would pass for ordinary by default."""
 
 
 RULES: tuple[Rule, ...] = (
@@ -80,7 +86,8 @@ RULES: tuple[Rule, ...] = (
          "Share of requests whose prompt opening (numbers, quotes, nonces masked) is shared "
          "by two or more of the cluster's accounts: one operator's wrappers. Needs text: "
          "without it, reuse is exact-prompt reuse, which QD-08 already counts.",
-         "Pull excerpts (--excerpts) and check the shared openings.", needs_text=True),
+         "Pull excerpts (--excerpts) and check the shared openings.", needs_text=True,
+         across_accounts=True),
     Rule("QD-04", "query_distribution", "prompt_novelty_share", "binomial",
          "novel_prompt_count", "distinct_prompt_count", 0.25,
          "Share of the cluster's distinct prompts no other cluster sent: generated task "
@@ -103,7 +110,8 @@ RULES: tuple[Rule, ...] = (
          "text, exact prompts sent on two or more accounts at temperature > 0 that no other "
          "cluster sent (a prompt the whole population sends is not the operator's).",
          needs_text=True,
-         hashes_fallback=("resampled_prompt_count", "distinct_prompt_count")),
+         hashes_fallback=("resampled_prompt_count", "distinct_prompt_count"),
+         across_accounts=True),
     Rule("CM-01", "caching_mismatch", "cache_busting_share", "binomial",
          "busted_count", "predicted_hit_count", 0.30,
          "Share of the cache hits the accounts' own repetition predicts that read nothing: "
@@ -116,7 +124,8 @@ RULES: tuple[Rule, ...] = (
          "An organisation whose people share a system prompt hands some off too, whenever "
          "two of them work within minutes; a pool rotating requests over accounts hands "
          "off most of them, hence the high minimum effect.",
-         "List the prefixes shared across accounts in the caching section."),
+         "List the prefixes shared across accounts in the caching section.",
+         across_accounts=True),
     Rule("CM-03", "caching_mismatch", "read_without_write_share", "binomial",
          "read_without_write_count", "observed_read_count", 0.30,
          "Share of cache reads of prefixes the account never wrote: a cache warmed by "
@@ -136,12 +145,12 @@ RULES: tuple[Rule, ...] = (
          "synchronized_start_count", "account_day_count", 0.20,
          "Share of account-days that started in the same minute as another of the "
          "cluster's accounts: one scheduler behind many accounts.",
-         "Look at the start times in the accounts appendix."),
+         "Look at the start times in the accounts appendix.", across_accounts=True),
     Rule("TS-04", "traffic_shape", "failover_share", "binomial",
          "failover_count", "request_count", 0.005,
          "Share of requests that are a 429 failed over to another account of the cluster "
          "within seconds: a key-pool proxy retrying.",
-         "List the failover pairs in the linkage section."),
+         "List the failover pairs in the linkage section.", across_accounts=True),
 )
 
 
@@ -196,7 +205,7 @@ def compute_statistics(db: duckdb.DuckDBPyConnection, start: date, end: date,
         "FROM account_capability_day WHERE date BETWEEN $start AND $end "
         "AND capability <> 'unknown' GROUP BY ALL ORDER BY account_id, capability",
         params=window).pl()
-    parts = [_binomial_statistics(profile, params),
+    parts = [binomial_statistics(profile, params),
              _capability_statistics(profile, capability, accounts, params)]
     statistics = pl.concat([p for p in parts if p.width], how="vertical_relaxed")
     statistics = adjust_benjamini_hochberg(statistics).with_columns(
@@ -212,7 +221,7 @@ def _hashes_only(profile: pl.DataFrame) -> pl.Expr:
     return (pl.col("text_request_count") == 0) & (pl.col("request_count") > 0)
 
 
-def _binomial_statistics(profile: pl.DataFrame, params: StatisticsParams) -> pl.DataFrame:
+def binomial_statistics(profile: pl.DataFrame, params: StatisticsParams) -> pl.DataFrame:
     """The ratio statistics: value, baseline among nearest-size clusters, binomial test."""
     frames = []
     hashes_only = profile.select("cluster_id", hashes_only=_hashes_only(profile))
@@ -228,6 +237,8 @@ def _binomial_statistics(profile: pl.DataFrame, params: StatisticsParams) -> pl.
         ).filter(pl.col("n") > 0).with_columns(value=pl.col("k") / pl.col("n"))
         if rule.needs_text and rule.hashes_fallback is None:
             frame = frame.join(hashes_only.filter(~pl.col("hashes_only")), on="cluster_id")
+        if rule.across_accounts:
+            frame = frame.filter(pl.col("n_accounts") >= params.min_cluster_accounts)
         frame = _with_baseline(frame, params)
         p0 = np.clip(frame["baseline_median"].to_numpy(), params.rate_floor,
                      1 - params.rate_floor)

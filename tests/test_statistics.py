@@ -15,7 +15,12 @@ from pipeline.evaluation import read_labels, roc_auc, score_verdicts
 from pipeline.features import build_day_features
 from pipeline.schema import REQUESTS_COLUMNS
 from pipeline.scoring import ScoringParams, verdicts
-from pipeline.statistics import RULES, adjust_benjamini_hochberg
+from pipeline.statistics import (
+    RULES,
+    StatisticsParams,
+    adjust_benjamini_hochberg,
+    binomial_statistics,
+)
 from pipeline.warehouse import connect, partition_path
 
 from conftest import query
@@ -172,6 +177,41 @@ def test_the_risk_score_never_falls_when_evidence_grows():
                       .filter(pl.col("cluster_id") == "two")["risk_score"].item())
     assert scores == sorted(scores)
     assert scores[0] < scores[-1]
+
+
+def profile_of(clusters: dict[str, tuple[int, float, float]]) -> pl.DataFrame:
+    """A cluster_profile where every ratio is 0 of 100 except template reuse and novelty:
+    cluster -> (accounts, template reuse share, novel prompt share)."""
+    columns = {c for r in RULES if r.test == "binomial"
+               for c in (r.numerator, r.denominator, *(r.hashes_fallback or ()))}
+    rows = []
+    for cluster, (accounts, reuse, novelty) in clusters.items():
+        row: dict[str, object] = {c: 100 if c in {r.denominator for r in RULES} else 0
+                                  for c in columns}
+        row.update(cluster_id=cluster, n_accounts=accounts, text_request_count=100,
+                   request_count=100, reused_template_count=round(100 * reuse),
+                   novel_prompt_count=round(100 * novelty))
+        rows.append(row)
+    return pl.DataFrame(rows)
+
+
+def test_what_accounts_do_together_is_compared_with_clusters_of_several_accounts():
+    """A single account reuses no template across accounts by construction: were the 30
+    singletons in its baseline, a team sharing its openings as much as every other team
+    would look like a sweep. Novelty, which a single account can show, keeps them."""
+    clusters = {f"s{i:02d}": (1, 0.0, 0.1) for i in range(30)}
+    clusters |= {f"e{i:02d}": (5, 0.6, 0.1) for i in range(25)}
+    clusters["t"] = (5, 0.7, 0.6)
+    stats = binomial_statistics(profile_of(clusters), StatisticsParams())
+    reuse = stats.filter(pl.col("rule_id") == "QD-03")
+    assert set(reuse["cluster_id"]) == {c for c in clusters if not c.startswith("s")}
+    target = reuse.filter(pl.col("cluster_id") == "t").row(0, named=True)
+    assert target["baseline_median"] == pytest.approx(0.6)
+    assert target["baseline_count"] == 25
+    assert target["effect_size"] < next(r.min_effect for r in RULES if r.rule_id == "QD-03")
+    novelty = stats.filter((pl.col("rule_id") == "QD-04") & (pl.col("cluster_id") == "t"))
+    assert novelty.row(0, named=True)["baseline_count"] == 50
+    assert novelty.row(0, named=True)["baseline_median"] == pytest.approx(0.1)
 
 
 def test_every_rule_is_documented_and_unique():
