@@ -6,6 +6,8 @@ import gzip
 import io
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -106,3 +108,12 @@ def logs(tmp_path: Path) -> Path:
 @pytest.fixture
 def out(tmp_path: Path) -> Path:
     return tmp_path / "out"
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``forensics demo`` on the committed sample, once per test session, read-only."""
+    out = tmp_path_factory.mktemp("sample") / "out"
+    subprocess.run([sys.executable, "-m", "pipeline.cli", "demo", "--out", str(out)],
+                   check=True, capture_output=True, timeout=600)
+    return out

@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from pipeline.evaluation import read_labels, score_linking
 from pipeline.features import build_day_features, create_feature_views
 from pipeline.linking import LinkParams, assign_cluster_ids, link_accounts
 from pipeline.schema import ACCOUNT_COLUMNS, REQUESTS_COLUMNS
@@ -17,6 +18,7 @@ from pipeline.warehouse import DB_NAME, connect, partition_path
 from conftest import query
 
 DAY = date(2026, 4, 1)
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 
 
 def spread(name: str, modulo: int) -> int:
@@ -316,3 +318,21 @@ def test_the_cluster_profile_counts_what_the_statistics_divide(tmp_path):
     assert profile["text_request_count"] == 4
     assert profile["night_request_count"] == 1
     assert profile["hourly_request_count"] == 4
+
+
+def test_on_the_sample_hard_negatives_stay_apart_and_campaigns_stay_whole(sample_run):
+    """The simulator's labels: an enterprise's accounts link (rightly), NAT students, VPN
+    users, cloud apps and default-prompt users link to nobody of another operator, no
+    benign account joins a campaign's cluster, and the loud campaign is one cluster."""
+    labels = read_labels(SAMPLE / "labels.csv")
+    clusters = pl.read_parquet(sample_run / "findings" / "clusters.parquet")
+    score = score_linking(clusters, labels)
+    assert score.benign_in_campaign_clusters == 0
+    for population in ("shared_nat", "vpn", "cloud_app", "default_prompt", "app"):
+        assert score.hard_negative_merges.get(population, 0) == 0, population
+    enterprises = (clusters.join(labels, on="account_id")
+                   .filter(pl.col("population") == "enterprise")
+                   .group_by("operator_id").agg(pl.col("cluster_id").n_unique()))
+    assert enterprises.height >= 2
+    assert enterprises["cluster_id"].to_list() == [1] * enterprises.height
+    assert score.per_campaign["op-harvest-1"]["clusters"] == 1.0

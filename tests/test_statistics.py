@@ -3,8 +3,6 @@ and rules that must not, and the sample end to end against its labels."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -225,14 +223,6 @@ def test_roc_auc_from_ranks():
     assert roc_auc(pl.Series([0.9, 0.8, 0.1, 0.2]),
                    pl.Series([True, True, False, False])) == 1.0
     assert roc_auc(pl.Series([0.5, 0.5]), pl.Series([True, False])) == 0.5
-
-
-@pytest.fixture(scope="module")
-def sample_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sample") / "out"
-    subprocess.run([sys.executable, "-m", "pipeline.cli", "demo", "--out", str(out)],
-                   check=True, capture_output=True, timeout=600)
-    return out
 
 
 def test_the_sample_flags_its_campaigns_and_no_hard_negative(sample_run):
