@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -66,6 +67,10 @@ class IngestParams:
     """DuckDB's memory ceiling for staging; it spills to the staging folder beyond it."""
     parallel_files: int = 2
     """Files staged at once: enough to keep two cores busy; each holds two blocks."""
+    staging_memory_bytes: int = 2 << 30
+    """Staged blocks kept as in-memory tables up to this many bytes of text (a week of the
+    default scenario fits); a run that outgrows it stages everything as Parquet instead,
+    so that the day sorts have the memory ceiling to themselves."""
 
 
 @dataclass(frozen=True)
@@ -181,27 +186,88 @@ def _stage_files(con: duckdb.DuckDBPyConnection, files: list[InputFile], folder:
     """Stage every file, ``params.parallel_files`` at a time, and make the ``staged`` view.
 
     One file's work is a chain of steps that each leave a core idle part of the time
-    (decompression, line splitting, the SQL on one block, the Parquet write), so files run
-    side by side, each on a cursor of its own over the one database: they share its
-    threads and its memory ceiling. Staged files are named by file and block, and every
-    later step orders rows by file and line, so the order in which files finish changes
-    nothing downstream.
+    (decompression, line splitting, the SQL on one block), so files run side by side,
+    each on a cursor of its own over the one database: they share its threads and its
+    memory ceiling. Every later step orders rows by file and line, so the order in which
+    blocks are staged changes nothing downstream.
     """
+    staging = _Staging(folder, params.staging_memory_bytes)
     total = sum(f.size_bytes for f in files)
     done = 0
     report("reading logs", done, total)
     with ThreadPoolExecutor(max_workers=max(1, params.parallel_files)) as pool:
-        staged = [pool.submit(_stage_file, con, f, folder, params.block_bytes)
+        staged = [pool.submit(_stage_file, con, f, staging, params.block_bytes)
                   for f in files]
         for f, future in zip(files, staged, strict=True):
             future.result()
             done += f.size_bytes
             report(f"read {f.source_file}", done, total)
-    if any(folder.iterdir()):
-        glob = _literal(folder / "*.parquet")
-        con.execute(f"CREATE VIEW staged AS SELECT * FROM read_parquet('{glob}')")
-    else:
-        con.execute(_empty_staged_sql())
+    staging.create_view(con)
+
+
+STAGED_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("file_index", "INTEGER"), *REQUESTS_COLUMNS, ("day", "DATE"), ("reason", "VARCHAR"),
+    ("reason_fields", "VARCHAR"), ("raw_text", "VARCHAR"),
+)
+"""One staged record: the partition's columns, the file's index, the day and the verdict."""
+
+
+class _Staging:
+    """Where staged blocks go: in-memory tables while they fit a budget, else Parquet.
+
+    A block appended as a table of its own costs almost nothing next to encoding it as
+    Parquet and decoding it again for its day's partition (one growing table would cost
+    more with every block). Past the budget the run is large, and its day sorts need the
+    memory: the tables so far are written out too, and every block goes to Parquet.
+    """
+
+    def __init__(self, folder: Path, budget: int) -> None:
+        self.folder = folder
+        self.budget = budget
+        self.used = 0
+        self.spilled = False
+        self.tables: list[str] = []
+        self.lock = threading.Lock()
+
+    def store(self, con: duckdb.DuckDBPyConnection, query: str, params: dict[str, object],
+              f: InputFile, block: int, size: int) -> None:
+        """Stage one block's records (``query``) of about ``size`` bytes of text."""
+        name = f"staged_{f.index:06d}_{block:06d}"
+        with self.lock:
+            in_memory = not self.spilled and self.used + size <= self.budget
+            self.used += size if in_memory else 0
+            self.spilled = not in_memory
+        if in_memory:
+            con.execute(f"CREATE TABLE {name} AS {query}", params)
+            with self.lock:
+                self.tables.append(name)
+        else:
+            _copy_parquet(con, query, params, self.folder / f"{name}.parquet")
+
+    def create_view(self, con: duckdb.DuckDBPyConnection) -> None:
+        """The ``staged`` view over every block, once all are staged."""
+        tables = sorted(self.tables)
+        if self.spilled:
+            for table in tables:
+                _copy_parquet(con, f"SELECT * FROM {table}", {},
+                              self.folder / f"{table}.parquet")
+                con.execute(f"DROP TABLE {table}")
+            tables = []
+        parts = [f"SELECT * FROM {table}" for table in tables]
+        if any(self.folder.iterdir()):
+            parts.append(f"SELECT * FROM read_parquet('{_literal(self.folder / '*.parquet')}')")
+        if not parts:
+            parts.append(f"SELECT {empty_columns(STAGED_COLUMNS)} WHERE false")
+        con.execute("CREATE VIEW staged AS " + " UNION ALL BY NAME ".join(parts))
+
+
+def _copy_parquet(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, object],
+                  target: Path) -> None:
+    """Write staged records to Parquet, neither compressed nor dictionary-encoded: the
+    file is read back once, from the page cache, and encoding it would cost more time
+    than the bytes it saves."""
+    con.execute(f"COPY ({query}) TO '{_literal(target)}' "
+                "(FORMAT parquet, COMPRESSION uncompressed, DICTIONARY_SIZE_LIMIT 1)", params)
 
 
 def _write_partitions(con: duckdb.DuckDBPyConnection, out: Path, days: list[date],
@@ -228,13 +294,6 @@ def _write_partition(db: duckdb.DuckDBPyConnection, day: date, target: Path) -> 
         atomic_copy(con, sql_text("requests"), {"day": day}, target)
 
 
-def _empty_staged_sql() -> str:
-    """A typed, empty ``staged`` view for a run whose files hold no records at all."""
-    columns = (("file_index", "INTEGER"), *REQUESTS_COLUMNS, ("day", "DATE"),
-               ("reason", "VARCHAR"), ("reason_fields", "VARCHAR"), ("raw_text", "VARCHAR"))
-    return f"CREATE VIEW staged AS SELECT {empty_columns(columns)} WHERE false"
-
-
 def _cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """A cursor set up like ``warehouse.connect``: a cursor is a connection of its own, so
     the session's time zone and temporary macros must be set again on it."""
@@ -244,14 +303,14 @@ def _cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     return cursor
 
 
-def _stage_file(db: duckdb.DuckDBPyConnection, f: InputFile, folder: Path,
+def _stage_file(db: duckdb.DuckDBPyConnection, f: InputFile, staging: _Staging,
                 block_bytes: int) -> None:
-    """Classify every record of one file into staging Parquet, a block at a time."""
+    """Classify every record of one file into ``staging``, a block at a time."""
     with _cursor(db) as con:
-        _stage_records(con, f, folder, block_bytes)
+        _stage_records(con, f, staging, block_bytes)
 
 
-def _stage_records(con: duckdb.DuckDBPyConnection, f: InputFile, folder: Path,
+def _stage_records(con: duckdb.DuckDBPyConnection, f: InputFile, staging: _Staging,
                    block_bytes: int) -> None:
     records = sql_text("ingest_records")
     params = {"source_file": f.source_file, "file_index": f.index}
@@ -259,7 +318,7 @@ def _stage_records(con: duckdb.DuckDBPyConnection, f: InputFile, folder: Path,
         reader = sql_text("raw_records_from_jsonl")
         for chunk, lines in enumerate(_line_blocks(f, block_bytes)):
             con.register("raw_lines", lines)
-            _copy_records(con, reader, records, params, _chunk_file(folder, f, chunk))
+            _stage_block(con, staging, reader, records, params, f, chunk, lines.nbytes)
             con.unregister("raw_lines")
         return
     if f.size_bytes == 0:
@@ -267,33 +326,26 @@ def _stage_records(con: duckdb.DuckDBPyConnection, f: InputFile, folder: Path,
     con.execute("DROP TABLE IF EXISTS csv_rejects; DROP TABLE IF EXISTS csv_reject_scans")
     with_path = {**params, "path": str(f.path)}
     try:
-        _copy_records(con, sql_text(f"raw_records_from_{f.format}"), records, with_path,
-                      _chunk_file(folder, f, 0))
+        _stage_block(con, staging, sql_text(f"raw_records_from_{f.format}"), records,
+                     with_path, f, 0, f.size_bytes)
     except duckdb.Error as err:
         raise ForensicsError(
             f"{f.source_file}: not a readable {f.format} file ({_first_line(err)})"
         ) from err
     if f.format == "csv":
-        _copy_records(con, sql_text("raw_records_from_csv_rejects"), records, params,
-                      _chunk_file(folder, f, 1))
+        _stage_block(con, staging, sql_text("raw_records_from_csv_rejects"), records, params,
+                     f, 1, 0)
 
 
-def _chunk_file(folder: Path, f: InputFile, chunk: int) -> Path:
-    return folder / f"{f.index:06d}-{chunk:06d}.parquet"
-
-
-def _copy_records(con: duckdb.DuckDBPyConnection, reader: str, records: str,
-                  params: dict[str, object], target: Path) -> None:
-    """Write one block's records to staging Parquet, neither compressed nor
-    dictionary-encoded: the file is read back once, from the page cache, and encoding it
-    would cost more time than the bytes it saves."""
+def _stage_block(con: duckdb.DuckDBPyConnection, staging: _Staging, reader: str,
+                 records: str, params: dict[str, object], f: InputFile, block: int,
+                 size: int) -> None:
     query = (
         f"WITH raw_records AS ({reader}\n) "
         f"SELECT $file_index::INTEGER AS file_index, * FROM ({records}\n)"
     )
     used = {k: v for k, v in params.items() if f"${k}" in query}
-    con.execute(f"COPY ({query}) TO '{_literal(target)}' "
-                "(FORMAT parquet, COMPRESSION uncompressed, DICTIONARY_SIZE_LIMIT 1)", used)
+    staging.store(con, query, used, f, block, size)
 
 
 def _line_blocks(f: InputFile, block_bytes: int) -> Iterator[pa.Table]:
