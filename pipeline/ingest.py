@@ -499,6 +499,8 @@ def _finish(con: duckdb.DuckDBPyConnection, files: list[InputFile], skipped: lis
                 f"{out / DB_NAME}"
             )
         days = [row[0] for row in quality]
+        con.execute("CREATE TABLE requests_nullable AS SELECT "
+                    + empty_columns(REQUESTS_COLUMNS))
         partitions = _write_partitions(con, out, days, params.parallel_files, report)
         create_requests_view(db, out)
     finally:
