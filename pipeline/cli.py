@@ -118,7 +118,9 @@ def print_ingest(result: IngestResult, out: Path) -> None:
 
 @app.command()
 def simulate(
-    scenario: Annotated[str, typer.Option(help="Scenario: sample, default or seedday.")] = "sample",
+    scenario: Annotated[str, typer.Option(
+        help="Scenario: sample, default, seedday, wide (a month of ~100k accounts) or "
+             "webmail (default, its campaigns registered with free mail).")] = "sample",
     out: OutOpt = Path("sim"),
     days: Annotated[int | None, typer.Option(help="Days to simulate (scenario's default).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same bytes.")] = 7,

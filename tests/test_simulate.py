@@ -3,6 +3,7 @@ and the campaign properties later detection stages rely on."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gzip
 import hashlib
@@ -265,3 +266,22 @@ def test_benign_activity_thins_benign_days_only(tmp_path: Path) -> None:
     for pop in ("campaign", "stealth_campaign", "app", "cloud_app"):
         assert thin.requests_by_population[pop] == base.requests_by_population[pop]
     assert SCENARIOS["wide"].days == 30 and SCENARIOS["wide"].benign_activity < 1.0
+
+
+def test_webmail_registration_changes_only_the_campaigns_mail(tmp_path: Path) -> None:
+    _, private = _tiny(tmp_path, "private", seed=5)
+    sc = tiny_scenario(days=2)
+    sc = dataclasses.replace(sc, campaigns=tuple(
+        dataclasses.replace(c, registration="webmail") for c in sc.campaigns))
+    simulate(sc, tmp_path / "webmail", seed=5)
+    labels = pl.read_csv(private / "labels.csv").select("account_id", "population")
+    mail = {name: pl.read_csv(out / "accounts.csv").join(labels, on="account_id")
+            for name, out in (("private", private), ("webmail", tmp_path / "webmail"))}
+    loud = pl.col("population") == "campaign"
+    assert mail["private"].filter(loud)["email_domain"].str.starts_with("mbx-").all()
+    webmail = mail["webmail"].filter(loud)["email_domain"]
+    assert webmail.is_in(["gmail.com", "outlook.com", "yahoo.com", "proton.me", "icloud.com",
+                          "hotmail.com"]).all()
+    assert mail["private"].filter(~loud).equals(mail["webmail"].filter(~loud))
+    assert (mail["private"].drop("email_domain")).equals(mail["webmail"].drop("email_domain"))
+    assert SCENARIOS["webmail"].campaigns[0].registration == "webmail"

@@ -508,6 +508,9 @@ def _campaign_accounts(
         g_pay = rng.permutation(n) // max(1, spec.group_size // 2 + 1)
         mails = np.char.add(np.char.add("mbx-", _hex(rng, int(g_mail.max()) + 1, 24)), ".xyz")
         acc["email_domain"] = mails[g_mail]
+        if spec.registration == "webmail":
+            own = np.random.default_rng([seed, POP[pop], 9_500 + k])
+            acc["email_domain"] = _domains(own, n, 1.0)
         pays = np.char.add("pf_", _hex(rng, int(g_pay.max()) + 1, 60))
         acc["payment_fp"] = pays[g_pay]
         acc["group"] = g_pay

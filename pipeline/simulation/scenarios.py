@@ -8,7 +8,7 @@ so a test can build a tiny scenario with ``dataclasses.replace`` instead of monk
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,9 @@ class CampaignSpec:
     failover_share: share of requests preceded by a 429 on another account of the pool.
     repeat_share: share of requests that re-sample a recent prompt on another account.
     next_turn_share: share of requests that continue a conversation begun on another account.
+    registration: ``private`` (loud campaigns: throwaway private e-mail domains, one per
+        ``group_size`` accounts) or ``webmail`` (every account a free-mail address: the
+        registry then ties accounts only through shared payment cards).
     """
 
     operator_id: str
@@ -42,6 +45,7 @@ class CampaignSpec:
     failover_share: float = 0.015
     repeat_share: float = 0.25
     next_turn_share: float = 0.08
+    registration: str = "private"
 
 
 @dataclass(frozen=True)
@@ -243,3 +247,11 @@ SCENARIOS: dict[str, Scenario] = {
         benign_activity=0.1,
     ),
 }
+
+# The hard case for linking: the default scenario with its loud campaigns registering every
+# account with a free-mail address, so that only cards, infrastructure, content and timing
+# tie their churned waves together.
+SCENARIOS["webmail"] = replace(
+    SCENARIOS["default"], name="webmail",
+    campaigns=tuple(replace(c, registration="webmail") if c.kind == "campaign" else c
+                    for c in SCENARIOS["default"].campaigns))
