@@ -69,10 +69,10 @@ DEFAULT_LINK_TYPES: tuple[LinkType, ...] = (
     LinkType("prompt_band", "content", 0.3, 0.7, 200,
              "near-duplicate prompts in the same hour (MinHash band: survives nonces and "
              "paraphrased openers)"),
-    LinkType("failover", "timing", 0.45, 2.0, 50,
-             "a 429 on one account, the same prompt on the other within seconds: one is "
-             "chance between two busy accounts sending public prompts (0.45 with the prompt's "
-             "0.5 stays below 1.0), two or more are a key pool"),
+    LinkType("failover", "timing", 1.0, 2.0, 50,
+             "a 429 on one account, the same prompt on the other within seconds: a key pool, "
+             "strong alone, when failovers are a fair share of the prompts the pair shares "
+             "(LinkParams.failover_min_share)"),
     LinkType("start_stop", "timing", 0.45, 1.0, 5000,
              "the day's activity started and stopped in the same minutes (both inside the "
              "day, not at its edges): one day is chance, even with a shared prompt (0.95); "
@@ -113,10 +113,11 @@ class LinkParams:
     """Accounts created in the same bucket of this many minutes share a creation key."""
     min_edge_weight: float = 1.0
     """An account pair whose capped evidence sums to less than this is not an edge."""
-    resolution: float = 0.0001
+    resolution: float = 0.00003
     """Leiden CPM resolution: the weighted density a community must keep. A campaign of
-    thousands of churned accounts is sparse (density about 0.002), so this is low; what it
-    still does is cut single bridges: two groups of 1,000 joined by one edge stay apart."""
+    thousands of churned accounts is sparse (a wave of five accounts may hang on the body by
+    one or two edges), so this is low; what it still does is cut single bridges: two groups
+    of 1,000 joined by one edge stay apart."""
     seed: int = 7
     """Leiden's random seed: the same inputs and seed give the same clusters."""
     link_types: tuple[LinkType, ...] = field(default=DEFAULT_LINK_TYPES)
@@ -125,6 +126,11 @@ class LinkParams:
     """Start/stop minutes this close to midnight are the day's edge, not a start or stop."""
     public_email_domains: tuple[str, ...] = PUBLIC_EMAIL_DOMAINS
     """E-mail domains that are never a linking key (lower case)."""
+    failover_min_share: float = 0.1
+    """A pair's failovers count only when they are at least this share of the prompts the
+    pair sends within minutes of each other: a key pool's shared prompts are mostly
+    retries, while two busy apps sharing a thousand public prompts meet after a 429 by
+    chance now and then."""
 
 
 @dataclass(frozen=True)
@@ -173,7 +179,8 @@ def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: da
                               "edge_margin_minutes": params.edge_margin_minutes,
                               "public_email_domains": list(params.public_email_domains)}),
         ("link_key", {}),
-        ("account_link_evidence", window),
+        ("account_link_evidence", {**window,
+                                   "failover_min_share": params.failover_min_share}),
         ("account_link", {"min_edge_weight": params.min_edge_weight}),
     )
     for table, values in steps:

@@ -6,7 +6,8 @@
 -- same bytes. The cap is what keeps one weak type
 -- (an IP prefix, a user agent) from merging accounts on its own.
 -- Input: account_link_key, link_key, prompt_pair_day, failover_day, link_type (the
--- parameters: key_type, family, multiplier, cap, family_cap). Parameters: $start, $end.
+-- parameters: key_type, family, multiplier, cap, family_cap). Parameters: $start, $end,
+-- $failover_min_share.
 WITH weighted AS (
     SELECT k.account_id, k.key_type, k.key_value, w.weight
     FROM account_link_key AS k
@@ -37,16 +38,27 @@ prompt_pairs AS (
     GROUP BY ALL
 ),
 
-failovers AS (
+failover_counts AS (
     SELECT
         least(account_id, next_account_id) AS account_a,
         greatest(account_id, next_account_id) AS account_b,
-        'failover' AS key_type,
-        sum(event_count) AS shared_count,
-        sum(event_count)::DOUBLE AS evidence
+        sum(event_count) AS event_count
     FROM failover_day
     WHERE date BETWEEN $start AND $end
     GROUP BY ALL
+),
+
+-- A pair's failovers count only when they are at least $failover_min_share of the prompts
+-- it shares within minutes: for a key pool most shared prompts are retries, while two
+-- busy apps that share a thousand public prompts meet after a 429 now and then by chance.
+failovers AS (
+    SELECT
+        f.account_a, f.account_b, 'failover' AS key_type,
+        f.event_count AS shared_count,
+        CASE WHEN f.event_count >= $failover_min_share * coalesce(p.shared_count, 0)
+            THEN f.event_count ELSE 0 END::DOUBLE AS evidence
+    FROM failover_counts AS f
+    LEFT JOIN prompt_pairs AS p USING (account_a, account_b)
 ),
 
 final AS (
