@@ -7,13 +7,14 @@ and atomically; in ``forensics.duckdb`` the ``quarantine`` (every bad row with i
 reason and raw text), the ``ingest_ledger`` (every input file with its size, sha256 and where
 each of its rows went), the ``accounts`` table and the ``requests`` view over all partitions.
 
-Every record of every file is first staged as typed Parquet with the first rule it breaks
+Every record of every file is first staged, typed, with the first rule it breaks
 (``sql/ingest_records.sql``): one set of SQL rules judges all formats, because CSV and
 Parquet records are rendered to JSON objects on the way in. JSONL is split into lines here,
 with numpy over blocks of bytes, because DuckDB's JSON reader turns a malformed line into
-NULLs without saying so; the lines keep their numbers and their undecodable bytes.
+NULLs without saying so; the lines keep their numbers and their undecodable bytes. Staged
+blocks are in-memory tables while they fit a budget, else Parquet (``_Staging``).
 Duplicate request_ids, the ledger and the bad-share ceiling are then computed over the
-staged files, and only when the ceiling holds are the day partitions replaced.
+staged rows, and only when the ceiling holds are the day partitions replaced.
 """
 
 from __future__ import annotations

@@ -333,3 +333,28 @@ def test_staging_past_the_memory_budget_writes_the_same_partitions(logs, out, tm
                      "FROM parquet_schema($p) WHERE name <> 'duckdb_schema'",
                      {"p": str(partition(out))})
     assert optional == [("OPTIONAL",)]
+
+
+def test_gzip_members_and_padding_are_read_like_gzip_does(logs, out):
+    """Logs rotated by appending gzip members (and padded with zeros by some shippers)."""
+    logs.mkdir()
+    first = compress(jsonl_bytes([record(i) for i in range(3)]), "gzip")
+    second = compress(jsonl_bytes([record(i) for i in range(3, 5)]), "gzip")
+    (logs / "rotated.jsonl.gz").write_bytes(first + second + b"\0" * 512)
+    result = run(logs, out)
+    assert (result.rows_read, result.rows_kept) == (5, 5)
+    lines = pl.read_parquet(partition(out)).sort("source_line")["source_line"].to_list()
+    assert lines == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("damage,message", [
+    (lambda data: data[: len(data) // 2], "ends before its last member"),
+    (lambda data: data[:10] + b"\xff" * 40 + data[50:], "not a readable gzip file"),
+])
+def test_a_damaged_gzip_file_stops_the_run_naming_it(logs, out, damage, message):
+    logs.mkdir()
+    data = compress(jsonl_bytes([record(i) for i in range(200)]), "gzip")
+    (logs / "cut.jsonl.gz").write_bytes(damage(data))
+    with pytest.raises(ForensicsError, match=f"cut.jsonl.gz: .*{message}"):
+        run(logs, out)
+    assert not partition(out).exists()
