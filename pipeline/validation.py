@@ -335,14 +335,7 @@ def _validate_clusters(con: duckdb.DuckDBPyConnection, out: Path, gx: _Gx,
     start, end = con.execute(
         "SELECT min(window_start), max(window_end) FROM clusters").fetchall()[0]
     days = _days(start, end) if start and end else []
-    account_day = [partition_path(out, "account_day", d) for d in days]
-    present = [str(p) for p in account_day if p.is_file()]
-    if present:
-        con.read_parquet(present, hive_partitioning=False).project("account_id") \
-            .create_view("window_account_day")
-    else:
-        con.execute("CREATE OR REPLACE TEMP VIEW window_account_day AS "
-                    "SELECT NULL::VARCHAR AS account_id WHERE false")
+    _day_column_view(con, "window_account_day", out, "account_day", days, "account_id")
     label = f"{start}..{end}"
     frame = _to_pandas(con.sql(sql_text("validation_cluster_membership")))
     results += gx.validate(f"{gate}.clusters", label, frame, rules_for(MEMBERSHIP), {},
@@ -420,19 +413,25 @@ def _reconcile_ledger(con: duckdb.DuckDBPyConnection, out: Path, run_id: str, gx
         if has_ledger else (None, None)
     if span[0] is None:
         return [_missing(suite, run_id, f"ingest_ledger rows of run {run_id}")]
-    files = [str(p) for d in _days(*span) if (p := partition_path(out, REQUESTS, d)).is_file()]
-    if files:
-        con.read_parquet(files, hive_partitioning=False).project("source_file") \
-            .create_view("range_requests")
-    else:
-        con.execute("CREATE OR REPLACE TEMP VIEW range_requests AS "
-                    "SELECT NULL::VARCHAR AS source_file WHERE false")
+    _day_column_view(con, "range_requests", out, REQUESTS, _days(*span), "source_file")
     frame = _to_pandas(con.sql(sql_text("validation_ingest_reconciliation"),
                                params={"run_id": run_id}))
     con.execute("DROP VIEW range_requests")
     rule = Rule("equal", ("partition_rows",), "the partitions hold the rows the ledger kept",
                 other="ledger_rows_kept")
     return gx.validate(suite, f"{span[0]}..{span[1]}", frame, (rule,), {}, ("source_file",))
+
+
+def _day_column_view(con: duckdb.DuckDBPyConnection, view: str, out: Path, table: str,
+                     days: list[date], column: str) -> None:
+    """``view``: one VARCHAR column of the day partitions of ``table`` that exist, so a
+    check over a range reads only that column and binds even when no day was written."""
+    files = [str(p) for d in days if (p := partition_path(out, table, d)).is_file()]
+    if files:
+        con.read_parquet(files, hive_partitioning=False).project(column).create_view(view)
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS "
+                    f"SELECT NULL::VARCHAR AS {column} WHERE false")
 
 
 def _days(start: date, end: date) -> list[date]:
