@@ -1,13 +1,16 @@
 """Generate labelled synthetic LLM API request logs for testing and benchmarking detection.
 
-In: a scenario (a name from ``SCENARIOS`` or a ``Scenario``), a seed, optional window
-overrides. Reads only the packaged corpora and templates under ``pipeline/data/``.
+In: a scenario (a name from ``SCENARIOS``, ``randomized``, or a ``Scenario``), a seed,
+optional window overrides. Reads only the packaged corpora and templates under ``pipeline/data/``.
 Out, under ``out/``:
 
 - ``logs/requests-YYYY-MM-DD.jsonl.gz``: one gzip JSONL file per UTC day, fields and order of
   ``pipeline.schema.LOG_FIELD_NAMES`` (``prompt_text`` omitted when ``hashes_only``);
 - ``accounts.csv``: the optional accounts table of the input contract;
-- ``labels.csv``: ground truth per account (operator_id, population, is_campaign).
+- ``labels.csv``: ground truth per account (operator_id, population, is_campaign);
+- ``scenario.json`` (``randomized`` only, or when a design is passed): the drawn design of
+  ``pipeline.simulation.randomized`` and what was realized (rows; per campaign, the accounts
+  active in the window and their requests), sorted keys.
 
 The same scenario, seed and options give byte-identical files: every random draw comes
 from ``numpy.random.default_rng`` seeded by (seed, day, population, purpose), gzip headers
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,11 +31,16 @@ import polars as pl
 from pipeline.schema import ACCOUNT_COLUMNS
 from pipeline.simulation import assets as A
 from pipeline.simulation.accounts import POPULATIONS, US_PER_DAY, build_accounts, build_ip_world
+from pipeline.simulation.randomized import randomized_scenario
 from pipeline.simulation.render import CacheCarry, Renderer
 from pipeline.simulation.scenarios import SCENARIOS, CampaignSpec, Scenario
 from pipeline.simulation.traffic import Ctx, Day, generate_day
 
-__all__ = ["SCENARIOS", "CampaignSpec", "Scenario", "SimulationSummary", "simulate"]
+__all__ = ["RANDOMIZED", "SCENARIOS", "CampaignSpec", "Scenario", "SimulationSummary",
+           "simulate"]
+
+RANDOMIZED = "randomized"
+"""The scenario name whose design is drawn from the seed (``randomized_scenario``)."""
 
 _RELEASE_HOUR = 17
 
@@ -64,13 +73,20 @@ def simulate(
     days: int | None = None,
     start: dt.date | None = None,
     hashes_only: bool = False,
+    design: dict | None = None,
 ) -> SimulationSummary:
     """Write the scenario's logs, accounts and labels under ``out`` and summarize them.
 
     ``days`` / ``start`` override the scenario's window; campaign waves and the model release
-    are placed relative to the window, so a shorter window still contains them.
+    are placed relative to the window, so a shorter window still contains them. The
+    ``randomized`` scenario is drawn from ``seed``; its design (or ``design``, passed with a
+    ``Scenario`` built by ``randomized_scenario``) goes to ``scenario.json``. A scenario's
+    ``hashes_only`` and the argument both drop the prompt text.
     """
+    if scenario == RANDOMIZED:
+        scenario, design = randomized_scenario(seed)
     sc = SCENARIOS[scenario] if isinstance(scenario, str) else scenario
+    hashes_only = hashes_only or sc.hashes_only
     n_days = sc.days if days is None else days
     first = sc.start if start is None else start
     if n_days < 1:
@@ -94,7 +110,7 @@ def simulate(
     carry = CacheCarry.empty()
     files: list[Path] = []
     by_pop = np.zeros(len(POPULATIONS), np.int64)
-    active = np.zeros(len(acc), bool)
+    per_account = np.zeros(len(acc), np.int64)
     for i in range(n_days):
         date = first + dt.timedelta(days=i)
         day = Day(seed, i, start_us + i * US_PER_DAY, date.weekday(), release_us)
@@ -105,7 +121,7 @@ def simulate(
         renderer.write_day(rows, date, path)
         files.append(path)
         by_pop += np.bincount(acc["pop"][rows["acct"]], minlength=len(POPULATIONS))
-        active[rows["acct"]] = True
+        per_account += np.bincount(rows["acct"], minlength=len(acc))
         del rows
 
     frame = acc.frame().with_columns(pl.col("created_at").dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
@@ -113,6 +129,13 @@ def simulate(
     frame.select([name for name, _ in ACCOUNT_COLUMNS]).write_csv(accounts_csv)
     frame.select(["account_id", "operator_id", "population", "is_campaign"]).write_csv(labels_csv)
     files += [accounts_csv, labels_csv]
+    if design is not None:
+        path = out / "scenario.json"
+        realized = _realized(acc["operator_id"], acc["is_campaign"], per_account)
+        body = {**design, "hashes_only": hashes_only, "realized": {
+            "rows": int(by_pop.sum()), "accounts": len(acc), **realized}}
+        path.write_text(json.dumps(body, sort_keys=True, indent=2) + "\n", encoding="utf-8")
+        files.append(path)
     counts = {p: int(c) for p, c in zip(POPULATIONS, by_pop, strict=True)}
     return SimulationSummary(
         scenario=sc.name,
@@ -126,6 +149,17 @@ def simulate(
         requests_by_population=counts,
         hashes_only=hashes_only,
     )
+
+
+def _realized(operator: np.ndarray, is_campaign: np.ndarray, per_account: np.ndarray) -> dict:
+    """Per campaign operator: accounts that sent anything in the window, and requests."""
+    out = {}
+    for op in np.unique(operator[is_campaign]).tolist():
+        mine = (operator == op) & is_campaign
+        out[op] = {"active_accounts": int((per_account[mine] > 0).sum()),
+                   "requests": int(per_account[mine].sum())}
+    return {"campaigns": out, "benign_active_accounts": int((per_account[~is_campaign] > 0)
+                                                            .sum())}
 
 
 def tiny_scenario(name: str = "tiny", **overrides: object) -> Scenario:

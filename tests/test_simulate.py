@@ -14,10 +14,25 @@ import numpy as np
 import polars as pl
 import pytest
 
+from pipeline.ingest import IngestParams
+from pipeline.runner import RunRequest, run_ingest
 from pipeline.schema import ACCOUNT_COLUMNS, LOG_FIELD_NAMES, LOG_FIELDS
 from pipeline.simulate import SCENARIOS, SimulationSummary, simulate, tiny_scenario
 from pipeline.simulation.accounts import POPULATIONS
-from pipeline.simulation.assets import COUNTRIES
+from pipeline.simulation.assets import COUNTRIES, WEBMAIL
+from pipeline.simulation.randomized import (
+    BENIGN_SHARE,
+    CAMPAIGN_SHARE,
+    PROXIES,
+    REGISTRATIONS,
+    ROW_BUDGET,
+    randomized_scenario,
+)
+from pipeline.simulation.scenarios import CampaignSpec
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
+# the populations of the named scenarios; the randomized scenario's come after them
+NAMED_POPULATIONS = POPULATIONS[: POPULATIONS.index("stealth_campaign") + 1]
 
 PY_TYPES = {"string": str, "int": int, "float": float, "timestamp": str}
 TOKEN_FIELDS = (
@@ -77,13 +92,25 @@ def test_every_population_present_in_sample(
 ) -> None:
     summary, _ = sample
     present = set(sample_logs["population"].unique().to_list())
-    assert present == set(POPULATIONS)
-    assert all(summary.requests_by_population[p] > 0 for p in POPULATIONS)
+    assert present == set(NAMED_POPULATIONS)
+    assert all(summary.requests_by_population[p] > 0 for p in NAMED_POPULATIONS)
     assert summary.n_requests == sample_logs.height
     camp = sample_logs.filter(pl.col("is_campaign"))
     per_op = camp.group_by("operator_id").agg(pl.col("account_id").n_unique().alias("n"))
     assert per_op.height >= 2 and per_op["n"].min() >= 40
     assert summary.n_campaign_accounts == pl.read_csv(sample[1] / "labels.csv")["is_campaign"].sum()
+
+
+def test_sample_is_the_committed_data_byte_for_byte(
+    sample: tuple[SimulationSummary, Path],
+) -> None:
+    """The randomized scenario's knobs and populations must not move a named scenario's
+    bytes: `simulate --scenario sample --seed 7` still writes data/sample exactly."""
+    summary, out = sample
+    for path in summary.files:
+        rel = path.relative_to(out)
+        assert path.read_bytes() == (SAMPLE_DIR / rel).read_bytes(), rel
+    assert not (out / "scenario.json").exists()
 
 
 def test_labels_match_logs(
@@ -285,3 +312,150 @@ def test_webmail_registration_changes_only_the_campaigns_mail(tmp_path: Path) ->
     assert mail["private"].filter(~loud).equals(mail["webmail"].filter(~loud))
     assert (mail["private"].drop("email_domain")).equals(mail["webmail"].drop("email_domain"))
     assert SCENARIOS["webmail"].campaigns[0].registration == "webmail"
+
+
+def test_randomized_same_seed_same_design() -> None:
+    sc_a, design_a = randomized_scenario(4242)
+    sc_b, design_b = randomized_scenario(4242)
+    assert sc_a == sc_b
+    assert json.dumps(design_a, sort_keys=True) == json.dumps(design_b, sort_keys=True)
+    assert randomized_scenario(4243)[1] != design_a
+
+
+def test_randomized_designs_cover_the_ranges() -> None:
+    designs = [randomized_scenario(seed)[1] for seed in range(60)]
+    campaigns = [c for d in designs for c in d["campaigns"]]
+    sizes = [c["size"] for c in campaigns]
+    assert min(sizes) >= 10 and max(sizes) <= 10_000 and max(sizes) / min(sizes) >= 100
+    assert {len(d["campaigns"]) for d in designs} == {1, 2, 3, 4}
+    assert {c["registration"] for c in campaigns} == set(REGISTRATIONS)
+    assert {c["proxies"] for c in campaigns} == set(PROXIES)
+    assert {c["schedule"] for c in campaigns} == {"sync", "trickle"}
+    assert {c["retries"] for c in campaigns} == {True, False}
+    cards = [c["accounts_per_card"] for c in campaigns]
+    assert min(cards) == 1 and max(cards) >= 100
+    assert all(c["accounts_per_card"] <= c["size"] for c in campaigns)
+    rates = [c["requests_per_account_day"] for c in campaigns]
+    assert min(rates) < 10 and max(rates) > 100 and min(rates) >= 3 and max(rates) <= 200
+    for key, lo, hi in (("nonce_share", 0, 1), ("paraphrase_share", 0, 1),
+                        ("repeat_share", 0.05, 0.5)):
+        values = [c[key] for c in campaigns]
+        assert lo <= min(values) < lo + (hi - lo) / 4 and hi - (hi - lo) / 4 < max(values) <= hi
+    days = [d["days"] for d in designs]
+    assert min(days) <= 4 and max(days) >= 27 and min(days) >= 2 and max(days) <= 30
+    assert {d["hashes_only"] for d in designs} == {True, False}
+    individuals = [d["benign_drawn"]["n_individual"] for d in designs]
+    assert max(individuals) / min(individuals) > 3
+
+
+def test_randomized_row_budget_scales_volume_not_design() -> None:
+    for seed in range(60):
+        sc, design = randomized_scenario(seed)
+        est = design["estimated_rows"]
+        assert est["total"] <= ROW_BUDGET, seed
+        assert est["benign"] <= ROW_BUDGET * BENIGN_SHARE * 1.01, seed
+        for spec, c in zip(sc.campaigns, design["campaigns"], strict=True):
+            assert c["estimated_rows"] <= ROW_BUDGET * CAMPAIGN_SHARE * 1.01, seed
+            # the design as drawn is what runs: only lifetimes and activity may shrink
+            assert spec.n_accounts == c["size"] and spec.registration == c["registration"]
+            assert c["lifetime_days"][1] <= c["lifetime_days_drawn"][1]
+            assert 0 < spec.activity <= 1
+    # a smaller budget draws the same design at a smaller volume
+    big, small = randomized_scenario(7)[1], randomized_scenario(7, row_budget=20_000)[1]
+    assert [c["size"] for c in big["campaigns"]] == [c["size"] for c in small["campaigns"]]
+    assert small["estimated_rows"]["total"] < big["estimated_rows"]["total"]
+
+
+@pytest.fixture(scope="module")
+def tiny_random(tmp_path_factory: pytest.TempPathFactory) -> tuple[SimulationSummary, Path, dict]:
+    out = tmp_path_factory.mktemp("randomized")
+    sc, design = randomized_scenario(13, row_budget=15_000)
+    return simulate(sc, out, seed=13, design=design), out, design
+
+
+def test_tiny_randomized_simulation_writes_what_ingest_reads(
+    tiny_random: tuple[SimulationSummary, Path, dict], tmp_path: Path
+) -> None:
+    summary, out, design = tiny_random
+    written = json.loads((out / "scenario.json").read_text())
+    assert list(written) == sorted(written)
+    assert written["campaigns"] == design["campaigns"]
+    realized = written["realized"]
+    assert realized["rows"] == summary.n_requests
+    # the estimate the budget rests on is close to what was simulated
+    assert 0.7 < summary.n_requests / design["estimated_rows"]["total"] < 1.3
+    labels = pl.read_csv(out / "labels.csv")
+    assert labels.columns == ["account_id", "operator_id", "population", "is_campaign"]
+    campaign = labels.filter(pl.col("is_campaign"))
+    assert set(campaign["operator_id"]) == {c["operator_id"] for c in design["campaigns"]}
+    assert set(labels["population"]) >= {"isp_customer", "mobile", "campus", "agent_framework"}
+    for c in design["campaigns"]:
+        active = realized["campaigns"][c["operator_id"]]["active_accounts"]
+        assert 0.5 * c["estimated_active_accounts"] <= active <= c["size"]
+    start = summary.start
+    end = start + dt.timedelta(days=summary.days - 1)
+    result = run_ingest(RunRequest(logs=out / "logs", out=tmp_path / "run", start=start, end=end,
+                                   accounts=out / "accounts.csv"), IngestParams())
+    assert result.rows_kept == summary.n_requests and result.rows_quarantined == 0
+
+
+def _knob_scenario(**campaign: object) -> object:
+    spec = CampaignSpec("op-knobs", "campaign", n_accounts=60, requests_per_account_day=30.0,
+                        wave_span_days=(-1.0, -0.5), n_waves=2, lifetime_days=(3.0, 4.0),
+                        **campaign)
+    return tiny_scenario(days=2, n_isp_customers=300, n_isp_domains=3, n_mobile=120,
+                         n_campuses=2, campus_students=(20, 30), n_labs=1,
+                         lab_accounts=(2, 3), n_agent_users=30, campaigns=(spec,))
+
+
+def test_campaign_knobs(tmp_path: Path) -> None:
+    """No shared registration, mobile proxies, synchronized batches, no retries, half the
+    requests without a nonce: each knob shows in the logs as designed."""
+    sc = _knob_scenario(registration="none", proxies="mobile", schedule="sync",
+                        failover_share=0.0, nonce_share=0.5, paraphrase_share=0.8)
+    simulate(sc, tmp_path, seed=3)
+    labels = pl.read_csv(tmp_path / "labels.csv")
+    accounts = pl.read_csv(tmp_path / "accounts.csv").join(labels, on="account_id")
+    logs = read_logs(tmp_path).join(labels, on="account_id")
+    camp = accounts.filter(pl.col("is_campaign"))
+    assert camp["payment_fingerprint"].is_unique().all()
+    isp = accounts.filter(pl.col("population") == "isp_customer")["email_domain"]
+    assert isp.str.starts_with("isp-").all() and isp.value_counts()["count"].max() >= 80
+    assert not set(isp) & set(WEBMAIL)
+    assert camp["email_domain"].is_in([*WEBMAIL, *set(isp)]).all()
+    c_logs = logs.filter(pl.col("is_campaign"))
+    assert (c_logs["status"] != 429).all()
+    prefix = pl.col("source_ip").str.replace(r"\.\d+$", "")
+    mobile = set(logs.filter(pl.col("population") == "mobile").select(prefix).to_series())
+    assert set(c_logs.select(prefix).to_series()) <= mobile
+    first = c_logs.group_by("account_id", pl.col("t").dt.date().alias("d")).agg(pl.col("t").min())
+    # accounts start together (those created that day start when they are created)
+    together = first.with_columns(
+        (pl.col("t") - pl.col("t").min().over("d") <= dt.timedelta(minutes=2)).alias("sync"))
+    assert together["sync"].mean() > 0.95
+    with_nonce = c_logs["prompt_text"].str.contains(r"\d{9,}")
+    assert 0.3 < with_nonce.mean() < 0.7
+    # a campus's homework: the same prompt from many students behind one /24 in one hour
+    campus = logs.filter(pl.col("population") == "campus").with_columns(p=prefix)
+    same = campus.group_by("p", "prompt_hash", pl.col("t").dt.truncate("1h")).agg(
+        pl.col("account_id").n_unique().alias("n"))
+    assert same["n"].max() >= 5
+    lab = logs.filter(pl.col("population") == "research_lab")
+    per_minute = lab.group_by("account_id", pl.col("t").dt.truncate("1m")).len()["len"]
+    assert per_minute.max() <= 50 and per_minute.quantile(0.5) >= 35
+
+
+def test_isp_registration_and_residential_proxies(tmp_path: Path) -> None:
+    sc = _knob_scenario(registration="isp", proxies="residential", accounts_per_card=20)
+    simulate(sc, tmp_path, seed=4)
+    labels = pl.read_csv(tmp_path / "labels.csv")
+    accounts = pl.read_csv(tmp_path / "accounts.csv").join(labels, on="account_id")
+    camp = accounts.filter(pl.col("is_campaign"))
+    benign_isp = set(accounts.filter(pl.col("population") == "isp_customer")["email_domain"])
+    assert set(camp["email_domain"]) <= benign_isp
+    assert camp["payment_fingerprint"].value_counts()["count"].max() == 20
+    logs = read_logs(tmp_path).join(labels, on="account_id").filter(pl.col("is_campaign"))
+    assert (logs["status"] == 429).any()  # the default key pool retries
+    per_day = logs.group_by("account_id", pl.col("t").dt.date()).agg(
+        pl.col("source_ip").filter(pl.col("status") == 200).n_unique())
+    assert per_day["source_ip"].max() == 1  # one home IP a day

@@ -7,12 +7,14 @@ time zone, keys, user agent, system prompt, IP assignment) and the ``SystemPromp
 filled with the prompts those accounts use.
 
 Account attributes are drawn per population in vectorized numpy; the only Python loops run
-over populations, companies and the few hundred system prompts.
+over populations, companies and the few hundred system prompts. Populations a scenario does
+not ask for (count 0) draw nothing, so adding populations leaves older scenarios' bytes alone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +37,12 @@ POPULATIONS: tuple[str, ...] = (
     "default_prompt",
     "campaign",
     "stealth_campaign",
+    # added for the randomized scenario; appended so that older population codes stay put
+    "isp_customer",
+    "mobile",
+    "campus",
+    "research_lab",
+    "agent_framework",
 )
 POP = {p: i for i, p in enumerate(POPULATIONS)}
 
@@ -112,6 +120,7 @@ class IPWorld:
     proxy: np.ndarray  # /24 bases of datacenter proxy providers
     vpn: np.ndarray  # /24 bases of one popular VPN's exits
     nat: np.ndarray  # /24 bases of university and mobile-carrier NAT
+    cgnat: np.ndarray  # /24 bases of mobile carriers' CGNAT (drawn last: older draws unchanged)
 
 
 def _bases24(rng: np.random.Generator, firsts: list[int], n: int) -> np.ndarray:
@@ -172,6 +181,7 @@ def build_ip_world(seed: int) -> IPWorld:
         proxy=_bases24(rng, [45, 89, 91, 146, 185, 193, 194, 212], 400),
         vpn=_bases24(rng, [138, 156], 14),
         nat=_bases24(rng, [128, 129, 130, 131, 141, 172, 174], 24),
+        cgnat=_bases24(rng, [39, 41, 102, 105, 117], 16),
     )
 
 
@@ -253,6 +263,16 @@ def _domains(rng: np.random.Generator, n: int, webmail_share: float) -> np.ndarr
     tlds = np.array(_TLDS)[rng.integers(0, len(_TLDS), n)]
     own = np.char.add(np.char.add(np.char.add(words, nums), "."), tlds)
     return np.where(rng.random(n) < webmail_share, web, own)
+
+
+def isp_domains(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The scenario's consumer ISP mail domains and their shares of customers (Zipf-like:
+    the first is the largest ISP). Benign customers and ISP-registered campaigns draw from
+    the same list, so a shared ISP domain is never a private registrant's mark."""
+    rng = np.random.default_rng([seed, 7_100])
+    names = np.char.add(np.char.add("isp-", _hex(rng, max(1, n), 24)), ".net")
+    weights = 1.0 / np.arange(1, len(names) + 1) ** 0.8
+    return names, weights / weights.sum()
 
 
 def _base(rng: np.random.Generator, n: int, pop: str, start_us: int) -> dict[str, np.ndarray]:
@@ -467,14 +487,112 @@ def build_accounts(
     acc["sys_id"][:] = sys_table.add(sdk, "default_sdk")
     parts.append(acc)
 
+    parts += _added_populations(sc, seed, start_us, world, sys_table, tpl, rng_for)
+
+    isp = isp_domains(seed, sc.n_isp_domains)
     for k, spec in enumerate(sc.campaigns):
-        parts.append(_campaign_accounts(spec, k, seed, start_us, days, world, sys_table, tpl))
+        parts.append(
+            _campaign_accounts(spec, k, seed, start_us, days, world, sys_table, tpl, isp)
+        )
 
     cols = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     rng = np.random.default_rng([seed, 8_888])
     cols["account_id"] = np.char.add("acct_", _hex(rng, len(cols["pop"])))
     cols["key_prefix"] = np.char.add(np.char.add("key_", _hex(rng, len(cols["pop"]), 40)), "_")
     return AccountTable(cols, fewshot), sys_table
+
+
+def _added_populations(
+    sc: Scenario,
+    seed: int,
+    start_us: int,
+    world: IPWorld,
+    sys_table: A.SystemPromptTable,
+    tpl: dict,
+    rng_for: Callable[[str], np.random.Generator],
+) -> list[dict[str, np.ndarray]]:
+    """The randomized scenario's hard negatives: ISP-mail customers, CGNAT phone users,
+    campuses, research labs and an agent framework's customers (only those with a count)."""
+    parts: list[dict[str, np.ndarray]] = []
+    if sc.n_isp_customers:
+        rng = rng_for("isp_customer")
+        n = sc.n_isp_customers
+        acc = _base(rng, n, "isp_customer", start_us)
+        _residential(acc, rng, world)
+        names, weights = isp_domains(seed, sc.n_isp_domains)
+        acc["email_domain"] = names[rng.choice(len(names), n, p=weights)]
+        parts.append(acc)
+    if sc.n_mobile:
+        # a few carriers' CGNAT /24s, each carrier in one country: hundreds of strangers each
+        rng = rng_for("mobile")
+        n = sc.n_mobile
+        acc = _base(rng, n, "mobile", start_us)
+        carrier = rng.integers(0, len(world.cgnat), n)
+        carrier_country = rng.choice(len(A.COUNTRIES), len(world.cgnat), p=A.COUNTRY_W)
+        acc["country"] = carrier_country[carrier]
+        acc["ip_kind"][:] = 1
+        acc["ip_base"] = world.cgnat[carrier]
+        acc["ip_hosts"][:] = 254
+        acc["ua"] = rng.choice([15, 3, 16, 17], n)  # okhttp, JS SDK, mobile browsers
+        parts.append(acc)
+    if sc.n_campuses:
+        # students of one university behind its /24, who get the same homework (see traffic)
+        rng = rng_for("campus")
+        lo, hi = sc.campus_students
+        size = rng.integers(lo, hi + 1, sc.n_campuses)
+        campus = np.repeat(np.arange(sc.n_campuses), size)
+        n = len(campus)
+        acc = _base(rng, n, "campus", start_us)
+        nat = rng.choice(world.nat, sc.n_campuses, replace=False)
+        where = rng.choice(len(A.COUNTRIES), sc.n_campuses, p=A.COUNTRY_W)
+        acc["country"] = where[campus]
+        acc["ip_kind"][:] = 1
+        acc["ip_base"] = nat[campus]
+        acc["ip_hosts"][:] = 254
+        acc["group"] = campus
+        parts.append(acc)
+    if sc.n_labs:
+        # labs: several accounts on one card and domain, benchmark runs at the rate limit
+        rng = rng_for("research_lab")
+        lo, hi = sc.lab_accounts
+        size = rng.integers(lo, hi + 1, sc.n_labs)
+        lab = np.repeat(np.arange(sc.n_labs), size)
+        n = len(lab)
+        acc = _base(rng, n, "research_lab", start_us)
+        acc["operator_id"] = np.array([f"research_lab-{i:04d}" for i in lab])
+        acc["email_domain"] = np.array([f"{_WORDS[i % len(_WORDS)]}-lab{i}.org" for i in lab])
+        acc["payment_fp"] = acc["payment_fp"][np.searchsorted(lab, lab)]
+        acc["tier"][:] = 0  # 50 requests a minute: the runs pace themselves just under it
+        acc["ua"][:] = A.UA_EVAL
+        acc["temp"][:] = 0.0
+        acc["max_tokens"] = rng.choice([512, 1024], n)
+        acc["p_active"] = rng.uniform(0.5, 0.9, n)
+        on_nat = rng.random(n) < 0.5
+        acc["ip_kind"] = np.where(on_nat, 1, 3).astype(np.int8)
+        acc["ip_base"] = np.where(on_nat, rng.choice(world.nat, n), rng.choice(world.cloud, n))
+        acc["ip_hosts"][:] = 16
+        acc["group"] = lab
+        parts.append(acc)
+    if sc.n_agent_users:
+        # one agent framework's customers: its UA and long default prompt, loops all day
+        rng = rng_for("agent_framework")
+        n = sc.n_agent_users
+        acc = _base(rng, n, "agent_framework", start_us)
+        _residential(acc, rng, world)
+        in_cloud = rng.random(n) < 0.4
+        acc["ip_kind"] = np.where(in_cloud, 3, 0).astype(np.int8)
+        acc["ip_base"] = np.where(in_cloud, rng.choice(world.cloud[:40], n), acc["ip_base"])
+        acc["ip_hosts"] = np.where(in_cloud, 254, acc["ip_hosts"])
+        acc["ua"][:] = A.UA_AGENT_FRAMEWORK
+        acc["profile"][:] = P_APP
+        acc["per_session"] = rng.gamma(2.0, 8.0, n) + 4.0
+        acc["temp"][:] = np.nan
+        acc["max_tokens"][:] = 8192
+        prompt = tpl["default_sdk_prompt"] + "\n\n" + A.long_system_prompt(
+            tpl, "the agent framework", 2600, 7)
+        acc["sys_id"][:] = sys_table.add(prompt, "agent_framework")
+        parts.append(acc)
+    return parts
 
 
 def _campaign_accounts(
@@ -486,6 +604,7 @@ def _campaign_accounts(
     world: IPWorld,
     sys_table: A.SystemPromptTable,
     tpl: dict,
+    isp: tuple[np.ndarray, np.ndarray],
 ) -> dict[str, np.ndarray]:
     pop = spec.kind
     rng = np.random.default_rng([seed, POP[pop], 9_000 + k])
@@ -527,6 +646,7 @@ def _campaign_accounts(
         ]
         acc["sys_id"] = np.array([sys_ids[0], sys_ids[0], sys_ids[1], 0])[rng.integers(0, 4, n)]
         acc["ip_kind"][:] = 4  # rotating through the operator's proxy and cloud /24s
+        _registration_and_proxies(acc, spec, k, seed, world, isp)
     else:
         created = rng.uniform(lo, hi, n) * US_PER_DAY
         _residential(acc, rng, world)
@@ -540,6 +660,42 @@ def _campaign_accounts(
     life = rng.uniform(*spec.lifetime_days, n) * US_PER_DAY
     acc["active_last_us"] = first + life.astype(np.int64)
     acc["rate"][:] = spec.requests_per_account_day
-    acc["p_active"][:] = 1.0 if pop == "campaign" else 0.9
+    acc["p_active"][:] = spec.activity if pop == "campaign" else 0.9
     acc["model"] = rng.choice([1, 2], n, p=[0.7, 0.3])
     return acc
+
+
+def _registration_and_proxies(
+    acc: dict[str, np.ndarray],
+    spec: CampaignSpec,
+    k: int,
+    seed: int,
+    world: IPWorld,
+    isp: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """The randomized knobs of a loud campaign's accounts. Each draws from its own stream,
+    and only when set, so the named scenarios' draws are untouched."""
+    n = len(acc["pop"])
+    pop = POP[spec.kind]
+    names, weights = isp
+    if spec.registration in ("isp", "mixed", "none"):
+        rng = np.random.default_rng([seed, pop, 9_600 + k])
+        on_isp = names[rng.choice(len(names), n, p=weights)]
+        web = _domains(rng, n, 1.0)
+        how = rng.integers(0, 3, n) if spec.registration == "mixed" else None
+        if spec.registration == "isp":
+            acc["email_domain"] = on_isp
+        elif spec.registration == "mixed":  # 0 private, 1 free mail, 2 ISP mail
+            acc["email_domain"] = np.where(how == 1, web, np.where(how == 2, on_isp,
+                                                                   acc["email_domain"]))
+        else:
+            acc["email_domain"] = np.where(rng.random(n) < 0.5, web, on_isp)
+    if spec.registration == "none" or spec.accounts_per_card > 0:
+        rng = np.random.default_rng([seed, pop, 9_700 + k])
+        per_card = 1 if spec.registration == "none" else spec.accounts_per_card
+        g_pay = rng.permutation(n) // per_card
+        acc["payment_fp"] = np.char.add("pf_", _hex(rng, int(g_pay.max()) + 1, 60))[g_pay]
+        acc["group"] = g_pay
+    if spec.proxies == "residential":
+        _residential(acc, np.random.default_rng([seed, pop, 9_800 + k]), world)
+        acc["ip_kind"][:] = 5  # a new home IP of the account's country every day

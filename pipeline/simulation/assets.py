@@ -112,6 +112,7 @@ USER_AGENTS: tuple[str, ...] = (
     "agentic-sdk/1.4.0 anthropic-python/0.45.2 python/3.11",
     "lm-eval-harness/0.4.5 anthropic-python/0.39.0",
     "aiohttp/3.9.5 Python/3.11",
+    "agentflow/2.3.1 anthropic-python/0.49.0 python/3.12",
 )
 UA_POOL_W = np.array(
     [14, 8, 5, 9, 4, 6, 3, 6, 3, 5, 4, 2, 5, 2, 3, 2, 6, 4, 2, 2], dtype=np.float64
@@ -120,6 +121,7 @@ UA_POOL_W /= UA_POOL_W.sum()
 UA_DEFAULT_SDK = 20
 UA_EVAL = 21
 UA_AIOHTTP = 22
+UA_AGENT_FRAMEWORK = 23
 
 WEBMAIL = ("gmail.com", "outlook.com", "yahoo.com", "proton.me", "icloud.com", "hotmail.com")
 WEBMAIL_W = np.array([0.45, 0.15, 0.07, 0.05, 0.07, 0.04])  # rest: personal domains

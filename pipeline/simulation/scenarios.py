@@ -29,8 +29,29 @@ class CampaignSpec:
     repeat_share: share of requests that re-sample a recent prompt on another account.
     next_turn_share: share of requests that continue a conversation begun on another account.
     registration: ``private`` (loud campaigns: throwaway private e-mail domains, one per
-        ``group_size`` accounts) or ``webmail`` (every account a free-mail address: the
-        registry then ties accounts only through shared payment cards).
+        ``group_size`` accounts), ``webmail`` (every account a free-mail address: the
+        registry then ties accounts only through shared payment cards), ``isp`` (addresses
+        on the consumer ISP domains benign customers also use), ``mixed`` (each account one
+        of the three) or ``none`` (a free-mail or ISP address and a card of its own each:
+        nothing shared in the registry at all).
+
+    The knobs below were added for the randomized scenario; their defaults take the code
+    path the named scenarios always took, so those scenarios keep their bytes.
+
+    accounts_per_card: accounts sharing one payment card (loud campaigns; 0: derived from
+        ``group_size`` as before).
+    schedule: ``trickle`` (loud campaigns: 24/7 flat pacing) or ``sync`` (every account
+        starts and stops with the others in the operator's two daily work windows, the
+        ``stealth_campaign`` timing).
+    proxies: ``datacenter`` (rotating through proxy and cloud /24s), ``residential`` (a new
+        home IP of the account's country every day) or ``mobile`` (the carrier CGNAT /24s
+        benign mobile users share).
+    nonce_share: share of requests carrying a nonce in the cached block (busting the
+        prompt cache); 1.0 for every request.
+    paraphrase_share: share of re-sent prompts that get a new opener (a paraphrase rather
+        than an exact copy).
+    activity: daily chance that a live account works (1.0: every day of its life); the
+        randomized scenario lowers it to keep a huge campaign inside the row budget.
     """
 
     operator_id: str
@@ -46,6 +67,12 @@ class CampaignSpec:
     repeat_share: float = 0.25
     next_turn_share: float = 0.08
     registration: str = "private"
+    accounts_per_card: int = 0
+    schedule: str = "trickle"
+    proxies: str = "datacenter"
+    nonce_share: float = 1.0
+    paraphrase_share: float = 0.0
+    activity: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -64,7 +91,20 @@ class Scenario:
     benign_activity: multiplies the daily chance that a session-driven benign account
         (individual, enterprise, shared NAT, VPN, default prompt) is active. 1.0 leaves
         the traffic as drawn; below 1, each account is active on fewer days of a long
-        window, so a month can hold 100,000 distinct accounts in a few million rows.
+        window, so a month can hold 100,000 distinct accounts in a few million rows
+        (the populations added below are session-driven too, and thinned the same way).
+
+    Populations added for the randomized scenario (0: absent, as in the named scenarios):
+    n_isp_customers: individuals registered on consumer ISP mail domains (``isp-<hex>.net``,
+        ``n_isp_domains`` of them, hundreds of unrelated accounts per domain);
+    n_mobile: unrelated phone users behind a few carrier CGNAT /24s;
+    n_campuses: universities, each ``campus_students`` (min, max) students behind one /24
+        who send the same homework prompt within the same hour;
+    n_labs: research labs, ``lab_accounts`` (min, max) accounts on one card, running
+        benchmarks at the rate limit;
+    n_agent_users: unrelated customers of one agent framework (its default system prompt,
+        its user agent, long tool-use loops around the clock);
+    hashes_only: write prompt hashes but no prompt text (``simulate``'s flag forces it too).
     """
 
     name: str
@@ -83,6 +123,15 @@ class Scenario:
     campaigns: tuple[CampaignSpec, ...] = field(default_factory=tuple)
     new_model_day: int = 2
     benign_activity: float = 1.0
+    n_isp_customers: int = 0
+    n_isp_domains: int = 0
+    n_mobile: int = 0
+    n_campuses: int = 0
+    campus_students: tuple[int, int] = (20, 60)
+    n_labs: int = 0
+    lab_accounts: tuple[int, int] = (2, 6)
+    n_agent_users: int = 0
+    hashes_only: bool = False
 
 
 _START = dt.date(2026, 4, 1)

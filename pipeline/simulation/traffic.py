@@ -64,6 +64,12 @@ _MIX = {
     "vpn": {"chat": 72, "code": 10, "writing": 6, "multilingual": 8, "roleplay": 4},
     "cloud_app": {"chat": 45, "extraction": 22, "writing": 15, "tool_use": 18},
     "default_prompt": {"chat": 45, "tool_use": 35, "code": 20},
+    "isp_customer": {"chat": 72, "code": 7, "writing": 7, "multilingual": 6, "knowledge_qa": 4,
+                     "roleplay": 4},
+    "mobile": {"chat": 78, "writing": 6, "multilingual": 8, "knowledge_qa": 4, "roleplay": 4},
+    "campus": {"chat": 44, "math": 18, "code": 16, "writing": 10, "knowledge_qa": 8,
+               "reasoning": 4},
+    "agent_framework": {"tool_use": 50, "code": 28, "extraction": 12, "chat": 10},
 }
 
 
@@ -272,17 +278,26 @@ def _steady(ctx: Ctx, day: Day, pop: str) -> Rows:
     return _finish(ctx, day, rng, r, adopt=0.0 if pop == "app" else 0.25)
 
 
-def _researchers(ctx: Ctx, day: Day) -> Rows:
-    """Evaluation runs: a contiguous slice of one benchmark, fast, temperature 0, repeated."""
-    rng = day.rng("benchmark_researcher")
+def _researchers(
+    ctx: Ctx,
+    day: Day,
+    pop: str = "benchmark_researcher",
+    items: float = 250.0,
+    step_s: tuple[float, float] = (0.6, 2.0),
+    activity: float = 1.0,
+) -> Rows:
+    """Evaluation runs: a contiguous slice of one benchmark, fast, temperature 0, repeated.
+    Research labs (``research_lab``) run longer slices paced at their rate limit."""
+    rng = day.rng(pop)
     acc, bank = ctx.acc, ctx.bank
-    accts = acc.indices("benchmark_researcher")
-    runs_acct = accts[rng.random(len(accts)) < acc["p_active"][accts]]
+    accts = acc.indices(pop)
+    runs_acct = accts[rng.random(len(accts)) < acc["p_active"][accts] * activity]
     runs_acct = np.concatenate([runs_acct, runs_acct[rng.random(len(runs_acct)) < 0.3]])
     names = np.array(sorted(bank.bench))
     bench = rng.integers(0, len(names), len(runs_acct))
     sizes = np.array([len(bank.bench[b]) for b in names])
-    n_items = np.minimum(sizes[bench], rng.lognormal(np.log(250), 0.5, len(runs_acct)).astype(int))
+    n_items = np.minimum(sizes[bench],
+                         rng.lognormal(np.log(items), 0.5, len(runs_acct)).astype(int))
     run = np.repeat(np.arange(len(runs_acct)), n_items)
     first = np.concatenate([[0], np.cumsum(n_items)[:-1]])
     item = np.arange(len(run)) - first[run]
@@ -293,7 +308,7 @@ def _researchers(ctx: Ctx, day: Day) -> Rows:
     offs = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     task = flat[offs[bench[run]] + (start_item + item) % sizes[bench[run]]]
     run_start = rng.uniform(0, 86_400 - 3_600, len(runs_acct))
-    step = rng.uniform(0.6, 2.0, len(runs_acct))
+    step = rng.uniform(*step_s, len(runs_acct))
     sec = run_start[run] + item * step[run] + rng.uniform(0, 0.5, len(run))
     r = _empty_prompt_parts(len(run))
     r["task"] = task
@@ -350,8 +365,13 @@ def _campaign(ctx: Ctx, day: Day, spec: CampaignSpec, k: int, accts: np.ndarray)
     rng = day.rng("campaign", 100 + k)
     acc, bank = ctx.acc, ctx.bank
     n, lo, hi = _account_day_counts(rng, ctx, accts, day)
-    a = np.repeat(accts, n)
-    ts = np.repeat(lo, n) + (rng.random(len(a)) * np.repeat(hi - lo, n)).astype(np.int64)
+    if spec.schedule == "sync":
+        a, ts = _work_windows(rng, ctx, day, accts, n)
+        alive = (ts >= acc["active_first_us"][a]) & (ts < acc["active_last_us"][a])
+        a, ts = a[alive], ts[alive]
+    else:
+        a = np.repeat(accts, n)
+        ts = np.repeat(lo, n) + (rng.random(len(a)) * np.repeat(hi - lo, n)).astype(np.int64)
     order = np.argsort(ts, kind="stable")
     a, ts = a[order], ts[order]
     r = _sweep_prompts(rng, ctx, len(a))
@@ -360,12 +380,20 @@ def _campaign(ctx: Ctx, day: Day, spec: CampaignSpec, k: int, accts: np.ndarray)
     r["nonce_fmt"] = fmts[rng.integers(0, 2, len(a))].astype(np.int8)
     r["nonce"] = rng.integers(10**9, 10**12, len(a))
     r["wrap"] = rng.choice(bank.campaign_wraps, len(a)).astype(np.int16)
-    _copy_from_recent(rng, r, spec.repeat_share, 40, _COPY)
+    if spec.nonce_share < 1.0:
+        plain = rng.random(len(a)) >= spec.nonce_share
+        r["nonce_fmt"][plain], r["nonce"][plain] = 0, 0
+    own_nonce = r["nonce"].copy()
+    src = _copy_from_recent(rng, r, spec.repeat_share, 40, _COPY)
+    if spec.paraphrase_share > 0:  # a re-sent prompt reworded: new opener, its own nonce
+        para = (src >= 0) & (rng.random(len(a)) < spec.paraphrase_share)
+        r["opener"][para] = rng.integers(1, len(bank.openers), int(para.sum()))
+        r["nonce"][para] = np.where(r["nonce_fmt"][para] > 0, own_nonce[para], 0)
     turn_src = _copy_from_recent(rng, r, spec.next_turn_share, 20, _COPY)
     is_turn = turn_src >= 0
     src_tok = bank.tokens[r["task"]]
     r["hist"] = np.where(is_turn, src_tok + rng.integers(800, 4000, len(a)), 0).astype(np.int32)
-    r["bust"][:] = True
+    r["bust"] = r["nonce_fmt"] > 0 if spec.nonce_share < 1.0 else np.ones(len(a), bool)
     mt = acc["max_tokens"][a]
     r["demand"] = (mt * rng.lognormal(np.log(0.7), 0.8, len(a))).astype(np.int32) + 1
     # key rotation: round-robin over the account's keys through the day
@@ -374,7 +402,8 @@ def _campaign(ctx: Ctx, day: Day, spec: CampaignSpec, k: int, accts: np.ndarray)
     key = np.empty(len(a), np.int16)
     key[o2] = rank % acc["n_keys"][a[o2]]
     r["key"] = key
-    r["ip4"], r["ip6"] = _campaign_ips(rng, ctx, day, spec, k, a, ts)
+    if spec.proxies != "residential":  # residential: _finish gives the day's home IP
+        r["ip4"], r["ip6"] = _campaign_ips(rng, ctx, day, spec, k, a, ts)
     r = _finish(ctx, day, rng, r, adopt=0.85)
     return _failover(rng, ctx, r, spec.failover_share, spec, k, day)
 
@@ -390,7 +419,7 @@ def _campaign_ips(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each account-hour lands on one of the operator's /24s, several accounts per /24-hour."""
     world = ctx.world
-    pool = np.concatenate([world.proxy, world.cloud])
+    pool = world.cgnat if spec.proxies == "mobile" else np.concatenate([world.proxy, world.cloud])
     n_pref = min(len(pool), spec.n_ip_prefixes or max(8, spec.n_accounts // 25))
     prefixes = np.random.default_rng([day.seed, 9_500 + k]).choice(pool, n_pref, replace=False)
     pick = (_mix(a, ts // US_PER_H) % np.uint64(n_pref)).astype(np.int64)
@@ -424,17 +453,20 @@ def _failover(
     extra = {f: v[pick].copy() for f, v in r.items()}
     extra["acct"], extra["ts"] = new_acct, ts
     extra["status"] = np.full(len(pick), 429, np.int16)
-    extra["ip4"], _ = _campaign_ips(rng, ctx, day, spec, k, new_acct, ts)
+    if spec.proxies == "residential":
+        extra["ip4"], _ = _ips(ctx, day, rng, new_acct, ts)
+    else:
+        extra["ip4"], _ = _campaign_ips(rng, ctx, day, spec, k, new_acct, ts)
     extra["key"] = (rng.random(len(pick)) * ctx.acc["n_keys"][new_acct]).astype(np.int16)
     return {f: np.concatenate([r[f], extra[f]]) for f in r}
 
 
-def _stealth(ctx: Ctx, day: Day, spec: CampaignSpec, k: int, accts: np.ndarray) -> Rows:
-    """Careful operator: independent-looking accounts, but all start and stop together in the
-    operator's work windows, and send near-duplicates of the same sweep within minutes."""
-    rng = day.rng("stealth_campaign", 200 + k)
-    acc, bank = ctx.acc, ctx.bank
-    n, _, _ = _account_day_counts(rng, ctx, accts, day)
+def _work_windows(
+    rng: np.random.Generator, ctx: Ctx, day: Day, accts: np.ndarray, n: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(account, ts) of ``n`` requests per account inside the operator's two work windows of
+    the day, every account's first request at the first window's start and its last at the
+    second window's end: the synchronized batches of an operator driving all its accounts."""
     w_start = np.array([rng.uniform(0.5, 3.0), rng.uniform(12.0, 15.0)]) * 3600
     w_len = np.array([rng.uniform(5.0, 8.0), rng.uniform(4.0, 7.0)]) * 3600
     a = np.repeat(accts, n)
@@ -446,7 +478,44 @@ def _stealth(ctx: Ctx, day: Day, spec: CampaignSpec, k: int, accts: np.ndarray) 
     sec[first] = w_start[0] + rng.uniform(0, 90, len(first))  # synchronized start ...
     sec[last] = w_start[1] + w_len[1] - rng.uniform(0, 90, len(last))  # ... and stop
     ts = day.start_us + (sec * US_PER_S).astype(np.int64)
-    ts = np.maximum(ts, acc["active_first_us"][a])
+    return a, np.maximum(ts, ctx.acc["active_first_us"][a])
+
+
+def _campus(ctx: Ctx, day: Day, activity: float) -> Rows:
+    """Students' own sessions, plus homework: on each day every campus has one assignment
+    (a math, code or reasoning prompt) and about half its students paste it, word for word,
+    within the same local hour, from behind the campus's one /24."""
+    sessions = _benign_sessions(ctx, day, "campus", 90.0, 0.45, activity)
+    rng = day.rng("campus", 1)
+    acc = ctx.acc
+    accts = acc.indices("campus")
+    campus = acc["group"][accts]
+    n_campus = int(campus.max()) + 1
+    kinds = np.array([A.CAT["math"], A.CAT["code"], A.CAT["reasoning"]])
+    homework = sample_tasks(rng, ctx.bank, rng.choice(kinds, n_campus))
+    hour = rng.integers(9, 22, n_campus)
+    weekday = 1.0 if day.weekday < 5 else 0.4
+    doing = accts[rng.random(len(accts)) < 0.5 * weekday * min(1.0, 2 * activity)]
+    a = np.repeat(doing, 1 + rng.poisson(0.4, len(doing)))
+    c = acc["group"][a]
+    local = hour[c] * 3600 + rng.random(len(a)) * 3600
+    sec = np.mod(local - A.COUNTRY_TZ_S[acc["country"][a]], 86_400)
+    r = _empty_prompt_parts(len(a))
+    r["task"] = homework[c]
+    r["acct"], r["ts"] = a, day.start_us + (sec * US_PER_S).astype(np.int64)
+    r["demand"] = rng.lognormal(np.log(380), 0.9, len(a)).astype(np.int32) + 1
+    r = _finish(ctx, day, rng, r, adopt=0.3)
+    return {f: np.concatenate([sessions[f], r[f]]) for f in sessions}
+
+
+def _stealth(ctx: Ctx, day: Day, spec: CampaignSpec, k: int, accts: np.ndarray) -> Rows:
+    """Careful operator: independent-looking accounts, but all start and stop together in the
+    operator's work windows, and send near-duplicates of the same sweep within minutes."""
+    rng = day.rng("stealth_campaign", 200 + k)
+    acc, bank = ctx.acc, ctx.bank
+    n, _, _ = _account_day_counts(rng, ctx, accts, day)
+    a, ts = _work_windows(rng, ctx, day, accts, n)
+    m = len(a)
     order = np.argsort(ts, kind="stable")
     a, ts = a[order], ts[order]
     r = _sweep_prompts(rng, ctx, m)
@@ -479,6 +548,17 @@ def generate_day(ctx: Ctx, day: Day, sc: Scenario) -> list[Rows]:
         lambda: _steady(ctx, day, "cloud_app"),
         lambda: _benign_sessions(ctx, day, "default_prompt", 45.0, 0.6, act),
     ]
+    # the randomized scenario's populations; absent ones generate (and draw) nothing
+    present = set(np.unique(ctx.acc["pop"]).tolist())
+    added: list[tuple[str, Callable[[], Rows]]] = [
+        ("isp_customer", lambda: _benign_sessions(ctx, day, "isp_customer", 90.0, 0.45, act)),
+        ("mobile", lambda: _benign_sessions(ctx, day, "mobile", 60.0, 0.4, act)),
+        ("campus", lambda: _campus(ctx, day, act)),
+        ("research_lab", lambda: _researchers(ctx, day, "research_lab", 500.0, (1.2, 1.45), act)),
+        ("agent_framework",
+         lambda: _benign_sessions(ctx, day, "agent_framework", 8.0, 0.85, act)),
+    ]
+    gens += [g for pop, g in added if POP[pop] in present]
     out = [g() for g in gens]
     camp_pop = ctx.acc["pop"]
     op = ctx.acc["operator_id"]
