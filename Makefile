@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 OUT ?= out
 
-.PHONY: demo test lint bench lock clean
+.PHONY: demo test lint bench eval lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	rm -f $(VENV)/.installed-*
@@ -29,6 +29,13 @@ lint: $(STAMP)
 ## Benchmarks (not part of the tests): figures go to docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+## Accuracy on fresh randomized scenarios: SWEEP seeds drawn from the clock, into EVAL/
+## (sweep.md, sweep.json, one folder per seed). About 1 to 3 minutes a seed.
+SWEEP ?= 20
+EVAL ?= eval
+eval: $(STAMP)
+	$(BIN)/forensics evaluate --sweep $(SWEEP) --out $(EVAL)
 
 ## Re-resolve the lock after changing dependencies in pyproject.toml (needs uv).
 lock:

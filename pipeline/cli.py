@@ -1,4 +1,4 @@
-"""The ``forensics`` command: simulate, ingest, run and demo.
+"""The ``forensics`` command: simulate, ingest, run, demo, evaluate and verify.
 
 In: command-line options (the same names as the DAGs' params). Out: the stages' files under
 ``--out`` and a short account of them on the terminal. A user's mistake (a missing folder, a
@@ -119,8 +119,10 @@ def print_ingest(result: IngestResult, out: Path) -> None:
 @app.command()
 def simulate(
     scenario: Annotated[str, typer.Option(
-        help="Scenario: sample, default, seedday, wide (a month of ~100k accounts) or "
-             "webmail (default, its campaigns registered with free mail).")] = "sample",
+        help="Scenario: sample, default, seedday, wide (a month of ~100k accounts), "
+             "webmail (default, its campaigns registered with free mail) or randomized "
+             "(every campaign's design and benign quirk drawn from the seed; writes "
+             "scenario.json).")] = "sample",
     out: OutOpt = Path("sim"),
     days: Annotated[int | None, typer.Option(help="Days to simulate (scenario's default).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same bytes.")] = 7,
@@ -128,13 +130,13 @@ def simulate(
     hashes_only: Annotated[bool, typer.Option(help="Prompt hashes but no prompt text.")] = False,
 ) -> None:
     """Write labelled synthetic request logs, an accounts table and labels."""
-    from pipeline.simulate import SCENARIOS
+    from pipeline.simulate import RANDOMIZED, SCENARIOS
     from pipeline.simulate import simulate as run_simulation
 
     with user_errors():
-        if scenario not in SCENARIOS:
+        if scenario not in SCENARIOS and scenario != RANDOMIZED:
             raise ForensicsError(f"--scenario: unknown '{scenario}' (one of: "
-                                 f"{', '.join(sorted(SCENARIOS))})")
+                                 f"{', '.join(sorted([*SCENARIOS, RANDOMIZED]))})")
         if days is not None and days < 1:
             raise ForensicsError("--days: must be at least 1")
         first = parse_day(start, "--start") if start else None
@@ -221,14 +223,34 @@ def print_run(result: RunResult, out: Path) -> None:
 
 @app.command()
 def evaluate(
-    labels: Annotated[Path, typer.Option("--labels", help="Labels file of a simulation "
-                                         "(account_id, operator_id, population, is_campaign).")],
-    out: OutOpt = Path("out"),
+    labels: Annotated[Path | None, typer.Option("--labels", help="Labels file of a simulation "
+                                                "(account_id, operator_id, population, "
+                                                "is_campaign); scores the run in --out.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="The run to score (default out), or the sweep's folder (default "
+        "eval).")] = None,
+    sweep: Annotated[int, typer.Option(
+        "--sweep", help="Draw this many fresh seeds from the clock; simulate the randomized "
+        "scenario, run the pipeline and score each.")] = 0,
+    seeds: Annotated[str | None, typer.Option(
+        "--seeds", help="Sweep these seeds instead (comma-separated).")] = None,
+    hashes_only: Annotated[bool, typer.Option(
+        "--hashes-only", help="Sweep: simulate every seed without prompt text.")] = False,
+    row_budget: Annotated[int | None, typer.Option(
+        "--row-budget", help="Sweep: scale each scenario's volume to about this many rows "
+        "(default 600,000; the design is drawn the same).")] = None,
 ) -> None:
-    """Score a run's clusters against a simulation's labels."""
+    """Score a run's clusters against a simulation's labels, or sweep fresh randomized
+    scenarios (--sweep K or --seeds) and report per seed and overall."""
     from pipeline.evaluation import read_labels, score_linking, score_verdicts
 
+    if sweep or seeds:
+        _evaluate_sweep(out or Path("eval"), sweep, seeds, hashes_only, row_budget)
+        return
+    out = out or Path("out")
     with user_errors():
+        if labels is None:
+            raise ForensicsError("--labels: required unless --sweep or --seeds is given")
         clusters_file = out / "findings" / "clusters.parquet"
         findings_file = out / "findings" / "cluster_findings.parquet"
         if not clusters_file.is_file() or not findings_file.is_file():
@@ -268,6 +290,72 @@ def evaluate(
                          f"{n} accounts, {clusters_flagged} clusters", "")
     accuracy.add_row("ROC AUC of risk_score", f"{verdicts.roc_auc:.4f}", "")
     out_console.print(accuracy)
+
+
+def _evaluate_sweep(out: Path, k: int, seeds: str | None, hashes_only: bool,
+                    row_budget: int | None) -> None:
+    """The sweep: seeds first (printed and recorded), a line per seed as it ends, then the
+    aggregate table; the files under ``out`` are rewritten after every seed."""
+    from pipeline.simulation.randomized import ROW_BUDGET
+    from pipeline.sweep import draw_seeds, run_sweep
+
+    with user_errors():
+        if seeds:
+            try:
+                chosen = [int(s) for s in seeds.split(",") if s.strip()]
+            except ValueError:
+                raise ForensicsError(f"--seeds: '{seeds}' is not a list of integers") from None
+        elif k < 1:
+            raise ForensicsError("--sweep: must be at least 1")
+        else:
+            chosen = draw_seeds(k)
+        budget = ROW_BUDGET if row_budget is None else row_budget
+        if budget < 1_000:
+            raise ForensicsError("--row-budget: must be at least 1,000")
+    out_console.print(f"seeds: {', '.join(str(s) for s in chosen)} (recorded in "
+                      f"{out / 'seeds.json'})")
+
+    def report(result: dict) -> None:
+        if result.get("status") != "ok":
+            console.print(f"[red]seed {result['seed']} failed:[/] {result.get('error')}",
+                          highlight=False, soft_wrap=True)
+            return
+        flagged = result["flagged"]
+        out_console.print(
+            f"seed {result['seed']}: {result['rows']:,} rows, {result['days']} days, "
+            f"F1 {flagged['f1']:.3f}, precision {flagged['precision']:.3f}, recall "
+            f"{flagged['recall']:.3f}, FPR {flagged['false_positive_rate']:.4f} "
+            f"({result['seconds']['simulate']:.0f} s simulate, "
+            f"{result['seconds']['run']:.0f} s run)")
+
+    with console.status(f"sweeping {len(chosen)} seeds into {out}"):
+        result = run_sweep(chosen, out, hashes_only=hashes_only, on_result=report,
+                           row_budget=budget)
+    agg = result["aggregate"]
+    table = Table(title=f"sweep: {agg['succeeded']} of {agg['seeds']} seeds ran ({out})")
+    table.add_column("measure")
+    table.add_column("median", justify="right")
+    table.add_column("worst", justify="right")
+    table.add_column("worst seed", justify="right")
+
+    def cell(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.4f}"
+
+    for name, m in agg["measures"].items():
+        table.add_row(name, cell(m["median"]), cell(m["worst"]), str(m["worst_seed"] or ""))
+    recall = agg["campaign_recall"]
+    worst = recall["worst_campaign"]
+    table.add_row(f"campaign recall ({recall['findable_campaigns']} findable)",
+                  cell(recall["median"]), cell(recall["worst"]),
+                  str(worst["seed"]) if worst else "")
+    table.add_row("campaigns reported apart (< 3 active accounts)", str(len(agg["apart"])),
+                  "", "")
+    for population, n in agg["benign_flagged_by_population"].items():
+        table.add_row(f"benign flagged: {population}", str(n), "", "")
+    for failure in agg["failed"]:
+        table.add_row(f"[red]failed seed {failure['seed']}[/]", "", "", "")
+    out_console.print(table)
+    out_console.print(f"wrote {out / 'sweep.json'} and {out / 'sweep.md'}")
 
 
 @app.command()

@@ -1,15 +1,21 @@
-"""Evaluation: the pipeline's clusters (and later verdicts) against the simulator's labels.
+"""Evaluation: the pipeline's clusters and verdicts against the simulator's labels.
 
-In: ``findings/clusters.parquet`` of a run and a labels file (account_id, operator_id,
-population, is_campaign). Out: the linking figures of issue 3 (adjusted Rand index of the
+In: ``findings/clusters.parquet`` and ``findings/cluster_findings.parquet`` of a run, a
+labels file (account_id, operator_id, population, is_campaign) and, for the sweep, the
+simulation's ``scenario.json``. Out: the linking figures (adjusted Rand index of the
 campaign accounts' clusters against their operators, per campaign; benign accounts placed
-in a campaign's cluster, by population). Labels are never read by the pipeline itself.
+in a campaign's cluster, by population), account-level verdict accuracy, one seed's record
+of both (``score_seed``) and a sweep's aggregate over seeds (``aggregate_sweep``,
+``sweep_markdown``). Labels are never read by the pipeline itself.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import statistics
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -111,6 +117,7 @@ class VerdictScore:
     """Benign clusters flagged, by population (a hard negative flagged is counted here)."""
     roc_auc: float
     """Probability that a random campaign account outranks a random benign one by risk."""
+    per_campaign_recall_flagged_or_watch: dict[str, float] = field(default_factory=dict)
 
 
 def _confusion(predicted: pl.Series, truth: pl.Series) -> dict[str, float]:
@@ -147,9 +154,12 @@ def score_verdicts(clusters: pl.DataFrame, findings: pl.DataFrame,
     truth = joined["is_campaign"]
     flagged = joined["verdict"] == "flagged"
     flagged_or_watch = joined["verdict"].is_in(["flagged", "watch"])
-    recall = {str(op[0]): float((g["verdict"] == "flagged").mean())
-              for op, g in joined.filter(pl.col("is_campaign"))
-              .group_by("operator_id", maintain_order=True)}
+    campaign_groups = joined.filter(pl.col("is_campaign")).group_by("operator_id",
+                                                                   maintain_order=True)
+    recall, recall_watch = {}, {}
+    for op, g in campaign_groups:
+        recall[str(op[0])] = float((g["verdict"] == "flagged").mean())
+        recall_watch[str(op[0])] = float(g["verdict"].is_in(["flagged", "watch"]).mean())
     benign_flagged = joined.filter(~pl.col("is_campaign") & (pl.col("verdict") == "flagged"))
     return VerdictScore(
         flagged=_confusion(flagged, truth),
@@ -161,4 +171,190 @@ def score_verdicts(clusters: pl.DataFrame, findings: pl.DataFrame,
             benign_flagged.group_by("population").agg(pl.col("cluster_id").n_unique())
             .sort("population").iter_rows()),
         roc_auc=roc_auc(joined["risk_score"], truth),
+        per_campaign_recall_flagged_or_watch=dict(sorted(recall_watch.items())),
     )
+
+
+FINDABLE_MIN_ACCOUNTS = 3
+"""A campaign with fewer accounts active in the window cannot be flagged in principle: a
+verdict of ``flagged`` needs a cluster of three or more accounts (``ScoringParams.
+min_accounts_flagged``), so one or two accounts are at most ``watch`` whatever they do. The
+sweep reports such campaigns apart (never drops them) instead of counting them as misses."""
+
+_DESIGN_KEYS = ("size", "registration", "accounts_per_card", "proxies", "retries",
+                "failover_share", "schedule", "requests_per_account_day", "nonce_share",
+                "paraphrase_share", "repeat_share", "activity", "lifetime_days")
+
+
+def score_seed(seed: int, sim: Path, out: Path) -> dict[str, Any]:
+    """One sweep seed's record: the design, account-level accuracy, linking, and per
+    campaign its design, accounts active in the window, requests and recall."""
+    labels = read_labels(sim / "labels.csv")
+    design = json.loads((sim / "scenario.json").read_text(encoding="utf-8"))
+    clusters = pl.read_parquet(out / "findings" / "clusters.parquet")
+    findings = pl.read_parquet(out / "findings" / "cluster_findings.parquet")
+    link = score_linking(clusters, labels)
+    verdicts = score_verdicts(clusters, findings, labels)
+    realized = design["realized"]["campaigns"]
+    campaigns = []
+    for spec in design["campaigns"]:
+        op = spec["operator_id"]
+        seen = link.per_campaign.get(op, {})
+        active = int(seen.get("accounts", 0))
+        campaigns.append({
+            "operator_id": op,
+            **{k: spec[k] for k in _DESIGN_KEYS},
+            "active_accounts": active,
+            "active_accounts_simulated": realized.get(op, {}).get("active_accounts", 0),
+            "requests": realized.get(op, {}).get("requests", 0),
+            "clusters": int(seen.get("clusters", 0)),
+            "largest_share": seen.get("largest_share"),
+            "recall": verdicts.per_campaign_recall.get(op),
+            "recall_flagged_or_watch": verdicts.per_campaign_recall_flagged_or_watch.get(op),
+            "findable": active >= FINDABLE_MIN_ACCOUNTS,
+        })
+    keep = ("precision", "recall", "f1", "false_positive_rate")
+    return {
+        "seed": seed,
+        "status": "ok",
+        "days": design["days"],
+        "hashes_only": design["hashes_only"],
+        "rows": design["realized"]["rows"],
+        "accounts_seen": clusters["account_id"].n_unique(),
+        "flagged": {k: verdicts.flagged[k] for k in keep},
+        "flagged_or_watch": {k: verdicts.flagged_or_watch[k] for k in keep},
+        "campaign_ari": link.campaign_ari,
+        "roc_auc": verdicts.roc_auc,
+        "benign_flagged_by_population": verdicts.false_positives_by_population,
+        "benign_in_campaign_clusters": link.benign_in_campaign_clusters,
+        "campaigns": campaigns,
+    }
+
+
+# (name, where in a seed's record, which direction is worse)
+SWEEP_MEASURES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("flagged F1", ("flagged", "f1"), "low"),
+    ("flagged precision", ("flagged", "precision"), "low"),
+    ("flagged recall", ("flagged", "recall"), "low"),
+    ("false-positive rate (benign, flagged)", ("flagged", "false_positive_rate"), "high"),
+    ("false-positive rate (benign, flagged or watch)",
+     ("flagged_or_watch", "false_positive_rate"), "high"),
+    ("campaign ARI (clusters vs operators)", ("campaign_ari",), "low"),
+)
+
+
+def _get(record: dict, path: tuple[str, ...]) -> float:
+    value: Any = record
+    for key in path:
+        value = value[key]
+    return float(value)
+
+
+def aggregate_sweep(results: list[dict]) -> dict[str, Any]:
+    """Median and worst case over the seeds that ran; campaigns pooled over seeds, those
+    findable in principle (``FINDABLE_MIN_ACCOUNTS``) apart from the rest; failures kept
+    with their errors."""
+    ok = [r for r in results if r.get("status") == "ok"]
+    measures = {}
+    for name, path, worse in SWEEP_MEASURES:
+        values = [(_get(r, path), r["seed"]) for r in ok]
+        values = [(v, s) for v, s in values if v == v]  # NaN: nothing to measure
+        if not values:
+            measures[name] = {"median": None, "worst": None, "worst_seed": None}
+            continue
+        pick = min if worse == "low" else max
+        value, seed = pick(values, key=lambda vs: vs[0])
+        measures[name] = {"median": statistics.median(v for v, _ in values),
+                          "worst": value, "worst_seed": seed}
+    pooled = [{"seed": r["seed"], **c} for r in ok for c in r["campaigns"]]
+    findable = [c for c in pooled if c["findable"]]
+    recalls = [c["recall"] or 0.0 for c in findable]
+    worst = min(findable, key=lambda c: c["recall"] or 0.0) if findable else None
+    by_population: dict[str, int] = {}
+    for r in ok:
+        for population, n in r["benign_flagged_by_population"].items():
+            by_population[population] = by_population.get(population, 0) + int(n)
+    return {
+        "seeds": len(results),
+        "succeeded": len(ok),
+        "failed": [{"seed": r["seed"], "error": r.get("error", "")} for r in results
+                   if r.get("status") != "ok"],
+        "measures": measures,
+        "campaign_recall": {
+            "findable_campaigns": len(findable),
+            "median": statistics.median(recalls) if recalls else None,
+            "worst": min(recalls) if recalls else None,
+            "worst_campaign": worst,
+        },
+        "apart": [c for c in pooled if not c["findable"]],
+        "benign_flagged_by_population": dict(sorted(by_population.items())),
+    }
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _campaign_row(c: dict) -> str:
+    cells = (c["seed"], c["operator_id"], c["size"], c["active_accounts"], f"{c['requests']:,}",
+             c["registration"], c["accounts_per_card"], c["proxies"],
+             "yes" if c["retries"] else "no", c["schedule"],
+             _fmt(c["requests_per_account_day"], 1), _fmt(c["recall"], 3),
+             _fmt(c["recall_flagged_or_watch"], 3))
+    return "| " + " | ".join(str(x) for x in cells) + " |"
+
+
+_CAMPAIGN_HEAD = ("| seed | operator | size | active in window | requests | registration | "
+                  "accounts per card | proxies | retries | schedule | requests per "
+                  "account-day | recall (flagged) | recall (flagged or watch) |\n"
+                  "| ---: | --- | ---: | ---: | ---: | --- | ---: | --- | --- | --- | ---: "
+                  "| ---: | ---: |")
+
+
+def sweep_markdown(sweep: dict) -> str:
+    """The sweep as markdown: overall (median, worst), per seed, per campaign, the
+    campaigns reported apart, benign accounts flagged by population, and failures."""
+    agg = sweep["aggregate"]
+    ok = [r for r in sweep["results"] if r.get("status") == "ok"]
+    lines = [f"# Evaluation sweep: {agg['succeeded']} of {agg['seeds']} seeds ran",
+             "", "Seeds: " + ", ".join(str(s) for s in sweep["seeds"])
+             + (" (hashes only forced)" if sweep.get("hashes_only") else ""), "",
+             "| measure | median | worst | worst seed |", "| --- | ---: | ---: | ---: |"]
+    for name, m in agg["measures"].items():
+        lines.append(f"| {name} | {_fmt(m['median'])} | {_fmt(m['worst'])} | "
+                     f"{_fmt(m['worst_seed'])} |")
+    cr = agg["campaign_recall"]
+    lines.append(f"| campaign recall (findable campaigns: {cr['findable_campaigns']}) | "
+                 f"{_fmt(cr['median'])} | {_fmt(cr['worst'])} | "
+                 f"{_fmt(cr['worst_campaign']['seed'] if cr['worst_campaign'] else None)} |")
+    lines += ["", "## Per seed", "",
+              "| seed | days | prompts | rows | campaigns (findable) | F1 | precision | recall "
+              "| FPR | FPR flagged or watch | ARI |",
+              "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in ok:
+        n_find = sum(c["findable"] for c in r["campaigns"])
+        lines.append(
+            f"| {r['seed']} | {r['days']} | {'hashes' if r['hashes_only'] else 'text'} | "
+            f"{r['rows']:,} | {len(r['campaigns'])} ({n_find}) | {_fmt(r['flagged']['f1'])} | "
+            f"{_fmt(r['flagged']['precision'])} | {_fmt(r['flagged']['recall'])} | "
+            f"{_fmt(r['flagged']['false_positive_rate'])} | "
+            f"{_fmt(r['flagged_or_watch']['false_positive_rate'])} | "
+            f"{_fmt(r['campaign_ari'], 3)} |")
+    lines += ["", "## Campaigns", "", _CAMPAIGN_HEAD]
+    lines += [_campaign_row({"seed": r["seed"], **c}) for r in ok for c in r["campaigns"]
+              if c["findable"]]
+    lines += ["", f"## Reported apart: fewer than {FINDABLE_MIN_ACCOUNTS} accounts active "
+              "in the window (cannot be flagged in principle)", ""]
+    lines += [_CAMPAIGN_HEAD, *(_campaign_row(c) for c in agg["apart"])] if agg["apart"] \
+        else ["none"]
+    lines += ["", "## Benign accounts flagged, by population (all seeds)", ""]
+    lines += [f"- {p}: {n}" for p, n in agg["benign_flagged_by_population"].items()] or ["none"]
+    lines += ["", "## Failures", ""]
+    lines += [f"- seed {f['seed']}: {f['error']}" for f in agg["failed"]] or ["none"]
+    return "\n".join(lines) + "\n"
