@@ -1,24 +1,35 @@
 """Linking: accounts into clusters one operator plausibly controls (evidence family 1).
 
 In: the compact per-day tables of a window (``account_day``, ``account_key_day``,
-``account_prefix_hour``, ``account_band_day``, ``prompt_pair_day``, ``failover_day``) and the
-``accounts`` table, through ``forensics.duckdb``. Out, in ``forensics.duckdb``:
-``account_link_key`` (every key an account holds), ``link_key`` (each shared key's rarity
-weight), ``account_link_evidence`` (per pair and link type), ``account_link`` (the graph's
-edges), ``clusters`` (every account of the window in exactly one cluster),
-``cluster_key`` (why each cluster is one operator) and ``cluster_lineage`` (how clusters
-continue, grow, merge and split from run to run); and ``findings/clusters.parquet``.
+``account_prefix_hour``, ``account_band_day``, ``account_minute``, ``account_prompt_day``,
+``prompt_pair_day``, ``failover_day``) and the ``accounts`` table, through
+``forensics.duckdb``. Out, in ``forensics.duckdb``: ``account_link_key`` (every key an
+account holds), ``link_key`` (each shared key's popularity), ``account_link_null`` (what
+the window's null of unrelated accounts needs per account), ``account_link_evidence`` (per
+pair, evidence kind and rarity stratum: shared count, chance expectation, p-value),
+``account_link_pair`` (per pair: the combined surprise), ``link_threshold`` (the edge
+threshold of this window), ``account_link`` (the graph's edges), ``clusters`` (every account
+of the window in exactly one cluster), ``cluster_key`` (why each cluster is one operator)
+and ``cluster_lineage``; and ``findings/clusters.parquet``.
 
-Linking is not accusation: it says whom a verdict would cover. It is built to be hard to
-fool in both directions. Every key is weighted by its rarity in the window, so keys that
-many unrelated accounts share weigh nothing; each link type's contribution to an edge is
-capped, so a weak type (an IP prefix, a user agent) cannot merge accounts alone and needs
-corroboration from another. Communities are found with Leiden (igraph), seeded, on a
-graph whose vertices are in account order, so the same inputs give the same clusters.
+Linking is not accusation: it says whom a verdict would cover. Evidence is measured
+against the window's own null: for each kind of shared thing (a key, a prompt sent within
+minutes, a near-duplicate band in an hour, a synchronized start, a 429 failover) the
+number two accounts share is compared with the number two unrelated accounts of this
+window, as active as these two and holding keys as popular as theirs, would share by
+chance (a Poisson tail). Independent kinds and rarity strata combine by Fisher's method,
+so ten distinct rare coincidences weigh far more than one and nothing caps them, while a
+busy public prompt, a big NAT, an SDK's default prompt or a consumer mail domain weighs
+little because many unrelated accounts of the window share it. A payment card is one payer
+at any count and links its accounts outright. A pair is an edge when its combined p-value
+is below ``alpha`` divided by the number of pairs in the window (Bonferroni: about
+``alpha`` chance edges per window). Communities are found with Leiden (igraph), seeded, on
+a graph whose vertices are in account order, so the same inputs give the same clusters.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -29,78 +40,44 @@ import igraph
 import numpy as np
 import polars as pl
 import pyarrow as pa
+from scipy.special import gammainc, gammaincc, gammaln
 
+from pipeline.features import FeatureParams
 from pipeline.warehouse import publish_frame, sql_text, write_parquet_atomic
 
 
 @dataclass(frozen=True)
 class LinkType:
-    """How one kind of shared evidence turns into edge weight.
-
-    ``multiplier`` scales the evidence (summed rarity weights of the shared keys, or the
-    count of shared prompts or failovers); ``cap`` bounds what the type adds to one edge,
-    and the family's cap (``LinkParams.family_caps``) bounds what correlated types add
-    together: the same prompt seen twice (exact and near-duplicate) is one observation.
-    ``max_accounts`` is where a key of this type stops counting: a user agent 200 accounts
-    share is public, while 2,000 accounts created in the same ten minutes is a wave.
-    """
+    """One kind of shared evidence: its family and what it means to an investigator."""
 
     key_type: str
     family: str
-    multiplier: float
-    cap: float
-    max_accounts: int
     meaning: str
 
 
 DEFAULT_LINK_TYPES: tuple[LinkType, ...] = (
-    LinkType("payment_fingerprint", "registry", 2.0, 2.0, 200,
-             "one payment card: strong alone (an enterprise is linked, rightly)"),
-    LinkType("email_domain", "registry", 2.0, 2.0, 200,
-             "a private e-mail domain a handful of accounts share: one registrant, strong "
-             "alone like a card (webmail and large domains weigh nothing by rarity)"),
-    LinkType("created_burst", "registry", 0.4, 0.4, 5000,
-             "created in the same ten minutes (a wave may be thousands); weak"),
-    LinkType("system_hash", "infrastructure", 0.8, 0.6, 200, "a rare system prompt"),
-    LinkType("ip_prefix_hour", "infrastructure", 0.4, 0.6, 200,
-             "the same /24 or /48 in the same hour"),
-    LinkType("user_agent", "infrastructure", 0.3, 0.3, 200, "a rare user agent"),
-    LinkType("same_prompt", "content", 0.5, 0.7, 50, "the same rare prompt within minutes"),
-    LinkType("prompt_band", "content", 0.3, 0.7, 200,
+    LinkType("payment_fingerprint", "registry",
+             "one payment card: one payer at any count (an enterprise is linked, rightly)"),
+    LinkType("email_domain", "registry",
+             "the same e-mail domain: a registrant when few accounts of the window hold it, "
+             "a provider when many do (the null says which)"),
+    LinkType("created_burst", "registry", "created in the same ten minutes"),
+    LinkType("system_hash", "infrastructure", "the same system prompt"),
+    LinkType("ip_prefix_hour", "infrastructure", "the same /24 or /48 in the same hour"),
+    LinkType("user_agent", "infrastructure", "the same user agent"),
+    LinkType("same_prompt", "content", "the same prompt within minutes"),
+    LinkType("prompt_band", "content",
              "near-duplicate prompts in the same hour (MinHash band: survives nonces and "
              "paraphrased openers)"),
-    LinkType("failover", "timing", 1.0, 2.0, 50,
-             "a 429 on one account, the same prompt on the other within seconds: a key pool, "
-             "strong alone, when failovers are a fair share of the prompts the pair shares "
-             "(LinkParams.failover_min_share)"),
-    LinkType("start_stop", "timing", 0.45, 1.0, 5000,
-             "the day's activity started and stopped in the same minutes (both inside the "
-             "day, not at its edges): one day is chance, even with a shared prompt (0.95); "
-             "it links when it repeats on several days"),
+    LinkType("failover", "timing",
+             "a 429 on one account, the same prompt on the other within seconds: a key pool"),
+    LinkType("sync_start", "timing",
+             "activity starting in the same minutes after a silence: one scheduler"),
 )
 
-DEFAULT_FAMILY_CAPS: tuple[tuple[str, float], ...] = (
-    ("registry", 2.0),
-    ("infrastructure", 0.45),
-    ("content", 0.5),
-    ("timing", 2.0),
-)
-"""What one family of evidence can add to an edge. Infrastructure and content together
-(0.95) stay below the edge threshold: students behind one NAT sending the same homework
-prompt in the same hour, or small apps in one cloud range drawing on the same public
-prompts, share exactly those two; an operator also leaves registry or timing traces."""
-
-
-PUBLIC_EMAIL_DOMAINS: tuple[str, ...] = (
-    "126.com", "163.com", "aol.com", "fastmail.com", "gmail.com", "gmx.com", "gmx.de",
-    "googlemail.com", "hotmail.com", "icloud.com", "live.com", "mac.com", "mail.com",
-    "mail.ru", "me.com", "msn.com", "naver.com", "outlook.com", "proton.me",
-    "protonmail.com", "qq.com", "tutanota.com", "web.de", "yahoo.com", "yandex.ru",
-    "ymail.com", "zoho.com",
-)
-"""The largest free-mail providers. Rarity alone would zero them in a big window, but in a
-small one (a few hundred accounts) gmail.com can look rare, and a shared e-mail domain is
-strong evidence."""
+CORRELATED_KINDS: tuple[str, ...] = ("same_prompt", "prompt_band")
+"""Kinds that see the same observation twice (a prompt sent exactly is also a band
+coincidence): a pair keeps only the stronger of them, so it counts once."""
 
 
 @dataclass(frozen=True)
@@ -111,26 +88,31 @@ class LinkParams:
     """Days of compact tables the keys are gathered from, ending at the run's last day."""
     burst_minutes: int = 10
     """Accounts created in the same bucket of this many minutes share a creation key."""
-    min_edge_weight: float = 1.0
-    """An account pair whose capped evidence sums to less than this is not an edge."""
-    resolution: float = 0.00003
-    """Leiden CPM resolution: the weighted density a community must keep. A campaign of
-    thousands of churned accounts is sparse (a wave of five accounts may hang on the body by
-    one or two edges), so this is low; what it still does is cut single bridges: two groups
-    of 1,000 joined by one edge stay apart."""
+    alpha: float = 0.01
+    """Chance edges allowed per window: a pair is an edge when its combined p-value is
+    below alpha / (pairs of accounts in the window)."""
+    max_key_accounts: int = 200
+    """Keys more accounts than this hold are counted in each account's activity but make no
+    pairs: they would make n(n - 1) / 2 rows, and under the null sharing one says almost
+    nothing. Payment cards are exempt (a star per card, n - 1 rows)."""
+    sync_minutes: int = 2
+    """Activity starts in the same bucket of this many minutes are one synchronized start."""
+    idle_minutes: int = 30
+    """A minute with requests after at least this much silence is an activity start."""
+    min_pair_surprise: float = 1.0
+    """Pairs at least this surprising (p <= 0.1 under the window's null) are edges of the
+    graph Leiden reads, weighted by their surprise. Alone most are chance; a community is
+    what they add up to, and each member is confirmed against it (``confirm_members``)."""
+    resolution: float = 0.2
+    """Leiden CPM resolution, in surprise (log10) per pair of a community's accounts: the
+    evidence density a community must keep over all its pairs, linked or not. A campaign
+    whose accounts each share a little with many others keeps it; chance pairs scattered
+    over a population do not."""
     seed: int = 7
     """Leiden's random seed: the same inputs and seed give the same clusters."""
     link_types: tuple[LinkType, ...] = field(default=DEFAULT_LINK_TYPES)
-    family_caps: tuple[tuple[str, float], ...] = field(default=DEFAULT_FAMILY_CAPS)
     edge_margin_minutes: int = 5
-    """Start/stop minutes this close to midnight are the day's edge, not a start or stop."""
-    public_email_domains: tuple[str, ...] = PUBLIC_EMAIL_DOMAINS
-    """E-mail domains that are never a linking key (lower case)."""
-    failover_min_share: float = 0.1
-    """A pair's failovers count only when they are at least this share of the prompts the
-    pair sends within minutes of each other: a key pool's shared prompts are mostly
-    retries, while two busy apps sharing a thousand public prompts meet after a 429 by
-    chance now and then."""
+    """A day's first minutes this close to midnight continue the night, not a start."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +129,8 @@ class LinkResult:
     clusters_file: Path
 
 
-LINK_TABLES = ("account_link_key", "link_key", "account_link_evidence", "account_link")
+LINK_TABLES = ("account_link_key", "link_key", "account_link_null", "account_link_evidence",
+               "account_link_pair", "link_threshold", "account_link")
 
 
 def link_window(start: date, end: date, params: LinkParams) -> tuple[date, date]:
@@ -156,42 +139,63 @@ def link_window(start: date, end: date, params: LinkParams) -> tuple[date, date]
 
 
 def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: date, *,
-                  run_id: str, params: LinkParams | None = None) -> LinkResult:
+                  run_id: str, params: LinkParams | None = None,
+                  features: FeatureParams | None = None) -> LinkResult:
     """Build the linking tables and the clusters for the window ending at ``end``.
 
     The caller owns ``db`` (the output folder's lock and ``forensics.duckdb``) and has made
     the per-day views; this replaces the window tables whole, so a retry is safe.
+    ``features`` are the per-day tables' settings, which the null needs (how many bands a
+    prompt has, how wide the failover and shared-prompt intervals are).
     """
     params = params or LinkParams()
+    features = features or FeatureParams()
     first, last = link_window(start, end, params)
     window = {"start": first, "end": last}
-    family_caps = dict(params.family_caps)
     db.register("link_type", pa.table({
         "key_type": [t.key_type for t in params.link_types],
         "family": [t.family for t in params.link_types],
-        "multiplier": [t.multiplier for t in params.link_types],
-        "cap": [t.cap for t in params.link_types],
-        "max_accounts": [t.max_accounts for t in params.link_types],
-        "family_cap": [family_caps[t.family] for t in params.link_types],
     }))
     steps = (
         ("account_link_key", {**window, "burst_minutes": params.burst_minutes,
                               "edge_margin_minutes": params.edge_margin_minutes,
-                              "public_email_domains": list(params.public_email_domains)}),
+                              "sync_minutes": params.sync_minutes,
+                              "idle_minutes": params.idle_minutes}),
         ("link_key", {}),
-        ("account_link_evidence", {**window,
-                                   "failover_min_share": params.failover_min_share}),
-        ("account_link", {"min_edge_weight": params.min_edge_weight}),
+        ("account_link_null", {**window, "max_key_accounts": params.max_key_accounts,
+                               "max_accounts_per_prompt": features.max_accounts_per_prompt}),
     )
     for table, values in steps:
         db.execute(f"CREATE OR REPLACE TABLE {table} AS {sql_text(table)}", values)
+    counted = db.sql(sql_text("account_link_evidence"), params={
+        **window, "max_key_accounts": params.max_key_accounts,
+        "bands_per_prompt": features.band_bins // features.band_rows,
+        "failover_chance_per_429": features.failover_seconds / (features.pair_minutes * 60),
+    }).pl()
     db.unregister("link_type")
 
     accounts = db.sql(
         "SELECT DISTINCT account_id FROM account_day WHERE date BETWEEN $start AND $end "
         "ORDER BY account_id", params=window).pl()["account_id"]
+    threshold = edge_threshold(len(accounts), params.alpha)
+    evidence = score_evidence(counted, threshold)
+    pairs = combine_evidence(evidence, threshold)
+    publish_frame(db, "account_link_evidence", evidence,
+                  "account_a, account_b, key_type, stratum")
+    publish_frame(db, "account_link_pair", pairs, "account_a, account_b")
+    publish_frame(db, "link_threshold", pl.DataFrame([threshold]), "account_count")
+    db.execute(f"CREATE OR REPLACE TABLE account_link AS {sql_text('account_link')}",
+               {"min_pair_surprise": params.min_pair_surprise})
+
     edges = db.sql("SELECT account_a, account_b, weight FROM account_link").pl()
-    labels = detect_communities(accounts, edges, params)
+    communities = detect_communities(accounts, edges, params)
+    null = db.sql("SELECT * FROM account_link_null").pl()
+    keys = db.sql(sql_text("account_link_member_key"), params={
+        **window, "max_key_accounts": params.max_key_accounts,
+        "max_accounts_per_prompt": features.max_accounts_per_prompt}).pl()
+    confirmed = confirm_members(communities, keys, evidence, null, threshold,
+                                bands_per_prompt=features.band_bins // features.band_rows)
+    labels = confirmed.select("account_id", "label")
     previous = _previous_clusters(db)
     clusters, lineage = assign_cluster_ids(labels, previous)
     clusters = clusters.with_columns(window_start=pl.lit(first), window_end=pl.lit(last))
@@ -212,6 +216,216 @@ def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: da
         largest_cluster=int(sizes["len"].max() or 0),
         clusters_file=target,
     )
+
+
+def edge_threshold(account_count: int, alpha: float) -> dict[str, float | int]:
+    """The surprise a pair needs to be an edge: -log10(alpha / pairs in the window).
+
+    Every pair of the window's accounts is a test, so a window of 1,000 accounts needs
+    about 7.7 and one of 100,000 about 11.7 (alpha 0.01): the same chance of one false
+    edge whatever the window's size.
+    """
+    pair_count = max(account_count * (account_count - 1) / 2, 1.0)
+    return {"account_count": account_count, "pair_count": pair_count, "alpha": alpha,
+            "edge_surprise": math.log10(pair_count) - math.log10(alpha)}
+
+
+def poisson_surprise(count: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """-log10 P(X >= count) for X ~ Poisson(mean); count may be fractional (a band count
+    divided by the bands per prompt), through the regularized incomplete gamma function.
+    Below 1e-300 the tail's leading term, count log(mean) - mean - log(count!), takes over:
+    it is exact to a few percent there and never underflows."""
+    mean = np.maximum(mean, 1e-12)
+    tail = gammainc(count, mean)
+    lead = (count * np.log(mean) - mean - gammaln(count + 1)) / math.log(10)
+    with np.errstate(divide="ignore"):
+        exact = -np.log10(tail)
+    return np.where(tail > 1e-300, exact, -lead).clip(0.0, None)
+
+
+def fisher_surprise(surprise: np.ndarray, components: np.ndarray) -> np.ndarray:
+    """-log10 of Fisher's combined p-value of ``components`` independent tests whose
+    surprises sum to ``surprise``: the chi-square(2m) tail of -2 sum ln p, which is the
+    regularized upper gamma Q(m, ln(10) * surprise). Leading term below 1e-300."""
+    x = surprise * math.log(10)
+    tail = gammaincc(components, x)
+    lead = (-x + (components - 1) * np.log(np.maximum(x, 1e-300)) - gammaln(components)) \
+        / math.log(10)
+    with np.errstate(divide="ignore"):
+        exact = -np.log10(tail)
+    return np.where(tail > 1e-300, exact, -lead).clip(0.0, None)
+
+
+def score_evidence(counted: pl.DataFrame, threshold: dict[str, float | int]) -> pl.DataFrame:
+    """Each evidence row's Poisson p-value and surprise; a card's rows take at least the
+    edge threshold (one payer links whatever the null says)."""
+    surprise = poisson_surprise(counted["shared_count"].to_numpy(),
+                                counted["expected_count"].to_numpy())
+    return counted.with_columns(
+        p_value=pl.Series(np.power(10.0, -surprise)),
+        surprise=pl.Series(surprise),
+    ).with_columns(
+        surprise=pl.when(pl.col("key_type") == "payment_fingerprint")
+        .then(pl.max_horizontal("surprise", pl.lit(threshold["edge_surprise"])))
+        .otherwise("surprise"),
+    )
+
+
+def combine_evidence(evidence: pl.DataFrame, threshold: dict[str, float | int]) -> pl.DataFrame:
+    """One row per pair: the Fisher combination of its evidence rows (each kind and
+    stratum a component), after keeping only the stronger of the correlated content kinds.
+
+    Columns: account_a, account_b, components, surprise, p_value, families, is_edge.
+    """
+    edge = float(threshold["edge_surprise"])
+    kinds = evidence.group_by("account_a", "account_b", "key_type").agg(
+        kind_surprise=pl.col("surprise").sum())
+    weaker = (kinds.filter(pl.col("key_type").is_in(CORRELATED_KINDS))
+              .sort("account_a", "account_b", "kind_surprise", "key_type",
+                    descending=[False, False, True, False])
+              .filter(pl.int_range(pl.len()).over("account_a", "account_b") > 0)
+              .select("account_a", "account_b", "key_type"))
+    kept = evidence.join(weaker, on=["account_a", "account_b", "key_type"], how="anti")
+    pairs = kept.group_by("account_a", "account_b").agg(
+        components=pl.len(),
+        summed=pl.col("surprise").sum(),
+        card=(pl.col("key_type") == "payment_fingerprint").any(),
+        families=pl.col("family").unique().sort(),
+    )
+    combined = fisher_surprise(pairs["summed"].to_numpy(),
+                               pairs["components"].to_numpy().astype(np.float64))
+    return (pairs.with_columns(surprise=pl.Series(combined, dtype=pl.Float64))
+            .with_columns(surprise=pl.when("card")
+                          .then(pl.max_horizontal("surprise", pl.lit(edge)))
+                          .otherwise("surprise"))
+            .with_columns(p_value=pl.lit(10.0).pow(-pl.col("surprise")),
+                          is_edge=pl.col("surprise") >= edge,
+                          components=pl.col("components").cast(pl.Int64))
+            .select("account_a", "account_b", "components", "surprise", "p_value",
+                    "families", "is_edge")
+            .sort("account_a", "account_b"))
+
+
+def confirm_members(labels: pl.DataFrame, keys: pl.DataFrame, evidence: pl.DataFrame,
+                    null: pl.DataFrame, threshold: dict[str, float | int], *,
+                    bands_per_prompt: int, rounds: int = 2) -> pl.DataFrame:
+    """Keep in each community only the accounts the rest of it explains: (account_id,
+    label, member_surprise), an account that fails becoming a community of its own.
+
+    Leiden groups accounts whose pairs are denser in evidence than the resolution; an
+    account can ride along on a few weak pairs. Each member is therefore tested against
+    the rest of its community as a whole. For key kinds (``keys``: account_id, key_type,
+    key_value, stratum, for keys held by 2 to max_key_accounts accounts) the coincidences
+    are the member's pairs inside the community that share a key, whose chance expectation
+    is the sum of the pairs' (account_link_evidence's formula summed over the community).
+    One key many members hold is one event, not many: both are divided by the mean number
+    of members per shared key (a quasi-Poisson correction), so the observation is the
+    number of distinct keys the member shares with the rest (of distinct prefixes, for IP
+    prefix-hours: one /24 shared every hour is one coincidence repeated). For the pair kinds
+    the prompts (same_prompt keys: the prompt hashes held by 2 to max_accounts_per_prompt
+    accounts of the window) the same, whether or not sent within minutes. Failovers are
+    events between two accounts: the sum over the member's pairs inside the community
+    against the sum of their chance expectations. Per kind and stratum a Poisson tail,
+    combined by Fisher's method; the member stays when that reaches
+    -log10(alpha / window accounts), or when it shares a payment card with another member.
+    Tested again after the failures leave, ``rounds`` times.
+    """
+    member_edge = math.log10(max(int(threshold["account_count"]), 1)) \
+        - math.log10(float(threshold["alpha"]))
+    pair_kinds = evidence.filter(pl.col("key_type") == "failover")
+    both = pl.concat([
+        pair_kinds.select("account_a", "account_b", "key_type", "stratum", "shared_count",
+                          "expected_count"),
+        pair_kinds.select(pl.col("account_b").alias("account_a"),
+                          pl.col("account_a").alias("account_b"), "key_type", "stratum",
+                          "shared_count", "expected_count"),
+    ]).rename({"account_a": "account_id", "account_b": "other"})
+    failover_floor = float(evidence.filter(pl.col("key_type") == "failover")
+                           ["expected_count"].min() or 0.0)
+    activity = null.select("account_id", "key_type", "key_count", "type_incidences").unique()
+    coholders = null.filter(pl.col("stratum").is_not_null()).select(
+        "account_id", "key_type", "stratum", "coholder_count")
+    current = labels.with_columns(member_surprise=pl.lit(None, pl.Float64))
+    for _ in range(rounds):
+        label = current.select("account_id", "label")
+        size = label.group_by("label").len("n")
+        group_keys = (activity.join(label, on="account_id")
+                      .group_by("label", "key_type").agg(group_keys=pl.col("key_count").sum()))
+        held = keys.join(label, on="account_id").with_columns(
+            holders=pl.len().over("key_type", "key_value", "label"))
+        unit = (pl.when(pl.col("key_type") == "ip_prefix_hour")
+                .then(pl.col("key_value").str.split(" ").list.first())
+                .otherwise("key_value"))
+        key_observed = (held.filter(pl.col("holders") >= 2)
+                        .group_by("account_id", "label", "key_type", "stratum")
+                        .agg(shared_keys=pl.len().cast(pl.Float64),
+                             shared=unit.n_unique().cast(pl.Float64),
+                             shared_pairs=(pl.col("holders") - 1).sum().cast(pl.Float64)))
+        group_coholders = (coholders.join(label, on="account_id")
+                           .group_by("label", "key_type", "stratum")
+                           .agg(group_coholders=pl.col("coholder_count").sum()))
+        key_tested = (key_observed
+                      .join(activity, on=["account_id", "key_type"], how="left")
+                      .join(coholders, on=["account_id", "key_type", "stratum"], how="left")
+                      .join(group_keys, on=["label", "key_type"], how="left")
+                      .join(group_coholders, on=["label", "key_type", "stratum"], how="left")
+                      .with_columns(pl.col("key_count", "type_incidences", "coholder_count",
+                                           "group_keys", "group_coholders").fill_null(0))
+                      .with_columns(expected=(
+                          pl.col("coholder_count") * (pl.col("group_keys") - pl.col("key_count"))
+                          + pl.col("key_count")
+                          * (pl.col("group_coholders") - pl.col("coholder_count")))
+                          / (2 * pl.col("type_incidences").clip(1, None))
+                          * pl.col("shared") / pl.col("shared_pairs")))
+        key_tested = key_tested.with_columns(
+            shared=pl.when(pl.col("key_type") == "prompt_band")
+            .then(pl.col("shared") / bands_per_prompt).otherwise("shared"),
+            expected=pl.when(pl.col("key_type") == "prompt_band")
+            .then(pl.col("expected") / bands_per_prompt).otherwise("expected"),
+        ).select("account_id", "key_type", "stratum", "shared", "expected")
+        inside = (both.join(label, on="account_id")
+                  .join(label.rename({"account_id": "other", "label": "other_label"}),
+                        on="other")
+                  .filter(pl.col("label") == pl.col("other_label")))
+        pair_observed = inside.group_by("account_id", "label", "key_type", "stratum").agg(
+            shared=pl.col("shared_count").sum(),
+            pair_expected=pl.col("expected_count").sum(),
+            pairs=pl.len(),
+        )
+        pair_tested = (pair_observed.join(size, on="label")
+                       .with_columns(expected=pl.col("pair_expected") + failover_floor
+                                     * (pl.col("n") - 1 - pl.col("pairs")).clip(0, None))
+                       .select("account_id", "key_type", "stratum", "shared", "expected"))
+        tested = pl.concat([key_tested, pair_tested], how="vertical_relaxed")
+        tested = tested.with_columns(surprise=pl.Series(poisson_surprise(
+            tested["shared"].to_numpy(), tested["expected"].to_numpy()), dtype=pl.Float64))
+        kinds = tested.group_by("account_id", "key_type").agg(
+            kind_surprise=pl.col("surprise").sum())
+        weaker = (kinds.filter(pl.col("key_type").is_in(CORRELATED_KINDS))
+                  .sort("account_id", "kind_surprise", "key_type",
+                        descending=[False, True, False])
+                  .filter(pl.int_range(pl.len()).over("account_id") > 0)
+                  .select("account_id", "key_type"))
+        members = (tested.join(weaker, on=["account_id", "key_type"], how="anti")
+                   .group_by("account_id").agg(
+                       components=pl.len().cast(pl.Float64),
+                       summed=pl.col("surprise").sum(),
+                       card=(pl.col("key_type") == "payment_fingerprint").any()))
+        members = members.with_columns(member_surprise=pl.Series(fisher_surprise(
+            members["summed"].to_numpy(), members["components"].to_numpy()),
+            dtype=pl.Float64))
+        current = (current.drop("member_surprise")
+                   .join(members.select("account_id", "card", "member_surprise"),
+                         on="account_id", how="left")
+                   .join(size, on="label")
+                   .with_columns(stays=(pl.col("n") > 1)
+                                 & ((pl.col("member_surprise") >= member_edge)
+                                    | pl.col("card").fill_null(False))))
+        alone = -1 - pl.int_range(pl.len())
+        current = (current.sort("account_id")
+                   .with_columns(label=pl.when("stays").then("label").otherwise(alone))
+                   .select("account_id", "label", "member_surprise"))
+    return current
 
 
 def detect_communities(accounts: pl.Series, edges: pl.DataFrame,
@@ -260,7 +474,10 @@ def assign_cluster_ids(labels: pl.DataFrame,
 
     Each previous cluster's successor is the new community holding most of its accounts;
     a community inherits the id of the previous cluster it succeeds with the largest
-    overlap (ties: the smaller id). Other communities get an id hashed from their members.
+    overlap (ties: the smaller id). Other communities get an id hashed from their members;
+    when that hash is an id a community inherits tonight (an account that was once named
+    alone, then grew into a case it has now left), the label is appended so that two
+    communities never share an id.
     Returns the clusters (cluster_id, account_id, cluster_size) and the lineage events.
     """
     fresh = hash_cluster_ids(labels.group_by("label")
@@ -280,8 +497,13 @@ def assign_cluster_ids(labels: pl.DataFrame,
                                      descending=[False, True, False])
                      .unique("label", keep="first")
                      .select("label", pl.col("previous_id").alias("cluster_id"), "overlap"))
+    taken = inherited["cluster_id"].implode()
     named = fresh.join(inherited, on="label", how="left").with_columns(
-        cluster_id=pl.coalesce("cluster_id", "fresh_id"))
+        cluster_id=pl.coalesce(
+            "cluster_id",
+            pl.when(pl.col("fresh_id").is_in(taken))
+            .then(pl.col("fresh_id") + "-" + pl.col("label").cast(pl.String))
+            .otherwise("fresh_id")))
     clusters = (labels.join(named.select("label", "cluster_id"), on="label")
                 .with_columns(cluster_size=pl.len().over("cluster_id").cast(pl.Int64))
                 .select("cluster_id", "account_id", "cluster_size")

@@ -193,7 +193,7 @@ def window_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
         try:
             create_feature_views(db, request.out)
             linked = link_accounts(db, request.out, request.start, request.end, run_id=rid,
-                                   params=params.linking)
+                                   params=params.linking, features=params.features)
             report("statistics and scoring", 0, 1)
             compute_statistics(db, linked.window_start, linked.window_end,
                                params.statistics)

@@ -1,26 +1,17 @@
--- account_link: one row per pair of accounts (account_a < account_b) whose combined
--- evidence reaches $min_edge_weight: the edge of the account graph that clustering reads,
--- with its weight and the evidence families behind it. Each family adds at most its cap,
--- so correlated types (an exact and a near-duplicate prompt) count once and content or
--- infrastructure alone never links. Pairs below the threshold stay in
--- account_link_evidence for the investigator but do not link. Sums are DECIMAL so that
--- thread order cannot change a weight's last bits (and a report's bytes).
--- Input: account_link_evidence. Parameters: $min_edge_weight.
-WITH families AS (
-    SELECT
-        account_a, account_b, family,
-        least(sum(contribution::DECIMAL(38, 18))::DOUBLE, any_value(family_cap))
-            AS family_weight
-    FROM account_link_evidence
-    GROUP BY account_a, account_b, family
-)
-
+-- account_link: one row per pair of accounts (account_a < account_b) that is an edge of the
+-- account graph clustering reads: its combined surprise (account_link_pair) is at least
+-- $min_pair_surprise, a p-value of 10^-$min_pair_surprise or less under the window's null.
+-- Most such pairs are chance on their own; what links is a community denser in them than
+-- chance, each member confirmed against the rest (linking.confirm_members). weight is the
+-- surprise; strong marks a pair that would link on its own (link_threshold.edge_surprise);
+-- families lists the evidence families behind it.
+-- Input: account_link_pair. Parameters: $min_pair_surprise.
 SELECT
     account_a,
     account_b,
-    sum(family_weight::DECIMAL(38, 18))::DOUBLE AS weight,
-    list(family ORDER BY family_weight DESC, family) AS families
-FROM families
-GROUP BY account_a, account_b
-HAVING sum(family_weight::DECIMAL(38, 18))::DOUBLE >= $min_edge_weight
+    surprise AS weight,
+    is_edge AS strong,
+    families
+FROM account_link_pair
+WHERE surprise >= $min_pair_surprise
 ORDER BY account_a, account_b

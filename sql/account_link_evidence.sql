@@ -1,78 +1,144 @@
--- account_link_evidence: one row per pair of accounts (account_a < account_b) and link
--- type that ties them in the window: the shared keys' summed rarity weight (or the count
--- of shared prompts within minutes, or of 429 failovers), and that evidence's contribution
--- to the edge after the type's multiplier and cap. Weights are summed as DECIMAL: a sum of
--- doubles depends on the order threads add them in, and the same inputs must give the
--- same bytes. The cap is what keeps one weak type
--- (an IP prefix, a user agent) from merging accounts on its own.
--- Input: account_link_key, link_key, prompt_pair_day, failover_day, link_type (the
--- parameters: key_type, family, multiplier, cap, family_cap). Parameters: $start, $end,
--- $failover_min_share.
-WITH weighted AS (
-    SELECT k.account_id, k.key_type, k.key_value, w.weight
+-- account_link_evidence: one row per pair of accounts (account_a < account_b), evidence
+-- kind and rarity stratum that ties them in the window: how many distinct things of that
+-- kind they share (shared_count) and how many two unrelated accounts of this window with
+-- their activity would share by chance (expected_count, the Poisson mean of the null in
+-- account_link_null). linking.py adds p_value, the Poisson tail P(X >= shared_count)
+-- (scipy.special.gammainc(shared_count, expected_count)), and surprise = -log10(p_value).
+-- Kinds:
+--   key types of account_link_key held by 2 to $max_key_accounts accounts: distinct shared
+--     keys of the stratum;
+--   prompt_band: shared near-duplicate band-hours divided by $bands_per_prompt, since one
+--     prompt shares up to that many bands at once (correlated, counted once); the mean too;
+--   ip_prefix_hour: distinct shared prefixes, the mean scaled alike (unit_ratio below);
+--   same_prompt: distinct rare prompts sent within minutes of each other (prompt_pair_day);
+--   payment_fingerprint: one payer at any count. Each card's accounts are tied to its
+--     first account (a star: n - 1 rows for n accounts, not n(n - 1) / 2), which links them
+--     all; linking.py gives these rows the edge threshold's surprise;
+--   failover: 429s on one account followed within seconds by the same prompt on the other
+--     (failover_day), against chance: of the prompts the pair shares within minutes, the
+--     share that a 429 followed by the other's request within the failover interval would
+--     catch at the window's 429 rate ($failover_chance_per_429, times that rate).
+-- Input: account_link_key, link_key, account_link_null, prompt_pair_day, failover_day,
+-- account_day, link_type (key_type, family). Parameters: $start, $end, $max_key_accounts,
+-- $bands_per_prompt, $failover_chance_per_429.
+WITH shared_keys AS (
+    SELECT k.account_id, k.key_type, k.key_value, w.stratum
     FROM account_link_key AS k
     JOIN link_key AS w USING (key_type, key_value)
-    WHERE w.weight > 0
+    WHERE w.account_count <= $max_key_accounts AND k.key_type <> 'payment_fingerprint'
 ),
 
+-- unit_ratio turns shared keys into independent observations: a near-duplicate prompt
+-- shares up to $bands_per_prompt bands at once, and two always-on services in one cloud
+-- /24 share it every hour; both are one coincidence repeated, so the count is of prompts
+-- (bands / $bands_per_prompt) and of distinct prefixes, and the chance expectation is
+-- scaled by the same ratio.
 key_pairs AS (
     SELECT
-        a.account_id AS account_a,
-        b.account_id AS account_b,
-        a.key_type,
-        count(*) AS shared_count,
-        sum(a.weight::DECIMAL(38, 18))::DOUBLE AS evidence
-    FROM weighted AS a
-    JOIN weighted AS b
-        ON a.key_type = b.key_type AND a.key_value = b.key_value
-        AND a.account_id < b.account_id
+        account_a, account_b, key_type, stratum,
+        CASE key_type
+            WHEN 'prompt_band' THEN count(*) / $bands_per_prompt
+            WHEN 'ip_prefix_hour' THEN count(DISTINCT split_part(key_value, ' ', 1))
+            ELSE count(*) END::DOUBLE AS shared_count,
+        CASE key_type
+            WHEN 'prompt_band' THEN 1.0 / $bands_per_prompt
+            WHEN 'ip_prefix_hour' THEN count(DISTINCT split_part(key_value, ' ', 1)) / count(*)
+            ELSE 1.0 END::DOUBLE AS unit_ratio
+    FROM (
+        SELECT a.account_id AS account_a, b.account_id AS account_b, a.key_type, a.stratum,
+            a.key_value
+        FROM shared_keys AS a
+        JOIN shared_keys AS b
+            ON a.key_type = b.key_type AND a.key_value = b.key_value
+            AND a.account_id < b.account_id
+    )
+    GROUP BY account_a, account_b, key_type, stratum
+),
+
+cards AS (
+    SELECT k.account_id, k.key_value, w.stratum,
+        min(k.account_id) OVER (PARTITION BY k.key_value) AS hub
+    FROM account_link_key AS k
+    JOIN link_key AS w USING (key_type, key_value)
+    WHERE k.key_type = 'payment_fingerprint'
+),
+
+card_pairs AS (
+    SELECT hub AS account_a, account_id AS account_b, 'payment_fingerprint' AS key_type,
+        min(stratum) AS stratum, count(*)::DOUBLE AS shared_count, 1.0 AS unit_ratio
+    FROM cards
+    WHERE account_id <> hub
     GROUP BY ALL
 ),
 
 prompt_pairs AS (
-    SELECT account_a, account_b, 'same_prompt' AS key_type,
-        sum(shared_prompt_count) AS shared_count,
-        sum(shared_prompt_count)::DOUBLE AS evidence
+    SELECT account_a, account_b, 'same_prompt' AS key_type, 0 AS stratum,
+        sum(shared_prompt_count)::DOUBLE AS shared_count, 1.0 AS unit_ratio
     FROM prompt_pair_day
     WHERE date BETWEEN $start AND $end
     GROUP BY ALL
 ),
 
-failover_counts AS (
-    SELECT
-        least(account_id, next_account_id) AS account_a,
-        greatest(account_id, next_account_id) AS account_b,
-        sum(event_count) AS event_count
-    FROM failover_day
-    WHERE date BETWEEN $start AND $end
-    GROUP BY ALL
+activity AS (
+    SELECT DISTINCT account_id, key_type, key_count, type_incidences
+    FROM account_link_null
 ),
 
--- A pair's failovers count only when they are at least $failover_min_share of the prompts
--- it shares within minutes: for a key pool most shared prompts are retries, while two
--- busy apps that share a thousand public prompts meet after a 429 now and then by chance.
+coholders AS (
+    SELECT account_id, key_type, stratum, coholder_count
+    FROM account_link_null
+    WHERE stratum IS NOT NULL
+),
+
+counted AS (
+    SELECT * FROM key_pairs
+    UNION ALL SELECT * FROM card_pairs
+    UNION ALL SELECT * FROM prompt_pairs
+),
+
+expected AS (
+    SELECT
+        c.account_a, c.account_b, c.key_type, c.stratum, c.shared_count,
+        (coalesce(da.key_count, 0) * coalesce(sb.coholder_count, 0)
+            + coalesce(db.key_count, 0) * coalesce(sa.coholder_count, 0))::DOUBLE
+            / (2 * greatest(coalesce(da.type_incidences, db.type_incidences), 1))
+            * c.unit_ratio AS expected_count
+    FROM counted AS c
+    LEFT JOIN activity AS da ON da.account_id = c.account_a AND da.key_type = c.key_type
+    LEFT JOIN activity AS db ON db.account_id = c.account_b AND db.key_type = c.key_type
+    LEFT JOIN coholders AS sa
+        ON sa.account_id = c.account_a AND sa.key_type = c.key_type AND sa.stratum = c.stratum
+    LEFT JOIN coholders AS sb
+        ON sb.account_id = c.account_b AND sb.key_type = c.key_type AND sb.stratum = c.stratum
+),
+
+rate_limited AS (
+    SELECT sum(rate_limited_count)::DOUBLE / greatest(sum(request_count), 1) AS share
+    FROM account_day
+    WHERE date BETWEEN $start AND $end
+),
+
 failovers AS (
     SELECT
-        f.account_a, f.account_b, 'failover' AS key_type,
-        f.event_count AS shared_count,
-        CASE WHEN f.event_count >= $failover_min_share * coalesce(p.shared_count, 0)
-            THEN f.event_count ELSE 0 END::DOUBLE AS evidence
-    FROM failover_counts AS f
-    LEFT JOIN prompt_pairs AS p USING (account_a, account_b)
-),
-
-final AS (
-    SELECT
-        e.account_a, e.account_b, t.family, e.key_type,
-        e.shared_count::BIGINT AS shared_count, e.evidence,
-        least(e.evidence * t.multiplier, t.cap) AS contribution,
-        t.family_cap
+        f.account_a, f.account_b, 'failover' AS key_type, 0 AS stratum,
+        f.event_count::DOUBLE AS shared_count,
+        greatest(coalesce(p.shared_count, 0), 1) * r.share * $failover_chance_per_429
+            AS expected_count
     FROM (
-        SELECT * FROM key_pairs
-        UNION ALL SELECT * FROM prompt_pairs
-        UNION ALL SELECT * FROM failovers
-    ) AS e
-    JOIN link_type AS t USING (key_type)
+        SELECT
+            least(account_id, next_account_id) AS account_a,
+            greatest(account_id, next_account_id) AS account_b,
+            sum(event_count) AS event_count
+        FROM failover_day
+        WHERE date BETWEEN $start AND $end
+        GROUP BY ALL
+    ) AS f
+    LEFT JOIN prompt_pairs AS p USING (account_a, account_b)
+    CROSS JOIN rate_limited AS r
 )
 
-SELECT * FROM final ORDER BY account_a, account_b, key_type
+SELECT e.account_a, e.account_b, t.family, e.key_type, e.stratum::INTEGER AS stratum,
+    e.shared_count, e.expected_count
+FROM (SELECT * FROM expected UNION ALL SELECT * FROM failovers) AS e
+JOIN link_type AS t USING (key_type)
+ORDER BY e.account_a, e.account_b, e.key_type, e.stratum

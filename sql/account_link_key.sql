@@ -1,13 +1,17 @@
 -- account_link_key: one row per account seen in the window ($start..$end) and linking key
 -- it holds: registry keys from the accounts table (payment fingerprint, e-mail domain,
 -- creation burst) and traffic keys from the compact per-day tables (user agent, system
--- prompt, IP prefix in an hour, near-duplicate prompt band, the day's start and stop
--- minutes when both fall inside the day, $edge_margin_minutes from midnight or more).
--- Whether a key links anybody, and how strongly, is decided by its rarity (link_key).
--- Free-mail providers ($public_email_domains) hold no key: in a small window gmail.com
--- may be rare, but it is never one registrant.
--- Input: accounts, account_day, account_key_day, account_prefix_hour, account_band_day.
--- Parameters: $start, $end, $burst_minutes, $edge_margin_minutes, $public_email_domains.
+-- prompt, IP prefix in an hour, near-duplicate prompt band in an hour, and the
+-- $sync_minutes-wide bucket of every activity start: a minute with requests after
+-- $idle_minutes or more of silence, leaving out the first minutes of a day that merely
+-- continue the night before, $edge_margin_minutes from midnight).
+-- No key is dropped by a list here: how much a shared key says is measured against how
+-- many accounts of the window hold it (account_link_null, account_link_evidence), so a
+-- consumer mail domain, a public NAT or an SDK's default prompt weighs little because the
+-- data shows many unrelated accounts share it.
+-- Input: accounts, account_day, account_key_day, account_prefix_hour, account_band_day,
+-- account_minute. Parameters: $start, $end, $burst_minutes, $edge_margin_minutes,
+-- $sync_minutes, $idle_minutes.
 WITH seen AS (
     SELECT DISTINCT account_id FROM account_day WHERE date BETWEEN $start AND $end
 ),
@@ -20,13 +24,29 @@ registry AS (
     SELECT account_id, 'email_domain', lower(email_domain)
     FROM accounts SEMI JOIN seen USING (account_id)
     WHERE email_domain IS NOT NULL
-        AND NOT list_contains($public_email_domains::VARCHAR[], lower(email_domain))
     UNION ALL
     SELECT account_id, 'created_burst',
         strftime(time_bucket(to_minutes($burst_minutes::INTEGER), created_at),
             '%Y-%m-%dT%H:%M')
     FROM accounts SEMI JOIN seen USING (account_id)
     WHERE created_at IS NOT NULL
+),
+
+minutes AS (
+    SELECT
+        account_id,
+        minute_at,
+        minute_at - lag(minute_at) OVER (PARTITION BY account_id ORDER BY minute_at) AS gap
+    FROM account_minute
+    WHERE date BETWEEN $start AND $end
+),
+
+starts AS (
+    SELECT account_id, minute_at
+    FROM minutes
+    WHERE gap >= to_minutes($idle_minutes::INTEGER)
+        OR (gap IS NULL AND minute_at >= date_trunc('day', minute_at)
+            + to_minutes($edge_margin_minutes::INTEGER))
 ),
 
 traffic AS (
@@ -42,12 +62,9 @@ traffic AS (
     FROM account_band_day
     WHERE date BETWEEN $start AND $end
     UNION ALL
-    SELECT account_id, 'start_stop',
-        strftime(first_request_at, '%Y-%m-%dT%H:%M') || '/' || strftime(last_request_at, '%H:%M')
-    FROM account_day
-    WHERE date BETWEEN $start AND $end
-        AND first_request_at >= date::TIMESTAMPTZ + to_minutes($edge_margin_minutes::INTEGER)
-        AND last_request_at < (date + 1)::TIMESTAMPTZ - to_minutes($edge_margin_minutes::INTEGER)
+    SELECT account_id, 'sync_start',
+        strftime(time_bucket(to_minutes($sync_minutes::INTEGER), minute_at), '%Y-%m-%dT%H:%M')
+    FROM starts
 )
 
 SELECT DISTINCT account_id, key_type, key_value

@@ -1,21 +1,28 @@
--- link_key: one row per linking key held by at least two accounts of the window: how
--- many accounts hold it and its rarity weight in [0, 1]. The weight is an IDF-like
--- 1 - ln(accounts - 1) / ln(max_accounts of its type): 1 for a key two accounts share,
--- falling to 0 for a key max_accounts or more accounts share, so a public NAT, a VPN exit,
--- a cloud range, a free e-mail domain or an SDK's default prompt links nobody.
--- Input: account_link_key, link_type (the linking parameters, one row per key type).
+-- link_key: one row per linking key held by at least two accounts of the window: how many
+-- accounts hold it, its rarity stratum (floor(log2(accounts - 1)): keys of like
+-- popularity are tested together in account_link_evidence) and its weight, the surprise of
+-- one account of the window holding it by chance: log10((window accounts - 1) /
+-- (accounts - 1)). 0 when every account holds it; about 4 for a key two of 10,000
+-- accounts share. The weight orders keys for the reader; the evidence of a pair is
+-- measured in account_link_evidence, not summed from these weights.
+-- Input: account_link_key.
 WITH counted AS (
     SELECT key_type, key_value, count(*) AS account_count
     FROM account_link_key
     GROUP BY key_type, key_value
-    HAVING count(*) >= 2
+),
+
+population AS (
+    SELECT count(DISTINCT account_id) AS window_accounts FROM account_link_key
 )
 
 SELECT
     c.key_type,
     c.key_value,
     c.account_count,
-    greatest(0.0, 1.0 - ln(c.account_count - 1) / ln(t.max_accounts::DOUBLE)) AS weight
+    floor(log2(c.account_count - 1))::INTEGER AS stratum,
+    log10(greatest(p.window_accounts - 1, 1) / (c.account_count - 1)) AS weight
 FROM counted AS c
-JOIN link_type AS t USING (key_type)
+CROSS JOIN population AS p
+WHERE c.account_count >= 2
 ORDER BY c.key_type, c.key_value
