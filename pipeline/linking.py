@@ -146,7 +146,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: da
     The caller owns ``db`` (the output folder's lock and ``forensics.duckdb``) and has made
     the per-day views; this replaces the window tables whole, so a retry is safe.
     ``features`` are the per-day tables' settings, which the null needs (how many bands a
-    prompt has, how wide the failover and shared-prompt intervals are).
+    prompt has, how many accounts a prompt may have to count as shared).
     """
     params = params or LinkParams()
     features = features or FeatureParams()
@@ -170,7 +170,6 @@ def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: da
     counted = db.sql(sql_text("account_link_evidence"), params={
         **window, "max_key_accounts": params.max_key_accounts,
         "bands_per_prompt": features.band_bins // features.band_rows,
-        "failover_chance_per_429": features.failover_seconds / (features.pair_minutes * 60),
     }).pl()
     db.unregister("link_type")
 
@@ -195,7 +194,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: da
         "max_accounts_per_prompt": features.max_accounts_per_prompt}).pl()
     confirmed = confirm_members(communities, keys, evidence, null, threshold,
                                 bands_per_prompt=features.band_bins // features.band_rows)
-    labels = confirmed.select("account_id", "label")
+    labels = join_card_holders(confirmed.select("account_id", "label"), evidence)
     previous = _previous_clusters(db)
     clusters, lineage = assign_cluster_ids(labels, previous)
     clusters = clusters.with_columns(window_start=pl.lit(first), window_end=pl.lit(last))
@@ -426,6 +425,25 @@ def confirm_members(labels: pl.DataFrame, keys: pl.DataFrame, evidence: pl.DataF
                    .with_columns(label=pl.when("stays").then("label").otherwise(alone))
                    .select("account_id", "label", "member_surprise"))
     return current
+
+
+def join_card_holders(labels: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
+    """(account_id, label) with every community that shares a payment card merged: a card
+    is one payer at any count, so its holders are one cluster however sparse their other
+    evidence. Leiden's density criterion would cut a star of 300 card holders apart (a
+    card's n accounts are n - 1 star rows, not a clique), so cards join after it, as the
+    connected components of communities and cards."""
+    index = labels.sort("account_id").with_row_index("vertex")
+    vertex = dict(zip(index["account_id"], index["vertex"], strict=True))
+    anchors = index.group_by("label").agg(anchor=pl.col("vertex").min())
+    within = index.join(anchors, on="label").filter(pl.col("vertex") != pl.col("anchor"))
+    cards = evidence.filter(pl.col("key_type") == "payment_fingerprint").select(
+        a=pl.col("account_a").replace_strict(vertex, return_dtype=pl.UInt32),
+        b=pl.col("account_b").replace_strict(vertex, return_dtype=pl.UInt32))
+    edges = pl.concat([within.select(a="vertex", b="anchor"), cards]).sort("a", "b")
+    graph = igraph.Graph(n=index.height, edges=edges.rows(), directed=False)
+    components = graph.connected_components().membership
+    return index.select("account_id", label=pl.Series(components, dtype=pl.Int64))
 
 
 def detect_communities(accounts: pl.Series, edges: pl.DataFrame,

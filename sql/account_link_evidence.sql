@@ -15,12 +15,12 @@
 --     first account (a star: n - 1 rows for n accounts, not n(n - 1) / 2), which links them
 --     all; linking.py gives these rows the edge threshold's surprise;
 --   failover: 429s on one account followed within seconds by the same prompt on the other
---     (failover_day), against chance: of the prompts the pair shares within minutes, the
---     share that a 429 followed by the other's request within the failover interval would
---     catch at the window's 429 rate ($failover_chance_per_429, times that rate).
+--     (failover_day), against chance: the prompts the pair shares within minutes times the
+--     window's 429 rate, as if the pair always sent its shared prompts seconds apart (two
+--     apps answering the same public feed do; so a 429 among them is no evidence).
 -- Input: account_link_key, link_key, account_link_null, prompt_pair_day, failover_day,
 -- account_day, link_type (key_type, family). Parameters: $start, $end, $max_key_accounts,
--- $bands_per_prompt, $failover_chance_per_429.
+-- $bands_per_prompt.
 WITH shared_keys AS (
     SELECT k.account_id, k.key_type, k.key_value, w.stratum
     FROM account_link_key AS k
@@ -122,7 +122,7 @@ failovers AS (
     SELECT
         f.account_a, f.account_b, 'failover' AS key_type, 0 AS stratum,
         f.event_count::DOUBLE AS shared_count,
-        greatest(coalesce(p.shared_count, 0), 1) * r.share * $failover_chance_per_429
+        greatest(coalesce(p.shared_count, 0), 1) * r.share
             AS expected_count
     FROM (
         SELECT

@@ -6,12 +6,20 @@ import zlib
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
 from pipeline.evaluation import read_labels, score_linking
 from pipeline.features import build_day_features, create_feature_views
-from pipeline.linking import LinkParams, assign_cluster_ids, link_accounts
+from pipeline.linking import (
+    LinkParams,
+    assign_cluster_ids,
+    edge_threshold,
+    fisher_surprise,
+    link_accounts,
+    poisson_surprise,
+)
 from pipeline.schema import ACCOUNT_COLUMNS, REQUESTS_COLUMNS
 from pipeline.warehouse import DB_NAME, connect, partition_path
 
@@ -94,130 +102,144 @@ def together(clusters: pl.DataFrame, a: str, b: str) -> bool:
 
 
 def quiet_day(accounts: list[str], day: date = DAY) -> list[dict[str, object]]:
-    """A few unremarkable requests per account so that every account is seen, each
-    account starting and stopping in minutes of its own (shared ones would be evidence)."""
-    return [request(a, at(day, 8 + k % 6 + i, (7 * i + 3 * k) % 60))
-            for k, a in enumerate(accounts) for i in range(3)]
+    """A few unremarkable requests per account so that every account is seen, at hours and
+    minutes drawn per account (a shared schedule would be evidence of one scheduler)."""
+    return [request(a, at(day, 8 + spread(f"{a}h{i}", 12), spread(f"{a}m{i}", 60),
+                          spread(f"{a}s{i}", 60)))
+            for a in accounts for i in range(3)]
 
 
-def test_a_shared_payment_card_links_on_its_own(tmp_path):
-    names = ["a", "b", "c"]
-    clusters = build(tmp_path, quiet_day(names),
-                     [account("a", payment_fingerprint="card-x"),
-                      account("b", payment_fingerprint="card-x"), account("c")])
+BACKGROUND = [f"bg{i:03d}" for i in range(150)]
+"""Unrelated accounts, so that the window's null has a population to measure chance in."""
+
+
+def test_poisson_surprise_is_the_tail_and_survives_underflow():
+    assert poisson_surprise(np.array([1.0]), np.array([0.1]))[0] == pytest.approx(
+        -np.log10(1 - np.exp(-0.1)))
+    assert poisson_surprise(np.array([0.5]), np.array([50.0]))[0] == pytest.approx(0, abs=1e-9)
+    deep = poisson_surprise(np.array([40.0, 41.0]), np.array([0.01, 0.01]))
+    assert np.isfinite(deep).all() and deep[1] > deep[0] > 100
+
+
+def test_fisher_surprise_of_one_component_is_that_component_and_many_weak_add_up():
+    assert fisher_surprise(np.array([7.3]), np.array([1.0]))[0] == pytest.approx(7.3)
+    assert fisher_surprise(np.array([2.0]), np.array([2.0]))[0] < 2.0
+    assert fisher_surprise(np.array([20.0]), np.array([10.0]))[0] > 8.0
+
+
+def test_the_edge_threshold_grows_with_the_pairs_of_the_window():
+    assert edge_threshold(1_000, 0.01)["edge_surprise"] == pytest.approx(7.70, abs=0.01)
+    assert edge_threshold(100_000, 0.01)["edge_surprise"] == pytest.approx(11.70, abs=0.01)
+
+
+def test_a_card_three_hundred_accounts_share_links_them_all(tmp_path):
+    """A payment instrument is one payer at any count (a reseller's card links too:
+    linking is not accusation)."""
+    pool = [f"p{i:03d}" for i in range(300)]
+    clusters = build(tmp_path, quiet_day(pool + BACKGROUND),
+                     [account(n, payment_fingerprint="card-pool") for n in pool]
+                     + [account(n) for n in BACKGROUND])
+    ids = dict(clusters.select("account_id", "cluster_id").iter_rows())
+    assert len({ids[n] for n in pool}) == 1
+    assert not any(ids[n] == ids[pool[0]] for n in BACKGROUND)
+
+
+def test_a_consumer_mail_domain_of_many_unrelated_accounts_links_nobody(tmp_path):
+    """500 customers of one ISP: the domain is a provider because the window shows many
+    unrelated accounts hold it, whether or not it is on any list."""
+    customers = [f"c{i:03d}" for i in range(500)]
+    clusters = build(tmp_path, quiet_day(customers),
+                     [account(n, email_domain="isp-mail.example") for n in customers])
+    assert clusters["cluster_id"].n_unique() == len(customers)
+
+
+def test_forty_rare_prompts_shared_within_minutes_link_two_accounts(tmp_path):
+    """Two harvesting accounts on unrelated IPs dispatching the same forty rare prompts
+    within minutes: forty independent coincidences, far past chance."""
+    rows = quiet_day(["a", "b", *BACKGROUND])
+    for i in range(40):
+        t = at(DAY, 14, i)
+        rows += [request("a", t, prompt_hash=f"rare{i}", prompt_text=f"task {i} alpha"),
+                 request("b", t + timedelta(minutes=2), source_ip=f"192.0.2.{i}",
+                         prompt_hash=f"rare{i}", prompt_text=f"task {i} alpha")]
+    clusters = build(tmp_path, rows, [account(n) for n in ["a", "b", *BACKGROUND]])
     assert together(clusters, "a", "b")
-    assert not together(clusters, "a", "c")
-    assert sorted(clusters["account_id"]) == names
+    evidence = query(tmp_path / DB_NAME, "SELECT shared_count, surprise FROM "
+                     "account_link_evidence WHERE key_type = 'same_prompt' "
+                     "AND account_a = 'a' AND account_b = 'b'")
+    assert evidence[0][0] == 40 and evidence[0][1] > 20
 
 
-def test_a_private_email_domain_a_few_accounts_share_links_on_its_own(tmp_path):
-    """Accounts registered under one private domain are one registrant, like one card."""
-    names = ["a", "b", "c", "d"]
-    clusters = build(tmp_path, quiet_day(names),
-                     [account("a", email_domain="mbx-7f3a.xyz"),
-                      account("b", email_domain="mbx-7f3a.xyz"),
-                      account("c", email_domain="mbx-7f3a.xyz"), account("d")])
-    assert together(clusters, "a", "b") and together(clusters, "a", "c")
-    assert not together(clusters, "a", "d")
+def test_one_homework_prompt_forty_students_behind_one_nat_share_links_nobody(tmp_path):
+    """Forty students behind one university NAT paste the same homework question in the
+    same hour: one coincidence per pair on a prompt and a prefix the window shows many
+    accounts share."""
+    students = [f"s{i:02d}" for i in range(40)]
+    rows = quiet_day(students + BACKGROUND)
+    for i, student in enumerate(students):
+        rows.append(request(student, at(DAY, 15, i), source_ip=f"203.0.113.{10 + i}",
+                            prompt_hash="homework", prompt_text=LONG_TASK))
+    clusters = build(tmp_path, rows, [account(n) for n in students + BACKGROUND])
+    assert clusters.filter(pl.col("account_id").is_in(students))["cluster_id"].n_unique() \
+        == len(students)
 
 
-def test_a_free_mail_provider_links_nobody_even_when_few_accounts_use_it(tmp_path):
-    """In a window of three accounts gmail.com is rare, yet it is never one registrant."""
-    names = ["a", "b", "c"]
-    clusters = build(tmp_path, quiet_day(names),
-                     [account("a", email_domain="GMail.com"),
-                      account("b", email_domain="gmail.com"), account("c")])
-    assert clusters["cluster_id"].n_unique() == 3
-    assert query(tmp_path / DB_NAME, "SELECT count(*) FROM account_link_key "
-                 "WHERE key_type = 'email_domain' AND key_value = 'gmail.com'") == [(0,)]
-
-
-def test_a_failover_links_on_its_own(tmp_path):
-    """A key pool retries a 429 on another account: a failover of a prompt nothing else
-    of the pair shares is strong alone."""
-    rows = quiet_day(["a", "b", "c"])
-    t = at(DAY, 14)
-    rows += [request("a", t, status=429, prompt_hash="q0"),
-             request("b", t + timedelta(seconds=3), prompt_hash="q0")]
-    clusters = build(tmp_path, rows, [account(n) for n in "abc"])
+def test_a_key_pool_that_fails_over_repeatedly_links(tmp_path):
+    """A key pool retries 429s on another account: five failovers of prompts the pair
+    shares only through those retries."""
+    rows = quiet_day(["a", "b", *BACKGROUND])
+    for i in range(5):
+        t = at(DAY, 14, 10 * i)
+        rows += [request("a", t, status=429, prompt_hash=f"q{i}"),
+                 request("b", t + timedelta(seconds=3), prompt_hash=f"q{i}")]
+    clusters = build(tmp_path, rows, [account(n) for n in ["a", "b", *BACKGROUND]])
     assert together(clusters, "a", "b")
-    assert not together(clusters, "a", "c")
 
 
-def test_a_chance_failover_between_accounts_sharing_many_prompts_does_not_link(tmp_path):
-    """Two busy apps sending the same public prompts within minutes all day: one 429
-    followed by the other's copy of a prompt is chance (1 failover among 30 shared prompts,
-    under failover_min_share), and shared content alone never links."""
-    rows = quiet_day(["a", "b"])
+def test_a_chance_failover_between_busy_apps_sharing_public_prompts_does_not_link(tmp_path):
+    """Two busy apps sending the same thirty public prompts within seconds: one 429
+    followed by the other's copy is what chance gives that many shared prompts."""
+    rows = quiet_day(["a", "b", *BACKGROUND])
     for i in range(30):
         t = at(DAY, 14, i)
         rows += [request("a", t, status=429 if i == 0 else 200, prompt_hash=f"pub{i}"),
                  request("b", t + timedelta(seconds=3), prompt_hash=f"pub{i}")]
-    clusters = build(tmp_path, rows, [account(n) for n in "ab"])
+        for j, other in enumerate(BACKGROUND[:30]):
+            rows.append(request(other, t + timedelta(seconds=5 + j), prompt_hash=f"pub{i}"))
+    clusters = build(tmp_path, rows, [account(n) for n in ["a", "b", *BACKGROUND]])
+    failover = query(tmp_path / DB_NAME, "SELECT surprise FROM account_link_evidence "
+                     "WHERE key_type = 'failover'")
+    assert failover and failover[0][0] < 2
     assert not together(clusters, "a", "b")
-    assert query(tmp_path / DB_NAME, "SELECT shared_count, evidence FROM account_link_evidence "
-                 "WHERE key_type = 'failover'") == [(1, 0.0)]
 
 
-def test_one_nat_and_the_same_prompt_in_one_hour_do_not_link(tmp_path):
-    """Students behind one university NAT sending the same homework prompt: infrastructure
-    and content together stay below the edge threshold."""
-    rows = quiet_day(["s1", "s2"])
-    for i, student in enumerate(["s1", "s2"]):
-        rows.append(request(student, at(DAY, 15, 5 + i), source_ip=f"203.0.113.{10 + i}",
-                            prompt_hash="homework", prompt_text=LONG_TASK))
-    clusters = build(tmp_path, rows, [account("s1"), account("s2")])
-    assert not together(clusters, "s1", "s2")
-    evidence = query(tmp_path / DB_NAME, "SELECT family FROM account_link_evidence "
-                     "GROUP BY family ORDER BY family")
-    assert evidence == [("content",), ("infrastructure",)]
-
-
-def test_the_same_prompt_and_synchronized_start_and_stop_link(tmp_path):
-    """The stealthy operator: nothing shared but behaviour."""
-    rows = []
-    for day in (DAY, DAY + timedelta(days=1)):
+def test_synchronized_starts_and_shared_prompts_over_days_link_a_behaviour_only_pair(tmp_path):
+    """The careful operator: no shared registration or infrastructure, but on five days
+    both accounts start together after a silence and send the same prompts."""
+    rows = quiet_day(BACKGROUND)
+    for day in (DAY + timedelta(days=k) for k in range(5)):
         for bot in ("x", "y"):
-            rows += [request(bot, at(day, 8, 0, 5)), request(bot, at(day, 17, 59, 40)),
-                     request(bot, at(day, 12, 30), prompt_hash=f"t-{day}",
-                                 prompt_text=f"{LONG_TASK} nonce {bot}{day.day}q7")]
-        rows.append(request("z", at(day, 8, 0, 30)))
-        rows.append(request("z", at(day, 17, 59, 10)))
-    clusters = build(tmp_path, rows, [account(n) for n in "xyz"])
+            rows += [request(bot, at(day, 3, 17, 5 + (bot == "y") * 20),
+                             source_ip=f"192.0.{2 + (bot == 'y')}.{day.day}")]
+            rows += [request(bot, at(day, 3, 20 + i), prompt_hash=f"t-{day}-{i}",
+                             prompt_text=f"{LONG_TASK} nonce {bot}{day.day}q{i}")
+                     for i in range(4)]
+    clusters = build(tmp_path, rows, [account(n) for n in ["x", "y", *BACKGROUND]])
     assert together(clusters, "x", "y")
-    assert not together(clusters, "x", "z")
+    assert clusters.filter(pl.col("cluster_id") == clusters.filter(
+        pl.col("account_id") == "x")["cluster_id"][0]).height == 2
 
 
-def test_one_day_of_shared_start_and_stop_and_a_shared_prompt_do_not_link(tmp_path):
-    """Two hobbyists who happened to start and stop in the same minutes one day and sent
-    the same public prompt: chance, not one operator (0.45 + 0.5 stays below 1.0)."""
-    rows = []
+def test_one_day_of_a_shared_start_and_a_shared_prompt_does_not_link(tmp_path):
+    """Two hobbyists who started in the same minutes one day and sent the same public
+    prompt: chance."""
+    rows = quiet_day(BACKGROUND)
     for user in ("x", "y"):
-        rows += [request(user, at(DAY, 8, 0, 5)), request(user, at(DAY, 17, 59, 40)),
+        rows += [request(user, at(DAY, 8, 0, 5)),
                  request(user, at(DAY, 12, 30), prompt_hash="public",
                          prompt_text=f"{LONG_TASK} nonce {user}q7")]
-    clusters = build(tmp_path, rows, [account("x"), account("y")])
+    clusters = build(tmp_path, rows, [account(n) for n in ["x", "y", *BACKGROUND]])
     assert not together(clusters, "x", "y")
-    families = query(tmp_path / DB_NAME, "SELECT DISTINCT family FROM account_link_evidence "
-                     "ORDER BY family")
-    assert families == [("content",), ("timing",)]
-
-
-@pytest.mark.parametrize("key_type", ["payment_fingerprint", "email_domain"])
-def test_a_key_many_accounts_share_links_nobody(tmp_path, key_type):
-    """A reseller's card or a webmail domain: past the type's limit a key weighs nothing."""
-    names = [f"u{i:03d}" for i in range(12)]
-    rows = quiet_day(names)
-    params = LinkParams(link_types=tuple(
-        t if t.key_type != key_type else
-        type(t)(t.key_type, t.family, t.multiplier, t.cap, 10, t.meaning)
-        for t in LinkParams().link_types))
-    clusters = build(tmp_path, rows, [account(n, **{key_type: "shared"}) for n in names],
-                     params=params)
-    assert clusters["cluster_id"].n_unique() == len(names)
-    weight = query(tmp_path / DB_NAME, "SELECT weight FROM link_key WHERE key_type = $k",
-                   {"k": key_type})
-    assert weight == [(0.0,)]
 
 
 def test_every_account_is_in_exactly_one_cluster_and_ids_repeat(tmp_path):
