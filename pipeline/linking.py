@@ -314,15 +314,14 @@ def confirm_members(labels: pl.DataFrame, keys: pl.DataFrame, evidence: pl.DataF
     Leiden groups accounts whose pairs are denser in evidence than the resolution; an
     account can ride along on a few weak pairs. Each member is therefore tested against
     the rest of its community as a whole. For key kinds (``keys``: account_id, key_type,
-    key_value, stratum, for keys held by 2 to max_key_accounts accounts) the coincidences
-    are the member's pairs inside the community that share a key, whose chance expectation
-    is the sum of the pairs' (account_link_evidence's formula summed over the community).
-    One key many members hold is one event, not many: both are divided by the mean number
-    of members per shared key (a quasi-Poisson correction), so the observation is the
-    number of distinct keys the member shares with the rest (of distinct prefixes, for IP
-    prefix-hours: one /24 shared every hour is one coincidence repeated). For the pair kinds
-    the prompts (same_prompt keys: the prompt hashes held by 2 to max_accounts_per_prompt
-    accounts of the window) the same, whether or not sent within minutes. Failovers are
+    key_value, stratum, account_count, for keys held by 2 to max_key_accounts accounts,
+    and prompts held by 2 to max_accounts_per_prompt) the community's keys are those two or
+    more of its members hold; the observation is how many of them the member holds, and
+    by chance an account holding d keys of that kind, drawn by popularity, would hold
+    d * (sum of those keys' holders) / M of them (M: every key of that kind in the window,
+    account_link_null). A rider that shares one popular key with the whole community
+    holds one of its keys, as any account might; a member holds many. IP prefix-hours count
+    by distinct prefix and bands by prompt, the expectation scaled alike. Failovers are
     events between two accounts: the sum over the member's pairs inside the community
     against the sum of their chance expectations. Per kind and stratum a Poisson tail,
     combined by Fisher's method; the member stays when that reaches
@@ -342,40 +341,31 @@ def confirm_members(labels: pl.DataFrame, keys: pl.DataFrame, evidence: pl.DataF
     failover_floor = float(evidence.filter(pl.col("key_type") == "failover")
                            ["expected_count"].min() or 0.0)
     activity = null.select("account_id", "key_type", "key_count", "type_incidences").unique()
-    coholders = null.filter(pl.col("stratum").is_not_null()).select(
-        "account_id", "key_type", "stratum", "coholder_count")
     current = labels.with_columns(member_surprise=pl.lit(None, pl.Float64))
     for _ in range(rounds):
         label = current.select("account_id", "label")
         size = label.group_by("label").len("n")
-        group_keys = (activity.join(label, on="account_id")
-                      .group_by("label", "key_type").agg(group_keys=pl.col("key_count").sum()))
         held = keys.join(label, on="account_id").with_columns(
             holders=pl.len().over("key_type", "key_value", "label"))
         unit = (pl.when(pl.col("key_type") == "ip_prefix_hour")
                 .then(pl.col("key_value").str.split(" ").list.first())
                 .otherwise("key_value"))
-        key_observed = (held.filter(pl.col("holders") >= 2)
+        group_held = held.filter(pl.col("holders") >= 2)
+        key_observed = (group_held
                         .group_by("account_id", "label", "key_type", "stratum")
                         .agg(shared_keys=pl.len().cast(pl.Float64),
-                             shared=unit.n_unique().cast(pl.Float64),
-                             shared_pairs=(pl.col("holders") - 1).sum().cast(pl.Float64)))
-        group_coholders = (coholders.join(label, on="account_id")
-                           .group_by("label", "key_type", "stratum")
-                           .agg(group_coholders=pl.col("coholder_count").sum()))
+                             shared=unit.n_unique().cast(pl.Float64)))
+        group_mass = (group_held.select("label", "key_type", "key_value", "stratum",
+                                        "account_count").unique()
+                      .group_by("label", "key_type", "stratum")
+                      .agg(group_mass=pl.col("account_count").sum().cast(pl.Float64)))
         key_tested = (key_observed
                       .join(activity, on=["account_id", "key_type"], how="left")
-                      .join(coholders, on=["account_id", "key_type", "stratum"], how="left")
-                      .join(group_keys, on=["label", "key_type"], how="left")
-                      .join(group_coholders, on=["label", "key_type", "stratum"], how="left")
-                      .with_columns(pl.col("key_count", "type_incidences", "coholder_count",
-                                           "group_keys", "group_coholders").fill_null(0))
-                      .with_columns(expected=(
-                          pl.col("coholder_count") * (pl.col("group_keys") - pl.col("key_count"))
-                          + pl.col("key_count")
-                          * (pl.col("group_coholders") - pl.col("coholder_count")))
-                          / (2 * pl.col("type_incidences").clip(1, None))
-                          * pl.col("shared") / pl.col("shared_pairs")))
+                      .join(group_mass, on=["label", "key_type", "stratum"], how="left")
+                      .with_columns(pl.col("key_count", "type_incidences").fill_null(0))
+                      .with_columns(expected=pl.col("key_count") * pl.col("group_mass")
+                                    / pl.col("type_incidences").clip(1, None)
+                                    * pl.col("shared") / pl.col("shared_keys")))
         key_tested = key_tested.with_columns(
             shared=pl.when(pl.col("key_type") == "prompt_band")
             .then(pl.col("shared") / bands_per_prompt).otherwise("shared"),

@@ -1,10 +1,13 @@
 -- account_link_key: one row per account seen in the window ($start..$end) and linking key
 -- it holds: registry keys from the accounts table (payment fingerprint, e-mail domain,
 -- creation burst) and traffic keys from the compact per-day tables (user agent, system
--- prompt, IP prefix in an hour, near-duplicate prompt band in an hour, and the
+-- prompt, IP prefix in an hour, near-duplicate prompt band over the window, and the
 -- $sync_minutes-wide bucket of every activity start: a minute with requests after
 -- $idle_minutes or more of silence, leaving out the first minutes of a day that merely
 -- continue the night before, $edge_margin_minutes from midnight).
+-- A band is a window key, not a band-hour: its popularity must be that of the prompt over
+-- the window, or a corpus question a hundred people ask on different hours would look
+-- rare in each hour it is asked twice.
 -- No key is dropped by a list here: how much a shared key says is measured against how
 -- many accounts of the window hold it (account_link_null, account_link_evidence), so a
 -- consumer mail domain, a public NAT or an SDK's default prompt weighs little because the
@@ -58,7 +61,7 @@ traffic AS (
     FROM account_prefix_hour
     WHERE date BETWEEN $start AND $end
     UNION ALL
-    SELECT account_id, 'prompt_band', band_key::VARCHAR || ' ' || strftime(hour_at, '%Y-%m-%dT%H')
+    SELECT account_id, 'prompt_band', band_key::VARCHAR
     FROM account_band_day
     WHERE date BETWEEN $start AND $end
     UNION ALL
