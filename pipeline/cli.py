@@ -239,13 +239,16 @@ def evaluate(
     row_budget: Annotated[int | None, typer.Option(
         "--row-budget", help="Sweep: scale each scenario's volume to about this many rows "
         "(default 600,000; the design is drawn the same).")] = None,
+    without: Annotated[str | None, typer.Option(
+        "--without", help="Sweep: leave these linking evidence kinds out (comma-separated, "
+        "e.g. payment_fingerprint,sync_start): an ablation.")] = None,
 ) -> None:
     """Score a run's clusters against a simulation's labels, or sweep fresh randomized
     scenarios (--sweep K or --seeds) and report per seed and overall."""
     from pipeline.evaluation import read_labels, score_linking, score_verdicts
 
     if sweep or seeds:
-        _evaluate_sweep(out or Path("eval"), sweep, seeds, hashes_only, row_budget)
+        _evaluate_sweep(out or Path("eval"), sweep, seeds, hashes_only, row_budget, without)
         return
     out = out or Path("out")
     with user_errors():
@@ -293,7 +296,7 @@ def evaluate(
 
 
 def _evaluate_sweep(out: Path, k: int, seeds: str | None, hashes_only: bool,
-                    row_budget: int | None) -> None:
+                    row_budget: int | None, without: str | None) -> None:
     """The sweep: seeds first (printed and recorded), a line per seed as it ends, then the
     aggregate table; the files under ``out`` are rewritten after every seed."""
     from pipeline.simulation.randomized import ROW_BUDGET
@@ -312,6 +315,11 @@ def _evaluate_sweep(out: Path, k: int, seeds: str | None, hashes_only: bool,
         budget = ROW_BUDGET if row_budget is None else row_budget
         if budget < 1_000:
             raise ForensicsError("--row-budget: must be at least 1,000")
+        left_out = tuple(k.strip() for k in (without or "").split(",") if k.strip())
+        kinds = {t.key_type for t in LinkParams().link_types}
+        if unknown := sorted(set(left_out) - kinds):
+            raise ForensicsError(f"--without: unknown evidence kind {', '.join(unknown)} "
+                                 f"(one of: {', '.join(sorted(kinds))})")
     out_console.print(f"seeds: {', '.join(str(s) for s in chosen)} (recorded in "
                       f"{out / 'seeds.json'})")
 
@@ -330,7 +338,7 @@ def _evaluate_sweep(out: Path, k: int, seeds: str | None, hashes_only: bool,
 
     with console.status(f"sweeping {len(chosen)} seeds into {out}"):
         result = run_sweep(chosen, out, hashes_only=hashes_only, on_result=report,
-                           row_budget=budget)
+                           row_budget=budget, without=left_out)
     agg = result["aggregate"]
     table = Table(title=f"sweep: {agg['succeeded']} of {agg['seeds']} seeds ran ({out})")
     table.add_column("measure")

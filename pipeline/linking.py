@@ -191,7 +191,8 @@ def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: da
     null = db.sql("SELECT * FROM account_link_null").pl()
     keys = db.sql(sql_text("account_link_member_key"), params={
         **window, "max_key_accounts": params.max_key_accounts,
-        "max_accounts_per_prompt": features.max_accounts_per_prompt}).pl()
+        "max_accounts_per_prompt": features.max_accounts_per_prompt}).pl() \
+        .filter(pl.col("key_type").is_in([t.key_type for t in params.link_types]))
     confirmed = confirm_members(communities, keys, evidence, null, threshold,
                                 bands_per_prompt=features.band_bins // features.band_rows)
     labels = join_card_holders(confirmed.select("account_id", "label"), evidence)

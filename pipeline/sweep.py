@@ -46,10 +46,12 @@ def draw_seeds(k: int) -> list[int]:
 
 
 def run_seed(seed: int, folder: Path, hashes_only: bool = False,
-             row_budget: int = ROW_BUDGET) -> dict:
+             row_budget: int = ROW_BUDGET, without: tuple[str, ...] = ()) -> dict:
     """Simulate the randomized scenario of ``seed``, run the pipeline over its whole window,
     and score it. Returns the scores (also written to ``folder/result.json``). A smaller
-    ``row_budget`` keeps the design and scales the volume (for a quick check)."""
+    ``row_budget`` keeps the design and scales the volume (for a quick check); ``without``
+    leaves linking evidence kinds out, to measure what each adds."""
+    from pipeline.linking import LinkParams
     from pipeline.runner import PipelineParams, RunRequest, run_pipeline
     from pipeline.simulate import simulate
     from pipeline.simulation.randomized import randomized_scenario
@@ -62,7 +64,9 @@ def run_seed(seed: int, folder: Path, hashes_only: bool = False,
     end = summary.start + timedelta(days=summary.days - 1)
     request = RunRequest(logs=sim / "logs", out=out, start=summary.start, end=end,
                          accounts=sim / "accounts.csv")
-    run_pipeline(request, PipelineParams())
+    linking = LinkParams(link_types=tuple(t for t in LinkParams().link_types
+                                          if t.key_type not in without))
+    run_pipeline(request, PipelineParams(linking=linking))
     ran = time.perf_counter()
     result = score_seed(seed, sim, out)
     result["seconds"] = {"simulate": round(simulated - began, 1), "run": round(ran - simulated, 1)}
@@ -80,12 +84,13 @@ def run_sweep(
     hashes_only: bool = False,
     on_result: Callable[[dict], None] | None = None,
     row_budget: int = ROW_BUDGET,
+    without: tuple[str, ...] = (),
 ) -> dict:
     """Run every seed in its own process, one after another; after each, rewrite
     ``sweep.json`` and ``sweep.md``. Returns the final ``sweep.json`` content."""
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / "seeds.json", {"seeds": seeds, "hashes_only": hashes_only,
-                                     "row_budget": row_budget})
+                                     "row_budget": row_budget, "without": list(without)})
     results: list[dict] = []
     sweep: dict = {}
     for seed in seeds:
@@ -95,6 +100,7 @@ def run_sweep(
         command = [sys.executable, "-m", "pipeline.sweep", "--seed", str(seed),
                    "--folder", str(folder), "--row-budget", str(row_budget)]
         command += ["--hashes-only"] if hashes_only else []
+        command += ["--without", ",".join(without)] if without else []
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         (folder / "log.txt").write_text(done.stdout + done.stderr, encoding="utf-8")
         if (folder / RESULT).is_file():
@@ -104,7 +110,8 @@ def run_sweep(
             result = _failure(seed, f"exit code {done.returncode}: " + " | ".join(tail))
         results.append(result)
         sweep = {"seeds": seeds, "hashes_only": hashes_only, "row_budget": row_budget,
-                 "results": results, "aggregate": aggregate_sweep(results)}
+                 "without": list(without), "results": results,
+                 "aggregate": aggregate_sweep(results)}
         _write_json(out / "sweep.json", sweep)
         (out / "sweep.md").write_text(sweep_markdown(sweep), encoding="utf-8")
         if on_result is not None:
@@ -125,9 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folder", type=Path, required=True)
     parser.add_argument("--hashes-only", action="store_true")
     parser.add_argument("--row-budget", type=int, default=ROW_BUDGET)
+    parser.add_argument("--without", default="")
     args = parser.parse_args(argv)
+    without = tuple(k for k in args.without.split(",") if k)
     try:
-        run_seed(args.seed, args.folder, args.hashes_only, args.row_budget)
+        run_seed(args.seed, args.folder, args.hashes_only, args.row_budget, without)
     except Exception as err:  # any crash is this seed's result, written down
         error = f"{type(err).__name__}: {err}"
         _write_json(args.folder / RESULT, {**_failure(args.seed, error),
