@@ -153,6 +153,14 @@ DECLARED: dict[str, tuple[Rule, ...]] = {
         Rule("at_least", ("last_seen",), "a cluster's last request is not before its first",
              other="first_seen"),
     ),
+    "case_join": (
+        Rule("not_null", (CLUSTER_ACCOUNT_COUNT,), "a joined account's cluster exists"),
+        *(Rule("not_null", (c,), "a join names its case and the numbers that decided it")
+          for c in ("joined_case", "tie_surprise", "required_surprise")),
+        Rule("at_least", ("tie_surprise",), "a cluster joins only past the join threshold",
+             other="required_surprise"),
+        _between("pairs", 1, None, "a tie rests on at least one pair of accounts"),
+    ),
 }
 
 

@@ -446,8 +446,9 @@ CLUSTER_FINDING = Table(
     columns=(
         _CLUSTER,
         _c("verdict", "VARCHAR",
-           "flagged (strong evidence in two or more behavioural families), watch (one) or "
-           "clear"),
+           "flagged (strong evidence in two or more behavioural families and three or more "
+           "accounts, or a small cluster that joined a flagged case), watch (one family; "
+           "under three accounts, two strong statistics, one of them a harvest) or clear"),
         _c("risk_score", "DOUBLE", "in [0, 1], monotone in the evidence"),
         _c("n_accounts", "BIGINT", "accounts in the cluster"),
         _c("n_requests", "BIGINT", "requests of the cluster's accounts in the window"),
@@ -459,8 +460,32 @@ CLUSTER_FINDING = Table(
         _c("hashes_only", "BOOLEAN",
            "true when the cluster's logs carried no prompt text, so query-distribution "
            "statistics came from hashes and token counts only"),
+        _c("joined_case", "VARCHAR",
+           "the flagged cluster this small cluster joined (its behaviour and its ties to "
+           "that case's accounts passed the join rule; rows in case_join), else NULL"),
     ),
 )
 
-WINDOW_TABLES: tuple[Table, ...] = (CLUSTER_STATISTIC, CLUSTER_FINDING)
+CASE_JOIN = Table(
+    name="case_join",
+    grain="one row per account of a cluster that joined a flagged case",
+    key=("account_id",),
+    layer="out",
+    columns=(
+        _ACCOUNT,
+        _CLUSTER,
+        _c("joined_case", "VARCHAR", "the flagged cluster the account's cluster joined"),
+        _c("tie_surprise", "DOUBLE",
+           "-log10 of the Simes combination of the linking p-values of the pairs between "
+           "the account's cluster and the case's accounts (sql/case_tie.sql)"),
+        _c("required_surprise", "DOUBLE",
+           "what tie_surprise had to reach: join_fraction x link_threshold.edge_surprise"),
+        _c("pairs", "BIGINT",
+           "pairs with shared evidence between the account's cluster and the case's accounts"),
+        _c("families_held", "VARCHAR",
+           "the behavioural families the account's cluster holds on its own, comma-separated"),
+    ),
+)
+
+WINDOW_TABLES: tuple[Table, ...] = (CLUSTER_STATISTIC, CLUSTER_FINDING, CASE_JOIN)
 TABLES.update({t.name: t for t in WINDOW_TABLES})

@@ -1,18 +1,35 @@
-"""Scoring: the statistics of each cluster turned into a verdict, a risk score and signals.
+"""Scoring: the statistics of each cluster turned into a verdict, a risk score and signals,
+and the small clusters whose behaviour and ties put them in a flagged case.
 
-In: ``cluster_statistic`` and ``cluster_profile`` (``forensics.duckdb``). Out:
-``cluster_findings`` (one row per cluster of the window, the output contract's columns)
-and ``findings/cluster_findings.parquet``.
+In: ``cluster_statistic``, ``cluster_profile`` and ``clusters`` (``forensics.duckdb``);
+``account_link_pair`` and ``link_threshold`` from linking when they exist. Out:
+``cluster_findings`` (one row per cluster of the window, the output contract's columns
+and ``joined_case``), ``findings/cluster_findings.parquet``, and ``case_join`` (one row
+per account of a cluster that joined a flagged case, with the numbers that decided it).
 
 A family of evidence (query distribution, caching mismatch, traffic shape) holds when at
 least ``min_strong_per_family`` of its statistics are strong (corrected p-value and effect
-size both past their thresholds). ``flagged`` needs ``min_families_flagged`` families,
-``watch`` one (or more, in a cluster under ``min_accounts_flagged`` accounts), anything
-else is ``clear``: one odd habit is never an accusation. Linkage
-says whom the verdict covers and is not a family here. The risk score is the mean over
-the three families of each family's strongest statistic's strength, strength being
-min(1, -log10(p_adjusted) / 10) times min(1, effect / the rule's minimum effect): it grows
-with every statistic's evidence and never shrinks when one grows.
+size both past their thresholds). A cluster of ``min_accounts_flagged`` accounts or more is
+``flagged`` with ``min_families_flagged`` families and ``watch`` with one. A smaller
+cluster (one or two accounts: a fragment linking left behind, or a person) is ``watch``
+when its own behaviour shows a harvest: ``small_watch_strong`` (three) strong statistics,
+at least one in a harvest family (what it asks, how it uses the cache). One or two odd
+habits (a night owl, a low max_tokens) are never enough, nor is traffic shape alone (a
+busy app runs all night at its limit). Anything else is ``clear``. Linkage says whom the
+verdict covers and is not a family here.
+
+Joining: a small cluster that is not flagged and holds a harvest statistic joins the
+flagged case it is most tied to when its tie (``sql/case_tie.sql``: the Simes combination
+of its accounts' linking p-values with the case's accounts) reaches ``join_fraction`` of
+the surprise a pair needs to be a linking edge; it is then ``flagged`` with the case's id
+in ``joined_case`` and ``joined:<case>`` among its signals. The behaviour is evidence the
+edge did not have, and the search runs over the few candidates' pairs only, not over all
+pairs of the window, so half the edge's bound suffices (README, Statistics and verdicts).
+
+The risk score is the mean over the three families of each family's strongest statistic's
+strength, strength being min(1, -log10(p_adjusted) / 10) times min(1, effect / the rule's
+minimum effect): it grows with every statistic's evidence and never shrinks when one
+grows. A join does not change it: it is the cluster's own evidence.
 """
 
 from __future__ import annotations
@@ -23,8 +40,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipeline.schema import CASE_JOIN
 from pipeline.statistics import FAMILIES, RULES
-from pipeline.warehouse import publish_frame
+from pipeline.warehouse import publish_frame, sql_text
+
+LINK_TABLES = ("account_link_pair", "link_threshold")
+"""Linking's pair table and threshold; without them no cluster joins a case."""
 
 
 @dataclass(frozen=True)
@@ -36,21 +57,44 @@ class ScoringParams:
     min_families_flagged: int = 2
     """Families that must hold for ``flagged`` (DESIGN: at least two)."""
     min_accounts_flagged: int = 3
-    """Clusters smaller than this are at most ``watch``. The case is one operator behind
-    many accounts; a researcher's two accounts running a benchmark overnight, or an app and
-    its staging key, behave oddly but are not that case, and one or two accounts leave the
-    cluster-level statistics resting on one account's habits."""
+    """Clusters smaller than this are at most ``watch`` on their own behaviour. The case is
+    one operator behind many accounts; a researcher's two accounts running a benchmark
+    overnight, or an app and its staging key, behave oddly but are not that case, and one
+    or two accounts leave the statistics resting on one account's habits. Such a cluster is
+    ``flagged`` only by joining a flagged case."""
+    small_watch_strong: int = 3
+    """Strong statistics (in one family or several) a cluster under
+    ``min_accounts_flagged`` accounts needs for ``watch``. A binomial test of one account's
+    requests is optimistic (its requests are one person's habits, not independent draws),
+    so each own-behaviour rule is strong for some 5-10% of ordinary single accounts: a
+    night owl, a low max_tokens. Two such habits meet in about 1% of thousands of single
+    accounts, the whole watch budget; three in well under 0.1%."""
+    harvest_families: tuple[str, ...] = ("query_distribution", "caching_mismatch")
+    """Families whose statistics show a harvest itself (a capability sweep, reasoning
+    elicitation, output saturation, novelty, cache busting, reads of another account's
+    cache). A small cluster needs one of these strong to be on watch or to join a case;
+    traffic shape (night hours, pacing) says how requests are sent, which an app shares."""
+    join_fraction: float = 0.5
+    """A candidate joins a case when its tie reaches this fraction of ``edge_surprise``
+    (linking's Bonferroni bound over all pairs of the window). The join searches only the
+    pairs between a short list of candidates and the flagged accounts, about the square
+    root of all pairs when candidates are few: half the bound, in -log10 terms."""
 
 
 def score_clusters(db: duckdb.DuckDBPyConnection, out: Path,
                    params: ScoringParams | None = None) -> pl.DataFrame:
-    """Build ``cluster_findings`` and write ``findings/cluster_findings.parquet``."""
+    """Build ``cluster_findings`` and ``case_join`` and write
+    ``findings/cluster_findings.parquet``."""
     params = params or ScoringParams()
     profile = db.sql("SELECT cluster_id, n_accounts, request_count, first_seen, last_seen, "
                      "text_request_count FROM cluster_profile").pl()
     statistics = db.sql("SELECT cluster_id, family, rule_id, statistic, p_adjusted, "
                         "effect_size, is_strong FROM cluster_statistic").pl()
     findings = verdicts(profile, statistics, params)
+    ties = case_ties(db, findings, statistics, params)
+    members = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
+    findings, joined = join_cases(findings, ties, members, params)
+    publish_frame(db, "case_join", joined, "account_id")
     publish_frame(db, "cluster_findings", findings, "cluster_id",
                   out / "findings" / "cluster_findings.parquet")
     return findings
@@ -58,7 +102,8 @@ def score_clusters(db: duckdb.DuckDBPyConnection, out: Path,
 
 def verdicts(profile: pl.DataFrame, statistics: pl.DataFrame,
              params: ScoringParams) -> pl.DataFrame:
-    """The findings of every cluster from its statistics (pure: frames in, frame out)."""
+    """The findings of every cluster from its own statistics (pure: frames in, frame out);
+    ``joined_case`` is null here, ``join_cases`` fills it."""
     min_effect = {r.statistic: r.min_effect for r in RULES}
     strength = statistics.with_columns(
         strength=(
@@ -80,20 +125,23 @@ def verdicts(profile: pl.DataFrame, statistics: pl.DataFrame,
     )
     signals = strength.filter(pl.col("is_strong")).group_by("cluster_id").agg(
         signals=pl.col("rule_id").unique().sort().str.join(","))
+    small = pl.col("n_accounts") < params.min_accounts_flagged
     return (
         profile.join(per_cluster, on="cluster_id", how="left")
         .join(signals, on="cluster_id", how="left")
+        .join(strong_counts(statistics, params), on="cluster_id", how="left")
         .with_columns(
-            family_count=pl.col("family_count").fill_null(0),
+            pl.col("family_count", "strong_count", "harvest_count").fill_null(0),
             risk_score=pl.col("risk_score").fill_null(0.0).clip(0.0, 1.0),
             strong_families=pl.col("strong_families").fill_null(""),
             signals=pl.col("signals").fill_null(""),
         )
         .with_columns(
-            verdict=pl.when((pl.col("family_count") >= params.min_families_flagged)
-                            & (pl.col("n_accounts") >= params.min_accounts_flagged))
+            verdict=pl.when(~small & (pl.col("family_count") >= params.min_families_flagged))
             .then(pl.lit("flagged"))
-            .when(pl.col("family_count") >= 1).then(pl.lit("watch"))
+            .when(~small & (pl.col("family_count") >= 1)).then(pl.lit("watch"))
+            .when(small & (pl.col("strong_count") >= params.small_watch_strong)
+                  & (pl.col("harvest_count") >= 1)).then(pl.lit("watch"))
             .otherwise(pl.lit("clear")),
             hashes_only=(pl.col("text_request_count") == 0) & (pl.col("request_count") > 0),
         )
@@ -102,6 +150,85 @@ def verdicts(profile: pl.DataFrame, statistics: pl.DataFrame,
             pl.col("n_accounts").cast(pl.Int64), pl.col("request_count").cast(pl.Int64)
             .alias("n_requests"),
             "first_seen", "last_seen", "strong_families", "signals", "hashes_only",
+            pl.lit(None, pl.String).alias("joined_case"),
         )
         .sort("cluster_id")
     )
+
+
+def strong_counts(statistics: pl.DataFrame, params: ScoringParams) -> pl.DataFrame:
+    """Per cluster: its strong statistics, and those of them in a harvest family."""
+    return statistics.filter(pl.col("is_strong")).group_by("cluster_id").agg(
+        strong_count=pl.len().cast(pl.Int64),
+        harvest_count=pl.col("family").is_in(params.harvest_families).sum().cast(pl.Int64),
+    )
+
+
+def join_candidates(findings: pl.DataFrame, statistics: pl.DataFrame,
+                    params: ScoringParams) -> pl.DataFrame:
+    """The clusters that may join a case (cluster_id, n_accounts): not flagged, under
+    ``min_accounts_flagged`` accounts, a harvest statistic strong. Only the fragments
+    linking may have cut off: a larger cluster is a community of its own, tested as one,
+    and the ``join_fraction`` argument counts on the candidates being few."""
+    return (findings.join(strong_counts(statistics, params), on="cluster_id")
+            .filter((pl.col("verdict") != "flagged")
+                    & (pl.col("n_accounts") < params.min_accounts_flagged)
+                    & (pl.col("harvest_count") >= 1))
+            .select("cluster_id", "n_accounts"))
+
+
+def case_ties(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
+              statistics: pl.DataFrame, params: ScoringParams) -> pl.DataFrame:
+    """Every candidate's tie to every flagged case it shares evidence with
+    (``sql/case_tie.sql``), with linking's ``edge_surprise``: cluster_id, joined_case,
+    pairs, tie_surprise, edge_surprise. Empty when linking wrote no pair table (then no
+    cluster joins: a missing tie is no tie)."""
+    empty = pl.DataFrame(schema={"cluster_id": pl.String, "joined_case": pl.String,
+                                 "pairs": pl.Int64, "tie_surprise": pl.Float64,
+                                 "edge_surprise": pl.Float64})
+    present = {r[0] for r in db.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
+    if not set(LINK_TABLES) <= present:
+        return empty
+    roles = pl.concat([
+        join_candidates(findings, statistics, params).with_columns(role=pl.lit("candidate")),
+        findings.filter(pl.col("verdict") == "flagged")
+        .select("cluster_id", "n_accounts", role=pl.lit("case")),
+    ])
+    if roles.filter(pl.col("role") == "candidate").is_empty():
+        return empty
+    db.register("_case_role", roles.to_arrow())
+    try:
+        ties = db.sql(sql_text("case_tie")).pl()
+    finally:
+        db.unregister("_case_role")
+    edge = db.execute("SELECT max(edge_surprise) FROM link_threshold").fetchall()[0][0]
+    return ties.with_columns(edge_surprise=pl.lit(edge, pl.Float64)).select(empty.columns)
+
+
+def join_cases(findings: pl.DataFrame, ties: pl.DataFrame, members: pl.DataFrame,
+               params: ScoringParams) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Apply the join rule (pure): each candidate whose strongest tie reaches
+    ``join_fraction`` x ``edge_surprise`` joins that case (ties: the smaller case id).
+    Returns the findings (joined clusters ``flagged``, ``joined_case`` set, ``joined:<case>``
+    in signals) and ``case_join``: one row per account of a joined cluster."""
+    joins = (ties.with_columns(required_surprise=params.join_fraction * pl.col("edge_surprise"))
+             .filter(pl.col("tie_surprise") >= pl.col("required_surprise"))
+             .sort("cluster_id", "tie_surprise", "joined_case", descending=[False, True, False])
+             .unique("cluster_id", keep="first", maintain_order=True))
+    case_join = (joins.join(members, on="cluster_id")
+                 .join(findings.select("cluster_id", families_held="strong_families"),
+                       on="cluster_id")
+                 .select([c.name for c in CASE_JOIN.columns])
+                 .sort("account_id"))
+    joined = joins.select("cluster_id", case=pl.col("joined_case"))
+    findings = (findings.join(joined, on="cluster_id", how="left")
+                .with_columns(
+                    verdict=pl.when(pl.col("case").is_not_null()).then(pl.lit("flagged"))
+                    .otherwise(pl.col("verdict")),
+                    signals=pl.when(pl.col("case").is_null()).then(pl.col("signals"))
+                    .otherwise(pl.concat_str(pl.col("signals"), pl.lit("joined:") + pl.col("case"),
+                                             separator=",").str.strip_chars(",")),
+                    joined_case=pl.col("case"))
+                .drop("case"))
+    return findings, case_join

@@ -5,7 +5,10 @@ In: ``clusters`` and the window's per-day tables, through ``forensics.duckdb``
 (``sql/cluster_profile.sql`` and ``sql/cluster_capability.sql`` fold them into counts per
 cluster). Out: the ``cluster_profile``, ``cluster_capability``, ``cluster_cache_day`` and
 ``cluster_cache_collision`` tables (the last two for the reports' caching section), and
-``cluster_statistic``: one row per tested cluster (two or more accounts) and statistic.
+``cluster_statistic``: one row per tested cluster and statistic. A single account is tested
+too, on the rules that measure an account's own behaviour, so a fragment linking left
+alone is judged by what it does; the rules of what accounts do together
+(``Rule.across_accounts``) need two or more.
 
 Every statistic is a rule of ``RULES``: an id, a family, what it measures (a ratio of two
 ``cluster_profile`` columns, so an auditor can re-derive it) and the test behind it. The
@@ -158,8 +161,13 @@ RULES: tuple[Rule, ...] = (
 class StatisticsParams:
     """Settings of the statistics stage; the defaults are the nightly run's."""
 
-    min_cluster_accounts: int = 2
-    """Clusters smaller than this are not tested (a single account is not a cluster case)."""
+    min_cluster_accounts: int = 1
+    """Clusters smaller than this are not tested. One: a single account's own behaviour
+    (its capability mix, saturation, cache busting, hours, pacing) is compared with other
+    single accounts, so an account that linking left alone is still judged (issue 12)."""
+    min_together_accounts: int = 2
+    """Clusters smaller than this are not tested on the ``across_accounts`` rules, which
+    count what two or more of a cluster's accounts do together."""
     baseline_clusters: int = 50
     """Clusters in a cluster's baseline: the nearest in size."""
     min_baseline_clusters: int = 20
@@ -238,7 +246,7 @@ def binomial_statistics(profile: pl.DataFrame, params: StatisticsParams) -> pl.D
         if rule.needs_text and rule.hashes_fallback is None:
             frame = frame.join(hashes_only.filter(~pl.col("hashes_only")), on="cluster_id")
         if rule.across_accounts:
-            frame = frame.filter(pl.col("n_accounts") >= params.min_cluster_accounts)
+            frame = frame.filter(pl.col("n_accounts") >= params.min_together_accounts)
         frame = _with_baseline(frame, params)
         p0 = np.clip(frame["baseline_median"].to_numpy(), params.rate_floor,
                      1 - params.rate_floor)
@@ -305,17 +313,21 @@ def _capability_statistics(profile: pl.DataFrame, capability: pl.DataFrame,
              "capability_divergence": _divergence(observed, population)}
     rng = np.random.default_rng(params.seed)
     sizes = mixes["n_accounts"].to_numpy()
-    nulls = {name: np.empty((len(sizes), params.permutations)) for name in stats}
+    # One null per cluster size, not per cluster: thousands of single accounts share one.
+    summary = {name: np.empty((len(sizes), 4)) for name in stats}
     for size in np.unique(sizes):
         rows = np.flatnonzero(sizes == size)
         draws = _random_mixes(counts, int(size), params.permutations, rng)
-        nulls["capability_coverage_entropy"][rows] = _entropy(draws)
-        nulls["capability_divergence"][rows] = _divergence(draws, population)
+        nulls = {"capability_coverage_entropy": _entropy(draws),
+                 "capability_divergence": _divergence(draws, population)}
+        for name, null in nulls.items():
+            ordered = np.sort(null)
+            below = np.searchsorted(ordered, stats[name][rows] - 1e-12, side="left")
+            summary[name][rows, :3] = np.percentile(null, [25, 50, 75])
+            summary[name][rows, 3] = len(ordered) - below
     frames = []
     for name, value in stats.items():
-        null = nulls[name]
-        q1, median, q3 = np.percentile(null, [25, 50, 75], axis=1)
-        extreme = (null >= value[:, None] - 1e-12).sum(axis=1)
+        q1, median, q3, extreme = summary[name].T
         frame = mixes.select("cluster_id").with_columns(
             value=pl.Series(value), baseline_median=pl.Series(median),
             baseline_q1=pl.Series(q1), baseline_q3=pl.Series(q3),
