@@ -1056,7 +1056,14 @@ def _summary_paragraphs(data: RunData, finding: dict[str, Any], stats: pl.DataFr
         text.append("**Why one operator.** The accounts share " + ", ".join(parts) +
                     " keys (section Account linkage). Linkage says whom the verdict covers; "
                     "it is not itself evidence of distillation.")
-    if families:
+    joined = finding.get("joined_case")
+    if joined:
+        text.append(f"**Joined case {joined}.** Linking left these accounts outside case "
+                    f"{joined}, but their own behaviour holds "
+                    f"{_families_text(','.join(families))} and their shared evidence with "
+                    f"that case's accounts passes the join rule (table case_join: tie "
+                    "surprise against the threshold), so they are flagged as part of it.")
+    elif families:
         text.append(f"**What they did.** A flagged verdict needs strong evidence in at least "
                     f"two behavioural families; here {len(families)} hold: "
                     f"{_families_text(','.join(families))}.")
@@ -1697,7 +1704,8 @@ def build_summary(data: RunData, ctx: RunContext) -> bytes:
             Column("requests", 22, "n_requests", fmt_int, "RIGHT"),
             Column("first seen", 20, "first_seen", fmt_day),
             Column("last seen", 20, "last_seen", fmt_day),
-            Column("families", 42, lambda r: _families_text(r["strong_families"]), wrap=True),
+            Column("families", 42, lambda r: _families_text(r["strong_families"]) + (
+                f"; joined {r['joined_case']}" if r.get("joined_case") else ""), wrap=True),
         ]
         for verdict in ("flagged", "watch"):
             rows_v = findings.filter(pl.col("verdict") == verdict)
