@@ -3,6 +3,7 @@ and rules that must not, and the sample end to end against its labels."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from pipeline.evaluation import read_labels, roc_auc, score_verdicts
 from pipeline.features import build_day_features
 from pipeline.schema import REQUESTS_COLUMNS
-from pipeline.scoring import ScoringParams, verdicts
+from pipeline.scoring import ScoringParams, score_clusters, verdicts
 from pipeline.statistics import (
     RULES,
     StatisticsParams,
@@ -235,7 +236,7 @@ def test_the_sample_flags_its_campaigns_and_no_hard_negative(sample_run):
     assert score.per_campaign_recall["op-quiet-1"] > 0.5
     assert set(findings.columns) == {
         "cluster_id", "verdict", "risk_score", "n_accounts", "n_requests", "first_seen",
-        "last_seen", "strong_families", "signals", "hashes_only"}
+        "last_seen", "strong_families", "signals", "hashes_only", "joined_case"}
     assert set(findings["cluster_id"]) == set(clusters["cluster_id"])
 
 
@@ -249,3 +250,142 @@ def test_every_statistic_has_a_baseline_and_valid_probabilities(sample_run):
     assert min_baseline >= 20
     assert 0 <= p_min <= p_max <= 1 and 0 <= adj_min <= adj_max <= 1
     assert bad == 0
+
+
+def test_single_accounts_are_tested_on_their_own_behaviour_only():
+    """A singleton gets the rules of one account's behaviour (novelty here) against other
+    singletons, and never the rules of what accounts do together (template reuse)."""
+    clusters = {f"s{i:02d}": (1, 0.0, 0.1) for i in range(30)}
+    clusters["lone"] = (1, 0.0, 0.9)
+    stats = binomial_statistics(profile_of(clusters), StatisticsParams())
+    assert stats.filter(pl.col("rule_id") == "QD-03").is_empty()
+    lone = stats.filter((pl.col("cluster_id") == "lone") & (pl.col("rule_id") == "QD-04"))
+    assert lone.row(0, named=True)["baseline_median"] == pytest.approx(0.1)
+    assert lone.row(0, named=True)["p_value"] < 1e-10
+
+
+# --- small clusters: watch and joining a flagged case ------------------------------------
+
+CASE = [f"f{i}" for i in range(4)]
+"""The accounts of the flagged case F in the join tests."""
+
+
+def small_world(singleton: list[dict[str, object]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A flagged four-account cluster F and a singleton S with the given statistics."""
+    profile = pl.DataFrame({
+        "cluster_id": ["F", "S"], "n_accounts": [4, 1], "request_count": [400, 80],
+        "first_seen": [at(0)] * 2, "last_seen": [at(60)] * 2, "text_request_count": [400, 80],
+    })
+    stats = pl.DataFrame([statistic("F", "QD-05", 1e-12, 0.5),
+                          statistic("F", "CM-01", 1e-9, 0.9), *singleton],
+                         schema_overrides={"p_adjusted": pl.Float64,
+                                           "effect_size": pl.Float64})
+    return profile, stats
+
+
+SWEEP = [statistic("S", "QD-01", 1e-4, 0.3), statistic("S", "QD-02", 1e-4, 0.2),
+         statistic("S", "QD-06", 1e-8, 0.4)]
+NIGHT_OWL = [statistic("S", "TS-01", 1e-12, 0.5)]
+ORDINARY = [statistic("S", "QD-06", 0.3, 0.02)]
+
+
+def verdict_of(found: pl.DataFrame, cluster: str) -> str:
+    return found.filter(pl.col("cluster_id") == cluster)["verdict"].item()
+
+
+def test_a_singleton_sweeping_capabilities_and_saturating_output_is_watched():
+    found = verdicts(*small_world(SWEEP), ScoringParams())
+    assert verdict_of(found, "S") == "watch"
+    assert verdict_of(found, "F") == "flagged"
+
+
+@pytest.mark.parametrize("habits", [
+    NIGHT_OWL,
+    [statistic("S", "QD-06", 1e-8, 0.4)],
+    [statistic("S", "QD-06", 1e-8, 0.4), statistic("S", "TS-01", 1e-12, 0.5)],
+    [statistic("S", "TS-01", 1e-12, 0.5), statistic("S", "TS-02", 1e-12, 0.5)],
+], ids=["night owl", "low max_tokens", "both", "a busy app: night and pacing"])
+def test_one_or_two_habits_of_a_single_account_stay_clear(habits):
+    found = verdicts(*small_world(habits), ScoringParams())
+    assert verdict_of(found, "S") == "clear"
+
+
+def join_db(tmp_path: Path, singleton: list[dict[str, object]],
+            pairs: list[tuple[str, str, float]] | None) -> tuple[pl.DataFrame, object]:
+    """A DuckDB with the tables scoring reads; ``pairs`` (account, account, surprise) fill
+    linking's ``account_link_pair`` and ``link_threshold`` (edge_surprise 8), or, when
+    None, those tables do not exist (linking before the pair table)."""
+    profile, stats = small_world(singleton)
+    db = connect(tmp_path / "t.duckdb")
+    db.register("p", profile.to_arrow())
+    db.register("s", stats.to_arrow())
+    db.execute("CREATE TABLE cluster_profile AS SELECT * FROM p")
+    db.execute("CREATE TABLE cluster_statistic AS SELECT * FROM s")
+    members = pl.DataFrame({"cluster_id": ["F"] * 4 + ["S"], "account_id": [*CASE, "s"]})
+    db.register("m", members.to_arrow())
+    db.execute("CREATE TABLE clusters AS SELECT * FROM m")
+    if pairs is not None:
+        rows = pl.DataFrame(pairs, schema=["account_a", "account_b", "surprise"], orient="row")
+        rows = rows.with_columns(p_value=10 ** -pl.col("surprise"),
+                                 is_edge=pl.col("surprise") >= 8.0)
+        db.register("l", rows.to_arrow())
+        db.execute("CREATE TABLE account_link_pair AS SELECT * FROM l")
+        db.execute("CREATE TABLE link_threshold AS SELECT 5::BIGINT AS account_count, "
+                   "10.0::DOUBLE AS pair_count, 0.01::DOUBLE AS alpha, "
+                   "8.0::DOUBLE AS edge_surprise")
+    found = score_clusters(db, tmp_path, ScoringParams())
+    return found, db
+
+
+STRONG_TIE = [("f0", "s", 6.5), ("f1", "s", 6.0), ("f2", "s", 1.0)]
+"""Simes over 1 x 4 pairs: max(6.5 - log10 4, 6.0 + log10 2 - log10 4, ...) = 5.90, past
+half the edge's 8."""
+
+
+def test_a_singleton_with_a_harvest_and_a_strong_tie_joins_the_case(tmp_path):
+    found, db = join_db(tmp_path, SWEEP, STRONG_TIE)
+    row = found.filter(pl.col("cluster_id") == "S").row(0, named=True)
+    assert row["verdict"] == "flagged"
+    assert row["joined_case"] == "F"
+    assert "joined:F" in row["signals"].split(",")
+    joined = db.sql("SELECT * FROM case_join").pl().row(0, named=True)
+    assert (joined["account_id"], joined["cluster_id"], joined["joined_case"]) == (
+        "s", "S", "F")
+    assert joined["tie_surprise"] == pytest.approx(6.5 - math.log10(4))
+    assert joined["required_surprise"] == pytest.approx(4.0)
+    assert joined["pairs"] == 3
+    assert joined["families_held"] == "query_distribution"
+    assert found.filter(pl.col("cluster_id") == "F")["joined_case"].item() is None
+
+
+def test_one_harvest_statistic_is_enough_to_join_with_a_strong_tie(tmp_path):
+    found, _ = join_db(tmp_path, [statistic("S", "QD-06", 1e-8, 0.4)], STRONG_TIE)
+    assert verdict_of(found, "S") == "flagged"
+
+
+def test_the_same_harvest_without_a_tie_is_watched_not_flagged(tmp_path):
+    found, db = join_db(tmp_path, SWEEP, [("f0", "s", 1.5), ("f1", "s", 1.2)])
+    assert verdict_of(found, "S") == "watch"
+    assert db.execute("SELECT count(*) FROM case_join").fetchall() == [(0,)]
+
+
+def test_no_pair_table_from_linking_means_no_tie(tmp_path):
+    found, db = join_db(tmp_path, SWEEP, None)
+    assert verdict_of(found, "S") == "watch"
+    assert found["joined_case"].is_null().all()
+    assert db.execute("SELECT count(*) FROM case_join").fetchall() == [(0,)]
+
+
+@pytest.mark.parametrize("behaviour", [ORDINARY, NIGHT_OWL],
+                         ids=["ordinary", "night owl: traffic shape only"])
+def test_a_strong_tie_without_a_harvest_does_not_join(tmp_path, behaviour):
+    found, _ = join_db(tmp_path, behaviour, STRONG_TIE)
+    assert verdict_of(found, "S") == "clear"
+    assert found["joined_case"].is_null().all()
+
+
+def test_many_weak_pairs_over_one_shared_key_are_not_a_tie(tmp_path):
+    """A pair at surprise 2 with every account of the case (one key they all share) would
+    sum to 8, an edge; Simes counts the key once: 2 + log10(4) - log10(4) = 2."""
+    found, _ = join_db(tmp_path, SWEEP, [(f, "s", 2.0) for f in CASE])
+    assert verdict_of(found, "S") == "watch"
