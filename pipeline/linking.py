@@ -75,6 +75,12 @@ DEFAULT_LINK_TYPES: tuple[LinkType, ...] = (
              "activity starting in the same minutes after a silence: one scheduler"),
 )
 
+TIMED_KINDS: tuple[str, ...] = ("same_prompt", "failover")
+"""Kinds that are coordination in time by themselves (the same prompt within minutes, a
+429 retried within seconds): past the edge bound alone they link a pair. Any other single
+family past the bound (two heavy users of one public corpus, two services in one cloud
+range) is one explanation, not an operator, and needs a second family to link alone."""
+
 CORRELATED_KINDS: tuple[str, ...] = ("same_prompt", "prompt_band")
 """Kinds that see the same observation twice (a prompt sent exactly is also a band
 coincidence): a pair keeps only the stronger of them, so it counts once."""
@@ -193,8 +199,9 @@ def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: da
         **window, "max_key_accounts": params.max_key_accounts,
         "max_accounts_per_prompt": features.max_accounts_per_prompt}).pl() \
         .filter(pl.col("key_type").is_in([t.key_type for t in params.link_types]))
-    confirmed = confirm_members(communities, keys, evidence, null, threshold,
-                                bands_per_prompt=features.band_bins // features.band_rows)
+    confirmed = confirm_members(communities, keys, evidence, pairs, null, threshold,
+                                bands_per_prompt=features.band_bins // features.band_rows,
+                                families={t.key_type: t.family for t in params.link_types})
     labels = join_card_holders(confirmed.select("account_id", "label"), evidence)
     previous = _previous_clusters(db)
     clusters, lineage = assign_cluster_ids(labels, previous)
@@ -274,6 +281,8 @@ def score_evidence(counted: pl.DataFrame, threshold: dict[str, float | int]) -> 
 def combine_evidence(evidence: pl.DataFrame, threshold: dict[str, float | int]) -> pl.DataFrame:
     """One row per pair: the Fisher combination of its evidence rows (each kind and
     stratum a component), after keeping only the stronger of the correlated content kinds.
+    ``is_edge`` (links alone) needs the edge bound and a card, two families, or a timed
+    kind past the bound by itself.
 
     Columns: account_a, account_b, components, surprise, p_value, families, is_edge.
     """
@@ -290,6 +299,7 @@ def combine_evidence(evidence: pl.DataFrame, threshold: dict[str, float | int]) 
         components=pl.len(),
         summed=pl.col("surprise").sum(),
         card=(pl.col("key_type") == "payment_fingerprint").any(),
+        timed=pl.col("surprise").filter(pl.col("key_type").is_in(TIMED_KINDS)).max(),
         families=pl.col("family").unique().sort(),
     )
     combined = fisher_surprise(pairs["summed"].to_numpy(),
@@ -299,7 +309,9 @@ def combine_evidence(evidence: pl.DataFrame, threshold: dict[str, float | int]) 
                           .then(pl.max_horizontal("surprise", pl.lit(edge)))
                           .otherwise("surprise"))
             .with_columns(p_value=pl.lit(10.0).pow(-pl.col("surprise")),
-                          is_edge=pl.col("surprise") >= edge,
+                          is_edge=(pl.col("surprise") >= edge)
+                          & (pl.col("card") | (pl.col("families").list.len() >= 2)
+                             | (pl.col("timed").fill_null(0.0) >= edge)),
                           components=pl.col("components").cast(pl.Int64))
             .select("account_a", "account_b", "components", "surprise", "p_value",
                     "families", "is_edge")
@@ -307,26 +319,35 @@ def combine_evidence(evidence: pl.DataFrame, threshold: dict[str, float | int]) 
 
 
 def confirm_members(labels: pl.DataFrame, keys: pl.DataFrame, evidence: pl.DataFrame,
-                    null: pl.DataFrame, threshold: dict[str, float | int], *,
-                    bands_per_prompt: int, rounds: int = 2) -> pl.DataFrame:
+                    pairs: pl.DataFrame, null: pl.DataFrame,
+                    threshold: dict[str, float | int], *, bands_per_prompt: int,
+                    families: dict[str, str], corroboration: float = 1.0,
+                    rounds: int = 2) -> pl.DataFrame:
     """Keep in each community only the accounts the rest of it explains: (account_id,
     label, member_surprise), an account that fails becoming a community of its own.
 
     Leiden groups accounts whose pairs are denser in evidence than the resolution; an
     account can ride along on a few weak pairs. Each member is therefore tested against
-    the rest of its community as a whole. For key kinds (``keys``: account_id, key_type,
-    key_value, stratum, account_count, for keys held by 2 to max_key_accounts accounts,
-    and prompts held by 2 to max_accounts_per_prompt) the community's keys are those two or
-    more of its members hold; the observation is how many of them the member holds, and
-    by chance an account holding d keys of that kind, drawn by popularity, would hold
+    the rest of its community as a whole, and only on what the rest holds in common, so
+    that a community is never confirmed by the very sharing that made Leiden draw it. For
+    key kinds (``keys``: account_id, key_type, key_value, stratum, account_count, for keys
+    held by 2 to max_key_accounts accounts, and prompts held by 2 to
+    max_accounts_per_prompt) the community's keys, for a member, are those at least two
+    *other* members hold; the observation is how many of them the member holds, and by
+    chance an account holding d keys of that kind, drawn by popularity, would hold
     d * (sum of those keys' holders) / M of them (M: every key of that kind in the window,
-    account_link_null). A rider that shares one popular key with the whole community
-    holds one of its keys, as any account might; a member holds many. IP prefix-hours count
-    by distinct prefix and bands by prompt, the expectation scaled alike. Failovers are
+    account_link_null). A rider that shares a key or two with a few others holds none of
+    the community's common keys; a campaign's member holds many. IP prefix-hours count by
+    distinct prefix and bands by prompt, the expectation scaled alike. Failovers are
     events between two accounts: the sum over the member's pairs inside the community
     against the sum of their chance expectations. Per kind and stratum a Poisson tail,
     combined by Fisher's method; the member stays when that reaches
-    -log10(alpha / window accounts), or when it shares a payment card with another member.
+    -log10(alpha / window accounts) with at least two evidence ``families`` (key type to
+    family) each at ``corroboration`` or more on their own: one family alone (a common
+    prompt corpus heavy users all draw from, one cloud range) is one explanation, not an
+    operator. It also stays when it shares a payment card with another member, or
+    when one of its pairs inside the community links on its own (``pairs.is_edge``): that
+    is how a community of two or three stands.
     Tested again after the failures leave, ``rounds`` times.
     """
     member_edge = math.log10(max(int(threshold["account_count"]), 1)) \
@@ -339,6 +360,9 @@ def confirm_members(labels: pl.DataFrame, keys: pl.DataFrame, evidence: pl.DataF
                           pl.col("account_a").alias("account_b"), "key_type", "stratum",
                           "shared_count", "expected_count"),
     ]).rename({"account_a": "account_id", "account_b": "other"})
+    edges = pairs.filter("is_edge")
+    strong = pl.concat([edges.select(account_id="account_a", other="account_b"),
+                        edges.select(account_id="account_b", other="account_a")])
     failover_floor = float(evidence.filter(pl.col("key_type") == "failover")
                            ["expected_count"].min() or 0.0)
     activity = null.select("account_id", "key_type", "key_count", "type_incidences").unique()
@@ -352,7 +376,7 @@ def confirm_members(labels: pl.DataFrame, keys: pl.DataFrame, evidence: pl.DataF
                 .then(pl.col("key_value").str.split(" ").list.first())
                 .otherwise("key_value"))
         group_held = held.filter(pl.col("holders") >= 2)
-        key_observed = (group_held
+        key_observed = (group_held.filter(pl.col("holders") >= 3)
                         .group_by("account_id", "label", "key_type", "stratum")
                         .agg(shared_keys=pl.len().cast(pl.Float64),
                              shared=unit.n_unique().cast(pl.Float64)))
@@ -360,11 +384,17 @@ def confirm_members(labels: pl.DataFrame, keys: pl.DataFrame, evidence: pl.DataF
                                         "account_count").unique()
                       .group_by("label", "key_type", "stratum")
                       .agg(group_mass=pl.col("account_count").sum().cast(pl.Float64)))
+        own_mass = (group_held.filter(pl.col("holders") == 2)
+                    .group_by("account_id", "key_type", "stratum")
+                    .agg(own_mass=pl.col("account_count").sum().cast(pl.Float64)))
         key_tested = (key_observed
                       .join(activity, on=["account_id", "key_type"], how="left")
                       .join(group_mass, on=["label", "key_type", "stratum"], how="left")
-                      .with_columns(pl.col("key_count", "type_incidences").fill_null(0))
-                      .with_columns(expected=pl.col("key_count") * pl.col("group_mass")
+                      .join(own_mass, on=["account_id", "key_type", "stratum"], how="left")
+                      .with_columns(pl.col("key_count", "type_incidences", "own_mass")
+                                    .fill_null(0))
+                      .with_columns(expected=pl.col("key_count")
+                                    * (pl.col("group_mass") - pl.col("own_mass"))
                                     / pl.col("type_incidences").clip(1, None)
                                     * pl.col("shared") / pl.col("shared_keys")))
         key_tested = key_tested.with_columns(
@@ -396,21 +426,39 @@ def confirm_members(labels: pl.DataFrame, keys: pl.DataFrame, evidence: pl.DataF
                         descending=[False, True, False])
                   .filter(pl.int_range(pl.len()).over("account_id") > 0)
                   .select("account_id", "key_type"))
-        members = (tested.join(weaker, on=["account_id", "key_type"], how="anti")
-                   .group_by("account_id").agg(
-                       components=pl.len().cast(pl.Float64),
-                       summed=pl.col("surprise").sum(),
-                       card=(pl.col("key_type") == "payment_fingerprint").any()))
+        kept = (tested.join(weaker, on=["account_id", "key_type"], how="anti")
+                .with_columns(family=pl.col("key_type").replace_strict(
+                    families, default="other")))
+        by_family = kept.group_by("account_id", "family").agg(
+            components=pl.len().cast(pl.Float64), summed=pl.col("surprise").sum())
+        by_family = by_family.with_columns(family_surprise=pl.Series(fisher_surprise(
+            by_family["summed"].to_numpy(), by_family["components"].to_numpy()),
+            dtype=pl.Float64))
+        members = kept.group_by("account_id").agg(
+            components=pl.len().cast(pl.Float64),
+            summed=pl.col("surprise").sum(),
+            card=(pl.col("key_type") == "payment_fingerprint").any(),
+        ).join(by_family.group_by("account_id").agg(
+            corroborating=(pl.col("family_surprise") >= corroboration).sum()),
+            on="account_id")
         members = members.with_columns(member_surprise=pl.Series(fisher_surprise(
             members["summed"].to_numpy(), members["components"].to_numpy()),
             dtype=pl.Float64))
+        strong_inside = (strong.join(label, on="account_id")
+                         .join(label.rename({"account_id": "other", "label": "other_label"}),
+                               on="other")
+                         .filter(pl.col("label") == pl.col("other_label"))
+                         .select("account_id").unique().with_columns(strong=pl.lit(True)))
         current = (current.drop("member_surprise")
-                   .join(members.select("account_id", "card", "member_surprise"),
-                         on="account_id", how="left")
+                   .join(members.select("account_id", "card", "member_surprise",
+                                        "corroborating"), on="account_id", how="left")
+                   .join(strong_inside, on="account_id", how="left")
                    .join(size, on="label")
                    .with_columns(stays=(pl.col("n") > 1)
-                                 & ((pl.col("member_surprise") >= member_edge)
-                                    | pl.col("card").fill_null(False))))
+                                 & (((pl.col("member_surprise") >= member_edge)
+                                     & (pl.col("corroborating") >= 2))
+                                    | pl.col("card").fill_null(False)
+                                    | pl.col("strong").fill_null(False))))
         alone = -1 - pl.int_range(pl.len())
         current = (current.sort("account_id")
                    .with_columns(label=pl.when("stays").then("label").otherwise(alone))
