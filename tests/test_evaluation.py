@@ -172,6 +172,26 @@ def test_a_crashing_seed_writes_its_error(tmp_path: Path,
     assert "Traceback" in written["traceback"]
 
 
+def test_an_ablation_is_passed_to_every_seed_and_recorded(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+
+    def fake_run(command: list[str], **_: object) -> subprocess.CompletedProcess:
+        seen.append(command)
+        return subprocess.CompletedProcess(command, 1, "", "no result")
+
+    monkeypatch.setattr(sweep_module.subprocess, "run", fake_run)
+    sweep_module.run_sweep([3, 4], tmp_path, without=("sync_start", "failover"))
+    assert all(c[c.index("--without") + 1] == "sync_start,failover" for c in seen)
+    assert json.loads((tmp_path / "seeds.json").read_text())["without"] == ["sync_start",
+                                                                          "failover"]
+
+
+def test_evaluate_refuses_an_unknown_evidence_kind() -> None:
+    result = CliRunner().invoke(app, ["evaluate", "--seeds", "1", "--without", "horoscope"])
+    assert result.exit_code != 0 and "horoscope" in result.output
+
+
 def test_evaluate_needs_labels_or_a_sweep() -> None:
     result = CliRunner().invoke(app, ["evaluate"])
     assert result.exit_code != 0 and "--labels" in result.output

@@ -144,6 +144,17 @@ def test_a_card_three_hundred_accounts_share_links_them_all(tmp_path):
     assert not any(ids[n] == ids[pool[0]] for n in BACKGROUND)
 
 
+def test_without_the_card_kind_a_shared_card_links_nobody(tmp_path):
+    """The ablation switch: left out of LinkParams.link_types, a kind adds nothing."""
+    pool = [f"p{i:02d}" for i in range(20)]
+    params = LinkParams(link_types=tuple(t for t in LinkParams().link_types
+                                         if t.key_type != "payment_fingerprint"))
+    clusters = build(tmp_path, quiet_day(pool + BACKGROUND),
+                     [account(n, payment_fingerprint="card-pool") for n in pool]
+                     + [account(n) for n in BACKGROUND], params=params)
+    assert clusters["cluster_id"].n_unique() == len(pool) + len(BACKGROUND)
+
+
 def test_a_consumer_mail_domain_of_many_unrelated_accounts_links_nobody(tmp_path):
     """500 customers of one ISP: the domain is a provider because the window shows many
     unrelated accounts hold it, whether or not it is on any list."""
