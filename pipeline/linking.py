@@ -352,106 +352,32 @@ def confirm_members(labels: pl.DataFrame, keys: pl.DataFrame, evidence: pl.DataF
     """
     member_edge = math.log10(max(int(threshold["account_count"]), 1)) \
         - math.log10(float(threshold["alpha"]))
-    pair_kinds = evidence.filter(pl.col("key_type") == "failover")
-    both = pl.concat([
-        pair_kinds.select("account_a", "account_b", "key_type", "stratum", "shared_count",
-                          "expected_count"),
-        pair_kinds.select(pl.col("account_b").alias("account_a"),
-                          pl.col("account_a").alias("account_b"), "key_type", "stratum",
-                          "shared_count", "expected_count"),
+    failovers = evidence.filter(pl.col("key_type") == "failover")
+    failovers = pl.concat([
+        failovers.select("account_a", "account_b", "key_type", "stratum", "shared_count",
+                         "expected_count"),
+        failovers.select(pl.col("account_b").alias("account_a"),
+                         pl.col("account_a").alias("account_b"), "key_type", "stratum",
+                         "shared_count", "expected_count"),
     ]).rename({"account_a": "account_id", "account_b": "other"})
     edges = pairs.filter("is_edge")
     strong = pl.concat([edges.select(account_id="account_a", other="account_b"),
                         edges.select(account_id="account_b", other="account_a")])
-    failover_floor = float(evidence.filter(pl.col("key_type") == "failover")
-                           ["expected_count"].min() or 0.0)
+    failover_floor = float(failovers["expected_count"].min() or 0.0)
     activity = null.select("account_id", "key_type", "key_count", "type_incidences").unique()
     current = labels.with_columns(member_surprise=pl.lit(None, pl.Float64))
     for _ in range(rounds):
         label = current.select("account_id", "label")
         size = label.group_by("label").len("n")
-        held = keys.join(label, on="account_id").with_columns(
-            holders=pl.len().over("key_type", "key_value", "label"))
-        unit = (pl.when(pl.col("key_type") == "ip_prefix_hour")
-                .then(pl.col("key_value").str.split(" ").list.first())
-                .otherwise("key_value"))
-        group_held = held.filter(pl.col("holders") >= 2)
-        key_observed = (group_held.filter(pl.col("holders") >= 3)
-                        .group_by("account_id", "label", "key_type", "stratum")
-                        .agg(shared_keys=pl.len().cast(pl.Float64),
-                             shared=unit.n_unique().cast(pl.Float64)))
-        group_mass = (group_held.select("label", "key_type", "key_value", "stratum",
-                                        "account_count").unique()
-                      .group_by("label", "key_type", "stratum")
-                      .agg(group_mass=pl.col("account_count").sum().cast(pl.Float64)))
-        own_mass = (group_held.filter(pl.col("holders") == 2)
-                    .group_by("account_id", "key_type", "stratum")
-                    .agg(own_mass=pl.col("account_count").sum().cast(pl.Float64)))
-        key_tested = (key_observed
-                      .join(activity, on=["account_id", "key_type"], how="left")
-                      .join(group_mass, on=["label", "key_type", "stratum"], how="left")
-                      .join(own_mass, on=["account_id", "key_type", "stratum"], how="left")
-                      .with_columns(pl.col("key_count", "type_incidences", "own_mass")
-                                    .fill_null(0))
-                      .with_columns(expected=pl.col("key_count")
-                                    * (pl.col("group_mass") - pl.col("own_mass"))
-                                    / pl.col("type_incidences").clip(1, None)
-                                    * pl.col("shared") / pl.col("shared_keys")))
-        key_tested = key_tested.with_columns(
-            shared=pl.when(pl.col("key_type") == "prompt_band")
-            .then(pl.col("shared") / bands_per_prompt).otherwise("shared"),
-            expected=pl.when(pl.col("key_type") == "prompt_band")
-            .then(pl.col("expected") / bands_per_prompt).otherwise("expected"),
-        ).select("account_id", "key_type", "stratum", "shared", "expected")
-        inside = (both.join(label, on="account_id")
-                  .join(label.rename({"account_id": "other", "label": "other_label"}),
-                        on="other")
-                  .filter(pl.col("label") == pl.col("other_label")))
-        pair_observed = inside.group_by("account_id", "label", "key_type", "stratum").agg(
-            shared=pl.col("shared_count").sum(),
-            pair_expected=pl.col("expected_count").sum(),
-            pairs=pl.len(),
-        )
-        pair_tested = (pair_observed.join(size, on="label")
-                       .with_columns(expected=pl.col("pair_expected") + failover_floor
-                                     * (pl.col("n") - 1 - pl.col("pairs")).clip(0, None))
-                       .select("account_id", "key_type", "stratum", "shared", "expected"))
-        tested = pl.concat([key_tested, pair_tested], how="vertical_relaxed")
-        tested = tested.with_columns(surprise=pl.Series(poisson_surprise(
-            tested["shared"].to_numpy(), tested["expected"].to_numpy()), dtype=pl.Float64))
-        kinds = tested.group_by("account_id", "key_type").agg(
-            kind_surprise=pl.col("surprise").sum())
-        weaker = (kinds.filter(pl.col("key_type").is_in(CORRELATED_KINDS))
-                  .sort("account_id", "kind_surprise", "key_type",
-                        descending=[False, True, False])
-                  .filter(pl.int_range(pl.len()).over("account_id") > 0)
-                  .select("account_id", "key_type"))
-        kept = (tested.join(weaker, on=["account_id", "key_type"], how="anti")
-                .with_columns(family=pl.col("key_type").replace_strict(
-                    families, default="other")))
-        by_family = kept.group_by("account_id", "family").agg(
-            components=pl.len().cast(pl.Float64), summed=pl.col("surprise").sum())
-        by_family = by_family.with_columns(family_surprise=pl.Series(fisher_surprise(
-            by_family["summed"].to_numpy(), by_family["components"].to_numpy()),
-            dtype=pl.Float64))
-        members = kept.group_by("account_id").agg(
-            components=pl.len().cast(pl.Float64),
-            summed=pl.col("surprise").sum(),
-            card=(pl.col("key_type") == "payment_fingerprint").any(),
-        ).join(by_family.group_by("account_id").agg(
-            corroborating=(pl.col("family_surprise") >= corroboration).sum()),
-            on="account_id")
-        members = members.with_columns(member_surprise=pl.Series(fisher_surprise(
-            members["summed"].to_numpy(), members["components"].to_numpy()),
-            dtype=pl.Float64))
-        strong_inside = (strong.join(label, on="account_id")
-                         .join(label.rename({"account_id": "other", "label": "other_label"}),
-                               on="other")
-                         .filter(pl.col("label") == pl.col("other_label"))
-                         .select("account_id").unique().with_columns(strong=pl.lit(True)))
+        tested = pl.concat([
+            _common_key_tests(keys, label, activity, bands_per_prompt),
+            _failover_tests(failovers, label, size, failover_floor),
+        ], how="vertical_relaxed")
+        members = _member_surprise(tested, families, corroboration)
+        strong_inside = (_inside(strong, label).select("account_id").unique()
+                         .with_columns(strong=pl.lit(True)))
         current = (current.drop("member_surprise")
-                   .join(members.select("account_id", "card", "member_surprise",
-                                        "corroborating"), on="account_id", how="left")
+                   .join(members, on="account_id", how="left")
                    .join(strong_inside, on="account_id", how="left")
                    .join(size, on="label")
                    .with_columns(stays=(pl.col("n") > 1)
@@ -464,6 +390,93 @@ def confirm_members(labels: pl.DataFrame, keys: pl.DataFrame, evidence: pl.DataF
                    .with_columns(label=pl.when("stays").then("label").otherwise(alone))
                    .select("account_id", "label", "member_surprise"))
     return current
+
+
+def _inside(pairs: pl.DataFrame, label: pl.DataFrame) -> pl.DataFrame:
+    """The rows of (account_id, other, ...) whose two accounts share a label."""
+    return (pairs.join(label, on="account_id")
+            .join(label.rename({"account_id": "other", "label": "other_label"}), on="other")
+            .filter(pl.col("label") == pl.col("other_label")))
+
+
+def _common_key_tests(keys: pl.DataFrame, label: pl.DataFrame, activity: pl.DataFrame,
+                      bands_per_prompt: int) -> pl.DataFrame:
+    """Per member, kind and stratum: the community's common keys it holds (those two other
+    members hold too) against an account of its activity drawing keys by popularity."""
+    held = keys.join(label, on="account_id").with_columns(
+        holders=pl.len().over("key_type", "key_value", "label"))
+    unit = (pl.when(pl.col("key_type") == "ip_prefix_hour")
+            .then(pl.col("key_value").str.split(" ").list.first())
+            .otherwise("key_value"))
+    group_held = held.filter(pl.col("holders") >= 2)
+    observed = (group_held.filter(pl.col("holders") >= 3)
+                .group_by("account_id", "label", "key_type", "stratum")
+                .agg(shared_keys=pl.len().cast(pl.Float64),
+                     shared=unit.n_unique().cast(pl.Float64)))
+    group_mass = (group_held.select("label", "key_type", "key_value", "stratum",
+                                    "account_count").unique()
+                  .group_by("label", "key_type", "stratum")
+                  .agg(group_mass=pl.col("account_count").sum().cast(pl.Float64)))
+    own_mass = (group_held.filter(pl.col("holders") == 2)
+                .group_by("account_id", "key_type", "stratum")
+                .agg(own_mass=pl.col("account_count").sum().cast(pl.Float64)))
+    per_prompt = pl.when(pl.col("key_type") == "prompt_band").then(bands_per_prompt) \
+        .otherwise(1)
+    return (observed
+            .join(activity, on=["account_id", "key_type"], how="left")
+            .join(group_mass, on=["label", "key_type", "stratum"], how="left")
+            .join(own_mass, on=["account_id", "key_type", "stratum"], how="left")
+            .with_columns(pl.col("key_count", "type_incidences", "own_mass").fill_null(0))
+            .with_columns(expected=pl.col("key_count")
+                          * (pl.col("group_mass") - pl.col("own_mass"))
+                          / pl.col("type_incidences").clip(1, None)
+                          * pl.col("shared") / pl.col("shared_keys") / per_prompt,
+                          shared=pl.col("shared") / per_prompt)
+            .select("account_id", "key_type", "stratum", "shared", "expected"))
+
+
+def _failover_tests(failovers: pl.DataFrame, label: pl.DataFrame, size: pl.DataFrame,
+                    floor: float) -> pl.DataFrame:
+    """Per member: its failovers with the rest of its community against their chance
+    expectations, the pairs without a failover counting at the smallest expectation."""
+    observed = _inside(failovers, label).group_by(
+        "account_id", "label", "key_type", "stratum").agg(
+        shared=pl.col("shared_count").sum(),
+        pair_expected=pl.col("expected_count").sum(),
+        pairs=pl.len(),
+    )
+    return (observed.join(size, on="label")
+            .with_columns(expected=pl.col("pair_expected")
+                          + floor * (pl.col("n") - 1 - pl.col("pairs")).clip(0, None))
+            .select("account_id", "key_type", "stratum", "shared", "expected"))
+
+
+def _member_surprise(tested: pl.DataFrame, families: dict[str, str],
+                     corroboration: float) -> pl.DataFrame:
+    """Per member: Fisher over its tests (the stronger of the correlated content kinds
+    only), the families that corroborate on their own, and whether a card is among them."""
+    tested = tested.with_columns(surprise=pl.Series(poisson_surprise(
+        tested["shared"].to_numpy(), tested["expected"].to_numpy()), dtype=pl.Float64))
+    kinds = tested.group_by("account_id", "key_type").agg(kind_surprise=pl.col("surprise").sum())
+    weaker = (kinds.filter(pl.col("key_type").is_in(CORRELATED_KINDS))
+              .sort("account_id", "kind_surprise", "key_type", descending=[False, True, False])
+              .filter(pl.int_range(pl.len()).over("account_id") > 0)
+              .select("account_id", "key_type"))
+    kept = (tested.join(weaker, on=["account_id", "key_type"], how="anti")
+            .with_columns(family=pl.col("key_type").replace_strict(families, default="other")))
+    by_family = kept.group_by("account_id", "family").agg(
+        components=pl.len().cast(pl.Float64), summed=pl.col("surprise").sum())
+    by_family = by_family.with_columns(family_surprise=pl.Series(fisher_surprise(
+        by_family["summed"].to_numpy(), by_family["components"].to_numpy()), dtype=pl.Float64))
+    members = kept.group_by("account_id").agg(
+        components=pl.len().cast(pl.Float64),
+        summed=pl.col("surprise").sum(),
+        card=(pl.col("key_type") == "payment_fingerprint").any(),
+    ).join(by_family.group_by("account_id").agg(
+        corroborating=(pl.col("family_surprise") >= corroboration).sum()), on="account_id")
+    return members.with_columns(member_surprise=pl.Series(fisher_surprise(
+        members["summed"].to_numpy(), members["components"].to_numpy()), dtype=pl.Float64)
+    ).select("account_id", "card", "member_surprise", "corroborating")
 
 
 def join_card_holders(labels: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
