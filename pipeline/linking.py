@@ -14,17 +14,17 @@ and ``cluster_lineage``; and ``findings/clusters.parquet``.
 
 Linking is not accusation: it says whom a verdict would cover. Evidence is measured
 against the window's own null: for each kind of shared thing (a key, a prompt sent within
-minutes, a near-duplicate band in an hour, a synchronized start, a 429 failover) the
-number two accounts share is compared with the number two unrelated accounts of this
-window, as active as these two and holding keys as popular as theirs, would share by
-chance (a Poisson tail). Independent kinds and rarity strata combine by Fisher's method,
-so ten distinct rare coincidences weigh far more than one and nothing caps them, while a
-busy public prompt, a big NAT, an SDK's default prompt or a consumer mail domain weighs
-little because many unrelated accounts of the window share it. A payment card is one payer
-at any count and links its accounts outright. A pair is an edge when its combined p-value
-is below ``alpha`` divided by the number of pairs in the window (Bonferroni: about
-``alpha`` chance edges per window). Communities are found with Leiden (igraph), seeded, on
-a graph whose vertices are in account order, so the same inputs give the same clusters.
+minutes, a near-duplicate band, a synchronized start, a 429 failover) the number two
+accounts share is compared with what two unrelated accounts of this window, as active as
+these two and holding keys as popular as theirs, would share by chance (an overdispersed,
+negative-binomial tail). Independent kinds and rarity strata combine by Fisher's method, so
+ten distinct rare coincidences weigh far more than one and nothing caps them, while a busy
+public prompt, a big NAT, an SDK's default prompt or a consumer mail domain weighs little
+because many unrelated accounts of the window share it. A pair links alone past a
+Bonferroni bound over the window's pairs; weaker pairs are the edges of a graph whose
+Leiden communities (igraph, seeded, vertices in account order: the same inputs give the
+same clusters) are kept member by member, each confirmed against what the rest of its
+community holds in common. A payment card is one payer at any count and joins its holders.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import igraph
 import numpy as np
 import polars as pl
 import pyarrow as pa
-from scipy.special import gammainc, gammaincc, gammaln
+from scipy.special import betainc, gammaincc, gammaln
 
 from pipeline.features import FeatureParams
 from pipeline.warehouse import publish_frame, sql_text, write_parquet_atomic
@@ -62,9 +62,10 @@ DEFAULT_LINK_TYPES: tuple[LinkType, ...] = (
              "the same e-mail domain: a registrant when few accounts of the window hold it, "
              "a provider when many do (the null says which)"),
     LinkType("created_burst", "registry", "created in the same ten minutes"),
-    LinkType("system_hash", "infrastructure", "the same system prompt"),
+    LinkType("system_hash", "client",
+             "the same system prompt (what one client software or SDK sends)"),
     LinkType("ip_prefix_hour", "infrastructure", "the same /24 or /48 in the same hour"),
-    LinkType("user_agent", "infrastructure", "the same user agent"),
+    LinkType("user_agent", "client", "the same user agent (one client software)"),
     LinkType("same_prompt", "content", "the same prompt within minutes"),
     LinkType("prompt_band", "content",
              "near-duplicate prompts in the same hour (MinHash band: survives nonces and "
@@ -81,9 +82,31 @@ TIMED_KINDS: tuple[str, ...] = ("same_prompt", "failover")
 family past the bound (two heavy users of one public corpus, two services in one cloud
 range) is one explanation, not an operator, and needs a second family to link alone."""
 
-CORRELATED_KINDS: tuple[str, ...] = ("same_prompt", "prompt_band")
-"""Kinds that see the same observation twice (a prompt sent exactly is also a band
-coincidence): a pair keeps only the stronger of them, so it counts once."""
+SUPPORTING_FAMILIES: tuple[str, ...] = ("client",)
+"""Families that add to the evidence but never corroborate it: a user agent and a default
+system prompt are what every customer of one SDK sends, so two families of evidence must
+come from elsewhere (registration, network, content, timing)."""
+
+CORRELATED_KINDS: dict[str, str] = {
+    "same_prompt": "prompt", "prompt_band": "prompt",
+    "user_agent": "client", "system_hash": "client",
+}
+"""Kinds that see one observation twice, by group: a prompt sent exactly is also a band
+coincidence, and a client's user agent and its default system prompt are one piece of
+software. Of each group a pair (or a member) keeps only the stronger kind: it counts once."""
+
+
+def drop_correlated(evidence: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """``evidence`` (rows with key_type and surprise) without the weaker kinds of each
+    correlated group, per ``by`` (a pair, or a member)."""
+    kinds = (evidence.filter(pl.col("key_type").is_in(list(CORRELATED_KINDS)))
+             .group_by(*by, "key_type").agg(kind_surprise=pl.col("surprise").sum())
+             .with_columns(group=pl.col("key_type").replace_strict(CORRELATED_KINDS)))
+    weaker = (kinds.sort(*by, "group", "kind_surprise", "key_type",
+                         descending=[False] * (len(by) + 1) + [True, False])
+              .filter(pl.int_range(pl.len()).over(*by, "group") > 0)
+              .select(*by, "key_type"))
+    return evidence.join(weaker, on=[*by, "key_type"], how="anti")
 
 
 @dataclass(frozen=True)
@@ -101,6 +124,19 @@ class LinkParams:
     """Keys more accounts than this hold are counted in each account's activity but make no
     pairs: they would make n(n - 1) / 2 rows, and under the null sharing one says almost
     nothing. Payment cards are exempt (a star per card, n - 1 rows)."""
+    dispersion: float = 1.0
+    """Size of the negative binomial that a pair's shared counts follow under the null
+    (``count_surprise``). Two heavy users of one public corpus, or two services drawing on
+    the same documents, share several times what popularity alone predicts; a Poisson tail
+    makes 600 shared bands against 180 expected a certainty. At size 1 (geometric) a large
+    expectation needs a multiplicative excess, while one coincidence at mean 0.01 keeps
+    p = 0.0099 and forty rare ones stay far past any bound."""
+    member_dispersion: float = 1e9
+    """Size of the negative binomial of the member test (``confirm_members``); this large,
+    it is Poisson: a member's
+    count is of a community's common keys, not of what two heavy users draw from one
+    corpus, and a campaign member holds a few times more of them than chance, many times
+    over."""
     sync_minutes: int = 2
     """Activity starts in the same bucket of this many minutes are one synchronized start."""
     idle_minutes: int = 30
@@ -183,7 +219,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: da
         "SELECT DISTINCT account_id FROM account_day WHERE date BETWEEN $start AND $end "
         "ORDER BY account_id", params=window).pl()["account_id"]
     threshold = edge_threshold(len(accounts), params.alpha)
-    evidence = score_evidence(counted, threshold)
+    evidence = score_evidence(counted, threshold, params.dispersion)
     pairs = combine_evidence(evidence, threshold)
     publish_frame(db, "account_link_evidence", evidence,
                   "account_a, account_b, key_type, stratum")
@@ -201,7 +237,8 @@ def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: da
         .filter(pl.col("key_type").is_in([t.key_type for t in params.link_types]))
     confirmed = confirm_members(communities, keys, evidence, pairs, null, threshold,
                                 bands_per_prompt=features.band_bins // features.band_rows,
-                                families={t.key_type: t.family for t in params.link_types})
+                                families={t.key_type: t.family for t in params.link_types},
+                                dispersion=params.member_dispersion)
     labels = join_card_holders(confirmed.select("account_id", "label"), evidence)
     previous = _previous_clusters(db)
     clusters, lineage = assign_cluster_ids(labels, previous)
@@ -237,14 +274,18 @@ def edge_threshold(account_count: int, alpha: float) -> dict[str, float | int]:
             "edge_surprise": math.log10(pair_count) - math.log10(alpha)}
 
 
-def poisson_surprise(count: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """-log10 P(X >= count) for X ~ Poisson(mean); count may be fractional (a band count
-    divided by the bands per prompt), through the regularized incomplete gamma function.
-    Below 1e-300 the tail's leading term, count log(mean) - mean - log(count!), takes over:
-    it is exact to a few percent there and never underflows."""
+def count_surprise(count: np.ndarray, mean: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """-log10 P(X >= count) for X negative binomial with this mean and ``size`` (variance
+    mean + mean^2 / size): the regularized incomplete beta function I_x(count, size) at
+    x = mean / (mean + size); count may be fractional (a band count divided by the bands
+    per prompt). A very large size is Poisson. Below 1e-300 the probability of the count
+    itself takes over, which never underflows."""
     mean = np.maximum(mean, 1e-12)
-    tail = gammainc(count, mean)
-    lead = (count * np.log(mean) - mean - gammaln(count + 1)) / math.log(10)
+    size = np.clip(size, 1e-6, 1e12)
+    x = mean / (mean + size)
+    tail = betainc(count, size, x)
+    lead = (gammaln(count + size) - gammaln(count + 1) - gammaln(size)
+            + size * np.log1p(-x) + count * np.log(x)) / math.log(10)
     with np.errstate(divide="ignore"):
         exact = -np.log10(tail)
     return np.where(tail > 1e-300, exact, -lead).clip(0.0, None)
@@ -263,11 +304,13 @@ def fisher_surprise(surprise: np.ndarray, components: np.ndarray) -> np.ndarray:
     return np.where(tail > 1e-300, exact, -lead).clip(0.0, None)
 
 
-def score_evidence(counted: pl.DataFrame, threshold: dict[str, float | int]) -> pl.DataFrame:
-    """Each evidence row's Poisson p-value and surprise; a card's rows take at least the
-    edge threshold (one payer links whatever the null says)."""
-    surprise = poisson_surprise(counted["shared_count"].to_numpy(),
-                                counted["expected_count"].to_numpy())
+def score_evidence(counted: pl.DataFrame, threshold: dict[str, float | int],
+                   dispersion: float) -> pl.DataFrame:
+    """Each evidence row's p-value and surprise (``count_surprise``); a card's rows take at
+    least the edge threshold (one payer links whatever the null says)."""
+    mean = counted["expected_count"].to_numpy()
+    surprise = count_surprise(counted["shared_count"].to_numpy(), mean,
+                              np.full_like(mean, dispersion))
     return counted.with_columns(
         p_value=pl.Series(np.power(10.0, -surprise)),
         surprise=pl.Series(surprise),
@@ -280,21 +323,14 @@ def score_evidence(counted: pl.DataFrame, threshold: dict[str, float | int]) -> 
 
 def combine_evidence(evidence: pl.DataFrame, threshold: dict[str, float | int]) -> pl.DataFrame:
     """One row per pair: the Fisher combination of its evidence rows (each kind and
-    stratum a component), after keeping only the stronger of the correlated content kinds.
+    stratum a component), after keeping only the stronger of each correlated group.
     ``is_edge`` (links alone) needs the edge bound and a card, two families, or a timed
     kind past the bound by itself.
 
     Columns: account_a, account_b, components, surprise, p_value, families, is_edge.
     """
     edge = float(threshold["edge_surprise"])
-    kinds = evidence.group_by("account_a", "account_b", "key_type").agg(
-        kind_surprise=pl.col("surprise").sum())
-    weaker = (kinds.filter(pl.col("key_type").is_in(CORRELATED_KINDS))
-              .sort("account_a", "account_b", "kind_surprise", "key_type",
-                    descending=[False, False, True, False])
-              .filter(pl.int_range(pl.len()).over("account_a", "account_b") > 0)
-              .select("account_a", "account_b", "key_type"))
-    kept = evidence.join(weaker, on=["account_a", "account_b", "key_type"], how="anti")
+    kept = drop_correlated(evidence, ["account_a", "account_b"])
     pairs = kept.group_by("account_a", "account_b").agg(
         components=pl.len(),
         summed=pl.col("surprise").sum(),
@@ -310,7 +346,8 @@ def combine_evidence(evidence: pl.DataFrame, threshold: dict[str, float | int]) 
                           .otherwise("surprise"))
             .with_columns(p_value=pl.lit(10.0).pow(-pl.col("surprise")),
                           is_edge=(pl.col("surprise") >= edge)
-                          & (pl.col("card") | (pl.col("families").list.len() >= 2)
+                          & (pl.col("card") | (pl.col("families").list.set_difference(
+                              list(SUPPORTING_FAMILIES)).list.len() >= 2)
                              | (pl.col("timed").fill_null(0.0) >= edge)),
                           components=pl.col("components").cast(pl.Int64))
             .select("account_a", "account_b", "components", "surprise", "p_value",
@@ -322,7 +359,7 @@ def confirm_members(labels: pl.DataFrame, keys: pl.DataFrame, evidence: pl.DataF
                     pairs: pl.DataFrame, null: pl.DataFrame,
                     threshold: dict[str, float | int], *, bands_per_prompt: int,
                     families: dict[str, str], corroboration: float = 1.0,
-                    rounds: int = 2) -> pl.DataFrame:
+                    dispersion: float = 1e9, rounds: int = 2) -> pl.DataFrame:
     """Keep in each community only the accounts the rest of it explains: (account_id,
     label, member_surprise), an account that fails becoming a community of its own.
 
@@ -340,14 +377,16 @@ def confirm_members(labels: pl.DataFrame, keys: pl.DataFrame, evidence: pl.DataF
     the community's common keys; a campaign's member holds many. IP prefix-hours count by
     distinct prefix and bands by prompt, the expectation scaled alike. Failovers are
     events between two accounts: the sum over the member's pairs inside the community
-    against the sum of their chance expectations. Per kind and stratum a Poisson tail,
-    combined by Fisher's method; the member stays when that reaches
+    against the sum of their chance expectations. Per kind and stratum a negative-binomial
+    tail, combined by Fisher's method; the member stays when that reaches
     -log10(alpha / window accounts) with at least two evidence ``families`` (key type to
     family) each at ``corroboration`` or more on their own: one family alone (a common
     prompt corpus heavy users all draw from, one cloud range) is one explanation, not an
-    operator. It also stays when it shares a payment card with another member, or
-    when one of its pairs inside the community links on its own (``pairs.is_edge``): that
-    is how a community of two or three stands.
+    operator ("client" evidence supports but never corroborates). It also stays when one
+    of its pairs inside the community links on its own (``pairs.is_edge``): that is how a
+    community of two or three stands. A card does not keep an account in a community:
+    card holders are joined to each other afterwards (``join_card_holders``), so an
+    enterprise's card cannot hold it inside a campaign's community.
     Tested again after the failures leave, ``rounds`` times.
     """
     member_edge = math.log10(max(int(threshold["account_count"]), 1)) \
@@ -373,7 +412,7 @@ def confirm_members(labels: pl.DataFrame, keys: pl.DataFrame, evidence: pl.DataF
             _common_key_tests(keys, label, activity, bands_per_prompt),
             _failover_tests(failovers, label, size, failover_floor),
         ], how="vertical_relaxed")
-        members = _member_surprise(tested, families, corroboration)
+        members = _member_surprise(tested, families, corroboration, dispersion)
         strong_inside = (_inside(strong, label).select("account_id").unique()
                          .with_columns(strong=pl.lit(True)))
         current = (current.drop("member_surprise")
@@ -383,7 +422,6 @@ def confirm_members(labels: pl.DataFrame, keys: pl.DataFrame, evidence: pl.DataF
                    .with_columns(stays=(pl.col("n") > 1)
                                  & (((pl.col("member_surprise") >= member_edge)
                                      & (pl.col("corroborating") >= 2))
-                                    | pl.col("card").fill_null(False)
                                     | pl.col("strong").fill_null(False))))
         alone = -1 - pl.int_range(pl.len())
         current = (current.sort("account_id")
@@ -452,18 +490,15 @@ def _failover_tests(failovers: pl.DataFrame, label: pl.DataFrame, size: pl.DataF
 
 
 def _member_surprise(tested: pl.DataFrame, families: dict[str, str],
-                     corroboration: float) -> pl.DataFrame:
-    """Per member: Fisher over its tests (the stronger of the correlated content kinds
-    only), the families that corroborate on their own, and whether a card is among them."""
-    tested = tested.with_columns(surprise=pl.Series(poisson_surprise(
-        tested["shared"].to_numpy(), tested["expected"].to_numpy()), dtype=pl.Float64))
-    kinds = tested.group_by("account_id", "key_type").agg(kind_surprise=pl.col("surprise").sum())
-    weaker = (kinds.filter(pl.col("key_type").is_in(CORRELATED_KINDS))
-              .sort("account_id", "kind_surprise", "key_type", descending=[False, True, False])
-              .filter(pl.int_range(pl.len()).over("account_id") > 0)
-              .select("account_id", "key_type"))
-    kept = (tested.join(weaker, on=["account_id", "key_type"], how="anti")
-            .with_columns(family=pl.col("key_type").replace_strict(families, default="other")))
+                     corroboration: float, dispersion: float) -> pl.DataFrame:
+    """Per member: Fisher over its tests (the stronger kind of each correlated group only)
+    and how many families corroborate on their own."""
+    expected = tested["expected"].to_numpy()
+    tested = tested.with_columns(surprise=pl.Series(count_surprise(
+        tested["shared"].to_numpy(), expected, np.full_like(expected, dispersion)),
+        dtype=pl.Float64))
+    kept = drop_correlated(tested, ["account_id"]).with_columns(
+        family=pl.col("key_type").replace_strict(families, default="other"))
     by_family = kept.group_by("account_id", "family").agg(
         components=pl.len().cast(pl.Float64), summed=pl.col("surprise").sum())
     by_family = by_family.with_columns(family_surprise=pl.Series(fisher_surprise(
@@ -471,12 +506,12 @@ def _member_surprise(tested: pl.DataFrame, families: dict[str, str],
     members = kept.group_by("account_id").agg(
         components=pl.len().cast(pl.Float64),
         summed=pl.col("surprise").sum(),
-        card=(pl.col("key_type") == "payment_fingerprint").any(),
     ).join(by_family.group_by("account_id").agg(
-        corroborating=(pl.col("family_surprise") >= corroboration).sum()), on="account_id")
+        corroborating=((pl.col("family_surprise") >= corroboration)
+                       & ~pl.col("family").is_in(SUPPORTING_FAMILIES)).sum()), on="account_id")
     return members.with_columns(member_surprise=pl.Series(fisher_surprise(
         members["summed"].to_numpy(), members["components"].to_numpy()), dtype=pl.Float64)
-    ).select("account_id", "card", "member_surprise", "corroborating")
+    ).select("account_id", "member_surprise", "corroborating")
 
 
 def join_card_holders(labels: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:

@@ -15,10 +15,10 @@ from pipeline.features import build_day_features, create_feature_views
 from pipeline.linking import (
     LinkParams,
     assign_cluster_ids,
+    count_surprise,
     edge_threshold,
     fisher_surprise,
     link_accounts,
-    poisson_surprise,
 )
 from pipeline.schema import ACCOUNT_COLUMNS, REQUESTS_COLUMNS
 from pipeline.warehouse import DB_NAME, connect, partition_path
@@ -113,12 +113,22 @@ BACKGROUND = [f"bg{i:03d}" for i in range(150)]
 """Unrelated accounts, so that the window's null has a population to measure chance in."""
 
 
-def test_poisson_surprise_is_the_tail_and_survives_underflow():
-    assert poisson_surprise(np.array([1.0]), np.array([0.1]))[0] == pytest.approx(
-        -np.log10(1 - np.exp(-0.1)))
-    assert poisson_surprise(np.array([0.5]), np.array([50.0]))[0] == pytest.approx(0, abs=1e-9)
-    deep = poisson_surprise(np.array([40.0, 41.0]), np.array([0.01, 0.01]))
+def test_count_surprise_is_the_negative_binomial_tail_and_survives_underflow():
+    one = count_surprise(np.array([1.0]), np.array([0.1]), np.array([1.0]))[0]
+    assert one == pytest.approx(-np.log10(0.1 / 1.1))
+    near_poisson = count_surprise(np.array([1.0]), np.array([0.1]), np.array([1e9]))[0]
+    assert near_poisson == pytest.approx(-np.log10(1 - np.exp(-0.1)), rel=1e-4)
+    assert count_surprise(np.array([0.5]), np.array([50.0]), np.array([1.0]))[0] < 0.01
+    deep = count_surprise(np.array([40.0, 41.0]), np.array([0.01, 0.01]), np.array([1e9] * 2))
     assert np.isfinite(deep).all() and deep[1] > deep[0] > 100
+
+
+def test_a_threefold_excess_on_a_large_expectation_is_weak_and_forty_rare_are_not():
+    """Heavy users of one corpus: 600 shared against 180 expected; forty rare prompts
+    against 0.5 expected."""
+    heavy, rare = count_surprise(np.array([600.0, 40.0]), np.array([180.0, 0.5]),
+                                 np.array([1.0, 1.0]))
+    assert heavy < 2 < 15 < rare
 
 
 def test_fisher_surprise_of_one_component_is_that_component_and_many_weak_add_up():
@@ -168,6 +178,7 @@ def test_forty_rare_prompts_shared_within_minutes_link_two_accounts(tmp_path):
     """Two harvesting accounts on unrelated IPs dispatching the same forty rare prompts
     within minutes: forty independent coincidences, far past chance."""
     rows = quiet_day(["a", "b", *BACKGROUND])
+    rows += [r for k in (1, 2, 3) for r in quiet_day(BACKGROUND, DAY + timedelta(days=k))]
     for i in range(40):
         t = at(DAY, 14, i)
         rows += [request("a", t, prompt_hash=f"rare{i}", prompt_text=f"task {i} alpha"),
@@ -178,7 +189,7 @@ def test_forty_rare_prompts_shared_within_minutes_link_two_accounts(tmp_path):
     evidence = query(tmp_path / DB_NAME, "SELECT shared_count, surprise FROM "
                      "account_link_evidence WHERE key_type = 'same_prompt' "
                      "AND account_a = 'a' AND account_b = 'b'")
-    assert evidence[0][0] == 40 and evidence[0][1] > 20
+    assert evidence[0][0] == 40 and evidence[0][1] > 10
 
 
 def test_one_homework_prompt_forty_students_behind_one_nat_share_links_nobody(tmp_path):
