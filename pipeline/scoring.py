@@ -10,7 +10,10 @@ per account of a cluster that joined a flagged case, with the numbers that decid
 A family of evidence (query distribution, caching mismatch, traffic shape) holds when at
 least ``min_strong_per_family`` of its statistics are strong (corrected p-value and effect
 size both past their thresholds). A cluster of ``min_accounts_flagged`` accounts or more is
-``flagged`` with ``min_families_flagged`` families and ``watch`` with one. A smaller
+``flagged`` with ``min_families_flagged`` families and ``watch`` with one that is a harvest
+family (traffic shape alone, night hours and pacing, is how a busy app or a crowd of night
+owls sends, not what it harvests: on randomized seeds it put 283 individuals linked by a
+common prompt corpus on watch). A smaller
 cluster (one or two accounts: a fragment linking left behind, or a person) is ``watch``
 when its own behaviour shows a harvest: ``small_watch_strong`` (three) strong statistics,
 at least one in a harvest family (what it asks, how it uses the cache). One or two odd
@@ -139,7 +142,8 @@ def verdicts(profile: pl.DataFrame, statistics: pl.DataFrame,
         .with_columns(
             verdict=pl.when(~small & (pl.col("family_count") >= params.min_families_flagged))
             .then(pl.lit("flagged"))
-            .when(~small & (pl.col("family_count") >= 1)).then(pl.lit("watch"))
+            .when(~small & (pl.col("family_count") >= 1)
+                  & (pl.col("harvest_count") >= 1)).then(pl.lit("watch"))
             .when(small & (pl.col("strong_count") >= params.small_watch_strong)
                   & (pl.col("harvest_count") >= 1)).then(pl.lit("watch"))
             .otherwise(pl.lit("clear")),

@@ -151,6 +151,19 @@ PROFILE = pl.DataFrame({
 })
 
 
+def test_traffic_shape_alone_does_not_put_a_cluster_on_watch():
+    """Night hours and pacing are how a crowd of night owls or a busy app send; a cluster
+    needs a harvest family (query distribution or caching) to be watched."""
+    stats = pl.DataFrame([
+        statistic("one", "TS-01", 1e-12, 0.5), statistic("one", "TS-02", 1e-12, 0.5),
+        statistic("two", "TS-01", 1e-12, 0.5), statistic("two", "QD-06", 1e-12, 0.5),
+    ])
+    got = dict(verdicts(PROFILE, stats, ScoringParams()).select("cluster_id", "verdict")
+               .iter_rows())
+    assert got["one"] == "clear"
+    assert got["two"] == "flagged"
+
+
 def test_two_strong_families_flag_one_watches_none_clears():
     stats = pl.DataFrame([
         statistic("two", "QD-05", 1e-12, 0.5), statistic("two", "CM-01", 1e-9, 0.9),
