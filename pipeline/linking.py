@@ -120,10 +120,11 @@ class LinkParams:
     alpha: float = 0.01
     """Chance edges allowed per window: a pair is an edge when its combined p-value is
     below alpha / (pairs of accounts in the window)."""
-    max_key_accounts: int = 200
+    max_key_accounts: int = 50
     """Keys more accounts than this hold are counted in each account's activity but make no
-    pairs: they would make n(n - 1) / 2 rows, and under the null sharing one says almost
-    nothing. Payment cards are exempt (a star per card, n - 1 rows)."""
+    pairs: they would make n(n - 1) / 2 rows, and under the null sharing one says little
+    (at 200, window-wide bands made the 7-day default scenario's pairs outgrow 21 GiB).
+    Payment cards are exempt (a star per card, n - 1 rows)."""
     dispersion: float = 1.0
     """Size of the negative binomial that a pair's shared counts follow under the null
     (``count_surprise``). Two heavy users of one public corpus, or two services drawing on

@@ -11,10 +11,11 @@
 -- An account with no key of the kind that another account holds has one row, stratum
 -- NULL and S = 0. Under the null an account b holds a given key k of a with probability d_b (n_k - 1) / M
 -- (b's keys fall on keys in proportion to their popularity), so the number of keys of
--- stratum s that a and b share by chance is Poisson with mean
--- (d_b S_a,s + d_a S_b,s) / (2 M) (account_link_evidence). Prompts take one stratum (0):
--- prompt_pair_day counts shared prompts per pair, not per prompt, and only prompts at most
--- $max_accounts_per_prompt accounts sent, so those are the prompts S counts.
+-- stratum s that a and b share by chance has mean (d_b S_a,s + d_a S_b,s) / (2 M)
+-- (account_link_evidence). Prompts are counted as prompt_pair_day counts them: a key is a
+-- prompt on one day, and only prompts at most $max_accounts_per_prompt accounts sent that
+-- day count, in one stratum (0): prompt_pair_day counts shared prompts per pair, not per
+-- prompt.
 -- Input: account_link_key, account_prompt_day. Parameters: $start, $end,
 -- $max_key_accounts, $max_accounts_per_prompt.
 WITH keys AS (
@@ -27,10 +28,10 @@ WITH keys AS (
 ),
 
 prompts AS (
-    SELECT account_id, prompt_hash
+    SELECT account_id, prompt_hash, date
     FROM account_prompt_day
     WHERE date BETWEEN $start AND $end
-    GROUP BY account_id, prompt_hash
+    GROUP BY account_id, prompt_hash, date
 ),
 
 items AS (
@@ -38,7 +39,7 @@ items AS (
         CASE WHEN n >= 2 THEN floor(log2(n - 1))::INTEGER END AS stratum
     FROM keys
     UNION ALL
-    SELECT account_id, 'same_prompt', count(*) OVER (PARTITION BY prompt_hash),
+    SELECT account_id, 'same_prompt', count(*) OVER (PARTITION BY prompt_hash, date),
         $max_accounts_per_prompt::BIGINT, 0
     FROM prompts
 ),
