@@ -447,8 +447,9 @@ CLUSTER_FINDING = Table(
         _CLUSTER,
         _c("verdict", "VARCHAR",
            "flagged (strong evidence in two or more behavioural families and three or more "
-           "accounts, or a small cluster that joined a flagged case), watch (one family; "
-           "under three accounts, two strong statistics, one of them a harvest) or clear"),
+           "accounts, or a small cluster that joined a flagged case), watch (one harvest "
+           "family; under three accounts, three strong statistics, one of them a harvest) "
+           "or clear"),
         _c("risk_score", "DOUBLE", "in [0, 1], monotone in the evidence"),
         _c("n_accounts", "BIGINT", "accounts in the cluster"),
         _c("n_requests", "BIGINT", "requests of the cluster's accounts in the window"),
