@@ -193,6 +193,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: da
     """
     params = params or LinkParams()
     features = features or FeatureParams()
+    bands_per_prompt = features.band_bins // features.band_rows
     first, last = link_window(start, end, params)
     window = {"start": first, "end": last}
     db.register("link_type", pa.table({
@@ -212,7 +213,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: da
         db.execute(f"CREATE OR REPLACE TABLE {table} AS {sql_text(table)}", values)
     counted = db.sql(sql_text("account_link_evidence"), params={
         **window, "max_key_accounts": params.max_key_accounts,
-        "bands_per_prompt": features.band_bins // features.band_rows,
+        "bands_per_prompt": bands_per_prompt,
     }).pl()
     db.unregister("link_type")
 
@@ -237,7 +238,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: da
         "max_accounts_per_prompt": features.max_accounts_per_prompt}).pl() \
         .filter(pl.col("key_type").is_in([t.key_type for t in params.link_types]))
     confirmed = confirm_members(communities, keys, evidence, pairs, null, threshold,
-                                bands_per_prompt=features.band_bins // features.band_rows,
+                                bands_per_prompt=bands_per_prompt,
                                 families={t.key_type: t.family for t in params.link_types},
                                 dispersion=params.member_dispersion)
     labels = join_card_holders(confirmed.select("account_id", "label"), evidence)
@@ -522,12 +523,12 @@ def join_card_holders(labels: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFr
     card's n accounts are n - 1 star rows, not a clique), so cards join after it, as the
     connected components of communities and cards."""
     index = labels.sort("account_id").with_row_index("vertex")
-    vertex = dict(zip(index["account_id"], index["vertex"], strict=True))
     anchors = index.group_by("label").agg(anchor=pl.col("vertex").min())
     within = index.join(anchors, on="label").filter(pl.col("vertex") != pl.col("anchor"))
-    cards = evidence.filter(pl.col("key_type") == "payment_fingerprint").select(
-        a=pl.col("account_a").replace_strict(vertex, return_dtype=pl.UInt32),
-        b=pl.col("account_b").replace_strict(vertex, return_dtype=pl.UInt32))
+    cards = (evidence.filter(pl.col("key_type") == "payment_fingerprint")
+             .join(index.select(account_a="account_id", a="vertex"), on="account_a")
+             .join(index.select(account_b="account_id", b="vertex"), on="account_b")
+             .select("a", "b"))
     edges = pl.concat([within.select(a="vertex", b="anchor"), cards]).sort("a", "b")
     graph = igraph.Graph(n=index.height, edges=edges.rows(), directed=False)
     components = graph.connected_components().membership
