@@ -154,12 +154,12 @@ def score_verdicts(clusters: pl.DataFrame, findings: pl.DataFrame,
     truth = joined["is_campaign"]
     flagged = joined["verdict"] == "flagged"
     flagged_or_watch = joined["verdict"].is_in(["flagged", "watch"])
-    campaign_groups = joined.filter(pl.col("is_campaign")).group_by("operator_id",
-                                                                   maintain_order=True)
-    recall, recall_watch = {}, {}
-    for op, g in campaign_groups:
-        recall[str(op[0])] = float((g["verdict"] == "flagged").mean())
-        recall_watch[str(op[0])] = float(g["verdict"].is_in(["flagged", "watch"]).mean())
+    per_campaign = joined.filter(pl.col("is_campaign")).group_by("operator_id").agg(
+        flagged=(pl.col("verdict") == "flagged").mean(),
+        flagged_or_watch=pl.col("verdict").is_in(["flagged", "watch"]).mean(),
+    ).with_columns(pl.col("operator_id").cast(pl.String))
+    recall = dict(per_campaign.select("operator_id", "flagged").iter_rows())
+    recall_watch = dict(per_campaign.select("operator_id", "flagged_or_watch").iter_rows())
     benign_flagged = joined.filter(~pl.col("is_campaign") & (pl.col("verdict") == "flagged"))
     return VerdictScore(
         flagged=_confusion(flagged, truth),
@@ -176,10 +176,11 @@ def score_verdicts(clusters: pl.DataFrame, findings: pl.DataFrame,
 
 
 FINDABLE_MIN_ACCOUNTS = 3
-"""A campaign with fewer accounts active in the window cannot be flagged in principle: a
+"""A campaign with fewer accounts active in the window cannot be flagged on its own: a
 verdict of ``flagged`` needs a cluster of three or more accounts (``ScoringParams.
-min_accounts_flagged``), so one or two accounts are at most ``watch`` whatever they do. The
-sweep reports such campaigns apart (never drops them) instead of counting them as misses."""
+min_accounts_flagged``), so one or two accounts are at most ``watch``, unless they join a
+case that is flagged, which a campaign this small has none of. The sweep reports such
+campaigns apart (never drops them) instead of counting them as misses."""
 
 _DESIGN_KEYS = ("size", "registration", "accounts_per_card", "proxies", "retries",
                 "failover_share", "schedule", "requests_per_account_day", "nonce_share",
