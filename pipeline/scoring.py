@@ -9,17 +9,17 @@ per account of a cluster that joined a flagged case, with the numbers that decid
 
 A family of evidence (query distribution, caching mismatch, traffic shape) holds when at
 least ``min_strong_per_family`` of its statistics are strong (corrected p-value and effect
-size both past their thresholds). A cluster of ``min_accounts_flagged`` accounts or more is
-``flagged`` with ``min_families_flagged`` families and ``watch`` with one that is a harvest
-family (traffic shape alone, night hours and pacing, is how a busy app or a crowd of night
-owls sends, not what it harvests: on randomized seeds it put 283 individuals linked by a
-common prompt corpus on watch). A smaller
+size both past their thresholds). A statistic is a harvest statistic when it shows what is
+harvested (``Rule.harvest``: a capability sweep, reasoning elicitation, output saturation,
+one prompt sampled across the pool, cache busting); novel prompts, shared wrappers, night
+hours, pacing, synchronized starts, failovers and shared cache prefixes are how an app, a
+lab's benchmark run or an enterprise's agents send too. Every verdict but ``clear`` needs
+a strong harvest statistic. A cluster of ``min_accounts_flagged`` accounts or more is
+``flagged`` with ``min_families_flagged`` families and ``watch`` with one. A smaller
 cluster (one or two accounts: a fragment linking left behind, or a person) is ``watch``
-when its own behaviour shows a harvest: ``small_watch_strong`` (three) strong statistics,
-at least one in a harvest family (what it asks, how it uses the cache). One or two odd
-habits (a night owl, a low max_tokens) are never enough, nor is traffic shape alone (a
-busy app runs all night at its limit). Anything else is ``clear``. Linkage says whom the
-verdict covers and is not a family here.
+with ``small_watch_strong`` (three) strong statistics: one or two odd habits (a night
+owl, a low max_tokens) are never enough. Anything else is ``clear``. Linkage says whom
+the verdict covers and is not a family here.
 
 Joining: a small cluster that is not flagged and holds a harvest statistic joins the
 flagged case it is most tied to when its tie (``sql/case_tie.sql``: the Simes combination
@@ -72,11 +72,20 @@ class ScoringParams:
     so each own-behaviour rule is strong for some 5-10% of ordinary single accounts: a
     night owl, a low max_tokens. Two such habits meet in about 1% of thousands of single
     accounts, the whole watch budget; three in well under 0.1%."""
-    harvest_families: tuple[str, ...] = ("query_distribution", "caching_mismatch")
-    """Families whose statistics show a harvest itself (a capability sweep, reasoning
-    elicitation, output saturation, novelty, cache busting, reads of another account's
-    cache). A small cluster needs one of these strong to be on watch or to join a case;
-    traffic shape (night hours, pacing) says how requests are sent, which an app shares."""
+    min_harvest_strong: int = 1
+    """Strong harvest statistics (``Rule.harvest``) every verdict but ``clear`` needs, and
+    a small cluster needs to join a case. Without one, a research lab's benchmark run
+    (novel prompts, at its rate limit, overnight) or an enterprise's agents (shared
+    wrappers, night hours, synchronized cron starts) hold two families by how they send;
+    on randomized seeds that flagged labs on nearly every seed and merged cloud apps and
+    enterprises on two."""
+    flagged_harvest: int = 2
+    """Harvest evidence ``flagged`` needs besides two families: two strong harvest
+    statistics, or one measured across accounts (``Rule.across_accounts``, counted twice:
+    one prompt sampled on several accounts in the same hour is no one person's habit).
+    Each single-account harvest statistic is also a habit of some people and labs (a
+    benchmark run with chain-of-thought prompts elicits reasoning; a low max_tokens
+    saturates), as with ``small_watch_strong``; one of them puts a cluster on ``watch``."""
     join_fraction: float = 0.5
     """A candidate joins a case when its tie reaches this fraction of ``edge_surprise``
     (linking's Bonferroni bound over all pairs of the window). The join searches only the
@@ -134,18 +143,21 @@ def verdicts(profile: pl.DataFrame, statistics: pl.DataFrame,
         .join(signals, on="cluster_id", how="left")
         .join(strong_counts(statistics, params), on="cluster_id", how="left")
         .with_columns(
-            pl.col("family_count", "strong_count", "harvest_count").fill_null(0),
+            pl.col("family_count", "strong_count", "harvest_count", "harvest_weight")
+            .fill_null(0),
             risk_score=pl.col("risk_score").fill_null(0.0).clip(0.0, 1.0),
             strong_families=pl.col("strong_families").fill_null(""),
             signals=pl.col("signals").fill_null(""),
         )
         .with_columns(
-            verdict=pl.when(~small & (pl.col("family_count") >= params.min_families_flagged))
+            verdict=pl.when(pl.col("harvest_count") < params.min_harvest_strong)
+            .then(pl.lit("clear"))
+            .when(~small & (pl.col("family_count") >= params.min_families_flagged)
+                  & (pl.col("harvest_weight") >= params.flagged_harvest))
             .then(pl.lit("flagged"))
-            .when(~small & (pl.col("family_count") >= 1)
-                  & (pl.col("harvest_count") >= 1)).then(pl.lit("watch"))
-            .when(small & (pl.col("strong_count") >= params.small_watch_strong)
-                  & (pl.col("harvest_count") >= 1)).then(pl.lit("watch"))
+            .when(~small & (pl.col("family_count") >= 1)).then(pl.lit("watch"))
+            .when(small & (pl.col("strong_count") >= params.small_watch_strong))
+            .then(pl.lit("watch"))
             .otherwise(pl.lit("clear")),
             hashes_only=(pl.col("text_request_count") == 0) & (pl.col("request_count") > 0),
         )
@@ -161,10 +173,15 @@ def verdicts(profile: pl.DataFrame, statistics: pl.DataFrame,
 
 
 def strong_counts(statistics: pl.DataFrame, params: ScoringParams) -> pl.DataFrame:
-    """Per cluster: its strong statistics, and those of them in a harvest family."""
+    """Per cluster: its strong statistics, those of them that are harvest statistics, and
+    their weight for ``flagged_harvest`` (an across-accounts one counts twice)."""
+    harvest = [r.statistic for r in RULES if r.harvest]
+    together = [r.statistic for r in RULES if r.harvest and r.across_accounts]
     return statistics.filter(pl.col("is_strong")).group_by("cluster_id").agg(
         strong_count=pl.len().cast(pl.Int64),
-        harvest_count=pl.col("family").is_in(params.harvest_families).sum().cast(pl.Int64),
+        harvest_count=pl.col("statistic").is_in(harvest).sum().cast(pl.Int64),
+        harvest_weight=(pl.col("statistic").is_in(harvest).sum()
+                        + pl.col("statistic").is_in(together).sum()).cast(pl.Int64),
     )
 
 
@@ -177,7 +194,7 @@ def join_candidates(findings: pl.DataFrame, statistics: pl.DataFrame,
     return (findings.join(strong_counts(statistics, params), on="cluster_id")
             .filter((pl.col("verdict") != "flagged")
                     & (pl.col("n_accounts") < params.min_accounts_flagged)
-                    & (pl.col("harvest_count") >= 1))
+                    & (pl.col("harvest_count") >= params.min_harvest_strong))
             .select("cluster_id", "n_accounts"))
 
 

@@ -69,6 +69,13 @@ class Rule:
     """The statistic counts what two or more of the cluster's accounts do together, so a
     single account scores 0 by construction: its baseline is other clusters of two or
     more accounts only, or the smallest clusters would pass for ordinary by default."""
+    harvest: bool = False
+    """The statistic shows what is harvested (a capability sweep, reasoning elicitation,
+    output saturation, one prompt sampled across the pool, cache busting), not only that
+    requests are automated or spread over accounts. Novel prompts, shared wrappers, night
+    hours, pacing, synchronized starts, failovers and shared cache prefixes are how an
+    app, a lab's benchmark run or an enterprise's agents send too; a verdict needs one
+    harvest statistic (scoring)."""
 
 
 RULES: tuple[Rule, ...] = (
@@ -77,13 +84,13 @@ RULES: tuple[Rule, ...] = (
          "A harvesting sweep covers every capability evenly; a team or a person asks about "
          "what it works on.",
          "Compare the capability chart with the population's; a flat bar chart is the sweep.",
-         needs_text=True),
+         needs_text=True, harvest=True),
     Rule("QD-02", "query_distribution", "capability_divergence", "permutation",
          "capability mix", "population mix", 0.05,
          "Jensen-Shannon divergence of the cluster's capability mix from the population's: "
          "a sweep follows the operator's curriculum, not what customers ask.",
          "Look at which categories are over-represented against the population.",
-         needs_text=True),
+         needs_text=True, harvest=True),
     Rule("QD-03", "query_distribution", "template_reuse_share", "binomial",
          "reused_template_count", "templated_request_count", 0.30,
          "Share of requests whose prompt opening (numbers, quotes, nonces masked) is shared "
@@ -100,11 +107,11 @@ RULES: tuple[Rule, ...] = (
          "reasoning_elicited_count", "text_request_count", 0.15,
          "Share of prompts that ask for step-by-step reasoning: distillation harvests the "
          "reasoning, not only the answer.",
-         "Check the excerpts for chain-of-thought instructions.", needs_text=True),
+         "Check the excerpts for chain-of-thought instructions.", needs_text=True, harvest=True),
     Rule("QD-06", "query_distribution", "max_tokens_saturation_share", "binomial",
          "saturated_count", "ok_count", 0.15,
          "Share of answered requests that hit their max_tokens: long-output harvesting.",
-         "Compare output/input ratios in the accounts appendix."),
+         "Compare output/input ratios in the accounts appendix.", harvest=True),
     Rule("QD-08", "query_distribution", "repeated_sampling_share", "binomial",
          "shared_band_hour_count", "band_hour_count", 0.10,
          "Share of near-duplicate prompt bands sent by two or more of the cluster's accounts "
@@ -114,12 +121,12 @@ RULES: tuple[Rule, ...] = (
          "cluster sent (a prompt the whole population sends is not the operator's).",
          needs_text=True,
          hashes_fallback=("resampled_prompt_count", "distinct_prompt_count"),
-         across_accounts=True),
+         across_accounts=True, harvest=True),
     Rule("CM-01", "caching_mismatch", "cache_busting_share", "binomial",
          "busted_count", "predicted_hit_count", 0.30,
          "Share of the cache hits the accounts' own repetition predicts that read nothing: "
          "a nonce in the prefix busts the cache the operator would otherwise hit.",
-         "Compare predicted and observed cache reads over time."),
+         "Compare predicted and observed cache reads over time.", harvest=True),
     Rule("CM-02", "caching_mismatch", "cross_account_prefix_share", "binomial",
          "handoff_count", "cacheable_count", 0.25,
          "Share of cacheable requests whose prefix another account of the cluster used "

@@ -157,11 +157,44 @@ def test_traffic_shape_alone_does_not_put_a_cluster_on_watch():
     stats = pl.DataFrame([
         statistic("one", "TS-01", 1e-12, 0.5), statistic("one", "TS-02", 1e-12, 0.5),
         statistic("two", "TS-01", 1e-12, 0.5), statistic("two", "QD-06", 1e-12, 0.5),
+        statistic("two", "QD-05", 1e-12, 0.5),
     ])
     got = dict(verdicts(PROFILE, stats, ScoringParams()).select("cluster_id", "verdict")
                .iter_rows())
     assert got["one"] == "clear"
     assert got["two"] == "flagged"
+
+
+@pytest.mark.parametrize("how_it_sends", [
+    ["QD-04", "TS-01", "TS-02"],   # a lab's benchmark run: its own items, overnight, at the limit
+    ["QD-03", "TS-01", "TS-03"],   # an enterprise's agents: shared wrappers, cron starts
+    ["QD-03", "QD-04", "CM-02", "TS-04"],  # one org's pool: wrappers, shared prefixes, retries
+])
+def test_two_families_of_how_requests_are_sent_do_not_flag(how_it_sends):
+    """Must not fire: novelty, shared wrappers, hours, pacing, synchronized starts, shared
+    prefixes and failovers hold two families for an app or a lab; without a statistic of
+    what is harvested the cluster is clear."""
+    stats = pl.DataFrame([statistic("two", r, 1e-12, 0.9) for r in how_it_sends])
+    row = verdicts(PROFILE, stats, ScoringParams()).filter(pl.col("cluster_id") == "two")
+    assert row["strong_families"].item().count(",") >= 1
+    assert row["verdict"].item() == "clear"
+
+
+@pytest.mark.parametrize(("harvest", "verdict"), [
+    (["QD-05"], "watch"),            # a benchmark run with chain-of-thought prompts
+    (["QD-06"], "watch"),            # a low max_tokens
+    (["CM-01"], "watch"),
+    (["QD-05", "QD-06"], "flagged"),  # reasoning harvested at full length
+    (["QD-01", "CM-01"], "flagged"),
+    (["QD-08"], "flagged"),          # one prompt sampled across the pool's accounts
+])
+def test_flagged_needs_the_harvest_shown_twice_or_across_accounts(harvest, verdict):
+    """Must fire and must not: with the sending habits of a second family, one
+    single-account harvest statistic is a habit some labs and people have (watch); two,
+    or one measured across accounts, flag."""
+    stats = pl.DataFrame([statistic("two", r, 1e-12, 0.9) for r in [*harvest, "TS-01"]])
+    row = verdicts(PROFILE, stats, ScoringParams()).filter(pl.col("cluster_id") == "two")
+    assert row["verdict"].item() == verdict
 
 
 def test_two_strong_families_flag_one_watches_none_clears():
