@@ -233,11 +233,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: da
     edges = db.sql("SELECT account_a, account_b, weight FROM account_link").pl()
     communities = detect_communities(accounts, edges, params)
     null = db.sql("SELECT * FROM account_link_null").pl()
-    keys = db.sql(sql_text("account_link_member_key"), params={
-        **window, "max_key_accounts": params.max_key_accounts,
-        "max_accounts_per_prompt": features.max_accounts_per_prompt}).pl() \
-        .filter(pl.col("key_type").is_in([t.key_type for t in params.link_types]))
-    confirmed = confirm_members(communities, keys, evidence, pairs, null, threshold,
+    confirmed = confirm_members(communities, evidence, pairs, null, threshold,
                                 bands_per_prompt=bands_per_prompt,
                                 families={t.key_type: t.family for t in params.link_types},
                                 dispersion=params.member_dispersion)
@@ -291,6 +287,25 @@ def count_surprise(count: np.ndarray, mean: np.ndarray, size: np.ndarray) -> np.
     with np.errstate(divide="ignore"):
         exact = -np.log10(tail)
     return np.where(tail > 1e-300, exact, -lead).clip(0.0, None)
+
+
+def binomial_surprise(count: np.ndarray, trials: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """-log10 P(X >= count) for X binomial with ``trials`` and probability ``share``: the
+    regularized incomplete beta function I_share(count, trials - count + 1); counts may be
+    fractional (bands per prompt), a count of 0 is no surprise. Below 1e-300 the
+    probability of the count itself takes over, as in ``count_surprise``."""
+    k = np.clip(count, 0.0, trials)
+    p = np.clip(share, 1e-300, 1.0)
+    positive = k > 0
+    k = np.where(positive, k, 1.0)
+    tail = betainc(k, trials - k + 1.0, p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lead = (gammaln(trials + 1) - gammaln(k + 1) - gammaln(trials - k + 1)
+                + k * np.log(p) + (trials - k) * np.log1p(-np.minimum(p, 1 - 1e-16))) \
+            / math.log(10)
+        exact = -np.log10(tail)
+    surprise = np.where(tail > 1e-300, exact, -lead)
+    return np.where(positive, surprise, 0.0).clip(0.0, None)
 
 
 def fisher_surprise(surprise: np.ndarray, components: np.ndarray) -> np.ndarray:
@@ -357,11 +372,11 @@ def combine_evidence(evidence: pl.DataFrame, threshold: dict[str, float | int]) 
             .sort("account_a", "account_b"))
 
 
-def confirm_members(labels: pl.DataFrame, keys: pl.DataFrame, evidence: pl.DataFrame,
+def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
                     pairs: pl.DataFrame, null: pl.DataFrame,
                     threshold: dict[str, float | int], *, bands_per_prompt: int,
-                    families: dict[str, str], corroboration: float = 1.0,
-                    dispersion: float = 1e9, rounds: int = 2) -> pl.DataFrame:
+                    families: dict[str, str], dispersion: float = 1e9,
+                    rounds: int = 2) -> pl.DataFrame:
     """Keep in each community only the accounts the rest of it explains: (account_id,
     label, member_surprise), an account that fails becoming a community of its own.
 
@@ -401,20 +416,21 @@ def confirm_members(labels: pl.DataFrame, keys: pl.DataFrame, evidence: pl.DataF
                          pl.col("account_a").alias("account_b"), "key_type", "stratum",
                          "shared_count", "expected_count"),
     ]).rename({"account_a": "account_id", "account_b": "other"})
-    edges = pairs.filter("is_edge")
+    cards = evidence.filter(pl.col("key_type") == "payment_fingerprint") \
+        .select("account_a", "account_b").unique()
+    edges = pairs.filter("is_edge").join(cards, on=["account_a", "account_b"], how="anti")
     strong = pl.concat([edges.select(account_id="account_a", other="account_b"),
                         edges.select(account_id="account_b", other="account_a")])
     failover_floor = float(failovers["expected_count"].min() or 0.0)
-    activity = null.select("account_id", "key_type", "key_count", "type_incidences").unique()
     current = labels.with_columns(member_surprise=pl.lit(None, pl.Float64))
     for _ in range(rounds):
         label = current.select("account_id", "label")
         size = label.group_by("label").len("n")
         tested = pl.concat([
-            _common_key_tests(keys, label, activity, bands_per_prompt),
-            _failover_tests(failovers, label, size, failover_floor),
+            _pair_sum_tests(evidence, label, null, bands_per_prompt),
+            _failover_tests(failovers, label, size, failover_floor, dispersion),
         ], how="vertical_relaxed")
-        members = _member_surprise(tested, families, corroboration, dispersion)
+        members = _member_surprise(tested, families)
         strong_inside = (_inside(strong, label).select("account_id").unique()
                          .with_columns(strong=pl.lit(True)))
         current = (current.drop("member_surprise")
@@ -423,7 +439,7 @@ def confirm_members(labels: pl.DataFrame, keys: pl.DataFrame, evidence: pl.DataF
                    .join(size, on="label")
                    .with_columns(stays=(pl.col("n") > 1)
                                  & (((pl.col("member_surprise") >= member_edge)
-                                     & (pl.col("corroborating") >= 2))
+                                     & (pl.col("rest_surprise") >= member_edge))
                                     | pl.col("strong").fill_null(False))))
         alone = -1 - pl.int_range(pl.len())
         current = (current.sort("account_id")
@@ -439,81 +455,114 @@ def _inside(pairs: pl.DataFrame, label: pl.DataFrame) -> pl.DataFrame:
             .filter(pl.col("label") == pl.col("other_label")))
 
 
-def _common_key_tests(keys: pl.DataFrame, label: pl.DataFrame, activity: pl.DataFrame,
-                      bands_per_prompt: int) -> pl.DataFrame:
-    """Per member, kind and stratum: the community's common keys it holds (those two other
-    members hold too) against an account of its activity drawing keys by popularity."""
-    held = keys.join(label, on="account_id").with_columns(
-        holders=pl.len().over("key_type", "key_value", "label"))
-    unit = (pl.when(pl.col("key_type") == "ip_prefix_hour")
-            .then(pl.col("key_value").str.split(" ").list.first())
-            .otherwise("key_value"))
-    group_held = held.filter(pl.col("holders") >= 2)
-    observed = (group_held.filter(pl.col("holders") >= 3)
-                .group_by("account_id", "label", "key_type", "stratum")
-                .agg(shared_keys=pl.len().cast(pl.Float64),
-                     shared=unit.n_unique().cast(pl.Float64)))
-    group_mass = (group_held.select("label", "key_type", "key_value", "stratum",
-                                    "account_count").unique()
-                  .group_by("label", "key_type", "stratum")
-                  .agg(group_mass=pl.col("account_count").sum().cast(pl.Float64)))
-    own_mass = (group_held.filter(pl.col("holders") == 2)
-                .group_by("account_id", "key_type", "stratum")
-                .agg(own_mass=pl.col("account_count").sum().cast(pl.Float64)))
-    per_prompt = pl.when(pl.col("key_type") == "prompt_band").then(bands_per_prompt) \
-        .otherwise(1)
-    return (observed
-            .join(activity, on=["account_id", "key_type"], how="left")
-            .join(group_mass, on=["label", "key_type", "stratum"], how="left")
-            .join(own_mass, on=["account_id", "key_type", "stratum"], how="left")
-            .with_columns(pl.col("key_count", "type_incidences", "own_mass").fill_null(0))
-            .with_columns(expected=pl.col("key_count")
-                          * (pl.col("group_mass") - pl.col("own_mass"))
-                          / pl.col("type_incidences").clip(1, None)
-                          * pl.col("shared") / pl.col("shared_keys") / per_prompt,
-                          shared=pl.col("shared") / per_prompt)
-            .select("account_id", "key_type", "stratum", "shared", "expected"))
+def _pair_sum_tests(evidence: pl.DataFrame, label: pl.DataFrame, null: pl.DataFrame,
+                    bands_per_prompt: int) -> pl.DataFrame:
+    """Per member, kind and stratum: whether what it shares concentrates on its community.
+
+    Of the X things the member shares with anyone in the window (summed over its pairs),
+    X_C are with the rest of its community. Under the window's null the share of its
+    chance sharing that falls on the community is p = E_C / E, the null's pair means
+    summed over the other members (sharing or not: (S_a (D_C - d_a) + d_a (S_C - S_a)) / 2M)
+    over the same sum over the whole window. The surprise is the binomial tail
+    P(X_C or more of X | p). Conditioning on X takes the member's own appetite out: a heavy
+    user of a public corpus shares much with everyone, the community included, and is not
+    tied to it by that; a campaign's account shares little, but nearly all of it with the
+    other accounts of its campaign. Columns: account_id, key_type, stratum, surprise."""
+    keyed = evidence.filter(~pl.col("key_type").is_in(["payment_fingerprint", "failover"]))
+    both = pl.concat([
+        keyed.select(account_id="account_a", other="account_b", key_type="key_type",
+                     stratum="stratum", shared="shared_count"),
+        keyed.select(account_id="account_b", other="account_a", key_type="key_type",
+                     stratum="stratum", shared="shared_count"),
+    ])
+    total = both.group_by("account_id", "key_type", "stratum").agg(
+        total=pl.col("shared").sum())
+    inside = (_inside(both, label).group_by("account_id", "label", "key_type", "stratum")
+              .agg(shared=pl.col("shared").sum()))
+    activity = (null.select("account_id", "key_type", "key_count", "type_incidences")
+                .unique().join(label, on="account_id"))
+    reach = (null.filter(pl.col("stratum").is_not_null())
+             .select("account_id", "key_type", "stratum", "coholder_count")
+             .join(label, on="account_id"))
+    group_d = activity.group_by("label", "key_type").agg(group_d=pl.col("key_count").sum())
+    group_s = reach.group_by("label", "key_type", "stratum").agg(
+        group_s=pl.col("coholder_count").sum())
+    window_s = reach.group_by("key_type", "stratum").agg(
+        window_s=pl.col("coholder_count").sum())
+
+    def pair_means(d_all: str, s_all: str) -> pl.Expr:
+        return (pl.col("coholder_count") * (pl.col(d_all) - pl.col("key_count"))
+                + pl.col("key_count") * (pl.col(s_all) - pl.col("coholder_count")))
+
+    tested = (inside
+              .join(total, on=["account_id", "key_type", "stratum"])
+              .join(activity.drop("label"), on=["account_id", "key_type"], how="left")
+              .join(reach.drop("label"), on=["account_id", "key_type", "stratum"], how="left")
+              .join(group_d, on=["label", "key_type"], how="left")
+              .join(group_s, on=["label", "key_type", "stratum"], how="left")
+              .join(window_s, on=["key_type", "stratum"], how="left")
+              .with_columns(pl.col("key_count", "coholder_count", "group_d", "group_s",
+                                   "window_s").fill_null(0))
+              .with_columns(share=(pair_means("group_d", "group_s")
+                                   / pair_means("type_incidences", "window_s"))
+                            .fill_nan(1.0).clip(0.0, 1.0)))
+    return tested.select("account_id", "key_type", "stratum").with_columns(
+        surprise=pl.Series(binomial_surprise(tested["shared"].to_numpy(),
+                                             tested["total"].to_numpy(),
+                                             tested["share"].to_numpy()), dtype=pl.Float64))
 
 
 def _failover_tests(failovers: pl.DataFrame, label: pl.DataFrame, size: pl.DataFrame,
-                    floor: float) -> pl.DataFrame:
+                    floor: float, dispersion: float) -> pl.DataFrame:
     """Per member: its failovers with the rest of its community against their chance
-    expectations, the pairs without a failover counting at the smallest expectation."""
-    observed = _inside(failovers, label).group_by(
+    expectations, the pairs without a failover counting at the smallest expectation
+    (a negative-binomial tail of size ``dispersion``). Columns: account_id, key_type,
+    stratum, surprise."""
+    observed = (_inside(failovers, label).group_by(
         "account_id", "label", "key_type", "stratum").agg(
         shared=pl.col("shared_count").sum(),
         pair_expected=pl.col("expected_count").sum(),
         pairs=pl.len(),
-    )
-    return (observed.join(size, on="label")
-            .with_columns(expected=pl.col("pair_expected")
-                          + floor * (pl.col("n") - 1 - pl.col("pairs")).clip(0, None))
-            .select("account_id", "key_type", "stratum", "shared", "expected"))
+    ).join(size, on="label")
+        .with_columns(expected=pl.col("pair_expected")
+                      + floor * (pl.col("n") - 1 - pl.col("pairs")).clip(0, None)))
+    expected = observed["expected"].to_numpy()
+    return observed.select("account_id", "key_type", "stratum").with_columns(
+        surprise=pl.Series(count_surprise(observed["shared"].to_numpy(), expected,
+                                          np.full_like(expected, dispersion)),
+                           dtype=pl.Float64))
 
 
-def _member_surprise(tested: pl.DataFrame, families: dict[str, str],
-                     corroboration: float, dispersion: float) -> pl.DataFrame:
-    """Per member: Fisher over its tests (the stronger kind of each correlated group only)
-    and how many families corroborate on their own."""
-    expected = tested["expected"].to_numpy()
-    tested = tested.with_columns(surprise=pl.Series(count_surprise(
-        tested["shared"].to_numpy(), expected, np.full_like(expected, dispersion)),
-        dtype=pl.Float64))
+def _member_surprise(tested: pl.DataFrame, families: dict[str, str]) -> pl.DataFrame:
+    """Per member: Fisher over its tests (the stronger kind of each correlated group only),
+    and Fisher over what is left without its strongest family and without the supporting
+    families (``rest_surprise``): what a second, independent explanation has to carry."""
     kept = drop_correlated(tested, ["account_id"]).with_columns(
         family=pl.col("key_type").replace_strict(families, default="other"))
     by_family = kept.group_by("account_id", "family").agg(
         components=pl.len().cast(pl.Float64), summed=pl.col("surprise").sum())
     by_family = by_family.with_columns(family_surprise=pl.Series(fisher_surprise(
         by_family["summed"].to_numpy(), by_family["components"].to_numpy()), dtype=pl.Float64))
+    corroborating = (by_family.filter(~pl.col("family").is_in(SUPPORTING_FAMILIES))
+                     .sort("account_id", "family_surprise", "family",
+                           descending=[False, True, False])
+                     .filter(pl.int_range(pl.len()).over("account_id") > 0)
+                     .group_by("account_id")
+                     .agg(rest_components=pl.col("components").sum(),
+                          rest_summed=pl.col("summed").sum()))
     members = kept.group_by("account_id").agg(
         components=pl.len().cast(pl.Float64),
         summed=pl.col("surprise").sum(),
-    ).join(by_family.group_by("account_id").agg(
-        corroborating=((pl.col("family_surprise") >= corroboration)
-                       & ~pl.col("family").is_in(SUPPORTING_FAMILIES)).sum()), on="account_id")
-    return members.with_columns(member_surprise=pl.Series(fisher_surprise(
-        members["summed"].to_numpy(), members["components"].to_numpy()), dtype=pl.Float64)
-    ).select("account_id", "member_surprise", "corroborating")
+    ).join(corroborating, on="account_id", how="left").with_columns(
+        pl.col("rest_components", "rest_summed").fill_null(0.0))
+    return members.with_columns(
+        member_surprise=pl.Series(fisher_surprise(
+            members["summed"].to_numpy(), members["components"].to_numpy()),
+            dtype=pl.Float64),
+        rest_surprise=pl.Series(fisher_surprise(
+            members["rest_summed"].to_numpy(),
+            np.maximum(members["rest_components"].to_numpy(), 1.0)), dtype=pl.Float64),
+    ).select("account_id", "member_surprise", "rest_surprise")
 
 
 def join_card_holders(labels: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:

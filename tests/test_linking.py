@@ -15,6 +15,8 @@ from pipeline.features import build_day_features, create_feature_views
 from pipeline.linking import (
     LinkParams,
     assign_cluster_ids,
+    binomial_surprise,
+    confirm_members,
     count_surprise,
     edge_threshold,
     fisher_surprise,
@@ -263,6 +265,79 @@ def test_one_day_of_a_shared_start_and_a_shared_prompt_does_not_link(tmp_path):
                          prompt_text=f"{LONG_TASK} nonce {user}q7")]
     clusters = build(tmp_path, rows, [account(n) for n in ["x", "y", *BACKGROUND]])
     assert not together(clusters, "x", "y")
+
+
+FAMILY = {"same_prompt": "content", "prompt_band": "content", "sync_start": "timing",
+          "ip_prefix_hour": "infrastructure", "user_agent": "client"}
+
+
+def member_world(community: int, others: int, shares: dict[str, list[tuple[str, str, float]]],
+                 coholders: dict[str, float]) -> pl.DataFrame:
+    """confirm_members on a window of ``community`` accounts m0.. (one Leiden community)
+    and ``others`` accounts o0.. (each its own), every account holding 10 keys of each
+    kind in ``shares`` (kind -> (account, other, shared count)); ``coholders`` gives an
+    account's S (others hold 1 co-holder each)."""
+    names = [f"m{i}" for i in range(community)] + [f"o{i}" for i in range(others)]
+    labels = pl.DataFrame({"account_id": names,
+                           "label": [0] * community + list(range(1, others + 1))})
+    evidence = pl.DataFrame([
+        {"account_a": min(a, b), "account_b": max(a, b), "family": FAMILY[kind],
+         "key_type": kind, "stratum": 0, "shared_count": n, "expected_count": 0.01,
+         "p_value": 0.01, "surprise": 2.0}
+        for kind, rows in shares.items() for a, b, n in rows])
+    null = pl.DataFrame([
+        {"account_id": name, "key_type": kind, "stratum": 0, "key_count": 10,
+         "coholder_count": int(coholders.get(name, 1)), "type_incidences": 10 * len(names)}
+        for name in names for kind in shares])
+    pairs = pl.DataFrame(schema={"account_a": pl.String, "account_b": pl.String,
+                                 "is_edge": pl.Boolean})
+    threshold = edge_threshold(len(names), 0.01)
+    return confirm_members(labels, evidence, pairs, null, threshold, bands_per_prompt=4,
+                           families=FAMILY)
+
+
+def ring(prefix: str, size: int, reach: int) -> list[tuple[str, str, float]]:
+    """Each account shares one thing with each of its next ``reach`` accounts."""
+    return [(f"{prefix}{i}", f"{prefix}{(i + k) % size}", 1.0)
+            for i in range(size) for k in range(1, reach + 1)]
+
+
+def test_a_campaign_sharing_a_little_with_many_of_its_own_accounts_is_confirmed():
+    """Must link: thirty accounts, each sharing a prompt and a synchronized start with
+    eight others and with nobody outside: little per pair, all of it inside."""
+    shares = {"same_prompt": ring("m", 30, 4), "sync_start": ring("m", 30, 4)}
+    confirmed = member_world(30, 300, shares, {f"m{i}": 8 for i in range(30)})
+    assert confirmed.filter(pl.col("account_id").str.starts_with("m"))["label"] \
+        .eq(0).all()
+
+
+def test_one_kind_of_evidence_however_concentrated_does_not_confirm_a_member():
+    """Must not link: the same thirty accounts sharing prompts only (a topic's heavy
+    users, a corpus) are one explanation, not an operator."""
+    shares = {"same_prompt": ring("m", 30, 4)}
+    confirmed = member_world(30, 300, shares, {f"m{i}": 8 for i in range(30)})
+    assert confirmed.filter(pl.col("label") == 0).is_empty()
+
+
+def test_a_heavy_user_sharing_with_everyone_is_not_confirmed_by_its_share_inside():
+    """Must not link: an account sharing 40 prompts and 40 starts across the window, four
+    of each with the community, holds no more of it than its appetite predicts."""
+    inside = ring("m", 30, 4)
+    heavy = [("m0", f"o{i}", 1.0) for i in range(36)] + [("m0", f"m{i}", 1.0)
+                                                         for i in (5, 9, 13, 17)]
+    shares = {"same_prompt": inside + heavy, "sync_start": inside + heavy}
+    coholders = {**{f"m{i}": 8 for i in range(30)}, "m0": 48}
+    confirmed = member_world(30, 300, shares, coholders)
+    assert confirmed.filter(pl.col("account_id") == "m0")["label"].item() != 0
+    assert confirmed.filter(pl.col("account_id") == "m1")["label"].item() == 0
+
+
+def test_binomial_surprise_is_the_upper_tail_and_survives_underflow():
+    assert binomial_surprise(np.array([6.0]), np.array([6.0]), np.array([0.5]))[0] \
+        == pytest.approx(6 * np.log10(2))
+    assert binomial_surprise(np.array([0.0]), np.array([5.0]), np.array([0.1]))[0] == 0.0
+    deep = binomial_surprise(np.array([2000.0]), np.array([2000.0]), np.array([1e-3]))[0]
+    assert deep == pytest.approx(6000.0)
 
 
 def test_every_account_is_in_exactly_one_cluster_and_ids_repeat(tmp_path):
