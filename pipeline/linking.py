@@ -231,12 +231,15 @@ def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: da
                {"min_pair_surprise": params.min_pair_surprise})
 
     edges = db.sql("SELECT account_a, account_b, weight FROM account_link").pl()
-    communities = detect_communities(accounts, edges, params)
     null = db.sql("SELECT * FROM account_link_null").pl()
-    confirmed = confirm_members(communities, evidence, pairs, null, threshold,
-                                bands_per_prompt=bands_per_prompt,
-                                families={t.key_type: t.family for t in params.link_types},
-                                dispersion=params.member_dispersion)
+    def confirm(labels: pl.DataFrame) -> pl.DataFrame:
+        return confirm_members(labels, evidence, pairs, null, threshold,
+                               bands_per_prompt=bands_per_prompt,
+                               families={t.key_type: t.family for t in params.link_types},
+                               dispersion=params.member_dispersion)
+
+    confirmed = confirm(detect_communities(accounts, edges, params))
+    confirmed = confirm(regroup_strays(confirmed, edges, params))
     labels = join_card_holders(confirmed.select("account_id", "label"), evidence)
     previous = _previous_clusters(db)
     clusters, lineage = assign_cluster_ids(labels, previous)
@@ -381,29 +384,18 @@ def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
     label, member_surprise), an account that fails becoming a community of its own.
 
     Leiden groups accounts whose pairs are denser in evidence than the resolution; an
-    account can ride along on a few weak pairs. Each member is therefore tested against
-    the rest of its community as a whole, and only on what the rest holds in common, so
-    that a community is never confirmed by the very sharing that made Leiden draw it. For
-    key kinds (``keys``: account_id, key_type, key_value, stratum, account_count, for keys
-    held by 2 to max_key_accounts accounts, and prompts held by 2 to
-    max_accounts_per_prompt) the community's keys, for a member, are those at least two
-    *other* members hold; the observation is how many of them the member holds, and by
-    chance an account holding d keys of that kind, drawn by popularity, would hold
-    d * (sum of those keys' holders) / M of them (M: every key of that kind in the window,
-    account_link_null). A rider that shares a key or two with a few others holds none of
-    the community's common keys; a campaign's member holds many. IP prefix-hours count by
-    distinct prefix and bands by prompt, the expectation scaled alike. Failovers are
-    events between two accounts: the sum over the member's pairs inside the community
-    against the sum of their chance expectations. Per kind and stratum a negative-binomial
-    tail, combined by Fisher's method; the member stays when that reaches
-    -log10(alpha / window accounts) with at least two evidence ``families`` (key type to
-    family) each at ``corroboration`` or more on their own: one family alone (a common
-    prompt corpus heavy users all draw from, one cloud range) is one explanation, not an
-    operator ("client" evidence supports but never corroborates). It also stays when one
-    of its pairs inside the community links on its own (``pairs.is_edge``): that is how a
-    community of two or three stands. A card does not keep an account in a community:
-    card holders are joined to each other afterwards (``join_card_holders``), so an
-    enterprise's card cannot hold it inside a campaign's community.
+    account can ride along on a few weak pairs. Each member is therefore tested on whether
+    what it shares concentrates on the rest of its community (``_pair_sum_tests``: a
+    binomial tail of its sharing with the community given its sharing with anyone, per
+    kind and stratum; failovers as events against their chance means), the kinds combined
+    by Fisher's method. It stays when that reaches -log10(alpha / window accounts) and so
+    does its second strongest evidence ``family`` on its own (key type to family): one
+    explanation alone (a topic's heavy users, one NAT, one cloud range) is not an
+    operator, and "client" evidence supports but never corroborates. It also stays when one
+    of its pairs inside the community links on its own (``pairs.is_edge``) without a card:
+    that is how a community of two or three stands. A card does not keep an account in a
+    community: card holders are joined to each other afterwards (``join_card_holders``), so
+    an enterprise's card cannot hold it inside a campaign's community.
     Tested again after the failures leave, ``rounds`` times.
     """
     member_edge = math.log10(max(int(threshold["account_count"]), 1)) \
@@ -422,15 +414,17 @@ def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
     strong = pl.concat([edges.select(account_id="account_a", other="account_b"),
                         edges.select(account_id="account_b", other="account_a")])
     failover_floor = float(failovers["expected_count"].min() or 0.0)
+    def tests(label: pl.DataFrame, assign: pl.DataFrame) -> pl.DataFrame:
+        return _member_surprise(pl.concat([
+            _pair_sum_tests(evidence, label, assign, null, bands_per_prompt),
+            _failover_tests(failovers, label, assign, failover_floor, dispersion),
+        ], how="vertical_relaxed"), families)
+
     current = labels.with_columns(member_surprise=pl.lit(None, pl.Float64))
     for _ in range(rounds):
         label = current.select("account_id", "label")
         size = label.group_by("label").len("n")
-        tested = pl.concat([
-            _pair_sum_tests(evidence, label, null, bands_per_prompt),
-            _failover_tests(failovers, label, size, failover_floor, dispersion),
-        ], how="vertical_relaxed")
-        members = _member_surprise(tested, families)
+        members = tests(label, label).drop("label")
         strong_inside = (_inside(strong, label).select("account_id").unique()
                          .with_columns(strong=pl.lit(True)))
         current = (current.drop("member_surprise")
@@ -439,7 +433,7 @@ def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
                    .join(size, on="label")
                    .with_columns(stays=(pl.col("n") > 1)
                                  & (((pl.col("member_surprise") >= member_edge)
-                                     & (pl.col("rest_surprise") >= member_edge))
+                                     & (pl.col("second_surprise") >= member_edge))
                                     | pl.col("strong").fill_null(False))))
         alone = -1 - pl.int_range(pl.len())
         current = (current.sort("account_id")
@@ -455,19 +449,22 @@ def _inside(pairs: pl.DataFrame, label: pl.DataFrame) -> pl.DataFrame:
             .filter(pl.col("label") == pl.col("other_label")))
 
 
-def _pair_sum_tests(evidence: pl.DataFrame, label: pl.DataFrame, null: pl.DataFrame,
-                    bands_per_prompt: int) -> pl.DataFrame:
-    """Per member, kind and stratum: whether what it shares concentrates on its community.
+def _pair_sum_tests(evidence: pl.DataFrame, label: pl.DataFrame, assign: pl.DataFrame,
+                    null: pl.DataFrame, bands_per_prompt: int) -> pl.DataFrame:
+    """Per tested assignment (``assign``: account_id, label: a member and its community,
+    or an account and a community it might join), kind and stratum: whether what the
+    account shares concentrates on that community (``label``: who is in which).
 
-    Of the X things the member shares with anyone in the window (summed over its pairs),
-    X_C are with the rest of its community. Under the window's null the share of its
-    chance sharing that falls on the community is p = E_C / E, the null's pair means
-    summed over the other members (sharing or not: (S_a (D_C - d_a) + d_a (S_C - S_a)) / 2M)
-    over the same sum over the whole window. The surprise is the binomial tail
-    P(X_C or more of X | p). Conditioning on X takes the member's own appetite out: a heavy
-    user of a public corpus shares much with everyone, the community included, and is not
-    tied to it by that; a campaign's account shares little, but nearly all of it with the
-    other accounts of its campaign. Columns: account_id, key_type, stratum, surprise."""
+    Of the X things the account shares with anyone in the window (summed over its pairs),
+    X_C are with the community's other accounts. Under the window's null the share of its
+    chance sharing that falls on them is p = E_C / E, the null's pair means summed over
+    them (sharing or not: (S_a D_C + d_a S_C) / 2M, D and S summed over the community
+    without the account) over the same sum over the whole window. The surprise is the
+    binomial tail P(X_C or more of X | p). Conditioning on X takes the account's own
+    appetite out: a heavy user of a public corpus shares much with everyone, the community
+    included, and is not tied to it by that; a campaign's account shares little, but nearly
+    all of it with the other accounts of its campaign. Columns: account_id, label,
+    key_type, stratum, surprise."""
     keyed = evidence.filter(~pl.col("key_type").is_in(["payment_fingerprint", "failover"]))
     both = pl.concat([
         keyed.select(account_id="account_a", other="account_b", key_type="key_type",
@@ -477,92 +474,105 @@ def _pair_sum_tests(evidence: pl.DataFrame, label: pl.DataFrame, null: pl.DataFr
     ])
     total = both.group_by("account_id", "key_type", "stratum").agg(
         total=pl.col("shared").sum())
-    inside = (_inside(both, label).group_by("account_id", "label", "key_type", "stratum")
+    inside = (_toward(both, label, assign)
+              .group_by("account_id", "label", "key_type", "stratum")
               .agg(shared=pl.col("shared").sum()))
-    activity = (null.select("account_id", "key_type", "key_count", "type_incidences")
-                .unique().join(label, on="account_id"))
+    activity = null.select("account_id", "key_type", "key_count", "type_incidences").unique()
     reach = (null.filter(pl.col("stratum").is_not_null())
-             .select("account_id", "key_type", "stratum", "coholder_count")
-             .join(label, on="account_id"))
-    group_d = activity.group_by("label", "key_type").agg(group_d=pl.col("key_count").sum())
-    group_s = reach.group_by("label", "key_type", "stratum").agg(
-        group_s=pl.col("coholder_count").sum())
+             .select("account_id", "key_type", "stratum", "coholder_count"))
+    group_d = (activity.join(label, on="account_id").group_by("label", "key_type")
+               .agg(group_d=pl.col("key_count").sum()))
+    group_s = (reach.join(label, on="account_id").group_by("label", "key_type", "stratum")
+               .agg(group_s=pl.col("coholder_count").sum()))
     window_s = reach.group_by("key_type", "stratum").agg(
         window_s=pl.col("coholder_count").sum())
+    own = pl.col("member").fill_null(False).cast(pl.Float64)
 
-    def pair_means(d_all: str, s_all: str) -> pl.Expr:
-        return (pl.col("coholder_count") * (pl.col(d_all) - pl.col("key_count"))
-                + pl.col("key_count") * (pl.col(s_all) - pl.col("coholder_count")))
+    def pair_means(d_all: pl.Expr, s_all: pl.Expr) -> pl.Expr:
+        return (pl.col("coholder_count") * d_all + pl.col("key_count") * s_all)
 
     tested = (inside
               .join(total, on=["account_id", "key_type", "stratum"])
-              .join(activity.drop("label"), on=["account_id", "key_type"], how="left")
-              .join(reach.drop("label"), on=["account_id", "key_type", "stratum"], how="left")
+              .join(activity, on=["account_id", "key_type"], how="left")
+              .join(reach, on=["account_id", "key_type", "stratum"], how="left")
               .join(group_d, on=["label", "key_type"], how="left")
               .join(group_s, on=["label", "key_type", "stratum"], how="left")
               .join(window_s, on=["key_type", "stratum"], how="left")
+              .join(label.with_columns(member=pl.lit(True)), on=["account_id", "label"],
+                    how="left")
               .with_columns(pl.col("key_count", "coholder_count", "group_d", "group_s",
                                    "window_s").fill_null(0))
-              .with_columns(share=(pair_means("group_d", "group_s")
-                                   / pair_means("type_incidences", "window_s"))
-                            .fill_nan(1.0).clip(0.0, 1.0)))
-    return tested.select("account_id", "key_type", "stratum").with_columns(
+              .with_columns(share=(
+                  pair_means(pl.col("group_d") - own * pl.col("key_count"),
+                             pl.col("group_s") - own * pl.col("coholder_count"))
+                  / pair_means(pl.col("type_incidences") - pl.col("key_count"),
+                               pl.col("window_s") - pl.col("coholder_count")))
+                  .fill_nan(1.0).clip(0.0, 1.0)))
+    return tested.select("account_id", "label", "key_type", "stratum").with_columns(
         surprise=pl.Series(binomial_surprise(tested["shared"].to_numpy(),
                                              tested["total"].to_numpy(),
                                              tested["share"].to_numpy()), dtype=pl.Float64))
 
 
-def _failover_tests(failovers: pl.DataFrame, label: pl.DataFrame, size: pl.DataFrame,
+def _toward(pairs: pl.DataFrame, label: pl.DataFrame, assign: pl.DataFrame) -> pl.DataFrame:
+    """The rows of (account_id, other, ...) whose other account is in the community the
+    account is tested against (``assign``), with that community as ``label``."""
+    return (pairs.join(assign, on="account_id")
+            .join(label.rename({"account_id": "other", "label": "other_label"}), on="other")
+            .filter(pl.col("label") == pl.col("other_label")).drop("other_label"))
+
+
+def _failover_tests(failovers: pl.DataFrame, label: pl.DataFrame, assign: pl.DataFrame,
                     floor: float, dispersion: float) -> pl.DataFrame:
-    """Per member: its failovers with the rest of its community against their chance
-    expectations, the pairs without a failover counting at the smallest expectation
-    (a negative-binomial tail of size ``dispersion``). Columns: account_id, key_type,
-    stratum, surprise."""
-    observed = (_inside(failovers, label).group_by(
-        "account_id", "label", "key_type", "stratum").agg(
-        shared=pl.col("shared_count").sum(),
-        pair_expected=pl.col("expected_count").sum(),
-        pairs=pl.len(),
-    ).join(size, on="label")
-        .with_columns(expected=pl.col("pair_expected")
-                      + floor * (pl.col("n") - 1 - pl.col("pairs")).clip(0, None)))
+    """Per tested assignment (as ``_pair_sum_tests``): the account's failovers with the
+    community's other accounts against their chance expectations, the pairs without a
+    failover counting at the smallest expectation (a negative-binomial tail of size
+    ``dispersion``). Columns: account_id, label, key_type, stratum, surprise."""
+    size = label.group_by("label").len("n")
+    observed = (_toward(failovers, label, assign)
+                .group_by("account_id", "label", "key_type", "stratum").agg(
+                    shared=pl.col("shared_count").sum(),
+                    pair_expected=pl.col("expected_count").sum(),
+                    pairs=pl.len())
+                .join(size, on="label")
+                .join(label.with_columns(member=pl.lit(1)), on=["account_id", "label"],
+                      how="left")
+                .with_columns(expected=pl.col("pair_expected") + floor * (
+                    pl.col("n") - pl.col("member").fill_null(0) - pl.col("pairs"))
+                    .clip(0, None)))
     expected = observed["expected"].to_numpy()
-    return observed.select("account_id", "key_type", "stratum").with_columns(
+    return observed.select("account_id", "label", "key_type", "stratum").with_columns(
         surprise=pl.Series(count_surprise(observed["shared"].to_numpy(), expected,
                                           np.full_like(expected, dispersion)),
                            dtype=pl.Float64))
 
 
 def _member_surprise(tested: pl.DataFrame, families: dict[str, str]) -> pl.DataFrame:
-    """Per member: Fisher over its tests (the stronger kind of each correlated group only),
-    and Fisher over what is left without its strongest family and without the supporting
-    families (``rest_surprise``): what a second, independent explanation has to carry."""
-    kept = drop_correlated(tested, ["account_id"]).with_columns(
+    """Per tested assignment (account_id, label): Fisher over its tests (the stronger kind
+    of each correlated group only), and the surprise of its second strongest family on its
+    own, supporting families left out (``second_surprise``): a second, independent
+    explanation."""
+    kept = drop_correlated(tested, ["account_id", "label"]).with_columns(
         family=pl.col("key_type").replace_strict(families, default="other"))
-    by_family = kept.group_by("account_id", "family").agg(
+    by_family = kept.group_by("account_id", "label", "family").agg(
         components=pl.len().cast(pl.Float64), summed=pl.col("surprise").sum())
     by_family = by_family.with_columns(family_surprise=pl.Series(fisher_surprise(
         by_family["summed"].to_numpy(), by_family["components"].to_numpy()), dtype=pl.Float64))
-    corroborating = (by_family.filter(~pl.col("family").is_in(SUPPORTING_FAMILIES))
-                     .sort("account_id", "family_surprise", "family",
-                           descending=[False, True, False])
-                     .filter(pl.int_range(pl.len()).over("account_id") > 0)
-                     .group_by("account_id")
-                     .agg(rest_components=pl.col("components").sum(),
-                          rest_summed=pl.col("summed").sum()))
-    members = kept.group_by("account_id").agg(
+    second = (by_family.filter(~pl.col("family").is_in(SUPPORTING_FAMILIES))
+              .sort("account_id", "label", "family_surprise", "family",
+                    descending=[False, False, True, False])
+              .filter(pl.int_range(pl.len()).over("account_id", "label") == 1)
+              .select("account_id", "label", second_surprise="family_surprise"))
+    members = kept.group_by("account_id", "label").agg(
         components=pl.len().cast(pl.Float64),
         summed=pl.col("surprise").sum(),
-    ).join(corroborating, on="account_id", how="left").with_columns(
-        pl.col("rest_components", "rest_summed").fill_null(0.0))
+    ).join(second, on=["account_id", "label"], how="left").with_columns(
+        pl.col("second_surprise").fill_null(0.0))
     return members.with_columns(
         member_surprise=pl.Series(fisher_surprise(
             members["summed"].to_numpy(), members["components"].to_numpy()),
             dtype=pl.Float64),
-        rest_surprise=pl.Series(fisher_surprise(
-            members["rest_summed"].to_numpy(),
-            np.maximum(members["rest_components"].to_numpy(), 1.0)), dtype=pl.Float64),
-    ).select("account_id", "member_surprise", "rest_surprise")
+    ).select("account_id", "label", "member_surprise", "second_surprise")
 
 
 def join_card_holders(labels: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
@@ -607,6 +617,22 @@ def detect_communities(accounts: pl.Series, edges: pl.DataFrame,
         resolution=params.resolution, n_iterations=-1)
     return index.with_columns(label=pl.Series(partition.membership, dtype=pl.Int64)) \
         .select("account_id", "label")
+
+
+def regroup_strays(confirmed: pl.DataFrame, edges: pl.DataFrame,
+                   params: LinkParams) -> pl.DataFrame:
+    """(account_id, label): the confirmed communities as they are, and Leiden run again on
+    the graph of the accounts the member test left alone. In a noisy window Leiden may
+    spread a small group over communities of chance pairs, where each of its accounts
+    fails the member test; among the strays the group is what is left to find."""
+    stray = confirmed.filter(pl.col("label") < 0)["account_id"]
+    among = edges.filter(pl.col("account_a").is_in(stray.implode())
+                         & pl.col("account_b").is_in(stray.implode()))
+    offset = int(confirmed["label"].max() or 0) + 1
+    again = detect_communities(stray, among, params).with_columns(
+        pl.col("label") + offset)
+    return pl.concat([confirmed.filter(pl.col("label") >= 0).select("account_id", "label"),
+                      again]).sort("account_id")
 
 
 def hash_cluster_ids(communities: pl.DataFrame) -> pl.DataFrame:

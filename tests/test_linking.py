@@ -267,6 +267,127 @@ def test_one_day_of_a_shared_start_and_a_shared_prompt_does_not_link(tmp_path):
     assert not together(clusters, "x", "y")
 
 
+def three_days(accounts: list[str]) -> list[dict[str, object]]:
+    return [r for k in range(3) for r in quiet_day(accounts, DAY + timedelta(days=k))]
+
+
+def test_a_private_mail_domain_moving_between_rare_prefixes_together_links(tmp_path):
+    """Must link (email_domain, ip_prefix_hour): five accounts of one small registrant's
+    domain, on each of three days together on a rare /24 of that day: registry and
+    infrastructure, two families (a /24 counts once however many hours it is shared)."""
+    crew = [f"k{i}" for i in range(5)]
+    rows = three_days(BACKGROUND)
+    for k in range(3):
+        day = DAY + timedelta(days=k)
+        rows += [request(a, at(day, 9 + h, (7 * i + h + 17 * k) % 60),
+                         source_ip=f"203.0.{113 + k}.{20 + i}")
+                 for i, a in enumerate(crew) for h in range(4)]
+    clusters = build(tmp_path, rows, [account(n, email_domain="crew-mail.example")
+                                      for n in crew] + [account(n) for n in BACKGROUND])
+    assert clusters.filter(pl.col("account_id").is_in(crew))["cluster_id"].n_unique() == 1
+
+
+def test_a_busy_cloud_prefix_links_nobody(tmp_path):
+    """Must not link (ip_prefix_hour): forty apps in one cloud /24, every hour of three
+    days: a prefix the window shows many unrelated accounts use."""
+    apps = [f"a{i:02d}" for i in range(40)]
+    rows = three_days(BACKGROUND)
+    for k in range(3):
+        day = DAY + timedelta(days=k)
+        rows += [request(a, at(day, h, spread(f"{a}{h}", 60)), source_ip=f"198.51.100.{i}")
+                 for i, a in enumerate(apps) for h in range(0, 24, 2)]
+    clusters = build(tmp_path, rows, [account(n) for n in apps + BACKGROUND])
+    assert clusters.filter(pl.col("account_id").is_in(apps))["cluster_id"].n_unique() \
+        == len(apps)
+
+
+def test_a_creation_burst_started_together_links_and_a_burst_alone_does_not(tmp_path):
+    """created_burst: six accounts registered in one ten minutes whose work starts in the
+    same minute every day, each from its own network, link (registry and timing); six
+    others registered in one ten minutes (a launch day's sign-ups) and nothing else in
+    common do not."""
+    wave = [f"w{i}" for i in range(6)]
+    signups = [f"u{i}" for i in range(6)]
+    rows = three_days(BACKGROUND + signups)
+    for k in range(3):
+        day = DAY + timedelta(days=k)
+        rows += [request(a, at(day, 10 + 3 * h, 17 + k, 5 * i),
+                         source_ip=f"192.0.{10 + i}.{k}")
+                 for i, a in enumerate(wave) for h in range(3)]
+    created = datetime(2026, 3, 30, 12, 1, tzinfo=UTC)
+    accounts = ([account(n, created_at=created + timedelta(minutes=i))
+                 for i, n in enumerate(wave)]
+                + [account(n, created_at=created + timedelta(days=1, minutes=i))
+                   for i, n in enumerate(signups)]
+                + [account(n) for n in BACKGROUND])
+    clusters = build(tmp_path, rows, accounts)
+    assert clusters.filter(pl.col("account_id").is_in(wave))["cluster_id"].n_unique() == 1
+    assert clusters.filter(pl.col("account_id").is_in(signups))["cluster_id"].n_unique() \
+        == len(signups)
+
+
+def test_an_sdk_user_agent_and_default_prompt_link_nobody_even_when_rare(tmp_path):
+    """Must not link (user_agent, system_hash): eight customers of a small agent framework
+    share its user agent and default system prompt on every request for three days. Client
+    software supports other evidence and never corroborates it."""
+    users = [f"f{i}" for i in range(8)]
+    rows = three_days(BACKGROUND)
+    for k in range(3):
+        day = DAY + timedelta(days=k)
+        rows += [request(a, at(day, 8 + spread(f"{a}{j}{k}", 12), spread(f"{a}m{j}", 60)),
+                         user_agent="tinyagent/0.3", system_hash="sys-tinyagent")
+                 for a in users for j in range(6)]
+    clusters = build(tmp_path, rows, [account(n) for n in users + BACKGROUND])
+    assert clusters.filter(pl.col("account_id").is_in(users))["cluster_id"].n_unique() \
+        == len(users)
+
+
+def rare_task(n: int) -> str:
+    """A long task of its own: the words of LONG_TASK in an order drawn from ``n``."""
+    words = LONG_TASK.split()
+    order = sorted(range(len(words)), key=lambda w: spread(f"{n}-{w}", 10_000))
+    return " ".join(words[w] for w in order)
+
+
+def test_paraphrases_of_rare_tasks_with_synchronized_starts_link(tmp_path):
+    """Must link (prompt_band with sync_start): two accounts on unrelated IPs start
+    together on three days and send paraphrases (nonces, reworded openings) of the same
+    rare tasks: content and timing, two families. The background writes long prompts of
+    its own, so that the window's null knows how rarely two accounts' prompts collide."""
+    rows = three_days(BACKGROUND)
+    rows += [request(a, at(DAY + timedelta(days=k), 8 + spread(f"{a}{k}{j}", 12), j),
+                     prompt_hash=f"own-{a}-{k}-{j}", prompt_text=rare_task(1000 + 9 * n + j))
+             for n, a in enumerate(BACKGROUND) for k in range(3) for j in range(3)]
+    for k in range(3):
+        day = DAY + timedelta(days=k)
+        for bot in ("x", "y"):
+            rows.append(request(bot, at(day, 2, 41, 5 + (bot == "y") * 30),
+                                source_ip=f"192.0.{2 + (bot == 'y')}.{day.day}"))
+            rows += [request(bot, at(day, 2, 45 + i), prompt_hash=f"{bot}-{k}-{i}",
+                             prompt_text=f"{'Please' if bot == 'x' else 'Kindly'} answer: "
+                             f"{rare_task(6 * k + i)} ref {bot}{k}{i}x9")
+                     for i in range(6)]
+    clusters = build(tmp_path, rows, [account(n) for n in ["x", "y", *BACKGROUND]])
+    kinds = {r[0] for r in query(tmp_path / DB_NAME, "SELECT key_type FROM "
+                                 "account_link_evidence WHERE account_a = 'x' AND "
+                                 "account_b = 'y'")}
+    assert {"prompt_band", "sync_start"} <= kinds
+    assert together(clusters, "x", "y")
+
+
+def test_paraphrases_of_a_popular_prompt_link_nobody(tmp_path):
+    """Must not link (prompt_band): thirty people send their own rewording of one
+    popular question at their own times: near-duplicates the window shows many share."""
+    people = [f"q{i:02d}" for i in range(30)]
+    rows = three_days(BACKGROUND)
+    rows += [request(a, at(DAY, 8 + spread(a, 12), spread(f"{a}m", 60)),
+                     prompt_hash=f"pop-{a}", prompt_text=f"{LONG_TASK} thanks {a}")
+             for a in people]
+    clusters = build(tmp_path, rows, [account(n) for n in people + BACKGROUND])
+    assert clusters.filter(pl.col("account_id").is_in(people))["cluster_id"].n_unique() \
+        == len(people)
+
+
 FAMILY = {"same_prompt": "content", "prompt_band": "content", "sync_start": "timing",
           "ip_prefix_hour": "infrastructure", "user_agent": "client"}
 
