@@ -388,14 +388,17 @@ def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
     what it shares concentrates on the rest of its community (``_pair_sum_tests``: a
     binomial tail of its sharing with the community given its sharing with anyone, per
     kind and stratum; failovers as events against their chance means), the kinds combined
-    by Fisher's method. It stays when that reaches -log10(alpha / window accounts) and so
-    does its second strongest evidence ``family`` on its own (key type to family): one
-    explanation alone (a topic's heavy users, one NAT, one cloud range) is not an
-    operator, and "client" evidence supports but never corroborates. It also stays when one
-    of its pairs inside the community links on its own (``pairs.is_edge``) without a card:
-    that is how a community of two or three stands. A card does not keep an account in a
-    community: card holders are joined to each other afterwards (``join_card_holders``), so
-    an enterprise's card cannot hold it inside a campaign's community.
+    by Fisher's method. What it shares with its own card's holders is left out
+    (``_payers``): they are joined afterwards anyway, and two enterprises Leiden put
+    together would otherwise each hold their members in. It stays when that reaches
+    -log10(alpha / window accounts) and so does its second strongest evidence ``family``
+    on its own (key type to family): one explanation alone (a topic's heavy users, one
+    NAT, one cloud range) is not an operator, and "client" evidence supports but never
+    corroborates. It also stays when one of its pairs inside the community links on its
+    own (``pairs.is_edge``) without a card: that is how a community of two or three
+    stands. A card does not keep an account in a community: card holders are joined to
+    each other afterwards (``join_card_holders``), so an enterprise's card cannot hold it
+    inside a campaign's community.
     Tested again after the failures leave, ``rounds`` times.
     """
     member_edge = math.log10(max(int(threshold["account_count"]), 1)) \
@@ -465,53 +468,81 @@ def _pair_sum_tests(evidence: pl.DataFrame, label: pl.DataFrame, assign: pl.Data
     included, and is not tied to it by that; a campaign's account shares little, but nearly
     all of it with the other accounts of its campaign. Columns: account_id, label,
     key_type, stratum, surprise."""
+    payer = _payers(evidence, label)
     keyed = evidence.filter(~pl.col("key_type").is_in(["payment_fingerprint", "failover"]))
-    both = pl.concat([
+    both = (pl.concat([
         keyed.select(account_id="account_a", other="account_b", key_type="key_type",
                      stratum="stratum", shared="shared_count"),
         keyed.select(account_id="account_b", other="account_a", key_type="key_type",
                      stratum="stratum", shared="shared_count"),
-    ])
+    ]).join(payer, on="account_id")
+        .join(payer.rename({"account_id": "other", "payer": "other_payer"}), on="other")
+        .filter(pl.col("payer") != pl.col("other_payer")))
     total = both.group_by("account_id", "key_type", "stratum").agg(
         total=pl.col("shared").sum())
     inside = (_toward(both, label, assign)
               .group_by("account_id", "label", "key_type", "stratum")
               .agg(shared=pl.col("shared").sum()))
-    activity = null.select("account_id", "key_type", "key_count", "type_incidences").unique()
+    activity = (null.select("account_id", "key_type", "key_count", "type_incidences")
+                .unique().join(payer, on="account_id"))
     reach = (null.filter(pl.col("stratum").is_not_null())
-             .select("account_id", "key_type", "stratum", "coholder_count"))
-    group_d = (activity.join(label, on="account_id").group_by("label", "key_type")
-               .agg(group_d=pl.col("key_count").sum()))
-    group_s = (reach.join(label, on="account_id").group_by("label", "key_type", "stratum")
-               .agg(group_s=pl.col("coholder_count").sum()))
-    window_s = reach.group_by("key_type", "stratum").agg(
-        window_s=pl.col("coholder_count").sum())
-    own = pl.col("member").fill_null(False).cast(pl.Float64)
+             .select("account_id", "key_type", "stratum", "coholder_count")
+             .join(payer, on="account_id"))
+
+    def sums(by: list[str], frame: pl.DataFrame, column: str, name: str) -> pl.DataFrame:
+        return frame.group_by(by).agg(pl.col(column).sum().alias(name))
+
+    group_d = sums(["label", "key_type"], activity.join(label, on="account_id"), "key_count",
+                   "group_d")
+    group_s = sums(["label", "key_type", "stratum"], reach.join(label, on="account_id"),
+                   "coholder_count", "group_s")
+    mates_d = sums(["label", "payer", "key_type"], activity.join(label, on="account_id"),
+                   "key_count", "mates_d")
+    mates_s = sums(["label", "payer", "key_type", "stratum"],
+                   reach.join(label, on="account_id"), "coholder_count", "mates_s")
+    window_s = sums(["key_type", "stratum"], reach, "coholder_count", "window_s")
+    payer_d = sums(["payer", "key_type"], activity, "key_count", "payer_d")
+    payer_s = sums(["payer", "key_type", "stratum"], reach, "coholder_count", "payer_s")
 
     def pair_means(d_all: pl.Expr, s_all: pl.Expr) -> pl.Expr:
         return (pl.col("coholder_count") * d_all + pl.col("key_count") * s_all)
 
     tested = (inside
               .join(total, on=["account_id", "key_type", "stratum"])
-              .join(activity, on=["account_id", "key_type"], how="left")
-              .join(reach, on=["account_id", "key_type", "stratum"], how="left")
+              .join(activity.drop("payer"), on=["account_id", "key_type"], how="left")
+              .join(reach.drop("payer"), on=["account_id", "key_type", "stratum"],
+                    how="left")
+              .join(payer, on="account_id", how="left")
               .join(group_d, on=["label", "key_type"], how="left")
               .join(group_s, on=["label", "key_type", "stratum"], how="left")
+              .join(mates_d, on=["label", "payer", "key_type"], how="left")
+              .join(mates_s, on=["label", "payer", "key_type", "stratum"], how="left")
               .join(window_s, on=["key_type", "stratum"], how="left")
-              .join(label.with_columns(member=pl.lit(True)), on=["account_id", "label"],
-                    how="left")
+              .join(payer_d, on=["payer", "key_type"], how="left")
+              .join(payer_s, on=["payer", "key_type", "stratum"], how="left")
               .with_columns(pl.col("key_count", "coholder_count", "group_d", "group_s",
-                                   "window_s").fill_null(0))
+                                   "mates_d", "mates_s", "window_s", "payer_d", "payer_s")
+                            .fill_null(0))
               .with_columns(share=(
-                  pair_means(pl.col("group_d") - own * pl.col("key_count"),
-                             pl.col("group_s") - own * pl.col("coholder_count"))
-                  / pair_means(pl.col("type_incidences") - pl.col("key_count"),
-                               pl.col("window_s") - pl.col("coholder_count")))
+                  pair_means(pl.col("group_d") - pl.col("mates_d"),
+                             pl.col("group_s") - pl.col("mates_s"))
+                  / pair_means(pl.col("type_incidences") - pl.col("payer_d"),
+                               pl.col("window_s") - pl.col("payer_s")))
                   .fill_nan(1.0).clip(0.0, 1.0)))
     return tested.select("account_id", "label", "key_type", "stratum").with_columns(
         surprise=pl.Series(binomial_surprise(tested["shared"].to_numpy(),
                                              tested["total"].to_numpy(),
                                              tested["share"].to_numpy()), dtype=pl.Float64))
+
+
+def _payers(evidence: pl.DataFrame, label: pl.DataFrame) -> pl.DataFrame:
+    """(account_id, payer): the first account of the card it pays with, or itself. Card
+    holders are joined afterwards whatever else they share (``join_card_holders``), so a
+    member must be tied to its community by accounts other than its card's."""
+    hubs = (evidence.filter(pl.col("key_type") == "payment_fingerprint")
+            .select(account_id="account_b", payer="account_a").unique("account_id"))
+    return (label.select("account_id").join(hubs, on="account_id", how="left")
+            .with_columns(payer=pl.coalesce("payer", "account_id")))
 
 
 def _toward(pairs: pl.DataFrame, label: pl.DataFrame, assign: pl.DataFrame) -> pl.DataFrame:

@@ -389,7 +389,8 @@ def test_paraphrases_of_a_popular_prompt_link_nobody(tmp_path):
 
 
 FAMILY = {"same_prompt": "content", "prompt_band": "content", "sync_start": "timing",
-          "ip_prefix_hour": "infrastructure", "user_agent": "client"}
+          "ip_prefix_hour": "infrastructure", "user_agent": "client",
+          "payment_fingerprint": "registry"}
 
 
 def member_world(community: int, others: int, shares: dict[str, list[tuple[str, str, float]]],
@@ -451,6 +452,29 @@ def test_a_heavy_user_sharing_with_everyone_is_not_confirmed_by_its_share_inside
     confirmed = member_world(30, 300, shares, coholders)
     assert confirmed.filter(pl.col("account_id") == "m0")["label"].item() != 0
     assert confirmed.filter(pl.col("account_id") == "m1")["label"].item() == 0
+
+
+def two_teams(cards: bool) -> list[tuple[str, str, float]]:
+    """Two teams of eight in one community, each sharing prompts and starts among itself
+    and nothing with the other; with ``cards`` each team pays with one card."""
+    team = [[f"m{i}" for i in range(8)], [f"m{i}" for i in range(8, 16)]]
+    rows = [(a, b, 1.0) for t in team for i, a in enumerate(t) for b in t[i + 1:]]
+    shares = {"same_prompt": rows, "sync_start": rows}
+    if cards:
+        shares["payment_fingerprint"] = [(min(t), a, 1.0) for t in team for a in t
+                                          if a != min(t)]  # a star on the card's first
+    return member_world(16, 300, shares, {f"m{i}": 7 for i in range(16)})
+
+
+def test_two_card_holding_teams_are_not_one_community_by_what_each_shares_inside():
+    """Must not link: a member is tied to its community by accounts other than its card's
+    (card holders are joined afterwards anyway), so two enterprises that Leiden put
+    together, each tight inside and sharing nothing with the other, come apart; without
+    the cards the same sharing holds each member in."""
+    apart = two_teams(cards=True)
+    assert apart.filter(pl.col("label") == 0).is_empty()
+    together_ = two_teams(cards=False)
+    assert together_.filter(pl.col("account_id").str.starts_with("m"))["label"].eq(0).all()
 
 
 def test_binomial_surprise_is_the_upper_tail_and_survives_underflow():
