@@ -417,17 +417,14 @@ def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
     strong = pl.concat([edges.select(account_id="account_a", other="account_b"),
                         edges.select(account_id="account_b", other="account_a")])
     failover_floor = float(failovers["expected_count"].min() or 0.0)
-    def tests(label: pl.DataFrame, assign: pl.DataFrame) -> pl.DataFrame:
-        return _member_surprise(pl.concat([
-            _pair_sum_tests(evidence, label, assign, null, bands_per_prompt),
-            _failover_tests(failovers, label, assign, failover_floor, dispersion),
-        ], how="vertical_relaxed"), families)
-
     current = labels.with_columns(member_surprise=pl.lit(None, pl.Float64))
     for _ in range(rounds):
         label = current.select("account_id", "label")
         size = label.group_by("label").len("n")
-        members = tests(label, label).drop("label")
+        members = _member_surprise(pl.concat([
+            _pair_sum_tests(evidence, label, null, bands_per_prompt),
+            _failover_tests(failovers, label, failover_floor, dispersion),
+        ], how="vertical_relaxed"), families).drop("label")
         strong_inside = (_inside(strong, label).select("account_id").unique()
                          .with_columns(strong=pl.lit(True)))
         current = (current.drop("member_surprise")
@@ -452,17 +449,18 @@ def _inside(pairs: pl.DataFrame, label: pl.DataFrame) -> pl.DataFrame:
             .filter(pl.col("label") == pl.col("other_label")))
 
 
-def _pair_sum_tests(evidence: pl.DataFrame, label: pl.DataFrame, assign: pl.DataFrame,
-                    null: pl.DataFrame, bands_per_prompt: int) -> pl.DataFrame:
-    """Per tested assignment (``assign``: account_id, label: a member and its community,
-    or an account and a community it might join), kind and stratum: whether what the
-    account shares concentrates on that community (``label``: who is in which).
+def _pair_sum_tests(evidence: pl.DataFrame, label: pl.DataFrame, null: pl.DataFrame,
+                    bands_per_prompt: int) -> pl.DataFrame:
+    """Per member (``label``: account_id, label), kind and stratum: whether what the
+    account shares concentrates on its community.
 
     Of the X things the account shares with anyone in the window (summed over its pairs),
     X_C are with the community's other accounts. Under the window's null the share of its
     chance sharing that falls on them is p = E_C / E, the null's pair means summed over
     them (sharing or not: (S_a D_C + d_a S_C) / 2M, D and S summed over the community
-    without the account) over the same sum over the whole window. The surprise is the
+    without the holders of the account's card, itself included) over the same sum over
+    the whole window without them; pairs with its card's holders count in neither X nor
+    X_C (``_payers``). The surprise is the
     binomial tail P(X_C or more of X | p). Conditioning on X takes the account's own
     appetite out: a heavy user of a public corpus shares much with everyone, the community
     included, and is not tied to it by that; a campaign's account shares little, but nearly
@@ -480,7 +478,7 @@ def _pair_sum_tests(evidence: pl.DataFrame, label: pl.DataFrame, assign: pl.Data
         .filter(pl.col("payer") != pl.col("other_payer")))
     total = both.group_by("account_id", "key_type", "stratum").agg(
         total=pl.col("shared").sum())
-    inside = (_toward(both, label, assign)
+    inside = (_inside(both, label)
               .group_by("account_id", "label", "key_type", "stratum")
               .agg(shared=pl.col("shared").sum()))
     activity = (null.select("account_id", "key_type", "key_count", "type_incidences")
@@ -545,32 +543,21 @@ def _payers(evidence: pl.DataFrame, label: pl.DataFrame) -> pl.DataFrame:
             .with_columns(payer=pl.coalesce("payer", "account_id")))
 
 
-def _toward(pairs: pl.DataFrame, label: pl.DataFrame, assign: pl.DataFrame) -> pl.DataFrame:
-    """The rows of (account_id, other, ...) whose other account is in the community the
-    account is tested against (``assign``), with that community as ``label``."""
-    return (pairs.join(assign, on="account_id")
-            .join(label.rename({"account_id": "other", "label": "other_label"}), on="other")
-            .filter(pl.col("label") == pl.col("other_label")).drop("other_label"))
-
-
-def _failover_tests(failovers: pl.DataFrame, label: pl.DataFrame, assign: pl.DataFrame,
-                    floor: float, dispersion: float) -> pl.DataFrame:
-    """Per tested assignment (as ``_pair_sum_tests``): the account's failovers with the
-    community's other accounts against their chance expectations, the pairs without a
-    failover counting at the smallest expectation (a negative-binomial tail of size
-    ``dispersion``). Columns: account_id, label, key_type, stratum, surprise."""
+def _failover_tests(failovers: pl.DataFrame, label: pl.DataFrame, floor: float,
+                    dispersion: float) -> pl.DataFrame:
+    """Per member: its failovers with the rest of its community against their chance
+    expectations, the pairs without a failover counting at the smallest expectation (a
+    negative-binomial tail of size ``dispersion``). Columns: account_id, label, key_type,
+    stratum, surprise."""
     size = label.group_by("label").len("n")
-    observed = (_toward(failovers, label, assign)
+    observed = (_inside(failovers, label)
                 .group_by("account_id", "label", "key_type", "stratum").agg(
                     shared=pl.col("shared_count").sum(),
                     pair_expected=pl.col("expected_count").sum(),
                     pairs=pl.len())
                 .join(size, on="label")
-                .join(label.with_columns(member=pl.lit(1)), on=["account_id", "label"],
-                      how="left")
-                .with_columns(expected=pl.col("pair_expected") + floor * (
-                    pl.col("n") - pl.col("member").fill_null(0) - pl.col("pairs"))
-                    .clip(0, None)))
+                .with_columns(expected=pl.col("pair_expected")
+                              + floor * (pl.col("n") - 1 - pl.col("pairs")).clip(0, None)))
     expected = observed["expected"].to_numpy()
     return observed.select("account_id", "label", "key_type", "stratum").with_columns(
         surprise=pl.Series(count_surprise(observed["shared"].to_numpy(), expected,
@@ -579,7 +566,7 @@ def _failover_tests(failovers: pl.DataFrame, label: pl.DataFrame, assign: pl.Dat
 
 
 def _member_surprise(tested: pl.DataFrame, families: dict[str, str]) -> pl.DataFrame:
-    """Per tested assignment (account_id, label): Fisher over its tests (the stronger kind
+    """Per member (account_id, label): Fisher over its tests (the stronger kind
     of each correlated group only), and the surprise of its second strongest family on its
     own, supporting families left out (``second_surprise``): a second, independent
     explanation."""
