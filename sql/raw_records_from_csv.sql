@@ -5,7 +5,7 @@
 -- line was rejected. Comma-separated, double quotes, a header row, every value text: only
 -- the header is sniffed, so one odd file cannot change how values are read.
 SELECT
-    ordinality + 1 AS source_line,
+    (ordinality + 1)::BIGINT AS source_line,
     to_json(csv_record) AS text,
     NULL::VARCHAR AS raw,
     NULL::VARCHAR AS pre_reason

@@ -13,7 +13,7 @@ import pytest
 from pipeline import warehouse
 from pipeline.errors import BadInputCeiling, ForensicsError, OutputLocked
 from pipeline.ingest import IngestParams, ingest
-from pipeline.runner import RunRequest, run_ingest
+from pipeline.runner import RunRequest, run_ingest, run_pipeline
 from pipeline.schema import REQUESTS_COLUMNS
 
 from conftest import DAY, compress, jsonl_bytes, query, record, write_logs
@@ -358,3 +358,26 @@ def test_a_damaged_gzip_file_stops_the_run_naming_it(logs, out, damage, message)
     with pytest.raises(ForensicsError, match=f"cut.jsonl.gz: .*{message}"):
         run(logs, out)
     assert not partition(out).exists()
+
+
+def test_a_csv_day_runs_through_ingest_validation_and_the_window(tmp_path):
+    """CSV logs through every stage: the sample's first day written as CSV, with one line
+    the CSV reader rejects, keeps the JSONL day's rows, passes the raw and window gates and
+    publishes. (The rejects' line numbers once widened source_line to a double and failed
+    the raw gate.)"""
+    sample = Path(__file__).resolve().parent.parent / "data" / "sample"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    with warehouse.connect() as con:
+        day = con.sql("SELECT * FROM read_json_auto($p)", params={
+            "p": str(sample / "logs" / "requests-2026-04-01.jsonl.gz")}).pl()
+    day.write_csv(logs / "day.csv")
+    with (logs / "day.csv").open("a", encoding="utf-8") as f:
+        f.write("only,three,fields\n")
+    out = tmp_path / "out"
+    result = run_pipeline(RunRequest(logs=logs, out=out, start=DAY, end=DAY,
+                                     accounts=sample / "accounts.csv"))
+    assert (result.ingest.rows_kept, result.ingest.rows_quarantined) == (day.height, 1)
+    assert query(out / "forensics.duckdb", "SELECT typeof(source_line) FROM quarantine") \
+        == [("BIGINT",)]
+    assert (out / "reports" / "summary.pdf").is_file()
