@@ -21,12 +21,13 @@ CREATE OR REPLACE TEMP MACRO to_int(x) AS
 CREATE OR REPLACE TEMP MACRO to_float(x) AS
     CASE WHEN isfinite(try_cast(x AS DOUBLE)) THEN try_cast(x AS DOUBLE) END;
 
--- ts: epoch milliseconds (a number or a string of digits), or RFC 3339 with a time and an
+-- ts: epoch milliseconds (a number or a string of digits) in the range of a timestamp (a
+-- nanosecond epoch is not, and is the wrong type, not an error), or RFC 3339 with a time and an
 -- explicit offset. A wall-clock time without an offset is ambiguous and so the wrong type.
 CREATE OR REPLACE TEMP MACRO to_ts(x) AS
     CASE
         WHEN try_cast(x AS BIGINT) IS NOT NULL AND NOT contains(x, '.')
-            THEN epoch_ms(try_cast(x AS BIGINT))::TIMESTAMPTZ
+            THEN try(epoch_ms(try_cast(x AS BIGINT))::TIMESTAMPTZ)
         WHEN regexp_matches(x, '\d:\d\d(:\d\d(\.\d+)?)?\s*([Zz]|[+-]\d\d(:?\d\d)?)\s*$')
             THEN try_cast(trim(x) AS TIMESTAMPTZ)
     END;

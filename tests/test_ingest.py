@@ -381,3 +381,12 @@ def test_a_csv_day_runs_through_ingest_validation_and_the_window(tmp_path):
     assert query(out / "forensics.duckdb", "SELECT typeof(source_line) FROM quarantine") \
         == [("BIGINT",)]
     assert (out / "reports" / "summary.pdf").is_file()
+
+
+def test_an_epoch_outside_the_timestamp_range_is_quarantined_not_a_crash(logs, out):
+    """A nanosecond epoch read as milliseconds is past year 294,000: one bad row, not an
+    aborted ingest (issue 13)."""
+    write_logs(logs, "a", [record(1), record(2, ts=1775001600000000000)])
+    result = run(logs, out)
+    assert (result.rows_kept, result.rows_quarantined) == (1, 1)
+    assert result.by_reason == {"wrong type": 1}
