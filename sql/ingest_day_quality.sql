@@ -1,7 +1,9 @@
 -- ingest_day_quality: one row per day of the range: kept and quarantined rows and the bad
 -- share that the run's ceiling is checked against. A quarantined row whose day could not be
--- read counts against every day its file feeds, so an unreadable file can only make the
--- check stricter, never hide. Input: staged, ingest_duplicates, quarantine. Parameters: $start, $end.
+-- read counts against every day its file feeds, and a file none of whose rows has a day
+-- (re-encoded as UTF-16, say) feeds every day of the range, so an unreadable file can only
+-- make the check stricter, never hide. Input: staged, ingest_duplicates, quarantine.
+-- Parameters: $start, $end.
 WITH days AS (
     SELECT unnest(generate_series($start::DATE, $end::DATE, INTERVAL 1 DAY))::DATE AS day
 ),
@@ -22,10 +24,21 @@ bad_undated AS (
     SELECT source_file, count(*) AS n FROM quarantine WHERE day IS NULL GROUP BY ALL
 ),
 
-feeds AS (
+dated_feeds AS (
     SELECT DISTINCT day, source_file FROM kept
     UNION
     SELECT DISTINCT day, source_file FROM bad_dated
+),
+
+feeds AS (
+    SELECT day, source_file FROM dated_feeds
+    UNION
+    SELECT d.day, u.source_file
+    FROM days AS d
+    CROSS JOIN (
+        SELECT source_file FROM bad_undated
+        ANTI JOIN (SELECT DISTINCT source_file FROM dated_feeds) USING (source_file)
+    ) AS u
 ),
 
 per_file AS (

@@ -412,3 +412,14 @@ def test_zstd_frames_written_one_after_another_are_all_read(logs, out):
               for k in (0, 3)]
     (logs / "rotated.jsonl.zst").write_bytes(b"".join(frames))
     assert run(logs, out).rows_kept == 6
+
+
+def test_a_file_with_no_readable_day_counts_against_the_ceiling(logs, out):
+    """A day re-encoded as UTF-16 has no row with a readable time, so it fed no day and
+    its rows were quarantined while the run published, exit 0 (issue 13)."""
+    write_logs(logs, "good", [record(i) for i in range(50)])
+    (logs / "utf16.jsonl").write_bytes(
+        jsonl_bytes([record(i) for i in range(50, 80)]).decode().encode("utf-16"))
+    with pytest.raises(BadInputCeiling, match=r"utf16\.jsonl"):
+        run(logs, out, params=IngestParams(max_bad_share=0.01))
+    assert not partition(out).exists()
