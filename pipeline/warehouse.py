@@ -13,6 +13,7 @@ import fcntl
 import io
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -60,7 +61,16 @@ def connect(database: Path | str = ":memory:", *, threads: int | None = None,
         config["threads"] = threads
     if memory_limit:
         config["memory_limit"] = memory_limit
-    con = duckdb.connect(str(database), config=config)
+    try:
+        con = duckdb.connect(str(database), config=config)
+    except duckdb.IOException as err:
+        if "Could not set lock" not in str(err):
+            raise
+        holder = re.search(r"\(PID (\d+)\)", str(err))
+        raise OutputLocked(
+            f"{database} is open in another process"
+            f"{f' (PID {holder.group(1)})' if holder else ''}, an investigator's session "
+            "perhaps; close it and run again") from err
     con.execute("SET TimeZone = 'UTC'")
     con.execute(sql_text("macros"))
     return con
