@@ -175,20 +175,16 @@ def daily_volume(days: Sequence[date], requests: Sequence[int],
 
 def _date_axis(ax, days: Sequence[date]) -> None:  # type: ignore[no-untyped-def]
     """Whole days on the x axis: one tick a day for short windows, fewer for long ones."""
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, DayLocator
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, DayLocator, date2num
 
     span = (max(days) - min(days)).days + 1 if days else 0
     locator = DayLocator() if span <= 14 else AutoDateLocator(minticks=3, maxticks=8)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     if days:
-        ax.set_xlim(min(days) - _half_day(), max(days) + _half_day())
-
-
-def _half_day():  # type: ignore[no-untyped-def]
-    from datetime import timedelta
-
-    return timedelta(hours=12)
+        # half a day beyond the first and last days, so their bars show whole (a date minus
+        # twelve hours is the same date, which left a one-day window without any width)
+        ax.set_xlim(date2num(min(days)) - 0.5, date2num(max(days)) + 0.5)
 
 
 @_styled
