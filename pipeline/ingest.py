@@ -416,7 +416,7 @@ def _unzstd(raw: BinaryIO, name: str, block_bytes: int) -> Iterator[bytes]:
     a file was cut at a block boundary (104 of 254 rows kept, none quarantined), so each
     frame is decompressed by its own object and a frame that never ends stops the run."""
     context = zstandard.ZstdDecompressor()
-    frame, open_frame = context.decompressobj(), False
+    frame, open_frame, frames = context.decompressobj(), False, 0
     try:
         while chunk := raw.read(block_bytes):
             data = chunk
@@ -428,10 +428,13 @@ def _unzstd(raw: BinaryIO, name: str, block_bytes: int) -> Iterator[bytes]:
                 if not frame.eof:
                     break
                 data, frame, open_frame = frame.unused_data, context.decompressobj(), False
+                frames += 1
     except zstandard.ZstdError as err:
         raise ForensicsError(f"{name}: not a readable zstd file ({err})") from err
     if open_frame:
         raise ForensicsError(f"{name}: zstd stream ends before its last frame")
+    if not frames:
+        raise ForensicsError(f"{name}: not a zstd file (no frame; 0 bytes?)")
 
 
 def _gunzip(raw: BinaryIO, name: str, block_bytes: int) -> Iterator[bytes]:
@@ -455,6 +458,8 @@ def _gunzip(raw: BinaryIO, name: str, block_bytes: int) -> Iterator[bytes]:
             if fresh and members:
                 data = data.lstrip(b"\0")
             if fresh and not data:
+                if at_end and not members:
+                    raise ForensicsError(f"{name}: not a gzip file (no member; 0 bytes?)")
                 if at_end:
                     break
                 continue

@@ -447,3 +447,13 @@ def test_a_database_held_open_by_an_investigator_is_refused_like_a_locked_folder
         holder.kill()
         holder.wait()
     assert query(out / "forensics.duckdb", "SELECT count(*) FROM runs") == [(1,)]
+
+
+@pytest.mark.parametrize("name", ["empty.jsonl.gz", "empty.jsonl.zst"])
+def test_a_zero_byte_archive_is_not_an_archive(logs, out, name):
+    """gzip -t and zstd -t reject a 0-byte file; so does ingest, naming it (issue 13). An
+    archive of nothing is still fine (test_an_empty_file_and_blank_lines_count_as_no_rows)."""
+    write_logs(logs, "a", [record(1)])
+    (logs / name).write_bytes(b"")
+    with pytest.raises(ForensicsError, match=f"{name}: not a"):
+        run(logs, out)
