@@ -870,7 +870,10 @@ def _render_toc(pdf: FPDF, outline: list[Any]) -> None:
 
 
 def _csv(frame: pl.DataFrame) -> bytes:
-    """Rows as CSV (UTF-8, header, ISO times in UTC): what the attachments hold."""
+    """Rows as CSV (UTF-8, header, ISO times in UTC): what the attachments hold. Text that
+    a spreadsheet would run as a formula (starting with =, +, -, @, a tab or a carriage
+    return: a user agent or an e-mail domain is whatever the client sent) is prefixed
+    with an apostrophe, as OWASP advises, so opening an attachment runs nothing."""
     out = frame
     for name, dtype in frame.schema.items():
         if isinstance(dtype, pl.Datetime):
@@ -878,6 +881,10 @@ def _csv(frame: pl.DataFrame) -> bytes:
                                    if dtype.time_zone else pl.col(name))
         elif isinstance(dtype, pl.List):
             out = out.with_columns(pl.col(name).cast(pl.List(pl.String)).list.join(","))
+    text = [n for n, t in out.schema.items() if t == pl.String]
+    out = out.with_columns(
+        pl.when(pl.col(n).str.contains(r"^[=+\-@\t\r]")).then(pl.lit("'") + pl.col(n))
+        .otherwise(pl.col(n)).alias(n) for n in text)
     return out.write_csv(datetime_format="%Y-%m-%dT%H:%M:%S%.6f%z").encode("utf-8")
 
 

@@ -31,7 +31,7 @@ from pipeline.manifest import (
     write_manifest,
 )
 from pipeline.redaction import redact
-from pipeline.reports import INVALID_STAMP, write_reports
+from pipeline.reports import INVALID_STAMP, _csv, write_reports
 from pipeline.runner import RunRequest, run_pipeline
 from pipeline.warehouse import DB_NAME, connect
 
@@ -301,3 +301,15 @@ def test_redaction_keeps_ordinary_text_and_numbers():
     assert redact(text) == text
     assert redact("a " * 500, max_chars=20).endswith("…")
     assert len(redact("a " * 500, max_chars=20)) == 20
+
+
+def test_attached_csv_text_that_a_spreadsheet_would_run_is_neutralized():
+    """CSV formula injection (issue 13): a user agent or mail domain is whatever a client
+    sent; in an attachment it must not start a formula. Numbers stay numbers."""
+    frame = pl.DataFrame({"user_agent": ["=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)",
+                                         "\tx", "curl/8.5", None],
+                          "requests": [-5, 1, 2, 3, 4, 5, 6]})
+    rows = pl.read_csv(_csv(frame), schema_overrides={"user_agent": pl.String})
+    assert rows["user_agent"].to_list() == ["'=HYPERLINK(\"x\")", "'+1", "'-2+3", "'@SUM(A1)",
+                                            "'\tx", "curl/8.5", None]
+    assert rows["requests"].to_list() == [-5, 1, 2, 3, 4, 5, 6]
