@@ -446,10 +446,11 @@ CLUSTER_FINDING = Table(
     columns=(
         _CLUSTER,
         _c("verdict", "VARCHAR",
-           "flagged (strong evidence in two or more behavioural families and three or more "
-           "accounts, or a small cluster that joined a flagged case), watch (one harvest "
-           "family; under three accounts, three strong statistics, one of them a harvest) "
-           "or clear"),
+           "flagged (three or more accounts, strong evidence in two or more behavioural "
+           "families and two harvest statistics or one across accounts; or a small cluster "
+           "that joined a flagged case), watch (a harvest statistic and less than that; "
+           "under three accounts, three strong statistics, one of them a harvest) or "
+           "clear"),
         _c("risk_score", "DOUBLE", "in [0, 1], monotone in the evidence"),
         _c("n_accounts", "BIGINT", "accounts in the cluster"),
         _c("n_requests", "BIGINT", "requests of the cluster's accounts in the window"),

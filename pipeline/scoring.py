@@ -15,7 +15,9 @@ one prompt sampled across the pool, cache busting); novel prompts, shared wrappe
 hours, pacing, synchronized starts, failovers and shared cache prefixes are how an app, a
 lab's benchmark run or an enterprise's agents send too. Every verdict but ``clear`` needs
 a strong harvest statistic. A cluster of ``min_accounts_flagged`` accounts or more is
-``flagged`` with ``min_families_flagged`` families and ``watch`` with one. A smaller
+``flagged`` with ``min_families_flagged`` families and the harvest shown twice
+(``flagged_harvest``: two harvest statistics, or one measured across accounts), and
+``watch`` otherwise. A smaller
 cluster (one or two accounts: a fragment linking left behind, or a person) is ``watch``
 with ``small_watch_strong`` (three) strong statistics: one or two odd habits (a night
 owl, a low max_tokens) are never enough. Anything else is ``clear``. Linkage says whom
@@ -141,7 +143,7 @@ def verdicts(profile: pl.DataFrame, statistics: pl.DataFrame,
     return (
         profile.join(per_cluster, on="cluster_id", how="left")
         .join(signals, on="cluster_id", how="left")
-        .join(strong_counts(statistics, params), on="cluster_id", how="left")
+        .join(strong_counts(statistics), on="cluster_id", how="left")
         .with_columns(
             pl.col("family_count", "strong_count", "harvest_count", "harvest_weight")
             .fill_null(0),
@@ -172,7 +174,7 @@ def verdicts(profile: pl.DataFrame, statistics: pl.DataFrame,
     )
 
 
-def strong_counts(statistics: pl.DataFrame, params: ScoringParams) -> pl.DataFrame:
+def strong_counts(statistics: pl.DataFrame) -> pl.DataFrame:
     """Per cluster: its strong statistics, those of them that are harvest statistics, and
     their weight for ``flagged_harvest`` (an across-accounts one counts twice)."""
     harvest = [r.statistic for r in RULES if r.harvest]
@@ -191,7 +193,7 @@ def join_candidates(findings: pl.DataFrame, statistics: pl.DataFrame,
     ``min_accounts_flagged`` accounts, a harvest statistic strong. Only the fragments
     linking may have cut off: a larger cluster is a community of its own, tested as one,
     and the ``join_fraction`` argument counts on the candidates being few."""
-    return (findings.join(strong_counts(statistics, params), on="cluster_id")
+    return (findings.join(strong_counts(statistics), on="cluster_id")
             .filter((pl.col("verdict") != "flagged")
                     & (pl.col("n_accounts") < params.min_accounts_flagged)
                     & (pl.col("harvest_count") >= params.min_harvest_strong))
