@@ -193,7 +193,6 @@ def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: da
     """
     params = params or LinkParams()
     features = features or FeatureParams()
-    bands_per_prompt = features.band_bins // features.band_rows
     first, last = link_window(start, end, params)
     window = {"start": first, "end": last}
     db.register("link_type", pa.table({
@@ -213,7 +212,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: da
         db.execute(f"CREATE OR REPLACE TABLE {table} AS {sql_text(table)}", values)
     counted = db.sql(sql_text("account_link_evidence"), params={
         **window, "max_key_accounts": params.max_key_accounts,
-        "bands_per_prompt": bands_per_prompt,
+        "bands_per_prompt": features.band_bins // features.band_rows,
     }).pl()
     db.unregister("link_type")
 
@@ -234,7 +233,6 @@ def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: da
     null = db.sql("SELECT * FROM account_link_null").pl()
     def confirm(labels: pl.DataFrame) -> pl.DataFrame:
         return confirm_members(labels, evidence, pairs, null, threshold,
-                               bands_per_prompt=bands_per_prompt,
                                families={t.key_type: t.family for t in params.link_types},
                                dispersion=params.member_dispersion)
 
@@ -377,9 +375,8 @@ def combine_evidence(evidence: pl.DataFrame, threshold: dict[str, float | int]) 
 
 def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
                     pairs: pl.DataFrame, null: pl.DataFrame,
-                    threshold: dict[str, float | int], *, bands_per_prompt: int,
-                    families: dict[str, str], dispersion: float = 1e9,
-                    rounds: int = 2) -> pl.DataFrame:
+                    threshold: dict[str, float | int], *, families: dict[str, str],
+                    dispersion: float = 1e9, rounds: int = 2) -> pl.DataFrame:
     """Keep in each community only the accounts the rest of it explains: (account_id,
     label, member_surprise), an account that fails becoming a community of its own.
 
@@ -403,26 +400,18 @@ def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
     """
     member_edge = math.log10(max(int(threshold["account_count"]), 1)) \
         - math.log10(float(threshold["alpha"]))
-    failovers = evidence.filter(pl.col("key_type") == "failover")
-    failovers = pl.concat([
-        failovers.select("account_a", "account_b", "key_type", "stratum", "shared_count",
-                         "expected_count"),
-        failovers.select(pl.col("account_b").alias("account_a"),
-                         pl.col("account_a").alias("account_b"), "key_type", "stratum",
-                         "shared_count", "expected_count"),
-    ]).rename({"account_a": "account_id", "account_b": "other"})
-    cards = evidence.filter(pl.col("key_type") == "payment_fingerprint") \
-        .select("account_a", "account_b").unique()
-    edges = pairs.filter("is_edge").join(cards, on=["account_a", "account_b"], how="anti")
-    strong = pl.concat([edges.select(account_id="account_a", other="account_b"),
-                        edges.select(account_id="account_b", other="account_a")])
+    failovers = _directed(evidence.filter(pl.col("key_type") == "failover").select(
+        "account_a", "account_b", "key_type", "stratum", "shared_count", "expected_count"))
+    edges = pairs.filter("is_edge").join(_card_pairs(evidence), on=["account_a", "account_b"],
+                                         how="anti")
+    strong = _directed(edges.select("account_a", "account_b"))
     failover_floor = float(failovers["expected_count"].min() or 0.0)
     current = labels.with_columns(member_surprise=pl.lit(None, pl.Float64))
     for _ in range(rounds):
         label = current.select("account_id", "label")
         size = label.group_by("label").len("n")
         members = _member_surprise(pl.concat([
-            _pair_sum_tests(evidence, label, null, bands_per_prompt),
+            _pair_sum_tests(evidence, null, label),
             _failover_tests(failovers, label, failover_floor, dispersion),
         ], how="vertical_relaxed"), families).drop("label")
         strong_inside = (_inside(strong, label).select("account_id").unique()
@@ -449,8 +438,29 @@ def _inside(pairs: pl.DataFrame, label: pl.DataFrame) -> pl.DataFrame:
             .filter(pl.col("label") == pl.col("other_label")))
 
 
-def _pair_sum_tests(evidence: pl.DataFrame, label: pl.DataFrame, null: pl.DataFrame,
-                    bands_per_prompt: int) -> pl.DataFrame:
+def _directed(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Rows of (account_a, account_b, ...) once from each side: (account_id, other, ...)."""
+    rest = [c for c in pairs.columns if c not in ("account_a", "account_b")]
+    return pl.concat([
+        pairs.select(pl.col("account_a").alias("account_id"),
+                     pl.col("account_b").alias("other"), *rest),
+        pairs.select(pl.col("account_b").alias("account_id"),
+                     pl.col("account_a").alias("other"), *rest),
+    ])
+
+
+def _card_pairs(evidence: pl.DataFrame) -> pl.DataFrame:
+    """(account_a, account_b) of every card: a star from the card's first account."""
+    return (evidence.filter(pl.col("key_type") == "payment_fingerprint")
+            .select("account_a", "account_b").unique())
+
+
+def _sums(frame: pl.DataFrame, by: list[str], column: str, name: str) -> pl.DataFrame:
+    return frame.group_by(by).agg(pl.col(column).sum().alias(name))
+
+
+def _pair_sum_tests(evidence: pl.DataFrame, null: pl.DataFrame,
+                    label: pl.DataFrame) -> pl.DataFrame:
     """Per member (``label``: account_id, label), kind and stratum: whether what the
     account shares concentrates on its community.
 
@@ -460,24 +470,20 @@ def _pair_sum_tests(evidence: pl.DataFrame, label: pl.DataFrame, null: pl.DataFr
     them (sharing or not: (S_a D_C + d_a S_C) / 2M, D and S summed over the community
     without the holders of the account's card, itself included) over the same sum over
     the whole window without them; pairs with its card's holders count in neither X nor
-    X_C (``_payers``). The surprise is the
-    binomial tail P(X_C or more of X | p). Conditioning on X takes the account's own
-    appetite out: a heavy user of a public corpus shares much with everyone, the community
-    included, and is not tied to it by that; a campaign's account shares little, but nearly
-    all of it with the other accounts of its campaign. Columns: account_id, label,
-    key_type, stratum, surprise."""
-    payer = _payers(evidence, label)
+    X_C (``_payers``). The surprise is the binomial tail P(X_C or more of X | p); X and
+    the d and S of the null are each in one unit on both sides of the ratio, so bands need
+    no conversion to prompts. Conditioning on X takes the account's own appetite out: a
+    heavy user of a public corpus shares much with everyone, the community included, and
+    is not tied to it by that; a campaign's account shares little, but nearly all of it
+    with the other accounts of its campaign. Columns: account_id, label, key_type,
+    stratum, surprise."""
+    payer = _payers(evidence, label["account_id"])
     keyed = evidence.filter(~pl.col("key_type").is_in(["payment_fingerprint", "failover"]))
-    both = (pl.concat([
-        keyed.select(account_id="account_a", other="account_b", key_type="key_type",
-                     stratum="stratum", shared="shared_count"),
-        keyed.select(account_id="account_b", other="account_a", key_type="key_type",
-                     stratum="stratum", shared="shared_count"),
-    ]).join(payer, on="account_id")
-        .join(payer.rename({"account_id": "other", "payer": "other_payer"}), on="other")
-        .filter(pl.col("payer") != pl.col("other_payer")))
-    total = both.group_by("account_id", "key_type", "stratum").agg(
-        total=pl.col("shared").sum())
+    both = (_directed(keyed.select("account_a", "account_b", "key_type", "stratum",
+                                   shared="shared_count"))
+            .join(payer, on="account_id")
+            .join(payer.rename({"account_id": "other", "payer": "other_payer"}), on="other")
+            .filter(pl.col("payer") != pl.col("other_payer")))
     inside = (_inside(both, label)
               .group_by("account_id", "label", "key_type", "stratum")
               .agg(shared=pl.col("shared").sum()))
@@ -486,38 +492,33 @@ def _pair_sum_tests(evidence: pl.DataFrame, label: pl.DataFrame, null: pl.DataFr
     reach = (null.filter(pl.col("stratum").is_not_null())
              .select("account_id", "key_type", "stratum", "coholder_count")
              .join(payer, on="account_id"))
-
-    def sums(by: list[str], frame: pl.DataFrame, column: str, name: str) -> pl.DataFrame:
-        return frame.group_by(by).agg(pl.col(column).sum().alias(name))
-
-    group_d = sums(["label", "key_type"], activity.join(label, on="account_id"), "key_count",
-                   "group_d")
-    group_s = sums(["label", "key_type", "stratum"], reach.join(label, on="account_id"),
-                   "coholder_count", "group_s")
-    mates_d = sums(["label", "payer", "key_type"], activity.join(label, on="account_id"),
-                   "key_count", "mates_d")
-    mates_s = sums(["label", "payer", "key_type", "stratum"],
-                   reach.join(label, on="account_id"), "coholder_count", "mates_s")
-    window_s = sums(["key_type", "stratum"], reach, "coholder_count", "window_s")
-    payer_d = sums(["payer", "key_type"], activity, "key_count", "payer_d")
-    payer_s = sums(["payer", "key_type", "stratum"], reach, "coholder_count", "payer_s")
+    placed_d = activity.join(label, on="account_id")
+    placed_s = reach.join(label, on="account_id")
 
     def pair_means(d_all: pl.Expr, s_all: pl.Expr) -> pl.Expr:
         return (pl.col("coholder_count") * d_all + pl.col("key_count") * s_all)
 
     tested = (inside
-              .join(total, on=["account_id", "key_type", "stratum"])
-              .join(activity.drop("payer"), on=["account_id", "key_type"], how="left")
+              .join(_sums(both, ["account_id", "key_type", "stratum"], "shared", "total"),
+                    on=["account_id", "key_type", "stratum"])
+              .join(activity, on=["account_id", "key_type"], how="left")
               .join(reach.drop("payer"), on=["account_id", "key_type", "stratum"],
                     how="left")
-              .join(payer, on="account_id", how="left")
-              .join(group_d, on=["label", "key_type"], how="left")
-              .join(group_s, on=["label", "key_type", "stratum"], how="left")
-              .join(mates_d, on=["label", "payer", "key_type"], how="left")
-              .join(mates_s, on=["label", "payer", "key_type", "stratum"], how="left")
-              .join(window_s, on=["key_type", "stratum"], how="left")
-              .join(payer_d, on=["payer", "key_type"], how="left")
-              .join(payer_s, on=["payer", "key_type", "stratum"], how="left")
+              .join(_sums(placed_d, ["label", "key_type"], "key_count", "group_d"),
+                    on=["label", "key_type"], how="left")
+              .join(_sums(placed_s, ["label", "key_type", "stratum"], "coholder_count",
+                          "group_s"), on=["label", "key_type", "stratum"], how="left")
+              .join(_sums(placed_d, ["label", "payer", "key_type"], "key_count", "mates_d"),
+                    on=["label", "payer", "key_type"], how="left")
+              .join(_sums(placed_s, ["label", "payer", "key_type", "stratum"],
+                          "coholder_count", "mates_s"),
+                    on=["label", "payer", "key_type", "stratum"], how="left")
+              .join(_sums(reach, ["key_type", "stratum"], "coholder_count", "window_s"),
+                    on=["key_type", "stratum"], how="left")
+              .join(_sums(activity, ["payer", "key_type"], "key_count", "payer_d"),
+                    on=["payer", "key_type"], how="left")
+              .join(_sums(reach, ["payer", "key_type", "stratum"], "coholder_count",
+                          "payer_s"), on=["payer", "key_type", "stratum"], how="left")
               .with_columns(pl.col("key_count", "coholder_count", "group_d", "group_s",
                                    "mates_d", "mates_s", "window_s", "payer_d", "payer_s")
                             .fill_null(0))
@@ -533,13 +534,13 @@ def _pair_sum_tests(evidence: pl.DataFrame, label: pl.DataFrame, null: pl.DataFr
                                              tested["share"].to_numpy()), dtype=pl.Float64))
 
 
-def _payers(evidence: pl.DataFrame, label: pl.DataFrame) -> pl.DataFrame:
+def _payers(evidence: pl.DataFrame, accounts: pl.Series) -> pl.DataFrame:
     """(account_id, payer): the first account of the card it pays with, or itself. Card
     holders are joined afterwards whatever else they share (``join_card_holders``), so a
     member must be tied to its community by accounts other than its card's."""
-    hubs = (evidence.filter(pl.col("key_type") == "payment_fingerprint")
-            .select(account_id="account_b", payer="account_a").unique("account_id"))
-    return (label.select("account_id").join(hubs, on="account_id", how="left")
+    hubs = _card_pairs(evidence).select(account_id="account_b", payer="account_a") \
+        .unique("account_id")
+    return (pl.DataFrame({"account_id": accounts}).join(hubs, on="account_id", how="left")
             .with_columns(payer=pl.coalesce("payer", "account_id")))
 
 
@@ -602,7 +603,7 @@ def join_card_holders(labels: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFr
     index = labels.sort("account_id").with_row_index("vertex")
     anchors = index.group_by("label").agg(anchor=pl.col("vertex").min())
     within = index.join(anchors, on="label").filter(pl.col("vertex") != pl.col("anchor"))
-    cards = (evidence.filter(pl.col("key_type") == "payment_fingerprint")
+    cards = (_card_pairs(evidence)
              .join(index.select(account_a="account_id", a="vertex"), on="account_a")
              .join(index.select(account_b="account_id", b="vertex"), on="account_b")
              .select("a", "b"))

@@ -414,8 +414,7 @@ def member_world(community: int, others: int, shares: dict[str, list[tuple[str, 
     pairs = pl.DataFrame(schema={"account_a": pl.String, "account_b": pl.String,
                                  "is_edge": pl.Boolean})
     threshold = edge_threshold(len(names), 0.01)
-    return confirm_members(labels, evidence, pairs, null, threshold, bands_per_prompt=4,
-                           families=FAMILY)
+    return confirm_members(labels, evidence, pairs, null, threshold, families=FAMILY)
 
 
 def ring(prefix: str, size: int, reach: int) -> list[tuple[str, str, float]]:
