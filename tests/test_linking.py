@@ -328,8 +328,9 @@ def test_a_creation_burst_started_together_links_and_a_burst_alone_does_not(tmp_
 
 def test_an_sdk_user_agent_and_default_prompt_link_nobody_even_when_rare(tmp_path):
     """Must not link (user_agent, system_hash): eight customers of a small agent framework
-    share its user agent and default system prompt on every request for three days. Client
-    software supports other evidence and never corroborates it."""
+    share its user agent and default system prompt on every request for three days. The
+    two are one correlated group and one family (client), and one family links nobody.
+    (That client evidence never counts as a second family is not what this world tests.)"""
     users = [f"f{i}" for i in range(8)]
     rows = three_days(BACKGROUND)
     for k in range(3):
