@@ -1482,8 +1482,9 @@ def _statistics_appendix(pdf: EvidencePDF, stats: pl.DataFrame | None,
         pdf.note("Not available in this run: forensics.duckdb has no table cluster_statistic.")
         return
     pdf.para("Each statistic the scoring read, with the cluster's value, the baseline "
-             "(the statistic over clusters of similar size: median and quartiles, and how "
-             "many clusters), the effect size in the test's own scale, the test, its "
+             "(median and quartiles of the statistic over the window's other accounts, or "
+             "over the clusters nearest in size for what accounts do together, and how "
+             "many), the effect size in the test's own scale, the test, its "
              "one-sided p-value and the p-value adjusted for the number of clusters tested "
              "(Benjamini-Hochberg). 'Strong' means both the adjusted p-value and the effect "
              "size pass the statistic's thresholds.", size=8.5)

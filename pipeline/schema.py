@@ -421,10 +421,14 @@ CLUSTER_STATISTIC = Table(
         _c("rule_id", "VARCHAR", "the detection rule that reads it, e.g. QD-01"),
         _c("value", "DOUBLE", "the cluster's value"),
         _c("baseline_median", "DOUBLE",
-           "median of the statistic over the baseline: clusters of similar size"),
+           "median of the statistic over the baseline: the window's other accounts for "
+           "the rules of an account's own behaviour, the clusters nearest in size for the "
+           "others (Rule.by_size)"),
         _c("baseline_q1", "DOUBLE", "first quartile of the baseline"),
         _c("baseline_q3", "DOUBLE", "third quartile of the baseline"),
-        _c("baseline_count", "BIGINT", "clusters in the baseline"),
+        _c("baseline_count", "BIGINT",
+           "accounts in the baseline (an account's own behaviour), clusters in it "
+           "(Rule.by_size) or random account sets drawn (permutation)"),
         _c("effect_size", "DOUBLE",
            "how far the value sits from the baseline, in the test's own scale (documented "
            "per statistic: robust z, log ratio, or difference of shares)"),

@@ -12,11 +12,13 @@ alone is judged by what it does; the rules of what accounts do together
 
 Every statistic is a rule of ``RULES``: an id, a family, what it measures (a ratio of two
 ``cluster_profile`` columns, so an auditor can re-derive it) and the test behind it. The
-baseline of a cluster is the ``baseline_clusters`` clusters nearest to it in size (its
-own value excluded): a campaign of thousands is compared with the largest other clusters,
-a pair of accounts with pairs and singletons; for what accounts do together (template
-reuse, handoffs, synchronized starts, failovers), with other clusters of several accounts
-only. Tests, one-sided in the suspicious direction:
+baseline of a rule of an account's own behaviour (reasoning, saturation, cache busting,
+hours, pacing) is the window's other accounts, each counted once with its cluster's
+value, without the clusters a first pass found strong on a harvest rule (``judge``). The
+baseline of a size-dependent rule (``Rule.by_size``: what accounts do together, and
+novelty) is the ``baseline_clusters`` clusters nearest in size (its own value excluded);
+for what accounts do together, other clusters of several accounts only. Tests, one-sided
+in the suspicious direction:
 
 - ``binomial``: the cluster's count k of n against the baseline's median rate
   (``scipy.stats.binom.sf``). Requests of one account are not independent, so the p-value
@@ -31,6 +33,7 @@ p-values are adjusted with Benjamini-Hochberg across the clusters tested, per st
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -69,6 +72,13 @@ class Rule:
     """The statistic counts what two or more of the cluster's accounts do together, so a
     single account scores 0 by construction: its baseline is other clusters of two or
     more accounts only, or the smallest clusters would pass for ordinary by default."""
+    by_size: bool = False
+    """The statistic depends on how many accounts the cluster has (what its accounts do
+    together, or what no other cluster sent), so its baseline is the clusters nearest in
+    size. Otherwise it measures each account's own behaviour, and its baseline is the
+    pooled rate of the rest of the window: what as many requests of unrelated accounts
+    would show. Nearest-size clusters would make a poor null there: a campaign that linking
+    split into fifty card-sized clusters is its own nearest neighbour in size."""
     harvest: bool = False
     """The statistic shows what is harvested (a capability sweep, reasoning elicitation,
     output saturation, one prompt sampled across the pool, cache busting), not only that
@@ -97,12 +107,13 @@ RULES: tuple[Rule, ...] = (
          "by two or more of the cluster's accounts: one operator's wrappers. Needs text: "
          "without it, reuse is exact-prompt reuse, which QD-08 already counts.",
          "Pull excerpts (--excerpts) and check the shared openings.", needs_text=True,
-         across_accounts=True),
+         across_accounts=True, by_size=True),
     Rule("QD-04", "query_distribution", "prompt_novelty_share", "binomial",
          "novel_prompt_count", "distinct_prompt_count", 0.25,
          "Share of the cluster's distinct prompts no other cluster sent: generated task "
          "streams and nonces make every prompt new.",
-         "High novelty with template reuse means generated prompts in fixed wrappers."),
+         "High novelty with template reuse means generated prompts in fixed wrappers.",
+         by_size=True),
     Rule("QD-05", "query_distribution", "reasoning_elicitation_share", "binomial",
          "reasoning_elicited_count", "text_request_count", 0.15,
          "Share of prompts that ask for step-by-step reasoning: distillation harvests the "
@@ -121,7 +132,7 @@ RULES: tuple[Rule, ...] = (
          "cluster sent (a prompt the whole population sends is not the operator's).",
          needs_text=True,
          hashes_fallback=("resampled_prompt_count", "distinct_prompt_count"),
-         across_accounts=True, harvest=True),
+         across_accounts=True, by_size=True, harvest=True),
     Rule("CM-01", "caching_mismatch", "cache_busting_share", "binomial",
          "busted_count", "predicted_hit_count", 0.30,
          "Share of the cache hits the accounts' own repetition predicts that read nothing: "
@@ -135,7 +146,7 @@ RULES: tuple[Rule, ...] = (
          "two of them work within minutes; a pool rotating requests over accounts hands "
          "off most of them, hence the high minimum effect.",
          "List the prefixes shared across accounts in the caching section.",
-         across_accounts=True),
+         across_accounts=True, by_size=True),
     Rule("CM-03", "caching_mismatch", "read_without_write_share", "binomial",
          "read_without_write_count", "observed_read_count", 0.30,
          "Share of cache reads of prefixes the account never wrote: a cache warmed by "
@@ -155,12 +166,14 @@ RULES: tuple[Rule, ...] = (
          "synchronized_start_count", "account_day_count", 0.20,
          "Share of account-days that started in the same minute as another of the "
          "cluster's accounts: one scheduler behind many accounts.",
-         "Look at the start times in the accounts appendix.", across_accounts=True),
+         "Look at the start times in the accounts appendix.", across_accounts=True,
+         by_size=True),
     Rule("TS-04", "traffic_shape", "failover_share", "binomial",
          "failover_count", "request_count", 0.005,
          "Share of requests that are a 429 failed over to another account of the cluster "
          "within seconds: a key-pool proxy retrying.",
-         "List the failover pairs in the linkage section.", across_accounts=True),
+         "List the failover pairs in the linkage section.", across_accounts=True,
+         by_size=True),
 )
 
 
@@ -220,24 +233,48 @@ def compute_statistics(db: duckdb.DuckDBPyConnection, start: date, end: date,
         "FROM account_capability_day WHERE date BETWEEN $start AND $end "
         "AND capability <> 'unknown' GROUP BY ALL ORDER BY account_id, capability",
         params=window).pl()
-    parts = [binomial_statistics(profile, params),
-             _capability_statistics(profile, capability, accounts, params)]
-    statistics = pl.concat([p for p in parts if p.width], how="vertical_relaxed")
-    statistics = adjust_benjamini_hochberg(statistics).with_columns(
+    statistics = judge(profile, _capability_statistics(profile, capability, accounts, params),
+                       params)
+    publish_frame(db, "cluster_statistic", statistics, "cluster_id, statistic")
+    return statistics
+
+
+def judge(profile: pl.DataFrame, permuted: pl.DataFrame,
+          params: StatisticsParams) -> pl.DataFrame:
+    """Test every cluster on every rule, twice: the second pass leaves the clusters the
+    first found strong on a harvest rule out of the baselines of each account's own
+    behaviour, so the null is what the other accounts do."""
+    first = _strong(binomial_statistics(profile, params), permuted, params)
+    suspects = first.filter(pl.col("is_strong") & pl.col("rule_id").is_in(
+        [r.rule_id for r in RULES if r.harvest]))["cluster_id"].unique().to_list()
+    return _strong(binomial_statistics(profile, params, suspects), permuted, params)
+
+
+def _strong(binomial: pl.DataFrame, permuted: pl.DataFrame,
+            params: StatisticsParams) -> pl.DataFrame:
+    """Adjust the p-values and mark the strong statistics."""
+    statistics = pl.concat([p for p in (binomial, permuted) if p.width],
+                           how="vertical_relaxed")
+    return adjust_benjamini_hochberg(statistics).with_columns(
         is_strong=(pl.col("p_adjusted") <= params.alpha)
         & (pl.col("effect_size") >= pl.col("statistic").replace_strict(
             {r.statistic: r.min_effect for r in RULES}, return_dtype=pl.Float64)),
     ).sort("cluster_id", "statistic").select([c.name for c in CLUSTER_STATISTIC.columns])
-    publish_frame(db, "cluster_statistic", statistics, "cluster_id, statistic")
-    return statistics
 
 
 def _hashes_only(profile: pl.DataFrame) -> pl.Expr:
     return (pl.col("text_request_count") == 0) & (pl.col("request_count") > 0)
 
 
-def binomial_statistics(profile: pl.DataFrame, params: StatisticsParams) -> pl.DataFrame:
-    """The ratio statistics: value, baseline among nearest-size clusters, binomial test."""
+def binomial_statistics(profile: pl.DataFrame, params: StatisticsParams,
+                        suspects: Sequence[str] = ()) -> pl.DataFrame:
+    """The ratio statistics: value, baseline, binomial test.
+
+    ``suspects`` are clusters a first pass found strong on a harvest rule; they are left
+    out of the baselines of the rules of each account's own behaviour. Without that, a
+    campaign that is most of the accounts a statistic can be measured on (the few with
+    cache hits to bust) would be its own null.
+    """
     frames = []
     hashes_only = profile.select("cluster_id", hashes_only=_hashes_only(profile))
     for rule in (r for r in RULES if r.test == "binomial"):
@@ -254,7 +291,8 @@ def binomial_statistics(profile: pl.DataFrame, params: StatisticsParams) -> pl.D
             frame = frame.join(hashes_only.filter(~pl.col("hashes_only")), on="cluster_id")
         if rule.across_accounts:
             frame = frame.filter(pl.col("n_accounts") >= params.min_together_accounts)
-        frame = _with_baseline(frame, params)
+        frame = (_with_baseline(frame, params) if rule.by_size
+                 else _with_window_baseline(frame, params, suspects))
         p0 = np.clip(frame["baseline_median"].to_numpy(), params.rate_floor,
                      1 - params.rate_floor)
         k = frame["k"].to_numpy()
@@ -264,6 +302,41 @@ def binomial_statistics(profile: pl.DataFrame, params: StatisticsParams) -> pl.D
             effect_size=pl.col("value") - pl.col("baseline_median"),
         ).select(_output_columns(rule, "cluster_profile")))
     return pl.concat(frames)
+
+
+def _with_window_baseline(frame: pl.DataFrame, params: StatisticsParams,
+                          suspects: Sequence[str]) -> pl.DataFrame:
+    """Add the baseline of each tested cluster on a rule of each account's own behaviour:
+    the statistic's quartiles over the window's other accounts, each account counted once
+    with its cluster's value. Quartiles over accounts, not a pooled rate over requests: a
+    campaign sending most of the window's requests would set a pooled rate, but it is a
+    minority of the accounts."""
+    ordered = frame.sort("value", "cluster_id")
+    tested = np.flatnonzero(ordered["n_accounts"].to_numpy() >= params.min_cluster_accounts)
+    if frame.height - 1 < params.min_baseline_clusters or tested.size == 0:
+        return ordered.clear().with_columns(
+            baseline_median=pl.lit(None, pl.Float64), baseline_q1=pl.lit(None, pl.Float64),
+            baseline_q3=pl.lit(None, pl.Float64), baseline_count=pl.lit(None, pl.Int64))
+    values = ordered["value"].to_numpy()
+    weights = ordered.select(pl.when(pl.col("cluster_id").is_in(list(suspects)))
+                             .then(0).otherwise(pl.col("n_accounts"))).to_series() \
+        .to_numpy().astype(np.float64)
+    cumulative = np.cumsum(weights)
+    own = weights[tested]
+    others = cumulative[-1] - own
+    quartiles = []
+    for q in (0.25, 0.5, 0.75):
+        target = q * others
+        below = np.searchsorted(cumulative, target, side="left")
+        above = np.searchsorted(cumulative, target + own, side="left")
+        position = np.where(below < tested, below, np.maximum(above, tested + 1))
+        quartiles.append(values[np.minimum(position, len(values) - 1)])
+    q1, median, q3 = quartiles
+    return ordered.with_row_index("position").filter(
+        pl.col("position").is_in(tested.tolist())).drop("position").with_columns(
+        baseline_median=pl.Series(median), baseline_q1=pl.Series(q1),
+        baseline_q3=pl.Series(q3), baseline_count=pl.Series(others.astype(np.int64)),
+    ).filter(pl.col("baseline_count") >= params.min_baseline_clusters)
 
 
 def _with_baseline(frame: pl.DataFrame, params: StatisticsParams) -> pl.DataFrame:

@@ -19,6 +19,7 @@ from pipeline.statistics import (
     StatisticsParams,
     adjust_benjamini_hochberg,
     binomial_statistics,
+    judge,
 )
 from pipeline.warehouse import connect, partition_path
 
@@ -257,6 +258,64 @@ def test_what_accounts_do_together_is_compared_with_clusters_of_several_accounts
     novelty = stats.filter((pl.col("rule_id") == "QD-04") & (pl.col("cluster_id") == "t"))
     assert novelty.row(0, named=True)["baseline_count"] == 50
     assert novelty.row(0, named=True)["baseline_median"] == pytest.approx(0.1)
+
+
+def shares_world(clusters: dict[str, tuple[int, float, float]]) -> pl.DataFrame:
+    """A cluster_profile of 100 text requests and 100 predicted cache hits per cluster:
+    cluster -> (accounts, reasoning share, cache-busting share); no predicted hit at all
+    where the busting share is None."""
+    rows = []
+    for cluster, (accounts, reasoning, busting) in clusters.items():
+        row = profile_of({cluster: (accounts, 0.0, 0.0)}).row(0, named=True)
+        row.update(reasoning_elicited_count=round(100 * reasoning),
+                   predicted_hit_count=0 if busting is None else 100,
+                   busted_count=0 if busting is None else round(100 * busting))
+        rows.append(row)
+    return pl.DataFrame(rows)
+
+
+def strong(stats: pl.DataFrame, rule_id: str) -> set[str]:
+    return set(stats.filter((pl.col("rule_id") == rule_id) & pl.col("is_strong"))["cluster_id"])
+
+
+SHARDS = {f"shard{i:02d}": (60, 0.5, None) for i in range(30)}
+"""A campaign that linking left in thirty card-sized clusters, eliciting reasoning."""
+
+
+def test_a_campaign_split_into_same_size_clusters_is_not_its_own_baseline():
+    """Each shard's nearest clusters in size are the other shards: compared with them, the
+    campaign's reasoning share is ordinary. The window's other accounts are the null."""
+    world = {f"s{i:04d}": (1, 0.03, None) for i in range(4000)} | SHARDS
+    world |= {f"team{i}": (60, 0.05, None) for i in range(3)}
+    stats = judge(shares_world(world), pl.DataFrame(), StatisticsParams())
+    assert strong(stats, "QD-05") == set(SHARDS)
+    shard = stats.filter((pl.col("cluster_id") == "shard00") & (pl.col("rule_id") == "QD-05"))
+    assert shard["baseline_median"].item() == pytest.approx(0.03)
+    # The other shards, strong on a harvest rule in the first pass, are left out.
+    assert shard["baseline_count"].item() == 4000 + 3 * 60
+
+
+def test_a_campaign_that_is_most_of_the_measurable_accounts_is_not_its_own_null():
+    """Only 500 ordinary accounts have cache hits to bust; the campaign's 1,800 accounts all
+    do. Its reasoning share makes it a suspect in the first pass, and the second pass
+    leaves it out of cache busting's baseline."""
+    world = {f"s{i:04d}": (1, 0.03, 0.02 if i < 500 else None) for i in range(4000)}
+    world |= {name: (60, 0.5, 0.9) for name in SHARDS}
+    stats = judge(shares_world(world), pl.DataFrame(), StatisticsParams())
+    assert strong(stats, "CM-01") == set(SHARDS)
+    busting = stats.filter((pl.col("cluster_id") == "shard00") & (pl.col("rule_id") == "CM-01"))
+    assert busting["baseline_median"].item() == pytest.approx(0.02)
+
+
+def test_the_same_busting_without_a_harvest_elsewhere_is_its_own_null():
+    """Must not fire: without a first-pass suspect, accounts that are most of those with
+    cache hits set cache busting's baseline, whatever they do. Only another harvest
+    statistic lets the second pass set them aside."""
+    world = {f"s{i:04d}": (1, 0.03, 0.02 if i < 500 else None) for i in range(4000)}
+    world |= {name: (60, 0.03, 0.9) for name in SHARDS}
+    stats = judge(shares_world(world), pl.DataFrame(), StatisticsParams())
+    assert strong(stats, "CM-01") == set()
+    assert strong(stats, "QD-05") == set()
 
 
 def test_every_rule_is_documented_and_unique():
