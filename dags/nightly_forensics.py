@@ -30,6 +30,9 @@ from pipeline import orchestration
     max_active_runs=1,
     default_args=orchestration.task_defaults(),
     params={
+        "allow_empty": Param(orchestration.PARAM_DEFAULTS["allow_empty"], type="boolean",
+                             description="Publish a day that kept no rows, or far fewer "
+                             "than the days before it (otherwise the run fails)."),
         "max_bad_share": Param(orchestration.PARAM_DEFAULTS["max_bad_share"], type="number",
                                minimum=0, maximum=1, description="Stop when a day's "
                                "quarantined share of rows passes this."),

@@ -32,6 +32,9 @@ from pipeline import orchestration
         "lookback_days": Param(orchestration.PARAM_DEFAULTS["lookback_days"], type="integer",
                                minimum=1, description="Days of history the accounts are "
                                "linked over, ending at the last day."),
+        "allow_empty": Param(orchestration.PARAM_DEFAULTS["allow_empty"], type="boolean",
+                             description="Publish a day that kept no rows, or far fewer "
+                             "than the days before it (otherwise the run fails)."),
         "max_bad_share": Param(orchestration.PARAM_DEFAULTS["max_bad_share"], type="number",
                                minimum=0, maximum=1, description="Stop when a day's "
                                "quarantined share of rows passes this."),

@@ -52,6 +52,9 @@ LookbackOpt = Annotated[int, typer.Option(
     "--lookback-days", help="Days of history the accounts are linked over.")]
 ExcerptsOpt = Annotated[int, typer.Option(
     "--excerpts", help="Prompt excerpts per flagged cluster in its report (redacted).")]
+AllowEmptyOpt = Annotated[bool, typer.Option(
+    "--allow-empty", help="Publish a day that kept no rows, or far fewer than the days "
+    "before it (a deliberate run; otherwise the run stops with exit code 6).")]
 AllowInvalidOpt = Annotated[bool, typer.Option(
     "--allow-invalid", help="Publish even when validation fails; every report page says so "
     "(for investigators, never the nightly run).")]
@@ -156,12 +159,14 @@ def ingest_command(
     out: OutOpt = Path("out"),
     accounts: AccountsOpt = None,
     max_bad_share: BadShareOpt = IngestParams.max_bad_share,
+    allow_empty: AllowEmptyOpt = False,
 ) -> None:
     """Load request logs into day partitions, with a quarantine for bad rows."""
     with user_errors():
         request = _request(logs, out, start, end, accounts)
         with progress_bar() as report:
-            result = run_ingest(request, IngestParams(max_bad_share=max_bad_share), report)
+            result = run_ingest(request, IngestParams(max_bad_share=max_bad_share,
+                                                      allow_empty=allow_empty), report)
     print_ingest(result, out)
 
 
@@ -175,6 +180,7 @@ def run(
     max_bad_share: BadShareOpt = IngestParams.max_bad_share,
     lookback_days: LookbackOpt = LinkParams.lookback_days,
     excerpts: ExcerptsOpt = 0,
+    allow_empty: AllowEmptyOpt = False,
     allow_invalid: AllowInvalidOpt = False,
 ) -> None:
     """Run the whole pipeline over a date range."""
@@ -187,6 +193,7 @@ def run(
         params = PipelineParams.from_overrides({"max_bad_share": max_bad_share,
                                                 "lookback_days": lookback_days,
                                                 "excerpts": excerpts,
+                                                "allow_empty": allow_empty,
                                                 "allow_invalid": allow_invalid})
         with progress_bar() as report:
             result = run_pipeline(request, params, report)

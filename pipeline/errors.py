@@ -26,3 +26,10 @@ class ValidationFailed(ForensicsError):
     """A validation suite failed: nothing is published from the data it checked."""
 
     exit_code = 5
+
+
+class ShortDay(ForensicsError):
+    """A day of the range kept no rows, or far fewer than the days before it: a log
+    shipping outage, not a quiet night. Nothing is published."""
+
+    exit_code = 6

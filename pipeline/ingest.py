@@ -26,16 +26,17 @@ import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import zstandard
 
-from pipeline.errors import BadInputCeiling, ForensicsError
+from pipeline.errors import BadInputCeiling, ForensicsError, ShortDay
 from pipeline.features import export_accounts
 from pipeline.schema import ACCOUNT_COLUMNS, REQUESTS_COLUMNS
 from pipeline.warehouse import (
@@ -62,6 +63,15 @@ class IngestParams:
 
     max_bad_share: float = 0.01
     """A day whose quarantined share of rows passes this stops the run (issue 2: 1%)."""
+    min_day_share: float = 0.1
+    """A day that kept fewer rows than this share of the median of the ``trailing_days``
+    before it stops the run, and so does a day that kept none: a log-shipping outage
+    would otherwise publish an empty case file over the last good one."""
+    trailing_days: int = 7
+    """Days before a day whose kept rows make its median (published partitions, and the
+    earlier days of the same run)."""
+    allow_empty: bool = False
+    """Publish a day that kept no or few rows anyway (a deliberate run)."""
     block_bytes: int = 64 << 20
     """Decompressed bytes of JSONL handed to DuckDB at a time: bounds memory per file."""
     memory_limit: str = "6GB"
@@ -526,6 +536,9 @@ def _finish(con: duckdb.DuckDBPyConnection, files: list[InputFile], skipped: lis
                 f"{out / DB_NAME}"
             )
         days = [row[0] for row in quality]
+        if not params.allow_empty:
+            _refuse_short_days({row[0]: row[1] for row in quality}, ledger, out, start, end,
+                               params)
         con.execute("CREATE TABLE requests_nullable AS SELECT "
                     + empty_columns(REQUESTS_COLUMNS))
         partitions = _write_partitions(con, out, days, params.parallel_files, report)
@@ -536,6 +549,44 @@ def _finish(con: duckdb.DuckDBPyConnection, files: list[InputFile], skipped: lis
               for name in ("rows_read", "rows_kept", "rows_quarantined", "rows_out_of_range")}
     return IngestResult(run_id=run_id, days=days, files=files, skipped_files=skipped,
                         by_reason=by_reason, partitions=partitions, **totals)
+
+
+def _refuse_short_days(kept: dict[date, int], ledger: pa.Table, out: Path, start: date,
+                       end: date, params: IngestParams) -> None:
+    """Stop before anything is published when a day kept no rows, or fewer than
+    ``min_day_share`` of the median of the days before it, naming the day and where the
+    rows read went."""
+    history = {day: _published_rows(out, day)
+               for day in (start - timedelta(days=n) for n in range(1, params.trailing_days + 1))}
+    history = {day: rows for day, rows in history.items() if rows is not None} | kept
+    short = []
+    for day, rows in kept.items():
+        before = [history[d] for d in (day - timedelta(days=n)
+                                       for n in range(1, params.trailing_days + 1))
+                  if d in history]
+        median = float(np.median(before)) if before else 0.0
+        if rows == 0 or rows < params.min_day_share * median:
+            short.append((day, rows, median))
+    if not short:
+        return
+    day, rows, median = short[0]
+    totals = {name: sum(ledger.column(name).to_pylist())
+              for name in ("rows_read", "rows_kept", "rows_quarantined", "rows_out_of_range")}
+    what = (f"{day} kept no rows" if rows == 0 else
+            f"{day} kept {rows:,} rows, under {params.min_day_share:.0%} of the median of "
+            f"the days before it ({median:,.0f})")
+    others = f" (and {len(short) - 1} more day(s))" if len(short) > 1 else ""
+    raise ShortDay(
+        f"{what}{others}. Read {ledger.num_rows} file(s), {totals['rows_read']:,} rows: "
+        f"{totals['rows_kept']:,} kept, {totals['rows_quarantined']:,} quarantined, "
+        f"{totals['rows_out_of_range']:,} outside {start}..{end}. Nothing was published; "
+        "the last publication is in place. --allow-empty publishes it anyway.")
+
+
+def _published_rows(out: Path, day: date) -> int | None:
+    """Rows of a day's published partition, from its footer; None when there is none."""
+    path = partition_path(out, "requests", day)
+    return pq.ParquetFile(path).metadata.num_rows if path.is_file() else None
 
 
 INGEST_TABLES_DDL = """

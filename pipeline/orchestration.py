@@ -1,8 +1,9 @@
 """What the Airflow DAGs call: a run's plan from DAG params and the environment, and the tasks.
 
 In: a DAG run's params (the CLI's option names: ``start``, ``end``, ``logs``, ``accounts``,
-``out``, ``max_bad_share``, ``lookback_days``), the environment (``FORENSICS_LOGS_DIR``,
-``FORENSICS_ACCOUNTS``, ``FORENSICS_OUT_DIR``) and Airflow's run id. Out: a **plan**, a
+``out``, ``max_bad_share``, ``lookback_days``, ``allow_empty``), the environment
+(``FORENSICS_LOGS_DIR``, ``FORENSICS_ACCOUNTS``, ``FORENSICS_OUT_DIR``) and Airflow's run
+id. Out: a **plan**, a
 flat dict of strings and numbers (absolute paths, ISO days, the parameter overrides) that
 tasks pass to each other through XCom; and, from the task functions, ISO days, paths and
 ledger run ids. Data never travels between tasks: only where it is.
@@ -43,7 +44,8 @@ DEFAULT_LOGS = SAMPLE_DIR / "logs"
 DEFAULT_ACCOUNTS = SAMPLE_DIR / "accounts.csv"
 DEFAULT_OUT = PROJECT_DIR / "out"
 
-PARAM_DEFAULTS: dict[str, Any] = {"max_bad_share": 0.01, "lookback_days": 30}
+PARAM_DEFAULTS: dict[str, Any] = {"max_bad_share": 0.01, "lookback_days": 30,
+                                  "allow_empty": False}
 """The thresholds a DAG run may override, at the pipeline's defaults (``IngestParams``,
 ``LinkParams``). A new window stage's threshold is added here and to the DAGs' params."""
 
@@ -94,7 +96,11 @@ def overrides_of(params: Mapping[str, Any]) -> dict[str, Any]:
     share = values["max_bad_share"]
     if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
         raise ForensicsError(f"max_bad_share: must be a share between 0 and 1 (got {share!r})")
-    return {"lookback_days": lookback, "max_bad_share": float(share)}
+    allow_empty = values["allow_empty"]
+    if not isinstance(allow_empty, bool):
+        raise ForensicsError(f"allow_empty: must be true or false (got {allow_empty!r})")
+    return {"lookback_days": lookback, "max_bad_share": float(share),
+            "allow_empty": allow_empty}
 
 
 def plan_range(params: Mapping[str, Any], airflow_run_id: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,29 @@ def test_a_day_over_the_bad_share_ceiling_exits_non_zero_naming_the_file(tmp_pat
     assert result.returncode == 4
     assert "a.jsonl" in result.stderr
     assert "ceiling" in result.stderr
+
+
+BOOKKEEPING = {"forensics.duckdb", ".forensics.lock"}
+"""What every run writes, failed or not: the runs ledger and the lock's last holder."""
+
+
+def test_an_empty_night_fails_loudly_and_leaves_the_last_publication(tmp_path, sample_run):
+    """The nightly run after a log-shipping outage: the day's file holds only an earlier
+    day's rows. The run fails with exit 6 naming the day, and the case file published the
+    night before (findings, reports, manifest) is left as it was."""
+    out = tmp_path / "out"
+    shutil.copytree(sample_run, out)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*")
+              if p.is_file() and p.name not in BOOKKEEPING}
+    logs = tmp_path / "logs"
+    write_logs(logs, "late", [record(i) for i in range(3)])
+    result = forensics("run", "--logs", str(logs), "--start", "2026-04-04", "--end",
+                       "2026-04-04", "--out", str(out))
+    assert result.returncode == 6, result.stderr
+    assert "2026-04-04 kept no rows" in result.stderr
+    assert "3 outside 2026-04-04..2026-04-04" in result.stderr
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*")
+             if p.is_file() and p.name not in BOOKKEEPING}
+    assert after == before
+    assert query(out / "forensics.duckdb",
+                 "SELECT status FROM runs ORDER BY started_at DESC LIMIT 1") == [("failed",)]

@@ -13,14 +13,15 @@ import polars as pl
 import pytest
 
 from pipeline import warehouse
-from pipeline.errors import BadInputCeiling, ForensicsError, OutputLocked
+from pipeline.errors import BadInputCeiling, ForensicsError, OutputLocked, ShortDay
 from pipeline.ingest import IngestParams, ingest
 from pipeline.runner import RunRequest, run_ingest, run_pipeline
 from pipeline.schema import REQUESTS_COLUMNS
 
 from conftest import DAY, compress, jsonl_bytes, query, record, write_logs
 
-LENIENT = IngestParams(max_bad_share=1.0)
+LENIENT = IngestParams(max_bad_share=1.0, allow_empty=True)
+"""For tests of what is quarantined, not of the gates that stop a run."""
 
 
 def run(logs: Path, out: Path, start: date = DAY, end: date = DAY,
@@ -449,3 +450,46 @@ def test_a_zero_byte_archive_is_not_an_archive(logs, out, name):
     (logs / name).write_bytes(b"")
     with pytest.raises(ForensicsError, match=f"{name}: not a"):
         run(logs, out)
+
+
+# --- empty and short days -----------------------------------------------------------------
+
+
+def test_a_day_that_kept_no_rows_stops_the_run_naming_where_the_rows_went(logs, out):
+    """A log-shipping outage: the file read holds only other days' rows."""
+    write_logs(logs, "a", [record(i) for i in range(5)])
+    ingest(logs, out, DAY, DAY, run_id="good")
+    published = partition(out).read_bytes()
+    with pytest.raises(ShortDay) as raised:
+        ingest(logs, out, date(2026, 4, 2), date(2026, 4, 2), run_id="empty")
+    message = str(raised.value)
+    assert message.startswith("2026-04-02 kept no rows")
+    assert "Read 1 file(s), 5 rows: 0 kept, 0 quarantined, 5 outside 2026-04-02..2026-04-02" \
+        in message
+    assert raised.value.exit_code == 6
+    assert not partition(out, date(2026, 4, 2)).exists()
+    assert partition(out).read_bytes() == published
+
+
+def test_a_day_far_below_the_days_before_it_stops_the_run(logs, out):
+    """Must fire: 2 rows after days of 40. Must not fire: 30 rows after days of 40."""
+    rows = [record(i, ts=f"2026-04-0{d}T10:{i:02d}:00Z", request_id=f"r{d}-{i}")
+            for d in (1, 2, 3) for i in range(40)]
+    write_logs(logs, "a", rows + [record(i, ts=f"2026-04-04T10:{i:02d}:00Z",
+                                         request_id=f"r4-{i}") for i in range(2)])
+    ingest(logs, out, DAY, date(2026, 4, 3), run_id="good")
+    with pytest.raises(ShortDay, match=r"2026-04-04 kept 2 rows, under 10% of the median "
+                                       r"of the days before it \(40\)"):
+        ingest(logs, out, date(2026, 4, 4), date(2026, 4, 4), run_id="short")
+    write_logs(logs, "a", rows + [record(i, ts=f"2026-04-04T10:{i:02d}:00Z",
+                                         request_id=f"r4-{i}") for i in range(30)])
+    result = ingest(logs, out, date(2026, 4, 4), date(2026, 4, 4), run_id="quieter")
+    assert result.rows_kept == 30
+
+
+def test_allow_empty_publishes_an_empty_day(logs, out):
+    write_logs(logs, "a", [record(i) for i in range(5)])
+    result = ingest(logs, out, date(2026, 4, 2), date(2026, 4, 2), run_id="t",
+                    params=IngestParams(allow_empty=True))
+    assert result.rows_out_of_range == 5
+    assert pl.read_parquet(partition(out, date(2026, 4, 2))).height == 0
