@@ -3,10 +3,9 @@
 In: a DAG run's params (the CLI's option names: ``start``, ``end``, ``logs``, ``accounts``,
 ``out``, ``max_bad_share``, ``lookback_days``, ``allow_empty``), the environment
 (``FORENSICS_LOGS_DIR``, ``FORENSICS_ACCOUNTS``, ``FORENSICS_OUT_DIR``) and Airflow's run
-id. Out: a **plan**, a
-flat dict of strings and numbers (absolute paths, ISO days, the parameter overrides) that
-tasks pass to each other through XCom; and, from the task functions, ISO days, paths and
-ledger run ids. Data never travels between tasks: only where it is.
+id. Out: a **plan**, a flat dict of strings and numbers (absolute paths, ISO days, the
+parameter overrides) that tasks pass to each other through XCom; and, from the task
+functions, ISO days, paths and ledger run ids. Data never travels between tasks: only where it is.
 
 Why a module of its own: DAG files only wire, and Airflow parses them often, so they import
 this module at the top and it must be cheap (standard library only; the pipeline's heavy
