@@ -55,8 +55,14 @@ def sql_path(name: str) -> Path:
 
 def connect(database: Path | str = ":memory:", *, threads: int | None = None,
             memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-    """A connection in UTC with the shared macros, so every stage reads time the same way."""
+    """A connection in UTC with the shared macros, so every stage reads time the same way.
+
+    A database file's relative paths resolve against its own folder first (then the
+    working directory): the views over day partitions name them relative to the
+    database, so a moved or copied output folder reads its own files."""
     config: dict[str, str | int] = {"autoinstall_known_extensions": "false"}
+    if str(database) != ":memory:":
+        config["file_search_path"] = f"{Path(database).resolve().parent},{Path.cwd()}"
     if threads:
         config["threads"] = threads
     if memory_limit:
@@ -153,12 +159,21 @@ def create_partition_view(db: duckdb.DuckDBPyConnection, out: Path, table: str,
                           columns: tuple[tuple[str, str], ...]) -> None:
     """(Re)create the view ``table`` over every day partition of it under ``out``.
 
-    A view cannot take bound parameters, so the folder is written into it as a quoted
-    literal; it names where the partitions are, never a data value. With no partition yet
-    the view is empty but typed, so queries against it still bind.
+    The partitions are named relative to the database's folder when they are under it (the
+    output folder's own ``forensics.duckdb``), so the folder can be moved or copied: opened
+    with ``connect``, or by any DuckDB client started in the folder, a copy reads its own
+    files, and a moved folder is not left pointing at a path that is gone. A view cannot
+    take bound parameters, so the path is written into it as a quoted literal; it names
+    where the partitions are, never a data value. With no partition yet the view is empty
+    but typed, so queries against it still bind.
     """
     root = (out / table).resolve()
     if any(root.glob(f"date=*/{PARTITION_FILE}")):
+        home = db.execute("SELECT path FROM duckdb_databases() "
+                          "WHERE database_name = current_database()").fetchone()
+        folder = Path(home[0]).resolve().parent if home and home[0] else None
+        if folder is not None and root.is_relative_to(folder):
+            root = root.relative_to(folder)
         glob = _quote(root / "date=*" / PARTITION_FILE)
         db.execute(
             f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{glob}', "

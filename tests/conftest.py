@@ -91,9 +91,16 @@ def write_logs(folder: Path, name: str, records: list[dict[str, object]], fmt: s
     return path
 
 
+def open_db(db: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """A written forensics.duckdb opened as the README tells an investigator to: paths in its
+    views resolve against its own folder."""
+    return duckdb.connect(str(db), read_only=read_only,
+                          config={"file_search_path": str(db.resolve().parent)})
+
+
 def query(db: Path, sql: str, params: dict[str, object] | None = None) -> list[tuple]:
     """Rows of a query on a written forensics.duckdb, read-only like an investigator."""
-    con = duckdb.connect(str(db), read_only=True)
+    con = open_db(db)
     try:
         return con.execute(sql, params or {}).fetchall()
     finally:

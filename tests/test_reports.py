@@ -35,6 +35,8 @@ from pipeline.reports import INVALID_STAMP, _csv, write_reports
 from pipeline.runner import RunRequest, run_pipeline
 from pipeline.warehouse import DB_NAME, connect
 
+from conftest import open_db
+
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 GENERATED_AT = datetime(2026, 4, 4, tzinfo=UTC)
 FLAGGED = 2
@@ -91,7 +93,7 @@ def _copy(src: Path, tmp_path: Path) -> Path:
 
 
 def _query(out: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(out / DB_NAME), read_only=True)
+    con = open_db(out / DB_NAME)
     try:
         return con.execute(sql).fetchall()
     finally:
@@ -188,7 +190,7 @@ def test_invalid_data_stamps_every_page(built: Path, tmp_path: Path):
 def test_stale_reports_are_removed_and_missing_tables_say_so(built: Path, tmp_path: Path):
     out = _copy(built, tmp_path)
     dropped, kept = (r[0] for r in _flagged(out))
-    con = duckdb.connect(str(out / DB_NAME))
+    con = open_db(out / DB_NAME, read_only=False)
     con.execute(f"UPDATE cluster_findings SET verdict = 'clear' WHERE cluster_id = '{dropped}'")
     for table in OPTIONAL:
         con.execute(f"DROP TABLE IF EXISTS {table}")
@@ -202,7 +204,7 @@ def test_stale_reports_are_removed_and_missing_tables_say_so(built: Path, tmp_pa
 
 def test_without_findings_only_the_summary_is_written(sample_run: Path, tmp_path: Path):
     out = _copy(sample_run, tmp_path)
-    con = duckdb.connect(str(out / DB_NAME))
+    con = open_db(out / DB_NAME, read_only=False)
     con.execute("DROP TABLE cluster_findings")
     con.execute("DROP TABLE cluster_statistic")
     con.close()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import polars as pl
+
+from pipeline.warehouse import DB_NAME, connect
 
 from conftest import query
 
@@ -46,3 +49,44 @@ def test_logged_prompt_hashes_are_the_hash_ingest_would_derive(tmp_path):
         {"p": str(out / "requests" / "date=2026-04-01" / "part-0.parquet")}).fetchone()
     assert mismatched[1] > 5_000
     assert mismatched[0] == 0
+
+
+def views(db: Path) -> list[str]:
+    return [r[0] for r in query(db, "SELECT view_name FROM duckdb_views() "
+                                    "WHERE NOT internal ORDER BY view_name")]
+
+
+def test_a_moved_output_folder_reads_every_view_from_its_own_files(sample_run, tmp_path):
+    """An auditor is handed a folder: copied, then the original deleted."""
+    first, moved = tmp_path / "first", tmp_path / "moved"
+    shutil.copytree(sample_run, first)
+    shutil.copytree(first, moved)
+    shutil.rmtree(first)
+    names = views(moved / DB_NAME)
+    assert {"requests", "account_day", "account_prompt_day"} <= set(names)
+    for name in names:
+        assert query(moved / DB_NAME, f"SELECT count(*) FROM {name}") == \
+            query(sample_run / DB_NAME, f"SELECT count(*) FROM {name}"), name
+    db = connect(moved / DB_NAME)
+    try:
+        assert db.sql("SELECT count(*) FROM requests").fetchall() == \
+            query(sample_run / DB_NAME, "SELECT count(*) FROM requests")
+    finally:
+        db.close()
+
+
+def test_a_copy_never_reads_the_original_even_when_it_exists(sample_run, tmp_path):
+    """The copy's first day is cut to ten rows: every way of opening the copy sees ten,
+    including a plain DuckDB client started in the folder; the original is untouched."""
+    copy = tmp_path / "copy"
+    shutil.copytree(sample_run, copy)
+    day = copy / "requests" / "date=2026-04-01" / "part-0.parquet"
+    pl.read_parquet(day).head(10).write_parquet(day)
+    count = "SELECT count(*) FROM requests WHERE date = DATE '2026-04-01'"
+    assert query(copy / DB_NAME, count) == [(10,)]
+    assert query(sample_run / DB_NAME, count)[0][0] > 10
+    plain = subprocess.run(
+        [sys.executable, "-c", "import duckdb, sys; print(duckdb.connect('forensics.duckdb', "
+         "read_only=True).execute(sys.argv[1]).fetchall())", count],
+        cwd=copy, capture_output=True, text=True, check=True, timeout=60)
+    assert plain.stdout.strip() == "[(10,)]"

@@ -287,11 +287,12 @@ def test_nothing_is_written_outside_the_output_folder(run, tmp_path, monkeypatch
 
 
 def test_a_day_without_requests_has_an_empty_partition_that_passes(tmp_path):
+    """Published on purpose (``allow_empty``): the empty day passes the raw suite."""
     logs = tmp_path / "logs"
     write_logs(logs, "requests", [record(i) for i in range(20)])
     nothing = date(2026, 4, 2)
     result = run_pipeline(RunRequest(logs=logs, out=tmp_path / "out", start=DAY, end=nothing),
-                          PipelineParams())
+                          PipelineParams.from_overrides({"allow_empty": True}))
     outcome = validate_raw(tmp_path / "out", [DAY, nothing], result.run_id)
     assert outcome.success, outcome.message()
 
