@@ -1,14 +1,16 @@
 """Redaction of prompt excerpts before they are printed in an evidence report.
 
 In: one prompt text. Out: the same text with every e-mail address, phone number,
-API-key-like token and long run of digits replaced by a bracketed label
-(``[email]``, ``[phone]``, ``[key]``, ``[digits]``), and the text cut to a length.
+API-key-like token, value of a ``password=`` / ``token:``-like assignment and long run of
+digits replaced by a bracketed label (``[email]``, ``[phone]``, ``[key]``, ``[digits]``),
+control and bidirectional-override characters removed, and the text cut to a length.
 
 Reports carry no prompt text unless ``--excerpts N`` asks for it, and even then an
 excerpt only has to show *what kind* of request the cluster sent (a templated sweep, a
 chain-of-thought elicitation), never whom or what it names. The rules are regular
 expressions applied in a fixed order: secrets first (a key may contain digits and
-dashes a phone rule would half-match), then e-mails, then phones, then digit runs. They
+dashes a phone rule would half-match), then e-mails (in any script), then phones, then
+digit runs. They
 err on the side of removing too much: a version number ``2024-11-05-1234`` may lose its
 tail, a customer's card number may not survive.
 """
@@ -32,7 +34,27 @@ _KEY = re.compile(
       [A-Za-z0-9_\-]{32,}(?![A-Za-z0-9])                    # long mixed token (hex, base64url)
     """
 )
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+_ASSIGNED = re.compile(
+    r"""(?xi)
+    \b(?P<name>(?:[a-z0-9]+[_\-])*(?:password|passwd|pwd|passphrase|secret|token|api[_\-]?key
+        |access[_\-]?key|private[_\-]?key|credentials?|auth))
+    (?P<sep>\s*[=:]\s*)
+    (?P<value>"[^"]*"|'[^']*'|[^\s,;&]+)
+    """
+)
+_SECRET_B64 = re.compile(
+    r"""(?x)
+    (?<![A-Za-z0-9/+=])
+    (?=[A-Za-z0-9/+=]*[0-9])(?=[A-Za-z0-9/+=]*[a-z])(?=[A-Za-z0-9/+=]*[A-Z])
+    [A-Za-z0-9/+]{30,}={0,2}
+    (?![A-Za-z0-9/+=])                                      # base64 secret: AWS secret key
+    """
+)
+_EMAIL = re.compile(r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}")
+_HIDDEN = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+"""Control characters (but tab and newline), zero-width characters and bidirectional
+embeddings, overrides and isolates: they can reorder or hide what a report shows."""
 _PHONE = re.compile(
     r"""(?x)
     (?<![\w+])
@@ -47,7 +69,9 @@ _PHONE_MIN_DIGITS = 7
 """A phone-shaped match with fewer digits (``12 34``, ``1.5 2.5``) is left alone."""
 
 REDACTIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("[key]", _ASSIGNED),
     ("[key]", _KEY),
+    ("[key]", _SECRET_B64),
     ("[email]", _EMAIL),
     ("[phone]", _PHONE),
     ("[digits]", _DIGITS),
@@ -58,10 +82,12 @@ REDACTIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
 def redact(text: str, *, max_chars: int | None = 400) -> str:
     """``text`` with secrets and personal identifiers replaced, folded to one line and
     cut to ``max_chars`` characters (an ellipsis marks the cut)."""
-    folded = " ".join(text.split())
+    folded = " ".join(strip_hidden(text).split())
     for label, pattern in REDACTIONS:
         if pattern is _PHONE:
             folded = pattern.sub(_phone_or_keep, folded)
+        elif pattern is _ASSIGNED:
+            folded = pattern.sub(rf"\g<name>\g<sep>{label}", folded)
         else:
             folded = pattern.sub(label, folded)
     if max_chars is not None and len(folded) > max_chars:
@@ -72,3 +98,9 @@ def redact(text: str, *, max_chars: int | None = 400) -> str:
 def _phone_or_keep(match: re.Match[str]) -> str:
     digits = sum(ch.isdigit() for ch in match.group(0))
     return "[phone]" if digits >= _PHONE_MIN_DIGITS else match.group(0)
+
+
+def strip_hidden(text: str) -> str:
+    """``text`` without the characters that can reorder or hide what is printed: every
+    string from the logs (user agents, domains, prompts) passes here before a PDF shows it."""
+    return _HIDDEN.sub("", text)

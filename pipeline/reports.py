@@ -45,7 +45,7 @@ import polars as pl
 from fpdf import FPDF
 
 from pipeline import charts
-from pipeline.redaction import redact
+from pipeline.redaction import redact, strip_hidden
 from pipeline.schema import CLUSTER_FINDING, CLUSTER_STATISTIC, TABLES
 from pipeline.warehouse import write_bytes_atomic
 
@@ -586,6 +586,9 @@ class EvidencePDF(FPDF):
             keywords="adversarial distillation, evidence report", created=generated_at))
 
     # fpdf2 hooks ---------------------------------------------------------------------
+
+    def normalize_text(self, text: str) -> str:
+        return super().normalize_text(strip_hidden(text))
 
     def header(self) -> None:
         if self.invalid:

@@ -31,7 +31,7 @@ from pipeline.manifest import (
     write_manifest,
 )
 from pipeline.redaction import redact
-from pipeline.reports import INVALID_STAMP, _csv, write_reports
+from pipeline.reports import INVALID_STAMP, EvidencePDF, _csv, write_reports
 from pipeline.runner import RunRequest, run_pipeline
 from pipeline.warehouse import DB_NAME, connect
 
@@ -289,6 +289,8 @@ def test_compare_tables_tolerates_float_noise_only():
     "+44 20 7946 0958",
     "4111111111111111",
     "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "jörg.müller@exämple.de",
+    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
 ])
 def test_redaction_removes_planted_identifiers(secret: str):
     text = f"Please summarise this for {secret} before the meeting."
@@ -296,6 +298,32 @@ def test_redaction_removes_planted_identifiers(secret: str):
     assert secret not in redacted
     assert re.search(r"\[(email|key|phone|digits)\]", redacted)
     assert redacted.startswith("Please summarise this for ")
+
+
+@pytest.mark.parametrize(("text", "redacted"), [
+    ("call ?token=abc123&x=1 now", "call ?token=[key]&x=1 now"),
+    ('with password: "hunter 2" then', "with password: [key] then"),
+    ("DB_PASSWORD=correct-horse", "DB_PASSWORD=[key]"),
+    ("the secret to success is work", "the secret to success is work"),
+])
+def test_redaction_removes_the_value_of_a_secret_assignment(text: str, redacted: str):
+    assert redact(text) == redacted
+
+
+def test_hidden_characters_never_reach_an_excerpt_or_a_page(tmp_path: Path):
+    """A right-to-left override can make 'evil.exe' print as 'exe.live'; a control
+    character can end a line or hide text. Excerpts and every PDF string drop them."""
+    hostile = "agent\u202eexe.live\u202c/1.0\x07\u200b"
+    assert redact(hostile) == "agentexe.live/1.0"
+    pdf = EvidencePDF(title="t", running_head="t", generated_at=datetime(2026, 4, 1, tzinfo=UTC),
+                      version="test", invalid=False)
+    pdf.add_page()
+    pdf.multi_cell(0, 5, f"user agent: {hostile}\nnext line")
+    pdf.output(str(tmp_path / "hostile.pdf"))
+    text = "\n".join(_text(tmp_path / "hostile.pdf"))
+    assert "user agent: agentexe.live/1.0" in text
+    assert "next line" in text
+    assert not any(ch in text for ch in "\u202e\u202c\x07\u200b")
 
 
 def test_redaction_keeps_ordinary_text_and_numbers():
