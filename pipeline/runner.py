@@ -262,6 +262,7 @@ def _ledgered(command: str, request: RunRequest, params: PipelineParams, run_id:
     holder = {"run_id": run_id, "command": command,
               "started_at": datetime.now(UTC).isoformat()}
     with nullcontext() if locked else output_lock(request.out, holder):
+        _settle_abandoned(request.out, run_id)
         _write_run(request.out, run_id, command, parameters, "running", None)
         try:
             yield run_id
@@ -270,6 +271,38 @@ def _ledgered(command: str, request: RunRequest, params: PipelineParams, run_id:
                        str(err).splitlines()[0] if str(err) else type(err).__name__)
             raise
         _write_run(request.out, run_id, command, parameters, "succeeded", None)
+
+
+def _settle_abandoned(out: Path, run_id: str) -> None:
+    """Close what a dead run left: its ``running`` row in ``runs`` (the lock is ours, so
+    no live run is behind it) becomes ``abandoned``, and temporary files of processes that
+    no longer exist are removed. A run killed by kill -9, a timeout or a full disk
+    otherwise stays ``running`` forever and leaves zero-byte ``.tmp`` files."""
+    for path in sorted(out.rglob(".*.tmp")):
+        pid = path.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+    if not (out / DB_NAME).exists():
+        return
+    db = connect(out / DB_NAME)
+    try:
+        db.execute(RUNS_DDL)
+        db.execute("UPDATE runs SET status = 'abandoned', message = $message "
+                   "WHERE status = 'running'",
+                   {"message": f"no live run held the output folder when {run_id} started "
+                               "(killed, timed out or out of disk)"})
+    finally:
+        db.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _write_run(out: Path, run_id: str, command: str, parameters: str, status: str,

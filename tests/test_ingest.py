@@ -289,6 +289,30 @@ def test_a_second_run_on_the_same_output_is_refused_naming_the_first(logs, out):
     assert status == [("ingest", "succeeded")]
 
 
+def test_what_a_killed_run_left_is_settled_by_the_next(logs, out):
+    """A run killed by kill -9 leaves its ``running`` row and its temporary files; the
+    next run to take the lock marks the row abandoned and removes the dead process's
+    files, and leaves a live process's alone."""
+    write_logs(logs, "a", [record(1)])
+    request = RunRequest(logs=logs, out=out, start=DAY, end=DAY)
+    run_ingest(request, LENIENT)
+    killed = subprocess.Popen([sys.executable, "-c", "pass"])
+    killed.wait()
+    with warehouse.connect(out / "forensics.duckdb") as db:
+        db.execute("INSERT INTO runs VALUES ('killed', 'run', '{}', now(), NULL, 'running', "
+                   "NULL)")
+    dead = partition(out).with_name(f".part-0.parquet.{killed.pid}.tmp")
+    live = partition(out).with_name(f".being-written.parquet.{os.getpid()}.tmp")
+    dead.write_bytes(b"")
+    live.write_bytes(b"")
+    run_ingest(request, LENIENT)
+    rows = dict(query(out / "forensics.duckdb", "SELECT run_id, status FROM runs"))
+    assert rows.pop("killed") == "abandoned"
+    assert set(rows.values()) == {"succeeded"}
+    assert not dead.exists()
+    assert live.exists()
+
+
 @pytest.mark.parametrize("problem,match", [
     ("missing", "logs folder not found"),
     ("reversed", "before start"),
