@@ -24,12 +24,18 @@ CREATE OR REPLACE TEMP MACRO to_float(x) AS
 -- ts: epoch milliseconds (a number or a string of digits) in the range of a timestamp (a
 -- nanosecond epoch is not, and is the wrong type, not an error), or RFC 3339 with a time and an
 -- explicit offset. A wall-clock time without an offset is ambiguous and so the wrong type.
+-- RFC 3339's ranges hold (hour 00-23, offset at most 23:59: '24:00:00' and '+99:00' are the
+-- wrong type); 't' and 'z' may be lower case; a leap second (:60) is the last microsecond
+-- of its minute, so it stays on its day.
 CREATE OR REPLACE TEMP MACRO to_ts(x) AS
     CASE
         WHEN try_cast(x AS BIGINT) IS NOT NULL AND NOT contains(x, '.')
             THEN try(epoch_ms(try_cast(x AS BIGINT))::TIMESTAMPTZ)
-        WHEN regexp_matches(x, '\d:\d\d(:\d\d(\.\d+)?)?\s*([Zz]|[+-]\d\d(:?\d\d)?)\s*$')
-            THEN try_cast(trim(x) AS TIMESTAMPTZ)
+        WHEN regexp_full_match(upper(trim(x)),
+                '\d{4}-\d\d-\d\d[T ]([01]\d|2[0-3]):[0-5]\d(:([0-5]\d|60)(\.\d+)?)?\s*'
+                || '(Z|[+-]([01]\d|2[0-3])(:?[0-5]\d)?)')
+            THEN try_cast(regexp_replace(upper(trim(x)), ':60(\.\d+)?', ':59.999999')
+                          AS TIMESTAMPTZ)
     END;
 
 -- An optional string: empty and blank values mean absent.

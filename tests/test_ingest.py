@@ -120,6 +120,29 @@ def test_rows_in_equal_kept_plus_quarantined_plus_outside_the_range(logs, out):
     assert pl.read_parquet(partition(out, date(2026, 4, 2))).height == 3
 
 
+@pytest.mark.parametrize(("ts", "kept_as"), [
+    ("2026-04-01t10:00:00z", "2026-04-01T10:00:00.000000"),
+    ("2026-04-01T23:59:60Z", "2026-04-01T23:59:59.999999"),
+    ("2026-04-01T10:00:00+0200", "2026-04-01T08:00:00.000000"),
+    ("2026-04-01T24:00:00Z", None),
+    ("2026-04-01T10:00:00+99:00", None),
+    ("2026-04-01T10:61:00Z", None),
+    ("2026-02-30T10:00:00Z", None),
+])
+def test_rfc3339_is_read_by_its_own_rules(logs, out, ts, kept_as):
+    """Lower-case 't'/'z' and a leap second are valid RFC 3339 and are kept (the leap
+    second stays on its day); an hour of 24 and an offset past 23:59 are not and are the
+    wrong type, never a shifted time."""
+    write_logs(logs, "t", [record(1, ts=ts)])
+    result = run(logs, out)
+    got = pl.read_parquet(partition(out))["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S%.6f")
+    if kept_as is None:
+        assert result.by_reason == {"wrong type": 1}
+        assert got.to_list() == []
+    else:
+        assert got.to_list() == [kept_as]
+
+
 def test_timestamps_with_offsets_and_epoch_milliseconds_land_on_their_utc_day(logs, out):
     write_logs(logs, "t", [
         record(1, ts="2026-04-02T01:30:00+02:00"),
