@@ -55,6 +55,9 @@ ExcerptsOpt = Annotated[int, typer.Option(
 AllowEmptyOpt = Annotated[bool, typer.Option(
     "--allow-empty", help="Publish a day that kept no rows, or far fewer than the days "
     "before it (a deliberate run; otherwise the run stops with exit code 6).")]
+SigningKeyOpt = Annotated[Path | None, typer.Option(
+    "--signing-key", envvar="FORENSICS_SIGNING_KEY",
+    help="Ed25519 private key (PEM, from 'forensics keygen') to sign the manifests with.")]
 AllowInvalidOpt = Annotated[bool, typer.Option(
     "--allow-invalid", help="Publish even when validation fails; every report page says so "
     "(for investigators, never the nightly run).")]
@@ -96,9 +99,13 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(err.exit_code) from None
 
 
-def _request(logs: Path, out: Path, start: str, end: str, accounts: Path | None) -> RunRequest:
+def _request(logs: Path, out: Path, start: str, end: str, accounts: Path | None,
+             signing_key: Path | None = None) -> RunRequest:
+    if signing_key is not None and not signing_key.is_file():
+        raise ForensicsError(f"--signing-key: {signing_key} not found")
     return RunRequest(logs=logs, out=out, start=parse_day(start, "--start"),
-                      end=parse_day(end, "--end"), accounts=accounts)
+                      end=parse_day(end, "--end"), accounts=accounts,
+                      signing_key=signing_key)
 
 
 def print_ingest(result: IngestResult, out: Path) -> None:
@@ -182,6 +189,7 @@ def run(
     excerpts: ExcerptsOpt = 0,
     allow_empty: AllowEmptyOpt = False,
     allow_invalid: AllowInvalidOpt = False,
+    signing_key: SigningKeyOpt = None,
 ) -> None:
     """Run the whole pipeline over a date range."""
     with user_errors():
@@ -189,7 +197,7 @@ def run(
             raise ForensicsError("--lookback-days: must be at least 1")
         if excerpts < 0:
             raise ForensicsError("--excerpts: must be 0 or more")
-        request = _request(logs, out, start, end, accounts)
+        request = _request(logs, out, start, end, accounts, signing_key)
         params = PipelineParams.from_overrides({"max_bad_share": max_bad_share,
                                                 "lookback_days": lookback_days,
                                                 "excerpts": excerpts,
@@ -379,29 +387,53 @@ def verify(
     rederive: Annotated[bool, typer.Option(
         "--rederive", help="Also recompute the findings from the partitions and compare.")]
         = False,
+    public_key: Annotated[Path | None, typer.Option(
+        "--public-key", envvar="FORENSICS_PUBLIC_KEY",
+        help="The signer's Ed25519 public key (PEM): the manifests must carry a valid "
+        "signature.")] = None,
 ) -> None:
     """Check every output file against the manifest (and, with --rederive, the findings
-    against a fresh computation); name every file that differs."""
+    against a fresh computation); name every file that differs. Exit 7 when a file or a
+    signature does not match, 8 when the findings do not re-derive."""
     from pipeline.manifest import rederive as rederive_findings
     from pipeline.manifest import verify as verify_outputs
 
     with user_errors():
         if not out.is_dir():
             raise ForensicsError(f"output folder not found: {out}")
-        checked = verify_outputs(out)
+        if public_key is not None and not public_key.is_file():
+            raise ForensicsError(f"--public-key: {public_key} not found")
+        checked = verify_outputs(out, public_key)
         for line in checked.lines():
             console.print(f"[red]{line}[/]", highlight=False)
         if not checked.ok:
-            raise typer.Exit(6)
-        out_console.print(f"{checked.checked} files match the manifest")
+            raise typer.Exit(7)
+        signed = ("; the signatures hold" if public_key is not None else
+                  "; signed, but not checked: give --public-key" if checked.signed else
+                  "; not signed")
+        out_console.print(f"{checked.checked} files match the manifests{signed}")
         if rederive:
             with console.status("recomputing the findings"):
                 derived = rederive_findings(out)
             for line in derived.differences:
                 console.print(f"[red]{line}[/]", highlight=False)
             if not derived.ok:
-                raise typer.Exit(7)
+                raise typer.Exit(8)
             out_console.print(f"the findings re-derive: {', '.join(derived.compared)}")
+
+
+@app.command()
+def keygen(
+    private_key: Annotated[Path, typer.Argument(
+        help="Where to write the private key (PEM); the public key goes beside it, .pub.")],
+) -> None:
+    """Create an Ed25519 key pair for signing manifests: keep the private key with the
+    pipeline (--signing-key), hand the .pub to auditors (verify --public-key)."""
+    from pipeline.manifest import keygen as make_keys
+
+    with user_errors():
+        public = make_keys(private_key)
+    out_console.print(f"wrote {private_key} (private, mode 600) and {public} (public)")
 
 
 def _print_outputs(out: Path) -> None:

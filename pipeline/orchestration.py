@@ -2,10 +2,11 @@
 
 In: a DAG run's params (the CLI's option names: ``start``, ``end``, ``logs``, ``accounts``,
 ``out``, ``max_bad_share``, ``lookback_days``, ``allow_empty``), the environment
-(``FORENSICS_LOGS_DIR``, ``FORENSICS_ACCOUNTS``, ``FORENSICS_OUT_DIR``) and Airflow's run
-id. Out: a **plan**, a flat dict of strings and numbers (absolute paths, ISO days, the
-parameter overrides) that tasks pass to each other through XCom; and, from the task
-functions, ISO days, paths and ledger run ids. Data never travels between tasks: only where it is.
+(``FORENSICS_LOGS_DIR``, ``FORENSICS_ACCOUNTS``, ``FORENSICS_OUT_DIR``,
+``FORENSICS_SIGNING_KEY``) and Airflow's run id. Out: a **plan**, a flat dict of strings
+and numbers (absolute paths, ISO days, the parameter overrides) that tasks pass to each
+other through XCom; and, from the task functions, ISO days, paths and ledger run ids.
+Data never travels between tasks: only where it is.
 
 Why a module of its own: DAG files only wire, and Airflow parses them often, so they import
 this module at the top and it must be cheap (standard library only; the pipeline's heavy
@@ -39,6 +40,7 @@ SAMPLE_DIR = PROJECT_DIR / "data" / "sample"
 ENV_LOGS = "FORENSICS_LOGS_DIR"
 ENV_ACCOUNTS = "FORENSICS_ACCOUNTS"
 ENV_OUT = "FORENSICS_OUT_DIR"
+ENV_SIGNING_KEY = "FORENSICS_SIGNING_KEY"
 DEFAULT_LOGS = SAMPLE_DIR / "logs"
 DEFAULT_ACCOUNTS = SAMPLE_DIR / "accounts.csv"
 DEFAULT_OUT = PROJECT_DIR / "out"
@@ -70,7 +72,8 @@ def parse_day(value: object, name: str) -> date:
 
 
 def configured_paths(env: Mapping[str, str] | None = None) -> dict[str, str | None]:
-    """The logs folder, accounts table and output folder the environment names, absolute.
+    """The logs folder, accounts table, output folder and signing key the environment
+    names, absolute.
 
     Unset, they are the committed sample and ``./out`` of the project. The sample's accounts
     table is the default only while the logs are the sample's too: production logs with the
@@ -82,7 +85,8 @@ def configured_paths(env: Mapping[str, str] | None = None) -> dict[str, str | No
     if accounts is None:
         accounts = None if logs else str(DEFAULT_ACCOUNTS)
     return {"logs": _absolute(logs or DEFAULT_LOGS), "accounts": _absolute(accounts or None),
-            "out": _absolute(env.get(ENV_OUT) or DEFAULT_OUT)}
+            "out": _absolute(env.get(ENV_OUT) or DEFAULT_OUT),
+            "signing_key": _absolute(env.get(ENV_SIGNING_KEY) or None)}
 
 
 def overrides_of(params: Mapping[str, Any]) -> dict[str, Any]:

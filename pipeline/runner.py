@@ -48,6 +48,9 @@ class RunRequest:
     start: date
     end: date
     accounts: Path | None = None
+    signing_key: Path | None = None
+    """The Ed25519 private key the manifests are signed with; None leaves them unsigned.
+    A path, never recorded: the auditor's public key says who signed."""
 
     def to_dict(self) -> dict[str, str | None]:
         """Plain strings, for Airflow params and XCom (tasks pass paths, not frames)."""
@@ -58,7 +61,9 @@ class RunRequest:
         return cls(logs=Path(values["logs"]), out=Path(values["out"]),
                    start=date.fromisoformat(str(values["start"])),
                    end=date.fromisoformat(str(values["end"])),
-                   accounts=Path(values["accounts"]) if values.get("accounts") else None)
+                   accounts=Path(values["accounts"]) if values.get("accounts") else None,
+                   signing_key=(Path(values["signing_key"]) if values.get("signing_key")
+                                else None))
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,10 @@ class ReportParams:
     allow_invalid: bool = False
     """Publish even when a validation suite failed, stamping every page (investigators
     only; the nightly run never sets it)."""
+    validation_runs_kept: int = 10
+    """Runs whose validation Data Docs stay under ``validation/`` (about 11 MB each on the
+    sample); older ones are removed when a run publishes. Their outcomes stay in the
+    ``validation_result`` table."""
 
 
 @dataclass(frozen=True)
@@ -236,15 +245,17 @@ def _publish(db: Any, request: RunRequest, params: PipelineParams, run_id: str, 
     creation date is the day after the range: a parameter of the run, never the clock.
     Reached only when validation passed, or failed and an investigator allowed it
     (``invalid``: every page says so)."""
-    from pipeline.manifest import code_version, ledger_inputs, write_manifest
+    from pipeline.manifest import code_version, ledger_inputs, prune_validation, write_manifest
     from pipeline.reports import write_reports
 
     recorded = params.recorded(request)
     generated_at = datetime.combine(request.end + timedelta(days=1), time(0), tzinfo=UTC)
     write_reports(db, request.out, run_id=run_id, generated_at=generated_at,
                   params=recorded, excerpts=params.reports.excerpts, invalid=invalid)
+    prune_validation(request.out, params.reports.validation_runs_kept)
     write_manifest(request.out, inputs=ledger_inputs(db), params=recorded,
-                   code_version=code_version(), run_id=run_id)
+                   code_version=code_version(), run_id=run_id,
+                   signing_key=request.signing_key)
 
 
 @contextmanager

@@ -48,7 +48,8 @@ def test_a_range_plan_resolves_paths_and_thresholds():
     plan = orch.plan_range({"start": "2026-04-01", "end": "2026-04-03", "lookback_days": 7,
                             "max_bad_share": None}, RUN, env)
     assert plan == {"logs": "/data/logs", "accounts": "/data/accounts.parquet",
-                    "out": "/data/out", "start": "2026-04-01", "end": "2026-04-03",
+                    "out": "/data/out", "signing_key": None, "start": "2026-04-01",
+                    "end": "2026-04-03",
                     "lookback_days": 7, "max_bad_share": 0.01, "allow_empty": False,
                     "airflow_run_id": RUN}
     assert orch.days_of(plan) == ["2026-04-01", "2026-04-02", "2026-04-03"]
@@ -76,7 +77,7 @@ def test_paths_default_to_the_sample_and_the_projects_out_folder():
     paths = orch.configured_paths({})
     assert paths == {"logs": str(orch.SAMPLE_DIR / "logs"),
                      "accounts": str(orch.SAMPLE_DIR / "accounts.csv"),
-                     "out": str(orch.PROJECT_DIR / "out")}
+                     "out": str(orch.PROJECT_DIR / "out"), "signing_key": None}
 
 
 def test_other_logs_never_get_the_samples_accounts():

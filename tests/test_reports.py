@@ -9,6 +9,7 @@ plausible rows. The PDFs are read back with pypdf and checked against the tables
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from datetime import UTC, date, datetime
@@ -25,8 +26,11 @@ from pipeline.manifest import (
     MANIFEST_NAME,
     code_version,
     compare_tables,
+    keygen,
     ledger_inputs,
+    prune_validation,
     rederive,
+    sha256_file,
     verify,
     write_manifest,
 )
@@ -48,7 +52,8 @@ def _params(db: duckdb.DuckDBPyConnection) -> dict:
     return json.loads(db.execute("SELECT parameters FROM runs ORDER BY run_id").fetchall()[-1][0])
 
 
-def build(out: Path, *, excerpts: int = 0, invalid: bool = False) -> list[Path]:
+def build(out: Path, *, excerpts: int = 0, invalid: bool = False,
+          signing_key: Path | None = None) -> list[Path]:
     """What ``window_task`` will do after scoring: reports, then the manifest."""
     db = connect(out / DB_NAME)
     try:
@@ -57,7 +62,7 @@ def build(out: Path, *, excerpts: int = 0, invalid: bool = False) -> list[Path]:
         paths = write_reports(db, out, run_id="test", generated_at=GENERATED_AT,
                               params=params, excerpts=excerpts, invalid=invalid)
         write_manifest(out, inputs=ledger_inputs(db), params=params,
-                       code_version=code_version(), run_id="test")
+                       code_version=code_version(), run_id="test", signing_key=signing_key)
     finally:
         db.close()
     return paths
@@ -253,11 +258,73 @@ def test_verify_names_a_changed_missing_or_added_file(built: Path, tmp_path: Pat
     assert result.unexpected == ["reports/extra.pdf"]
 
 
+def test_verify_sees_hidden_files_and_the_validation_docs(built: Path, tmp_path: Path):
+    out = _copy(built, tmp_path)
+    (out / "reports" / ".x.pdf").write_bytes(b"%PDF-1.4\n")
+    page = next(p for p in sorted((out / "validation").rglob("index.html")))
+    page.write_text(page.read_text() + "<!-- edited -->")
+    (page.parent / "added.html").write_text("<html></html>")
+    result = verify(out)
+    rel = page.relative_to(out).as_posix()
+    assert result.unexpected == ["reports/.x.pdf", rel.replace("index.html", "added.html")]
+    assert result.changed == [rel]
+
+
+def test_a_signed_manifest_catches_a_file_edited_together_with_its_hash(built: Path,
+                                                                        tmp_path: Path):
+    """Hashes alone only show that files match the manifest: whoever edits a report can
+    re-hash it. The signature shows that the manifest is the signer's."""
+    key = tmp_path / "keys" / "signer"
+    public = keygen(key)
+    other = keygen(tmp_path / "keys" / "other")
+    out = _copy(built, tmp_path / "a")
+    build(out, signing_key=key)
+    signature = (out / "manifest.sig").read_bytes()
+    build(out, signing_key=key)
+    assert (out / "manifest.sig").read_bytes() == signature
+    assert verify(out, public).ok
+    assert not verify(out, other).ok
+
+    report = next(p for p in sorted((out / "reports").glob("C*.pdf")))
+    report.write_bytes(report.read_bytes() + b"%% appended\n")
+    manifest = json.loads((out / MANIFEST_NAME).read_text())
+    rel = f"reports/{report.name}"
+    manifest["outputs"][rel] = {"sha256": sha256_file(report),
+                                "size_bytes": report.stat().st_size}
+    (out / MANIFEST_NAME).write_text(json.dumps(manifest, sort_keys=True, indent=2) + "\n")
+    assert verify(out).ok
+    result = verify(out, public)
+    assert not result.ok
+    assert result.signatures == [f"{MANIFEST_NAME}: bad signature: manifest.sig does not "
+                                 "match manifest.json under this key (edited after signing, "
+                                 "or signed with another key)"]
+
+
+def test_an_unsigned_folder_fails_a_verify_that_expects_a_signature(built: Path,
+                                                                    tmp_path: Path):
+    public = keygen(tmp_path / "signer")
+    result = verify(built, public)
+    assert any("not signed: manifest.sig is missing" in line for line in result.lines())
+
+
+def test_validation_keeps_the_newest_runs(tmp_path: Path):
+    root = tmp_path / "validation"
+    for i in range(12):
+        run = root / f"run-{i:02d}"
+        run.mkdir(parents=True)
+        os.utime(run, ns=(i * 10**9, i * 10**9))
+    removed = prune_validation(tmp_path, 10)
+    assert sorted(p.name for p in removed) == ["run-00", "run-01"]
+    assert sorted(p.name for p in root.iterdir()) == [f"run-{i:02d}" for i in range(2, 12)]
+
+
 def test_rederive_passes_on_a_clean_run_and_fails_on_edited_findings(built: Path,
                                                                      tmp_path: Path):
     out = _copy(built, tmp_path / "a")
+    files = sorted(p for p in out.rglob("*") if p.is_file())
     result = rederive(out)
     assert result.ok, result.differences
+    assert sorted(p for p in out.rglob("*") if p.is_file()) == files
     assert "clusters.parquet" in result.compared
     findings = out / "findings" / "clusters.parquet"
     edited = pl.read_parquet(findings).with_columns(
