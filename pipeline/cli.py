@@ -122,8 +122,8 @@ def print_ingest(result: IngestResult, out: Path) -> None:
     out_console.print(table)
     out_console.print(f"{len(result.files)} files, {len(result.partitions)} day partitions "
                       f"under {out / 'requests'}")
-    for name in result.skipped_files:
-        console.print(f"[yellow]skipped[/] {name}: not a log file (.jsonl .csv .parquet)")
+    for entry in result.skipped_files:
+        console.print(f"[yellow]skipped[/] {entry}", highlight=False)
 
 
 @app.command()

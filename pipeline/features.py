@@ -34,6 +34,7 @@ from pipeline.warehouse import (
     connect,
     create_partition_view,
     empty_columns,
+    glob_literal,
     partition_path,
     sql_text,
 )
@@ -121,7 +122,7 @@ def build_day_features(out: Path, day: date, *, params: FeatureParams | None = N
         raise ForensicsError(f"no requests partition for {day} under {out}; ingest it first")
     con = connect(threads=params.threads, memory_limit=params.memory_limit)
     try:
-        con.read_parquet(str(source)).create_view("requests")
+        con.read_parquet(glob_literal(source)).create_view("requests")
         _create_accounts_input(con, out / ACCOUNTS_SNAPSHOT)
         values = params.sql_parameters(day)
         written = []
@@ -141,7 +142,7 @@ def _create_accounts_input(con: duckdb.DuckDBPyConnection, snapshot: Path) -> No
     if snapshot.is_file():
         con.execute(f"CREATE OR REPLACE TEMP TABLE accounts AS SELECT "
                     f"{cast_columns(ACCOUNT_COLUMNS)} FROM read_parquet($path)",
-                    {"path": str(snapshot)})
+                    {"path": glob_literal(snapshot)})
     else:
         con.execute(f"CREATE OR REPLACE TEMP VIEW accounts AS SELECT "
                     f"{empty_columns(ACCOUNT_COLUMNS)} WHERE false")

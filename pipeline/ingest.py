@@ -20,12 +20,13 @@ staged rows, and only when the ceiling holds are the day partitions replaced.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import threading
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -46,6 +47,7 @@ from pipeline.warehouse import (
     connect,
     create_partition_view,
     empty_columns,
+    glob_literal,
     partition_path,
     sql_text,
 )
@@ -124,26 +126,51 @@ def check_inputs(logs: Path, start: date, end: date, accounts: Path | None) -> N
 
 
 def discover_files(logs: Path) -> tuple[list[InputFile], list[str]]:
-    """Every log file under ``logs`` in path order, hashed; and the names of files skipped.
+    """Every log file under ``logs`` in path order, hashed; and the files and folders
+    skipped, each as ``name: why``.
 
     Path order fixes which copy of a duplicated request_id is kept, so it must not depend
-    on the file system's listing order.
+    on the file system's listing order. Linked folders are followed (once: a link back to
+    a folder already read is skipped and named); a folder that cannot be listed, a link to
+    nothing or a loop of links, and a file that cannot be read stop the run naming it, since
+    the logs it may hold would otherwise be lost without a word.
     """
     found: list[InputFile] = []
     skipped: list[str] = []
-    for path in sorted(p for p in logs.rglob("*") if p.is_file()):
-        rel = path.relative_to(logs).as_posix()
-        if any(part.startswith(".") for part in path.relative_to(logs).parts):
+    seen: dict[str, str] = {}
+
+    def refuse(err: OSError) -> None:
+        raise ForensicsError(f"cannot read the log folder {err.filename}: "
+                             f"{err.strerror or err}") from None
+
+    for root, folders, names in os.walk(logs, onerror=refuse, followlinks=True):
+        here = Path(root)
+        rel_root = here.relative_to(logs).as_posix()
+        real = os.path.realpath(here)
+        if real in seen:
+            skipped.append(f"{rel_root}/: the same folder as {seen[real] or '.'}/, read once")
+            folders[:] = []
             continue
-        fmt, compression = _format_of(path)
-        if fmt is None or (fmt == "parquet" and compression != "none"):
-            skipped.append(rel)
-            continue
-        with open(path, "rb") as fh:
-            digest = hashlib.file_digest(fh, "sha256").hexdigest()
-        found.append(InputFile(len(found), path, rel, fmt, compression,
-                               path.stat().st_size, digest))
-    return found, skipped
+        seen[real] = "" if rel_root == "." else rel_root
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        for name in sorted(n for n in names if not n.startswith(".")):
+            path = here / name
+            rel = path.relative_to(logs).as_posix()
+            try:
+                if not path.is_file():
+                    raise ForensicsError(f"{rel}: not a readable file (a link to nothing?)")
+                fmt, compression = _format_of(path)
+                if fmt is None or (fmt == "parquet" and compression != "none"):
+                    skipped.append(f"{rel}: not a log file (.jsonl .csv .parquet)")
+                    continue
+                with open(path, "rb") as fh:
+                    digest = hashlib.file_digest(fh, "sha256").hexdigest()
+                size = path.stat().st_size
+            except OSError as err:
+                raise ForensicsError(f"{rel}: cannot be read ({err.strerror or err})") from None
+            found.append(InputFile(0, path, rel, fmt, compression, size, digest))
+    found.sort(key=lambda f: Path(f.source_file).parts)
+    return [replace(f, index=i) for i, f in enumerate(found)], sorted(skipped)
 
 
 def _format_of(path: Path) -> tuple[str | None, str]:
@@ -266,7 +293,8 @@ class _Staging:
             tables = []
         parts = [f"SELECT * FROM {table}" for table in tables]
         if any(self.folder.iterdir()):
-            parts.append(f"SELECT * FROM read_parquet('{_literal(self.folder / '*.parquet')}')")
+            parts.append("SELECT * FROM read_parquet("
+                         f"'{_literal(Path(glob_literal(self.folder)) / '*.parquet')}')")
         if not parts:
             parts.append(f"SELECT {empty_columns(STAGED_COLUMNS)} WHERE false")
         con.execute("CREATE VIEW staged AS " + " UNION ALL BY NAME ".join(parts))
@@ -335,7 +363,7 @@ def _stage_records(con: duckdb.DuckDBPyConnection, f: InputFile, staging: _Stagi
     if f.size_bytes == 0:
         return
     con.execute("DROP TABLE IF EXISTS csv_rejects; DROP TABLE IF EXISTS csv_reject_scans")
-    with_path = {**params, "path": str(f.path)}
+    with_path = {**params, "path": glob_literal(f.path)}
     try:
         _stage_block(con, staging, sql_text(f"raw_records_from_{f.format}"), records,
                      with_path, f, 0, f.size_bytes)
@@ -513,7 +541,7 @@ def _finish(con: duckdb.DuckDBPyConnection, files: list[InputFile], skipped: lis
         f"COPY ({sql_text('quarantine')}) TO '{_literal(quarantine_file)}' (FORMAT parquet)",
         {**window, "run_id": run_id},
     )
-    con.read_parquet(str(quarantine_file)).create_view("quarantine", replace=True)
+    con.read_parquet(glob_literal(quarantine_file)).create_view("quarantine", replace=True)
     ledger = con.sql(sql_text("ingest_ledger"), params={**window, "run_id": run_id})
     ledger = ledger.to_arrow_table()
     quality = con.execute(sql_text("ingest_day_quality"), window).fetchall()
@@ -617,7 +645,7 @@ def _record(db: duckdb.DuckDBPyConnection, run_id: str, ledger: pa.Table,
         "DELETE FROM quarantine WHERE source_file IN (SELECT source_file FROM run_files) "
         "AND (day IS NULL OR day BETWEEN $start AND $end)", window)
     db.execute("INSERT INTO quarantine SELECT * FROM read_parquet($path)",
-               {"path": str(quarantine_file)})
+               {"path": glob_literal(quarantine_file)})
     db.execute("DELETE FROM ingest_ledger WHERE run_id = $run_id", {"run_id": run_id})
     db.execute("INSERT INTO ingest_ledger SELECT *, $start, $end FROM run_ledger_rows", window)
     db.execute("COMMIT")
@@ -640,7 +668,7 @@ def load_accounts(db: duckdb.DuckDBPyConnection, accounts: Path | None) -> None:
               else "read_csv($path, all_varchar = true, header = true)")
     try:
         db.execute(f"CREATE OR REPLACE TABLE accounts AS SELECT {casts} FROM {reader} "
-                   "ORDER BY account_id", {"path": str(accounts)})
+                   "ORDER BY account_id", {"path": glob_literal(accounts)})
     except duckdb.Error as err:
         raise ForensicsError(f"accounts file {accounts}: {_first_line(err)}") from err
 

@@ -57,7 +57,7 @@ from pipeline.expectations import (
     rules_for,
 )
 from pipeline.schema import FEATURE_TABLES, REQUESTS_COLUMNS, TABLES, WINDOW_TABLES
-from pipeline.warehouse import DB_NAME, connect, partition_path, sql_text
+from pipeline.warehouse import DB_NAME, connect, glob_literal, partition_path, sql_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -397,7 +397,7 @@ def _validate_file_schemas(con: duckdb.DuckDBPyConnection, out: Path, name: str,
 def _parquet(paths: list[Path], *, hive: bool = False) -> str:
     """A read_parquet call on files the pipeline wrote (quoted paths, never data values);
     ``hive`` adds the partition's ``date`` column."""
-    files = ", ".join(f"'{_quote(p)}'" for p in paths)
+    files = ", ".join(f"'{_quote(Path(glob_literal(p)))}'" for p in paths)
     options = "hive_partitioning = true, hive_types = {'date': DATE}" if hive \
         else "hive_partitioning = false"
     return f"read_parquet([{files}], {options})"
@@ -426,7 +426,7 @@ def _day_column_view(con: duckdb.DuckDBPyConnection, view: str, out: Path, table
                      days: list[date], column: str) -> None:
     """``view``: one VARCHAR column of the day partitions of ``table`` that exist, so a
     check over a range reads only that column and binds even when no day was written."""
-    files = [str(p) for d in days if (p := partition_path(out, table, d)).is_file()]
+    files = [glob_literal(p) for d in days if (p := partition_path(out, table, d)).is_file()]
     if files:
         con.read_parquet(files, hive_partitioning=False).project(column).create_view(view)
     else:

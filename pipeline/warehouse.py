@@ -141,6 +141,13 @@ def atomic_copy(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, ob
         tmp.unlink(missing_ok=True)
 
 
+def glob_literal(path: Path | str) -> str:
+    """``path`` for DuckDB's file readers, which read every string as a glob: each ``*``,
+    ``?`` and ``[`` in a folder's or file's name becomes a one-character class, so an input
+    named ``p*.parquet`` or an output folder named ``run[1]`` means itself."""
+    return re.sub(r"([*?\[])", r"[\1]", str(path))
+
+
 def _quote(path: Path) -> str:
     """A path as a SQL string literal body; COPY takes no bound parameter for its target."""
     return str(path).replace("'", "''")
@@ -174,7 +181,7 @@ def create_partition_view(db: duckdb.DuckDBPyConnection, out: Path, table: str,
         folder = Path(home[0]).resolve().parent if home and home[0] else None
         if folder is not None and root.is_relative_to(folder):
             root = root.relative_to(folder)
-        glob = _quote(root / "date=*" / PARTITION_FILE)
+        glob = _quote(Path(glob_literal(root)) / "date=*" / PARTITION_FILE)
         db.execute(
             f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{glob}', "
             "hive_partitioning = true, hive_types = {'date': DATE})"

@@ -14,7 +14,7 @@ import pytest
 
 from pipeline import warehouse
 from pipeline.errors import BadInputCeiling, ForensicsError, OutputLocked, ShortDay
-from pipeline.ingest import IngestParams, ingest
+from pipeline.ingest import IngestParams, discover_files, ingest
 from pipeline.runner import RunRequest, run_ingest, run_pipeline
 from pipeline.schema import REQUESTS_COLUMNS
 
@@ -336,6 +336,31 @@ def test_what_a_killed_run_left_is_settled_by_the_next(logs, out):
     assert live.exists()
 
 
+def test_glob_characters_in_paths_mean_themselves(logs, tmp_path):
+    """DuckDB reads every path as a pattern: an input named p*.parquet pulled in pb.parquet
+    (its rows counted twice, as duplicates), and an output folder named run[1] matched
+    nothing once its partitions were written."""
+    write_logs(logs, "p*", [record(i) for i in range(3)], fmt="parquet")
+    write_logs(logs, "pb", [record(10 + i) for i in range(4)], fmt="parquet")
+    out = tmp_path / "run[1]"
+    result = run_pipeline(RunRequest(logs=logs, out=out, start=DAY, end=DAY))
+    assert (result.ingest.rows_read, result.ingest.rows_kept) == (7, 7)
+    assert query(out / "forensics.duckdb", "SELECT count(*) FROM account_day") == [(7,)]
+
+
+def test_a_linked_folder_is_read_once_and_a_broken_link_stops_the_run(logs, tmp_path, out):
+    write_logs(logs / "2026", "a", [record(i) for i in range(3)])
+    (logs / "again").symlink_to(logs / "2026", target_is_directory=True)
+    (logs / "2026" / "loop").symlink_to(logs, target_is_directory=True)
+    files, skipped = discover_files(logs)
+    assert [f.source_file for f in files] == ["2026/a.jsonl"]
+    assert skipped == ["2026/loop/: the same folder as ./, read once",
+                       "again/: the same folder as 2026/, read once"]
+    (logs / "gone.jsonl").symlink_to(tmp_path / "nowhere.jsonl")
+    with pytest.raises(ForensicsError, match=r"gone.jsonl: not a readable file"):
+        ingest(logs, out, DAY, DAY, run_id="t")
+
+
 @pytest.mark.parametrize("problem,match", [
     ("missing", "logs folder not found"),
     ("reversed", "before start"),
@@ -358,7 +383,7 @@ def test_files_that_are_not_logs_are_named_not_read(logs, out):
     (logs / "README.txt").write_text("not a log")
     (logs / ".hidden.jsonl").write_text("{")
     result = run(logs, out)
-    assert result.skipped_files == ["README.txt"]
+    assert result.skipped_files == ["README.txt: not a log file (.jsonl .csv .parquet)"]
     assert result.rows_read == 1
 
 
