@@ -19,6 +19,7 @@ staged rows, and only when the ceiling holds are the day partitions replaced.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
 import shutil
@@ -364,6 +365,8 @@ def _stage_records(con: duckdb.DuckDBPyConnection, f: InputFile, staging: _Stagi
         return
     con.execute("DROP TABLE IF EXISTS csv_rejects; DROP TABLE IF EXISTS csv_reject_scans")
     with_path = {**params, "path": glob_literal(f.path)}
+    if f.format == "csv":
+        with_path["columns"] = {name: "VARCHAR" for name in _csv_header(f)}
     try:
         _stage_block(con, staging, sql_text(f"raw_records_from_{f.format}"), records,
                      with_path, f, 0, f.size_bytes)
@@ -374,6 +377,28 @@ def _stage_records(con: duckdb.DuckDBPyConnection, f: InputFile, staging: _Stagi
     if f.format == "csv":
         _stage_block(con, staging, sql_text("raw_records_from_csv_rejects"), records, params,
                      f, 1, 0)
+
+
+def _csv_header(f: InputFile) -> list[str]:
+    """The names of a CSV file's header row, read here so that DuckDB need not sniff the
+    file: its sniffer gives up on a file with one broken line, which then cannot be
+    quarantined line by line."""
+    head = b""
+    for block in _decompressed_blocks(f, 1 << 20):
+        head += block
+        if b"\n" in head:
+            break
+    try:
+        text = head.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ForensicsError(f"{f.source_file}: the CSV header is not UTF-8") from None
+    names = next(csv.reader([text]), [])
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ForensicsError(f"{f.source_file}: the CSV header repeats {', '.join(repeated)}")
+    if not names or "" in names:
+        raise ForensicsError(f"{f.source_file}: the CSV header has an empty column name")
+    return names
 
 
 def _stage_block(con: duckdb.DuckDBPyConnection, staging: _Staging, reader: str,

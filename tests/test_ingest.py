@@ -237,6 +237,33 @@ def test_a_csv_line_with_extra_columns_is_malformed(logs, out):
     assert result.rows_kept == 1
 
 
+CSV_HEADER = "request_id,ts,account_id,model,status,input_tokens,output_tokens"
+
+
+@pytest.mark.parametrize(("broken", "lost_lines"), [
+    ('r2,"2026-04-01T00:00:00Z,a,m,200,1,2', 2),
+    ("r2,2026-04-01T00:00:00Z," + "x" * (17 << 20) + ",m,200,1,2", 1),
+], ids=["a quote never closed", "a line over 16 MiB"])
+def test_a_broken_csv_line_is_quarantined_not_the_file(logs, out, broken, lost_lines):
+    """DuckDB's sniffer gave up on the whole file (exit 1, a traceback). A quote that never
+    closes takes the rest of the file into one broken record; a line too long for the
+    reader is one broken record."""
+    logs.mkdir()
+    (logs / "c.csv").write_text(f"{CSV_HEADER}\r\nr1,2026-04-01T00:00:00Z,a,m,200,1,2\r\n"
+                                f"{broken}\r\nr3,2026-04-01T00:00:00Z,a,m,200,1,2\r\n")
+    result = run(logs, out)
+    assert result.by_reason == {"malformed record": 1}
+    assert result.rows_kept == 3 - lost_lines
+    assert query(out / "forensics.duckdb", "SELECT source_line FROM quarantine") == [(3,)]
+
+
+def test_a_csv_header_naming_a_column_twice_stops_the_run(logs, out):
+    logs.mkdir()
+    (logs / "c.csv").write_text("request_id,ts,ts\nr1,2026-04-01T00:00:00Z,x\n")
+    with pytest.raises(ForensicsError, match=r"c\.csv: the CSV header repeats ts"):
+        run(logs, out)
+
+
 def test_the_bad_share_ceiling_stops_before_any_partition_changes(logs, out):
     write_logs(logs, "good", [record(i) for i in range(50)])
     run(logs, out, params=IngestParams())
