@@ -8,6 +8,7 @@ traceback means a bug.
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -89,14 +90,37 @@ def progress_bar() -> Iterator[ProgressCallback]:
         yield report
 
 
+DISK_FULL_EXIT = 9
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn a user's mistake into one red line and its exit code."""
+    """Turn a user's mistake, or a full disk, into one red line and its exit code."""
     try:
         yield
     except ForensicsError as err:
         console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
         raise typer.Exit(err.exit_code) from None
+    except Exception as err:
+        where = _disk_full(err)
+        if where is None:
+            raise
+        console.print(f"[bold red]error:[/] out of disk space{where}; the run stopped, and "
+                      "files are replaced only whole, so what it had not rewritten is as "
+                      "the last run left it", highlight=False, soft_wrap=True)
+        raise typer.Exit(DISK_FULL_EXIT) from None
+
+
+def _disk_full(err: BaseException | None) -> str | None:
+    """`` (writing PATH)`` or ``""`` when ``err`` or what caused it is a full disk (an
+    ``OSError`` ENOSPC or EDQUOT, or DuckDB's I/O error saying so); None otherwise."""
+    while err is not None:
+        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return f" (writing {err.filename})" if err.filename else ""
+        if "No space left on device" in str(err):
+            return ""
+        err = err.__cause__ or err.__context__
+    return None
 
 
 def _request(logs: Path, out: Path, start: str, end: str, accounts: Path | None,

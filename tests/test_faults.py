@@ -1,0 +1,98 @@
+"""Fault injection: the real command killed (kill -9) during each stage, and under a fault
+it cannot prevent (a full disk), made without privileges (a small tmpfs in a user and
+mount namespace, ``unshare -rm``; skipped where the machine allows no such namespace)."""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import query
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+
+pytestmark = pytest.mark.faults
+
+
+def _namespaces() -> bool:
+    try:
+        return subprocess.run(["unshare", "-rm", "true"], capture_output=True,
+                              timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+needs_namespaces = pytest.mark.skipif(not _namespaces(),
+                                      reason="no unprivileged user and mount namespaces")
+
+
+@needs_namespaces
+def test_a_full_disk_stops_the_run_with_one_line_and_leaves_the_publication(sample_run,
+                                                                           tmp_path):
+    """The published folder sits on a 40 MB file system with half a megabyte left: the
+    re-run stops with one line (exit 9), no traceback, and every published file still
+    matches the manifest."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    out = mount / "out"
+    python = shlex.quote(sys.executable)
+    fill = ("import os, sys; s = os.statvfs(sys.argv[1]); "
+            "open(os.path.join(sys.argv[1], 'filler'), 'wb').write("
+            "b'0' * max(0, s.f_bavail * s.f_frsize - (512 << 10)))")
+    run = (f"{python} -m pipeline.cli run --logs {shlex.quote(str(SAMPLE / 'logs'))} "
+           f"--accounts {shlex.quote(str(SAMPLE / 'accounts.csv'))} --start 2026-04-01 "
+           f"--end 2026-04-03 --out {shlex.quote(str(out))}")
+    script = (f"set -e; mount -t tmpfs -o size=40m none {shlex.quote(str(mount))}; "
+              f"cp -a {shlex.quote(str(sample_run))} {shlex.quote(str(out))}; "
+              f"{python} -c {shlex.quote(fill)} {shlex.quote(str(mount))}; "
+              f"set +e; {run} 2> {shlex.quote(str(tmp_path / 'run.err'))}; "
+              "echo run=$?; "
+              f"rm {shlex.quote(str(mount / 'filler'))}; "
+              f"{python} -m pipeline.cli verify {shlex.quote(str(out))}; echo verify=$?")
+    result = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True,
+                            text=True, timeout=600, cwd=Path(__file__).resolve().parent.parent)
+    assert "run=9" in result.stdout, result.stdout + result.stderr
+    stderr = (tmp_path / "run.err").read_text()
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, stderr
+    assert errors[0].startswith("error: out of disk space"), stderr
+    assert "verify=0" in result.stdout, result.stdout + result.stderr
+
+
+def _run_command(out: Path) -> list[str]:
+    return [sys.executable, "-m", "pipeline.cli", "run", "--logs", str(SAMPLE / "logs"),
+            "--accounts", str(SAMPLE / "accounts.csv"), "--start", "2026-04-01",
+            "--end", "2026-04-03", "--out", str(out)]
+
+
+@pytest.mark.parametrize("stage", ["requests", "account_day", "findings", "reports"])
+def test_a_run_killed_during_any_stage_reruns_to_the_same_bytes(sample_run, tmp_path, stage):
+    """kill -9 as soon as the stage's first file appears (ingest, day tables, window,
+    reports); the next run settles what the killed one left (its row abandoned, its
+    temporary files gone) and publishes the bytes of an uninterrupted run."""
+    out = tmp_path / "out"
+    killed = subprocess.Popen(_run_command(out), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        while killed.poll() is None:
+            if (out / stage).is_dir() and any((out / stage).rglob("*")):
+                killed.kill()
+                break
+            time.sleep(0.02)
+    finally:
+        killed.wait(timeout=600)
+    assert killed.returncode == -signal.SIGKILL, f"the run ended before {stage} appeared"
+    rerun = subprocess.run(_run_command(out), capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert (out / "manifest.json").read_bytes() == (sample_run / "manifest.json").read_bytes()
+    assert not [p for p in out.rglob("*.tmp")]
+    assert query(out / "forensics.duckdb",
+                 "SELECT status, count(*) FROM runs GROUP BY ALL ORDER BY ALL") == [
+        ("abandoned", 1), ("succeeded", 1)]
