@@ -244,7 +244,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: da
     clusters = clusters.with_columns(window_start=pl.lit(first), window_end=pl.lit(last))
     publish_frame(db, "clusters", clusters, "cluster_id, account_id")
     db.execute(f"CREATE OR REPLACE TABLE cluster_key AS {sql_text('cluster_key')}")
-    _record_lineage(db, lineage.with_columns(run_id=pl.lit(run_id)))
+    _record_lineage(db, lineage.with_columns(run_id=pl.lit(run_id), window_end=pl.lit(last)))
     target = out / "findings" / "clusters.parquet"
     write_parquet_atomic(
         clusters.select("cluster_id", "account_id").sort("cluster_id", "account_id"), target)
@@ -715,7 +715,9 @@ def assign_cluster_ids(labels: pl.DataFrame,
 def _lineage(named: pl.DataFrame, overlaps: pl.DataFrame,
              previous: pl.DataFrame | None) -> pl.DataFrame:
     """One event per (cluster, related previous cluster): new, continued, grew, shrank,
-    changed, merged (a previous cluster absorbed), split (a piece of a previous one)."""
+    changed, merged (a previous cluster absorbed), split (a piece of a previous one), and
+    ended (a previous cluster none of whose accounts is in the window any more: without
+    it, a case that disappears would leave no trace)."""
     sizes = named.select("label", "cluster_id", n_accounts=pl.col("members").list.len())
     prev_sizes = (previous.group_by("cluster_id").len("previous_size")
                   .rename({"cluster_id": "previous_id"})
@@ -740,7 +742,12 @@ def _lineage(named: pl.DataFrame, overlaps: pl.DataFrame,
     new = (sizes.join(overlaps.select("label").unique(), on="label", how="anti")
            .select("cluster_id", event=pl.lit("new"), previous_id=pl.lit(None, pl.String),
                    overlap=pl.lit(0, pl.Int64), n_accounts=pl.col("n_accounts").cast(pl.Int64)))
-    return pl.concat([related, new]).sort("cluster_id", "event", "previous_id")
+    ended = (prev_sizes.join(overlaps.select("previous_id").unique(), on="previous_id",
+                             how="anti")
+             .select(cluster_id="previous_id", event=pl.lit("ended"),
+                     previous_id="previous_id", overlap=pl.lit(0, pl.Int64),
+                     n_accounts=pl.lit(0, pl.Int64)))
+    return pl.concat([related, new, ended]).sort("cluster_id", "event", "previous_id")
 
 
 def _previous_clusters(db: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
@@ -752,11 +759,16 @@ def _previous_clusters(db: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
 
 
 def _record_lineage(db: duckdb.DuckDBPyConnection, lineage: pl.DataFrame) -> None:
-    """Append this run's lineage, replacing an earlier attempt of the same run."""
+    """Append this run's lineage, dated by its window's last day, replacing an earlier
+    attempt of the same run. A table written before the date column gains it."""
+    columns = ("run_id", "window_end", "cluster_id", "event", "previous_id", "overlap",
+               "n_accounts")
     db.execute("CREATE TABLE IF NOT EXISTS cluster_lineage (run_id VARCHAR, cluster_id VARCHAR, "
-               "event VARCHAR, previous_id VARCHAR, overlap BIGINT, n_accounts BIGINT)")
-    db.register("new_lineage", lineage.select("run_id", "cluster_id", "event", "previous_id",
-                                              "overlap", "n_accounts").to_arrow())
+               "event VARCHAR, previous_id VARCHAR, overlap BIGINT, n_accounts BIGINT, "
+               "window_end DATE)")
+    db.execute("ALTER TABLE cluster_lineage ADD COLUMN IF NOT EXISTS window_end DATE")
+    db.register("new_lineage", lineage.select(columns).to_arrow())
     db.execute("DELETE FROM cluster_lineage WHERE run_id IN (SELECT run_id FROM new_lineage)")
-    db.execute("INSERT INTO cluster_lineage SELECT * FROM new_lineage")
+    db.execute(f"INSERT INTO cluster_lineage ({', '.join(columns)}) "
+               f"SELECT {', '.join(columns)} FROM new_lineage")
     db.unregister("new_lineage")

@@ -531,6 +531,17 @@ def test_merges_and_splits_are_recorded():
     assert ("split", old["c"]) in lineage.select("event", "previous_id").rows()
 
 
+def test_a_cluster_whose_accounts_all_left_the_window_has_ended():
+    previous, _ = assign_cluster_ids(labels({"a": 0, "b": 0, "c": 1}), None)
+    old = dict(previous.select("account_id", "cluster_id").iter_rows())
+    _, lineage = assign_cluster_ids(labels({"c": 0, "x": 1}),
+                                    previous.select("cluster_id", "account_id"))
+    assert ("ended", old["a"], 0) in lineage.select("event", "cluster_id", "n_accounts").rows()
+    assert ("continued", old["c"]) in lineage.select("event", "cluster_id").rows()
+    assert not lineage.filter((pl.col("event") == "ended")
+                              & (pl.col("cluster_id") == old["c"])).height
+
+
 @pytest.mark.parametrize("lookback,expected_start", [(30, date(2026, 3, 3)),
                                                      (1, date(2026, 4, 1))])
 def test_the_window_covers_the_range_and_the_lookback(lookback, expected_start):
