@@ -307,10 +307,13 @@ def binomial_statistics(profile: pl.DataFrame, params: StatisticsParams,
 def _with_window_baseline(frame: pl.DataFrame, params: StatisticsParams,
                           suspects: Sequence[str]) -> pl.DataFrame:
     """Add the baseline of each tested cluster on a rule of each account's own behaviour:
-    the statistic's quartiles over the window's other accounts, each account counted once
-    with its cluster's value. Quartiles over accounts, not a pooled rate over requests: a
-    campaign sending most of the window's requests would set a pooled rate, but it is a
-    minority of the accounts."""
+    the statistic's quartiles over the rest of the window, weighing each other account
+    once (with its cluster's value) or each of their requests once, whichever median is
+    lower. A campaign can be most of a window's accounts (thousands of accounts at a dozen
+    requests a day) or send most of its requests (a few hundred accounts at the rate
+    limit), rarely both; and it can only raise these shares, since a rule is tested in the
+    direction a harvest moves it, so the lower median is the less contaminated one.
+    ``baseline_count`` is the other accounts."""
     ordered = frame.sort("value", "cluster_id")
     tested = np.flatnonzero(ordered["n_accounts"].to_numpy() >= params.min_cluster_accounts)
     if frame.height - 1 < params.min_baseline_clusters or tested.size == 0:
@@ -318,11 +321,26 @@ def _with_window_baseline(frame: pl.DataFrame, params: StatisticsParams,
             baseline_median=pl.lit(None, pl.Float64), baseline_q1=pl.lit(None, pl.Float64),
             baseline_q3=pl.lit(None, pl.Float64), baseline_count=pl.lit(None, pl.Int64))
     values = ordered["value"].to_numpy()
-    weights = ordered.select(pl.when(pl.col("cluster_id").is_in(list(suspects)))
-                             .then(0).otherwise(pl.col("n_accounts"))).to_series() \
-        .to_numpy().astype(np.float64)
-    cumulative = np.cumsum(weights)
-    own = weights[tested]
+    reference = ~ordered["cluster_id"].is_in(list(suspects)).to_numpy()
+    accounts, others = _weighted_quartiles(
+        values, np.where(reference, ordered["n_accounts"].to_numpy(), 0), tested)
+    requests, _ = _weighted_quartiles(
+        values, np.where(reference, ordered["n"].to_numpy(), 0), tested)
+    lower = requests[1] < accounts[1]
+    q1, median, q3 = (np.where(lower, r, a) for r, a in zip(requests, accounts, strict=True))
+    return ordered.with_row_index("position").filter(
+        pl.col("position").is_in(tested.tolist())).drop("position").with_columns(
+        baseline_median=pl.Series(median), baseline_q1=pl.Series(q1),
+        baseline_q3=pl.Series(q3), baseline_count=pl.Series(others.astype(np.int64)),
+    ).filter(pl.col("baseline_count") >= params.min_baseline_clusters)
+
+
+def _weighted_quartiles(values: np.ndarray, weights: np.ndarray, tested: np.ndarray,
+                        ) -> tuple[list[np.ndarray], np.ndarray]:
+    """Quartiles of ``values`` (sorted) under ``weights``, for each tested position with its
+    own weight left out; and the weight left for each."""
+    cumulative = np.cumsum(weights.astype(np.float64))
+    own = cumulative[tested] - np.concatenate(([0.0], cumulative))[tested]
     others = cumulative[-1] - own
     quartiles = []
     for q in (0.25, 0.5, 0.75):
@@ -331,12 +349,7 @@ def _with_window_baseline(frame: pl.DataFrame, params: StatisticsParams,
         above = np.searchsorted(cumulative, target + own, side="left")
         position = np.where(below < tested, below, np.maximum(above, tested + 1))
         quartiles.append(values[np.minimum(position, len(values) - 1)])
-    q1, median, q3 = quartiles
-    return ordered.with_row_index("position").filter(
-        pl.col("position").is_in(tested.tolist())).drop("position").with_columns(
-        baseline_median=pl.Series(median), baseline_q1=pl.Series(q1),
-        baseline_q3=pl.Series(q3), baseline_count=pl.Series(others.astype(np.int64)),
-    ).filter(pl.col("baseline_count") >= params.min_baseline_clusters)
+    return quartiles, others
 
 
 def _with_baseline(frame: pl.DataFrame, params: StatisticsParams) -> pl.DataFrame:

@@ -260,16 +260,17 @@ def test_what_accounts_do_together_is_compared_with_clusters_of_several_accounts
     assert novelty.row(0, named=True)["baseline_median"] == pytest.approx(0.1)
 
 
-def shares_world(clusters: dict[str, tuple[int, float, float]]) -> pl.DataFrame:
-    """A cluster_profile of 100 text requests and 100 predicted cache hits per cluster:
-    cluster -> (accounts, reasoning share, cache-busting share); no predicted hit at all
-    where the busting share is None."""
+def shares_world(clusters: dict[str, tuple]) -> pl.DataFrame:
+    """A cluster_profile: cluster -> (accounts, reasoning share, cache-busting share[,
+    requests]): that many text requests and predicted cache hits (100 unless given), or
+    no predicted hit at all where the busting share is None."""
     rows = []
-    for cluster, (accounts, reasoning, busting) in clusters.items():
+    for cluster, (accounts, reasoning, busting, *more) in clusters.items():
+        n = more[0] if more else 100
         row = profile_of({cluster: (accounts, 0.0, 0.0)}).row(0, named=True)
-        row.update(reasoning_elicited_count=round(100 * reasoning),
-                   predicted_hit_count=0 if busting is None else 100,
-                   busted_count=0 if busting is None else round(100 * busting))
+        row.update(text_request_count=n, reasoning_elicited_count=round(n * reasoning),
+                   predicted_hit_count=0 if busting is None else n,
+                   busted_count=0 if busting is None else round(n * busting))
         rows.append(row)
     return pl.DataFrame(rows)
 
@@ -307,15 +308,25 @@ def test_a_campaign_that_is_most_of_the_measurable_accounts_is_not_its_own_null(
     assert busting["baseline_median"].item() == pytest.approx(0.02)
 
 
-def test_the_same_busting_without_a_harvest_elsewhere_is_its_own_null():
-    """Must not fire: without a first-pass suspect, accounts that are most of those with
-    cache hits set cache busting's baseline, whatever they do. Only another harvest
-    statistic lets the second pass set them aside."""
+def test_a_campaign_that_is_most_of_the_window_by_accounts_and_requests_is_its_own_null():
+    """Must not fire: a cluster's accounts that are most of those with cache hits and send
+    most of their requests, with nothing else to single them out, set cache busting's
+    null themselves. The first test of this pair fires because they are a minority of
+    the requests."""
     world = {f"s{i:04d}": (1, 0.03, 0.02 if i < 500 else None) for i in range(4000)}
-    world |= {name: (60, 0.03, 0.9) for name in SHARDS}
+    world |= {name: (60, 0.03, 0.9, 10_000) for name in SHARDS}
     stats = judge(shares_world(world), pl.DataFrame(), StatisticsParams())
     assert strong(stats, "CM-01") == set()
     assert strong(stats, "QD-05") == set()
+
+
+def test_a_campaign_that_is_most_of_the_accounts_but_few_of_the_requests_stands_out():
+    """Thousands of accounts at a dozen requests a day: most of the accounts, a minority
+    of the requests; weighed by requests, the rest of the window is the null."""
+    world = {f"s{i:04d}": (1, 0.03, 0.02 if i < 500 else None) for i in range(4000)}
+    world |= {name: (300, 0.03, 0.9) for name in SHARDS}
+    stats = judge(shares_world(world), pl.DataFrame(), StatisticsParams())
+    assert strong(stats, "CM-01") == set(SHARDS)
 
 
 def test_every_rule_is_documented_and_unique():
