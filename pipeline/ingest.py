@@ -366,7 +366,10 @@ def _stage_records(con: duckdb.DuckDBPyConnection, f: InputFile, staging: _Stagi
     con.execute("DROP TABLE IF EXISTS csv_rejects; DROP TABLE IF EXISTS csv_reject_scans")
     with_path = {**params, "path": glob_literal(f.path)}
     if f.format == "csv":
-        with_path["columns"] = {name: "VARCHAR" for name in _csv_header(f)}
+        header = _csv_header(f)
+        if not header:
+            return
+        with_path["columns"] = {name: "VARCHAR" for name in header}
     try:
         _stage_block(con, staging, sql_text(f"raw_records_from_{f.format}"), records,
                      with_path, f, 0, f.size_bytes)
@@ -382,7 +385,7 @@ def _stage_records(con: duckdb.DuckDBPyConnection, f: InputFile, staging: _Stagi
 def _csv_header(f: InputFile) -> list[str]:
     """The names of a CSV file's header row, read here so that DuckDB need not sniff the
     file: its sniffer gives up on a file with one broken line, which then cannot be
-    quarantined line by line."""
+    quarantined line by line. An empty file (an archive of nothing) has none."""
     head = b""
     for block in _decompressed_blocks(f, 1 << 20):
         head += block
@@ -392,6 +395,8 @@ def _csv_header(f: InputFile) -> list[str]:
         text = head.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ForensicsError(f"{f.source_file}: the CSV header is not UTF-8") from None
+    if not head.strip():
+        return []
     names = next(csv.reader([text]), [])
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
