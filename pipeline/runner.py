@@ -27,7 +27,7 @@ from typing import Any
 from pipeline.features import FeatureParams, build_day_features, create_feature_views
 from pipeline.ingest import IngestParams, IngestResult, Progress, check_inputs, ingest
 from pipeline.linking import LinkParams, LinkResult, LinkType, link_accounts
-from pipeline.scoring import ScoringParams, score_clusters
+from pipeline.scoring import ScoringParams, record_verdicts, score_clusters
 from pipeline.statistics import StatisticsParams, compute_statistics
 from pipeline.warehouse import DB_NAME, connect, output_lock
 
@@ -207,6 +207,7 @@ def window_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
             compute_statistics(db, linked.window_start, linked.window_end,
                                params.statistics)
             findings = score_clusters(db, request.out, params.scoring)
+            record_verdicts(db, rid)
             report("statistics and scoring", 1, 1)
             report("validating window tables", 0, 1)
             validation = validate_window(

@@ -114,6 +114,22 @@ def score_clusters(db: duckdb.DuckDBPyConnection, out: Path,
     return findings
 
 
+def record_verdicts(db: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Append this run's verdicts to ``verdict_history`` (replacing an earlier attempt of
+    the same run): ``cluster_findings`` holds only the last run, and "which cases became
+    flagged tonight?" or "what did we flag on the 3rd?" need every run's. A row is one
+    cluster of one run: run_id, window_end, cluster_id, verdict, risk_score, n_accounts,
+    joined_case; the ``runs`` table says how the run ended."""
+    db.execute("CREATE TABLE IF NOT EXISTS verdict_history (run_id VARCHAR, "
+               "window_end DATE, cluster_id VARCHAR, verdict VARCHAR, risk_score DOUBLE, "
+               "n_accounts BIGINT, joined_case VARCHAR)")
+    db.execute("DELETE FROM verdict_history WHERE run_id = $run_id", {"run_id": run_id})
+    db.execute("INSERT INTO verdict_history SELECT $run_id, w.window_end, f.cluster_id, "
+               "f.verdict, f.risk_score, f.n_accounts, f.joined_case "
+               "FROM cluster_findings AS f, (SELECT max(window_end) AS window_end "
+               "FROM clusters) AS w ORDER BY f.cluster_id", {"run_id": run_id})
+
+
 def verdicts(profile: pl.DataFrame, statistics: pl.DataFrame,
              params: ScoringParams) -> pl.DataFrame:
     """The findings of every cluster from its own statistics (pure: frames in, frame out);

@@ -13,7 +13,7 @@ import pytest
 from pipeline.evaluation import read_labels, roc_auc, score_verdicts
 from pipeline.features import build_day_features
 from pipeline.schema import REQUESTS_COLUMNS
-from pipeline.scoring import ScoringParams, score_clusters, verdicts
+from pipeline.scoring import ScoringParams, record_verdicts, score_clusters, verdicts
 from pipeline.statistics import (
     RULES,
     StatisticsParams,
@@ -507,3 +507,26 @@ def test_many_weak_pairs_over_one_shared_key_are_not_a_tie(tmp_path):
     sum to 8, an edge; Simes counts the key once: 2 + log10(4) - log10(4) = 2."""
     found, _ = join_db(tmp_path, SWEEP, [(f, "s", 2.0) for f in CASE])
     assert verdict_of(found, "S") == "watch"
+
+
+def test_each_runs_verdicts_are_kept_and_a_retry_replaces_its_own():
+    db = connect()
+    db.execute("CREATE TABLE clusters AS SELECT 'C1' AS cluster_id, DATE '2026-04-03' "
+               "AS window_end")
+    db.execute("CREATE TABLE cluster_findings AS SELECT 'C1' AS cluster_id, 'watch' AS "
+               "verdict, 0.4 AS risk_score, 3::BIGINT AS n_accounts, NULL AS joined_case")
+    record_verdicts(db, "night-1")
+    db.execute("UPDATE cluster_findings SET verdict = 'flagged'")
+    db.execute("UPDATE clusters SET window_end = DATE '2026-04-04'")
+    record_verdicts(db, "night-2")
+    record_verdicts(db, "night-2")
+    assert db.execute("SELECT run_id, window_end, verdict FROM verdict_history "
+                      "ORDER BY run_id").fetchall() == [
+        ("night-1", date(2026, 4, 3), "watch"), ("night-2", date(2026, 4, 4), "flagged")]
+
+
+def test_the_sample_run_records_its_verdicts(sample_run):
+    db = sample_run / "forensics.duckdb"
+    assert query(db, "SELECT cluster_id, verdict FROM verdict_history ORDER BY 1") == \
+        query(db, "SELECT cluster_id, verdict FROM cluster_findings ORDER BY 1")
+    assert query(db, "SELECT DISTINCT window_end FROM verdict_history") == [(date(2026, 4, 3),)]
