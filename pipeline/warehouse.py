@@ -57,12 +57,14 @@ def connect(database: Path | str = ":memory:", *, threads: int | None = None,
             memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """A connection in UTC with the shared macros, so every stage reads time the same way.
 
-    A database file's relative paths resolve against its own folder first (then the
-    working directory): the views over day partitions name them relative to the
-    database, so a moved or copied output folder reads its own files."""
+    A database file's relative paths resolve against its own folder, never the working
+    directory: the views over day partitions name them relative to the database, so a
+    moved or copied output folder reads its own files (and not an ``out/`` that happens
+    to be where the command runs). Every other path the pipeline reads goes through
+    ``glob_literal``, which makes it absolute."""
     config: dict[str, str | int] = {"autoinstall_known_extensions": "false"}
     if str(database) != ":memory:":
-        config["file_search_path"] = f"{Path(database).resolve().parent},{Path.cwd()}"
+        config["file_search_path"] = str(Path(database).resolve().parent)
     if threads:
         config["threads"] = threads
     if memory_limit:
@@ -142,10 +144,15 @@ def atomic_copy(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, ob
 
 
 def glob_literal(path: Path | str) -> str:
-    """``path`` for DuckDB's file readers, which read every string as a glob: each ``*``,
-    ``?`` and ``[`` in a folder's or file's name becomes a one-character class, so an input
-    named ``p*.parquet`` or an output folder named ``run[1]`` means itself."""
-    return re.sub(r"([*?\[])", r"[\1]", str(path))
+    """``path`` for DuckDB's file readers: absolute (a database's relative paths resolve
+    against its own folder, see ``connect``), and with each ``*``, ``?`` and ``[`` made a
+    one-character class, since the readers take every string as a glob: an input named
+    ``p*.parquet`` or an output folder named ``run[1]`` means itself."""
+    return _escape_glob(str(Path(path).absolute()))
+
+
+def _escape_glob(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
 
 
 def _quote(path: Path) -> str:
@@ -179,9 +186,10 @@ def create_partition_view(db: duckdb.DuckDBPyConnection, out: Path, table: str,
         home = db.execute("SELECT path FROM duckdb_databases() "
                           "WHERE database_name = current_database()").fetchone()
         folder = Path(home[0]).resolve().parent if home and home[0] else None
-        if folder is not None and root.is_relative_to(folder):
-            root = root.relative_to(folder)
-        glob = _quote(Path(glob_literal(root)) / "date=*" / PARTITION_FILE)
+        where = (_escape_glob(str(root.relative_to(folder)))
+                 if folder is not None and root.is_relative_to(folder)
+                 else glob_literal(root))
+        glob = _quote(Path(where) / "date=*" / PARTITION_FILE)
         db.execute(
             f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{glob}', "
             "hive_partitioning = true, hive_types = {'date': DATE})"

@@ -367,3 +367,22 @@ def test_feature_views_are_typed_before_any_day_and_read_every_day_after(tmp_pat
     finally:
         db.close()
     assert rows == [(DAY, "a", 1), (date(2026, 4, 2), "a", 1)]
+
+
+def test_views_never_read_an_out_folder_where_the_command_runs(tmp_path, monkeypatch):
+    """The database's relative paths resolve against its own folder only: a command run
+    where another out/ lies (the demo's, in a project folder) must not read it."""
+    decoy = tmp_path / "elsewhere"
+    write_requests(decoy / "out", [request_row(1, "10:00:00", "decoy")])
+    build_day_features(decoy / "out", DAY)
+    home = tmp_path / "case"
+    write_requests(home / "out", [request_row(1, "10:00:00", "a")])
+    build_day_features(home / "out", DAY)
+    monkeypatch.chdir(decoy)
+    db = warehouse.connect(home / "forensics.duckdb")
+    try:
+        create_feature_views(db, home / "out")
+        rows = db.execute("SELECT account_id FROM account_day").fetchall()
+    finally:
+        db.close()
+    assert rows == [("a",)]
