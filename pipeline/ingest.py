@@ -73,6 +73,9 @@ class IngestParams:
     trailing_days: int = 7
     """Days before a day whose kept rows make its median (published partitions, and the
     earlier days of the same run)."""
+    min_trailing_days: int = 3
+    """Fewer days than this before a day make no median: one busy day before a quiet one
+    (a campaign's burst on a range's first day) is no outage."""
     allow_empty: bool = False
     """Publish a day that kept no or few rows anyway (a deliberate run)."""
     block_bytes: int = 64 << 20
@@ -622,7 +625,7 @@ def _refuse_short_days(kept: dict[date, int], ledger: pa.Table, out: Path, start
         before = [history[d] for d in (day - timedelta(days=n)
                                        for n in range(1, params.trailing_days + 1))
                   if d in history]
-        median = float(np.median(before)) if before else 0.0
+        median = float(np.median(before)) if len(before) >= params.min_trailing_days else 0.0
         if rows == 0 or rows < params.min_day_share * median:
             short.append((day, rows, median))
     if not short:

@@ -586,6 +586,16 @@ def test_a_day_far_below_the_days_before_it_stops_the_run(logs, out):
     assert result.rows_kept == 30
 
 
+def test_one_busy_day_before_a_quiet_one_is_no_outage(logs, out):
+    """Must not fire: a range's first day held a burst (400 rows) and its second 20; one
+    day before makes no median (``min_trailing_days``)."""
+    write_logs(logs, "a", [record(i, ts=f"2026-04-01T{i // 60:02d}:{i % 60:02d}:00Z")
+                           for i in range(400)]
+               + [record(1000 + i, ts=f"2026-04-02T10:{i:02d}:00Z") for i in range(20)])
+    result = ingest(logs, out, DAY, date(2026, 4, 2), run_id="t")
+    assert result.rows_kept == 420
+
+
 def test_allow_empty_publishes_an_empty_day(logs, out):
     write_logs(logs, "a", [record(i) for i in range(5)])
     result = ingest(logs, out, date(2026, 4, 2), date(2026, 4, 2), run_id="t",
