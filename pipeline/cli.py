@@ -123,6 +123,12 @@ def _disk_full(err: BaseException | None) -> str | None:
     return None
 
 
+def _check_share(value: float, option: str) -> None:
+    """A share is between 0 and 1, as the DAGs' params require (``overrides_of``)."""
+    if not 0 <= value <= 1:
+        raise ForensicsError(f"{option}: must be a share between 0 and 1 (got {value})")
+
+
 def _request(logs: Path, out: Path, start: str, end: str, accounts: Path | None,
              signing_key: Path | None = None) -> RunRequest:
     if signing_key is not None and not signing_key.is_file():
@@ -194,6 +200,7 @@ def ingest_command(
 ) -> None:
     """Load request logs into day partitions, with a quarantine for bad rows."""
     with user_errors():
+        _check_share(max_bad_share, "--max-bad-share")
         request = _request(logs, out, start, end, accounts)
         with progress_bar() as report:
             result = run_ingest(request, IngestParams(max_bad_share=max_bad_share,
@@ -217,6 +224,7 @@ def run(
 ) -> None:
     """Run the whole pipeline over a date range."""
     with user_errors():
+        _check_share(max_bad_share, "--max-bad-share")
         if lookback_days < 1:
             raise ForensicsError("--lookback-days: must be at least 1")
         if excerpts < 0:
