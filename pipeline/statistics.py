@@ -13,8 +13,9 @@ alone is judged by what it does; the rules of what accounts do together
 Every statistic is a rule of ``RULES``: an id, a family, what it measures (a ratio of two
 ``cluster_profile`` columns, so an auditor can re-derive it) and the test behind it. The
 baseline of a rule of an account's own behaviour (reasoning, saturation, cache busting,
-hours, pacing) is the window's other accounts, each counted once with its cluster's
-value, without the clusters a first pass found strong on a harvest rule (``judge``). The
+hours, pacing) is the rest of the window, weighed by accounts or by requests, whichever
+median is lower, without the clusters a first pass found strong on a harvest rule
+(``judge``). The
 baseline of a size-dependent rule (``Rule.by_size``: what accounts do together, and
 novelty) is the ``baseline_clusters`` clusters nearest in size (its own value excluded);
 for what accounts do together, other clusters of several accounts only. Tests, one-sided
@@ -72,13 +73,10 @@ class Rule:
     """The statistic counts what two or more of the cluster's accounts do together, so a
     single account scores 0 by construction: its baseline is other clusters of two or
     more accounts only, or the smallest clusters would pass for ordinary by default."""
-    by_size: bool = False
-    """The statistic depends on how many accounts the cluster has (what its accounts do
-    together, or what no other cluster sent), so its baseline is the clusters nearest in
-    size. Otherwise it measures each account's own behaviour, and its baseline is the
-    pooled rate of the rest of the window: what as many requests of unrelated accounts
-    would show. Nearest-size clusters would make a poor null there: a campaign that linking
-    split into fifty card-sized clusters is its own nearest neighbour in size."""
+    by_partition: bool = False
+    """The statistic depends on how the window's accounts are partitioned into clusters
+    (novelty: what no other cluster sent), so, like what accounts do together, its
+    baseline is the clusters nearest in size (``by_size``)."""
     harvest: bool = False
     """The statistic shows what is harvested (a capability sweep, reasoning elicitation,
     output saturation, one prompt sampled across the pool, cache busting), not only that
@@ -87,6 +85,15 @@ class Rule:
     app, a lab's benchmark run or an enterprise's agents send too; a verdict needs one
     harvest statistic (scoring)."""
 
+
+    @property
+    def by_size(self) -> bool:
+        """Baseline: the clusters nearest in size (what accounts do together, novelty).
+        Otherwise the rule measures each account's own behaviour, and its baseline is the
+        rest of the window (``_with_window_baseline``): nearest-size clusters make a poor
+        null there, since a campaign that linking split into fifty card-sized clusters is
+        its own nearest neighbour in size."""
+        return self.across_accounts or self.by_partition
 
 RULES: tuple[Rule, ...] = (
     Rule("QD-01", "query_distribution", "capability_coverage_entropy", "permutation",
@@ -107,13 +114,13 @@ RULES: tuple[Rule, ...] = (
          "by two or more of the cluster's accounts: one operator's wrappers. Needs text: "
          "without it, reuse is exact-prompt reuse, which QD-08 already counts.",
          "Pull excerpts (--excerpts) and check the shared openings.", needs_text=True,
-         across_accounts=True, by_size=True),
+         across_accounts=True),
     Rule("QD-04", "query_distribution", "prompt_novelty_share", "binomial",
          "novel_prompt_count", "distinct_prompt_count", 0.25,
          "Share of the cluster's distinct prompts no other cluster sent: generated task "
          "streams and nonces make every prompt new.",
          "High novelty with template reuse means generated prompts in fixed wrappers.",
-         by_size=True),
+         by_partition=True),
     Rule("QD-05", "query_distribution", "reasoning_elicitation_share", "binomial",
          "reasoning_elicited_count", "text_request_count", 0.15,
          "Share of prompts that ask for step-by-step reasoning: distillation harvests the "
@@ -132,7 +139,7 @@ RULES: tuple[Rule, ...] = (
          "cluster sent (a prompt the whole population sends is not the operator's).",
          needs_text=True,
          hashes_fallback=("resampled_prompt_count", "distinct_prompt_count"),
-         across_accounts=True, by_size=True, harvest=True),
+         across_accounts=True, harvest=True),
     Rule("CM-01", "caching_mismatch", "cache_busting_share", "binomial",
          "busted_count", "predicted_hit_count", 0.30,
          "Share of the cache hits the accounts' own repetition predicts that read nothing: "
@@ -146,7 +153,7 @@ RULES: tuple[Rule, ...] = (
          "two of them work within minutes; a pool rotating requests over accounts hands "
          "off most of them, hence the high minimum effect.",
          "List the prefixes shared across accounts in the caching section.",
-         across_accounts=True, by_size=True),
+         across_accounts=True),
     Rule("CM-03", "caching_mismatch", "read_without_write_share", "binomial",
          "read_without_write_count", "observed_read_count", 0.30,
          "Share of cache reads of prefixes the account never wrote: a cache warmed by "
@@ -166,14 +173,12 @@ RULES: tuple[Rule, ...] = (
          "synchronized_start_count", "account_day_count", 0.20,
          "Share of account-days that started in the same minute as another of the "
          "cluster's accounts: one scheduler behind many accounts.",
-         "Look at the start times in the accounts appendix.", across_accounts=True,
-         by_size=True),
+         "Look at the start times in the accounts appendix.", across_accounts=True),
     Rule("TS-04", "traffic_shape", "failover_share", "binomial",
          "failover_count", "request_count", 0.005,
          "Share of requests that are a 429 failed over to another account of the cluster "
          "within seconds: a key-pool proxy retrying.",
-         "List the failover pairs in the linkage section.", across_accounts=True,
-         by_size=True),
+         "List the failover pairs in the linkage section.", across_accounts=True),
 )
 
 
@@ -241,12 +246,14 @@ def compute_statistics(db: duckdb.DuckDBPyConnection, start: date, end: date,
 
 def judge(profile: pl.DataFrame, permuted: pl.DataFrame,
           params: StatisticsParams) -> pl.DataFrame:
-    """Test every cluster on every rule, twice: the second pass leaves the clusters the
-    first found strong on a harvest rule out of the baselines of each account's own
-    behaviour, so the null is what the other accounts do."""
-    first = _strong(binomial_statistics(profile, params), permuted, params)
+    """Test every cluster on every rule. A first pass on the harvest rules alone (p-values
+    are adjusted per statistic, so the others cannot change it) finds the suspects; the
+    second leaves them out of the baselines of each account's own behaviour, so the null
+    is what the other accounts do."""
+    harvest = [r for r in RULES if r.harvest]
+    first = _strong(binomial_statistics(profile, params, rules=harvest), permuted, params)
     suspects = first.filter(pl.col("is_strong") & pl.col("rule_id").is_in(
-        [r.rule_id for r in RULES if r.harvest]))["cluster_id"].unique().to_list()
+        [r.rule_id for r in harvest]))["cluster_id"].unique().to_list()
     return _strong(binomial_statistics(profile, params, suspects), permuted, params)
 
 
@@ -267,7 +274,8 @@ def _hashes_only(profile: pl.DataFrame) -> pl.Expr:
 
 
 def binomial_statistics(profile: pl.DataFrame, params: StatisticsParams,
-                        suspects: Sequence[str] = ()) -> pl.DataFrame:
+                        suspects: Sequence[str] = (),
+                        rules: Sequence[Rule] = RULES) -> pl.DataFrame:
     """The ratio statistics: value, baseline, binomial test.
 
     ``suspects`` are clusters a first pass found strong on a harvest rule; they are left
@@ -277,7 +285,7 @@ def binomial_statistics(profile: pl.DataFrame, params: StatisticsParams,
     """
     frames = []
     hashes_only = profile.select("cluster_id", hashes_only=_hashes_only(profile))
-    for rule in (r for r in RULES if r.test == "binomial"):
+    for rule in (r for r in rules if r.test == "binomial"):
         frame = profile.join(hashes_only, on="cluster_id").select(
             "cluster_id", "n_accounts",
             k=pl.when(pl.col("hashes_only") & (rule.hashes_fallback is not None))
@@ -317,9 +325,7 @@ def _with_window_baseline(frame: pl.DataFrame, params: StatisticsParams,
     ordered = frame.sort("value", "cluster_id")
     tested = np.flatnonzero(ordered["n_accounts"].to_numpy() >= params.min_cluster_accounts)
     if frame.height - 1 < params.min_baseline_clusters or tested.size == 0:
-        return ordered.clear().with_columns(
-            baseline_median=pl.lit(None, pl.Float64), baseline_q1=pl.lit(None, pl.Float64),
-            baseline_q3=pl.lit(None, pl.Float64), baseline_count=pl.lit(None, pl.Int64))
+        return _no_baseline(ordered)
     values = ordered["value"].to_numpy()
     reference = ~ordered["cluster_id"].is_in(list(suspects)).to_numpy()
     accounts, others = _weighted_quartiles(
@@ -335,12 +341,19 @@ def _with_window_baseline(frame: pl.DataFrame, params: StatisticsParams,
     ).filter(pl.col("baseline_count") >= params.min_baseline_clusters)
 
 
+def _no_baseline(frame: pl.DataFrame) -> pl.DataFrame:
+    """No row tested: the frame emptied, with the baseline columns typed."""
+    return frame.clear().with_columns(
+        baseline_median=pl.lit(None, pl.Float64), baseline_q1=pl.lit(None, pl.Float64),
+        baseline_q3=pl.lit(None, pl.Float64), baseline_count=pl.lit(None, pl.Int64))
+
+
 def _weighted_quartiles(values: np.ndarray, weights: np.ndarray, tested: np.ndarray,
                         ) -> tuple[list[np.ndarray], np.ndarray]:
     """Quartiles of ``values`` (sorted) under ``weights``, for each tested position with its
     own weight left out; and the weight left for each."""
     cumulative = np.cumsum(weights.astype(np.float64))
-    own = cumulative[tested] - np.concatenate(([0.0], cumulative))[tested]
+    own = weights[tested].astype(np.float64)
     others = cumulative[-1] - own
     quartiles = []
     for q in (0.25, 0.5, 0.75):
@@ -361,9 +374,7 @@ def _with_baseline(frame: pl.DataFrame, params: StatisticsParams) -> pl.DataFram
     size = min(params.baseline_clusters, total - 1)
     tested = np.flatnonzero(ordered["n_accounts"].to_numpy() >= params.min_cluster_accounts)
     if size < params.min_baseline_clusters or tested.size == 0:
-        return ordered.clear().with_columns(
-            baseline_median=pl.lit(None, pl.Float64), baseline_q1=pl.lit(None, pl.Float64),
-            baseline_q3=pl.lit(None, pl.Float64), baseline_count=pl.lit(None, pl.Int64))
+        return _no_baseline(ordered)
     low = np.clip(tested - size // 2, 0, total - size - 1)
     window = low[:, None] + np.arange(size + 1)[None, :]
     keep = window != tested[:, None]
