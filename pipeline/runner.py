@@ -29,7 +29,7 @@ from pipeline.ingest import IngestParams, IngestResult, Progress, check_inputs, 
 from pipeline.linking import LinkParams, LinkResult, LinkType, link_accounts
 from pipeline.scoring import ScoringParams, record_verdicts, score_clusters
 from pipeline.statistics import StatisticsParams, compute_statistics
-from pipeline.warehouse import DB_NAME, connect, output_lock
+from pipeline.warehouse import DB_NAME, connect, output_lock, remove_dead_temp_files
 
 RUNS_DDL = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -290,10 +290,7 @@ def _settle_abandoned(out: Path, run_id: str) -> None:
     no live run is behind it) becomes ``abandoned``, and temporary files of processes that
     no longer exist are removed. A run killed by kill -9, a timeout or a full disk
     otherwise stays ``running`` forever and leaves zero-byte ``.tmp`` files."""
-    for path in sorted(out.rglob(".*.tmp")):
-        pid = path.name.rsplit(".", 2)[-2]
-        if pid.isdigit() and not _alive(int(pid)):
-            path.unlink(missing_ok=True)
+    remove_dead_temp_files(out)
     if not (out / DB_NAME).exists():
         return
     db = connect(out / DB_NAME)
@@ -305,16 +302,6 @@ def _settle_abandoned(out: Path, run_id: str) -> None:
                                "(killed, timed out or out of disk)"})
     finally:
         db.close()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _write_run(out: Path, run_id: str, command: str, parameters: str, status: str,

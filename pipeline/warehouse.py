@@ -115,6 +115,34 @@ def output_lock(out: Path, holder: dict[str, str]) -> Iterator[None]:
         os.close(fd)
 
 
+def _temp_path(target: Path) -> Path:
+    """Where ``target`` is written before its rename: hidden, beside it, named by the
+    writing process, so that ``remove_dead_temp_files`` can tell a dead writer's."""
+    return target.with_name(f".{target.name}.{os.getpid()}.tmp")
+
+
+def remove_dead_temp_files(out: Path) -> list[Path]:
+    """Remove the temporary files (``_temp_path``) under ``out`` whose writing process no
+    longer exists (killed before its rename), and return them."""
+    removed = []
+    for path in sorted(out.rglob(".*.tmp")):
+        pid = path.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def atomic_copy(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, object],
                 target: Path) -> None:
     """Write a query's result to ``target`` as Parquet so readers see the old file or the new.
@@ -124,7 +152,7 @@ def atomic_copy(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, ob
     point leaves the previous version (or, for a new day, nothing), never half a file.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp = _temp_path(target)
     try:
         con.execute(
             f"COPY ({query}) TO '{_quote(tmp)}' (FORMAT parquet, COMPRESSION zstd, "
@@ -215,7 +243,7 @@ def empty_columns(columns: Columns) -> str:
 def write_bytes_atomic(target: Path, content: bytes) -> None:
     """Write ``content`` to ``target`` so readers see the old file or the new one."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp = _temp_path(target)
     try:
         with open(tmp, "wb") as fh:
             fh.write(content)
