@@ -18,6 +18,7 @@ tail, a customer's card number may not survive.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 _KEY = re.compile(
     r"""(?x)
@@ -68,36 +69,31 @@ _DIGITS = re.compile(r"\d{6,}")
 _PHONE_MIN_DIGITS = 7
 """A phone-shaped match with fewer digits (``12 34``, ``1.5 2.5``) is left alone."""
 
-REDACTIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("[key]", _ASSIGNED),
-    ("[key]", _KEY),
-    ("[key]", _SECRET_B64),
-    ("[email]", _EMAIL),
-    ("[phone]", _PHONE),
-    ("[digits]", _DIGITS),
+def _phone_or_keep(match: re.Match[str]) -> str:
+    digits = sum(ch.isdigit() for ch in match.group(0))
+    return "[phone]" if digits >= _PHONE_MIN_DIGITS else match.group(0)
+
+
+REDACTIONS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
+    (_ASSIGNED, r"\g<name>\g<sep>[key]"),
+    (_KEY, "[key]"),
+    (_SECRET_B64, "[key]"),
+    (_EMAIL, "[email]"),
+    (_PHONE, _phone_or_keep),
+    (_DIGITS, "[digits]"),
 )
-"""Label and pattern, in the order they are applied."""
+"""Pattern and replacement, in the order they are applied."""
 
 
 def redact(text: str, *, max_chars: int | None = 400) -> str:
     """``text`` with secrets and personal identifiers replaced, folded to one line and
     cut to ``max_chars`` characters (an ellipsis marks the cut)."""
     folded = " ".join(strip_hidden(text).split())
-    for label, pattern in REDACTIONS:
-        if pattern is _PHONE:
-            folded = pattern.sub(_phone_or_keep, folded)
-        elif pattern is _ASSIGNED:
-            folded = pattern.sub(rf"\g<name>\g<sep>{label}", folded)
-        else:
-            folded = pattern.sub(label, folded)
+    for pattern, replacement in REDACTIONS:
+        folded = pattern.sub(replacement, folded)
     if max_chars is not None and len(folded) > max_chars:
         folded = folded[: max_chars - 1].rstrip() + "…"
     return folded
-
-
-def _phone_or_keep(match: re.Match[str]) -> str:
-    digits = sum(ch.isdigit() for ch in match.group(0))
-    return "[phone]" if digits >= _PHONE_MIN_DIGITS else match.group(0)
 
 
 def strip_hidden(text: str) -> str:
