@@ -597,48 +597,47 @@ def _finish(con: duckdb.DuckDBPyConnection, files: list[InputFile], skipped: lis
                 f"{out / DB_NAME}"
             )
         days = [row[0] for row in quality]
+        totals = {name: sum(ledger.column(name).to_pylist())
+                  for name in ("rows_read", "rows_kept", "rows_quarantined",
+                               "rows_out_of_range")}
         if not params.allow_empty:
-            _refuse_short_days({row[0]: row[1] for row in quality}, ledger, out, start, end,
-                               params)
+            _refuse_short_days({row[0]: row[1] for row in quality}, totals, ledger.num_rows,
+                               out, start, end, params)
         con.execute("CREATE TABLE requests_nullable AS SELECT "
                     + empty_columns(REQUESTS_COLUMNS))
         partitions = _write_partitions(con, out, days, params.parallel_files, report)
         create_requests_view(db, out)
     finally:
         db.close()
-    totals = {name: sum(ledger.column(name).to_pylist())
-              for name in ("rows_read", "rows_kept", "rows_quarantined", "rows_out_of_range")}
     return IngestResult(run_id=run_id, days=days, files=files, skipped_files=skipped,
                         by_reason=by_reason, partitions=partitions, **totals)
 
 
-def _refuse_short_days(kept: dict[date, int], ledger: pa.Table, out: Path, start: date,
-                       end: date, params: IngestParams) -> None:
+def _refuse_short_days(kept: dict[date, int], totals: dict[str, int], files: int, out: Path,
+                       start: date, end: date, params: IngestParams) -> None:
     """Stop before anything is published when a day kept no rows, or fewer than
     ``min_day_share`` of the median of the days before it, naming the day and where the
-    rows read went."""
-    history = {day: _published_rows(out, day)
-               for day in (start - timedelta(days=n) for n in range(1, params.trailing_days + 1))}
-    history = {day: rows for day, rows in history.items() if rows is not None} | kept
+    rows read went (``totals`` of the ledger's ``files``)."""
+    def days_before(day: date) -> list[date]:
+        return [day - timedelta(days=n) for n in range(1, params.trailing_days + 1)]
+
+    published = {day: _published_rows(out, day) for day in days_before(start)}
+    history = {day: rows for day, rows in published.items() if rows is not None} | kept
     short = []
     for day, rows in kept.items():
-        before = [history[d] for d in (day - timedelta(days=n)
-                                       for n in range(1, params.trailing_days + 1))
-                  if d in history]
+        before = [history[d] for d in days_before(day) if d in history]
         median = float(np.median(before)) if len(before) >= params.min_trailing_days else 0.0
         if rows == 0 or rows < params.min_day_share * median:
             short.append((day, rows, median))
     if not short:
         return
     day, rows, median = short[0]
-    totals = {name: sum(ledger.column(name).to_pylist())
-              for name in ("rows_read", "rows_kept", "rows_quarantined", "rows_out_of_range")}
     what = (f"{day} kept no rows" if rows == 0 else
             f"{day} kept {rows:,} rows, under {params.min_day_share:.0%} of the median of "
             f"the days before it ({median:,.0f})")
     others = f" (and {len(short) - 1} more day(s))" if len(short) > 1 else ""
     raise ShortDay(
-        f"{what}{others}. Read {ledger.num_rows} file(s), {totals['rows_read']:,} rows: "
+        f"{what}{others}. Read {files} file(s), {totals['rows_read']:,} rows: "
         f"{totals['rows_kept']:,} kept, {totals['rows_quarantined']:,} quarantined, "
         f"{totals['rows_out_of_range']:,} outside {start}..{end}. Nothing was published; "
         "the last publication is in place. --allow-empty publishes it anyway.")
