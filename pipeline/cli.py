@@ -26,6 +26,7 @@ from pipeline.errors import ForensicsError
 from pipeline.ingest import IngestParams, IngestResult
 from pipeline.ingest import Progress as ProgressCallback
 from pipeline.linking import LinkParams
+from pipeline.orchestration import check_share
 from pipeline.runner import PipelineParams, RunRequest, RunResult, run_ingest, run_pipeline
 
 app = typer.Typer(
@@ -123,12 +124,6 @@ def _disk_full(err: BaseException | None) -> str | None:
     return None
 
 
-def _check_share(value: float, option: str) -> None:
-    """A share is between 0 and 1, as the DAGs' params require (``overrides_of``)."""
-    if not 0 <= value <= 1:
-        raise ForensicsError(f"{option}: must be a share between 0 and 1 (got {value})")
-
-
 def _request(logs: Path, out: Path, start: str, end: str, accounts: Path | None,
              signing_key: Path | None = None) -> RunRequest:
     if signing_key is not None and not signing_key.is_file():
@@ -200,7 +195,7 @@ def ingest_command(
 ) -> None:
     """Load request logs into day partitions, with a quarantine for bad rows."""
     with user_errors():
-        _check_share(max_bad_share, "--max-bad-share")
+        check_share(max_bad_share, "--max-bad-share")
         request = _request(logs, out, start, end, accounts)
         with progress_bar() as report:
             result = run_ingest(request, IngestParams(max_bad_share=max_bad_share,
@@ -224,7 +219,7 @@ def run(
 ) -> None:
     """Run the whole pipeline over a date range."""
     with user_errors():
-        _check_share(max_bad_share, "--max-bad-share")
+        check_share(max_bad_share, "--max-bad-share")
         if lookback_days < 1:
             raise ForensicsError("--lookback-days: must be at least 1")
         if excerpts < 0:

@@ -89,6 +89,13 @@ def configured_paths(env: Mapping[str, str] | None = None) -> dict[str, str | No
             "signing_key": _absolute(env.get(ENV_SIGNING_KEY) or None)}
 
 
+def check_share(value: object, name: str) -> float:
+    """A share between 0 and 1 (a DAG param or a CLI option, named as the user wrote it)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ForensicsError(f"{name}: must be a share between 0 and 1 (got {value!r})")
+    return float(value)
+
+
 def overrides_of(params: Mapping[str, Any]) -> dict[str, Any]:
     """The thresholds of a run's params, checked: ``PipelineParams.from_overrides`` input."""
     values = {k: params[k] if params.get(k) is not None else v for k, v in PARAM_DEFAULTS.items()}
@@ -96,13 +103,11 @@ def overrides_of(params: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 1:
         raise ForensicsError(f"lookback_days: must be a whole number of days, at least 1 "
                              f"(got {lookback!r})")
-    share = values["max_bad_share"]
-    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
-        raise ForensicsError(f"max_bad_share: must be a share between 0 and 1 (got {share!r})")
+    share = check_share(values["max_bad_share"], "max_bad_share")
     allow_empty = values["allow_empty"]
     if not isinstance(allow_empty, bool):
         raise ForensicsError(f"allow_empty: must be true or false (got {allow_empty!r})")
-    return {"lookback_days": lookback, "max_bad_share": float(share),
+    return {"lookback_days": lookback, "max_bad_share": share,
             "allow_empty": allow_empty}
 
 
