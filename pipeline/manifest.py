@@ -121,14 +121,15 @@ def ledger_inputs(db: Any, *, start: date | None = None,
             for r in frame.iter_rows(named=True)]
 
 
-def output_files(out: Path) -> list[Path]:
-    """Every file under ``out`` the manifest covers, in path order."""
+def output_files(out: Path, *, hidden: bool = False) -> list[Path]:
+    """Every file under ``out`` the manifest covers, in path order; with ``hidden``, the
+    hidden ones too (the manifest lists none, so ``verify`` names any it finds)."""
     found = []
     for path in sorted(out.rglob("*")):
         rel = path.relative_to(out)
-        if not path.is_file() or rel.as_posix() in EXCLUDED:
+        if not path.is_file() or rel.as_posix() in EXCLUDED or rel.parts[0] in EXCLUDED_DIRS:
             continue
-        if any(part.startswith(".") for part in rel.parts) or rel.parts[0] in EXCLUDED_DIRS:
+        if not hidden and any(part.startswith(".") for part in rel.parts):
             continue
         found.append(path)
     return found
@@ -300,10 +301,7 @@ def verify(out: Path, public_key: Path | None = None) -> VerifyResult:
     ``public_key``, both manifests must carry a valid signature."""
     if not (out / MANIFEST_NAME).is_file():
         return VerifyResult(0, problem=f"no {MANIFEST_NAME} in {out}")
-    checks = [(out, out / MANIFEST_NAME, "", [
-        p for p in sorted(out.rglob("*")) if p.is_file()
-        and p.relative_to(out).as_posix() not in EXCLUDED
-        and p.relative_to(out).parts[0] not in EXCLUDED_DIRS])]
+    checks = [(out, out / MANIFEST_NAME, "", output_files(out, hidden=True))]
     validation = out / VALIDATION_DIR
     if validation.is_dir():
         checks.append((validation, _validation_manifest(out), f"{VALIDATION_DIR}/",
