@@ -124,10 +124,8 @@ def record_verdicts(db: duckdb.DuckDBPyConnection, run_id: str) -> None:
                "window_end DATE, cluster_id VARCHAR, verdict VARCHAR, risk_score DOUBLE, "
                "n_accounts BIGINT, joined_case VARCHAR)")
     db.execute("DELETE FROM verdict_history WHERE run_id = $run_id", {"run_id": run_id})
-    db.execute("INSERT INTO verdict_history SELECT $run_id, w.window_end, f.cluster_id, "
-               "f.verdict, f.risk_score, f.n_accounts, f.joined_case "
-               "FROM cluster_findings AS f, (SELECT max(window_end) AS window_end "
-               "FROM clusters) AS w ORDER BY f.cluster_id", {"run_id": run_id})
+    db.execute(f"INSERT INTO verdict_history {sql_text('verdict_history')}",
+               {"run_id": run_id})
 
 
 def verdicts(profile: pl.DataFrame, statistics: pl.DataFrame,
