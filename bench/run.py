@@ -159,7 +159,7 @@ def run_linking(out: Path, start: date, end: date) -> int:
     db = connect(out / DB_NAME)
     try:
         create_feature_views(db, out)
-        linked = link_accounts(db, out, start, end, run_id="bench",
+        linked = link_accounts(db, start, end, run_id="bench",
                                params=PipelineParams().linking)
         sizes = {table: db.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
                  for table in ("account_link_key", "account_link_evidence")}
@@ -200,7 +200,7 @@ def run_reports(out: Path, clusters: int) -> int:
         db.execute("UPDATE cluster_findings SET verdict = 'flagged' WHERE cluster_id IN ("
                    "SELECT cluster_id FROM cluster_findings ORDER BY n_accounts DESC, "
                    "cluster_id LIMIT $n)", {"n": clusters})
-        paths = write_reports(db, out, run_id="bench", params={},
+        paths = write_reports(db, out / "reports", params={},
                               generated_at=datetime(2026, 4, 8, tzinfo=UTC))
     finally:
         db.close()

@@ -10,7 +10,7 @@ pair, evidence kind and rarity stratum: shared count, chance expectation, p-valu
 ``account_link_pair`` (per pair: the combined surprise), ``link_threshold`` (the edge
 threshold of this window), ``account_link`` (the graph's edges), ``clusters`` (every account
 of the window in exactly one cluster), ``cluster_key`` (why each cluster is one operator)
-and ``cluster_lineage``; and ``findings/clusters.parquet``.
+and ``cluster_lineage`` (``pipeline.publication`` publishes the clusters).
 
 Linking is not accusation: it says whom a verdict would cover. Evidence is measured
 against the window's own null: for each kind of shared thing (a key, a prompt sent within
@@ -33,7 +33,6 @@ import math
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 
 import duckdb
 import igraph
@@ -43,7 +42,7 @@ import pyarrow as pa
 from scipy.special import betainc, gammaincc, gammaln
 
 from pipeline.features import FeatureParams
-from pipeline.warehouse import publish_frame, sql_text, write_parquet_atomic
+from pipeline.warehouse import publish_frame, sql_text
 
 
 @dataclass(frozen=True)
@@ -169,7 +168,6 @@ class LinkResult:
     cluster_count: int
     linked_cluster_count: int
     largest_cluster: int
-    clusters_file: Path
 
 
 LINK_TABLES = ("account_link_key", "link_key", "account_link_null", "account_link_evidence",
@@ -181,7 +179,7 @@ def link_window(start: date, end: date, params: LinkParams) -> tuple[date, date]
     return min(start, end - timedelta(days=params.lookback_days - 1)), end
 
 
-def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: date, *,
+def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
                   run_id: str, params: LinkParams | None = None,
                   features: FeatureParams | None = None) -> LinkResult:
     """Build the linking tables and the clusters for the window ending at ``end``.
@@ -245,9 +243,6 @@ def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: da
     publish_frame(db, "clusters", clusters, "cluster_id, account_id")
     db.execute(f"CREATE OR REPLACE TABLE cluster_key AS {sql_text('cluster_key')}")
     _record_lineage(db, lineage.with_columns(run_id=pl.lit(run_id), window_end=pl.lit(last)))
-    target = out / "findings" / "clusters.parquet"
-    write_parquet_atomic(
-        clusters.select("cluster_id", "account_id").sort("cluster_id", "account_id"), target)
     sizes = clusters.group_by("cluster_id").len()
     return LinkResult(
         window_start=first,
@@ -257,7 +252,6 @@ def link_accounts(db: duckdb.DuckDBPyConnection, out: Path, start: date, end: da
         cluster_count=sizes.height,
         linked_cluster_count=int((sizes["len"] > 1).sum()),
         largest_cluster=int(sizes["len"].max() or 0),
-        clusters_file=target,
     )
 
 

@@ -48,8 +48,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from pipeline.errors import ForensicsError
+from pipeline.publication import CONTRACT_LINKS, FINDINGS_DIR, PUBLICATIONS_DIR, write_findings
 from pipeline.validation import VALIDATION_DIR
-from pipeline.warehouse import DB_NAME, LOCK_NAME, sql_path, write_bytes_atomic
+from pipeline.warehouse import DB_NAME, LOCK_NAME, connect, sql_path, write_bytes_atomic
 
 MANIFEST_NAME = "manifest.json"
 SIGNATURE_SUFFIX = ".sig"
@@ -60,7 +61,6 @@ EXCLUDED_DIRS = {VALIDATION_DIR}
 """Folders the manifest does not cover: the validation Data Docs are a per-run record
 (their pages carry the run's id and time), listed in ``validation/manifest.json``; their
 outcomes are in forensics.duckdb and in the reports' provenance section."""
-FINDINGS_DIR = "findings"
 FLOAT_TOLERANCE = 1e-9
 """Relative difference under which two re-derived floats are equal: DuckDB's parallel
 sums may add doubles in another order, which changes the last bits and nothing else."""
@@ -127,7 +127,8 @@ def output_files(out: Path, *, hidden: bool = False) -> list[Path]:
     found = []
     for path in sorted(out.rglob("*")):
         rel = path.relative_to(out)
-        if not path.is_file() or rel.as_posix() in EXCLUDED or rel.parts[0] in EXCLUDED_DIRS:
+        if path.is_symlink() or not path.is_file() or rel.as_posix() in EXCLUDED or \
+                rel.parts[0] in EXCLUDED_DIRS:
             continue
         if not hidden and any(part.startswith(".") for part in rel.parts):
             continue
@@ -135,16 +136,22 @@ def output_files(out: Path, *, hidden: bool = False) -> list[Path]:
     return found
 
 
+def output_links(out: Path) -> dict[str, str]:
+    """Every link under ``out`` and where it points (``latest`` and the contract's
+    ``findings``/``reports``): a link re-pointed at another publication changes what a
+    reader sees without changing a byte of any file, so the manifest lists them too."""
+    return {path.relative_to(out).as_posix(): os.readlink(path)
+            for path in sorted(out.rglob("*")) if path.is_symlink()
+            and path.relative_to(out).parts[0] not in EXCLUDED_DIRS}
+
+
 def write_manifest(out: Path, *, inputs: Iterable[InputRecord], params: dict[str, Any],
-                   code_version: str, run_id: str | None = None,
+                   code_version: str, publication: str | None = None,
                    signing_key: Path | None = None) -> Path:
     """Write ``out/manifest.json`` (atomically) and ``validation/manifest.json``, signed
-    with ``signing_key`` when given, and return the first's path.
-
-    ``run_id`` is accepted for symmetry with the other stages and not written: it holds
-    the clock, and the manifest must be the same bytes for the same inputs.
+    with ``signing_key`` when given, and return the first's path. ``publication`` names
+    the run's folder under ``publications/`` (what ``rederive`` compares with).
     """
-    del run_id
     document = {
         "format": MANIFEST_FORMAT,
         "code_version": code_version,
@@ -153,6 +160,8 @@ def write_manifest(out: Path, *, inputs: Iterable[InputRecord], params: dict[str
                    for i in sorted(inputs, key=lambda i: (i.source_file, i.sha256))],
         "sql": sql_hashes(),
         "outputs": _listing(out, output_files(out)),
+        "links": output_links(out),
+        "publication": publication,
     }
     target = out / MANIFEST_NAME
     _write_json(target, document)
@@ -330,6 +339,14 @@ def verify(out: Path, public_key: Path | None = None) -> VerifyResult:
             problem = check_signature(manifest, public_key)
             if problem:
                 signatures.append(f"{prefix}{MANIFEST_NAME}: {problem}")
+    listed_links: dict[str, str] = read_manifest(out).get("links") or {}
+    present_links = output_links(out)
+    for rel, target in sorted(listed_links.items()):
+        if rel not in present_links:
+            missing.append(f"{rel} (link)")
+        elif present_links[rel] != target:
+            changed.append(f"{rel} (a link to {present_links[rel]}, listed to {target})")
+    unexpected += [f"{rel} (link)" for rel in sorted(set(present_links) - set(listed_links))]
     signed = (out / MANIFEST_NAME).with_suffix(SIGNATURE_SUFFIX).is_file()
     return VerifyResult(checked, changed, missing, unexpected, signatures, signed=signed)
 
@@ -365,6 +382,9 @@ def rederive(out: Path, *, keep: Path | None = None) -> RederiveResult:
 
     manifest = read_manifest(out)
     params = manifest.get("parameters", {})
+    if not manifest.get("publication"):
+        raise ForensicsError(f"{out / MANIFEST_NAME} names no publication to re-derive")
+    published = out / PUBLICATIONS_DIR / str(manifest["publication"]) / FINDINGS_DIR
     start = date.fromisoformat(str(params["start"]))
     end = date.fromisoformat(str(params["end"]))
     work = keep or Path(tempfile.mkdtemp(prefix="rederive-"))
@@ -372,8 +392,8 @@ def rederive(out: Path, *, keep: Path | None = None) -> RederiveResult:
         copy = work / "out"
         copy.mkdir(parents=True, exist_ok=True)
         for entry in sorted(out.iterdir()):
-            if entry.name in (FINDINGS_DIR, "reports", VALIDATION_DIR, MANIFEST_NAME,
-                              LOCK_NAME) or entry.name.startswith("."):
+            if entry.name in (*CONTRACT_LINKS, PUBLICATIONS_DIR, VALIDATION_DIR,
+                              MANIFEST_NAME, LOCK_NAME) or entry.name.startswith("."):
                 continue
             if entry.name == DB_NAME:
                 shutil.copyfile(entry, copy / DB_NAME)
@@ -381,7 +401,12 @@ def rederive(out: Path, *, keep: Path | None = None) -> RederiveResult:
                 (copy / entry.name).symlink_to(entry.resolve())
         request = RunRequest(logs=work, out=copy, start=start, end=end)
         window_task(request, PipelineParams.from_nested(params), publish=False)
-        return compare_findings(out / FINDINGS_DIR, copy / FINDINGS_DIR)
+        db = connect(copy / DB_NAME)
+        try:
+            write_findings(db, work / FINDINGS_DIR)
+        finally:
+            db.close()
+        return compare_findings(published, work / FINDINGS_DIR)
     finally:
         if keep is None:
             shutil.rmtree(work, ignore_errors=True)

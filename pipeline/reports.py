@@ -51,7 +51,6 @@ from pipeline.warehouse import write_bytes_atomic
 
 MISSING = "\u2013"
 """What a missing value prints as (an en dash), never a zero."""
-REPORTS_DIR = "reports"
 SUMMARY_NAME = "summary.pdf"
 INVALID_STAMP = "BUILT ON DATA THAT FAILED VALIDATION"
 PDFA = "PDF/A-3B"
@@ -214,6 +213,8 @@ class RunData:
     validation: pl.DataFrame | None
     run_figures: dict[str, Any]
     excerpts: pl.DataFrame | None = None
+    changes: pl.DataFrame | None = None
+    """``verdict_change``: verdicts that moved since the previous publication."""
     by_cluster: dict[str, dict[str, pl.DataFrame]] = field(default_factory=dict)
 
     def of(self, name: str, cluster_id: str) -> pl.DataFrame:
@@ -285,7 +286,7 @@ def read_run(db: duckdb.DuckDBPyConnection, *, excerpts: int = 0) -> RunData:
     if "cluster_findings" in tables:
         findings = _frame(db, """
             SELECT * FROM cluster_findings
-            ORDER BY CASE verdict WHEN 'flagged' THEN 0 WHEN 'watch' THEN 1 ELSE 2 END,
+            ORDER BY verdict_level(verdict),
                      risk_score DESC, cluster_id""")
     db.execute("CREATE OR REPLACE TEMP TABLE _report_member AS "
                "SELECT c.cluster_id, c.account_id FROM clusters AS c "
@@ -464,6 +465,9 @@ def _read_run(db: duckdb.DuckDBPyConnection, tables: set[str], findings: pl.Data
                     ORDER BY account_count DESC, request_count DESC, prompt_hash) <= $n
             ORDER BY cluster_id, account_count DESC, request_count DESC, prompt_hash""",
                               {**w, "n": excerpts})
+    changes = _frame(db, "SELECT * FROM verdict_change ORDER BY least(verdict_level(verdict), "
+                         "verdict_level(previous_verdict)), verdict_level(verdict), cluster_id") \
+        if "verdict_change" in tables else None
     return RunData(
         window_start=start, window_end=end, tables=tables, findings=findings,
         statistics=statistics, members=members, accounts=accounts, daily=daily, hours=hours,
@@ -471,7 +475,7 @@ def _read_run(db: duckdb.DuckDBPyConnection, tables: set[str], findings: pl.Data
         population_pacing=population_pacing, behaviour=behaviour,
         population_behaviour=population_behaviour, keys=keys, links=links,
         optional=optional, inputs=inputs, quarantine=quarantine, validation=validation,
-        run_figures=run_figures, excerpts=excerpt_rows)
+        run_figures=run_figures, excerpts=excerpt_rows, changes=changes)
 
 
 def _run_figures(db: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, Any]:
@@ -914,6 +918,8 @@ class RunContext:
     sql_hashes: tuple[tuple[str, str], ...]
     invalid: bool
     excerpts: int
+    previous: str | None = None
+    """The publication this run's changes are measured against (None: the first)."""
 
 
 def _flatten(values: Any, prefix: str = "") -> list[tuple[str, str]]:
@@ -1692,6 +1698,7 @@ def build_summary(data: RunData, ctx: RunContext) -> bytes:
     else:
         pdf.para("No row of the window's input files was quarantined.")
     pdf.source("quarantine (rows of the window's input files, by reason)")
+    _changes_section(pdf, data, ctx)
 
     if findings is not None:
         pdf.h1("Clusters by verdict and score")
@@ -1740,6 +1747,58 @@ def build_summary(data: RunData, ctx: RunContext) -> bytes:
     return _output(pdf)
 
 
+CHANGE_ROWS = 100
+"""Rows of ``verdict_change`` printed in the summary; all of them are attached."""
+
+
+def _changes_section(pdf: EvidencePDF, data: RunData, ctx: RunContext) -> None:
+    """What moved since the previous publication: the nightly reader's first question."""
+    pdf.h2("Changes since the previous publication")
+    if ctx.previous is None or data.changes is None:
+        pdf.para("No earlier valid publication in this output folder has a window ending "
+                 "before this one's, so there is nothing to compare with.")
+        return
+    changes = data.changes
+    moves = (changes.group_by("change", "previous_verdict", "verdict").len()
+             .sort("change", "previous_verdict", "verdict", nulls_last=True))
+    told = "; ".join(f"{plural(r['len'], 'cluster')} {_move_text(r)}" for r in moves.to_dicts())
+    pdf.para(f"Compared with publication {ctx.previous} (the last valid one whose window ends "
+             f"before this one's): " + (told + "." if told else
+                                        "no cluster changed verdict."), size=8.5)
+    if changes.height:
+        pdf.data_table([
+            Column("cluster", 24, "cluster_id"),
+            Column("change", 15, "change"),
+            Column("before", 15, "previous_verdict"),
+            Column("now", 15, "verdict"),
+            Column("score before", 18, "previous_risk_score", _score, "RIGHT"),
+            Column("score now", 16, "risk_score", _score, "RIGHT"),
+            Column("accounts before", 18, "previous_n_accounts", fmt_int, "RIGHT"),
+            Column("accounts now", 16, "n_accounts", fmt_int, "RIGHT"),
+            Column("accounts now in", 40, lambda r: r["now_in"] and
+                   f"{r['now_in']} ({r['now_in_verdict']})"),
+        ], _rows(changes.head(CHANGE_ROWS)), size=7, mono=(0,))
+        if changes.height > CHANGE_ROWS:
+            pdf.note(f"The first {fmt_int(CHANGE_ROWS)} of {fmt_int(changes.height)} changes; "
+                     "all are in the attached verdict-changes.csv.")
+        _attach(pdf, "verdict-changes.csv", changes,
+                "every verdict that changed since the previous publication (verdict_change)")
+    pdf.source(f"verdict_change (this run's cluster_findings against publications/"
+               f"{ctx.previous}/findings/cluster_findings.parquet)")
+
+
+def _score(value: Any) -> str:
+    return MISSING if value is None else f"{value:.3f}"
+
+
+def _move_text(row: dict[str, Any]) -> str:
+    if row["change"] == "new":
+        return f"new and {row['verdict']}"
+    if row["change"] == "ended":
+        return f"ended ({row['previous_verdict']} before)"
+    return f"{row['change']} from {row['previous_verdict']} to {row['verdict']}"
+
+
 def _validation_line(data: RunData, ctx: RunContext) -> str:
     if data.validation is None:
         base = "no validation result recorded (table validation_result absent)"
@@ -1754,27 +1813,26 @@ def _validation_line(data: RunData, ctx: RunContext) -> str:
 # The entry point.
 
 
-def write_reports(db: duckdb.DuckDBPyConnection, out: Path, *, run_id: str,
-                  generated_at: datetime, params: dict[str, Any], excerpts: int = 0,
-                  invalid: bool = False) -> list[Path]:
-    """Write ``reports/<cluster_id>.pdf`` for every flagged cluster and
-    ``reports/summary.pdf``; remove reports of clusters no longer flagged. Returns the
-    paths written, the summary last.
+def write_reports(db: duckdb.DuckDBPyConnection, folder: Path, *, generated_at: datetime,
+                  params: dict[str, Any], excerpts: int = 0, invalid: bool = False,
+                  previous: str | None = None) -> list[Path]:
+    """Write ``<cluster_id>.pdf`` for every flagged cluster and ``summary.pdf`` into
+    ``folder`` (a publication's ``reports``, which is new: nothing in it is replaced).
+    Returns the paths written, the summary last.
 
-    ``run_id`` is not printed (it holds the clock and would break byte identity); the
-    reports describe the window and the inputs behind its partitions. ``generated_at``
-    is the creation date of every PDF and must come from the run's parameters.
+    The reports describe the window and the inputs behind its partitions, never the run's
+    id or the clock. ``generated_at`` is the creation date of every PDF and must come from
+    the run's parameters; ``previous`` names the publication the summary's changes are
+    measured against (``verdict_change``).
     """
     from pipeline.manifest import code_version, sql_hashes
 
-    del run_id
     if generated_at.tzinfo is None:
         raise ValueError("generated_at must be timezone-aware")
     ctx = RunContext(generated_at=generated_at.astimezone(UTC), params=params,
                      version=code_version(), sql_hashes=tuple(sql_hashes().items()),
-                     invalid=invalid, excerpts=max(0, int(excerpts)))
+                     invalid=invalid, excerpts=max(0, int(excerpts)), previous=previous)
     data = read_run(db, excerpts=ctx.excerpts)
-    folder = out / REPORTS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     flagged = (data.findings.filter(pl.col("verdict") == "flagged").to_dicts()
@@ -1786,9 +1844,4 @@ def write_reports(db: duckdb.DuckDBPyConnection, out: Path, *, run_id: str,
     summary = folder / SUMMARY_NAME
     write_bytes_atomic(summary, build_summary(data, ctx))
     written.append(summary)
-    keep = {p.name for p in written}
-    for stale in sorted(folder.iterdir()):
-        if stale.is_file() and stale.name not in keep and (
-                stale.suffix == ".pdf" or stale.name.endswith(".tmp")):
-            stale.unlink()
     return written

@@ -27,6 +27,7 @@ from typing import Any
 from pipeline.features import FeatureParams, build_day_features, create_feature_views
 from pipeline.ingest import IngestParams, IngestResult, Progress, check_inputs, ingest
 from pipeline.linking import LinkParams, LinkResult, LinkType, link_accounts
+from pipeline.publication import Published, publish
 from pipeline.scoring import ScoringParams, record_verdicts, score_clusters
 from pipeline.statistics import StatisticsParams, compute_statistics
 from pipeline.warehouse import DB_NAME, connect, output_lock, remove_dead_temp_files
@@ -201,12 +202,12 @@ def window_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
         db = connect(request.out / DB_NAME)
         try:
             create_feature_views(db, request.out)
-            linked = link_accounts(db, request.out, request.start, request.end, run_id=rid,
+            linked = link_accounts(db, request.start, request.end, run_id=rid,
                                    params=params.linking, features=params.features)
             report("statistics and scoring", 0, 1)
             compute_statistics(db, linked.window_start, linked.window_end,
                                params.statistics)
-            findings = score_clusters(db, request.out, params.scoring)
+            findings = score_clusters(db, params.scoring)
             record_verdicts(db, rid)
             report("statistics and scoring", 1, 1)
             report("validating window tables", 0, 1)
@@ -217,7 +218,7 @@ def window_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
             report("validating window tables", 1, 1)
             if publish:
                 report("reports", 0, 1)
-                _publish(db, request, params, rid, invalid=not validation.success)
+                publish_run(db, request, params, rid, invalid=not validation.success)
                 report("reports", 1, 1)
         finally:
             db.close()
@@ -240,23 +241,24 @@ def run_pipeline(request: RunRequest, params: PipelineParams | None = None,
         return RunResult(run_id=run_id, ingest=ingested, window=window)
 
 
-def _publish(db: Any, request: RunRequest, params: PipelineParams, run_id: str, *,
-             invalid: bool) -> None:
-    """The reports, then the manifest over everything written (so it is last). The PDFs'
-    creation date is the day after the range: a parameter of the run, never the clock.
-    Reached only when validation passed, or failed and an investigator allowed it
-    (``invalid``: every page says so)."""
+def publish_run(db: Any, request: RunRequest, params: PipelineParams, run_id: str, *,
+                invalid: bool) -> Published:
+    """The run's dated publication (findings and reports), then the manifest over
+    everything written (so it is last). The PDFs' creation date is the day after the
+    range: a parameter of the run, never the clock. Reached only when validation passed,
+    or failed and an investigator allowed it (``invalid``: every page says so, and
+    ``latest`` stays where it was)."""
     from pipeline.manifest import code_version, ledger_inputs, prune_validation, write_manifest
-    from pipeline.reports import write_reports
 
     recorded = params.recorded(request)
     generated_at = datetime.combine(request.end + timedelta(days=1), time(0), tzinfo=UTC)
-    write_reports(db, request.out, run_id=run_id, generated_at=generated_at,
-                  params=recorded, excerpts=params.reports.excerpts, invalid=invalid)
+    published = publish(db, request.out, run_id=run_id, generated_at=generated_at,
+                        params=recorded, excerpts=params.reports.excerpts, invalid=invalid)
     prune_validation(request.out, params.reports.validation_runs_kept)
     write_manifest(request.out, inputs=ledger_inputs(db), params=recorded,
-                   code_version=code_version(), run_id=run_id,
+                   code_version=code_version(), publication=published.folder.name,
                    signing_key=request.signing_key)
+    return published
 
 
 @contextmanager

@@ -4,7 +4,7 @@ and the small clusters whose behaviour and ties put them in a flagged case.
 In: ``cluster_statistic``, ``cluster_profile`` and ``clusters`` (``forensics.duckdb``);
 ``account_link_pair`` and ``link_threshold`` from linking when they exist. Out:
 ``cluster_findings`` (one row per cluster of the window, the output contract's columns
-and ``joined_case``), ``findings/cluster_findings.parquet``, and ``case_join`` (one row
+and ``joined_case``) and ``case_join`` (one row
 per account of a cluster that joined a flagged case, with the numbers that decided it).
 
 A family of evidence (query distribution, caching mismatch, traffic shape) holds when at
@@ -109,8 +109,7 @@ def score_clusters(db: duckdb.DuckDBPyConnection, out: Path,
     members = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
     findings, joined = join_cases(findings, ties, members, params)
     publish_frame(db, "case_join", joined, "account_id")
-    publish_frame(db, "cluster_findings", findings, "cluster_id",
-                  out / "findings" / "cluster_findings.parquet")
+    publish_frame(db, "cluster_findings", findings, "cluster_id")
     return findings
 
 

@@ -14,6 +14,7 @@ import io
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -122,13 +123,17 @@ def _temp_path(target: Path) -> Path:
 
 
 def remove_dead_temp_files(out: Path) -> list[Path]:
-    """Remove the temporary files (``_temp_path``) under ``out`` whose writing process no
-    longer exists (killed before its rename), and return them."""
+    """Remove the temporary files and folders (``_temp_path``, a publication's staging
+    folder) under ``out`` whose writing process no longer exists (killed before its
+    rename), and return them."""
     removed = []
     for path in sorted(out.rglob(".*.tmp")):
         pid = path.name.rsplit(".", 2)[-2]
         if pid.isdigit() and not _alive(int(pid)):
-            path.unlink(missing_ok=True)
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
             removed.append(path)
     return removed
 

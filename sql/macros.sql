@@ -1,4 +1,4 @@
--- macros: scalar helpers shared by the ingest SQL. Not a table. A field arrives as w, its
+-- macros: scalar helpers shared by the SQL files. Not a table. A field arrives as w, its
 -- raw JSON text (NULL when absent or JSON null): '"..."' for a string, digits for a
 -- number, '{', '[', 't' or 'f' for an object, array or boolean. CSV and Parquet records are
 -- rendered to JSON first, so one set of rules judges every format; numbers written as
@@ -161,3 +161,7 @@ CREATE OR REPLACE TEMP MACRO country_utc_offset(country) AS
         WHEN 'JP' THEN 9 WHEN 'AU' THEN 10 WHEN 'NZ' THEN 12
         ELSE 0
     END;
+
+-- A verdict's severity, most severe first: flagged 0, watch 1, clear (or none) 2.
+CREATE OR REPLACE TEMP MACRO verdict_level(v) AS
+    CASE v WHEN 'flagged' THEN 0 WHEN 'watch' THEN 1 ELSE 2 END;

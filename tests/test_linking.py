@@ -22,8 +22,9 @@ from pipeline.linking import (
     fisher_surprise,
     link_accounts,
 )
+from pipeline.publication import FINDINGS
 from pipeline.schema import ACCOUNT_COLUMNS, REQUESTS_COLUMNS
-from pipeline.warehouse import DB_NAME, connect, partition_path
+from pipeline.warehouse import DB_NAME, connect, partition_path, write_parquet_atomic
 
 from conftest import query
 
@@ -81,7 +82,9 @@ def build(out: Path, rows: list[dict[str, object]], accounts: list[dict[str, obj
         db.execute("CREATE OR REPLACE TABLE accounts AS SELECT * FROM read_parquet($p)",
                    {"p": str(out / "accounts.parquet")})
         create_feature_views(db, out)
-        link_accounts(db, out, days[0], days[-1], run_id=run_id, params=params)
+        link_accounts(db, days[0], days[-1], run_id=run_id, params=params)
+        write_parquet_atomic(db.sql(FINDINGS["clusters.parquet"]).pl(),
+                             out / "findings" / "clusters.parquet")
     finally:
         db.close()
     return pl.read_parquet(out / "findings" / "clusters.parquet")

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -24,19 +25,17 @@ from window_tables import plant_window_tables
 from pipeline.features import create_feature_views
 from pipeline.manifest import (
     MANIFEST_NAME,
-    code_version,
     compare_tables,
     keygen,
-    ledger_inputs,
     prune_validation,
     rederive,
     sha256_file,
     verify,
-    write_manifest,
 )
+from pipeline.publication import REPORTS_DIR
 from pipeline.redaction import redact
 from pipeline.reports import INVALID_STAMP, EvidencePDF, _csv, write_reports
-from pipeline.runner import RunRequest, run_pipeline
+from pipeline.runner import PipelineParams, RunRequest, publish_run, run_pipeline
 from pipeline.warehouse import DB_NAME, connect
 
 from conftest import open_db
@@ -54,18 +53,19 @@ def _params(db: duckdb.DuckDBPyConnection) -> dict:
 
 def build(out: Path, *, excerpts: int = 0, invalid: bool = False,
           signing_key: Path | None = None) -> list[Path]:
-    """What ``window_task`` will do after scoring: reports, then the manifest."""
+    """What ``window_task`` does after scoring (the publication, then the manifest), with
+    the run's recorded parameters; returns the publication's PDFs."""
     db = connect(out / DB_NAME)
     try:
         create_feature_views(db, out)
-        params = _params(db)
-        paths = write_reports(db, out, run_id="test", generated_at=GENERATED_AT,
-                              params=params, excerpts=excerpts, invalid=invalid)
-        write_manifest(out, inputs=ledger_inputs(db), params=params,
-                       code_version=code_version(), run_id="test", signing_key=signing_key)
+        recorded = _params(db)
+        request = replace(RunRequest.from_dict(recorded), out=out, signing_key=signing_key)
+        params = PipelineParams.from_nested(recorded)
+        params = replace(params, reports=replace(params.reports, excerpts=excerpts))
+        published = publish_run(db, request, params, "test", invalid=invalid)
     finally:
         db.close()
-    return paths
+    return sorted((published.folder / REPORTS_DIR).glob("*.pdf"))
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +107,12 @@ def _query(out: Path, sql: str) -> list[tuple]:
 
 def _text(path: Path) -> list[str]:
     return [page.extract_text() for page in pypdf.PdfReader(path).pages]
+
+
+def _listed(out: Path, path: Path) -> str:
+    """How the manifest names a file reached through the contract's links: by the path
+    of the publication that holds it."""
+    return path.parent.resolve().relative_to(out.resolve()).joinpath(path.name).as_posix()
 
 
 def _flagged(out: Path) -> list[tuple]:
@@ -184,12 +190,17 @@ def test_no_prompt_text_unless_excerpts_are_asked_for(built: Path, tmp_path: Pat
     assert not re.search(r"[\w.]+@[\w-]+\.[a-z]{2,}", text)
 
 
-def test_invalid_data_stamps_every_page(built: Path, tmp_path: Path):
+def test_invalid_data_stamps_every_page_and_leaves_latest_alone(built: Path, tmp_path: Path):
     out = _copy(built, tmp_path)
-    build(out, invalid=True)
-    for path in sorted((out / "reports").glob("*.pdf")):
+    latest = os.readlink(out / "publications" / "latest")
+    summary = (out / "reports" / "summary.pdf").read_bytes()
+    paths = build(out, invalid=True)
+    assert {p.parent.parent.name for p in paths} == {"2026-04-03.invalid"}
+    for path in paths:
         pages = _text(path)
         assert all(INVALID_STAMP in t for t in pages), path.name
+    assert (out / "reports" / "summary.pdf").read_bytes() == summary
+    assert os.readlink(out / "publications" / "latest") == latest
 
 
 def test_stale_reports_are_removed_and_missing_tables_say_so(built: Path, tmp_path: Path):
@@ -209,11 +220,15 @@ def test_stale_reports_are_removed_and_missing_tables_say_so(built: Path, tmp_pa
 
 def test_without_findings_only_the_summary_is_written(sample_run: Path, tmp_path: Path):
     out = _copy(sample_run, tmp_path)
-    con = open_db(out / DB_NAME, read_only=False)
-    con.execute("DROP TABLE cluster_findings")
-    con.execute("DROP TABLE cluster_statistic")
-    con.close()
-    paths = build(out)
+    db = connect(out / DB_NAME)
+    try:
+        db.execute("DROP TABLE cluster_findings")
+        db.execute("DROP TABLE cluster_statistic")
+        create_feature_views(db, out)
+        paths = write_reports(db, tmp_path / "reports", generated_at=GENERATED_AT,
+                              params=_params(db))
+    finally:
+        db.close()
     assert [p.name for p in paths] == ["summary.pdf"]
     assert "No verdict in this run" in "\n".join(_text(paths[0]))
 
@@ -235,8 +250,10 @@ def test_manifest_lists_inputs_outputs_and_sql(built: Path):
     manifest = json.loads((built / MANIFEST_NAME).read_text())
     ledger = _query(built, "SELECT source_file, sha256 FROM ingest_ledger ORDER BY 1")
     assert [(i["file"], i["sha256"]) for i in manifest["inputs"]] == ledger
-    assert "reports/summary.pdf" in manifest["outputs"]
-    assert "findings/clusters.parquet" in manifest["outputs"]
+    assert _listed(built, built / "reports" / "summary.pdf") in manifest["outputs"]
+    assert _listed(built, built / "findings" / "clusters.parquet") in manifest["outputs"]
+    assert manifest["links"]["reports"] == "publications/latest/reports"
+    assert manifest["links"]["publications/latest"] == manifest["publication"]
     assert DB_NAME not in manifest["outputs"]
     assert "account_day.sql" in manifest["sql"]
     assert manifest["code_version"].startswith("0.")
@@ -249,13 +266,14 @@ def test_verify_names_a_changed_missing_or_added_file(built: Path, tmp_path: Pat
     data = bytearray(report.read_bytes())
     data[len(data) // 2] ^= 0x01
     report.write_bytes(bytes(data))
+    clusters = _listed(out, out / "findings" / "clusters.parquet")
     (out / "findings" / "clusters.parquet").unlink()
     (out / "reports" / "extra.pdf").write_bytes(b"%PDF-1.4\n")
     result = verify(out)
     assert not result.ok
-    assert result.changed == [f"reports/{report.name}"]
-    assert result.missing == ["findings/clusters.parquet"]
-    assert result.unexpected == ["reports/extra.pdf"]
+    assert result.changed == [_listed(out, report)]
+    assert result.missing == [clusters]
+    assert result.unexpected == [_listed(out, out / "reports" / "extra.pdf")]
 
 
 def test_verify_sees_hidden_files_and_the_validation_docs(built: Path, tmp_path: Path):
@@ -266,7 +284,8 @@ def test_verify_sees_hidden_files_and_the_validation_docs(built: Path, tmp_path:
     (page.parent / "added.html").write_text("<html></html>")
     result = verify(out)
     rel = page.relative_to(out).as_posix()
-    assert result.unexpected == ["reports/.x.pdf", rel.replace("index.html", "added.html")]
+    assert result.unexpected == [_listed(out, out / "reports" / ".x.pdf"),
+                                 rel.replace("index.html", "added.html")]
     assert result.changed == [rel]
 
 
@@ -288,7 +307,7 @@ def test_a_signed_manifest_catches_a_file_edited_together_with_its_hash(built: P
     report = next(p for p in sorted((out / "reports").glob("C*.pdf")))
     report.write_bytes(report.read_bytes() + b"%% appended\n")
     manifest = json.loads((out / MANIFEST_NAME).read_text())
-    rel = f"reports/{report.name}"
+    rel = _listed(out, report)
     manifest["outputs"][rel] = {"sha256": sha256_file(report),
                                 "size_bytes": report.stat().st_size}
     (out / MANIFEST_NAME).write_text(json.dumps(manifest, sort_keys=True, indent=2) + "\n")
@@ -318,9 +337,11 @@ def test_validation_keeps_the_newest_runs(tmp_path: Path):
     assert sorted(p.name for p in root.iterdir()) == [f"run-{i:02d}" for i in range(2, 12)]
 
 
-def test_rederive_passes_on_a_clean_run_and_fails_on_edited_findings(built: Path,
+def test_rederive_passes_on_a_clean_run_and_fails_on_edited_findings(sample_run: Path,
                                                                      tmp_path: Path):
-    out = _copy(built, tmp_path / "a")
+    """On the run's own publication (``built`` publishes planted findings, which the
+    pipeline would not derive)."""
+    out = _copy(sample_run, tmp_path / "a")
     files = sorted(p for p in out.rglob("*") if p.is_file())
     result = rederive(out)
     assert result.ok, result.differences

@@ -451,7 +451,7 @@ def join_db(tmp_path: Path, singleton: list[dict[str, object]],
         db.execute("CREATE TABLE link_threshold AS SELECT 5::BIGINT AS account_count, "
                    "10.0::DOUBLE AS pair_count, 0.01::DOUBLE AS alpha, "
                    "8.0::DOUBLE AS edge_surprise")
-    found = score_clusters(db, tmp_path, ScoringParams())
+    found = score_clusters(db, ScoringParams())
     return found, db
 
 

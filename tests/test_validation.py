@@ -298,16 +298,18 @@ def test_a_day_without_requests_has_an_empty_partition_that_passes(tmp_path):
 
 
 def test_a_failed_gate_leaves_the_published_reports_as_they_were(run):
-    """The gate runs before anything under reports/ is written: yesterday's reports and
-    manifest keep their bytes; an investigator's --allow-invalid stamps every page."""
+    """The gate runs before anything is published: yesterday's findings, reports and
+    manifest keep their bytes; an investigator's --allow-invalid publishes beside them,
+    stamping every page, and leaves ``latest`` where it was."""
     from pypdf import PdfReader
 
     from pipeline.runner import ReportParams, window_task
     from pipeline.validation import INVALID_STAMP
 
     out, _ = run
-    summary = out / "reports" / "summary.pdf"
-    published = {p: p.read_bytes() for p in [summary, out / "manifest.json"]}
+    published = {p: p.read_bytes() for p in [
+        out / "reports" / "summary.pdf", out / "findings" / "clusters.parquet",
+        out / "findings" / "cluster_findings.parquet", out / "manifest.json"]}
     table = partition_path(out, "account_day", DAY)
     frame = pl.read_parquet(table, hive_partitioning=False)
     frame.with_columns(pl.lit(float("nan")).alias("cache_read_share")).write_parquet(table)
@@ -317,5 +319,8 @@ def test_a_failed_gate_leaves_the_published_reports_as_they_were(run):
         window_task(request, PipelineParams())
     assert {p: p.read_bytes() for p in published} == published
     window_task(request, PipelineParams(reports=ReportParams(allow_invalid=True)))
+    summary = out / "publications" / f"{DAY}.invalid" / "reports" / "summary.pdf"
+    assert (out / "reports" / "summary.pdf").read_bytes() == published[
+        out / "reports" / "summary.pdf"]
     pages = PdfReader(summary).pages
     assert all(INVALID_STAMP.upper() in page.extract_text().upper() for page in pages)
