@@ -103,6 +103,13 @@ def user_errors() -> Iterator[None]:
         console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
         raise typer.Exit(err.exit_code) from None
     except Exception as err:
+        denied = _caused_by(err, PermissionError)
+        if denied is not None:
+            console.print(f"[bold red]error:[/] permission denied: {denied.filename}; the run "
+                          "stopped, and files are replaced only whole, so what it had not "
+                          "rewritten is as the last run left it", highlight=False,
+                          soft_wrap=True)
+            raise typer.Exit(ForensicsError.exit_code) from None
         where = _disk_full(err)
         if where is None:
             raise
@@ -110,6 +117,15 @@ def user_errors() -> Iterator[None]:
                       "files are replaced only whole, so what it had not rewritten is as "
                       "the last run left it", highlight=False, soft_wrap=True)
         raise typer.Exit(DISK_FULL_EXIT) from None
+
+
+def _caused_by(err: BaseException | None, kind: type[OSError]) -> OSError | None:
+    """``err``, or the exception that caused it, when it is a ``kind``; else None."""
+    while err is not None:
+        if isinstance(err, kind):
+            return err
+        err = err.__cause__ or err.__context__
+    return None
 
 
 def _disk_full(err: BaseException | None) -> str | None:
@@ -464,11 +480,24 @@ def keygen(
 
 
 def _print_outputs(out: Path) -> None:
+    """The files under ``out``, of the publications only the one the manifest names (the
+    others are earlier runs', unchanged)."""
+    from pipeline.manifest import MANIFEST_NAME, read_manifest
+    from pipeline.publication import PUBLICATIONS_DIR
+
+    ours = (read_manifest(out).get("publication") if (out / MANIFEST_NAME).is_file()
+            else None)
     out_console.print(f"[bold]wrote[/] under {out}:")
-    for path in sorted(p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")
-                       and ("validation" not in p.parts or p.name == "index.html")):
-        out_console.print(f"  {path.relative_to(out)}  ({path.stat().st_size:,} bytes)",
-                          highlight=False)
+    for path in sorted(out.rglob("*")):
+        rel = path.relative_to(out)
+        if path.is_symlink() or not path.is_file() or path.name.startswith(".") or (
+                "validation" in rel.parts and path.name != "index.html") or (
+                rel.parts[0] == PUBLICATIONS_DIR and rel.parts[1] != ours):
+            continue
+        out_console.print(f"  {rel}  ({path.stat().st_size:,} bytes)", highlight=False)
+    if ours:
+        out_console.print(f"published: {out / PUBLICATIONS_DIR / ours} (findings/ and "
+                          f"reports/ lead to {PUBLICATIONS_DIR}/latest)", highlight=False)
 
 
 def main() -> None:
