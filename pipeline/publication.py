@@ -232,8 +232,10 @@ def _contract_links(out: Path) -> None:
     """``findings`` and ``reports`` lead to the latest publication's folders; plain
     folders left by a version before dated publications are kept under ``unversioned``."""
     for name in CONTRACT_LINKS:
-        link = out / name
+        link, target = out / name, f"{PUBLICATIONS_DIR}/{LATEST}/{name}"
         if link.is_symlink():
+            if os.readlink(link) != target:
+                _point(link, target)
             continue
         if link.exists():
             legacy = out / PUBLICATIONS_DIR / LEGACY_DIR / name
@@ -242,4 +244,4 @@ def _contract_links(out: Path) -> None:
                                      "them away (nothing is deleted automatically)")
             legacy.parent.mkdir(parents=True, exist_ok=True)
             os.rename(link, legacy)
-        os.symlink(f"{PUBLICATIONS_DIR}/{LATEST}/{name}", link)
+        os.symlink(target, link)

@@ -112,6 +112,10 @@ def test_the_contract_paths_lead_to_latest_and_old_plain_folders_are_kept(tmp_pa
     assert os.readlink(tmp_path / "findings") == "publications/latest/findings"
     assert (tmp_path / "publications" / "unversioned" / "reports" / "summary.pdf"
             ).read_text() == "from an earlier version"
+    (tmp_path / "reports").unlink()
+    (tmp_path / "reports").symlink_to("publications/2026-04-03/reports")
+    _contract_links(tmp_path)
+    assert os.readlink(tmp_path / "reports") == "publications/latest/reports"
     (tmp_path / "findings").unlink()
     (tmp_path / "findings").mkdir()
     (tmp_path / "publications" / "unversioned" / "findings").mkdir()
