@@ -276,6 +276,10 @@ def print_run(result: RunResult, out: Path) -> None:
     verdicts = result.window.verdicts
     out_console.print("verdicts: " + ", ".join(f"{verdicts.get(v, 0):,} {v}"
                                                for v in ("flagged", "watch", "clear")))
+    published = result.window.published
+    if published is not None and published.previous is not None:
+        out_console.print(f"{published.changes:,} verdict changes since publication "
+                          f"{published.previous} (the summary's Changes section)")
     _print_outputs(out)
 
 

@@ -98,7 +98,6 @@ class Published:
     folder: Path
     previous: str | None
     reused: bool
-    latest: bool
     changes: int
 
 
@@ -192,8 +191,7 @@ def publish(db: duckdb.DuckDBPyConnection, out: Path, *, run_id: str,
                 "valid": not invalid, "previous": previous.name if previous else None,
                 "flagged": counts.get("flagged", 0), "watch": counts.get("watch", 0),
                 "changes": changes, "reused": reused})
-    return Published(folder, previous.name if previous else None, reused, not invalid,
-                     changes)
+    return Published(folder, previous.name if previous else None, reused, changes)
 
 
 def _move_into_place(staging: Path, root: Path, end: date, invalid: bool

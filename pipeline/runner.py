@@ -143,6 +143,8 @@ class WindowResult:
 
     linking: LinkResult
     verdicts: dict[str, int]
+    published: Published | None = None
+    """Where the publication went; None when the stages stopped before it."""
 
 
 @dataclass(frozen=True)
@@ -216,14 +218,16 @@ def window_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
                 min_baseline_clusters=params.statistics.min_baseline_clusters)
             raise_if_failed(validation, allow_invalid=params.reports.allow_invalid)
             report("validating window tables", 1, 1)
+            published = None
             if publish:
                 report("reports", 0, 1)
-                publish_run(db, request, params, rid, invalid=not validation.success)
+                published = publish_run(db, request, params, rid,
+                                        invalid=not validation.success)
                 report("reports", 1, 1)
         finally:
             db.close()
         counts = dict(findings.group_by("verdict").len().sort("verdict").iter_rows())
-        return WindowResult(linking=linked, verdicts=counts)
+        return WindowResult(linking=linked, verdicts=counts, published=published)
 
 
 def run_pipeline(request: RunRequest, params: PipelineParams | None = None,

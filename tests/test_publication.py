@@ -18,6 +18,7 @@ import pytest
 
 from pipeline.publication import (
     Publication,
+    Published,
     _contract_links,
     _move_into_place,
     previous_publication,
@@ -166,9 +167,10 @@ def test_verdict_change_lists_moves_and_where_an_ended_case_went(tmp_path):
 # --- the sample, night after night ----------------------------------------------------------
 
 
-def _run(out: Path, end: str) -> None:
-    run_pipeline(RunRequest(logs=SAMPLE / "logs", out=out, start=date(2026, 4, 1),
-                            end=date.fromisoformat(end), accounts=SAMPLE / "accounts.csv"))
+def _run(out: Path, end: str) -> Published | None:
+    request = RunRequest(logs=SAMPLE / "logs", out=out, start=date(2026, 4, 1),
+                         end=date.fromisoformat(end), accounts=SAMPLE / "accounts.csv")
+    return run_pipeline(request).window.published
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -183,11 +185,12 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     out = tmp_path_factory.mktemp("nights") / "out"
     _run(out, "2026-04-02")
     first = _files(out / "publications" / "2026-04-02")
-    _run(out, "2026-04-03")
+    published = _run(out, "2026-04-03")
     manifest = (out / "manifest.json").read_bytes()
     second = _files(out / "publications" / "2026-04-03")
     _run(out, "2026-04-03")
-    return {"out": out, "first": first, "second": second, "manifest": manifest}
+    return {"out": out, "first": first, "second": second, "manifest": manifest,
+            "published": published}
 
 
 def test_a_later_night_leaves_the_earlier_publication_byte_for_byte(nights):
@@ -218,6 +221,8 @@ def test_the_summary_says_what_changed_since_the_previous_night(nights):
     text = " ".join(p.extract_text() for p in pypdf.PdfReader(
         out / "reports" / "summary.pdf").pages).replace("\n", " ")
     assert "Compared with publication 2026-04-02" in text
+    published = nights["published"]
+    assert (published.previous, published.changes) == ("2026-04-02", len(changes))
     assert changes, "the sample's second night changes no verdict: the test shows nothing"
     for cluster_id, change in changes:
         assert f"{cluster_id} {change}" in text
