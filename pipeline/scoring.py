@@ -40,7 +40,6 @@ grows. A join does not change it: it is the cluster's own evidence.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -95,10 +94,10 @@ class ScoringParams:
     root of all pairs when candidates are few: half the bound, in -log10 terms."""
 
 
-def score_clusters(db: duckdb.DuckDBPyConnection, out: Path,
+def score_clusters(db: duckdb.DuckDBPyConnection,
                    params: ScoringParams | None = None) -> pl.DataFrame:
-    """Build ``cluster_findings`` and ``case_join`` and write
-    ``findings/cluster_findings.parquet``."""
+    """Build ``cluster_findings`` and ``case_join`` (``pipeline.publication`` publishes
+    the findings once they pass validation)."""
     params = params or ScoringParams()
     profile = db.sql("SELECT cluster_id, n_accounts, request_count, first_seen, last_seen, "
                      "text_request_count FROM cluster_profile").pl()

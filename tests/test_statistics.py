@@ -429,7 +429,8 @@ def test_one_or_two_habits_of_a_single_account_stay_clear(habits):
 
 
 def join_db(tmp_path: Path, singleton: list[dict[str, object]],
-            pairs: list[tuple[str, str, float]] | None) -> tuple[pl.DataFrame, object]:
+            pairs: list[tuple[str, str, float]] | None,
+            params: ScoringParams | None = None) -> tuple[pl.DataFrame, object]:
     """A DuckDB with the tables scoring reads; ``pairs`` (account, account, surprise) fill
     linking's ``account_link_pair`` and ``link_threshold`` (edge_surprise 8), or, when
     None, those tables do not exist (linking before the pair table)."""
@@ -451,7 +452,7 @@ def join_db(tmp_path: Path, singleton: list[dict[str, object]],
         db.execute("CREATE TABLE link_threshold AS SELECT 5::BIGINT AS account_count, "
                    "10.0::DOUBLE AS pair_count, 0.01::DOUBLE AS alpha, "
                    "8.0::DOUBLE AS edge_surprise")
-    found = score_clusters(db, ScoringParams())
+    found = score_clusters(db, params or ScoringParams())
     return found, db
 
 
@@ -474,6 +475,13 @@ def test_a_singleton_with_a_harvest_and_a_strong_tie_joins_the_case(tmp_path):
     assert joined["pairs"] == 3
     assert joined["families_held"] == "query_distribution"
     assert found.filter(pl.col("cluster_id") == "F")["joined_case"].item() is None
+
+
+def test_the_runs_scoring_parameters_are_the_ones_applied(tmp_path):
+    """A join needing the whole edge bound (8) refuses the tie of 5.90 that half of it
+    accepts: the parameters given, not the defaults, decide."""
+    found, _ = join_db(tmp_path, SWEEP, STRONG_TIE, ScoringParams(join_fraction=1.0))
+    assert verdict_of(found, "S") == "watch"
 
 
 def test_one_harvest_statistic_is_enough_to_join_with_a_strong_tie(tmp_path):
