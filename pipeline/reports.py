@@ -1073,15 +1073,7 @@ def _summary_paragraphs(data: RunData, finding: dict[str, Any], stats: pl.DataFr
                     " keys (section Account linkage). Linkage says whom the verdict covers; "
                     "it is not itself evidence of distillation.")
     joined = finding.get("joined_case")
-    if joined and f"assembled:{joined}" in (finding.get("signals") or "").split(","):
-        text.append(f"**Assembled case {joined}.** No pair of these accounts is a linking "
-                    "edge, and each piece was on watch by its own behaviour "
-                    f"({_families_text(','.join(families))}). The watch accounts of case "
-                    f"{joined} hold far more weak ties among themselves than the window's null "
-                    "expects of accounts as tied as they are, and each of them passes that "
-                    "test on its own (table watch_case: ties against expected, surprise "
-                    "against required), so they are flagged as one case.")
-    elif joined:
+    if joined:
         text.append(f"**Joined case {joined}.** Linking left these accounts outside case "
                     f"{joined}, but their own behaviour holds "
                     f"{_families_text(','.join(families))} and their shared evidence with "

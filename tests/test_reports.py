@@ -203,21 +203,6 @@ def test_invalid_data_stamps_every_page_and_leaves_latest_alone(built: Path, tmp
     assert os.readlink(out / "publications" / "latest") == latest
 
 
-def test_an_assembled_case_says_how_it_was_assembled(built: Path, tmp_path: Path):
-    out = _copy(built, tmp_path)
-    cid = _flagged(out)[0][0]
-    con = open_db(out / DB_NAME, read_only=False)
-    con.execute("ALTER TABLE cluster_findings ADD COLUMN IF NOT EXISTS joined_case VARCHAR")
-    con.execute("UPDATE cluster_findings SET joined_case = $c, signals = concat_ws(',', "
-                "signals, 'assembled:' || $c) WHERE cluster_id = $c", {"c": cid})
-    con.close()
-    paths = build(out)
-    text = " ".join(_text(next(p for p in paths if p.stem == cid))).replace("\n", " ")
-    assert f"Assembled case {cid}." in text
-    assert "table watch_case" in text
-    assert "Joined case" not in text
-
-
 def test_stale_reports_are_removed_and_missing_tables_say_so(built: Path, tmp_path: Path):
     out = _copy(built, tmp_path)
     dropped, kept = (r[0] for r in _flagged(out))
