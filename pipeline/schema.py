@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Literal
 
 Kind = Literal["string", "int", "float", "timestamp"]
 
@@ -121,14 +121,6 @@ class Table:
     def column_types(self) -> tuple[tuple[str, str], ...]:
         """(name, DuckDB type) pairs in order, the form ``create_partition_view`` takes."""
         return tuple((c.name, c.kind) for c in self.columns)
-
-    def polars_schema(self) -> dict[str, Any]:
-        """The columns as a Polars schema, for a typed empty frame of the table."""
-        import polars as pl
-
-        kinds = {"VARCHAR": pl.String, "BIGINT": pl.Int64, "DOUBLE": pl.Float64,
-                 "BOOLEAN": pl.Boolean, "DATE": pl.Date}
-        return {c.name: kinds[c.kind] for c in self.columns}
 
 
 def _c(name: str, kind: str, meaning: str) -> Column:
@@ -501,34 +493,5 @@ CASE_JOIN = Table(
     ),
 )
 
-WATCH_CASE = Table(
-    name="watch_case",
-    grain="one row per account on watch in a group of weakly tied watch clusters that case "
-          "assembly tested (pipeline/scoring.py assemble_cases)",
-    key=("account_id",),
-    layer="out",
-    columns=(
-        _ACCOUNT,
-        _CLUSTER,
-        _c("group", "BIGINT", "the group of watch accounts Leiden put the account in"),
-        _c("degree", "DOUBLE", "the account's weak ties to any account of the window"),
-        _c("ties", "BIGINT", "its weak ties to accounts of other clusters of its group"),
-        _c("expected", "DOUBLE",
-           "the ties the configuration model expects: degree x (group degree - degree) / 2M"),
-        _c("surprise", "DOUBLE", "-log10 of the Poisson tail of ties at expected"),
-        _c("required", "DOUBLE", "what surprise had to reach: log10(watch accounts / alpha)"),
-        _c("group_ties", "BIGINT", "weak ties inside the group"),
-        _c("group_expected", "DOUBLE",
-           "the ties the configuration model expects inside the group"),
-        _c("group_surprise", "DOUBLE", "-log10 of the Poisson tail of group_ties"),
-        _c("group_required", "DOUBLE",
-           "what group_surprise had to reach: log10(groups tested / alpha)"),
-        _c("confirmed", "BOOLEAN", "both tests passed"),
-        _c("case", "VARCHAR",
-           "the assembled case (its lowest cluster id) when at least min_accounts_flagged "
-           "accounts of the group are confirmed; null otherwise"),
-    ),
-)
-
-WINDOW_TABLES: tuple[Table, ...] = (CLUSTER_STATISTIC, CLUSTER_FINDING, CASE_JOIN, WATCH_CASE)
+WINDOW_TABLES: tuple[Table, ...] = (CLUSTER_STATISTIC, CLUSTER_FINDING, CASE_JOIN)
 TABLES.update({t.name: t for t in WINDOW_TABLES})

@@ -39,16 +39,12 @@ grows. A join does not change it: it is the cluster's own evidence.
 
 from __future__ import annotations
 
-import math
-import random
 from dataclasses import dataclass
 
 import duckdb
-import igraph
-import numpy as np
 import polars as pl
 
-from pipeline.schema import CASE_JOIN, WATCH_CASE
+from pipeline.schema import CASE_JOIN
 from pipeline.statistics import FAMILIES, RULES
 from pipeline.warehouse import publish_frame, sql_text
 
@@ -96,14 +92,6 @@ class ScoringParams:
     (linking's Bonferroni bound over all pairs of the window). The join searches only the
     pairs between a short list of candidates and the flagged accounts, about the square
     root of all pairs when candidates are few: half the bound, in -log10 terms."""
-    watch_tie_surprise: float = 1.0
-    """Case assembly (``assemble_cases``): two accounts on watch count as weakly tied when
-    their linking evidence reaches this surprise (at most one pair of unrelated accounts
-    in ten shares that much) without being an edge. One such tie means little; what is
-    tested is how many a group of watch accounts holds, against the window's own rate of
-    weak ties for accounts as tied as these."""
-    assembly_seed: int = 7
-    """Leiden's seed for the groups of watch accounts: the same inputs, the same cases."""
 
 
 def score_clusters(db: duckdb.DuckDBPyConnection,
@@ -119,11 +107,7 @@ def score_clusters(db: duckdb.DuckDBPyConnection,
     ties = case_ties(db, findings, statistics, params)
     members = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
     findings, joined = join_cases(findings, ties, members, params)
-    alpha = _link_alpha(db)
-    findings, assembled = assemble_cases(findings, watch_ties(db, findings, members, params),
-                                         members, params, alpha)
     publish_frame(db, "case_join", joined, "account_id")
-    publish_frame(db, "watch_case", assembled, "account_id")
     publish_frame(db, "cluster_findings", findings, "cluster_id")
     return findings
 
@@ -283,140 +267,3 @@ def join_cases(findings: pl.DataFrame, ties: pl.DataFrame, members: pl.DataFrame
                     joined_case=pl.col("case"))
                 .drop("case"))
     return findings, case_join
-
-
-# ---------------------------------------------------------------------------------------
-# Case assembly: a campaign that linking left in pieces, all on watch.
-
-
-WATCH_TIE = {"account_a": pl.String, "account_b": pl.String, "cluster_a": pl.String,
-             "cluster_b": pl.String, "degree_a": pl.Int64, "degree_b": pl.Int64,
-             "weak_pairs": pl.Int64}
-
-
-def _present(db: duckdb.DuckDBPyConnection) -> set[str]:
-    return {r[0] for r in db.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
-
-
-def _link_alpha(db: duckdb.DuckDBPyConnection) -> float:
-    """Linking's family-wise error rate, which the assembly's tests share."""
-    if "link_threshold" not in _present(db):
-        return 0.01
-    return float(db.execute("SELECT max(alpha) FROM link_threshold").fetchall()[0][0])
-
-
-def watch_ties(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
-               members: pl.DataFrame, params: ScoringParams) -> pl.DataFrame:
-    """The weak ties between accounts of different clusters on watch
-    (``sql/watch_tie.sql``); empty without linking's pair table."""
-    watch = members.join(findings.filter(pl.col("verdict") == "watch").select("cluster_id"),
-                         on="cluster_id").select("account_id", "cluster_id")
-    if watch.is_empty() or not set(LINK_TABLES) <= _present(db):
-        return pl.DataFrame(schema=WATCH_TIE)
-    db.register("_watch", watch.to_arrow())
-    try:
-        ties = db.sql(sql_text("watch_tie"), params={"weak": params.watch_tie_surprise}).pl()
-    finally:
-        db.unregister("_watch")
-    return ties.cast(WATCH_TIE).select(list(WATCH_TIE))
-
-
-def assemble_cases(findings: pl.DataFrame, ties: pl.DataFrame, members: pl.DataFrame,
-                   params: ScoringParams, alpha: float) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Flag the groups of watch clusters that one operator plausibly drives (pure).
-
-    Each piece is on watch by its own behaviour (a harvest among three strong statistics,
-    or one harvest family in a cluster of three or more), and no single pair of them is
-    an edge. A group is one operator when it holds far more weak ties than the window's
-    null gives accounts as tied as its members, and each member holds far more ties into
-    the group than its own degree explains:
-
-    - the groups: Leiden (CPM) on the weak-tie graph of the watch accounts, at the
-      window's own density of weak ties (a group must be denser than the window);
-    - the null: the configuration model with each account's weak-tie degree over the whole
-      window (d) and the window's weak-tie pairs (M): a group expects
-      (sum d)^2 - sum d^2) / 4M ties inside, a member d (sum d - d) / 2M;
-    - the tests: a Poisson tail each, Bonferroni over the groups tested and over the watch
-      accounts, at linking's alpha;
-    - the case: the members that pass, in a group that passes, at least
-      ``min_accounts_flagged`` of them. Their clusters are flagged, ``joined_case`` is the
-      case's lowest cluster id, ``assembled:<case>`` is in their signals.
-
-    Returns the findings and ``watch_case``: one row per account of a group tested, with
-    the numbers that decided it.
-    """
-    from pipeline.linking import count_surprise
-
-    if ties.is_empty():
-        return findings, pl.DataFrame(schema=WATCH_CASE.polars_schema())
-    accounts = (pl.concat([
-        ties.select(account_id="account_a", cluster_id="cluster_a", degree="degree_a"),
-        ties.select(account_id="account_b", cluster_id="cluster_b", degree="degree_b")])
-        .unique("account_id").sort("account_id").with_row_index("vertex"))
-    vertex = dict(zip(accounts["account_id"], accounts["vertex"], strict=True))
-    edges = [(vertex[a], vertex[b]) for a, b in ties.select("account_a", "account_b").rows()]
-    weak_pairs = int(ties["weak_pairs"][0])
-    window = members.height
-    graph = igraph.Graph(n=accounts.height, edges=edges, directed=False)
-    random.seed(params.assembly_seed)
-    igraph.set_random_number_generator(random)
-    density = weak_pairs / max(window * (window - 1) / 2, 1)
-    groups = graph.community_leiden(objective_function="CPM", resolution=density,
-                                    n_iterations=-1).membership
-    accounts = accounts.with_columns(group=pl.Series(groups, dtype=pl.Int64))
-    group_of = dict(zip(accounts["vertex"], accounts["group"], strict=True))
-    inside = pl.DataFrame({"a": [e[0] for e in edges], "b": [e[1] for e in edges]},
-                          schema={"a": pl.UInt32, "b": pl.UInt32}).with_columns(
-        ga=pl.col("a").replace_strict(group_of, return_dtype=pl.Int64),
-        gb=pl.col("b").replace_strict(group_of, return_dtype=pl.Int64)
-    ).filter(pl.col("ga") == pl.col("gb"))
-    ties_in = (pl.concat([inside.select(vertex="a"), inside.select(vertex="b")])
-               .group_by("vertex").len("ties"))
-    scale = 2.0 * weak_pairs
-    rows = (accounts.join(ties_in, on="vertex", how="left")
-            .with_columns(pl.col("ties").fill_null(0).cast(pl.Int64),
-                          degree=pl.col("degree").cast(pl.Float64))
-            .with_columns(
-                group_degree=pl.col("degree").sum().over("group"),
-                group_square=(pl.col("degree") ** 2).sum().over("group"),
-                group_ties=pl.col("ties").sum().over("group") // 2,
-                group_clusters=pl.col("cluster_id").n_unique().over("group"))
-            .filter(pl.col("group_clusters") >= 2)
-            .with_columns(
-                expected=pl.col("degree") * (pl.col("group_degree") - pl.col("degree")) / scale,
-                group_expected=(pl.col("group_degree") ** 2 - pl.col("group_square"))
-                / (2 * scale)))
-    if rows.is_empty():
-        return findings, pl.DataFrame(schema=WATCH_CASE.polars_schema())
-    tested = rows["group"].n_unique()
-    rows = rows.with_columns(
-        surprise=pl.Series(count_surprise(rows["ties"].to_numpy().astype(float),
-                                          rows["expected"].to_numpy(), np.full(rows.height,
-                                                                               1e12))),
-        group_surprise=pl.Series(count_surprise(
-            rows["group_ties"].to_numpy().astype(float), rows["group_expected"].to_numpy(),
-            np.full(rows.height, 1e12))),
-        required=pl.lit(math.log10(accounts.height / alpha)),
-        group_required=pl.lit(math.log10(tested / alpha)),
-    ).with_columns(confirmed=(pl.col("ties") > 0)
-                   & (pl.col("surprise") >= pl.col("required"))
-                   & (pl.col("group_surprise") >= pl.col("group_required")))
-    case_size = pl.col("confirmed").sum().over("group")
-    rows = rows.with_columns(
-        case=pl.when(pl.col("confirmed") & (case_size >= params.min_accounts_flagged))
-        .then(pl.col("cluster_id").filter(pl.col("confirmed")).min().over("group")))
-    cases = (rows.filter(pl.col("case").is_not_null())
-             .group_by("cluster_id").agg(pl.col("case").min()))
-    findings = (findings.join(cases, on="cluster_id", how="left")
-                .with_columns(
-                    verdict=pl.when(pl.col("case").is_not_null()).then(pl.lit("flagged"))
-                    .otherwise(pl.col("verdict")),
-                    signals=pl.when(pl.col("case").is_null()).then(pl.col("signals"))
-                    .otherwise(pl.concat_str(pl.col("signals"),
-                                             pl.lit("assembled:") + pl.col("case"),
-                                             separator=",").str.strip_chars(",")),
-                    joined_case=pl.coalesce("joined_case", "case"))
-                .drop("case"))
-    watch_case = rows.select([c.name for c in WATCH_CASE.columns]).sort("account_id")
-    return findings, watch_case

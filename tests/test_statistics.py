@@ -13,14 +13,7 @@ import pytest
 from pipeline.evaluation import read_labels, roc_auc, score_verdicts
 from pipeline.features import build_day_features
 from pipeline.schema import REQUESTS_COLUMNS
-from pipeline.scoring import (
-    ScoringParams,
-    assemble_cases,
-    record_verdicts,
-    score_clusters,
-    verdicts,
-    watch_ties,
-)
+from pipeline.scoring import ScoringParams, record_verdicts, score_clusters, verdicts
 from pipeline.statistics import (
     RULES,
     StatisticsParams,
@@ -545,88 +538,3 @@ def test_the_sample_run_records_its_verdicts(sample_run):
     assert query(db, "SELECT cluster_id, verdict FROM verdict_history ORDER BY 1") == \
         query(db, "SELECT cluster_id, verdict FROM cluster_findings ORDER BY 1")
     assert query(db, "SELECT DISTINCT window_end FROM verdict_history") == [(date(2026, 4, 3),)]
-
-
-# --- case assembly: pieces of one campaign, each on watch, none tied by an edge --------------
-
-
-def watch_world(n: int, *, degree: int, weak_pairs: int = 20_000, window: int = 2_000,
-                loner_ties: int = 0) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """``n`` singleton clusters W0..W(n-1) on watch, every two weakly tied, each with
-    ``degree`` weak ties over the whole window; with ``loner_ties``, one more watch
-    singleton L tied to that many of them (an unrelated account that happens to share a
-    little with the group). Returns findings, members and watch_tie rows."""
-    names = [f"W{i}" for i in range(n)] + (["L"] if loner_ties else [])
-    findings = pl.DataFrame({"cluster_id": names, "verdict": ["watch"] * len(names),
-                             "signals": [""] * len(names)},
-                            schema_overrides={"joined_case": pl.String}).with_columns(
-        joined_case=pl.lit(None, pl.String))
-    members = pl.DataFrame({"cluster_id": [*names, *[f"X{i}" for i in range(window - len(names))]],
-                            "account_id": [f"a{c}" for c in names] +
-                                          [f"x{i}" for i in range(window - len(names))]})
-    pairs = [(f"W{i}", f"W{j}") for i in range(n) for j in range(i + 1, n)]
-    pairs += [(f"W{i}", "L") for i in range(loner_ties)]
-    ties = pl.DataFrame({
-        "account_a": [f"a{a}" for a, _ in pairs], "account_b": [f"a{b}" for _, b in pairs],
-        "cluster_a": [a for a, _ in pairs], "cluster_b": [b for _, b in pairs],
-        "degree_a": [degree] * len(pairs), "degree_b": [degree] * len(pairs),
-        "weak_pairs": [weak_pairs] * len(pairs)})
-    return findings, members, ties
-
-
-def test_watch_pieces_tied_far_beyond_their_degrees_are_assembled_into_one_case():
-    findings, members, ties = watch_world(8, degree=20)
-    found, watch_case = assemble_cases(findings, ties, members, ScoringParams(), 0.01)
-    assert found["verdict"].to_list() == ["flagged"] * 8
-    assert found["joined_case"].to_list() == ["W0"] * 8
-    assert all(s == "assembled:W0" for s in found["signals"])
-    assert watch_case["confirmed"].all()
-    assert watch_case["group_ties"].to_list() == [28] * 8
-
-
-def test_busy_accounts_tied_to_each_other_no_more_than_their_degrees_predict_stay_watched():
-    """The same 28 ties among 8 accounts that each share a little with 5,000 others: the
-    configuration model expects them, so they are no group."""
-    findings, members, ties = watch_world(8, degree=5_000)
-    found, watch_case = assemble_cases(findings, ties, members, ScoringParams(), 0.01)
-    assert found["verdict"].to_list() == ["watch"] * 8
-    assert not watch_case["confirmed"].any()
-
-
-def test_an_account_hanging_on_by_two_ties_is_not_confirmed_into_the_case():
-    findings, members, ties = watch_world(8, degree=20, loner_ties=2)
-    found, watch_case = assemble_cases(findings, ties, members, ScoringParams(), 0.01)
-    assert verdict_of(found, "L") == "watch"
-    assert verdict_of(found, "W3") == "flagged"
-    loner = watch_case.filter(pl.col("cluster_id") == "L")
-    assert loner.height in (0, 1) and not loner["confirmed"].any()
-
-
-def test_two_tied_pieces_are_too_few_for_a_case():
-    findings, members, ties = watch_world(2, degree=1)
-    found, _ = assemble_cases(findings, ties, members, ScoringParams(), 0.01)
-    assert found["verdict"].to_list() == ["watch", "watch"]
-
-
-def test_watch_tie_keeps_weak_ties_between_watch_clusters_and_counts_degrees_over_the_window(
-        tmp_path):
-    """Golden case of sql/watch_tie.sql: input rows, expected rows."""
-    db = connect(tmp_path / "t.duckdb")
-    pairs = pl.DataFrame([
-        ("a", "b", 2.0),    # weak, both on watch, different clusters: kept
-        ("a", "c", 2.0),    # weak, c in a's cluster: not kept, but counts in a's degree
-        ("a", "d", 12.0),   # an edge: linking's, not a weak tie, counts in no degree
-        ("b", "e", 1.5),    # weak, e not on watch: counts in b's degree only
-        ("b", "f", 0.5),    # under the weak level: nothing
-    ], schema=["account_a", "account_b", "surprise"], orient="row")
-    db.register("p", pairs.to_arrow())
-    db.execute("CREATE TABLE account_link_pair AS SELECT * FROM p")
-    db.execute("CREATE TABLE link_threshold AS SELECT 10.0::DOUBLE AS edge_surprise, "
-               "0.01::DOUBLE AS alpha")
-    members = pl.DataFrame({"cluster_id": ["A", "B", "A", "D", "E", "F"],
-                            "account_id": ["a", "b", "c", "d", "e", "f"]})
-    findings = pl.DataFrame({"cluster_id": ["A", "B", "D", "E", "F"],
-                             "verdict": ["watch", "watch", "watch", "clear", "watch"]})
-    rows = watch_ties(db, findings, members, ScoringParams()).rows()
-    db.close()
-    assert rows == [("a", "b", "A", "B", 2, 2, 3)]
