@@ -119,24 +119,26 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(DISK_FULL_EXIT) from None
 
 
+def _causes(err: BaseException | None) -> Iterator[BaseException]:
+    """``err`` and the exceptions that caused it, outermost first."""
+    while err is not None:
+        yield err
+        err = err.__cause__ or err.__context__
+
+
 def _caused_by(err: BaseException | None, kind: type[OSError]) -> OSError | None:
     """``err``, or the exception that caused it, when it is a ``kind``; else None."""
-    while err is not None:
-        if isinstance(err, kind):
-            return err
-        err = err.__cause__ or err.__context__
-    return None
+    return next((e for e in _causes(err) if isinstance(e, kind)), None)
 
 
 def _disk_full(err: BaseException | None) -> str | None:
     """`` (writing PATH)`` or ``""`` when ``err`` or what caused it is a full disk (an
     ``OSError`` ENOSPC or EDQUOT, or DuckDB's I/O error saying so); None otherwise."""
-    while err is not None:
-        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
-            return f" (writing {err.filename})" if err.filename else ""
-        if "No space left on device" in str(err):
+    for cause in _causes(err):
+        if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
+            return f" (writing {cause.filename})" if cause.filename else ""
+        if "No space left on device" in str(cause):
             return ""
-        err = err.__cause__ or err.__context__
     return None
 
 
