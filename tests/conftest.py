@@ -21,6 +21,18 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 DAY = date(2026, 4, 1)
 
+# Fixtures that run whole stages (the sample pipeline, a simulation, an Airflow home, a
+# tmpfs): a test that needs one, directly or through another fixture, is in the slow tier,
+# so `make test-fast` (pytest -m "not slow") keeps to unit, golden and rule tests.
+STAGE_FIXTURES = frozenset({"sample_run", "clean_run", "nights", "sample", "tiny_random",
+                            "airflow_env", "shared_tmp"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if STAGE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 def record(i: int, **overrides: object) -> dict[str, object]:
     """A valid request on 2026-04-01, unique by ``i``; overrides replace or add fields."""

@@ -46,6 +46,7 @@ def test_user_mistakes_are_one_line_and_a_non_zero_exit(tmp_path, command, args,
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_ingest_prints_where_every_row_went(tmp_path):
     logs = tmp_path / "logs"
     write_logs(logs, "a", [record(i) for i in range(30)] + [record(99, status="x")])

@@ -198,6 +198,7 @@ def test_a_one_megabyte_line_is_kept_whole(logs, out):
     assert len(got["prompt_text"][0]) == len(big)
 
 
+@pytest.mark.slow
 def test_lines_split_across_blocks_keep_their_numbers(logs, out):
     records = [record(i) for i in range(300)]
     records[250] = record(250, status="bad")
@@ -328,6 +329,7 @@ def test_the_requests_view_and_accounts_table_are_queryable(logs, out, tmp_path)
         ("acct-0", 50), ("acct-1", 1000)]
 
 
+@pytest.mark.slow
 def test_a_second_run_on_the_same_output_is_refused_naming_the_first(logs, out):
     write_logs(logs, "a", [record(1)])
     request = RunRequest(logs=logs, out=out, start=DAY, end=DAY)
@@ -339,6 +341,7 @@ def test_a_second_run_on_the_same_output_is_refused_naming_the_first(logs, out):
     assert status == [("ingest", "succeeded")]
 
 
+@pytest.mark.slow
 def test_what_a_killed_run_left_is_settled_by_the_next(logs, out):
     """A run killed by kill -9 leaves its ``running`` row and its temporary files; the
     next run to take the lock marks the row abandoned and removes the dead process's
@@ -363,6 +366,7 @@ def test_what_a_killed_run_left_is_settled_by_the_next(logs, out):
     assert live.exists()
 
 
+@pytest.mark.slow
 def test_glob_characters_in_paths_mean_themselves(logs, tmp_path):
     """DuckDB reads every path as a pattern: an input named p*.parquet pulled in pb.parquet
     (its rows counted twice, as duplicates), and an output folder named run[1] matched
@@ -468,6 +472,7 @@ def test_a_damaged_archive_stops_the_run_naming_it(logs, out, compression, suffi
     assert not partition(out).exists()
 
 
+@pytest.mark.slow
 def test_a_csv_day_runs_through_ingest_validation_and_the_window(tmp_path):
     """CSV logs through every stage: the sample's first day written as CSV, with one line
     the CSV reader rejects, keeps the JSONL day's rows, passes the raw and window gates and

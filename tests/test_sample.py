@@ -8,10 +8,13 @@ import sys
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from pipeline.warehouse import DB_NAME, connect
 
 from conftest import query
+
+pytestmark = pytest.mark.slow
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 

@@ -286,6 +286,7 @@ def test_nothing_is_written_outside_the_output_folder(run, tmp_path, monkeypatch
     assert after == before
 
 
+@pytest.mark.slow
 def test_a_day_without_requests_has_an_empty_partition_that_passes(tmp_path):
     """Published on purpose (``allow_empty``): the empty day passes the raw suite."""
     logs = tmp_path / "logs"
