@@ -337,33 +337,44 @@ def combine_evidence(evidence: pl.DataFrame, threshold: dict[str, float | int]) 
     """One row per pair: the Fisher combination of its evidence rows (each kind and
     stratum a component), after keeping only the stronger of each correlated group.
     ``is_edge`` (links alone) needs the edge bound and a card, two families, or a timed
-    kind past the bound by itself.
+    kind past the bound by itself. ``graph_surprise`` leaves the supporting families out:
+    it weighs the pair in the account graph, where an SDK's user agent and default prompt,
+    shared by every customer of one client, would otherwise chain unrelated operators that
+    script the same client into one community.
 
-    Columns: account_a, account_b, components, surprise, p_value, families, is_edge.
+    Columns: account_a, account_b, components, surprise, graph_surprise, p_value, families,
+    is_edge.
     """
     edge = float(threshold["edge_surprise"])
     kept = drop_correlated(evidence, ["account_a", "account_b"])
+    corroborating = ~pl.col("family").is_in(list(SUPPORTING_FAMILIES))
     pairs = kept.group_by("account_a", "account_b").agg(
         components=pl.len(),
         summed=pl.col("surprise").sum(),
+        graph_components=corroborating.sum(),
+        graph_summed=pl.col("surprise").filter(corroborating).sum(),
         card=(pl.col("key_type") == "payment_fingerprint").any(),
         timed=pl.col("surprise").filter(pl.col("key_type").is_in(TIMED_KINDS)).max(),
         families=pl.col("family").unique().sort(),
     )
     combined = fisher_surprise(pairs["summed"].to_numpy(),
                                pairs["components"].to_numpy().astype(np.float64))
-    return (pairs.with_columns(surprise=pl.Series(combined, dtype=pl.Float64))
-            .with_columns(surprise=pl.when("card")
-                          .then(pl.max_horizontal("surprise", pl.lit(edge)))
-                          .otherwise("surprise"))
+    graph = fisher_surprise(pairs["graph_summed"].to_numpy(),  # no component: surprise 0
+                            np.maximum(pairs["graph_components"].to_numpy(), 1)
+                            .astype(np.float64))
+    card_floor = {name: pl.when("card").then(pl.max_horizontal(name, pl.lit(edge)))
+                  .otherwise(name) for name in ("surprise", "graph_surprise")}
+    return (pairs.with_columns(surprise=pl.Series(combined, dtype=pl.Float64),
+                               graph_surprise=pl.Series(graph, dtype=pl.Float64))
+            .with_columns(**card_floor)
             .with_columns(p_value=pl.lit(10.0).pow(-pl.col("surprise")),
                           is_edge=(pl.col("surprise") >= edge)
                           & (pl.col("card") | (pl.col("families").list.set_difference(
                               list(SUPPORTING_FAMILIES)).list.len() >= 2)
                              | (pl.col("timed").fill_null(0.0) >= edge)),
                           components=pl.col("components").cast(pl.Int64))
-            .select("account_a", "account_b", "components", "surprise", "p_value",
-                    "families", "is_edge")
+            .select("account_a", "account_b", "components", "surprise", "graph_surprise",
+                    "p_value", "families", "is_edge")
             .sort("account_a", "account_b"))
 
 

@@ -7,8 +7,9 @@
 -- Kinds:
 --   key types of account_link_key held by 2 to $max_key_accounts accounts: distinct shared
 --     keys of the stratum;
---   prompt_band: shared near-duplicate band-hours divided by $bands_per_prompt, since one
---     prompt shares up to that many bands at once (correlated, counted once); the mean too;
+--   prompt_band: shared near-duplicate bands (distinct over the days both sent them)
+--     divided by $bands_per_prompt, since one prompt shares up to that many bands at once
+--     (correlated, counted once); the mean scaled alike (unit_ratio below);
 --   ip_prefix_hour: distinct shared prefixes, the mean scaled alike (unit_ratio below);
 --   same_prompt: distinct rare prompts sent within minutes of each other (prompt_pair_day);
 --   payment_fingerprint: one payer at any count. Each card's accounts are tied to its
@@ -29,19 +30,22 @@ WITH shared_keys AS (
 ),
 
 -- unit_ratio turns shared keys into independent observations: a near-duplicate prompt
--- shares up to $bands_per_prompt bands at once, and two always-on services in one cloud
--- /24 share it every hour; both are one coincidence repeated, so the count is of prompts
--- (bands / $bands_per_prompt) and of distinct prefixes, and the chance expectation is
--- scaled by the same ratio.
+-- shares up to $bands_per_prompt bands at once, two apps answering one daily feed share
+-- its bands every day, and two always-on services in one cloud /24 share it every hour;
+-- each is one coincidence repeated, so the count is of prompts (distinct bands /
+-- $bands_per_prompt) and of distinct prefixes, and the chance expectation is scaled by the
+-- same ratio.
 key_pairs AS (
     SELECT
         account_a, account_b, key_type, stratum,
         CASE key_type
-            WHEN 'prompt_band' THEN count(*) / $bands_per_prompt
+            WHEN 'prompt_band'
+                THEN count(DISTINCT split_part(key_value, ' ', 1)) / $bands_per_prompt
             WHEN 'ip_prefix_hour' THEN count(DISTINCT split_part(key_value, ' ', 1))
             ELSE count(*) END::DOUBLE AS shared_count,
         CASE key_type
-            WHEN 'prompt_band' THEN 1.0 / $bands_per_prompt
+            WHEN 'prompt_band'
+                THEN count(DISTINCT split_part(key_value, ' ', 1)) / count(*) / $bands_per_prompt
             WHEN 'ip_prefix_hour' THEN count(DISTINCT split_part(key_value, ' ', 1)) / count(*)
             ELSE 1.0 END::DOUBLE AS unit_ratio
     FROM (

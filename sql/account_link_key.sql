@@ -1,13 +1,15 @@
 -- account_link_key: one row per account seen in the window ($start..$end) and linking key
 -- it holds: registry keys from the accounts table (payment fingerprint, e-mail domain,
 -- creation burst) and traffic keys from the compact per-day tables (user agent, system
--- prompt, IP prefix in an hour, near-duplicate prompt band over the window, and the
+-- prompt, IP prefix in an hour, near-duplicate prompt band on a day, and the
 -- $sync_minutes-wide bucket of every activity start: a minute with requests after
 -- $idle_minutes or more of silence, leaving out the first minutes of a day that merely
 -- continue the night before, $edge_margin_minutes from midnight).
--- A band is a window key, not a band-hour: its popularity must be that of the prompt over
--- the window, or a corpus question a hundred people ask on different hours would look
--- rare in each hour it is asked twice.
+-- A band is a band-day key ('band date'): two accounts that draw the same rare tasks from
+-- one corpus on different days share no key, while a harvesting pool shares them on the
+-- day it dispatches them. Its popularity is still that of the band over the window
+-- (link_key), or a corpus question a hundred people ask on different days would look rare
+-- on each day it is asked twice.
 -- No key is dropped by a list here: how much a shared key says is measured against how
 -- many accounts of the window hold it (account_link_null, account_link_evidence), so a
 -- consumer mail domain, a public NAT or an SDK's default prompt weighs little because the
@@ -61,7 +63,7 @@ traffic AS (
     FROM account_prefix_hour
     WHERE date BETWEEN $start AND $end
     UNION ALL
-    SELECT account_id, 'prompt_band', band_key::VARCHAR
+    SELECT account_id, 'prompt_band', band_key::VARCHAR || ' ' || strftime(date, '%Y-%m-%d')
     FROM account_band_day
     WHERE date BETWEEN $start AND $end
     UNION ALL

@@ -12,7 +12,9 @@
 -- NULL and S = 0. Under the null an account b holds a given key k of a with probability d_b (n_k - 1) / M
 -- (b's keys fall on keys in proportion to their popularity), so the number of keys of
 -- stratum s that a and b share by chance has mean (d_b S_a,s + d_a S_b,s) / (2 M)
--- (account_link_evidence). Prompts are counted as prompt_pair_day counts them: a key is a
+-- (account_link_evidence). A band-day's n is its band's accounts over the window, as in
+-- link_key: this overstates chance for a pair that shares it on one day, never understates
+-- it. Prompts are counted as prompt_pair_day counts them: a key is a
 -- prompt on one day, and only prompts at most $max_accounts_per_prompt accounts sent that
 -- day count, in one stratum (0): prompt_pair_day counts shared prompts per pair, not per
 -- prompt.
@@ -22,9 +24,14 @@ WITH keys AS (
     SELECT
         account_id,
         key_type,
-        count(*) OVER (PARTITION BY key_type, key_value) AS n,
+        count(DISTINCT account_id) OVER (PARTITION BY key_type, popular_as) AS n,
         $max_key_accounts::BIGINT AS cap
-    FROM account_link_key
+    FROM (
+        SELECT account_id, key_type,
+            CASE key_type WHEN 'prompt_band' THEN split_part(key_value, ' ', 1)
+                ELSE key_value END AS popular_as
+        FROM account_link_key
+    )
 ),
 
 prompts AS (

@@ -5,11 +5,34 @@
 -- (accounts - 1)). 0 when every account holds it; about 4 for a key two of 10,000
 -- accounts share. The weight orders keys for the reader; the evidence of a pair is
 -- measured in account_link_evidence, not summed from these weights.
+-- A prompt band is keyed by day ('band date') but counted by its accounts over the window
+-- (popular_as): a question many accounts ask on different days is popular on each day,
+-- however few ask it that day.
 -- Input: account_link_key.
-WITH counted AS (
-    SELECT key_type, key_value, count(*) AS account_count
+WITH keys AS (
+    SELECT
+        key_type,
+        key_value,
+        account_id,
+        CASE key_type WHEN 'prompt_band' THEN split_part(key_value, ' ', 1)
+            ELSE key_value END AS popular_as
     FROM account_link_key
+),
+
+counted AS (
+    SELECT
+        key_type,
+        key_value,
+        count(*) AS holder_count,
+        any_value(popular_as) AS popular_as
+    FROM keys
     GROUP BY key_type, key_value
+),
+
+popularity AS (
+    SELECT key_type, popular_as, count(DISTINCT account_id) AS account_count
+    FROM keys
+    GROUP BY key_type, popular_as
 ),
 
 population AS (
@@ -19,10 +42,11 @@ population AS (
 SELECT
     c.key_type,
     c.key_value,
-    c.account_count,
-    floor(log2(c.account_count - 1))::INTEGER AS stratum,
-    log10(greatest(p.window_accounts - 1, 1) / (c.account_count - 1)) AS weight
+    p.account_count,
+    floor(log2(p.account_count - 1))::INTEGER AS stratum,
+    log10(greatest(n.window_accounts - 1, 1) / (p.account_count - 1)) AS weight
 FROM counted AS c
-CROSS JOIN population AS p
-WHERE c.account_count >= 2
+JOIN popularity AS p USING (key_type, popular_as)
+CROSS JOIN population AS n
+WHERE c.holder_count >= 2
 ORDER BY c.key_type, c.key_value

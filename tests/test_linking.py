@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import zlib
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import polars as pl
 import pytest
@@ -16,6 +18,7 @@ from pipeline.linking import (
     LinkParams,
     assign_cluster_ids,
     binomial_surprise,
+    combine_evidence,
     confirm_members,
     count_surprise,
     edge_threshold,
@@ -24,7 +27,13 @@ from pipeline.linking import (
 )
 from pipeline.publication import FINDINGS
 from pipeline.schema import ACCOUNT_COLUMNS, REQUESTS_COLUMNS
-from pipeline.warehouse import DB_NAME, connect, partition_path, write_parquet_atomic
+from pipeline.warehouse import (
+    DB_NAME,
+    connect,
+    partition_path,
+    sql_text,
+    write_parquet_atomic,
+)
 
 from conftest import query
 
@@ -390,6 +399,63 @@ def test_paraphrases_of_a_popular_prompt_link_nobody(tmp_path):
     clusters = build(tmp_path, rows, [account(n) for n in people + BACKGROUND])
     assert clusters.filter(pl.col("account_id").is_in(people))["cluster_id"].n_unique() \
         == len(people)
+
+
+def test_one_course_worked_through_on_different_days_links_nobody(tmp_path):
+    """Must not link (prompt_band with email_domain): eight students of one small college
+    (its own mail domain) each work through the same six rare exercises, each on a day of
+    their own. A near-duplicate is keyed by its day: drawing the same tasks from one
+    corpus on different days is no coincidence in time, and the domain alone is one
+    family."""
+    students = [f"s{i}" for i in range(8)]
+    rows = three_days(BACKGROUND)
+    rows += [request(a, at(DAY + timedelta(days=k), 8 + spread(f"{a}{k}{j}", 12), j),
+                     prompt_hash=f"own-{a}-{k}-{j}", prompt_text=rare_task(1000 + 9 * n + j))
+             for n, a in enumerate(BACKGROUND) for k in range(3) for j in range(3)]
+    for i, a in enumerate(students):
+        day = DAY + timedelta(days=i % 3, weeks=i // 3)
+        rows += [request(a, at(day, 14 + spread(a, 6), 3 * t + spread(f"{a}{t}", 3)),
+                         prompt_hash=f"hw-{a}-{t}",
+                         prompt_text=f"Exercise {t}: {rare_task(500 + t)} (answer by {a})")
+                 for t in range(6)]
+    clusters = build(tmp_path, rows, [account(n, email_domain="college.example")
+                                      for n in students] + [account(n) for n in BACKGROUND])
+    assert clusters.filter(pl.col("account_id").is_in(students))["cluster_id"].n_unique() \
+        == len(students)
+
+
+def test_link_key_counts_a_band_by_its_accounts_over_the_window():
+    """Golden case of sql/link_key.sql: a band-day two accounts hold is a key; its
+    popularity and weight are those of the band over the window (three accounts on two
+    days), and a key one account holds is none."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE account_link_key (account_id VARCHAR, key_type VARCHAR, "
+                "key_value VARCHAR)")
+    con.executemany("INSERT INTO account_link_key VALUES (?, ?, ?)", [
+        ("x", "prompt_band", "17 2026-04-01"), ("y", "prompt_band", "17 2026-04-01"),
+        ("z", "prompt_band", "17 2026-04-02"), ("x", "prompt_band", "18 2026-04-02"),
+        ("w", "email_domain", "d.example"), ("z", "email_domain", "d.example"),
+        ("y", "email_domain", "y.example"),
+    ])
+    rows = con.execute(sql_text("link_key")).fetchall()
+    assert [r[:4] for r in rows] == [("email_domain", "d.example", 2, 0),
+                                     ("prompt_band", "17 2026-04-01", 3, 1)]
+    assert [r[4] for r in rows] == pytest.approx([math.log10(3 / 1), math.log10(3 / 2)])
+
+
+def test_client_evidence_adds_to_a_pair_but_not_to_the_graph():
+    """A shared SDK (user agent) strengthens a pair's own surprise but not its weight in
+    the account graph, where it would chain every customer of one client."""
+    evidence = pl.DataFrame({
+        "account_a": ["a", "a", "c"], "account_b": ["b", "b", "d"],
+        "family": ["client", "timing", "client"],
+        "key_type": ["user_agent", "sync_start", "user_agent"],
+        "surprise": [5.0, 2.0, 6.0],
+    })
+    pairs = combine_evidence(evidence, edge_threshold(100, 0.01))
+    ab, cd = pairs.row(0, named=True), pairs.row(1, named=True)
+    assert ab["surprise"] > 5.0 and ab["graph_surprise"] == pytest.approx(2.0)
+    assert cd["surprise"] == pytest.approx(6.0) and cd["graph_surprise"] == 0.0
 
 
 FAMILY = {"same_prompt": "content", "prompt_band": "content", "sync_start": "timing",
