@@ -44,8 +44,9 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from pipeline.rules import RULES
 from pipeline.schema import CASE_JOIN
-from pipeline.statistics import FAMILIES, RULES
+from pipeline.statistics import FAMILIES
 from pipeline.warehouse import publish_frame, sql_text
 
 LINK_TABLES = ("account_link_pair", "link_threshold")

@@ -10,7 +10,8 @@ too, on the rules that measure an account's own behaviour, so a fragment linking
 alone is judged by what it does; the rules of what accounts do together
 (``Rule.across_accounts``) need two or more.
 
-Every statistic is a rule of ``RULES``: an id, a family, what it measures (a ratio of two
+Every statistic is a rule of ``RULES`` (``pipeline/rules/``, one module per rule with the
+worlds where it must fire and must not): an id, a family, what it measures (a ratio of two
 ``cluster_profile`` columns, so an auditor can re-derive it) and the test behind it. The
 baseline of a rule of an account's own behaviour (reasoning, saturation, cache busting,
 hours, pacing) is the rest of the window, weighed by accounts or by requests, whichever
@@ -43,143 +44,12 @@ import numpy as np
 import polars as pl
 from scipy.stats import binom
 
+from pipeline.rules import RULES
+from pipeline.rules.rule import CAPABILITIES, Rule
 from pipeline.schema import CLUSTER_STATISTIC
 from pipeline.warehouse import publish_frame, sql_text
 
-CAPABILITIES = ("code", "math", "reasoning", "knowledge_qa", "writing", "translation",
-                "tool_use", "roleplay_chat", "data_extraction", "other")
 FAMILIES = ("query_distribution", "caching_mismatch", "traffic_shape")
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One statistic and the evidence rule that reads it (detection as code)."""
-
-    rule_id: str
-    family: str
-    statistic: str
-    test: str
-    numerator: str
-    denominator: str
-    min_effect: float
-    """The smallest effect (share difference, or distance from the null median) that can
-    count as strong, whatever the p-value."""
-    rationale: str
-    runbook: str
-    needs_text: bool = False
-    hashes_fallback: tuple[str, str] | None = None
-    """(numerator, denominator) to use when the cluster's logs carry no prompt text."""
-    across_accounts: bool = False
-    """The statistic counts what two or more of the cluster's accounts do together, so a
-    single account scores 0 by construction: its baseline is other clusters of two or
-    more accounts only, or the smallest clusters would pass for ordinary by default."""
-    by_partition: bool = False
-    """The statistic depends on how the window's accounts are partitioned into clusters
-    (novelty: what no other cluster sent), so, like what accounts do together, its
-    baseline is the clusters nearest in size (``by_size``)."""
-    harvest: bool = False
-    """The statistic shows what is harvested (a capability sweep, reasoning elicitation,
-    output saturation, one prompt sampled across the pool, cache busting), not only that
-    requests are automated or spread over accounts. Novel prompts, shared wrappers, night
-    hours, pacing, synchronized starts, failovers and shared cache prefixes are how an
-    app, a lab's benchmark run or an enterprise's agents send too; a verdict needs one
-    harvest statistic (scoring)."""
-
-
-    @property
-    def by_size(self) -> bool:
-        """Baseline: the clusters nearest in size (what accounts do together, novelty).
-        Otherwise the rule measures each account's own behaviour, and its baseline is the
-        rest of the window (``_with_window_baseline``): nearest-size clusters make a poor
-        null there, since a campaign that linking split into fifty card-sized clusters is
-        its own nearest neighbour in size."""
-        return self.across_accounts or self.by_partition
-
-RULES: tuple[Rule, ...] = (
-    Rule("QD-01", "query_distribution", "capability_coverage_entropy", "permutation",
-         "capability mix", "requests with text", 0.10,
-         "A harvesting sweep covers every capability evenly; a team or a person asks about "
-         "what it works on.",
-         "Compare the capability chart with the population's; a flat bar chart is the sweep.",
-         needs_text=True, harvest=True),
-    Rule("QD-02", "query_distribution", "capability_divergence", "permutation",
-         "capability mix", "population mix", 0.05,
-         "Jensen-Shannon divergence of the cluster's capability mix from the population's: "
-         "a sweep follows the operator's curriculum, not what customers ask.",
-         "Look at which categories are over-represented against the population.",
-         needs_text=True, harvest=True),
-    Rule("QD-03", "query_distribution", "template_reuse_share", "binomial",
-         "reused_template_count", "templated_request_count", 0.30,
-         "Share of requests whose prompt opening (numbers, quotes, nonces masked) is shared "
-         "by two or more of the cluster's accounts: one operator's wrappers. Needs text: "
-         "without it, reuse is exact-prompt reuse, which QD-08 already counts.",
-         "Pull excerpts (--excerpts) and check the shared openings.", needs_text=True,
-         across_accounts=True),
-    Rule("QD-04", "query_distribution", "prompt_novelty_share", "binomial",
-         "novel_prompt_count", "distinct_prompt_count", 0.25,
-         "Share of the cluster's distinct prompts no other cluster sent: generated task "
-         "streams and nonces make every prompt new.",
-         "High novelty with template reuse means generated prompts in fixed wrappers.",
-         by_partition=True),
-    Rule("QD-05", "query_distribution", "reasoning_elicitation_share", "binomial",
-         "reasoning_elicited_count", "text_request_count", 0.15,
-         "Share of prompts that ask for step-by-step reasoning: distillation harvests the "
-         "reasoning, not only the answer.",
-         "Check the excerpts for chain-of-thought instructions.", needs_text=True, harvest=True),
-    Rule("QD-06", "query_distribution", "max_tokens_saturation_share", "binomial",
-         "saturated_count", "ok_count", 0.15,
-         "Share of answered requests that hit their max_tokens: long-output harvesting.",
-         "Compare output/input ratios in the accounts appendix.", harvest=True),
-    Rule("QD-08", "query_distribution", "repeated_sampling_share", "binomial",
-         "shared_band_hour_count", "band_hour_count", 0.10,
-         "Share of near-duplicate prompt bands sent by two or more of the cluster's accounts "
-         "in the same hour: one prompt sampled several times across the pool.",
-         "Look for the same task under different nonces on several accounts. Without "
-         "text, exact prompts sent on two or more accounts at temperature > 0 that no other "
-         "cluster sent (a prompt the whole population sends is not the operator's).",
-         needs_text=True,
-         hashes_fallback=("resampled_prompt_count", "distinct_prompt_count"),
-         across_accounts=True, harvest=True),
-    Rule("CM-01", "caching_mismatch", "cache_busting_share", "binomial",
-         "busted_count", "predicted_hit_count", 0.30,
-         "Share of the cache hits the accounts' own repetition predicts that read nothing: "
-         "a nonce in the prefix busts the cache the operator would otherwise hit.",
-         "Compare predicted and observed cache reads over time.", harvest=True),
-    Rule("CM-02", "caching_mismatch", "cross_account_prefix_share", "binomial",
-         "handoff_count", "cacheable_count", 0.25,
-         "Share of cacheable requests whose prefix another account of the cluster used "
-         "within the TTL: hits one operator would have had, lost by spreading over accounts. "
-         "An organisation whose people share a system prompt hands some off too, whenever "
-         "two of them work within minutes; a pool rotating requests over accounts hands "
-         "off most of them, hence the high minimum effect.",
-         "List the prefixes shared across accounts in the caching section.",
-         across_accounts=True),
-    Rule("CM-03", "caching_mismatch", "read_without_write_share", "binomial",
-         "read_without_write_count", "observed_read_count", 0.30,
-         "Share of cache reads of prefixes the account never wrote: a cache warmed by "
-         "another account (a shared key pool behind a proxy).",
-         "Check which accounts wrote the prefixes these accounts read."),
-    Rule("TS-01", "traffic_shape", "night_activity_share", "binomial",
-         "night_request_count", "hourly_request_count", 0.10,
-         "Share of requests between 00:00 and 06:00 in the accounts' own countries: "
-         "automation runs around the clock, people sleep.",
-         "Compare the hour-of-day chart with the population's."),
-    Rule("TS-02", "traffic_shape", "pacing_share", "binomial",
-         "paced_minute_count", "active_minute_count", 0.10,
-         "Share of active minutes at 50% to 100% of the account's rate limit: pacing just "
-         "under the limit.",
-         "Check the pacing chart against the rate limits."),
-    Rule("TS-03", "traffic_shape", "synchronized_start_share", "binomial",
-         "synchronized_start_count", "account_day_count", 0.20,
-         "Share of account-days that started in the same minute as another of the "
-         "cluster's accounts: one scheduler behind many accounts.",
-         "Look at the start times in the accounts appendix.", across_accounts=True),
-    Rule("TS-04", "traffic_shape", "failover_share", "binomial",
-         "failover_count", "request_count", 0.005,
-         "Share of requests that are a 429 failed over to another account of the cluster "
-         "within seconds: a key-pool proxy retrying.",
-         "List the failover pairs in the linkage section.", across_accounts=True),
-)
 
 
 @dataclass(frozen=True)
@@ -238,7 +108,7 @@ def compute_statistics(db: duckdb.DuckDBPyConnection, start: date, end: date,
         "FROM account_capability_day WHERE date BETWEEN $start AND $end "
         "AND capability <> 'unknown' GROUP BY ALL ORDER BY account_id, capability",
         params=window).pl()
-    statistics = judge(profile, _capability_statistics(profile, capability, accounts, params),
+    statistics = judge(profile, capability_statistics(profile, capability, accounts, params),
                        params)
     publish_frame(db, "cluster_statistic", statistics, "cluster_id, statistic")
     return statistics
@@ -387,7 +257,7 @@ def _with_baseline(frame: pl.DataFrame, params: StatisticsParams) -> pl.DataFram
         baseline_q3=pl.Series(q3), baseline_count=pl.lit(size, pl.Int64))
 
 
-def _capability_statistics(profile: pl.DataFrame, capability: pl.DataFrame,
+def capability_statistics(profile: pl.DataFrame, capability: pl.DataFrame,
                            accounts: pl.DataFrame, params: StatisticsParams) -> pl.DataFrame:
     """Coverage entropy and divergence from the population's mix, by permutation: the
     cluster against random sets of as many of the window's accounts. The accounts are in

@@ -691,3 +691,49 @@ def test_on_the_sample_hard_negatives_stay_apart_and_campaigns_stay_whole(sample
     assert enterprises.height >= 2
     assert enterprises["cluster_id"].to_list() == [1] * enterprises.height
     assert score.per_campaign["op-harvest-1"]["clusters"] == 1.0
+
+
+LINK_CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "payment_fingerprint": (
+        ("test_a_card_three_hundred_accounts_share_links_them_all",),
+        ("test_two_card_holding_teams_are_not_one_community_by_what_each_shares_inside",)),
+    "email_domain": (
+        ("test_a_private_mail_domain_moving_between_rare_prefixes_together_links",),
+        ("test_a_consumer_mail_domain_of_many_unrelated_accounts_links_nobody",
+         "test_one_course_worked_through_on_different_days_links_nobody")),
+    "created_burst": (
+        ("test_a_creation_burst_started_together_links_and_a_burst_alone_does_not",),
+        ("test_a_creation_burst_started_together_links_and_a_burst_alone_does_not",)),
+    "system_hash": (
+        ("test_client_evidence_adds_to_a_pair_but_not_to_the_graph",),
+        ("test_an_sdk_user_agent_and_default_prompt_link_nobody_even_when_rare",)),
+    "user_agent": (
+        ("test_client_evidence_adds_to_a_pair_but_not_to_the_graph",),
+        ("test_an_sdk_user_agent_and_default_prompt_link_nobody_even_when_rare",)),
+    "ip_prefix_hour": (
+        ("test_a_private_mail_domain_moving_between_rare_prefixes_together_links",),
+        ("test_a_busy_cloud_prefix_links_nobody",)),
+    "same_prompt": (
+        ("test_forty_rare_prompts_shared_within_minutes_link_two_accounts",),
+        ("test_one_homework_prompt_forty_students_behind_one_nat_share_links_nobody",)),
+    "prompt_band": (
+        ("test_paraphrases_of_rare_tasks_with_synchronized_starts_link",),
+        ("test_paraphrases_of_a_popular_prompt_link_nobody",
+         "test_one_course_worked_through_on_different_days_links_nobody")),
+    "failover": (
+        ("test_a_key_pool_that_fails_over_repeatedly_links",),
+        ("test_a_chance_failover_between_busy_apps_sharing_public_prompts_does_not_link",)),
+    "sync_start": (
+        ("test_synchronized_starts_and_shared_prompts_over_days_link_a_behaviour_only_pair",),
+        ("test_one_day_of_a_shared_start_and_a_shared_prompt_does_not_link",)),
+}
+"""Each evidence kind's worlds where it must link (or, for the client family, must add to
+a pair) and where it must not: the hard negatives it exists to spare."""
+
+
+def test_every_evidence_kind_has_a_world_to_link_and_one_to_spare():
+    """A new kind without both is untested in one direction; a renamed test is caught."""
+    assert set(LINK_CASES) == {t.key_type for t in LinkParams().link_types}
+    for must_link, must_not in LINK_CASES.values():
+        assert must_link and must_not
+        assert all(callable(globals().get(name)) for name in must_link + must_not)
