@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
-from pipeline import orchestration
+from pipeline import orchestration, settings
 
 
 @dag(
@@ -29,17 +29,7 @@ from pipeline import orchestration
     catchup=False,
     max_active_runs=1,
     default_args=orchestration.task_defaults(),
-    params={
-        "allow_empty": Param(orchestration.PARAM_DEFAULTS["allow_empty"], type="boolean",
-                             description="Publish a day that kept no rows, or far fewer "
-                             "than the days before it (otherwise the run fails)."),
-        "max_bad_share": Param(orchestration.PARAM_DEFAULTS["max_bad_share"], type="number",
-                               minimum=0, maximum=1, description="Stop when a day's "
-                               "quarantined share of rows passes this."),
-        "lookback_days": Param(orchestration.PARAM_DEFAULTS["lookback_days"], type="integer",
-                               minimum=1, description="Days of history the accounts are "
-                               "linked over."),
-    },
+    params={name: Param(**settings.param_spec(name)) for name in settings.RUN_OVERRIDES},
     tags=["forensics"],
     doc_md=__doc__,
 )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
 
-from pipeline import orchestration
+from pipeline import orchestration, settings
 
 
 @dag(
@@ -29,15 +29,7 @@ from pipeline import orchestration
                        description="First day, YYYY-MM-DD (UTC)."),
         "end": Param(type="string", format="date", title="end",
                      description="Last day, YYYY-MM-DD (UTC), inclusive."),
-        "lookback_days": Param(orchestration.PARAM_DEFAULTS["lookback_days"], type="integer",
-                               minimum=1, description="Days of history the accounts are "
-                               "linked over, ending at the last day."),
-        "allow_empty": Param(orchestration.PARAM_DEFAULTS["allow_empty"], type="boolean",
-                             description="Publish a day that kept no rows, or far fewer "
-                             "than the days before it (otherwise the run fails)."),
-        "max_bad_share": Param(orchestration.PARAM_DEFAULTS["max_bad_share"], type="number",
-                               minimum=0, maximum=1, description="Stop when a day's "
-                               "quarantined share of rows passes this."),
+        **{name: Param(**settings.param_spec(name)) for name in settings.RUN_OVERRIDES},
         "out": Param(None, type=["null", "string"], description="Output folder; empty: "
                      f"${orchestration.ENV_OUT}. Give a re-run a folder of its own."),
         "logs": Param(None, type=["null", "string"], description="Folder of request logs; "

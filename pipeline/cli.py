@@ -22,12 +22,15 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pipeline import settings
 from pipeline.errors import ForensicsError
-from pipeline.ingest import IngestParams, IngestResult
+from pipeline.ingest import IngestResult
 from pipeline.ingest import Progress as ProgressCallback
-from pipeline.linking import LinkParams
-from pipeline.orchestration import check_share
-from pipeline.runner import PipelineParams, RunRequest, RunResult, run_ingest, run_pipeline
+from pipeline.runner import RunRequest, RunResult, run_ingest, run_pipeline
+from pipeline.settings import IngestParams, LinkParams, PipelineParams
+
+MAX_BAD_SHARE: float = settings.default("max_bad_share")
+LOOKBACK_DAYS: int = settings.default("lookback_days")
 
 app = typer.Typer(
     help="Find adversarial-distillation campaigns in LLM API request logs.",
@@ -208,12 +211,11 @@ def ingest_command(
     end: EndOpt,
     out: OutOpt = Path("out"),
     accounts: AccountsOpt = None,
-    max_bad_share: BadShareOpt = IngestParams.max_bad_share,
+    max_bad_share: BadShareOpt = MAX_BAD_SHARE,
     allow_empty: AllowEmptyOpt = False,
 ) -> None:
     """Load request logs into day partitions, with a quarantine for bad rows."""
     with user_errors():
-        check_share(max_bad_share, "--max-bad-share")
         request = _request(logs, out, start, end, accounts)
         with progress_bar() as report:
             result = run_ingest(request, IngestParams(max_bad_share=max_bad_share,
@@ -228,8 +230,8 @@ def run(
     end: EndOpt,
     out: OutOpt = Path("out"),
     accounts: AccountsOpt = None,
-    max_bad_share: BadShareOpt = IngestParams.max_bad_share,
-    lookback_days: LookbackOpt = LinkParams.lookback_days,
+    max_bad_share: BadShareOpt = MAX_BAD_SHARE,
+    lookback_days: LookbackOpt = LOOKBACK_DAYS,
     excerpts: ExcerptsOpt = 0,
     allow_empty: AllowEmptyOpt = False,
     allow_invalid: AllowInvalidOpt = False,
@@ -237,11 +239,6 @@ def run(
 ) -> None:
     """Run the whole pipeline over a date range."""
     with user_errors():
-        check_share(max_bad_share, "--max-bad-share")
-        if lookback_days < 1:
-            raise ForensicsError("--lookback-days: must be at least 1")
-        if excerpts < 0:
-            raise ForensicsError("--excerpts: must be 0 or more")
         request = _request(logs, out, start, end, accounts, signing_key)
         params = PipelineParams.from_overrides({"max_bad_share": max_bad_share,
                                                 "lookback_days": lookback_days,

@@ -20,7 +20,6 @@ database and calls ``export_accounts`` and ``create_feature_views``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import duckdb
 
 from pipeline.errors import ForensicsError
 from pipeline.schema import ACCOUNT_COLUMNS, FEATURE_TABLES
+from pipeline.settings import FeatureParams
 from pipeline.warehouse import (
     atomic_copy,
     cast_columns,
@@ -40,73 +40,6 @@ from pipeline.warehouse import (
 )
 
 ACCOUNTS_SNAPSHOT = "accounts.parquet"
-
-
-@dataclass(frozen=True)
-class FeatureParams:
-    """Settings of the per-day tables; the defaults are the nightly run's.
-
-    Only the first three change what is written; the last two only how DuckDB runs.
-    """
-
-    failover_seconds: float = 10
-    """A 429 followed by its prompt on another account within this many seconds is a
-    failover (``failover_day``). Key-pool proxies retry within a second or two; 10 s leaves
-    room for back-off while keeping unrelated senders of the same prompt rare."""
-    pair_minutes: float = 10
-    """Two accounts sending one prompt within this many minutes are a pair
-    (``prompt_pair_day``): a harvesting sweep sends its prompts close together."""
-    max_accounts_per_prompt: int = 50
-    """Prompts sent by more accounts than this in a day make no pairs: popular prompts link
-    nobody, and n accounts would make n(n-1)/2 pairs."""
-    band_bins: int = 16
-    """MinHash bins per prompt (``account_band_day``): the signature's length."""
-    band_rows: int = 4
-    """Bins per band: two prompts with word-3-gram Jaccard similarity j share a given band
-    with probability about j ** band_rows; 16 bins in bands of 4 catch j = 0.85 with
-    probability 0.95 and j = 0.5 with 0.23."""
-    band_min_words: int = 6
-    """Prompts shorter than this many words get no bands: too few shingles to compare."""
-    cache_ttl_seconds: int = 300
-    """Prompt-cache entry lifetime, refreshed on every use (the provider's default 5 min)."""
-    min_cacheable_tokens: int = 1024
-    """Shortest cacheable prefix (the provider's minimum is 1,024 to 4,096 by model; the
-    smallest is the conservative choice: it predicts more hits, never fewer)."""
-    concurrency_ms: int = 1000
-    """A request this soon after the previous one with its prefix misses: the first
-    response has not started, so the entry is not written yet."""
-    max_accounts_per_prefix: int = 50
-    """Prefixes more accounts than this use in a day make no handoffs (SDK defaults)."""
-    threads: int | None = None
-    """DuckDB threads; None uses every core. Lower it when days build in parallel."""
-    memory_limit: str | None = None
-    """DuckDB memory ceiling (e.g. "4GB"); None is DuckDB's default (80% of RAM)."""
-
-    def __post_init__(self) -> None:
-        if not self.failover_seconds > 0:
-            raise ForensicsError(f"failover_seconds must be positive, not {self.failover_seconds}")
-        if not self.pair_minutes > 0:
-            raise ForensicsError(f"pair_minutes must be positive, not {self.pair_minutes}")
-        if self.max_accounts_per_prompt < 2:
-            raise ForensicsError(
-                f"max_accounts_per_prompt must be at least 2, not {self.max_accounts_per_prompt}"
-            )
-
-    def sql_parameters(self, day: date) -> dict[str, object]:
-        """The bound parameters the SQL files take, by name without the ``$``."""
-        return {
-            "day": day,
-            "failover_seconds": self.failover_seconds,
-            "pair_minutes": self.pair_minutes,
-            "max_accounts_per_prompt": self.max_accounts_per_prompt,
-            "bins": self.band_bins,
-            "rows_per_band": self.band_rows,
-            "min_words": self.band_min_words,
-            "ttl_seconds": self.cache_ttl_seconds,
-            "min_cacheable_tokens": self.min_cacheable_tokens,
-            "concurrency_ms": self.concurrency_ms,
-            "max_accounts_per_prefix": self.max_accounts_per_prefix,
-        }
 
 
 def build_day_features(out: Path, day: date, *, params: FeatureParams | None = None

@@ -41,6 +41,7 @@ import zstandard
 from pipeline.errors import BadInputCeiling, ForensicsError, ShortDay
 from pipeline.features import export_accounts
 from pipeline.schema import ACCOUNT_COLUMNS, REQUESTS_COLUMNS
+from pipeline.settings import IngestParams
 from pipeline.warehouse import (
     DB_NAME,
     atomic_copy,
@@ -58,36 +59,6 @@ Progress = Callable[[str, int, int], None]
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv",
            ".parquet": "parquet"}
 COMPRESSIONS = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd"}
-
-
-@dataclass(frozen=True)
-class IngestParams:
-    """Ingest settings; the defaults are the nightly run's."""
-
-    max_bad_share: float = 0.01
-    """A day whose quarantined share of rows passes this stops the run (issue 2: 1%)."""
-    min_day_share: float = 0.1
-    """A day that kept fewer rows than this share of the median of the ``trailing_days``
-    before it stops the run, and so does a day that kept none: a log-shipping outage
-    would otherwise publish an empty case file over the last good one."""
-    trailing_days: int = 7
-    """Days before a day whose kept rows make its median (published partitions, and the
-    earlier days of the same run)."""
-    min_trailing_days: int = 3
-    """Fewer days than this before a day make no median: one busy day before a quiet one
-    (a campaign's burst on a range's first day) is no outage."""
-    allow_empty: bool = False
-    """Publish a day that kept no or few rows anyway (a deliberate run)."""
-    block_bytes: int = 64 << 20
-    """Decompressed bytes of JSONL handed to DuckDB at a time: bounds memory per file."""
-    memory_limit: str = "6GB"
-    """DuckDB's memory ceiling for staging; it spills to the staging folder beyond it."""
-    parallel_files: int = 2
-    """Files staged at once: enough to keep two cores busy; each holds two blocks."""
-    staging_memory_bytes: int = 2 << 30
-    """Staged blocks kept as in-memory tables up to this many bytes of text (a week of the
-    default scenario fits); a run that outgrows it stages everything as Parquet instead,
-    so that the day sorts have the memory ceiling to themselves."""
 
 
 @dataclass(frozen=True)

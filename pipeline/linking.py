@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import duckdb
@@ -41,39 +41,8 @@ import polars as pl
 import pyarrow as pa
 from scipy.special import betainc, gammaincc, gammaln
 
-from pipeline.features import FeatureParams
+from pipeline.settings import FeatureParams, LinkParams
 from pipeline.warehouse import publish_frame, sql_text
-
-
-@dataclass(frozen=True)
-class LinkType:
-    """One kind of shared evidence: its family and what it means to an investigator."""
-
-    key_type: str
-    family: str
-    meaning: str
-
-
-DEFAULT_LINK_TYPES: tuple[LinkType, ...] = (
-    LinkType("payment_fingerprint", "registry",
-             "one payment card: one payer at any count (an enterprise is linked, rightly)"),
-    LinkType("email_domain", "registry",
-             "the same e-mail domain: a registrant when few accounts of the window hold it, "
-             "a provider when many do (the null says which)"),
-    LinkType("created_burst", "registry", "created in the same ten minutes"),
-    LinkType("system_hash", "client",
-             "the same system prompt (what one client software or SDK sends)"),
-    LinkType("ip_prefix_hour", "infrastructure", "the same /24 or /48 in the same hour"),
-    LinkType("user_agent", "client", "the same user agent (one client software)"),
-    LinkType("same_prompt", "content", "the same prompt within minutes"),
-    LinkType("prompt_band", "content",
-             "near-duplicate prompts in the same hour (MinHash band: survives nonces and "
-             "paraphrased openers)"),
-    LinkType("failover", "timing",
-             "a 429 on one account, the same prompt on the other within seconds: a key pool"),
-    LinkType("sync_start", "timing",
-             "activity starting in the same minutes after a silence: one scheduler"),
-)
 
 TIMED_KINDS: tuple[str, ...] = ("same_prompt", "failover")
 """Kinds that are coordination in time by themselves (the same prompt within minutes, a
@@ -106,55 +75,6 @@ def drop_correlated(evidence: pl.DataFrame, by: list[str]) -> pl.DataFrame:
               .filter(pl.int_range(pl.len()).over(*by, "group") > 0)
               .select(*by, "key_type"))
     return evidence.join(weaker, on=[*by, "key_type"], how="anti")
-
-
-@dataclass(frozen=True)
-class LinkParams:
-    """Linking settings; the defaults are the nightly run's (see the README's table)."""
-
-    lookback_days: int = 30
-    """Days of compact tables the keys are gathered from, ending at the run's last day."""
-    burst_minutes: int = 10
-    """Accounts created in the same bucket of this many minutes share a creation key."""
-    alpha: float = 0.01
-    """Chance edges allowed per window: a pair is an edge when its combined p-value is
-    below alpha / (pairs of accounts in the window)."""
-    max_key_accounts: int = 50
-    """Keys more accounts than this hold are counted in each account's activity but make no
-    pairs: they would make n(n - 1) / 2 rows, and under the null sharing one says little
-    (at 200, window-wide bands made the 7-day default scenario's pairs outgrow 21 GiB).
-    Payment cards are exempt (a star per card, n - 1 rows)."""
-    dispersion: float = 1.0
-    """Size of the negative binomial that a pair's shared counts follow under the null
-    (``count_surprise``). Two heavy users of one public corpus, or two services drawing on
-    the same documents, share several times what popularity alone predicts; a Poisson tail
-    makes 600 shared bands against 180 expected a certainty. At size 1 (geometric) a large
-    expectation needs a multiplicative excess, while one coincidence at mean 0.01 keeps
-    p = 0.0099 and forty rare ones stay far past any bound."""
-    member_dispersion: float = 1e9
-    """Size of the negative binomial of the member test (``confirm_members``); this large,
-    it is Poisson: a member's
-    count is of a community's common keys, not of what two heavy users draw from one
-    corpus, and a campaign member holds a few times more of them than chance, many times
-    over."""
-    sync_minutes: int = 2
-    """Activity starts in the same bucket of this many minutes are one synchronized start."""
-    idle_minutes: int = 30
-    """A minute with requests after at least this much silence is an activity start."""
-    min_pair_surprise: float = 1.0
-    """Pairs at least this surprising (p <= 0.1 under the window's null) are edges of the
-    graph Leiden reads, weighted by their surprise. Alone most are chance; a community is
-    what they add up to, and each member is confirmed against it (``confirm_members``)."""
-    resolution: float = 0.2
-    """Leiden CPM resolution, in surprise (log10) per pair of a community's accounts: the
-    evidence density a community must keep over all its pairs, linked or not. A campaign
-    whose accounts each share a little with many others keeps it; chance pairs scattered
-    over a population do not."""
-    seed: int = 7
-    """Leiden's random seed: the same inputs and seed give the same clusters."""
-    link_types: tuple[LinkType, ...] = field(default=DEFAULT_LINK_TYPES)
-    edge_margin_minutes: int = 5
-    """A day's first minutes this close to midnight continue the night, not a start."""
 
 
 @dataclass(frozen=True)

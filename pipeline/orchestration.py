@@ -9,13 +9,10 @@ other through XCom; and, from the task functions, ISO days, paths and ledger run
 Data never travels between tasks: only where it is.
 
 Why a module of its own: DAG files only wire, and Airflow parses them often, so they import
-this module at the top and it must be cheap (standard library only; the pipeline's heavy
-modules are imported inside the task functions). Everything here but ``task_defaults``
-runs without Airflow, so its checks are unit-tested without a scheduler.
-
-The DAGs' parameter defaults are copied here from ``IngestParams`` and ``LinkParams``
-because importing those modules pulls in polars, DuckDB and igraph at parse time; a test
-keeps the copies equal to the originals.
+this module at the top and it must be cheap (standard library and ``pipeline.settings``;
+the pipeline's heavy modules are imported inside the task functions). Everything here
+but ``task_defaults`` runs without Airflow, so its checks are unit-tested without a
+scheduler. The DAGs' params (defaults, bounds, descriptions) come from ``settings``.
 """
 
 from __future__ import annotations
@@ -27,10 +24,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline import settings
 from pipeline.errors import ForensicsError
+from pipeline.settings import PipelineParams
 
 if TYPE_CHECKING:
-    from pipeline.runner import PipelineParams, RunRequest
+    from pipeline.runner import RunRequest
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 """Relative paths (in the environment or in params) are taken from here, not from the
@@ -44,11 +43,6 @@ ENV_SIGNING_KEY = "FORENSICS_SIGNING_KEY"
 DEFAULT_LOGS = SAMPLE_DIR / "logs"
 DEFAULT_ACCOUNTS = SAMPLE_DIR / "accounts.csv"
 DEFAULT_OUT = PROJECT_DIR / "out"
-
-PARAM_DEFAULTS: dict[str, Any] = {"max_bad_share": 0.01, "lookback_days": 30,
-                                  "allow_empty": False}
-"""The thresholds a DAG run may override, at the pipeline's defaults (``IngestParams``,
-``LinkParams``). A new window stage's threshold is added here and to the DAGs' params."""
 
 RETRY = {"retries": 2, "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": 2.0,
          "max_retry_delay": timedelta(minutes=30)}
@@ -89,26 +83,14 @@ def configured_paths(env: Mapping[str, str] | None = None) -> dict[str, str | No
             "signing_key": _absolute(env.get(ENV_SIGNING_KEY) or None)}
 
 
-def check_share(value: object, name: str) -> float:
-    """A share between 0 and 1 (a DAG param or a CLI option, named as the user wrote it)."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise ForensicsError(f"{name}: must be a share between 0 and 1 (got {value!r})")
-    return float(value)
-
-
 def overrides_of(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The thresholds of a run's params, checked: ``PipelineParams.from_overrides`` input."""
-    values = {k: params[k] if params.get(k) is not None else v for k, v in PARAM_DEFAULTS.items()}
-    lookback = values["lookback_days"]
-    if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 1:
-        raise ForensicsError(f"lookback_days: must be a whole number of days, at least 1 "
-                             f"(got {lookback!r})")
-    share = check_share(values["max_bad_share"], "max_bad_share")
-    allow_empty = values["allow_empty"]
-    if not isinstance(allow_empty, bool):
-        raise ForensicsError(f"allow_empty: must be true or false (got {allow_empty!r})")
-    return {"lookback_days": lookback, "max_bad_share": share,
-            "allow_empty": allow_empty}
+    """The settings a run's params override (``settings.RUN_OVERRIDES``), checked by the
+    settings themselves, so a DAG run and the CLI refuse the same values in the same
+    words; unset ones at their defaults."""
+    values = {k: params[k] if params.get(k) is not None else settings.default(k)
+              for k in settings.RUN_OVERRIDES}
+    settings.PipelineParams.from_overrides(values)
+    return values
 
 
 def plan_range(params: Mapping[str, Any], airflow_run_id: str,
@@ -208,9 +190,7 @@ def _request(plan: Mapping[str, Any]) -> RunRequest:
 
 
 def _params(plan: Mapping[str, Any]) -> PipelineParams:
-    from pipeline.runner import PipelineParams
-
-    return PipelineParams.from_overrides({k: plan[k] for k in PARAM_DEFAULTS})
+    return PipelineParams.from_overrides({k: plan[k] for k in settings.RUN_OVERRIDES})
 
 
 def _absolute(path: str | Path | None) -> str | None:

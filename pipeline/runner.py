@@ -19,17 +19,18 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from pipeline.features import FeatureParams, build_day_features, create_feature_views
-from pipeline.ingest import IngestParams, IngestResult, Progress, check_inputs, ingest
-from pipeline.linking import LinkParams, LinkResult, LinkType, link_accounts
+from pipeline.features import build_day_features, create_feature_views
+from pipeline.ingest import IngestResult, Progress, check_inputs, ingest
+from pipeline.linking import LinkResult, link_accounts
 from pipeline.publication import Published, publish
-from pipeline.scoring import ScoringParams, record_verdicts, score_clusters
-from pipeline.statistics import StatisticsParams, compute_statistics
+from pipeline.scoring import record_verdicts, score_clusters
+from pipeline.settings import IngestParams, PipelineParams
+from pipeline.statistics import compute_statistics
 from pipeline.warehouse import DB_NAME, connect, output_lock, remove_dead_temp_files
 
 RUNS_DDL = """
@@ -68,76 +69,6 @@ class RunRequest:
 
 
 @dataclass(frozen=True)
-class ReportParams:
-    """Publication settings: what the reports may show, and whether invalid data may be
-    published at all."""
-
-    excerpts: int = 0
-    """Prompt excerpts per flagged cluster (redacted); 0 shows no prompt text at all."""
-    allow_invalid: bool = False
-    """Publish even when a validation suite failed, stamping every page (investigators
-    only; the nightly run never sets it)."""
-    validation_runs_kept: int = 10
-    """Runs whose validation Data Docs stay under ``validation/`` (about 11 MB each on the
-    sample); older ones are removed when a run publishes. Their outcomes stay in the
-    ``validation_result`` table."""
-
-
-@dataclass(frozen=True)
-class PipelineParams:
-    """Every stage's parameters, from one place (the CLI's options and the DAGs' params)."""
-
-    ingest: IngestParams = field(default_factory=IngestParams)
-    features: FeatureParams = field(default_factory=FeatureParams)
-    linking: LinkParams = field(default_factory=LinkParams)
-    statistics: StatisticsParams = field(default_factory=StatisticsParams)
-    scoring: ScoringParams = field(default_factory=ScoringParams)
-    reports: ReportParams = field(default_factory=ReportParams)
-
-    @classmethod
-    def from_overrides(cls, values: dict[str, Any]) -> PipelineParams:
-        """Defaults with the named scalar settings replaced (``max_bad_share``,
-        ``lookback_days``, ...): the flat form the CLI options and DAG params use."""
-        parts = {}
-        for part in fields(cls):
-            kind = type(getattr(cls(), part.name))
-            known = {f.name for f in fields(kind)}
-            parts[part.name] = kind(**{k: v for k, v in values.items() if k in known})
-        return cls(**parts)
-
-    @classmethod
-    def from_nested(cls, values: dict[str, Any]) -> PipelineParams:
-        """Parameters from their recorded form (``asdict``, as in the runs table and the
-        manifest): unknown keys are ignored, missing ones keep their defaults."""
-        parts: dict[str, Any] = {}
-        for part in fields(cls):
-            given = values.get(part.name)
-            if not isinstance(given, dict):
-                continue
-            kind = type(getattr(cls(), part.name))
-            known = {f.name for f in fields(kind)}
-            converted = {}
-            for key, value in given.items():
-                if key not in known:
-                    continue
-                if key == "link_types":
-                    value = tuple(LinkType(**v) for v in value)
-                elif isinstance(value, list):
-                    value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
-                converted[key] = value
-            parts[part.name] = kind(**converted)
-        return cls(**parts)
-
-    def recorded(self, request: RunRequest) -> dict[str, Any]:
-        """What the reports and the manifest record of a run's parameters: the range, the
-        accounts file's name and every stage's settings. Not the folders: the inputs are
-        identified by their hashes, and the same run into another folder is the same run."""
-        return {"start": request.start.isoformat(), "end": request.end.isoformat(),
-                "accounts": request.accounts.name if request.accounts else None,
-                **asdict(self)}
-
-
-@dataclass(frozen=True)
 class WindowResult:
     """What the window stages produced."""
 
@@ -154,6 +85,15 @@ class RunResult:
     run_id: str
     ingest: IngestResult
     window: WindowResult
+
+
+def recorded_parameters(params: PipelineParams, request: RunRequest) -> dict[str, Any]:
+    """What the reports and the manifest record of a run's parameters: the range, the
+    accounts file's name and every stage's settings. Not the folders: the inputs are
+    identified by their hashes, and the same run into another folder is the same run."""
+    return {"start": request.start.isoformat(), "end": request.end.isoformat(),
+            "accounts": request.accounts.name if request.accounts else None,
+            **params.model_dump()}
 
 
 def new_run_id() -> str:
@@ -254,7 +194,7 @@ def publish_run(db: Any, request: RunRequest, params: PipelineParams, run_id: st
     ``latest`` stays where it was)."""
     from pipeline.manifest import code_version, ledger_inputs, prune_validation, write_manifest
 
-    recorded = params.recorded(request)
+    recorded = recorded_parameters(params, request)
     generated_at = datetime.combine(request.end + timedelta(days=1), time(0), tzinfo=UTC)
     published = publish(db, request.out, run_id=run_id, generated_at=generated_at,
                         params=recorded, excerpts=params.reports.excerpts, invalid=invalid)
@@ -275,7 +215,7 @@ def _ledgered(command: str, request: RunRequest, params: PipelineParams, run_id:
         yield run_id
         return
     run_id = run_id or new_run_id()
-    parameters = json.dumps({**request.to_dict(), **asdict(params)}, sort_keys=True,
+    parameters = json.dumps({**request.to_dict(), **params.model_dump()}, sort_keys=True,
                             default=str)
     holder = {"run_id": run_id, "command": command,
               "started_at": datetime.now(UTC).isoformat()}

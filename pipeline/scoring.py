@@ -39,60 +39,17 @@ grows. A join does not change it: it is the cluster's own evidence.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import duckdb
 import polars as pl
 
 from pipeline.rules import RULES
 from pipeline.schema import CASE_JOIN
+from pipeline.settings import ScoringParams
 from pipeline.statistics import FAMILIES
 from pipeline.warehouse import publish_frame, sql_text
 
 LINK_TABLES = ("account_link_pair", "link_threshold")
 """Linking's pair table and threshold; without them no cluster joins a case."""
-
-
-@dataclass(frozen=True)
-class ScoringParams:
-    """Verdict thresholds; the defaults are the nightly run's."""
-
-    min_strong_per_family: int = 1
-    """Strong statistics a family needs to hold."""
-    min_families_flagged: int = 2
-    """Families that must hold for ``flagged`` (DESIGN: at least two)."""
-    min_accounts_flagged: int = 3
-    """Clusters smaller than this are at most ``watch`` on their own behaviour. The case is
-    one operator behind many accounts; a researcher's two accounts running a benchmark
-    overnight, or an app and its staging key, behave oddly but are not that case, and one
-    or two accounts leave the statistics resting on one account's habits. Such a cluster is
-    ``flagged`` only by joining a flagged case."""
-    small_watch_strong: int = 3
-    """Strong statistics (in one family or several) a cluster under
-    ``min_accounts_flagged`` accounts needs for ``watch``. A binomial test of one account's
-    requests is optimistic (its requests are one person's habits, not independent draws),
-    so each own-behaviour rule is strong for some 5-10% of ordinary single accounts: a
-    night owl, a low max_tokens. Two such habits meet in about 1% of thousands of single
-    accounts, the whole watch budget; three in well under 0.1%."""
-    min_harvest_strong: int = 1
-    """Strong harvest statistics (``Rule.harvest``) every verdict but ``clear`` needs, and
-    a small cluster needs to join a case. Without one, a research lab's benchmark run
-    (novel prompts, at its rate limit, overnight) or an enterprise's agents (shared
-    wrappers, night hours, synchronized cron starts) hold two families by how they send;
-    on randomized seeds that flagged labs on nearly every seed and merged cloud apps and
-    enterprises on two."""
-    flagged_harvest: int = 2
-    """Harvest evidence ``flagged`` needs besides two families: two strong harvest
-    statistics, or one measured across accounts (``Rule.across_accounts``, counted twice:
-    one prompt sampled on several accounts in the same hour is no one person's habit).
-    Each single-account harvest statistic is also a habit of some people and labs (a
-    benchmark run with chain-of-thought prompts elicits reasoning; a low max_tokens
-    saturates), as with ``small_watch_strong``; one of them puts a cluster on ``watch``."""
-    join_fraction: float = 0.5
-    """A candidate joins a case when its tie reaches this fraction of ``edge_surprise``
-    (linking's Bonferroni bound over all pairs of the window). The join searches only the
-    pairs between a short list of candidates and the flagged accounts, about the square
-    root of all pairs when candidates are few: half the bound, in -log10 terms."""
 
 
 def score_clusters(db: duckdb.DuckDBPyConnection,

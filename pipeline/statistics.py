@@ -36,7 +36,6 @@ p-values are adjusted with Benjamini-Hochberg across the clusters tested, per st
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 
 import duckdb
@@ -47,42 +46,10 @@ from scipy.stats import binom
 from pipeline.rules import RULES
 from pipeline.rules.rule import CAPABILITIES, Rule
 from pipeline.schema import CLUSTER_STATISTIC
+from pipeline.settings import StatisticsParams
 from pipeline.warehouse import publish_frame, sql_text
 
 FAMILIES = ("query_distribution", "caching_mismatch", "traffic_shape")
-
-
-@dataclass(frozen=True)
-class StatisticsParams:
-    """Settings of the statistics stage; the defaults are the nightly run's."""
-
-    min_cluster_accounts: int = 1
-    """Clusters smaller than this are not tested. One: a single account's own behaviour
-    (its capability mix, saturation, cache busting, hours, pacing) is compared with other
-    single accounts, so an account that linking left alone is still judged (issue 12)."""
-    min_together_accounts: int = 2
-    """Clusters smaller than this are not tested on the ``across_accounts`` rules, which
-    count what two or more of a cluster's accounts do together."""
-    baseline_clusters: int = 50
-    """Clusters in a cluster's baseline: the nearest in size."""
-    min_baseline_clusters: int = 20
-    """A statistic whose baseline would be smaller than this is not tested."""
-    alpha: float = 0.01
-    """Benjamini-Hochberg false-discovery rate a strong statistic must pass."""
-    rate_floor: float = 0.001
-    """The smallest baseline rate a binomial test assumes (a baseline median of 0 would
-    make any single event infinitely surprising)."""
-    permutations: int = 999
-    """Random account sets drawn for each permutation test."""
-    seed: int = 7
-    """Seed of the permutation draws."""
-    night_start_hour: int = 0
-    night_end_hour: int = 6
-    pacing_low: float = 0.5
-    pacing_high: float = 1.0
-    edge_margin_minutes: int = 5
-    """An account-day whose first request falls this close to midnight was already running:
-    round-the-clock services all "start" at 00:00 and are not synchronized by that."""
 
 
 def compute_statistics(db: duckdb.DuckDBPyConnection, start: date, end: date,

@@ -32,7 +32,7 @@ def test_every_command_has_help(command):
     (["--logs", "{tmp}", "--start", "2026-04-02", "--end", "2026-04-01"],
      "end 2026-04-01 is before start 2026-04-02"),
     (["--logs", "{tmp}", "--start", "2026-04-01", "--end", "2026-04-01",
-      "--max-bad-share", "1.5"], "--max-bad-share: must be a share between 0 and 1"),
+      "--max-bad-share", "1.5"], "max_bad_share: must be at most 1 (got 1.5)"),
 ])
 @pytest.mark.parametrize("command", ["ingest", "run"])
 def test_user_mistakes_are_one_line_and_a_non_zero_exit(tmp_path, command, args, message):

@@ -616,7 +616,8 @@ def test_a_cluster_whose_accounts_all_left_the_window_has_ended():
 def test_the_window_covers_the_range_and_the_lookback(lookback, expected_start):
     from pipeline.linking import link_window
 
-    first, last = link_window(date(2026, 4, 1), date(2026, 4, 1), LinkParams(lookback))
+    first, last = link_window(date(2026, 4, 1), date(2026, 4, 1),
+                              LinkParams(lookback_days=lookback))
     assert (first, last) == (expected_start, date(2026, 4, 1))
 
 

@@ -4,28 +4,31 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import fields
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
 from pipeline import orchestration as orch
-from pipeline import runner
+from pipeline import runner, settings
 from pipeline.errors import ForensicsError
-from pipeline.ingest import IngestParams
-from pipeline.linking import LinkParams
-from pipeline.runner import PipelineParams
+from pipeline.settings import PipelineParams
 
 from conftest import query, record, write_logs
 
 RUN = "manual__2026-04-04T02:00:00+00:00"
 
 
-def test_the_dag_param_defaults_are_the_pipelines():
-    defaults = {f.name: f.default for kind in (IngestParams, LinkParams) for f in fields(kind)}
-    assert {k: defaults[k] for k in orch.PARAM_DEFAULTS} == orch.PARAM_DEFAULTS
-    assert orch.overrides_of({}) == orch.PARAM_DEFAULTS
+def test_unset_dag_params_are_the_pipelines_defaults():
     assert PipelineParams.from_overrides(orch.overrides_of({})) == PipelineParams()
+    assert orch.overrides_of({"lookback_days": None})["lookback_days"] == 30
+
+
+@pytest.mark.parametrize("name,bounds", [("max_bad_share", {"minimum": 0, "maximum": 1}),
+                                         ("lookback_days", {"minimum": 1})])
+def test_the_dag_form_refuses_what_the_settings_refuse(name, bounds):
+    spec = settings.param_spec(name)
+    assert {k: spec[k] for k in bounds} == bounds
+    assert spec["description"]
 
 
 def test_the_module_is_cheap_to_import():
@@ -69,8 +72,11 @@ def test_an_end_before_the_start_is_refused():
     ({"max_bad_share": "0.1"}, "max_bad_share: must be"),
 ])
 def test_bad_thresholds_are_refused(params, message):
-    with pytest.raises(ForensicsError, match=f"^{message}"):
+    with pytest.raises(ForensicsError, match=f"^{message}") as refused:
         orch.plan_range({"start": "2026-04-01", "end": "2026-04-01", **params}, RUN, {})
+    with pytest.raises(ForensicsError) as direct:
+        PipelineParams.from_overrides(params)
+    assert str(refused.value) == str(direct.value)
 
 
 def test_paths_default_to_the_sample_and_the_projects_out_folder():

@@ -61,7 +61,8 @@ def build(out: Path, *, excerpts: int = 0, invalid: bool = False,
         recorded = _params(db)
         request = replace(RunRequest.from_dict(recorded), out=out, signing_key=signing_key)
         params = PipelineParams.from_nested(recorded)
-        params = replace(params, reports=replace(params.reports, excerpts=excerpts))
+        params = params.model_copy(
+            update={"reports": params.reports.model_copy(update={"excerpts": excerpts})})
         published = publish_run(db, request, params, "test", invalid=invalid)
     finally:
         db.close()

@@ -304,7 +304,8 @@ def test_a_failed_gate_leaves_the_published_reports_as_they_were(run):
     stamping every page, and leaves ``latest`` where it was."""
     from pypdf import PdfReader
 
-    from pipeline.runner import ReportParams, window_task
+    from pipeline.runner import window_task
+    from pipeline.settings import ReportParams
     from pipeline.validation import INVALID_STAMP
 
     out, _ = run

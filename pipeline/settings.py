@@ -1,0 +1,391 @@
+"""Every setting of a run in one place: each stage's settings, their defaults and bounds.
+
+In: values from the CLI's options, a DAG run's params or a recorded manifest. Out: frozen
+settings models (``PipelineParams`` and a part per stage); a value out of bounds, of the
+wrong type or under an unknown name raises ``ForensicsError`` naming the setting, with the
+same message wherever it came from. Standard library and pydantic only, so the DAG files
+(parsed often by Airflow) and ``forensics --help`` import it without the data stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.errors import ForensicsError
+
+Share = Annotated[float, Field(ge=0, le=1)]
+Probability = Annotated[float, Field(gt=0, lt=1)]
+Positive = Annotated[float, Field(gt=0)]
+NonNegative = Annotated[float, Field(ge=0)]
+AtLeastOne = Annotated[int, Field(ge=1)]
+AtLeastTwo = Annotated[int, Field(ge=2)]
+
+_BOUNDS = {"greater_than_equal": "at least {ge:g}", "less_than_equal": "at most {le:g}",
+           "greater_than": "more than {gt:g}", "less_than": "less than {lt:g}"}
+_TYPES = {"int": "a whole number", "float": "a number", "bool": "true or false",
+          "string": "text", "extra": "a setting this version has"}
+
+
+def describe(error: ValidationError) -> str:
+    """One line for the first problem: the setting's name, what it must be, what it got."""
+    first = error.errors()[0]
+    name = ".".join(str(p) for p in first["loc"])
+    kind = first["type"]
+    if kind in _BOUNDS:
+        need = _BOUNDS[kind].format(**first.get("ctx", {}))
+    else:
+        need = next((v for k, v in _TYPES.items() if kind.startswith(k)), first["msg"])
+    if kind == "extra_forbidden":
+        return f"{name}: no such setting"
+    return f"{name}: must be {need} (got {first['input']!r})"
+
+
+class Settings(BaseModel):
+    """A stage's settings: frozen, unknown names refused, types strict (a "0.1" string or
+    a true for a number of days is a mistake, not a value), each field's docstring its
+    description (the DAG params show it)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True,
+                              use_attribute_docstrings=True, arbitrary_types_allowed=True)
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            raise ForensicsError(describe(error)) from None
+
+
+class IngestParams(Settings):
+    """Ingest settings; the defaults are the nightly run's."""
+
+    max_bad_share: Share = 0.01
+    """A day whose quarantined share of rows passes this stops the run."""
+    min_day_share: Share = 0.1
+    """A day that kept fewer rows than this share of the median of the ``trailing_days``
+    before it stops the run, and so does a day that kept none: a log-shipping outage
+    would otherwise publish an empty case file over the last good one."""
+    trailing_days: AtLeastOne = 7
+    """Days before a day whose kept rows make its median (published partitions, and the
+    earlier days of the same run)."""
+    min_trailing_days: AtLeastOne = 3
+    """Fewer days than this before a day make no median: one busy day before a quiet one
+    (a campaign's burst on a range's first day) is no outage."""
+    allow_empty: bool = False
+    """Publish a day that kept no rows, or far fewer than the days before it (otherwise
+    the run fails): a deliberate run."""
+    block_bytes: AtLeastOne = 64 << 20
+    """Decompressed bytes of JSONL handed to DuckDB at a time: bounds memory per file."""
+    memory_limit: str = "6GB"
+    """DuckDB's memory ceiling for staging; it spills to the staging folder beyond it."""
+    parallel_files: AtLeastOne = 2
+    """Files staged at once: enough to keep two cores busy; each holds two blocks."""
+    staging_memory_bytes: NonNegative = 2 << 30
+    """Staged blocks kept as in-memory tables up to this many bytes of text (a week of the
+    default scenario fits); a run that outgrows it stages everything as Parquet instead,
+    so that the day sorts have the memory ceiling to themselves."""
+
+
+class FeatureParams(Settings):
+    """Settings of the per-day tables; the defaults are the nightly run's.
+
+    Only the first three change what is written; the last two only how DuckDB runs.
+    """
+
+    failover_seconds: Positive = 10
+    """A 429 followed by its prompt on another account within this many seconds is a
+    failover (``failover_day``). Key-pool proxies retry within a second or two; 10 s leaves
+    room for back-off while keeping unrelated senders of the same prompt rare."""
+    pair_minutes: Positive = 10
+    """Two accounts sending one prompt within this many minutes are a pair
+    (``prompt_pair_day``): a harvesting sweep sends its prompts close together."""
+    max_accounts_per_prompt: AtLeastTwo = 50
+    """Prompts sent by more accounts than this in a day make no pairs: popular prompts link
+    nobody, and n accounts would make n(n-1)/2 pairs."""
+    band_bins: AtLeastOne = 16
+    """MinHash bins per prompt (``account_band_day``): the signature's length."""
+    band_rows: AtLeastOne = 4
+    """Bins per band: two prompts with word-3-gram Jaccard similarity j share a given band
+    with probability about j ** band_rows; 16 bins in bands of 4 catch j = 0.85 with
+    probability 0.95 and j = 0.5 with 0.23."""
+    band_min_words: AtLeastOne = 6
+    """Prompts shorter than this many words get no bands: too few shingles to compare."""
+    cache_ttl_seconds: AtLeastOne = 300
+    """Prompt-cache entry lifetime, refreshed on every use (the provider's default 5 min)."""
+    min_cacheable_tokens: NonNegative = 1024
+    """Shortest cacheable prefix (the provider's minimum is 1,024 to 4,096 by model; the
+    smallest is the conservative choice: it predicts more hits, never fewer)."""
+    concurrency_ms: NonNegative = 1000
+    """A request this soon after the previous one with its prefix misses: the first
+    response has not started, so the entry is not written yet."""
+    max_accounts_per_prefix: AtLeastTwo = 50
+    """Prefixes more accounts than this use in a day make no handoffs (SDK defaults)."""
+    threads: AtLeastOne | None = None
+    """DuckDB threads; None uses every core. Lower it when days build in parallel."""
+    memory_limit: str | None = None
+    """DuckDB memory ceiling (e.g. "4GB"); None is DuckDB's default (80% of RAM)."""
+
+    def sql_parameters(self, day: date) -> dict[str, object]:
+        """The bound parameters the SQL files take, by name without the ``$``."""
+        return {
+            "day": day,
+            "failover_seconds": self.failover_seconds,
+            "pair_minutes": self.pair_minutes,
+            "max_accounts_per_prompt": self.max_accounts_per_prompt,
+            "bins": self.band_bins,
+            "rows_per_band": self.band_rows,
+            "min_words": self.band_min_words,
+            "ttl_seconds": self.cache_ttl_seconds,
+            "min_cacheable_tokens": self.min_cacheable_tokens,
+            "concurrency_ms": self.concurrency_ms,
+            "max_accounts_per_prefix": self.max_accounts_per_prefix,
+        }
+
+
+@dataclass(frozen=True)
+class LinkType:
+    """One kind of shared evidence: its family and what it means to an investigator."""
+
+    key_type: str
+    family: str
+    meaning: str
+
+
+DEFAULT_LINK_TYPES: tuple[LinkType, ...] = (
+    LinkType("payment_fingerprint", "registry",
+             "one payment card: one payer at any count (an enterprise is linked, rightly)"),
+    LinkType("email_domain", "registry",
+             "the same e-mail domain: a registrant when few accounts of the window hold it, "
+             "a provider when many do (the null says which)"),
+    LinkType("created_burst", "registry", "created in the same ten minutes"),
+    LinkType("system_hash", "client",
+             "the same system prompt (what one client software or SDK sends)"),
+    LinkType("ip_prefix_hour", "infrastructure", "the same /24 or /48 in the same hour"),
+    LinkType("user_agent", "client", "the same user agent (one client software)"),
+    LinkType("same_prompt", "content", "the same prompt within minutes"),
+    LinkType("prompt_band", "content",
+             "near-duplicate prompts in the same hour (MinHash band: survives nonces and "
+             "paraphrased openers)"),
+    LinkType("failover", "timing",
+             "a 429 on one account, the same prompt on the other within seconds: a key pool"),
+    LinkType("sync_start", "timing",
+             "activity starting in the same minutes after a silence: one scheduler"),
+)
+
+
+class LinkParams(Settings):
+    """Linking settings; the defaults are the nightly run's (see the README's table)."""
+
+    lookback_days: AtLeastOne = 30
+    """Days of history the accounts are linked over (the compact tables the keys are
+    gathered from), ending at the run's last day."""
+    burst_minutes: AtLeastOne = 10
+    """Accounts created in the same bucket of this many minutes share a creation key."""
+    alpha: Probability = 0.01
+    """Chance edges allowed per window: a pair is an edge when its combined p-value is
+    below alpha / (pairs of accounts in the window)."""
+    max_key_accounts: AtLeastTwo = 50
+    """Keys more accounts than this hold are counted in each account's activity but make no
+    pairs: they would make n(n - 1) / 2 rows, and under the null sharing one says little
+    (at 200, window-wide bands made the 7-day default scenario's pairs outgrow 21 GiB).
+    Payment cards are exempt (a star per card, n - 1 rows)."""
+    dispersion: Positive = 1.0
+    """Size of the negative binomial that a pair's shared counts follow under the null
+    (``count_surprise``). Two heavy users of one public corpus, or two services drawing on
+    the same documents, share several times what popularity alone predicts; a Poisson tail
+    makes 600 shared bands against 180 expected a certainty. At size 1 (geometric) a large
+    expectation needs a multiplicative excess, while one coincidence at mean 0.01 keeps
+    p = 0.0099 and forty rare ones stay far past any bound."""
+    member_dispersion: Positive = 1e9
+    """Size of the negative binomial of the member test (``confirm_members``); this large,
+    it is Poisson: a member's
+    count is of a community's common keys, not of what two heavy users draw from one
+    corpus, and a campaign member holds a few times more of them than chance, many times
+    over."""
+    sync_minutes: AtLeastOne = 2
+    """Activity starts in the same bucket of this many minutes are one synchronized start."""
+    idle_minutes: AtLeastOne = 30
+    """A minute with requests after at least this much silence is an activity start."""
+    min_pair_surprise: NonNegative = 1.0
+    """Pairs at least this surprising (p <= 0.1 under the window's null) are edges of the
+    graph Leiden reads, weighted by their surprise. Alone most are chance; a community is
+    what they add up to, and each member is confirmed against it (``confirm_members``)."""
+    resolution: Positive = 0.2
+    """Leiden CPM resolution, in surprise (log10) per pair of a community's accounts: the
+    evidence density a community must keep over all its pairs, linked or not. A campaign
+    whose accounts each share a little with many others keeps it; chance pairs scattered
+    over a population do not."""
+    seed: int = 7
+    """Leiden's random seed: the same inputs and seed give the same clusters."""
+    link_types: tuple[LinkType, ...] = DEFAULT_LINK_TYPES
+    edge_margin_minutes: NonNegative = 5
+    """A day's first minutes this close to midnight continue the night, not a start."""
+
+
+class StatisticsParams(Settings):
+    """Settings of the statistics stage; the defaults are the nightly run's."""
+
+    min_cluster_accounts: AtLeastOne = 1
+    """Clusters smaller than this are not tested. One: a single account's own behaviour
+    (its capability mix, saturation, cache busting, hours, pacing) is compared with other
+    single accounts, so an account that linking left alone is still judged (issue 12)."""
+    min_together_accounts: AtLeastTwo = 2
+    """Clusters smaller than this are not tested on the ``across_accounts`` rules, which
+    count what two or more of a cluster's accounts do together."""
+    baseline_clusters: AtLeastOne = 50
+    """Clusters in a cluster's baseline: the nearest in size."""
+    min_baseline_clusters: AtLeastOne = 20
+    """A statistic whose baseline would be smaller than this is not tested."""
+    alpha: Probability = 0.01
+    """Benjamini-Hochberg false-discovery rate a strong statistic must pass."""
+    rate_floor: Annotated[float, Field(gt=0, lt=0.5)] = 0.001
+    """The smallest baseline rate a binomial test assumes (a baseline median of 0 would
+    make any single event infinitely surprising)."""
+    permutations: AtLeastOne = 999
+    """Random account sets drawn for each permutation test."""
+    seed: int = 7
+    """Seed of the permutation draws."""
+    night_start_hour: Annotated[int, Field(ge=0, le=23)] = 0
+    night_end_hour: Annotated[int, Field(ge=0, le=24)] = 6
+    pacing_low: Share = 0.5
+    pacing_high: NonNegative = 1.0
+    edge_margin_minutes: NonNegative = 5
+    """An account-day whose first request falls this close to midnight was already running:
+    round-the-clock services all "start" at 00:00 and are not synchronized by that."""
+
+
+class ScoringParams(Settings):
+    """Verdict thresholds; the defaults are the nightly run's."""
+
+    min_strong_per_family: AtLeastOne = 1
+    """Strong statistics a family needs to hold."""
+    min_families_flagged: AtLeastOne = 2
+    """Families that must hold for ``flagged`` (DESIGN: at least two)."""
+    min_accounts_flagged: AtLeastOne = 3
+    """Clusters smaller than this are at most ``watch`` on their own behaviour. The case is
+    one operator behind many accounts; a researcher's two accounts running a benchmark
+    overnight, or an app and its staging key, behave oddly but are not that case, and one
+    or two accounts leave the statistics resting on one account's habits. Such a cluster is
+    ``flagged`` only by joining a flagged case."""
+    small_watch_strong: AtLeastOne = 3
+    """Strong statistics (in one family or several) a cluster under
+    ``min_accounts_flagged`` accounts needs for ``watch``. A binomial test of one account's
+    requests is optimistic (its requests are one person's habits, not independent draws),
+    so each own-behaviour rule is strong for some 5-10% of ordinary single accounts: a
+    night owl, a low max_tokens. Two such habits meet in about 1% of thousands of single
+    accounts, the whole watch budget; three in well under 0.1%."""
+    min_harvest_strong: NonNegative = 1
+    """Strong harvest statistics (``Rule.harvest``) every verdict but ``clear`` needs, and
+    a small cluster needs to join a case. Without one, a research lab's benchmark run
+    (novel prompts, at its rate limit, overnight) or an enterprise's agents (shared
+    wrappers, night hours, synchronized cron starts) hold two families by how they send;
+    on randomized seeds that flagged labs on nearly every seed and merged cloud apps and
+    enterprises on two."""
+    flagged_harvest: NonNegative = 2
+    """Harvest evidence ``flagged`` needs besides two families: two strong harvest
+    statistics, or one measured across accounts (``Rule.across_accounts``, counted twice:
+    one prompt sampled on several accounts in the same hour is no one person's habit).
+    Each single-account harvest statistic is also a habit of some people and labs (a
+    benchmark run with chain-of-thought prompts elicits reasoning; a low max_tokens
+    saturates), as with ``small_watch_strong``; one of them puts a cluster on ``watch``."""
+    join_fraction: Positive = 0.5
+    """A candidate joins a case when its tie reaches this fraction of ``edge_surprise``
+    (linking's Bonferroni bound over all pairs of the window). The join searches only the
+    pairs between a short list of candidates and the flagged accounts, about the square
+    root of all pairs when candidates are few: half the bound, in -log10 terms."""
+
+
+class ReportParams(Settings):
+    """Publication settings: what the reports may show, and whether invalid data may be
+    published at all."""
+
+    excerpts: NonNegative = 0
+    """Prompt excerpts per flagged cluster (redacted); 0 shows no prompt text at all."""
+    allow_invalid: bool = False
+    """Publish even when a validation suite failed, stamping every page (investigators
+    only; the nightly run never sets it)."""
+    validation_runs_kept: AtLeastOne = 10
+    """Runs whose validation Data Docs stay under ``validation/`` (about 11 MB each on the
+    sample); older ones are removed when a run publishes. Their outcomes stay in the
+    ``validation_result`` table."""
+
+
+class PipelineParams(Settings):
+    """Every stage's parameters, from one place (the CLI's options and the DAGs' params)."""
+
+    ingest: IngestParams = Field(default_factory=IngestParams)
+    features: FeatureParams = Field(default_factory=FeatureParams)
+    linking: LinkParams = Field(default_factory=LinkParams)
+    statistics: StatisticsParams = Field(default_factory=StatisticsParams)
+    scoring: ScoringParams = Field(default_factory=ScoringParams)
+    reports: ReportParams = Field(default_factory=ReportParams)
+
+    @classmethod
+    def from_overrides(cls, values: Mapping[str, Any]) -> PipelineParams:
+        """Defaults with the named settings replaced, in the flat form of the CLI's options
+        and the DAGs' params (``max_bad_share``, ``lookback_days``, ...); a name several
+        stages share (``memory_limit``) sets it in each. A name no stage has is refused: a
+        misspelt override would otherwise run with the default."""
+        unknown = sorted(set(values) - {k for kind in PARTS.values() for k in kind.model_fields})
+        if unknown:
+            raise ForensicsError(f"{unknown[0]}: no such setting")
+        return cls(**{part: kind(**{k: v for k, v in values.items() if k in kind.model_fields})
+                      for part, kind in PARTS.items()})
+
+    @classmethod
+    def from_nested(cls, values: Mapping[str, Any]) -> PipelineParams:
+        """Parameters from their recorded form (``model_dump`` as JSON, in the runs table
+        and the manifest): lists back to tuples, missing settings at their defaults, and a
+        setting this version does not have refused, so that a verification never re-runs
+        a recorded run with something else."""
+        parts: dict[str, Any] = {}
+        for part, kind in PARTS.items():
+            given = dict(values.get(part) or {})
+            if "link_types" in given:
+                given["link_types"] = tuple(LinkType(**v) for v in given["link_types"])
+            parts[part] = kind(**{k: tuple(tuple(x) if isinstance(x, list) else x for x in v)
+                                  if isinstance(v, list) else v for k, v in given.items()})
+        return cls(**parts)
+
+
+PARTS: dict[str, type[Settings]] = {
+    name: info.annotation for name, info in PipelineParams.model_fields.items()
+}
+"""Each stage's part of ``PipelineParams``, by its name there."""
+
+RUN_OVERRIDES: tuple[str, ...] = ("allow_empty", "max_bad_share", "lookback_days")
+"""The settings a DAG run may override (the CLI's ``run`` options besides paths)."""
+
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
+_SCHEMA_BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum",
+                  "lt": "exclusiveMaximum"}
+
+
+def default(name: str) -> Any:
+    """A scalar setting's default, by its flat name (the first stage that has it)."""
+    return _field(name).default
+
+
+def param_spec(name: str) -> dict[str, Any]:
+    """An Airflow ``Param``'s arguments for a setting: its default, JSON type, bounds and
+    description, all from its declaration here, so the DAG form and the CLI refuse the
+    same values."""
+    info = _field(name)
+    spec: dict[str, Any] = {"default": info.default, "type": _JSON_TYPES[info.annotation],
+                            "description": info.description}
+    for constraint in info.metadata:
+        for attribute, key in _SCHEMA_BOUNDS.items():
+            if getattr(constraint, attribute, None) is not None:
+                spec[key] = getattr(constraint, attribute)
+    return spec
+
+
+def _field(name: str) -> Any:
+    for kind in PARTS.values():
+        if name in kind.model_fields:
+            return kind.model_fields[name]
+    raise ForensicsError(f"{name}: no such setting")
