@@ -22,6 +22,7 @@ Share = Annotated[float, Field(ge=0, le=1)]
 Probability = Annotated[float, Field(gt=0, lt=1)]
 Positive = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
+Count = Annotated[int, Field(ge=0)]
 AtLeastOne = Annotated[int, Field(ge=1)]
 AtLeastTwo = Annotated[int, Field(ge=2)]
 
@@ -84,7 +85,7 @@ class IngestParams(Settings):
     """DuckDB's memory ceiling for staging; it spills to the staging folder beyond it."""
     parallel_files: AtLeastOne = 2
     """Files staged at once: enough to keep two cores busy; each holds two blocks."""
-    staging_memory_bytes: NonNegative = 2 << 30
+    staging_memory_bytes: Count = 2 << 30
     """Staged blocks kept as in-memory tables up to this many bytes of text (a week of the
     default scenario fits); a run that outgrows it stages everything as Parquet instead,
     so that the day sorts have the memory ceiling to themselves."""
@@ -96,11 +97,11 @@ class FeatureParams(Settings):
     Only the first three change what is written; the last two only how DuckDB runs.
     """
 
-    failover_seconds: Positive = 10
+    failover_seconds: Positive = 10.0
     """A 429 followed by its prompt on another account within this many seconds is a
     failover (``failover_day``). Key-pool proxies retry within a second or two; 10 s leaves
     room for back-off while keeping unrelated senders of the same prompt rare."""
-    pair_minutes: Positive = 10
+    pair_minutes: Positive = 10.0
     """Two accounts sending one prompt within this many minutes are a pair
     (``prompt_pair_day``): a harvesting sweep sends its prompts close together."""
     max_accounts_per_prompt: AtLeastTwo = 50
@@ -116,10 +117,10 @@ class FeatureParams(Settings):
     """Prompts shorter than this many words get no bands: too few shingles to compare."""
     cache_ttl_seconds: AtLeastOne = 300
     """Prompt-cache entry lifetime, refreshed on every use (the provider's default 5 min)."""
-    min_cacheable_tokens: NonNegative = 1024
+    min_cacheable_tokens: Count = 1024
     """Shortest cacheable prefix (the provider's minimum is 1,024 to 4,096 by model; the
     smallest is the conservative choice: it predicts more hits, never fewer)."""
-    concurrency_ms: NonNegative = 1000
+    concurrency_ms: Count = 1000
     """A request this soon after the previous one with its prefix misses: the first
     response has not started, so the entry is not written yet."""
     max_accounts_per_prefix: AtLeastTwo = 50
@@ -168,7 +169,7 @@ DEFAULT_LINK_TYPES: tuple[LinkType, ...] = (
     LinkType("user_agent", "client", "the same user agent (one client software)"),
     LinkType("same_prompt", "content", "the same prompt within minutes"),
     LinkType("prompt_band", "content",
-             "near-duplicate prompts in the same hour (MinHash band: survives nonces and "
+             "near-duplicate prompts on the same day (MinHash band: survives nonces and "
              "paraphrased openers)"),
     LinkType("failover", "timing",
              "a 429 on one account, the same prompt on the other within seconds: a key pool"),
@@ -222,7 +223,7 @@ class LinkParams(Settings):
     seed: int = 7
     """Leiden's random seed: the same inputs and seed give the same clusters."""
     link_types: tuple[LinkType, ...] = DEFAULT_LINK_TYPES
-    edge_margin_minutes: NonNegative = 5
+    edge_margin_minutes: Count = 5
     """A day's first minutes this close to midnight continue the night, not a start."""
 
 
@@ -253,7 +254,7 @@ class StatisticsParams(Settings):
     night_end_hour: Annotated[int, Field(ge=0, le=24)] = 6
     pacing_low: Share = 0.5
     pacing_high: NonNegative = 1.0
-    edge_margin_minutes: NonNegative = 5
+    edge_margin_minutes: Count = 5
     """An account-day whose first request falls this close to midnight was already running:
     round-the-clock services all "start" at 00:00 and are not synchronized by that."""
 
@@ -278,14 +279,14 @@ class ScoringParams(Settings):
     so each own-behaviour rule is strong for some 5-10% of ordinary single accounts: a
     night owl, a low max_tokens. Two such habits meet in about 1% of thousands of single
     accounts, the whole watch budget; three in well under 0.1%."""
-    min_harvest_strong: NonNegative = 1
+    min_harvest_strong: Count = 1
     """Strong harvest statistics (``Rule.harvest``) every verdict but ``clear`` needs, and
     a small cluster needs to join a case. Without one, a research lab's benchmark run
     (novel prompts, at its rate limit, overnight) or an enterprise's agents (shared
     wrappers, night hours, synchronized cron starts) hold two families by how they send;
     on randomized seeds that flagged labs on nearly every seed and merged cloud apps and
     enterprises on two."""
-    flagged_harvest: NonNegative = 2
+    flagged_harvest: Count = 2
     """Harvest evidence ``flagged`` needs besides two families: two strong harvest
     statistics, or one measured across accounts (``Rule.across_accounts``, counted twice:
     one prompt sampled on several accounts in the same hour is no one person's habit).
@@ -303,7 +304,7 @@ class ReportParams(Settings):
     """Publication settings: what the reports may show, and whether invalid data may be
     published at all."""
 
-    excerpts: NonNegative = 0
+    excerpts: Count = 0
     """Prompt excerpts per flagged cluster (redacted); 0 shows no prompt text at all."""
     allow_invalid: bool = False
     """Publish even when a validation suite failed, stamping every page (investigators
