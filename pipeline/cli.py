@@ -4,6 +4,9 @@ In: command-line options (the same names as the DAGs' params). Out: the stages' 
 ``--out`` and a short account of them on the terminal. A user's mistake (a missing folder, a
 bad date, a range that ends before it starts) is one red line and a non-zero exit code; a
 traceback means a bug.
+
+The data stack (polars, DuckDB, igraph, the stages) is imported inside the commands that
+run it, never at the top: ``forensics --help`` and a mistake in an option answer at once.
 """
 
 from __future__ import annotations
@@ -14,9 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -24,10 +26,12 @@ from rich.table import Table
 
 from pipeline import settings
 from pipeline.errors import ForensicsError
-from pipeline.ingest import IngestResult
-from pipeline.ingest import Progress as ProgressCallback
-from pipeline.runner import RunRequest, RunResult, run_ingest, run_pipeline
 from pipeline.settings import IngestParams, LinkParams, PipelineParams
+
+if TYPE_CHECKING:
+    from pipeline.ingest import IngestResult
+    from pipeline.ingest import Progress as ProgressCallback
+    from pipeline.runner import RunRequest, RunResult
 
 MAX_BAD_SHARE: float = settings.default("max_bad_share")
 LOOKBACK_DAYS: int = settings.default("lookback_days")
@@ -147,6 +151,8 @@ def _disk_full(err: BaseException | None) -> str | None:
 
 def _request(logs: Path, out: Path, start: str, end: str, accounts: Path | None,
              signing_key: Path | None = None) -> RunRequest:
+    from pipeline.runner import RunRequest  # the data stack: see the module's docstring
+
     if signing_key is not None and not signing_key.is_file():
         raise ForensicsError(f"--signing-key: {signing_key} not found")
     return RunRequest(logs=logs, out=out, start=parse_day(start, "--start"),
@@ -215,6 +221,8 @@ def ingest_command(
     allow_empty: AllowEmptyOpt = False,
 ) -> None:
     """Load request logs into day partitions, with a quarantine for bad rows."""
+    from pipeline.runner import run_ingest  # the data stack: see the module's docstring
+
     with user_errors():
         request = _request(logs, out, start, end, accounts)
         with progress_bar() as report:
@@ -238,6 +246,8 @@ def run(
     signing_key: SigningKeyOpt = None,
 ) -> None:
     """Run the whole pipeline over a date range."""
+    from pipeline.runner import run_pipeline  # the data stack: see the module's docstring
+
     with user_errors():
         request = _request(logs, out, start, end, accounts, signing_key)
         params = PipelineParams.from_overrides({"max_bad_share": max_bad_share,
@@ -253,6 +263,8 @@ def run(
 @app.command()
 def demo(out: OutOpt = Path("out"), excerpts: ExcerptsOpt = 0) -> None:
     """Run the pipeline on the bundled sample (data/sample) and list what it wrote."""
+    from pipeline.runner import run_pipeline  # the data stack: see the module's docstring
+
     with user_errors():
         if not (SAMPLE_DIR / "logs").is_dir():
             raise ForensicsError(f"the sample is missing: {SAMPLE_DIR / 'logs'}")
@@ -306,6 +318,8 @@ def evaluate(
 ) -> None:
     """Score a run's clusters against a simulation's labels, or sweep fresh randomized
     scenarios (--sweep K or --seeds) and report per seed and overall."""
+    import polars as pl  # the data stack: see the module's docstring
+
     from pipeline.evaluation import read_labels, score_linking, score_verdicts
 
     if sweep or seeds:
