@@ -26,6 +26,7 @@ from rich.table import Table
 
 from pipeline import settings
 from pipeline.errors import ForensicsError
+from pipeline.rules.rule import VERDICTS
 from pipeline.settings import IngestParams, LinkParams, PipelineParams
 
 if TYPE_CHECKING:
@@ -286,7 +287,7 @@ def print_run(result: RunResult, out: Path) -> None:
         f"{linked.largest_cluster:,})")
     verdicts = result.window.verdicts
     out_console.print("verdicts: " + ", ".join(f"{verdicts.get(v, 0):,} {v}"
-                                               for v in ("flagged", "watch", "clear")))
+                                               for v in VERDICTS))
     published = result.window.published
     if published is not None and published.previous is not None:
         out_console.print(f"{published.changes:,} verdict changes since publication "

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from pipeline.rules.rule import VERDICTS
 from pipeline.schema import (
     FEATURE_TABLES,
     LOG_FIELDS,
@@ -141,7 +142,7 @@ DECLARED: dict[str, tuple[Rule, ...]] = {
     ),
     "cluster_findings": (
         Rule("in_set", ("verdict",), "the verdicts of the output contract",
-             values=("flagged", "watch", "clear")),
+             values=VERDICTS),
         Rule("not_null", ("verdict",), "every cluster has a verdict"),
         Rule("not_null", ("risk_score",), "every cluster has a score"),
         _between("risk_score", 0, 1, "risk_score is in [0, 1] (output contract)"),

@@ -46,6 +46,7 @@ from fpdf import FPDF
 
 from pipeline import charts
 from pipeline.redaction import redact, strip_hidden
+from pipeline.rules.rule import FAMILIES, VERDICTS
 from pipeline.schema import CLUSTER_FINDING, CLUSTER_STATISTIC, TABLES
 from pipeline.warehouse import write_bytes_atomic
 
@@ -86,7 +87,6 @@ OPTIONAL_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
 """Tables the reports read when present, with their grain and the columns read. Each
 section that needs one says "not available in this run" when it is absent."""
 
-FAMILIES = ("query_distribution", "caching_mismatch", "traffic_shape")
 FAMILY_TITLES = {
     "linkage": "Account linkage",
     "query_distribution": "Query distribution",
@@ -1725,7 +1725,7 @@ def build_summary(data: RunData, ctx: RunContext) -> bytes:
             Column("families", 42, lambda r: _families_text(r["strong_families"]) + (
                 f"; joined {r['joined_case']}" if r.get("joined_case") else ""), wrap=True),
         ]
-        for verdict in ("flagged", "watch"):
+        for verdict in VERDICTS[:2]:
             rows_v = findings.filter(pl.col("verdict") == verdict)
             pdf.h2(f"{verdict.capitalize()} ({fmt_int(rows_v.height)})")
             if rows_v.height:

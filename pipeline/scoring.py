@@ -43,9 +43,9 @@ import duckdb
 import polars as pl
 
 from pipeline.rules import RULES
+from pipeline.rules.rule import FAMILIES
 from pipeline.schema import CASE_JOIN
 from pipeline.settings import ScoringParams
-from pipeline.statistics import FAMILIES
 from pipeline.warehouse import publish_frame, sql_text
 
 LINK_TABLES = ("account_link_pair", "link_threshold")

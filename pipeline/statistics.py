@@ -49,8 +49,6 @@ from pipeline.schema import CLUSTER_STATISTIC
 from pipeline.settings import StatisticsParams
 from pipeline.warehouse import publish_frame, sql_text
 
-FAMILIES = ("query_distribution", "caching_mismatch", "traffic_shape")
-
 
 def compute_statistics(db: duckdb.DuckDBPyConnection, start: date, end: date,
                        params: StatisticsParams | None = None) -> pl.DataFrame:

@@ -79,6 +79,12 @@ class Case:
     population: tuple[Group, ...]
 
 
+FAMILIES = ("query_distribution", "caching_mismatch", "traffic_shape")
+"""The behavioural evidence families a rule belongs to (DESIGN: two must hold to flag)."""
+
+VERDICTS = ("flagged", "watch", "clear")
+"""A cluster's verdicts, most serious first (the output contract)."""
+
 CAPABILITIES = ("code", "math", "reasoning", "knowledge_qa", "writing", "translation",
                 "tool_use", "roleplay_chat", "data_extraction", "other")
 """The capability classes of a request (``sql/account_capability_day.sql``)."""
