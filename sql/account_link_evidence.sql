@@ -23,7 +23,7 @@
 -- account_day, link_type (key_type, family). Parameters: $start, $end, $max_key_accounts,
 -- $bands_per_prompt.
 WITH shared_keys AS (
-    SELECT k.account_id, k.key_type, k.key_value, w.stratum
+    SELECT k.account_id, k.key_type, k.key_value, k.popular_as, w.stratum
     FROM account_link_key AS k
     JOIN link_key AS w USING (key_type, key_value)
     WHERE w.account_count <= $max_key_accounts AND k.key_type <> 'payment_fingerprint'
@@ -39,18 +39,16 @@ key_pairs AS (
     SELECT
         account_a, account_b, key_type, stratum,
         CASE key_type
-            WHEN 'prompt_band'
-                THEN count(DISTINCT split_part(key_value, ' ', 1)) / $bands_per_prompt
+            WHEN 'prompt_band' THEN count(DISTINCT popular_as) / $bands_per_prompt
             WHEN 'ip_prefix_hour' THEN count(DISTINCT split_part(key_value, ' ', 1))
             ELSE count(*) END::DOUBLE AS shared_count,
         CASE key_type
-            WHEN 'prompt_band'
-                THEN count(DISTINCT split_part(key_value, ' ', 1)) / count(*) / $bands_per_prompt
+            WHEN 'prompt_band' THEN count(DISTINCT popular_as) / count(*) / $bands_per_prompt
             WHEN 'ip_prefix_hour' THEN count(DISTINCT split_part(key_value, ' ', 1)) / count(*)
             ELSE 1.0 END::DOUBLE AS unit_ratio
     FROM (
         SELECT a.account_id AS account_a, b.account_id AS account_b, a.key_type, a.stratum,
-            a.key_value
+            a.key_value, a.popular_as
         FROM shared_keys AS a
         JOIN shared_keys AS b
             ON a.key_type = b.key_type AND a.key_value = b.key_value

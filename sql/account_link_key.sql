@@ -8,8 +8,9 @@
 -- A band is a band-day key ('band date'): two accounts that draw the same rare tasks from
 -- one corpus on different days share no key, while a harvesting pool shares them on the
 -- day it dispatches them. Its popularity is still that of the band over the window
--- (link_key), or a corpus question a hundred people ask on different days would look rare
--- on each day it is asked twice.
+-- (popular_as, which link_key and account_link_null count by), or a corpus question a
+-- hundred people ask on different days would look rare on each day it is asked twice.
+-- popular_as is NULL for every other key: its popularity is its own.
 -- No key is dropped by a list here: how much a shared key says is measured against how
 -- many accounts of the window hold it (account_link_null, account_link_evidence), so a
 -- consumer mail domain, a public NAT or an SDK's default prompt weighs little because the
@@ -63,15 +64,25 @@ traffic AS (
     FROM account_prefix_hour
     WHERE date BETWEEN $start AND $end
     UNION ALL
-    SELECT account_id, 'prompt_band', band_key::VARCHAR || ' ' || strftime(date, '%Y-%m-%d')
-    FROM account_band_day
-    WHERE date BETWEEN $start AND $end
-    UNION ALL
     SELECT account_id, 'sync_start',
         strftime(time_bucket(to_minutes($sync_minutes::INTEGER), minute_at), '%Y-%m-%dT%H:%M')
     FROM starts
+),
+
+bands AS (
+    SELECT
+        account_id,
+        'prompt_band' AS key_type,
+        band_key::VARCHAR || ' ' || strftime(date, '%Y-%m-%d') AS key_value,
+        band_key::VARCHAR AS popular_as
+    FROM account_band_day
+    WHERE date BETWEEN $start AND $end
 )
 
-SELECT DISTINCT account_id, key_type, key_value
-FROM (SELECT * FROM registry UNION ALL SELECT * FROM traffic)
+SELECT DISTINCT account_id, key_type, key_value, popular_as
+FROM (
+    SELECT * FROM registry
+    UNION ALL SELECT * FROM traffic
+    UNION ALL BY NAME SELECT * FROM bands
+)
 ORDER BY key_type, key_value, account_id

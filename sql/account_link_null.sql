@@ -27,9 +27,7 @@ WITH keys AS (
         count(DISTINCT account_id) OVER (PARTITION BY key_type, popular_as) AS n,
         $max_key_accounts::BIGINT AS cap
     FROM (
-        SELECT account_id, key_type,
-            CASE key_type WHEN 'prompt_band' THEN split_part(key_value, ' ', 1)
-                ELSE key_value END AS popular_as
+        SELECT account_id, key_type, coalesce(popular_as, key_value) AS popular_as
         FROM account_link_key
     )
 ),

@@ -5,17 +5,16 @@
 -- (accounts - 1)). 0 when every account holds it; about 4 for a key two of 10,000
 -- accounts share. The weight orders keys for the reader; the evidence of a pair is
 -- measured in account_link_evidence, not summed from these weights.
--- A prompt band is keyed by day ('band date') but counted by its accounts over the window
--- (popular_as): a question many accounts ask on different days is popular on each day,
--- however few ask it that day.
+-- A prompt band is keyed by day but counted by its accounts over the window
+-- (account_link_key.popular_as): a question many accounts ask on different days is popular
+-- on each day, however few ask it that day.
 -- Input: account_link_key.
 WITH keys AS (
     SELECT
         key_type,
         key_value,
         account_id,
-        CASE key_type WHEN 'prompt_band' THEN split_part(key_value, ' ', 1)
-            ELSE key_value END AS popular_as
+        coalesce(popular_as, key_value) AS popular_as
     FROM account_link_key
 ),
 

@@ -430,12 +430,12 @@ def test_link_key_counts_a_band_by_its_accounts_over_the_window():
     days), and a key one account holds is none."""
     con = duckdb.connect()
     con.execute("CREATE TABLE account_link_key (account_id VARCHAR, key_type VARCHAR, "
-                "key_value VARCHAR)")
-    con.executemany("INSERT INTO account_link_key VALUES (?, ?, ?)", [
-        ("x", "prompt_band", "17 2026-04-01"), ("y", "prompt_band", "17 2026-04-01"),
-        ("z", "prompt_band", "17 2026-04-02"), ("x", "prompt_band", "18 2026-04-02"),
-        ("w", "email_domain", "d.example"), ("z", "email_domain", "d.example"),
-        ("y", "email_domain", "y.example"),
+                "key_value VARCHAR, popular_as VARCHAR)")
+    con.executemany("INSERT INTO account_link_key VALUES (?, ?, ?, ?)", [
+        ("x", "prompt_band", "17 2026-04-01", "17"), ("y", "prompt_band", "17 2026-04-01", "17"),
+        ("z", "prompt_band", "17 2026-04-02", "17"), ("x", "prompt_band", "18 2026-04-02", "18"),
+        ("w", "email_domain", "d.example", None), ("z", "email_domain", "d.example", None),
+        ("y", "email_domain", "y.example", None),
     ])
     rows = con.execute(sql_text("link_key")).fetchall()
     assert [r[:4] for r in rows] == [("email_domain", "d.example", 2, 0),
