@@ -29,7 +29,7 @@ AtLeastTwo = Annotated[int, Field(ge=2)]
 _BOUNDS = {"greater_than_equal": "at least {ge:g}", "less_than_equal": "at most {le:g}",
            "greater_than": "more than {gt:g}", "less_than": "less than {lt:g}"}
 _TYPES = {"int": "a whole number", "float": "a number", "bool": "true or false",
-          "string": "text", "extra": "a setting this version has"}
+          "string": "text"}
 
 
 def describe(error: ValidationError) -> str:
@@ -37,12 +37,12 @@ def describe(error: ValidationError) -> str:
     first = error.errors()[0]
     name = ".".join(str(p) for p in first["loc"])
     kind = first["type"]
+    if kind == "extra_forbidden":
+        return f"{name}: no such setting"
     if kind in _BOUNDS:
         need = _BOUNDS[kind].format(**first.get("ctx", {}))
     else:
         need = next((v for k, v in _TYPES.items() if kind.startswith(k)), first["msg"])
-    if kind == "extra_forbidden":
-        return f"{name}: no such setting"
     return f"{name}: must be {need} (got {first['input']!r})"
 
 
@@ -331,25 +331,23 @@ class PipelineParams(Settings):
         and the DAGs' params (``max_bad_share``, ``lookback_days``, ...); a name several
         stages share (``memory_limit``) sets it in each. A name no stage has is refused: a
         misspelt override would otherwise run with the default."""
-        unknown = sorted(set(values) - {k for kind in PARTS.values() for k in kind.model_fields})
-        if unknown:
-            raise ForensicsError(f"{unknown[0]}: no such setting")
+        for name in sorted(values):
+            _field(name)
         return cls(**{part: kind(**{k: v for k, v in values.items() if k in kind.model_fields})
                       for part, kind in PARTS.items()})
 
     @classmethod
     def from_nested(cls, values: Mapping[str, Any]) -> PipelineParams:
         """Parameters from their recorded form (``model_dump`` as JSON, in the runs table
-        and the manifest): lists back to tuples, missing settings at their defaults, and a
-        setting this version does not have refused, so that a verification never re-runs
-        a recorded run with something else."""
+        and the manifest): the evidence kinds back to ``LinkType``, missing settings at
+        their defaults, and a setting this version does not have refused, so that a
+        verification never re-runs a recorded run with something else."""
         parts: dict[str, Any] = {}
         for part, kind in PARTS.items():
             given = dict(values.get(part) or {})
             if "link_types" in given:
                 given["link_types"] = tuple(LinkType(**v) for v in given["link_types"])
-            parts[part] = kind(**{k: tuple(tuple(x) if isinstance(x, list) else x for x in v)
-                                  if isinstance(v, list) else v for k, v in given.items()})
+            parts[part] = kind(**given)
         return cls(**parts)
 
 
