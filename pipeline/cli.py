@@ -1,4 +1,5 @@
-"""The ``forensics`` command: simulate, ingest, run, demo, evaluate and verify.
+"""The ``forensics`` command: simulate, ingest, run, demo, evaluate, verify, and the
+investigator's case, account and changes.
 
 In: command-line options (the same names as the DAGs' params). Out: the stages' files under
 ``--out`` and a short account of them on the terminal. A user's mistake (a missing folder, a
@@ -12,6 +13,7 @@ run it, never at the top: ``forensics --help`` and a mistake in an option answer
 from __future__ import annotations
 
 import errno
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +34,7 @@ from pipeline.settings import IngestParams, LinkParams, PipelineParams
 if TYPE_CHECKING:
     from pipeline.ingest import IngestResult
     from pipeline.ingest import Progress as ProgressCallback
+    from pipeline.investigation import Answer
     from pipeline.runner import RunRequest, RunResult
 
 MAX_BAD_SHARE: float = settings.default("max_bad_share")
@@ -481,6 +484,107 @@ def verify(
             if not derived.ok:
                 raise typer.Exit(8)
             out_console.print(f"the findings re-derive: {', '.join(derived.compared)}")
+
+
+RunOutOpt = Annotated[Path, typer.Option("--out", help="The output folder of the run to "
+                                         "read (read-only).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts, not tables.")]
+KeysOpt = Annotated[int, typer.Option("--keys", min=1, help="Linking keys to show, rarest "
+                                      "first.")]
+
+
+@app.command("case")
+def case_command(
+    cluster_id: Annotated[str, typer.Argument(help="A case id, or a unique prefix of one.")],
+    out: RunOutOpt = Path("out"),
+    keys: KeysOpt = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """Why a case is what it is: its verdict, the keys and evidence that link its
+    accounts, the rules that hold (effect, adjusted p) and its report."""
+    from pipeline.investigation import case
+
+    with user_errors():
+        answer = case(out, cluster_id, keys=keys)
+    _print_answer(answer, as_json, f"case {answer.record['cluster_id']}")
+
+
+@app.command("account")
+def account_command(
+    account_id: Annotated[str, typer.Argument(help="An account id.")],
+    out: RunOutOpt = Path("out"),
+    keys: KeysOpt = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """One account: its case, the linking keys it holds and its requests by day."""
+    from pipeline.investigation import account
+
+    with user_errors():
+        answer = account(out, account_id, keys=keys)
+    _print_answer(answer, as_json, f"account {account_id}")
+
+
+@app.command("changes")
+def changes_command(
+    out: RunOutOpt = Path("out"),
+    all_clusters: Annotated[bool, typer.Option(
+        "--all", help="Every cluster's lineage, not only the cases'.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """What the last run changed: new, grown, merged, split and ended cases, and the
+    verdicts that moved since the previous publication."""
+    from pipeline.investigation import changes
+
+    with user_errors():
+        answer = changes(out, all_clusters=all_clusters)
+    _print_answer(answer, as_json, f"run {answer.record['run_id']}")
+
+
+TEXT_WIDTH = 24
+"""Text columns are cut to this in a table (hashes, key values); --json has them whole."""
+TEXT_MIN = 10
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "\u2013"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_cell(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _print_answer(answer: Answer, as_json: bool, title: str) -> None:
+    """JSON on stdout for scripts, or the record and each table as rich tables."""
+    if as_json:
+        sys.stdout.write(json.dumps(answer.as_json(), indent=2, allow_nan=False) + "\n")
+        return
+    head = Table(title=title, show_header=False, title_justify="left")
+    head.add_column(style="bold")
+    head.add_column(overflow="fold")
+    for name, value in answer.record.items():
+        head.add_row(name, _cell(value))
+    out_console.print(head)
+    for name, rows in answer.tables.items():
+        if not rows:
+            out_console.print(f"[bold]{name}[/]: none")
+            continue
+        cells = [[_cell(v) for v in row.values()] for row in rows]
+        table = Table(title=name, title_justify="left")
+        for i, (column, value) in enumerate(rows[0].items()):
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            widest = max(len(row[i]) for row in cells)
+            table.add_column(column.replace("_", " "), justify="right" if numeric else "left",
+                             overflow="ellipsis", max_width=None if numeric else TEXT_WIDTH,
+                             min_width=widest if numeric else min(widest, TEXT_MIN))
+        for row in cells:
+            table.add_row(*row)
+        out_console.print(table)
 
 
 @app.command()

@@ -55,7 +55,8 @@ def sql_path(name: str) -> Path:
 
 
 def connect(database: Path | str = ":memory:", *, threads: int | None = None,
-            memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+            memory_limit: str | None = None,
+            read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A connection in UTC with the shared macros, so every stage reads time the same way.
 
     A database file's relative paths resolve against its own folder, never the working
@@ -71,7 +72,7 @@ def connect(database: Path | str = ":memory:", *, threads: int | None = None,
     if memory_limit:
         config["memory_limit"] = memory_limit
     try:
-        con = duckdb.connect(str(database), config=config)
+        con = duckdb.connect(str(database), read_only=read_only, config=config)
     except duckdb.IOException as err:
         if "Could not set lock" not in str(err):
             raise

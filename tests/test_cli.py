@@ -17,7 +17,8 @@ def forensics(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
                           text=True, cwd=cwd, timeout=300, check=False)
 
 
-@pytest.mark.parametrize("command", ["simulate", "ingest", "run", "demo", "verify", "keygen"])
+@pytest.mark.parametrize("command", ["simulate", "ingest", "run", "demo", "verify", "keygen",
+                                     "case", "account", "changes"])
 def test_every_command_has_help(command):
     result = forensics(command, "--help")
     assert result.returncode == 0
