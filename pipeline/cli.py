@@ -1,5 +1,5 @@
-"""The ``forensics`` command: simulate, ingest, run, demo, evaluate, verify, and the
-investigator's case, account and changes.
+"""The ``forensics`` command: simulate, ingest, run, demo, evaluate, verify, the
+investigator's case, account and changes, and export-stix.
 
 In: command-line options (the same names as the DAGs' params). Out: the stages' files under
 ``--out`` and a short account of them on the terminal. A user's mistake (a missing folder, a
@@ -543,6 +543,36 @@ def changes_command(
 TEXT_WIDTH = 24
 """Text columns are cut to this in a table (hashes, key values); --json has them whole."""
 TEXT_MIN = 10
+
+
+@app.command("export-stix")
+def export_stix(
+    out: RunOutOpt = Path("out"),
+    cluster: Annotated[str | None, typer.Option(
+        "--cluster", help="Only this flagged case (an id or a unique prefix).")] = None,
+    hmac_key: Annotated[Path | None, typer.Option(
+        "--hmac-key", envvar="FORENSICS_INDICATOR_KEY",
+        help="File holding the key the sharing group agreed on: payment fingerprints and "
+        "prompt hashes are exported as HMAC-SHA256 under it (left out without it).")] = None,
+    to: Annotated[Path | None, typer.Option(
+        "--to", help="Write the bundle to this file instead of standard output.")] = None,
+) -> None:
+    """The flagged cases as a STIX 2.1 bundle another provider can match: a campaign per
+    case, indicators (network prefixes, user agents, system-prompt hashes, keyed hashes
+    of cards and prompts), never raw payment values or prompt text."""
+    from pipeline.indicators import export
+    from pipeline.warehouse import write_bytes_atomic
+
+    with user_errors():
+        if hmac_key is not None and not hmac_key.is_file():
+            raise ForensicsError(f"--hmac-key: {hmac_key} not found")
+        key = hmac_key.read_bytes().strip() if hmac_key is not None else None
+        bundle = export(out, cluster=cluster, hmac_key=key)
+        if to is None:
+            sys.stdout.buffer.write(bundle)
+            return
+        write_bytes_atomic(to, bundle)
+    console.print(f"wrote {to} ({len(bundle):,} bytes)", highlight=False)
 
 
 def _cell(value: object) -> str:

@@ -69,7 +69,7 @@ def open_run(out: Path) -> duckdb.DuckDBPyConnection:
     return db
 
 
-def _resolve_case(db: duckdb.DuckDBPyConnection, cluster_id: str, out: Path) -> str:
+def resolve_case(db: duckdb.DuckDBPyConnection, cluster_id: str, out: Path) -> str:
     """The case id, from a unique prefix too: ids are long and read off a PDF."""
     found = [r[0] for r in db.execute(
         "SELECT cluster_id FROM cluster_findings WHERE starts_with(cluster_id, $prefix) "
@@ -92,7 +92,7 @@ def case(out: Path, cluster_id: str, *, keys: int = 20) -> Answer:
     """A case's verdict, why its accounts are linked (the rarest keys they hold together
     and the evidence of their pairs against the null) and the rules that hold for it."""
     with open_run(out) as db:
-        cluster_id = _resolve_case(db, cluster_id, out)
+        cluster_id = resolve_case(db, cluster_id, out)
         record = _rows(db, "case_finding", {"cluster_id": cluster_id})[0]
         report = out / "reports" / f"{cluster_id}.pdf"
         record["report"] = str(report) if report.is_file() else None

@@ -24,7 +24,7 @@ import os
 import re
 import shutil
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +99,12 @@ class Published:
     previous: str | None
     reused: bool
     changes: int
+
+
+def run_stamp(window_end: date) -> datetime:
+    """The time a run's outputs carry: the first instant after its window, so the same
+    window and inputs give the same bytes whenever the run happens."""
+    return datetime.combine(window_end + timedelta(days=1), time(0), tzinfo=UTC)
 
 
 def publications(out: Path) -> list[Publication]:
@@ -176,6 +182,7 @@ def publish(db: duckdb.DuckDBPyConnection, out: Path, *, run_id: str,
         write_reports(db, staging / REPORTS_DIR, generated_at=generated_at, params=params,
                       excerpts=excerpts, invalid=invalid,
                       previous=previous.name if previous else None)
+        write_indicators(db, staging, generated_at=generated_at, params=params)
         folder, reused = _move_into_place(staging, root, end, invalid)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -192,6 +199,22 @@ def publish(db: duckdb.DuckDBPyConnection, out: Path, *, run_id: str,
                 "flagged": counts.get("flagged", 0), "watch": counts.get("watch", 0),
                 "changes": changes, "reused": reused})
     return Published(folder, previous.name if previous else None, reused, changes)
+
+
+def write_indicators(db: duckdb.DuckDBPyConnection, folder: Path, *, generated_at: datetime,
+                     params: dict[str, Any]) -> Path:
+    """The flagged cases as a STIX 2.1 bundle in ``findings/``, beside the tables it is
+    drawn from, without keyed hashes: the nightly run holds no sharing key
+    (``forensics export-stix --hmac-key`` adds them)."""
+    from pipeline.indicators import STIX_NAME, build_bundle, case_rows, indicator_rows
+
+    reports = params["reports"]
+    bundle = build_bundle(case_rows(db), indicator_rows(db, reports["indicators_per_kind"]),
+                          reports=folder / REPORTS_DIR, generated_at=generated_at,
+                          producer=reports["producer"], tlp=reports["tlp"])
+    target = folder / FINDINGS_DIR / STIX_NAME
+    target.write_bytes(bundle)
+    return target
 
 
 def _move_into_place(staging: Path, root: Path, end: date, invalid: bool

@@ -20,14 +20,14 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from pipeline.features import build_day_features, create_feature_views
 from pipeline.ingest import IngestResult, Progress, check_inputs, ingest
 from pipeline.linking import LinkResult, link_accounts
-from pipeline.publication import Published, publish
+from pipeline.publication import Published, publish, run_stamp
 from pipeline.scoring import record_verdicts, score_clusters
 from pipeline.settings import IngestParams, PipelineParams
 from pipeline.statistics import compute_statistics
@@ -195,7 +195,7 @@ def publish_run(db: Any, request: RunRequest, params: PipelineParams, run_id: st
     from pipeline.manifest import code_version, ledger_inputs, prune_validation, write_manifest
 
     recorded = recorded_parameters(params, request)
-    generated_at = datetime.combine(request.end + timedelta(days=1), time(0), tzinfo=UTC)
+    generated_at = run_stamp(request.end)
     published = publish(db, request.out, run_id=run_id, generated_at=generated_at,
                         params=recorded, excerpts=params.reports.excerpts, invalid=invalid)
     prune_validation(request.out, params.reports.validation_runs_kept)

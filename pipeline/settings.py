@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -309,6 +309,15 @@ class ReportParams(Settings):
     allow_invalid: bool = False
     """Publish even when a validation suite failed, stamping every page (investigators
     only; the nightly run never sets it)."""
+    producer: str = "distill-forensics"
+    """The provider that publishes the indicators: the STIX bundle's ``identity`` and
+    every object's ``created_by_ref``."""
+    tlp: Literal["white", "green", "amber", "red"] = "amber"
+    """Traffic Light Protocol marking of every shared object: amber by default, shared
+    with the peers who need it to act."""
+    indicators_per_kind: AtLeastOne = 50
+    """Per flagged case and kind (prefix, user agent, system prompt, card, prompt), the
+    keys most of its accounts hold that go into the STIX bundle."""
     validation_runs_kept: AtLeastOne = 10
     """Runs whose validation Data Docs stay under ``validation/`` (about 11 MB each on the
     sample); older ones are removed when a run publishes. Their outcomes stay in the

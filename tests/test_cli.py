@@ -18,7 +18,7 @@ def forensics(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
 
 
 @pytest.mark.parametrize("command", ["simulate", "ingest", "run", "demo", "verify", "keygen",
-                                     "case", "account", "changes"])
+                                     "case", "account", "changes", "export-stix"])
 def test_every_command_has_help(command):
     result = forensics(command, "--help")
     assert result.returncode == 0
