@@ -23,12 +23,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pipeline.rules.rule import VERDICTS
 from pipeline.schema import (
+    FAMILIES,
     FEATURE_TABLES,
     LOG_FIELDS,
     REQUESTS_COLUMNS,
+    STATISTIC_TESTS,
     TABLES,
+    VERDICTS,
     WINDOW_TABLES,
     Table,
 )
@@ -135,9 +137,9 @@ DECLARED: dict[str, tuple[Rule, ...]] = {
         _between("baseline_count", "min_baseline_clusters", None,
                  "a baseline is a population of at least the configured size"),
         Rule("in_set", ("family",), "the behavioural evidence families 2 to 4",
-             values=("query_distribution", "caching_mismatch", "traffic_shape")),
+             values=FAMILIES),
         Rule("in_set", ("test",), "the tests the statistics stage documents",
-             values=("permutation", "binomial", "rank")),
+             values=STATISTIC_TESTS),
         Rule("not_null", (CLUSTER_ACCOUNT_COUNT,), "a statistic belongs to an existing cluster"),
     ),
     "cluster_findings": (

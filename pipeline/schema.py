@@ -1,9 +1,10 @@
 """The one registry of the log contract and of the tables the pipeline writes.
 
 In: nothing (declarations only). Out: the canonical log fields of DESIGN.md, the typed
-columns of the ``requests`` partitions, the quarantine reasons. Ingest, the simulator, the
-validation suites and the reports all read these lists, so the contract lives in one place
-and the checks generated from it cannot drift from the SQL.
+columns of the ``requests`` partitions, and every enumeration (evidence families,
+verdicts, capabilities, tests, quarantine reasons, linking evidence kinds). Ingest, the
+simulator, the rules, the validation suites and the reports all read these lists, so the
+contract lives in one place and the checks generated from it cannot drift from the SQL.
 """
 
 from __future__ import annotations
@@ -11,6 +12,65 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
+
+# --- enumerations ---------------------------------------------------------------------
+
+FAMILIES = ("query_distribution", "caching_mismatch", "traffic_shape")
+"""The behavioural evidence families a rule belongs to (DESIGN: two must hold to flag)."""
+
+VERDICTS = ("flagged", "watch", "clear")
+"""A cluster's verdicts, most serious first (the output contract)."""
+
+CAPABILITIES = ("code", "math", "reasoning", "knowledge_qa", "writing", "translation",
+                "tool_use", "roleplay_chat", "data_extraction", "other")
+"""The capability classes of a request (``sql/account_capability_day.sql``)."""
+
+STATISTIC_TESTS = ("permutation", "binomial", "rank")
+"""The tests a statistic's p-value may come from (``cluster_statistic.test``)."""
+
+
+class QuarantineReason(StrEnum):
+    """Why a row was kept out; the fixed list of issue 2, in the order rules are applied."""
+
+    UNDECODABLE = "undecodable bytes"
+    MALFORMED = "malformed record"
+    MISSING = "missing required field"
+    WRONG_TYPE = "wrong type"
+    IMPOSSIBLE = "negative or impossible value"
+    DUPLICATE = "duplicate request_id"
+
+
+@dataclass(frozen=True)
+class LinkType:
+    """One kind of shared evidence: its family and what it means to an investigator."""
+
+    key_type: str
+    family: str
+    meaning: str
+
+
+DEFAULT_LINK_TYPES: tuple[LinkType, ...] = (
+    LinkType("payment_fingerprint", "registry",
+             "one payment card: one payer at any count (an enterprise is linked, rightly)"),
+    LinkType("email_domain", "registry",
+             "the same e-mail domain: a registrant when few accounts of the window hold it, "
+             "a provider when many do (the null says which)"),
+    LinkType("created_burst", "registry", "created in the same ten minutes"),
+    LinkType("system_hash", "client",
+             "the same system prompt (what one client software or SDK sends)"),
+    LinkType("ip_prefix_hour", "infrastructure", "the same /24 or /48 in the same hour"),
+    LinkType("user_agent", "client", "the same user agent (one client software)"),
+    LinkType("same_prompt", "content", "the same prompt within minutes"),
+    LinkType("prompt_band", "content",
+             "near-duplicate prompts on the same day (MinHash band: survives nonces and "
+             "paraphrased openers)"),
+    LinkType("failover", "timing",
+             "a 429 on one account, the same prompt on the other within seconds: a key pool"),
+    LinkType("sync_start", "timing",
+             "activity starting in the same minutes after a silence: one scheduler"),
+)
+"""The linking evidence kinds (``account_link_key.key_type`` and the pair kinds) and their
+families; ``LinkParams.link_types`` defaults to these."""
 
 Kind = Literal["string", "int", "float", "timestamp"]
 
@@ -68,17 +128,6 @@ REQUESTS_COLUMNS: tuple[tuple[str, str], ...] = (
     ("source_file", "VARCHAR"),
     ("source_line", "BIGINT"),
 )
-
-
-class QuarantineReason(StrEnum):
-    """Why a row was kept out; the fixed list of issue 2, in the order rules are applied."""
-
-    UNDECODABLE = "undecodable bytes"
-    MALFORMED = "malformed record"
-    MISSING = "missing required field"
-    WRONG_TYPE = "wrong type"
-    IMPOSSIBLE = "negative or impossible value"
-    DUPLICATE = "duplicate request_id"
 
 
 ACCOUNT_COLUMNS: tuple[tuple[str, str], ...] = (

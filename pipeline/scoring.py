@@ -43,8 +43,7 @@ import duckdb
 import polars as pl
 
 from pipeline.rules import RULES
-from pipeline.rules.rule import FAMILIES
-from pipeline.schema import CASE_JOIN
+from pipeline.schema import CASE_JOIN, FAMILIES
 from pipeline.settings import ScoringParams
 from pipeline.warehouse import publish_frame, sql_text
 
