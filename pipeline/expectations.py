@@ -27,9 +27,11 @@ from pipeline.schema import (
     FAMILIES,
     FEATURE_TABLES,
     LOG_FIELDS,
+    REGISTRY,
     REQUESTS_COLUMNS,
     STATISTIC_TESTS,
     TABLES,
+    VALIDATION_CLUSTER_MEMBERSHIP,
     VERDICTS,
     WINDOW_TABLES,
     Table,
@@ -94,10 +96,10 @@ MEMBER_COUNT = "member_count"
 IN_WINDOW = "in_window"
 """Derived: the account has an ``account_day`` row inside the clusters' window."""
 
-# Columns of ``clusters`` (written by ``pipeline.linking``; not yet in the registry) and of
-# the membership frame validation builds from it and ``account_day``.
-CLUSTERS_COLUMNS = ("cluster_id", "account_id", "cluster_size", "window_start", "window_end")
-MEMBERSHIP_COLUMNS = ("account_id", "cluster_id", "cluster_size", MEMBER_COUNT, IN_WINDOW)
+# Columns of ``clusters`` and of the membership frame validation builds from it and
+# ``account_day`` (``sql/validation_cluster_membership.sql``).
+CLUSTERS_COLUMNS = tuple(c.name for c in REGISTRY[CLUSTERS].columns)
+MEMBERSHIP_COLUMNS = tuple(c.name for c in VALIDATION_CLUSTER_MEMBERSHIP.columns)
 
 DECLARED: dict[str, tuple[Rule, ...]] = {
     REQUESTS: (
