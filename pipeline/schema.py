@@ -196,6 +196,7 @@ def _either(words: tuple[str, ...]) -> str:
 # Columns that mean the same thing wherever they appear, declared once so that one
 # quantity never has two names or two types.
 _RUN = _c("run_id", "VARCHAR", "the run that wrote the row (runs.run_id)")
+_ACCOUNT = _c("account_id", "VARCHAR", "the billing account / organization")
 _SOURCE_FILE = _c("source_file", "VARCHAR", "the input file, relative to --logs")
 _SOURCE_LINE = _c("source_line", "BIGINT",
                   "the record's line in its file (a CSV record's, a Parquet row's position), "
@@ -235,7 +236,7 @@ ACCOUNTS = Table(
     made_by="pipeline/ingest.py",
     files=("accounts.parquet",),
     columns=(
-        _c("account_id", "VARCHAR", "the billing account / organization"),
+        _ACCOUNT,
         _c("created_at", "TIMESTAMPTZ", "when the account was created"),
         _c("email_domain", "VARCHAR", "domain of the account's e-mail address"),
         _c("payment_fingerprint", "VARCHAR", "fingerprint of the account's payment card"),
@@ -254,7 +255,9 @@ INGEST_LEDGER = Table(
     layer="ingest",
     kind="table",
     meaning="what each run read and where every row went: rows_read = rows_kept + "
-            "rows_quarantined + rows_out_of_range, per file",
+            "rows_quarantined + rows_out_of_range, per file; rows of sql/ingest_ledger.sql "
+            "with the run's range",
+    made_by="pipeline/ingest.py",
     columns=(
         _RUN,
         _c("file_index", "INTEGER", "the file's place in path order within the run, from 0"),
@@ -374,7 +377,6 @@ INGEST_DAY_QUALITY = Table(
 
 # Columns that mean the same thing in every per-day table, declared once so that one
 # quantity never has two names or two types.
-_ACCOUNT = _c("account_id", "VARCHAR", "the billing account / organization")
 _REQUESTS = _c("request_count", "BIGINT", "requests in the group, whatever their status")
 _RATE_LIMITED = _c("rate_limited_count", "BIGINT", "requests answered 429 (rate limited)")
 _FIRST = _c("first_request_at", "TIMESTAMPTZ", "time of the group's first request")
@@ -667,7 +669,7 @@ ACCOUNT_LINK_KEY = Table(
     meaning="every key an account holds: registry keys from accounts, traffic keys from the "
             "per-day tables",
     columns=(
-        _c("account_id", "VARCHAR", "the billing account / organization"),
+        _ACCOUNT,
         _KEY_TYPE,
         _KEY_VALUE,
         _c("popular_as", "VARCHAR", "what the key's popularity is counted by: the band of a "
@@ -703,7 +705,7 @@ ACCOUNT_LINK_NULL = Table(
     meaning="what the window's null of unrelated accounts needs per account: how much it "
             "would share with another account by chance",
     columns=(
-        _c("account_id", "VARCHAR", "the billing account / organization"),
+        _ACCOUNT,
         _KEY_TYPE,
         _STRATUM,
         _c("key_count", "BIGINT", "d: the account's keys of the kind, shared or not"),
@@ -723,6 +725,7 @@ ACCOUNT_LINK_EVIDENCE = Table(
     meaning="how much a pair shares of one kind against what two unrelated accounts as "
             "active would share by chance; sql/account_link_evidence.sql counts, "
             "pipeline/linking.py adds p_value and surprise",
+    made_by="pipeline/linking.py",
     columns=(
         _PAIR_A,
         _PAIR_B,
@@ -805,7 +808,7 @@ CLUSTERS = Table(
     files=("findings/clusters.parquet",),
     columns=(
         _CLUSTER,
-        _c("account_id", "VARCHAR", "the billing account / organization"),
+        _ACCOUNT,
         _c("cluster_size", "BIGINT", "accounts in the cluster"),
         _WINDOW_START,
         _WINDOW_END,
@@ -849,7 +852,7 @@ CLUSTER_LINEAGE = Table(
         _c("previous_id", "VARCHAR", "the previous run's cluster; NULL for a new one"),
         _c("overlap", "BIGINT", "accounts the two have in common"),
         _c("n_accounts", "BIGINT", "accounts in the cluster now (0 when ended)"),
-        _c("window_end", "DATE", "last day of the run's window"),
+        _WINDOW_END,
     ),
 )
 
@@ -881,9 +884,9 @@ CLUSTER_PROFILE = Table(
         _c("n_accounts", "BIGINT", "accounts in the cluster"),
         _CLUSTER_REQUESTS,
         _c("ok_count", "BIGINT", "requests answered 2xx"),
-        _c("rate_limited_count", "BIGINT", "requests answered 429"),
-        _c("input_tokens_sum", "BIGINT", "sum of input_tokens (uncached input)"),
-        _c("output_tokens_sum", "BIGINT", "sum of output_tokens"),
+        _RATE_LIMITED,
+        _INPUT_SUM,
+        _OUTPUT_SUM,
         _c("total_input_tokens_sum", "BIGINT", "input + cache creation + cache read tokens"),
         _c("saturated_count", "BIGINT", "2xx requests that hit their max_tokens"),
         _c("active_day_count", "BIGINT", "days of the window with a request"),
@@ -1101,7 +1104,7 @@ VERDICT_HISTORY = Table(
             "became flagged, and what was flagged on a given night",
     columns=(
         _RUN,
-        _c("window_end", "DATE", "last day of the run's window"),
+        _WINDOW_END,
         _CLUSTER,
         _c("verdict", "VARCHAR", _either(VERDICTS)),
         _c("risk_score", "DOUBLE", "in [0, 1] (cluster_findings.risk_score)"),
@@ -1145,7 +1148,7 @@ VALIDATION_CLUSTER_MEMBERSHIP = Table(
             "one cluster, cluster_size its cluster's account count, no account from outside "
             "the window",
     columns=(
-        _c("account_id", "VARCHAR", "the billing account / organization"),
+        _ACCOUNT,
         _c("cluster_id", "VARCHAR", "its cluster; NULL when no cluster holds it"),
         _c("cluster_size", "BIGINT", "clusters.cluster_size of the row"),
         _c("member_count", "BIGINT", "rows of clusters with the row's cluster_id"),
@@ -1207,7 +1210,7 @@ PUBLICATIONS = Table(
         _RUN,
         _c("name", "VARCHAR", "the folder under publications/: <window end>[.invalid][.<n>]"),
         _WINDOW_START,
-        _c("window_end", "DATE", "last day of the window"),
+        _WINDOW_END,
         _c("valid", "BOOLEAN", "built on data that passed validation"),
         _c("previous", "VARCHAR", "the publication it was compared with; NULL for none"),
         _c("flagged", "BIGINT", "clusters flagged"),
