@@ -860,6 +860,9 @@ CLUSTER_LINEAGE = Table(
 
 
 
+_N_ACCOUNTS = _c("n_accounts", "BIGINT", "accounts in the cluster")
+_FIRST_SEEN = _c("first_seen", "TIMESTAMPTZ", "the cluster's first request in the window")
+_LAST_SEEN = _c("last_seen", "TIMESTAMPTZ", "the cluster's last request in the window")
 _CLUSTER_REQUESTS = _c("request_count", "BIGINT", "requests of the cluster's accounts in the "
                        "window")
 _CACHEABLE = _c("cacheable_count", "BIGINT",
@@ -881,7 +884,7 @@ CLUSTER_PROFILE = Table(
             "can re-derive each share",
     columns=(
         _CLUSTER,
-        _c("n_accounts", "BIGINT", "accounts in the cluster"),
+        _N_ACCOUNTS,
         _CLUSTER_REQUESTS,
         _c("ok_count", "BIGINT", "requests answered 2xx"),
         _RATE_LIMITED,
@@ -891,8 +894,8 @@ CLUSTER_PROFILE = Table(
         _c("saturated_count", "BIGINT", "2xx requests that hit their max_tokens"),
         _c("active_day_count", "BIGINT", "days of the window with a request"),
         _c("account_day_count", "BIGINT", "account_day rows: accounts x their active days"),
-        _c("first_seen", "TIMESTAMPTZ", "the cluster's first request in the window"),
-        _c("last_seen", "TIMESTAMPTZ", "the cluster's last request in the window"),
+        _FIRST_SEEN,
+        _LAST_SEEN,
         _c("text_request_count", "BIGINT", "requests with prompt text (capability known)"),
         _c("reasoning_elicited_count", "BIGINT", "requests whose prompt asks for the reasoning"),
         _c("capability_count", "BIGINT", "capability categories exercised (unknown and other "
@@ -1035,10 +1038,10 @@ CLUSTER_FINDING = Table(
            "under three accounts, three strong statistics, one of them a harvest) or "
            "clear"),
         _c("risk_score", "DOUBLE", "in [0, 1], monotone in the evidence"),
-        _c("n_accounts", "BIGINT", "accounts in the cluster"),
+        _N_ACCOUNTS,
         _c("n_requests", "BIGINT", "requests of the cluster's accounts in the window"),
-        _c("first_seen", "TIMESTAMPTZ", "the cluster's first request in the window"),
-        _c("last_seen", "TIMESTAMPTZ", "the cluster's last request in the window"),
+        _FIRST_SEEN,
+        _LAST_SEEN,
         _c("strong_families", "VARCHAR",
            "the behavioural families with strong evidence, comma-separated, sorted"),
         _c("signals", "VARCHAR", "the rule ids that fired, comma-separated, sorted"),
@@ -1108,7 +1111,7 @@ VERDICT_HISTORY = Table(
         _CLUSTER,
         _c("verdict", "VARCHAR", _either(VERDICTS)),
         _c("risk_score", "DOUBLE", "in [0, 1] (cluster_findings.risk_score)"),
-        _c("n_accounts", "BIGINT", "accounts in the cluster"),
+        _N_ACCOUNTS,
         _c("joined_case", "VARCHAR", "the flagged case it joined, else NULL"),
     ),
 )
