@@ -23,12 +23,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pipeline.rules.rule import VERDICTS
 from pipeline.schema import (
+    FAMILIES,
     FEATURE_TABLES,
     LOG_FIELDS,
+    REGISTRY,
     REQUESTS_COLUMNS,
+    STATISTIC_TESTS,
     TABLES,
+    VALIDATION_CLUSTER_MEMBERSHIP,
+    VERDICTS,
     WINDOW_TABLES,
     Table,
 )
@@ -92,10 +96,10 @@ MEMBER_COUNT = "member_count"
 IN_WINDOW = "in_window"
 """Derived: the account has an ``account_day`` row inside the clusters' window."""
 
-# Columns of ``clusters`` (written by ``pipeline.linking``; not yet in the registry) and of
-# the membership frame validation builds from it and ``account_day``.
-CLUSTERS_COLUMNS = ("cluster_id", "account_id", "cluster_size", "window_start", "window_end")
-MEMBERSHIP_COLUMNS = ("account_id", "cluster_id", "cluster_size", MEMBER_COUNT, IN_WINDOW)
+# Columns of ``clusters`` and of the membership frame validation builds from it and
+# ``account_day`` (``sql/validation_cluster_membership.sql``).
+CLUSTERS_COLUMNS = tuple(c.name for c in REGISTRY[CLUSTERS].columns)
+MEMBERSHIP_COLUMNS = tuple(c.name for c in VALIDATION_CLUSTER_MEMBERSHIP.columns)
 
 DECLARED: dict[str, tuple[Rule, ...]] = {
     REQUESTS: (
@@ -135,9 +139,9 @@ DECLARED: dict[str, tuple[Rule, ...]] = {
         _between("baseline_count", "min_baseline_clusters", None,
                  "a baseline is a population of at least the configured size"),
         Rule("in_set", ("family",), "the behavioural evidence families 2 to 4",
-             values=("query_distribution", "caching_mismatch", "traffic_shape")),
+             values=FAMILIES),
         Rule("in_set", ("test",), "the tests the statistics stage documents",
-             values=("permutation", "binomial", "rank")),
+             values=STATISTIC_TESTS),
         Rule("not_null", (CLUSTER_ACCOUNT_COUNT,), "a statistic belongs to an existing cluster"),
     ),
     "cluster_findings": (

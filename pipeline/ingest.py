@@ -40,7 +40,14 @@ import zstandard
 
 from pipeline.errors import BadInputCeiling, ForensicsError, ShortDay
 from pipeline.features import export_accounts
-from pipeline.schema import ACCOUNT_COLUMNS, REQUESTS_COLUMNS
+from pipeline.schema import (
+    ACCOUNT_COLUMNS,
+    ACCOUNTS,
+    INGEST_LEDGER,
+    INGEST_RECORDS,
+    QUARANTINE,
+    REQUESTS_COLUMNS,
+)
 from pipeline.settings import IngestParams
 from pipeline.warehouse import (
     DB_NAME,
@@ -52,6 +59,7 @@ from pipeline.warehouse import (
     glob_literal,
     partition_path,
     sql_text,
+    table_ddl,
 )
 
 Progress = Callable[[str, int, int], None]
@@ -219,10 +227,9 @@ def _stage_files(con: duckdb.DuckDBPyConnection, files: list[InputFile], folder:
 
 
 STAGED_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("file_index", "INTEGER"), *REQUESTS_COLUMNS, ("day", "DATE"), ("reason", "VARCHAR"),
-    ("reason_fields", "VARCHAR"), ("raw_text", "VARCHAR"),
+    ("file_index", "INTEGER"), *INGEST_RECORDS.column_types,
 )
-"""One staged record: the partition's columns, the file's index, the day and the verdict."""
+"""One staged record: the file's index and one row of ``sql/ingest_records.sql``."""
 
 
 class _Staging:
@@ -620,18 +627,7 @@ def _published_rows(out: Path, day: date) -> int | None:
     return pq.ParquetFile(path).metadata.num_rows if path.is_file() else None
 
 
-INGEST_TABLES_DDL = """
-CREATE TABLE IF NOT EXISTS ingest_ledger (
-    run_id VARCHAR, file_index INTEGER, source_file VARCHAR, format VARCHAR,
-    compression VARCHAR, size_bytes BIGINT, sha256 VARCHAR, rows_read BIGINT,
-    rows_kept BIGINT, rows_quarantined BIGINT, rows_out_of_range BIGINT, balanced BOOLEAN,
-    range_start DATE, range_end DATE
-);
-CREATE TABLE IF NOT EXISTS quarantine (
-    run_id VARCHAR, source_file VARCHAR, source_line BIGINT, day DATE, reason VARCHAR,
-    reason_fields VARCHAR, request_id VARCHAR, account_id VARCHAR, raw_text VARCHAR
-);
-"""
+INGEST_TABLES_DDL = ";\n".join(table_ddl(t) for t in (INGEST_LEDGER, QUARANTINE))
 
 
 def _record(db: duckdb.DuckDBPyConnection, run_id: str, ledger: pa.Table,
@@ -662,9 +658,8 @@ def load_accounts(db: duckdb.DuckDBPyConnection, accounts: Path | None) -> None:
     The table is small and optional, so a row that does not fit the contract is an error
     naming the file, not a quarantine entry.
     """
-    columns = ", ".join(f"{name} {kind}" for name, kind in ACCOUNT_COLUMNS)
     if accounts is None:
-        db.execute(f"CREATE TABLE IF NOT EXISTS accounts ({columns})")
+        db.execute(table_ddl(ACCOUNTS))
         return
     casts = cast_columns(ACCOUNT_COLUMNS)
     reader = ("read_parquet($path)" if accounts.suffix.lower() == ".parquet"

@@ -41,8 +41,9 @@ import polars as pl
 import pyarrow as pa
 from scipy.special import betainc, gammaincc, gammaln
 
+from pipeline.schema import CLUSTER_LINEAGE
 from pipeline.settings import FeatureParams, LinkParams
-from pipeline.warehouse import publish_frame, sql_text
+from pipeline.warehouse import publish_frame, sql_text, table_ddl
 
 TIMED_KINDS: tuple[str, ...] = ("same_prompt", "failover")
 """Kinds that are coordination in time by themselves (the same prompt within minutes, a
@@ -686,11 +687,8 @@ def _previous_clusters(db: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
 def _record_lineage(db: duckdb.DuckDBPyConnection, lineage: pl.DataFrame) -> None:
     """Append this run's lineage, dated by its window's last day, replacing an earlier
     attempt of the same run. A table written before the date column gains it."""
-    columns = ("run_id", "window_end", "cluster_id", "event", "previous_id", "overlap",
-               "n_accounts")
-    db.execute("CREATE TABLE IF NOT EXISTS cluster_lineage (run_id VARCHAR, cluster_id VARCHAR, "
-               "event VARCHAR, previous_id VARCHAR, overlap BIGINT, n_accounts BIGINT, "
-               "window_end DATE)")
+    columns = tuple(c.name for c in CLUSTER_LINEAGE.columns)
+    db.execute(table_ddl(CLUSTER_LINEAGE))
     db.execute("ALTER TABLE cluster_lineage ADD COLUMN IF NOT EXISTS window_end DATE")
     db.register("new_lineage", lineage.select(columns).to_arrow())
     db.execute("DELETE FROM cluster_lineage WHERE run_id IN (SELECT run_id FROM new_lineage)")

@@ -32,7 +32,8 @@ import duckdb
 import polars as pl
 
 from pipeline.errors import ForensicsError
-from pipeline.warehouse import sql_text, write_parquet_atomic
+from pipeline.schema import CLUSTER_FINDING, CLUSTERS, PUBLICATIONS
+from pipeline.warehouse import empty_frame, sql_text, table_ddl, write_parquet_atomic
 
 PUBLICATIONS_DIR = "publications"
 LATEST = "latest"
@@ -53,15 +54,10 @@ FINDINGS = {
 """The published findings files and the query of each (the contract's two tables)."""
 FINDING_FILE = {"previous_findings": "cluster_findings.parquet",
                 "previous_clusters": "clusters.parquet"}
-CHANGE_COLUMNS = {"cluster_id": pl.String, "verdict": pl.String, "risk_score": pl.Float64,
-                  "n_accounts": pl.Int64}
+CHANGE_COLUMNS = ("cluster_id", "verdict", "risk_score", "n_accounts")
+"""The columns of the previous findings that ``sql/verdict_change.sql`` compares."""
 _NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})(\.invalid)?(?:\.([1-9]\d*))?$")
-PUBLICATIONS_DDL = """
-CREATE TABLE IF NOT EXISTS publications (
-    run_id VARCHAR PRIMARY KEY, name VARCHAR, window_start DATE, window_end DATE,
-    valid BOOLEAN, previous VARCHAR, flagged BIGINT, watch BIGINT, changes BIGINT,
-    reused BOOLEAN
-)"""
+PUBLICATIONS_DDL = table_ddl(PUBLICATIONS, primary_key=True)
 
 
 @dataclass(frozen=True, order=True)
@@ -141,9 +137,8 @@ def record_changes(db: duckdb.DuckDBPyConnection, previous: Path | None) -> int:
     """Build ``verdict_change`` against the previous publication's findings folder and
     return its row count. Without a previous publication there is nothing to compare
     with, and the table is empty (not every cluster "new")."""
-    frames = {"previous_findings": pl.DataFrame(schema=CHANGE_COLUMNS),
-              "previous_clusters": pl.DataFrame(schema={"cluster_id": pl.String,
-                                                        "account_id": pl.String})}
+    frames = {"previous_findings": empty_frame(CLUSTER_FINDING, CHANGE_COLUMNS),
+              "previous_clusters": empty_frame(CLUSTERS, ("cluster_id", "account_id"))}
     if previous is not None:
         frames = {name: pl.read_parquet(previous / FINDING_FILE[name],
                                         columns=list(frame.columns))

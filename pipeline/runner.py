@@ -28,17 +28,19 @@ from pipeline.features import build_day_features, create_feature_views
 from pipeline.ingest import IngestResult, Progress, check_inputs, ingest
 from pipeline.linking import LinkResult, link_accounts
 from pipeline.publication import Published, publish, run_stamp
+from pipeline.schema import RUNS
 from pipeline.scoring import record_verdicts, score_clusters
 from pipeline.settings import IngestParams, PipelineParams
 from pipeline.statistics import compute_statistics
-from pipeline.warehouse import DB_NAME, connect, output_lock, remove_dead_temp_files
-
-RUNS_DDL = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id VARCHAR PRIMARY KEY, command VARCHAR, parameters JSON, started_at TIMESTAMPTZ,
-    finished_at TIMESTAMPTZ, status VARCHAR, message VARCHAR
+from pipeline.warehouse import (
+    DB_NAME,
+    connect,
+    output_lock,
+    remove_dead_temp_files,
+    table_ddl,
 )
-"""
+
+RUNS_DDL = table_ddl(RUNS, primary_key=True)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
-"""The one registry of the log contract and of the tables the pipeline writes.
+"""The one registry of what the pipeline reads and writes, and of its vocabularies.
 
-In: nothing (declarations only). Out: the canonical log fields of DESIGN.md, the typed
-columns of the ``requests`` partitions, the quarantine reasons. Ingest, the simulator, the
-validation suites and the reports all read these lists, so the contract lives in one place
-and the checks generated from it cannot drift from the SQL.
+In: nothing (declarations only, standard library). Out: the log contract of DESIGN.md;
+every table, view, day-partitioned Parquet table and SQL query the pipeline writes or
+runs (``REGISTRY``: layer, grain, key, typed columns, meaning, what makes it); and every
+enumeration (evidence families, verdicts, capabilities, tests, quarantine reasons,
+linking evidence kinds). DDL, typed empty stand-ins, validation suites and the reports
+read these declarations, and ``tests/test_registry.py`` holds them to the SQL files and
+to a real run's database, so the contract lives in one place and cannot drift.
 """
 
 from __future__ import annotations
@@ -11,6 +14,67 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
+
+# --- enumerations ---------------------------------------------------------------------
+
+FAMILIES = ("query_distribution", "caching_mismatch", "traffic_shape")
+"""The behavioural evidence families a rule belongs to (DESIGN: two must hold to flag)."""
+
+VERDICTS = ("flagged", "watch", "clear")
+"""A cluster's verdicts, most serious first (the output contract)."""
+
+CAPABILITIES = ("code", "math", "reasoning", "knowledge_qa", "writing", "translation",
+                "tool_use", "roleplay_chat", "data_extraction", "other")
+"""The capability classes of a request (``sql/account_capability_day.sql``)."""
+
+STATISTIC_TESTS = ("permutation", "binomial", "rank")
+"""The tests a statistic's p-value may come from (``cluster_statistic.test``)."""
+
+
+class QuarantineReason(StrEnum):
+    """Why a row was kept out; the fixed list of issue 2, in the order rules are applied."""
+
+    UNDECODABLE = "undecodable bytes"
+    MALFORMED = "malformed record"
+    MISSING = "missing required field"
+    WRONG_TYPE = "wrong type"
+    IMPOSSIBLE = "negative or impossible value"
+    DUPLICATE = "duplicate request_id"
+
+
+@dataclass(frozen=True)
+class LinkType:
+    """One kind of shared evidence: its family and what it means to an investigator."""
+
+    key_type: str
+    family: str
+    meaning: str
+
+
+DEFAULT_LINK_TYPES: tuple[LinkType, ...] = (
+    LinkType("payment_fingerprint", "registry",
+             "one payment card: one payer at any count (an enterprise is linked, rightly)"),
+    LinkType("email_domain", "registry",
+             "the same e-mail domain: a registrant when few accounts of the window hold it, "
+             "a provider when many do (the null says which)"),
+    LinkType("created_burst", "registry", "created in the same ten minutes"),
+    LinkType("system_hash", "client",
+             "the same system prompt (what one client software or SDK sends)"),
+    LinkType("ip_prefix_hour", "infrastructure", "the same /24 or /48 in the same hour"),
+    LinkType("user_agent", "client", "the same user agent (one client software)"),
+    LinkType("same_prompt", "content", "the same prompt within minutes"),
+    LinkType("prompt_band", "content",
+             "near-duplicate prompts on the same day (MinHash band: survives nonces and "
+             "paraphrased openers)"),
+    LinkType("failover", "timing",
+             "a 429 on one account, the same prompt on the other within seconds: a key pool"),
+    LinkType("sync_start", "timing",
+             "activity starting in the same minutes after a silence: one scheduler"),
+)
+"""The linking evidence kinds (``account_link_key.key_type`` and the pair kinds) and their
+families; ``LinkParams.link_types`` defaults to these."""
+
+# --- the log contract -----------------------------------------------------------------
 
 Kind = Literal["string", "int", "float", "timestamp"]
 
@@ -60,36 +124,19 @@ DUCKDB_TYPE: dict[Kind, str] = {
     "timestamp": "TIMESTAMPTZ",
 }
 
-# Columns of one row of a ``requests`` partition, in order. The log fields keep their
-# contract names; ingest adds the derived and provenance columns after them.
-REQUESTS_COLUMNS: tuple[tuple[str, str], ...] = (
-    *((f.name, DUCKDB_TYPE[f.kind]) for f in LOG_FIELDS),
-    ("ip_prefix", "VARCHAR"),
-    ("source_file", "VARCHAR"),
-    ("source_line", "BIGINT"),
-)
+# --- what a registered object is -------------------------------------------------------
 
+Layer = Literal["ingest", "features", "linking", "statistics", "scoring", "validation",
+                "publication", "run"]
+"""The stage that writes an object; ``run`` is the ledger every command writes."""
 
-class QuarantineReason(StrEnum):
-    """Why a row was kept out; the fixed list of issue 2, in the order rules are applied."""
-
-    UNDECODABLE = "undecodable bytes"
-    MALFORMED = "malformed record"
-    MISSING = "missing required field"
-    WRONG_TYPE = "wrong type"
-    IMPOSSIBLE = "negative or impossible value"
-    DUPLICATE = "duplicate request_id"
-
-
-ACCOUNT_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("account_id", "VARCHAR"),
-    ("created_at", "TIMESTAMPTZ"),
-    ("email_domain", "VARCHAR"),
-    ("payment_fingerprint", "VARCHAR"),
-    ("country", "VARCHAR"),
-    ("rpm_limit", "BIGINT"),
-    ("itpm_limit", "BIGINT"),
-)
+ObjectKind = Literal["partitioned", "table", "query", "reader"]
+"""How an object exists: ``partitioned``, one Parquet file per UTC day under
+``<out>/<name>/date=YYYY-MM-DD/part-0.parquet`` and a view of that name in
+``forensics.duckdb`` (with the partition's ``date`` column added); ``table``, a table of
+``forensics.duckdb``; ``query``, a SQL result a stage consumes within the run and does not
+keep under its name; ``reader``, a SQL file that turns one input file into
+``raw_records`` rows for ``sql/ingest_records.sql``."""
 
 
 @dataclass(frozen=True)
@@ -103,33 +150,233 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
-    """One table the pipeline writes: what a row is (grain), its key, its columns.
+    """One object the pipeline writes or runs: what a row is (grain), its key, its columns.
 
-    Per-day tables are Parquet partitions ``<out>/<name>/date=YYYY-MM-DD/part-0.parquet``
-    written by ``sql/<name>.sql``; the day is the partition's ``date`` column, not a column
-    of the file. The validation suites, the report's data appendix and the typed empty
-    views of ``warehouse.create_partition_view`` are all generated from these entries.
+    The key is unique within one file for a ``partitioned`` object, whose day is the
+    partition's ``date`` column and not a column of the file. ``made_by`` names the file
+    that makes the object: ``sql/<name>.sql`` unless it says otherwise (a module that
+    builds the object in code). ``files`` are Parquet copies under the output folder
+    beside the database's (a snapshot, or a publication's findings), with the registered
+    columns or a leading part of them. The validation suites, the report's data appendix,
+    the DDL and the typed empty stand-ins are all generated from these entries.
     """
 
     name: str
     grain: str
     key: tuple[str, ...]
     columns: tuple[Column, ...]
-    layer: Literal["raw", "core", "out"] = "core"
+    layer: Layer = "features"
+    kind: ObjectKind = "partitioned"
+    meaning: str = ""
+    made_by: str = ""
+    files: tuple[str, ...] = ()
 
     @property
     def column_types(self) -> tuple[tuple[str, str], ...]:
         """(name, DuckDB type) pairs in order, the form ``create_partition_view`` takes."""
         return tuple((c.name, c.kind) for c in self.columns)
 
+    @property
+    def source(self) -> str:
+        """The repository file that makes the object."""
+        return self.made_by or f"sql/{self.name}.sql"
+
 
 def _c(name: str, kind: str, meaning: str) -> Column:
     return Column(name, kind, meaning)
 
 
+def _either(words: tuple[str, ...]) -> str:
+    """``a, b or c``: an enumeration in a column's meaning, from its one definition."""
+    return f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+# --- ingest ---------------------------------------------------------------------------
+
+# Columns that mean the same thing wherever they appear, declared once so that one
+# quantity never has two names or two types.
+_RUN = _c("run_id", "VARCHAR", "the run that wrote the row (runs.run_id)")
+_ACCOUNT = _c("account_id", "VARCHAR", "the billing account / organization")
+_SOURCE_FILE = _c("source_file", "VARCHAR", "the input file, relative to --logs")
+_SOURCE_LINE = _c("source_line", "BIGINT",
+                  "the record's line in its file (a CSV record's, a Parquet row's position), "
+                  "from 1")
+_IP_PREFIX = _c("ip_prefix", "VARCHAR", "/24 (IPv4) or /48 (IPv6) network of the source IP")
+_LOG_COLUMNS = tuple(Column(f.name, DUCKDB_TYPE[f.kind], f.meaning) for f in LOG_FIELDS)
+_REASON = _c("reason", "VARCHAR", "the first quarantine rule the record breaks "
+             "(QuarantineReason)")
+_REASON_FIELDS = _c("reason_fields", "VARCHAR",
+                    "the fields that broke it, comma-separated (missing, wrong type, "
+                    "impossible value, request_id for a duplicate)")
+_RAW_TEXT = _c("raw_text", "VARCHAR", "what the input held, at most 4,096 characters")
+_DAY = _c("day", "DATE", "the UTC day of ts; NULL when ts could not be read")
+
+REQUESTS = Table(
+    name="requests",
+    grain="one row per kept request of the UTC day",
+    key=("request_id",),
+    layer="ingest",
+    meaning="the requests that broke no quarantine rule, in the contract's columns plus "
+            "ip_prefix and the record's origin: every later stage's input",
+    columns=(*_LOG_COLUMNS, _IP_PREFIX, _SOURCE_FILE, _SOURCE_LINE),
+)
+
+# Columns of one row of a ``requests`` partition, in order. The log fields keep their
+# contract names; ingest adds the derived and provenance columns after them.
+REQUESTS_COLUMNS: tuple[tuple[str, str], ...] = REQUESTS.column_types
+
+ACCOUNTS = Table(
+    name="accounts",
+    grain="one row per account of the optional accounts file",
+    key=("account_id",),
+    layer="ingest",
+    kind="table",
+    meaning="the accounts file (--accounts) as read by the last ingest, empty without one: "
+            "rate limits, countries and registry keys for the per-day tables and linking",
+    made_by="pipeline/ingest.py",
+    files=("accounts.parquet",),
+    columns=(
+        _ACCOUNT,
+        _c("created_at", "TIMESTAMPTZ", "when the account was created"),
+        _c("email_domain", "VARCHAR", "domain of the account's e-mail address"),
+        _c("payment_fingerprint", "VARCHAR", "fingerprint of the account's payment card"),
+        _c("country", "VARCHAR", "the account's country (ISO 3166 code)"),
+        _c("rpm_limit", "BIGINT", "requests-per-minute limit"),
+        _c("itpm_limit", "BIGINT", "input-tokens-per-minute limit"),
+    ),
+)
+
+ACCOUNT_COLUMNS: tuple[tuple[str, str], ...] = ACCOUNTS.column_types
+
+INGEST_LEDGER = Table(
+    name="ingest_ledger",
+    grain="one row per input file of an ingest run",
+    key=("run_id", "file_index"),
+    layer="ingest",
+    kind="table",
+    meaning="what each run read and where every row went: rows_read = rows_kept + "
+            "rows_quarantined + rows_out_of_range, per file; rows of sql/ingest_ledger.sql "
+            "with the run's range",
+    made_by="pipeline/ingest.py",
+    columns=(
+        _RUN,
+        _c("file_index", "INTEGER", "the file's place in path order within the run, from 0"),
+        _SOURCE_FILE,
+        _c("format", "VARCHAR", "jsonl, csv or parquet"),
+        _c("compression", "VARCHAR", "none, gzip or zstd"),
+        _c("size_bytes", "BIGINT", "the file's size on disk"),
+        _c("sha256", "VARCHAR", "hex sha256 of the file's bytes"),
+        _c("rows_read", "BIGINT", "records read (blank lines are not records)"),
+        _c("rows_kept", "BIGINT", "records kept in the requests partitions"),
+        _c("rows_quarantined", "BIGINT", "records kept out (rows of quarantine)"),
+        _c("rows_out_of_range", "BIGINT",
+           "records whose day is outside the run's range, left for the run that covers it"),
+        _c("balanced", "BOOLEAN", "rows_read = rows_kept + rows_quarantined + "
+           "rows_out_of_range"),
+        _c("range_start", "DATE", "the run's first day (--start)"),
+        _c("range_end", "DATE", "the run's last day (--end)"),
+    ),
+)
+
+QUARANTINE = Table(
+    name="quarantine",
+    grain="one row per input record that was kept out, with the rule it broke",
+    key=("source_file", "source_line"),
+    layer="ingest",
+    kind="table",
+    meaning="nothing is dropped silently: every rejected record, its reason and its text; a "
+            "re-run of the same files and days replaces their rows",
+    columns=(
+        _RUN, _SOURCE_FILE, _SOURCE_LINE, _DAY, _REASON, _REASON_FIELDS,
+        _c("request_id", "VARCHAR", "the record's request_id when it could be read"),
+        _c("account_id", "VARCHAR", "the record's account_id when it could be read"),
+        _RAW_TEXT,
+    ),
+)
+
+_RAW_RECORD_MEANING = ("one input file's records as JSON text for sql/ingest_records.sql, "
+                       "which judges every format by the same rules")
+
+
+def _raw_records(name: str, grain: str, text_kind: str) -> Table:
+    """A reader: one input format's records as ``raw_records`` rows."""
+    return Table(
+        name=name, grain=grain, key=("source_line",), layer="ingest", kind="reader",
+        meaning=_RAW_RECORD_MEANING,
+        columns=(
+            _c("source_line", "BIGINT", "the record's line (or row) in its file, from 1"),
+            _c("text", text_kind, "the record as a JSON object; NULL when its bytes are not "
+               "UTF-8 or the reader could not split it"),
+            _c("raw", "VARCHAR", "what the quarantine shows of a record without text, at "
+               "most 4,096 characters"),
+            _c("pre_reason", "VARCHAR", "the reader's own verdict (a CSV line it could not "
+               "split or decode), else NULL"),
+        ),
+    )
+
+
+READERS: tuple[Table, ...] = (
+    _raw_records("raw_records_from_jsonl", "one row per physical line of one block of a JSONL "
+                 "file", "VARCHAR"),
+    _raw_records("raw_records_from_csv", "one row per record of a CSV file", "JSON"),
+    _raw_records("raw_records_from_csv_rejects", "one row per line of a CSV file that the CSV "
+                 "reader rejected", "VARCHAR"),
+    _raw_records("raw_records_from_parquet", "one row per row of a Parquet file", "JSON"),
+)
+
+INGEST_RECORDS = Table(
+    name="ingest_records",
+    grain="one row per record (non-blank line, CSV record or Parquet row) of one input file",
+    key=("source_line",),
+    layer="ingest",
+    kind="query",
+    meaning="the contract's fields typed and normalized, the UTC day and the first "
+            "quarantine rule the record breaks; staged with the file's index, for the whole "
+            "run, before duplicates are found across files",
+    columns=(_SOURCE_FILE, _SOURCE_LINE, *_LOG_COLUMNS, _IP_PREFIX, _DAY, _REASON,
+             _REASON_FIELDS, _RAW_TEXT),
+)
+
+INGEST_DUPLICATES = Table(
+    name="ingest_duplicates",
+    grain="one row per kept record of the run's range that repeats a request_id seen earlier "
+          "in the run",
+    key=("file_index", "source_line"),
+    layer="ingest",
+    kind="query",
+    meaning="the copies the quarantine lists as duplicates (the first occurrence, in path "
+            "then line order, is kept); a table of the run's staging database",
+    columns=(
+        _c("file_index", "INTEGER", "the file's place in path order within the run"),
+        _SOURCE_FILE,
+        _SOURCE_LINE,
+        _c("request_id", "VARCHAR", "the repeated request_id"),
+        _c("occurrence", "BIGINT", "2 for the first copy, 3 for the next, ..."),
+    ),
+)
+
+INGEST_DAY_QUALITY = Table(
+    name="ingest_day_quality",
+    grain="one row per day of the run's range",
+    key=("day",),
+    layer="ingest",
+    kind="query",
+    meaning="kept and quarantined rows per day, the bad share that --max-bad-share is "
+            "checked against, and the worst files",
+    columns=(
+        _c("day", "DATE", "the UTC day"),
+        _c("rows_kept", "BIGINT", "records of the day kept"),
+        _c("rows_bad", "BIGINT",
+           "records quarantined: of the day, or with no readable day from a file feeding it"),
+        _c("bad_share", "DOUBLE", "rows_bad / (rows_kept + rows_bad); 0 without rows"),
+        _c("worst_files", "VARCHAR[]", "files with quarantined rows, worst share first"),
+    ),
+)
+
+# --- per-day features -----------------------------------------------------------------
+
 # Columns that mean the same thing in every per-day table, declared once so that one
 # quantity never has two names or two types.
-_ACCOUNT = _c("account_id", "VARCHAR", "the billing account / organization")
 _REQUESTS = _c("request_count", "BIGINT", "requests in the group, whatever their status")
 _RATE_LIMITED = _c("rate_limited_count", "BIGINT", "requests answered 429 (rate limited)")
 _FIRST = _c("first_request_at", "TIMESTAMPTZ", "time of the group's first request")
@@ -144,6 +391,8 @@ _READ_SUM = _c("cache_read_input_tokens_sum", "BIGINT",
 
 ACCOUNT_DAY = Table(
     name="account_day",
+    meaning="each account's day at a glance: status mix, token sums and quantiles, "
+            "long-output and caching shares, pacing against its limits, distinct keys",
     grain="one row per account with at least one request on the day",
     key=("account_id",),
     columns=(
@@ -200,6 +449,7 @@ ACCOUNT_DAY = Table(
 
 ACCOUNT_HOUR = Table(
     name="account_hour",
+    meaning="hour-of-day profiles and synchronized start and stop across accounts",
     grain="one row per account and UTC hour with at least one request",
     key=("account_id", "hour_at"),
     columns=(_ACCOUNT, _HOUR, _REQUESTS, _RATE_LIMITED, _INPUT_SUM, _OUTPUT_SUM,
@@ -208,6 +458,7 @@ ACCOUNT_HOUR = Table(
 
 ACCOUNT_MINUTE = Table(
     name="account_minute",
+    meaning="pacing against rpm_limit and synchronized activity across accounts",
     grain="one row per account and UTC minute with at least one request (sparse)",
     key=("account_id", "minute_at"),
     columns=(
@@ -220,6 +471,8 @@ ACCOUNT_MINUTE = Table(
 
 ACCOUNT_PROMPT_DAY = Table(
     name="account_prompt_day",
+    meaning="identical rare prompts across accounts, repeated sampling of one prompt, cache "
+            "replays",
     grain="one row per account and prompt_hash sent on the day (requests without one are "
           "left out)",
     key=("account_id", "prompt_hash"),
@@ -240,6 +493,7 @@ ACCOUNT_PROMPT_DAY = Table(
 
 ACCOUNT_KEY_DAY = Table(
     name="account_key_day",
+    meaning="the request fields linking counts as shared keys, with how often and when",
     grain="one row per account, key type and key value observed in its requests",
     key=("account_id", "key_type", "key_value"),
     columns=(
@@ -256,6 +510,7 @@ ACCOUNT_KEY_DAY = Table(
 
 ACCOUNT_PREFIX_HOUR = Table(
     name="account_prefix_hour",
+    meaning="the evidence \"same IP prefix in the same hour\" without the requests",
     grain="one row per account, IP prefix and UTC hour with at least one request",
     key=("account_id", "ip_prefix", "hour_at"),
     columns=(
@@ -268,6 +523,7 @@ ACCOUNT_PREFIX_HOUR = Table(
 
 FAILOVER_DAY = Table(
     name="failover_day",
+    meaning="429s retried on another account's key: a key pool's proxies",
     grain="one row per ordered pair of accounts (account_id, next_account_id) with at "
           "least one 429 failover from the first to the second",
     key=("account_id", "next_account_id"),
@@ -285,6 +541,7 @@ FAILOVER_DAY = Table(
 
 PROMPT_PAIR_DAY = Table(
     name="prompt_pair_day",
+    meaning="pairs of accounts that sent one rare prompt within minutes of each other",
     grain="one row per unordered pair of accounts (account_a < account_b) that sent one "
           "prompt_hash within $pair_minutes of each other, counting only prompts sent by at "
           "most $max_accounts_per_prompt accounts that day",
@@ -305,6 +562,7 @@ PROMPT_PAIR_DAY = Table(
 
 ACCOUNT_BAND_DAY = Table(
     name="account_band_day",
+    meaning="near-duplicate prompts (the same prompt, disguised) sent close together",
     grain="one row per account, UTC hour and near-duplicate band key of its prompts",
     key=("account_id", "hour_at", "band_key"),
     columns=(
@@ -320,13 +578,14 @@ ACCOUNT_BAND_DAY = Table(
 
 ACCOUNT_CAPABILITY_DAY = Table(
     name="account_capability_day",
+    meaning="what an account asks for: the capability mix, chain-of-thought elicitation, prompt "
+            "length, script",
     grain="one row per account and capability category of its prompts on the day",
     key=("account_id", "capability"),
     columns=(
         _ACCOUNT,
         _c("capability", "VARCHAR",
-           "code, math, reasoning, knowledge_qa, writing, translation, tool_use, "
-           "roleplay_chat, data_extraction, other; unknown without prompt text"),
+           f"{', '.join(CAPABILITIES)}; unknown without prompt text"),
         _REQUESTS,
         _c("reasoning_elicited_count", "BIGINT",
            "requests whose prompt asks for the reasoning (chain-of-thought elicitation)"),
@@ -337,6 +596,7 @@ ACCOUNT_CAPABILITY_DAY = Table(
 
 ACCOUNT_TEMPLATE_DAY = Table(
     name="account_template_day",
+    meaning="prompt wrappers reused across accounts",
     grain="one row per account and prompt template (masked opening, hashed) on the day",
     key=("account_id", "template_key"),
     columns=(
@@ -349,6 +609,8 @@ ACCOUNT_TEMPLATE_DAY = Table(
 
 ACCOUNT_PREFIX_DAY = Table(
     name="account_prefix_day",
+    meaning="the prompt cache's observed reads and writes against what the account's own "
+            "repetition predicts",
     grain="one row per account, model and system prompt hash (cacheable prefix) on the day",
     key=("account_id", "model", "system_hash"),
     columns=(
@@ -368,6 +630,8 @@ ACCOUNT_PREFIX_DAY = Table(
 
 PREFIX_HANDOFF_DAY = Table(
     name="prefix_handoff_day",
+    meaning="cache hits lost to a prefix passed between accounts: what spreading one operator's "
+            "traffic over accounts costs it",
     grain="one row per ordered pair of accounts and cacheable prefix that passed from the "
           "second account to the first within the TTL on the day",
     key=("account_id", "previous_account_id", "model", "system_hash"),
@@ -381,6 +645,607 @@ PREFIX_HANDOFF_DAY = Table(
            "requests that would have hit the cache had the two accounts been one"),
     ),
 )
+
+# --- linking --------------------------------------------------------------------------
+
+_PAIR_A = _c("account_a", "VARCHAR", "the pair's smaller account_id")
+_PAIR_B = _c("account_b", "VARCHAR", "the pair's larger account_id")
+_KEY_TYPE = _c("key_type", "VARCHAR", "the evidence kind (LinkType.key_type)")
+_KEY_VALUE = _c("key_value", "VARCHAR", "the key itself (a card fingerprint, a domain, "
+                "'<band> <date>' for a prompt band, ...)")
+_STRATUM = _c("stratum", "INTEGER",
+              "rarity stratum: floor(log2(accounts holding the key - 1)); 0 for same_prompt")
+_FAMILIES_LIST = _c("families", "VARCHAR[]", "the linking families behind it, sorted")
+_CLUSTER = _c("cluster_id", "VARCHAR", "the case id of an account cluster (stable across runs)")
+_WINDOW_START = _c("window_start", "DATE", "first day of the linking window")
+_WINDOW_END = _c("window_end", "DATE", "last day of the window (the run's --end)")
+
+ACCOUNT_LINK_KEY = Table(
+    name="account_link_key",
+    grain="one row per account seen in the window and linking key it holds",
+    key=("account_id", "key_type", "key_value"),
+    layer="linking",
+    kind="table",
+    meaning="every key an account holds: registry keys from accounts, traffic keys from the "
+            "per-day tables",
+    columns=(
+        _ACCOUNT,
+        _KEY_TYPE,
+        _KEY_VALUE,
+        _c("popular_as", "VARCHAR", "what the key's popularity is counted by: the band of a "
+           "band-day key, NULL for keys whose popularity is their own"),
+    ),
+)
+
+LINK_KEY = Table(
+    name="link_key",
+    grain="one row per linking key held by at least two accounts of the window",
+    key=("key_type", "key_value"),
+    layer="linking",
+    kind="table",
+    meaning="each shared key's popularity, rarity stratum and weight",
+    columns=(
+        _KEY_TYPE,
+        _KEY_VALUE,
+        _c("account_count", "BIGINT", "accounts of the window holding it (a band: over the "
+           "window, whatever the day)"),
+        _STRATUM,
+        _c("weight", "DOUBLE", "log10((window accounts - 1) / (account_count - 1)): the "
+           "surprise of one account holding it by chance, for ordering keys"),
+    ),
+)
+
+ACCOUNT_LINK_NULL = Table(
+    name="account_link_null",
+    grain="one row per account of the window, evidence kind and rarity stratum (NULL when it "
+          "shares no key of the kind)",
+    key=("account_id", "key_type", "stratum"),
+    layer="linking",
+    kind="table",
+    meaning="what the window's null of unrelated accounts needs per account: how much it "
+            "would share with another account by chance",
+    columns=(
+        _ACCOUNT,
+        _KEY_TYPE,
+        _STRATUM,
+        _c("key_count", "BIGINT", "d: the account's keys of the kind, shared or not"),
+        _c("coholder_count", "BIGINT", "S: over its keys of the stratum held by 2 to "
+           "max_key_accounts accounts, the sum of (holders - 1)"),
+        _c("type_incidences", "BIGINT", "M: every (account, key) of the kind in the window"),
+    ),
+)
+
+ACCOUNT_LINK_EVIDENCE = Table(
+    name="account_link_evidence",
+    grain="one row per pair of accounts (account_a < account_b), evidence kind and rarity "
+          "stratum that ties them in the window",
+    key=("account_a", "account_b", "key_type", "stratum"),
+    layer="linking",
+    kind="table",
+    meaning="how much a pair shares of one kind against what two unrelated accounts as "
+            "active would share by chance; sql/account_link_evidence.sql counts, "
+            "pipeline/linking.py adds p_value and surprise",
+    made_by="pipeline/linking.py",
+    columns=(
+        _PAIR_A,
+        _PAIR_B,
+        _c("family", "VARCHAR", "the kind's linking family (LinkType.family)"),
+        _KEY_TYPE,
+        _STRATUM,
+        _c("shared_count", "DOUBLE", "distinct things of the kind the pair shares (bands in "
+           "prompts: divided by the bands per prompt)"),
+        _c("expected_count", "DOUBLE", "what two unrelated accounts of the window with their "
+           "activity would share by chance"),
+        _c("p_value", "DOUBLE", "negative-binomial tail P(X >= shared_count)"),
+        _c("surprise", "DOUBLE", "-log10(p_value); a card's rows at least the edge threshold"),
+    ),
+)
+
+ACCOUNT_LINK_PAIR = Table(
+    name="account_link_pair",
+    grain="one row per pair of accounts (account_a < account_b) with any evidence",
+    key=("account_a", "account_b"),
+    layer="linking",
+    kind="table",
+    meaning="the Fisher combination of a pair's evidence rows (the stronger kind of each "
+            "correlated group only), and whether it links on its own",
+    made_by="pipeline/linking.py",
+    columns=(
+        _PAIR_A,
+        _PAIR_B,
+        _c("components", "BIGINT", "evidence rows combined"),
+        _c("surprise", "DOUBLE", "-log10 of the combined p-value"),
+        _c("graph_surprise", "DOUBLE", "the same without the supporting client family: the "
+           "pair's weight in the account graph"),
+        _c("p_value", "DOUBLE", "10^-surprise"),
+        _FAMILIES_LIST,
+        _c("is_edge", "BOOLEAN", "links alone: past the edge threshold with a card, two "
+           "families, or a timed kind past it by itself"),
+    ),
+)
+
+LINK_THRESHOLD = Table(
+    name="link_threshold",
+    grain="one row: the window's edge threshold",
+    key=("account_count",),
+    layer="linking",
+    kind="table",
+    meaning="the surprise a pair needs to link alone: -log10(alpha / pairs in the window)",
+    made_by="pipeline/linking.py",
+    columns=(
+        _c("account_count", "BIGINT", "accounts of the window"),
+        _c("pair_count", "DOUBLE", "pairs of them: account_count (account_count - 1) / 2"),
+        _c("alpha", "DOUBLE", "chance edges allowed per window (LinkParams.alpha)"),
+        _c("edge_surprise", "DOUBLE", "log10(pair_count) - log10(alpha)"),
+    ),
+)
+
+ACCOUNT_LINK = Table(
+    name="account_link",
+    grain="one row per pair of accounts (account_a < account_b) that is an edge of the "
+          "account graph",
+    key=("account_a", "account_b"),
+    layer="linking",
+    kind="table",
+    meaning="the weighted graph whose Leiden communities become clusters",
+    columns=(
+        _PAIR_A,
+        _PAIR_B,
+        _c("weight", "DOUBLE", "the pair's graph_surprise, at least min_pair_surprise"),
+        _c("strong", "BOOLEAN", "the pair links on its own (account_link_pair.is_edge)"),
+        _FAMILIES_LIST,
+    ),
+)
+
+CLUSTERS = Table(
+    name="clusters",
+    grain="one row per account of the window, with its cluster",
+    key=("account_id",),
+    layer="linking",
+    kind="table",
+    meaning="every account of the window in exactly one cluster: whom a verdict covers",
+    made_by="pipeline/linking.py",
+    files=("findings/clusters.parquet",),
+    columns=(
+        _CLUSTER,
+        _ACCOUNT,
+        _c("cluster_size", "BIGINT", "accounts in the cluster"),
+        _WINDOW_START,
+        _WINDOW_END,
+    ),
+)
+
+CLUSTER_KEY = Table(
+    name="cluster_key",
+    grain="one row per cluster and piece of linkage evidence inside it: a key two or more "
+          "of its accounts hold, or a pair type (same_prompt, failover)",
+    key=("cluster_id", "key_type", "key_value"),
+    layer="linking",
+    kind="table",
+    meaning="why a cluster's accounts are one operator (the report's linkage table)",
+    columns=(
+        _CLUSTER,
+        _KEY_TYPE,
+        _c("key_value", "VARCHAR", "the key; NULL for a pair type"),
+        _c("cluster_account_count", "BIGINT", "the cluster's accounts it ties"),
+        _c("window_account_count", "BIGINT", "accounts of the window holding the key; NULL "
+           "for a pair type"),
+        _c("weight", "DOUBLE", "the key's rarity weight (link_key.weight); NULL for a pair type"),
+        _c("pair_count", "BIGINT", "the cluster's pairs of the type; NULL for a key"),
+    ),
+)
+
+CLUSTER_LINEAGE = Table(
+    name="cluster_lineage",
+    grain="one row per run, cluster and related cluster of the previous run",
+    key=("run_id", "cluster_id", "event", "previous_id"),
+    layer="linking",
+    kind="table",
+    meaning="how every run's clusters descend from the previous run's: stable case ids, and "
+            "a trace of the cases that ended",
+    made_by="pipeline/linking.py",
+    columns=(
+        _RUN,
+        _CLUSTER,
+        _c("event", "VARCHAR",
+           "new, continued, grew, shrank, changed, merged, split or ended"),
+        _c("previous_id", "VARCHAR", "the previous run's cluster; NULL for a new one"),
+        _c("overlap", "BIGINT", "accounts the two have in common"),
+        _c("n_accounts", "BIGINT", "accounts in the cluster now (0 when ended)"),
+        _WINDOW_END,
+    ),
+)
+
+# --- statistics -----------------------------------------------------------------------
+
+
+
+_N_ACCOUNTS = _c("n_accounts", "BIGINT", "accounts in the cluster")
+_FIRST_SEEN = _c("first_seen", "TIMESTAMPTZ", "the cluster's first request in the window")
+_LAST_SEEN = _c("last_seen", "TIMESTAMPTZ", "the cluster's last request in the window")
+_CLUSTER_REQUESTS = _c("request_count", "BIGINT", "requests of the cluster's accounts in the "
+                       "window")
+_CACHEABLE = _c("cacheable_count", "BIGINT",
+                "2xx requests with a cacheable prefix (account_prefix_day.cacheable_count)")
+_PREDICTED = _c("predicted_hit_count", "BIGINT",
+                "cache hits the accounts' own repetition predicts")
+_OBSERVED_READ = _c("observed_read_count", "BIGINT", "requests that read the cache")
+_HANDOFF = _c("handoff_count", "BIGINT", "hits lost to prefixes passed between the cluster's "
+              "accounts (prefix_handoff_day)")
+
+CLUSTER_PROFILE = Table(
+    name="cluster_profile",
+    grain="one row per cluster of the window",
+    key=("cluster_id",),
+    layer="statistics",
+    kind="table",
+    meaning="the counts every statistic is a ratio of, numerators and denominators side by "
+            "side, summed over the cluster's accounts and the window's days, so an auditor "
+            "can re-derive each share",
+    columns=(
+        _CLUSTER,
+        _N_ACCOUNTS,
+        _CLUSTER_REQUESTS,
+        _c("ok_count", "BIGINT", "requests answered 2xx"),
+        _RATE_LIMITED,
+        _INPUT_SUM,
+        _OUTPUT_SUM,
+        _c("total_input_tokens_sum", "BIGINT", "input + cache creation + cache read tokens"),
+        _c("saturated_count", "BIGINT", "2xx requests that hit their max_tokens"),
+        _c("active_day_count", "BIGINT", "days of the window with a request"),
+        _c("account_day_count", "BIGINT", "account_day rows: accounts x their active days"),
+        _FIRST_SEEN,
+        _LAST_SEEN,
+        _c("text_request_count", "BIGINT", "requests with prompt text (capability known)"),
+        _c("reasoning_elicited_count", "BIGINT", "requests whose prompt asks for the reasoning"),
+        _c("capability_count", "BIGINT", "capability categories exercised (unknown and other "
+           "left out)"),
+        _c("templated_request_count", "BIGINT", "requests with a prompt template"),
+        _c("reused_template_count", "BIGINT", "of those, requests whose template two or more "
+           "of the cluster's accounts used"),
+        _c("distinct_prompt_count", "BIGINT", "distinct prompt hashes"),
+        _c("novel_prompt_count", "BIGINT", "of those, prompts no other cluster sent"),
+        _c("resampled_prompt_count", "BIGINT", "novel prompts two or more of its accounts sent, "
+           "sampled with temperature > 0"),
+        _c("band_hour_count", "BIGINT", "distinct (near-duplicate band, hour) of its prompts"),
+        _c("shared_band_hour_count", "BIGINT", "of those, sent by two or more of its accounts"),
+        _CACHEABLE,
+        _PREDICTED,
+        _c("busted_count", "BIGINT", "predicted hits that read nothing (a busted cache)"),
+        _OBSERVED_READ,
+        _c("read_without_write_count", "BIGINT", "cache reads on prefixes its account never "
+           "wrote"),
+        _HANDOFF,
+        _c("failover_count", "BIGINT", "429 failovers between the cluster's accounts"),
+        _c("hourly_request_count", "BIGINT", "requests placed in an hour (account_hour)"),
+        _c("night_request_count", "BIGINT", "of those, in the account country's night hours"),
+        _c("active_minute_count", "BIGINT", "minutes with requests of accounts with an "
+           "rpm_limit"),
+        _c("paced_minute_count", "BIGINT", "of those, minutes between pacing_low and "
+           "pacing_high of the limit"),
+        _c("synchronized_start_count", "BIGINT", "account days whose first request fell in "
+           "the same minute as another of its accounts' that day"),
+    ),
+)
+
+CLUSTER_CAPABILITY = Table(
+    name="cluster_capability",
+    grain="one row per cluster and capability category",
+    key=("cluster_id", "capability"),
+    layer="statistics",
+    kind="table",
+    meaning="the capability mix the coverage and divergence statistics read",
+    columns=(
+        _CLUSTER,
+        _c("capability", "VARCHAR", _either(CAPABILITIES)),
+        _c("request_count", "BIGINT", "requests of the cluster's accounts in the window that "
+           "exercised it (prompts without text left out)"),
+    ),
+)
+
+CLUSTER_CACHE_DAY = Table(
+    name="cluster_cache_day",
+    grain="one row per cluster and UTC day of the window with a cacheable request",
+    key=("cluster_id", "date"),
+    layer="statistics",
+    kind="table",
+    meaning="the cache replay's counts per day, for the report's expected against observed "
+            "cache hits over time",
+    columns=(
+        _CLUSTER,
+        _c("date", "DATE", "the UTC day"),
+        _CACHEABLE,
+        _PREDICTED,
+        _OBSERVED_READ,
+        _HANDOFF,
+    ),
+)
+
+CLUSTER_CACHE_COLLISION = Table(
+    name="cluster_cache_collision",
+    grain="one row per cluster and cacheable prefix (model, system_hash) that two or more of "
+          "its accounts sent in the window",
+    key=("cluster_id", "prefix_hash"),
+    layer="statistics",
+    kind="table",
+    meaning="the cache writes a cluster made against those one account would have needed",
+    columns=(
+        _CLUSTER,
+        _c("prefix_hash", "VARCHAR", "model:system_hash"),
+        _c("account_count", "BIGINT", "the cluster's accounts that sent it"),
+        _c("request_count", "BIGINT", "cacheable requests with it"),
+        _c("write_count", "BIGINT", "requests that wrote the cache"),
+        _c("expected_write_count", "BIGINT", "writes one account would have needed: the "
+           "cacheable requests less its own repetition's hits and the handoffs"),
+        _HANDOFF,
+    ),
+)
+
+CLUSTER_STATISTIC = Table(
+    name="cluster_statistic",
+    grain="one row per cluster and statistic tested (clusters of one account included)",
+    key=("cluster_id", "statistic"),
+    layer="statistics",
+    kind="table",
+    meaning="every tested cluster's statistics against the population: baseline, effect "
+            "size, p-values and whether the evidence is strong",
+    made_by="pipeline/statistics.py",
+    columns=(
+        _CLUSTER,
+        _c("family", "VARCHAR", f"evidence family: {_either(FAMILIES)}"),
+        _c("statistic", "VARCHAR", "the statistic's name, e.g. capability_coverage_entropy"),
+        _c("rule_id", "VARCHAR", "the detection rule that reads it, e.g. QD-01"),
+        _c("value", "DOUBLE", "the cluster's value"),
+        _c("baseline_median", "DOUBLE",
+           "median of the statistic over the baseline: the window's other accounts for "
+           "the rules of an account's own behaviour, the clusters nearest in size for the "
+           "others (Rule.by_size)"),
+        _c("baseline_q1", "DOUBLE", "first quartile of the baseline"),
+        _c("baseline_q3", "DOUBLE", "third quartile of the baseline"),
+        _c("baseline_count", "BIGINT",
+           "accounts in the baseline (an account's own behaviour), clusters in it "
+           "(Rule.by_size) or random account sets drawn (permutation)"),
+        _c("effect_size", "DOUBLE",
+           "how far the value sits from the baseline, in the test's own scale (documented "
+           "per statistic: robust z, log ratio, or difference of shares)"),
+        _c("test", "VARCHAR", f"the test behind p_value: {_either(STATISTIC_TESTS)}"),
+        _c("p_value", "DOUBLE", "one-sided p-value of the test, in [0, 1]"),
+        _c("p_adjusted", "DOUBLE",
+           "Benjamini-Hochberg adjusted p-value across the clusters tested, in [0, 1]"),
+        _c("is_strong", "BOOLEAN",
+           "p_adjusted and effect_size both pass the statistic's named thresholds"),
+        _c("source_table", "VARCHAR", "the table (and SQL file) the value is computed from"),
+    ),
+)
+
+# --- scoring ------------------------------------------------------------------------
+
+CLUSTER_FINDING = Table(
+    name="cluster_findings",
+    grain="one row per cluster of the window",
+    key=("cluster_id",),
+    layer="scoring",
+    kind="table",
+    meaning="the output contract's findings: each cluster's verdict, risk score and signals",
+    made_by="pipeline/scoring.py",
+    files=("findings/cluster_findings.parquet",),
+    columns=(
+        _CLUSTER,
+        _c("verdict", "VARCHAR",
+           "flagged (three or more accounts, strong evidence in two or more behavioural "
+           "families and two harvest statistics or one across accounts; or a small cluster "
+           "that joined a flagged case), watch (a harvest statistic and less than that; "
+           "under three accounts, three strong statistics, one of them a harvest) or "
+           "clear"),
+        _c("risk_score", "DOUBLE", "in [0, 1], monotone in the evidence"),
+        _N_ACCOUNTS,
+        _c("n_requests", "BIGINT", "requests of the cluster's accounts in the window"),
+        _FIRST_SEEN,
+        _LAST_SEEN,
+        _c("strong_families", "VARCHAR",
+           "the behavioural families with strong evidence, comma-separated, sorted"),
+        _c("signals", "VARCHAR", "the rule ids that fired, comma-separated, sorted"),
+        _c("hashes_only", "BOOLEAN",
+           "true when the cluster's logs carried no prompt text, so query-distribution "
+           "statistics came from hashes and token counts only"),
+        _c("joined_case", "VARCHAR",
+           "the flagged cluster this small cluster joined (its behaviour and its ties to "
+           "that case's accounts passed the join rule; rows in case_join), else NULL"),
+    ),
+)
+
+CASE_JOIN = Table(
+    name="case_join",
+    grain="one row per account of a cluster that joined a flagged case",
+    key=("account_id",),
+    layer="scoring",
+    kind="table",
+    meaning="the small clusters whose behaviour and ties put them in a flagged case, with "
+            "the numbers that decided it",
+    made_by="pipeline/scoring.py",
+    columns=(
+        _ACCOUNT,
+        _CLUSTER,
+        _c("joined_case", "VARCHAR", "the flagged cluster the account's cluster joined"),
+        _c("tie_surprise", "DOUBLE",
+           "-log10 of the Simes combination of the linking p-values of the pairs between "
+           "the account's cluster and the case's accounts (sql/case_tie.sql)"),
+        _c("required_surprise", "DOUBLE",
+           "what tie_surprise had to reach: join_fraction x link_threshold.edge_surprise"),
+        _c("pairs", "BIGINT",
+           "pairs with shared evidence between the account's cluster and the case's accounts"),
+        _c("families_held", "VARCHAR",
+           "the behavioural families the account's cluster holds on its own, comma-separated"),
+    ),
+)
+
+CASE_TIE = Table(
+    name="case_tie",
+    grain="one row per candidate cluster and flagged case its accounts share linking "
+          "evidence with",
+    key=("cluster_id", "joined_case"),
+    layer="scoring",
+    kind="query",
+    meaning="how strongly a small cluster is tied to a flagged case, for the join rule "
+            "(case_join)",
+    columns=(
+        _CLUSTER,
+        _c("joined_case", "VARCHAR", "the flagged cluster"),
+        _c("pairs", "BIGINT", "pairs with shared evidence between the two"),
+        _c("tie_surprise", "DOUBLE", "-log10 of the Simes combination of those pairs' "
+           "p-values over every pair between the two clusters"),
+    ),
+)
+
+VERDICT_HISTORY = Table(
+    name="verdict_history",
+    grain="one row per cluster of one run",
+    key=("run_id", "cluster_id"),
+    layer="scoring",
+    kind="table",
+    meaning="every run's verdicts (cluster_findings holds only the last): which cases "
+            "became flagged, and what was flagged on a given night",
+    columns=(
+        _RUN,
+        _WINDOW_END,
+        _CLUSTER,
+        _c("verdict", "VARCHAR", _either(VERDICTS)),
+        _c("risk_score", "DOUBLE", "in [0, 1] (cluster_findings.risk_score)"),
+        _N_ACCOUNTS,
+        _c("joined_case", "VARCHAR", "the flagged case it joined, else NULL"),
+    ),
+)
+
+# --- validation -----------------------------------------------------------------------
+
+VALIDATION_RESULT = Table(
+    name="validation_result",
+    grain="one row per expectation evaluated on one batch of one gate of one run",
+    key=("run_id", "gate", "suite", "batch", "expectation", "column", "details"),
+    layer="validation",
+    kind="table",
+    meaning="every validation check and its outcome; a retry of a gate replaces its rows",
+    made_by="pipeline/validation.py",
+    columns=(
+        _RUN,
+        _c("gate", "VARCHAR", "raw (the requests partitions) or window (the window tables)"),
+        _c("suite", "VARCHAR", "<gate>.<table>[.schema]: the expectation suite"),
+        _c("batch", "VARCHAR", "what was checked: a day, a span of days, a window"),
+        _c("expectation", "VARCHAR", "the Great Expectations expectation type"),
+        _c("column", "VARCHAR", "the column checked; NULL for a table-wide check"),
+        _c("success", "BOOLEAN", "the check passed"),
+        _c("observed_value", "VARCHAR", "what GX observed, as text"),
+        _c("unexpected_count", "BIGINT", "rows that failed; NULL when not counted"),
+        _c("details", "JSON", "the expectation's arguments, failing values and any error"),
+        _c("validated_at", "TIMESTAMPTZ", "when the gate ran"),
+    ),
+)
+
+VALIDATION_CLUSTER_MEMBERSHIP = Table(
+    name="validation_cluster_membership",
+    grain="one row per account of the clusters' window or of clusters, per cluster holding it",
+    key=("account_id", "cluster_id"),
+    layer="validation",
+    kind="query",
+    meaning="the frame the membership expectations read: each window account in exactly "
+            "one cluster, cluster_size its cluster's account count, no account from outside "
+            "the window",
+    columns=(
+        _ACCOUNT,
+        _c("cluster_id", "VARCHAR", "its cluster; NULL when no cluster holds it"),
+        _c("cluster_size", "BIGINT", "clusters.cluster_size of the row"),
+        _c("member_count", "BIGINT", "rows of clusters with the row's cluster_id"),
+        _c("in_window", "BOOLEAN", "the account has an account_day row inside the window"),
+    ),
+)
+
+VALIDATION_INGEST_RECONCILIATION = Table(
+    name="validation_ingest_reconciliation",
+    grain="one row per input file of an ingest run, or per source_file found in the run's "
+          "day partitions",
+    key=("source_file",),
+    layer="validation",
+    kind="query",
+    meaning="the rows the ledger says were kept against the rows the partitions hold",
+    columns=(
+        _SOURCE_FILE,
+        _c("ledger_rows_kept", "BIGINT", "ingest_ledger.rows_kept; NULL when the ledger has "
+           "no such file"),
+        _c("partition_rows", "BIGINT", "rows of the range's partitions from the file"),
+    ),
+)
+
+# --- publication ----------------------------------------------------------------------
+
+VERDICT_CHANGE = Table(
+    name="verdict_change",
+    grain="one row per cluster whose verdict differs between this run and the previous "
+          "publication",
+    key=("cluster_id",),
+    layer="publication",
+    kind="table",
+    meaning="what changed since the previous publication (the summary's Changes section); "
+            "empty without one",
+    columns=(
+        _CLUSTER,
+        _c("change", "VARCHAR", "new, ended, raised or lowered"),
+        _c("previous_verdict", "VARCHAR", "the verdict published before; NULL when new"),
+        _c("verdict", "VARCHAR", "the verdict now; NULL when ended"),
+        _c("previous_risk_score", "DOUBLE", "the risk score published before"),
+        _c("risk_score", "DOUBLE", "the risk score now"),
+        _c("previous_n_accounts", "BIGINT", "accounts then"),
+        _c("n_accounts", "BIGINT", "accounts now"),
+        _c("now_in", "VARCHAR", "for an ended cluster, the cluster of this run holding most "
+           "of its accounts"),
+        _c("now_in_verdict", "VARCHAR", "that cluster's verdict"),
+    ),
+)
+
+PUBLICATIONS = Table(
+    name="publications",
+    grain="one row per run that published",
+    key=("run_id",),
+    layer="publication",
+    kind="table",
+    meaning="what was published when, and where (publications/<name>/)",
+    made_by="pipeline/publication.py",
+    columns=(
+        _RUN,
+        _c("name", "VARCHAR", "the folder under publications/: <window end>[.invalid][.<n>]"),
+        _WINDOW_START,
+        _WINDOW_END,
+        _c("valid", "BOOLEAN", "built on data that passed validation"),
+        _c("previous", "VARCHAR", "the publication it was compared with; NULL for none"),
+        _c("flagged", "BIGINT", "clusters flagged"),
+        _c("watch", "BIGINT", "clusters on watch"),
+        _c("changes", "BIGINT", "rows of verdict_change"),
+        _c("reused", "BOOLEAN", "the same bytes were already published: the folder was "
+           "reused"),
+    ),
+)
+
+# --- the run ledger -------------------------------------------------------------------
+
+RUNS = Table(
+    name="runs",
+    grain="one row per run (command) on the output folder",
+    key=("run_id",),
+    layer="run",
+    kind="table",
+    meaning="what ran, with which parameters, and how it ended",
+    made_by="pipeline/runner.py",
+    columns=(
+        _c("run_id", "VARCHAR", "start time (UTC) and process id: sorts by start"),
+        _c("command", "VARCHAR", "the CLI command or DAG task"),
+        _c("parameters", "JSON", "the run's recorded parameters"),
+        _c("started_at", "TIMESTAMPTZ", "when it started"),
+        _c("finished_at", "TIMESTAMPTZ", "when it ended; NULL while running"),
+        _c("status", "VARCHAR", "running, succeeded, failed or abandoned"),
+        _c("message", "VARCHAR", "the error's first line when it failed"),
+    ),
+)
+
+# --- the registry ---------------------------------------------------------------------
 
 FEATURE_TABLES: tuple[Table, ...] = (
     ACCOUNT_DAY,
@@ -400,98 +1265,31 @@ FEATURE_TABLES: tuple[Table, ...] = (
 """The compact per-day tables of ``pipeline.features``: what window stages read instead
 of the requests."""
 
-TABLES: dict[str, Table] = {t.name: t for t in FEATURE_TABLES}
-"""Every registered table by name."""
-
-# Window tables of the statistics and scoring stages (issue 4). Declared here, before the
-# code that fills them, so that the validation suites and the reports are built against
-# one contract.
-_CLUSTER = _c("cluster_id", "VARCHAR", "the case id of an account cluster (stable across runs)")
-
-CLUSTER_STATISTIC = Table(
-    name="cluster_statistic",
-    grain="one row per cluster and statistic tested (clusters of one account included)",
-    key=("cluster_id", "statistic"),
-    layer="out",
-    columns=(
-        _CLUSTER,
-        _c("family", "VARCHAR",
-           "evidence family: query_distribution, caching_mismatch or traffic_shape"),
-        _c("statistic", "VARCHAR", "the statistic's name, e.g. capability_coverage_entropy"),
-        _c("rule_id", "VARCHAR", "the detection rule that reads it, e.g. QD-01"),
-        _c("value", "DOUBLE", "the cluster's value"),
-        _c("baseline_median", "DOUBLE",
-           "median of the statistic over the baseline: the window's other accounts for "
-           "the rules of an account's own behaviour, the clusters nearest in size for the "
-           "others (Rule.by_size)"),
-        _c("baseline_q1", "DOUBLE", "first quartile of the baseline"),
-        _c("baseline_q3", "DOUBLE", "third quartile of the baseline"),
-        _c("baseline_count", "BIGINT",
-           "accounts in the baseline (an account's own behaviour), clusters in it "
-           "(Rule.by_size) or random account sets drawn (permutation)"),
-        _c("effect_size", "DOUBLE",
-           "how far the value sits from the baseline, in the test's own scale (documented "
-           "per statistic: robust z, log ratio, or difference of shares)"),
-        _c("test", "VARCHAR", "the test behind p_value: permutation, binomial or rank"),
-        _c("p_value", "DOUBLE", "one-sided p-value of the test, in [0, 1]"),
-        _c("p_adjusted", "DOUBLE",
-           "Benjamini-Hochberg adjusted p-value across the clusters tested, in [0, 1]"),
-        _c("is_strong", "BOOLEAN",
-           "p_adjusted and effect_size both pass the statistic's named thresholds"),
-        _c("source_table", "VARCHAR", "the table (and SQL file) the value is computed from"),
-    ),
-)
-
-CLUSTER_FINDING = Table(
-    name="cluster_findings",
-    grain="one row per cluster of the window",
-    key=("cluster_id",),
-    layer="out",
-    columns=(
-        _CLUSTER,
-        _c("verdict", "VARCHAR",
-           "flagged (three or more accounts, strong evidence in two or more behavioural "
-           "families and two harvest statistics or one across accounts; or a small cluster "
-           "that joined a flagged case), watch (a harvest statistic and less than that; "
-           "under three accounts, three strong statistics, one of them a harvest) or "
-           "clear"),
-        _c("risk_score", "DOUBLE", "in [0, 1], monotone in the evidence"),
-        _c("n_accounts", "BIGINT", "accounts in the cluster"),
-        _c("n_requests", "BIGINT", "requests of the cluster's accounts in the window"),
-        _c("first_seen", "TIMESTAMPTZ", "the cluster's first request in the window"),
-        _c("last_seen", "TIMESTAMPTZ", "the cluster's last request in the window"),
-        _c("strong_families", "VARCHAR",
-           "the behavioural families with strong evidence, comma-separated, sorted"),
-        _c("signals", "VARCHAR", "the rule ids that fired, comma-separated, sorted"),
-        _c("hashes_only", "BOOLEAN",
-           "true when the cluster's logs carried no prompt text, so query-distribution "
-           "statistics came from hashes and token counts only"),
-        _c("joined_case", "VARCHAR",
-           "the flagged cluster this small cluster joined (its behaviour and its ties to "
-           "that case's accounts passed the join rule; rows in case_join), else NULL"),
-    ),
-)
-
-CASE_JOIN = Table(
-    name="case_join",
-    grain="one row per account of a cluster that joined a flagged case",
-    key=("account_id",),
-    layer="out",
-    columns=(
-        _ACCOUNT,
-        _CLUSTER,
-        _c("joined_case", "VARCHAR", "the flagged cluster the account's cluster joined"),
-        _c("tie_surprise", "DOUBLE",
-           "-log10 of the Simes combination of the linking p-values of the pairs between "
-           "the account's cluster and the case's accounts (sql/case_tie.sql)"),
-        _c("required_surprise", "DOUBLE",
-           "what tie_surprise had to reach: join_fraction x link_threshold.edge_surprise"),
-        _c("pairs", "BIGINT",
-           "pairs with shared evidence between the account's cluster and the case's accounts"),
-        _c("families_held", "VARCHAR",
-           "the behavioural families the account's cluster holds on its own, comma-separated"),
-    ),
-)
-
 WINDOW_TABLES: tuple[Table, ...] = (CLUSTER_STATISTIC, CLUSTER_FINDING, CASE_JOIN)
-TABLES.update({t.name: t for t in WINDOW_TABLES})
+"""The window tables the validation gate checks value by value (key never NULL, doubles
+finite)."""
+
+TABLES: dict[str, Table] = {t.name: t for t in (*FEATURE_TABLES, *WINDOW_TABLES)}
+"""The per-day and window tables by name: what the validation suites are generated from,
+and the tables whose registered grain the reports' data appendix prints."""
+
+REGISTRY: dict[str, Table] = {t.name: t for t in (
+    REQUESTS, ACCOUNTS, INGEST_LEDGER, QUARANTINE, *READERS, INGEST_RECORDS,
+    INGEST_DUPLICATES, INGEST_DAY_QUALITY,
+    *FEATURE_TABLES,
+    ACCOUNT_LINK_KEY, LINK_KEY, ACCOUNT_LINK_NULL, ACCOUNT_LINK_EVIDENCE, ACCOUNT_LINK_PAIR,
+    LINK_THRESHOLD, ACCOUNT_LINK, CLUSTERS, CLUSTER_KEY, CLUSTER_LINEAGE,
+    CLUSTER_PROFILE, CLUSTER_CAPABILITY, CLUSTER_CACHE_DAY, CLUSTER_CACHE_COLLISION,
+    CLUSTER_STATISTIC,
+    CLUSTER_FINDING, CASE_JOIN, CASE_TIE, VERDICT_HISTORY,
+    VALIDATION_RESULT, VALIDATION_CLUSTER_MEMBERSHIP, VALIDATION_INGEST_RECONCILIATION,
+    VERDICT_CHANGE, PUBLICATIONS,
+    RUNS,
+)}
+"""Every object the pipeline writes or runs, by name, in the order the stages make them."""
+
+SQL_HELPERS: dict[str, str] = {
+    "macros": "scalar macros every connection loads (warehouse.connect): field parsing, "
+              "ip_prefix, prompt_text_hash, prompt_capability, verdict_level, ...; no rows",
+}
+"""SQL files that make no rows of their own, and what they hold."""

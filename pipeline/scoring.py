@@ -43,10 +43,9 @@ import duckdb
 import polars as pl
 
 from pipeline.rules import RULES
-from pipeline.rules.rule import FAMILIES
-from pipeline.schema import CASE_JOIN
+from pipeline.schema import CASE_JOIN, CASE_TIE, FAMILIES, VERDICT_HISTORY
 from pipeline.settings import ScoringParams
-from pipeline.warehouse import publish_frame, sql_text
+from pipeline.warehouse import empty_frame, publish_frame, sql_text, table_ddl
 
 LINK_TABLES = ("account_link_pair", "link_threshold")
 """Linking's pair table and threshold; without them no cluster joins a case."""
@@ -76,9 +75,7 @@ def record_verdicts(db: duckdb.DuckDBPyConnection, run_id: str) -> None:
     flagged tonight?" or "what did we flag on the 3rd?" need every run's. A row is one
     cluster of one run: run_id, window_end, cluster_id, verdict, risk_score, n_accounts,
     joined_case; the ``runs`` table says how the run ended."""
-    db.execute("CREATE TABLE IF NOT EXISTS verdict_history (run_id VARCHAR, "
-               "window_end DATE, cluster_id VARCHAR, verdict VARCHAR, risk_score DOUBLE, "
-               "n_accounts BIGINT, joined_case VARCHAR)")
+    db.execute(table_ddl(VERDICT_HISTORY))
     db.execute("DELETE FROM verdict_history WHERE run_id = $run_id", {"run_id": run_id})
     db.execute(f"INSERT INTO verdict_history {sql_text('verdict_history')}",
                {"run_id": run_id})
@@ -176,9 +173,7 @@ def case_ties(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
     (``sql/case_tie.sql``), with linking's ``edge_surprise``: cluster_id, joined_case,
     pairs, tie_surprise, edge_surprise. Empty when linking wrote no pair table (then no
     cluster joins: a missing tie is no tie)."""
-    empty = pl.DataFrame(schema={"cluster_id": pl.String, "joined_case": pl.String,
-                                 "pairs": pl.Int64, "tie_surprise": pl.Float64,
-                                 "edge_surprise": pl.Float64})
+    empty = empty_frame(CASE_TIE).with_columns(edge_surprise=pl.lit(None, pl.Float64))
     present = {r[0] for r in db.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
     if not set(LINK_TABLES) <= present:

@@ -10,13 +10,13 @@ same message wherever it came from. Standard library and pydantic only, so the D
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.errors import ForensicsError
+from pipeline.schema import DEFAULT_LINK_TYPES, LinkType
 
 Share = Annotated[float, Field(ge=0, le=1)]
 Probability = Annotated[float, Field(gt=0, lt=1)]
@@ -145,37 +145,6 @@ class FeatureParams(Settings):
             "concurrency_ms": self.concurrency_ms,
             "max_accounts_per_prefix": self.max_accounts_per_prefix,
         }
-
-
-@dataclass(frozen=True)
-class LinkType:
-    """One kind of shared evidence: its family and what it means to an investigator."""
-
-    key_type: str
-    family: str
-    meaning: str
-
-
-DEFAULT_LINK_TYPES: tuple[LinkType, ...] = (
-    LinkType("payment_fingerprint", "registry",
-             "one payment card: one payer at any count (an enterprise is linked, rightly)"),
-    LinkType("email_domain", "registry",
-             "the same e-mail domain: a registrant when few accounts of the window hold it, "
-             "a provider when many do (the null says which)"),
-    LinkType("created_burst", "registry", "created in the same ten minutes"),
-    LinkType("system_hash", "client",
-             "the same system prompt (what one client software or SDK sends)"),
-    LinkType("ip_prefix_hour", "infrastructure", "the same /24 or /48 in the same hour"),
-    LinkType("user_agent", "client", "the same user agent (one client software)"),
-    LinkType("same_prompt", "content", "the same prompt within minutes"),
-    LinkType("prompt_band", "content",
-             "near-duplicate prompts on the same day (MinHash band: survives nonces and "
-             "paraphrased openers)"),
-    LinkType("failover", "timing",
-             "a 429 on one account, the same prompt on the other within seconds: a key pool"),
-    LinkType("sync_start", "timing",
-             "activity starting in the same minutes after a silence: one scheduler"),
-)
 
 
 class LinkParams(Settings):

@@ -44,8 +44,8 @@ import polars as pl
 from scipy.stats import binom
 
 from pipeline.rules import RULES
-from pipeline.rules.rule import CAPABILITIES, Rule
-from pipeline.schema import CLUSTER_STATISTIC
+from pipeline.rules.rule import Rule
+from pipeline.schema import CAPABILITIES, CLUSTER_STATISTIC
 from pipeline.settings import StatisticsParams
 from pipeline.warehouse import publish_frame, sql_text
 

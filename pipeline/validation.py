@@ -56,8 +56,21 @@ from pipeline.expectations import (
     Rule,
     rules_for,
 )
-from pipeline.schema import FEATURE_TABLES, REQUESTS_COLUMNS, TABLES, WINDOW_TABLES
-from pipeline.warehouse import DB_NAME, connect, glob_literal, partition_path, sql_text
+from pipeline.schema import (
+    FEATURE_TABLES,
+    REQUESTS_COLUMNS,
+    TABLES,
+    VALIDATION_RESULT,
+    WINDOW_TABLES,
+)
+from pipeline.warehouse import (
+    DB_NAME,
+    connect,
+    glob_literal,
+    partition_path,
+    sql_text,
+    table_ddl,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -76,13 +89,7 @@ CHUNK_ROWS = 1_000_000
 SHOWN_VALUES = 10
 """Failing values named per failure in messages (all are in the stored details)."""
 
-RESULT_DDL = """
-CREATE TABLE IF NOT EXISTS validation_result (
-    run_id VARCHAR, gate VARCHAR, suite VARCHAR, batch VARCHAR, expectation VARCHAR,
-    "column" VARCHAR, success BOOLEAN, observed_value VARCHAR, unexpected_count BIGINT,
-    details JSON, validated_at TIMESTAMPTZ
-)
-"""
+RESULT_DDL = table_ddl(VALIDATION_RESULT)
 
 
 @dataclass(frozen=True)

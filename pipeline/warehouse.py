@@ -1,10 +1,11 @@
 """The DuckDB side of the pipeline: connections, the SQL files, the output folder's lock.
 
-In: an output folder. Out: connections set up the same way everywhere (UTC, the macros of
-``sql/macros.sql``), the text of ``sql/<table>.sql`` files, and an exclusive lock so that
-two runs never write one folder at once. The ``forensics.duckdb`` file is written by one
-process at a time (DuckDB locks it whole), so per-day work writes Parquet and only the
-step that holds this lock opens the database.
+In: an output folder; the registry's tables (``pipeline.schema``). Out: connections set up
+the same way everywhere (UTC, the macros of ``sql/macros.sql``), the text of
+``sql/<table>.sql`` files, DDL and typed empty stand-ins generated from the registry, and
+an exclusive lock so that two runs never write one folder at once. The
+``forensics.duckdb`` file is written by one process at a time (DuckDB locks it whole), so
+per-day work writes Parquet and only the step that holds this lock opens the database.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import duckdb
 import polars as pl
 
 from pipeline.errors import OutputLocked
+from pipeline.schema import Table
 
 DB_NAME = "forensics.duckdb"
 LOCK_NAME = ".forensics.lock"
@@ -244,6 +246,39 @@ def cast_columns(columns: Columns) -> str:
 def empty_columns(columns: Columns) -> str:
     """``NULL::T AS c, ...``: the select list of a typed, empty stand-in for a table."""
     return ", ".join(f"NULL::{kind} AS {name}" for name, kind in columns)
+
+
+def table_ddl(table: Table, *, primary_key: bool = False) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` for a registered table, so a table created before its
+    first rows (a ledger, an absent accounts file) has the schema the registry declares
+    and the stage that fills it writes. ``primary_key`` enforces the registered key, for
+    the tables whose writers upsert on it (``ON CONFLICT``, ``INSERT OR REPLACE``)."""
+    columns = [f'"{c.name}" {c.kind}' for c in table.columns]
+    if primary_key:
+        columns.append(f"PRIMARY KEY ({', '.join(table.key)})")
+    return f"CREATE TABLE IF NOT EXISTS {table.name} ({', '.join(columns)})"
+
+
+POLARS_TYPE: dict[str, pl.DataType] = {
+    "VARCHAR": pl.String(),
+    "JSON": pl.String(),
+    "VARCHAR[]": pl.List(pl.String()),
+    "BOOLEAN": pl.Boolean(),
+    "INTEGER": pl.Int32(),
+    "BIGINT": pl.Int64(),
+    "UBIGINT": pl.UInt64(),
+    "DOUBLE": pl.Float64(),
+    "DATE": pl.Date(),
+    "TIMESTAMPTZ": pl.Datetime("us", "UTC"),
+}
+"""The polars type DuckDB gives each registered column type on the way out."""
+
+
+def empty_frame(table: Table, names: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """A typed, empty frame of a registered table (or of the columns ``names`` of it): the
+    stand-in a stage registers when the table is absent, so its SQL still binds."""
+    kinds = dict(table.column_types)
+    return pl.DataFrame(schema={n: POLARS_TYPE[kinds[n]] for n in names or kinds})
 
 
 def write_bytes_atomic(target: Path, content: bytes) -> None:

@@ -33,13 +33,6 @@ from conftest import DAY
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(GOLDEN.glob("*/*.json"))
 
-POLARS_TYPE = {
-    "VARCHAR": pl.String,
-    "BIGINT": pl.Int64,
-    "DOUBLE": pl.Float64,
-    "TIMESTAMPTZ": pl.Datetime("us", "UTC"),
-}
-
 
 def at(text: str, day: date = DAY) -> datetime:
     """A UTC time: a full ISO 8601 timestamp, or a time of day ("10:00:04") on ``day``."""
@@ -82,7 +75,7 @@ def request_row(n: int, ts: str, account_id: str, **overrides: object) -> dict[s
 
 def write_requests(out: Path, rows: list[dict[str, object]], day: date = DAY) -> Path:
     """A requests partition with exactly the schema of ``REQUESTS_COLUMNS``."""
-    schema = {name: POLARS_TYPE[kind] for name, kind in REQUESTS_COLUMNS}
+    schema = {name: warehouse.POLARS_TYPE[kind] for name, kind in REQUESTS_COLUMNS}
     frame = pl.DataFrame([{n: r.get(n) for n in schema} for r in rows], schema=schema)
     path = warehouse.partition_path(out, "requests", day)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,7 +85,7 @@ def write_requests(out: Path, rows: list[dict[str, object]], day: date = DAY) ->
 
 def write_accounts(out: Path, rows: list[dict[str, object]]) -> None:
     """The accounts snapshot ingest exports, from partial rows."""
-    schema = {name: POLARS_TYPE[kind] for name, kind in ACCOUNT_COLUMNS}
+    schema = {name: warehouse.POLARS_TYPE[kind] for name, kind in ACCOUNT_COLUMNS}
     out.mkdir(parents=True, exist_ok=True)
     pl.DataFrame([{n: r.get(n) for n in schema} for r in rows], schema=schema).write_parquet(
         out / ACCOUNTS_SNAPSHOT)

@@ -29,6 +29,7 @@ from pipeline.publication import FINDINGS
 from pipeline.schema import ACCOUNT_COLUMNS, REQUESTS_COLUMNS
 from pipeline.warehouse import (
     DB_NAME,
+    POLARS_TYPE,
     connect,
     partition_path,
     sql_text,
@@ -44,8 +45,6 @@ SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 def spread(name: str, modulo: int) -> int:
     """A stable pseudo-random number per name (Python's hash() changes per process)."""
     return zlib.crc32(name.encode()) % modulo
-POLARS_TYPE = {"VARCHAR": pl.String, "BIGINT": pl.Int64, "DOUBLE": pl.Float64,
-               "TIMESTAMPTZ": pl.Datetime("us", "UTC")}
 LONG_TASK = ("Natalia sold clips to 48 of her friends in April and then she sold half as "
              "many clips in May how many clips did Natalia sell altogether in April and May")
 

@@ -21,14 +21,12 @@ from pipeline.statistics import (
     binomial_statistics,
     judge,
 )
-from pipeline.warehouse import connect, partition_path
+from pipeline.warehouse import POLARS_TYPE, connect, partition_path
 
 from conftest import query
 
 DAY = date(2026, 4, 1)
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
-POLARS_TYPE = {"VARCHAR": pl.String, "BIGINT": pl.Int64, "DOUBLE": pl.Float64,
-               "TIMESTAMPTZ": pl.Datetime("us", "UTC")}
 
 
 def at(seconds: float) -> datetime:

@@ -11,6 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+# Re-exported: pipeline/reports.py reads the vocabulary from here; it is defined in the registry.
+from pipeline.schema import FAMILIES as FAMILIES
+from pipeline.schema import VERDICTS as VERDICTS
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -78,16 +82,6 @@ class Case:
     tested: Group
     population: tuple[Group, ...]
 
-
-FAMILIES = ("query_distribution", "caching_mismatch", "traffic_shape")
-"""The behavioural evidence families a rule belongs to (DESIGN: two must hold to flag)."""
-
-VERDICTS = ("flagged", "watch", "clear")
-"""A cluster's verdicts, most serious first (the output contract)."""
-
-CAPABILITIES = ("code", "math", "reasoning", "knowledge_qa", "writing", "translation",
-                "tool_use", "roleplay_chat", "data_extraction", "other")
-"""The capability classes of a request (``sql/account_capability_day.sql``)."""
 
 CAPABILITY_POPULATION = (Group(3, 10, mix={"code": 5, "writing": 3, "knowledge_qa": 2}),
                          Group(3, 10, mix={"writing": 5, "code": 3, "translation": 2}),
