@@ -46,12 +46,22 @@ from fpdf import FPDF
 
 from pipeline import charts
 from pipeline.redaction import redact, strip_hidden
+from pipeline.reports.format import (
+    FAMILY_TITLES,
+    MISSING,
+    families_text,
+    fmt_day,
+    fmt_int,
+    fmt_num,
+    fmt_p,
+    fmt_share,
+    fmt_time,
+    plural,
+)
 from pipeline.rules.rule import FAMILIES, VERDICTS
 from pipeline.schema import CLUSTER_FINDING, CLUSTER_STATISTIC, TABLES
 from pipeline.warehouse import write_bytes_atomic
 
-MISSING = "\u2013"
-"""What a missing value prints as (an en dash), never a zero."""
 SUMMARY_NAME = "summary.pdf"
 INVALID_STAMP = "BUILT ON DATA THAT FAILED VALIDATION"
 PDFA = "PDF/A-3B"
@@ -87,12 +97,6 @@ OPTIONAL_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
 """Tables the reports read when present, with their grain and the columns read. Each
 section that needs one says "not available in this run" when it is absent."""
 
-FAMILY_TITLES = {
-    "linkage": "Account linkage",
-    "query_distribution": "Query distribution",
-    "caching_mismatch": "Caching mismatch",
-    "traffic_shape": "Traffic shape",
-}
 VERDICT_ORDER = {"flagged": 0, "watch": 1, "clear": 2}
 SUMMARY_CHART_POINTS = 2000
 """Clusters the summary's score chart draws at most: tens of thousands of single accounts,
@@ -120,66 +124,6 @@ HEAD_FILL = (236, 236, 236)
 ZEBRA = (247, 247, 247)
 
 logging.getLogger("fpdf.svg").setLevel(logging.ERROR)
-
-
-# ---------------------------------------------------------------------------------------
-# Formatting: one way to print each kind of number, everywhere.
-
-
-def fmt_int(value: Any) -> str:
-    """An integer with thousands separators; a dash for missing."""
-    return MISSING if value is None else f"{int(value):,}"
-
-
-def fmt_num(value: Any) -> str:
-    """A real number with three significant digits (more for large values)."""
-    if value is None:
-        return MISSING
-    x = float(value)
-    if x != x:
-        return MISSING
-    if abs(x) >= 1000:
-        return f"{x:,.0f}"
-    if abs(x) >= 100:
-        return f"{x:.1f}"
-    if x == 0:
-        return "0"
-    return f"{x:.3g}"
-
-
-def fmt_share(value: Any) -> str:
-    """A share as a percentage with one decimal."""
-    return MISSING if value is None else f"{float(value):.1%}"
-
-
-def fmt_p(value: Any) -> str:
-    """A p-value: two significant digits, scientific below 0.001."""
-    if value is None:
-        return MISSING
-    p = float(value)
-    if p == 0:
-        return "< 1e-300"
-    return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
-
-
-def fmt_day(value: Any) -> str:
-    if value is None:
-        return MISSING
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d")
-    return value.isoformat() if isinstance(value, date) else str(value)
-
-
-def fmt_time(value: Any) -> str:
-    if value is None:
-        return MISSING
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return str(value)
-
-
-def plural(n: int, word: str, words: str | None = None) -> str:
-    return f"{fmt_int(n)} {word if n == 1 else (words or word + 's')}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -996,7 +940,7 @@ def build_cluster_report(data: RunData, finding: dict[str, Any], ctx: RunContext
         ("Window analysed", f"{fmt_day(data.window_start)} to {fmt_day(data.window_end)}"),
         ("Verdict", verdict),
         ("Risk score", f"{finding['risk_score']:.3f} (0 to 1)"),
-        ("Evidence families", _families_text(finding.get("strong_families"))),
+        ("Evidence families", families_text(finding.get("strong_families"))),
         ("Rules that fired", finding.get("signals") or MISSING),
         ("Generated at", fmt_time(ctx.generated_at)),
         ("Version", ctx.version),
@@ -1044,13 +988,6 @@ def build_cluster_report(data: RunData, finding: dict[str, Any], ctx: RunContext
     return _output(pdf)
 
 
-def _families_text(value: Any) -> str:
-    if not value:
-        return "none"
-    return ", ".join(FAMILY_TITLES.get(f.strip(), f.strip()).lower()
-                     for f in str(value).split(",") if f.strip())
-
-
 def _summary_paragraphs(data: RunData, finding: dict[str, Any], stats: pl.DataFrame | None,
                         tokens: int, active_days: int) -> list[str]:
     cid = finding["cluster_id"]
@@ -1076,13 +1013,13 @@ def _summary_paragraphs(data: RunData, finding: dict[str, Any], stats: pl.DataFr
     if joined:
         text.append(f"**Joined case {joined}.** Linking left these accounts outside case "
                     f"{joined}, but their own behaviour holds "
-                    f"{_families_text(','.join(families))} and their shared evidence with "
+                    f"{families_text(','.join(families))} and their shared evidence with "
                     f"that case's accounts passes the join rule (table case_join: tie "
                     "surprise against the threshold), so they are flagged as part of it.")
     elif families:
         text.append(f"**What they did.** A flagged verdict needs strong evidence in at least "
                     f"two behavioural families; here {len(families)} hold: "
-                    f"{_families_text(','.join(families))}.")
+                    f"{families_text(','.join(families))}.")
     if stats is not None and stats.height:
         strong = stats.filter(pl.col("is_strong")).sort(["family", "p_adjusted", "statistic"])
         for family in FAMILIES:
@@ -1722,7 +1659,7 @@ def build_summary(data: RunData, ctx: RunContext) -> bytes:
             Column("requests", 22, "n_requests", fmt_int, "RIGHT"),
             Column("first seen", 20, "first_seen", fmt_day),
             Column("last seen", 20, "last_seen", fmt_day),
-            Column("families", 42, lambda r: _families_text(r["strong_families"]) + (
+            Column("families", 42, lambda r: families_text(r["strong_families"]) + (
                 f"; joined {r['joined_case']}" if r.get("joined_case") else ""), wrap=True),
         ]
         for verdict in VERDICTS[:2]:
