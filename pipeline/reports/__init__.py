@@ -29,23 +29,34 @@ nothing prints the run id (it contains the clock).
 
 from __future__ import annotations
 
-import io
 import json
-import logging
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import matplotlib
 import polars as pl
-from fpdf import FPDF
 
 from pipeline import charts
-from pipeline.redaction import redact, strip_hidden
+from pipeline.redaction import redact
+from pipeline.reports.document import (
+    CHART_KEEP,
+    FONT,
+    INK,
+    INVALID_STAMP,
+    MUTED,
+    RED,
+    ZEBRA,
+    Attach,
+    Column,
+    EvidencePDF,
+    attach_csv,
+    pdf_bytes,
+    render_toc,
+    table_rows,
+)
 from pipeline.reports.format import (
     FAMILY_TITLES,
     MISSING,
@@ -63,8 +74,6 @@ from pipeline.schema import CLUSTER_FINDING, CLUSTER_STATISTIC, TABLES
 from pipeline.warehouse import write_bytes_atomic
 
 SUMMARY_NAME = "summary.pdf"
-INVALID_STAMP = "BUILT ON DATA THAT FAILED VALIDATION"
-PDFA = "PDF/A-3B"
 
 OPTIONAL_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "cluster_statistic": (
@@ -106,24 +115,8 @@ GRAPH_MAX_ACCOUNTS = 300
 """The account graph draws at most this many accounts (the most connected); the caption
 says so when the cluster is larger. The attached links.csv has every edge."""
 TOP_KEYS = 20
-CHART_KEEP = 80
-"""Millimetres a chart and its caption take: a heading over a chart moves to the next
-page with it."""
 EXCERPT_CHARS = 300
 
-FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-FONT = "DejaVu Sans"
-"""The one text face, also the family the charts' SVG text names, so both use the
-same embedded font."""
-MONO = "DejaVuMono"
-INK = (33, 33, 33)
-MUTED = (110, 110, 110)
-RULE = (200, 200, 200)
-RED = (178, 24, 43)
-HEAD_FILL = (236, 236, 236)
-ZEBRA = (247, 247, 247)
-
-logging.getLogger("fpdf.svg").setLevel(logging.ERROR)
 
 
 # ---------------------------------------------------------------------------------------
@@ -441,414 +434,6 @@ def _run_figures(db: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, A
 # The document: typography, header and footer, the stamp, tables, charts, captions.
 
 
-def xmp_packet(*, title: str, subject: str, author: str, creator: str, producer: str,
-               keywords: str, created: datetime) -> str:
-    """The XMP metadata (PDF/A-3B identification, Dublin Core, dates), written here so
-    that every date in it is the run's and none is the clock's. It mirrors the document
-    information dictionary fpdf2 writes (PDF/A requires the two to agree)."""
-    def esc(text: str) -> str:
-        return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-                .replace('"', "&quot;"))
-
-    stamp = created.astimezone(UTC).isoformat(timespec="seconds")
-    return "\n".join([
-        '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="distill-forensics">',
-        '  <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">',
-        '    <rdf:Description rdf:about=""',
-        '        xmlns:dc="http://purl.org/dc/elements/1.1/"',
-        '        xmlns:xmp="http://ns.adobe.com/xap/1.0/"',
-        '        xmlns:pdf="http://ns.adobe.com/pdf/1.3/"',
-        '        xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"',
-        f'        xmp:CreatorTool="{esc(creator)}"',
-        f'        xmp:CreateDate="{stamp}"',
-        f'        xmp:ModifyDate="{stamp}"',
-        f'        xmp:MetadataDate="{stamp}"',
-        f'        pdf:Producer="{esc(producer)}"',
-        f'        pdf:Keywords="{esc(keywords)}">',
-        "      <pdfaid:part>3</pdfaid:part>",
-        "      <pdfaid:conformance>B</pdfaid:conformance>",
-        '      <dc:title><rdf:Alt><rdf:li xml:lang="x-default">'
-        f"{esc(title)}</rdf:li></rdf:Alt></dc:title>",
-        '      <dc:description><rdf:Alt><rdf:li xml:lang="x-default">'
-        f"{esc(subject)}</rdf:li></rdf:Alt></dc:description>",
-        f"      <dc:creator><rdf:Seq><rdf:li>{esc(author)}</rdf:li></rdf:Seq></dc:creator>",
-        "    </rdf:Description>",
-        "  </rdf:RDF>",
-        "</x:xmpmeta>",
-    ])
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of a printed table: heading, width (mm), alignment, and how a value of
-    the row (a dict) becomes text."""
-
-    heading: str
-    width: float
-    key: str | Callable[[dict[str, Any]], Any]
-    fmt: Callable[[Any], str] = str
-    align: str = "LEFT"
-    wrap: bool = False
-
-    def text(self, row: dict[str, Any]) -> str:
-        value = self.key(row) if callable(self.key) else row.get(self.key)
-        if value is None and self.fmt is str:
-            return MISSING
-        return self.fmt(value)
-
-
-class EvidencePDF(FPDF):
-    """An A4 PDF/A-3B document with the reports' typography, running header and footer,
-    page numbers ("page n of N"), optional invalid-data stamp, and helpers for headings,
-    paragraphs, tables that repeat their header row across pages, and captioned charts."""
-
-    def __init__(self, *, title: str, running_head: str, generated_at: datetime,
-                 version: str, invalid: bool) -> None:
-        super().__init__(orientation="P", unit="mm", format="A4", enforce_compliance=PDFA)
-        self.running_head = running_head
-        self.generated_at = generated_at
-        self.version = version
-        self.invalid = invalid
-        self.set_margins(16, 20, 16)
-        self.set_auto_page_break(True, margin=18)
-        for style, name in (("", "DejaVuSans.ttf"), ("B", "DejaVuSans-Bold.ttf"),
-                            ("I", "DejaVuSans-Oblique.ttf"),
-                            ("BI", "DejaVuSans-BoldOblique.ttf")):
-            self.add_font(FONT, style, FONT_DIR / name)
-        self.add_font(MONO, "", FONT_DIR / "DejaVuSansMono.ttf")
-        self.set_font(FONT, size=9)
-        self.set_text_color(*INK)
-        producer = "distill-forensics (fpdf2)"
-        subject = "Evidence report of the distill-forensics pipeline"
-        self.set_title(title)
-        self.set_subject(subject)
-        self.set_author("distill-forensics")
-        self.set_creator(f"distill-forensics {version}")
-        self.set_producer(producer)
-        self.set_keywords("adversarial distillation, evidence report")
-        self.set_lang("en")
-        self.set_creation_date(generated_at)
-        self.set_xmp_metadata(xmp_packet(
-            title=title, subject=subject, author="distill-forensics",
-            creator=f"distill-forensics {version}", producer=producer,
-            keywords="adversarial distillation, evidence report", created=generated_at))
-
-    # fpdf2 hooks ---------------------------------------------------------------------
-
-    def normalize_text(self, text: str) -> str:
-        return super().normalize_text(strip_hidden(text))
-
-    def header(self) -> None:
-        if self.invalid:
-            self.set_fill_color(*RED)
-            self.set_text_color(255, 255, 255)
-            self.set_font(FONT, "B", 9)
-            self.set_xy(0, 0)
-            self.cell(self.w, 8, f"{INVALID_STAMP}: do not act on this document",
-                      align="C", fill=True)
-        if self.page_no() > 1:
-            self.set_xy(self.l_margin, 10)
-            self.set_font(FONT, "", 7.5)
-            self.set_text_color(*MUTED)
-            self.cell(0, 4, self.running_head, align="L")
-            self.set_draw_color(*RULE)
-            self.line(self.l_margin, 15, self.w - self.r_margin, 15)
-        self.set_text_color(*INK)
-        self.set_font(FONT, "", 9)
-        self.set_y(self.t_margin)
-
-    def footer(self) -> None:
-        self.set_y(-13)
-        self.set_draw_color(*RULE)
-        self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
-        self.set_font(FONT, "", 7.5)
-        self.set_text_color(*MUTED)
-        self.cell(0, 6, f"distill-forensics {self.version} · generated "
-                  f"{fmt_time(self.generated_at)}", align="L")
-        self.set_x(self.l_margin)
-        self.cell(0, 6, f"page {self.page_no()} of {{nb}}", align="R")
-        if self.invalid:
-            self.set_y(-8)
-            self.set_text_color(*RED)
-            self.set_font(FONT, "B", 7.5)
-            self.cell(0, 4, INVALID_STAMP, align="C")
-        self.set_text_color(*INK)
-
-    # building blocks -----------------------------------------------------------------
-
-    @property
-    def content_width(self) -> float:
-        return self.w - self.l_margin - self.r_margin
-
-    def ensure_space(self, height: float) -> None:
-        """Start a new page unless ``height`` mm still fit on this one."""
-        if self.get_y() + height > self.h - self.b_margin:
-            self.add_page()
-
-    def h1(self, text: str, *, new_page: bool = True) -> None:
-        if new_page:
-            self.add_page()
-        self.start_section(text, level=0)
-        self.set_font(FONT, "B", 15)
-        self.set_text_color(*INK)
-        self.multi_cell(0, 8, text, new_x="LMARGIN", new_y="NEXT")
-        self.ln(1.5)
-        self.set_font(FONT, "", 9)
-
-    def h2(self, text: str, *, keep: float = 40) -> None:
-        """A subsection heading, moved to the next page unless ``keep`` mm fit below it
-        (a chart's height), so a heading never sits alone at the foot of a page."""
-        self.ensure_space(keep + 10)
-        self.ln(2)
-        self.start_section(text, level=1)
-        self.set_font(FONT, "B", 11)
-        self.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
-        self.ln(0.5)
-        self.set_font(FONT, "", 9)
-
-    def para(self, text: str, *, size: float = 9, style: str = "",
-             colour: tuple[int, int, int] = INK, markdown: bool = False) -> None:
-        self.set_font(FONT, style, size)
-        self.set_text_color(*colour)
-        self.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT", markdown=markdown)
-        self.ln(1.2)
-        self.set_text_color(*INK)
-        self.set_font(FONT, "", 9)
-
-    def note(self, text: str) -> None:
-        """A 'not available in this run' line: visible, never a number."""
-        self.set_font(FONT, "I", 8.5)
-        self.set_text_color(*MUTED)
-        self.multi_cell(0, 4.4, text, new_x="LMARGIN", new_y="NEXT")
-        self.ln(1.5)
-        self.set_text_color(*INK)
-        self.set_font(FONT, "", 9)
-
-    def source(self, text: str) -> None:
-        self.set_font(FONT, "", 7)
-        self.set_text_color(*MUTED)
-        self.multi_cell(0, 3.4, f"Source: {text}", new_x="LMARGIN", new_y="NEXT")
-        self.ln(2)
-        self.set_text_color(*INK)
-        self.set_font(FONT, "", 9)
-
-    def figures(self, items: Sequence[tuple[str, str]]) -> None:
-        """A row of key figures: big numbers over small labels."""
-        self.ensure_space(20)
-        width = self.content_width / len(items)
-        x0, y0 = self.l_margin, self.get_y()
-        self.set_draw_color(*RULE)
-        for i, (label, value) in enumerate(items):
-            x = x0 + i * width
-            self.set_fill_color(*ZEBRA)
-            self.rect(x + 1, y0, width - 2, 17, style="F")
-            self.set_xy(x + 1, y0 + 2)
-            self.set_font(FONT, "B", 14)
-            self.cell(width - 2, 7, value, align="C")
-            self.set_xy(x + 1, y0 + 10)
-            self.set_font(FONT, "", 7.5)
-            self.set_text_color(*MUTED)
-            self.cell(width - 2, 4, label, align="C")
-            self.set_text_color(*INK)
-        self.set_xy(self.l_margin, y0 + 20)
-        self.set_font(FONT, "", 9)
-
-    def kv(self, rows: Sequence[tuple[str, str]], *, key_width: float = 48,
-           size: float = 9) -> None:
-        """Label: value lines, the label in bold."""
-        for key, value in rows:
-            self.ensure_space(6)
-            y = self.get_y()
-            self.set_font(FONT, "B", size)
-            self.multi_cell(key_width, size * 0.52, key, new_x="RIGHT", new_y="TOP")
-            self.set_font(FONT, "", size)
-            self.multi_cell(0, size * 0.52, value, new_x="LMARGIN", new_y="NEXT")
-            self.set_y(max(self.get_y(), y + size * 0.52) + 0.8)
-        self.ln(1)
-
-    def data_table(self, columns: Sequence[Column], rows: Iterable[dict[str, Any]], *,
-                   size: float = 7.5, mono: Sequence[int] = ()) -> None:
-        """A table whose header row repeats on every page it spans.
-
-        Drawn with plain cells rather than fpdf2's ``table()``, which lays out every cell
-        as a paragraph and took most of a report's time on the account appendix. Cells are
-        one line (clipped with an ellipsis) unless their column wraps; a row never splits
-        across pages.
-        """
-        total = sum(c.width for c in columns)
-        scale = self.content_width / total if total > self.content_width else 1.0
-        widths = [c.width * scale for c in columns]
-        line = size * 0.42
-        pad = 0.7
-        mono_set = set(mono)
-        self.set_draw_color(*RULE)
-        self.set_line_width(0.15)
-
-        def fonts(i: int, bold: bool = False) -> None:
-            if i in mono_set and not bold:
-                self.set_font(MONO, "", size - 0.4)
-            else:
-                self.set_font(FONT, "B" if bold else "", size)
-
-        def heading_lines() -> list[list[str]]:
-            out = []
-            for i, c in enumerate(columns):
-                fonts(i, bold=True)
-                out.append(self._wrap(c.heading, widths[i] - 2 * pad))
-            return out
-
-        head = heading_lines()
-        head_h = max(len(x) for x in head) * line + 2 * pad
-
-        def draw_head() -> None:
-            x, y = self.l_margin, self.get_y()
-            self.set_fill_color(*HEAD_FILL)
-            self.rect(x, y, sum(widths), head_h, style="F")
-            for i, c in enumerate(columns):
-                fonts(i, bold=True)
-                for k, text in enumerate(head[i]):
-                    self.set_xy(x + pad, y + pad + k * line)
-                    self.cell(widths[i] - 2 * pad, line, text, align=_ALIGN[c.align])
-                x += widths[i]
-            self.line(self.l_margin, y + head_h, self.l_margin + sum(widths), y + head_h)
-            self.set_xy(self.l_margin, y + head_h)
-
-        self.ensure_space(head_h + line + 2 * pad + 4)
-        draw_head()
-        limit = self.h - self.b_margin
-        for n, row in enumerate(rows):
-            texts = [c.text(row) for c in columns]
-            cells: list[list[str]] = []
-            for i, c in enumerate(columns):
-                fonts(i)
-                room = widths[i] - 2 * pad
-                cells.append(self._wrap(texts[i], room) if c.wrap
-                             else [self._clip(texts[i], room)])
-            row_h = max(len(x) for x in cells) * line + 2 * pad
-            if self.get_y() + row_h > limit:
-                self.add_page()
-                draw_head()
-            x, y = self.l_margin, self.get_y()
-            if n % 2:
-                self.set_fill_color(*ZEBRA)
-                self.rect(x, y, sum(widths), row_h, style="F")
-            for i, c in enumerate(columns):
-                fonts(i)
-                for k, text in enumerate(cells[i]):
-                    self.set_xy(x + pad, y + pad + k * line)
-                    self.cell(widths[i] - 2 * pad, line, text, align=_ALIGN[c.align])
-                x += widths[i]
-            self.line(self.l_margin, y + row_h, self.l_margin + sum(widths), y + row_h)
-            self.set_xy(self.l_margin, y + row_h)
-        self.ln(2)
-        self.set_font(FONT, "", 9)
-
-    def _clip(self, text: str, width: float) -> str:
-        """``text`` cut with an ellipsis to fit ``width`` mm in the current font."""
-        if len(text) * self.font_size * 0.62 <= width or self.get_string_width(text) <= width:
-            return text
-        lo, hi = 0, len(text)
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self.get_string_width(text[:mid] + "…") <= width:
-                lo = mid
-            else:
-                hi = mid - 1
-        return text[:lo] + "…"
-
-    def _wrap(self, text: str, width: float) -> list[str]:
-        """``text`` broken into lines of at most ``width`` mm (words, then characters)."""
-        if self.get_string_width(text) <= width:
-            return [text]
-        lines: list[str] = []
-        current = ""
-        for word in text.split(" "):
-            candidate = f"{current} {word}" if current else word
-            if self.get_string_width(candidate) <= width:
-                current = candidate
-                continue
-            if current:
-                lines.append(current)
-            while self.get_string_width(word) > width:
-                cut = len(self._clip(word, width).rstrip("…")) or 1
-                lines.append(word[:cut])
-                word = word[cut:]
-            current = word
-        lines.append(current)
-        return lines
-
-    def chart(self, svg: bytes, caption: str, source: str) -> None:
-        """An SVG chart at full width, kept on one page with its caption and source."""
-        width_pt, height_pt = _svg_size(svg)
-        width = self.content_width
-        height = width * height_pt / width_pt
-        self.ensure_space(height + 12)
-        self.image(io.BytesIO(svg), x=self.l_margin, w=width, h=height)
-        self.set_font(FONT, "I", 8)
-        self.multi_cell(0, 4, caption, new_x="LMARGIN", new_y="NEXT")
-        self.source(source)
-
-
-_ALIGN = {"LEFT": "L", "RIGHT": "R", "CENTER": "C"}
-_SVG_SIZE = re.compile(rb'<svg[^>]*?width="([\d.]+)pt" height="([\d.]+)pt"', re.DOTALL)
-
-
-def _svg_size(svg: bytes) -> tuple[float, float]:
-    match = _SVG_SIZE.search(svg[:2000])
-    if not match:
-        raise ValueError("chart SVG without a size in points")
-    return float(match.group(1)), float(match.group(2))
-
-
-def _render_toc(pdf: FPDF, outline: list[Any]) -> None:
-    pdf.set_xy(pdf.l_margin, pdf.t_margin)
-    pdf.set_font(FONT, "B", 15)
-    pdf.cell(0, 8, "Contents", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(3)
-    for section in outline:
-        if section.level > 1:
-            continue
-        indent = 6 * section.level
-        pdf.set_font(FONT, "B" if section.level == 0 else "", 9.5 if section.level == 0 else 8.5)
-        link = pdf.add_link(page=section.page_number)
-        pdf.set_x(pdf.l_margin + indent)
-        width = pdf.w - pdf.l_margin - pdf.r_margin - indent - 12
-        pdf.cell(width, 5.6, section.name, link=link)
-        pdf.cell(12, 5.6, str(section.page_number), align="R", link=link,
-                 new_x="LMARGIN", new_y="NEXT")
-        if section.level == 0:
-            pdf.ln(0.6)
-
-
-def _csv(frame: pl.DataFrame) -> bytes:
-    """Rows as CSV (UTF-8, header, ISO times in UTC): what the attachments hold. Text that
-    a spreadsheet would run as a formula (starting with =, +, -, @, a tab or a carriage
-    return: a user agent or an e-mail domain is whatever the client sent) is prefixed
-    with an apostrophe, as OWASP advises, so opening an attachment runs nothing."""
-    out = frame
-    for name, dtype in frame.schema.items():
-        if isinstance(dtype, pl.Datetime):
-            out = out.with_columns(pl.col(name).dt.convert_time_zone("UTC")
-                                   if dtype.time_zone else pl.col(name))
-        elif isinstance(dtype, pl.List):
-            out = out.with_columns(pl.col(name).cast(pl.List(pl.String)).list.join(","))
-    text = [n for n, t in out.schema.items() if t == pl.String]
-    out = out.with_columns(
-        pl.when(pl.col(n).str.contains(r"^[=+\-@\t\r]")).then(pl.lit("'") + pl.col(n))
-        .otherwise(pl.col(n)).alias(n) for n in text)
-    return out.write_csv(datetime_format="%Y-%m-%dT%H:%M:%S%.6f%z").encode("utf-8")
-
-
-def _attach(pdf: EvidencePDF, name: str, frame: pl.DataFrame, description: str) -> str:
-    pdf.embed_file(bytes=_csv(frame) or b"\n", basename=name, mime_type="text/csv",
-                   associated_file_relationship="Data", desc=description,
-                   modification_date=pdf.generated_at, creation_date=pdf.generated_at)
-    return name
-
-
-def _output(pdf: FPDF) -> bytes:
-    return bytes(pdf.output())
-
 
 # ---------------------------------------------------------------------------------------
 # Run-level context: provenance shared by every report of a run.
@@ -882,10 +467,6 @@ def _flatten(values: Any, prefix: str = "") -> list[tuple[str, str]]:
 # One cluster's report.
 
 
-def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    return frame.to_dicts() if frame.height else []
-
-
 def build_cluster_report(data: RunData, finding: dict[str, Any], ctx: RunContext) -> bytes:
     """The PDF bytes of one flagged cluster's evidence report."""
     cid = finding["cluster_id"]
@@ -903,7 +484,7 @@ def build_cluster_report(data: RunData, finding: dict[str, Any], ctx: RunContext
     attachments: list[tuple[str, str, str]] = []
 
     def attach(name: str, frame: pl.DataFrame, table: str, what: str) -> str:
-        attachments.append((_attach(pdf, name, frame, f"{what} (from {table})"), table, what))
+        attachments.append((attach_csv(pdf, name, frame, f"{what} (from {table})"), table, what))
         return name
 
     # cover ---------------------------------------------------------------------------
@@ -952,7 +533,7 @@ def build_cluster_report(data: RunData, finding: dict[str, Any], ctx: RunContext
              "that this file is the one the pipeline produced and how to re-derive it.",
              size=8.5, colour=MUTED)
     pdf.add_page()
-    pdf.insert_toc_placeholder(_render_toc, pages=1)
+    pdf.insert_toc_placeholder(render_toc, pages=1)
 
     # summary -------------------------------------------------------------------------
     pdf.h1("Summary", new_page=False)
@@ -985,7 +566,7 @@ def build_cluster_report(data: RunData, finding: dict[str, Any], ctx: RunContext
     attach("daily.csv", daily, "account_day", "the cluster's requests, accounts and tokens "
            "per day")
     _provenance(pdf, data, ctx, attachments)
-    return _output(pdf)
+    return pdf_bytes(pdf)
 
 
 def _summary_paragraphs(data: RunData, finding: dict[str, Any], stats: pl.DataFrame | None,
@@ -1071,13 +652,13 @@ def _family_statistics(pdf: EvidencePDF, stats: pl.DataFrame | None, family: str
         pdf.note(f"No {FAMILY_TITLES[family].lower()} statistic was tested for this cluster "
                  "(cluster_statistic has no row of this family).")
         return
-    pdf.data_table(_stat_columns(), _rows(rows))
+    pdf.data_table(_stat_columns(), table_rows(rows))
     pdf.source("cluster_statistic (family = " + family + "); baseline: clusters of similar "
                "size; p adj.: Benjamini-Hochberg across the clusters tested")
 
 
 def _linkage_section(pdf: EvidencePDF, data: RunData, cid: str,
-                     attach: Callable[[str, pl.DataFrame, str, str], str]) -> None:
+                     attach: Attach) -> None:
     pdf.h1("Account linkage")
     pdf.para("Why these accounts are treated as one operator. Each shared key is weighted by "
              "its rarity in the window (1 for a key two accounts share, 0 for one the whole "
@@ -1102,7 +683,7 @@ def _linkage_section(pdf: EvidencePDF, data: RunData, cid: str,
             Column("highest weight", 26, "weight_max", fmt_num, "RIGHT"),
             Column("mean weight", 24, "weight_mean", fmt_num, "RIGHT"),
             Column("account pairs", 24, lambda r: r["pair_count"] or None, fmt_int, "RIGHT"),
-        ], _rows(summary))
+        ], table_rows(summary))
         pdf.source("cluster_key (grouped by key_type; pair types same_prompt and failover "
                    "count account pairs, not keys)")
         top = keys.filter(pl.col("key_value").is_not_null()).sort(
@@ -1117,7 +698,7 @@ def _linkage_section(pdf: EvidencePDF, data: RunData, cid: str,
                 Column("accounts here", 22, "cluster_account_count", fmt_int, "RIGHT"),
                 Column("in the window", 22, "window_account_count", fmt_int, "RIGHT"),
                 Column("rarity weight", 22, "weight", fmt_num, "RIGHT"),
-            ], _rows(top), mono=(1,))
+            ], table_rows(top), mono=(1,))
             pdf.source("cluster_key; every key is in the attached linking-keys.csv")
         attach("linking-keys.csv", keys, "cluster_key", "every linking key of the cluster")
     else:
@@ -1206,7 +787,7 @@ def _behaviour_table(pdf: EvidencePDF, data: RunData, cid: str, names: Sequence[
 
 
 def _query_section(pdf: EvidencePDF, data: RunData, cid: str, stats: pl.DataFrame | None,
-                   attach: Callable[[str, pl.DataFrame, str, str], str],
+                   attach: Attach,
                    ctx: RunContext) -> None:
     pdf.h1("Query distribution")
     pdf.para("What the cluster asks, against everybody else: a sweep across capabilities, "
@@ -1259,13 +840,13 @@ def _query_section(pdf: EvidencePDF, data: RunData, cid: str, stats: pl.DataFram
                 Column("requests", 16, "request_count", fmt_int, "RIGHT"),
                 Column("prompt (redacted)", 146,
                        lambda r: redact(r["prompt_text"], max_chars=EXCERPT_CHARS), wrap=True),
-            ], _rows(rows))
+            ], table_rows(rows))
             pdf.source("requests.prompt_text of the cluster's accounts, redacted by "
                        "pipeline.redaction")
 
 
 def _caching_section(pdf: EvidencePDF, data: RunData, cid: str, stats: pl.DataFrame | None,
-                     attach: Callable[[str, pl.DataFrame, str, str], str]) -> None:
+                     attach: Attach) -> None:
     pdf.h1("Caching mismatch")
     pdf.para("What the prompt cache saw against what it would have seen had one account "
              "sent all of the cluster's requests. Prompts spread over many accounts miss a "
@@ -1334,7 +915,7 @@ def _caching_section(pdf: EvidencePDF, data: RunData, cid: str, stats: pl.DataFr
             Column("cache writes", 24, "write_count", fmt_int, "RIGHT"),
             Column("writes one account needs", 36, "expected_write_count", fmt_int, "RIGHT"),
             Column("handoffs", 22, "handoff_count", fmt_int, "RIGHT"),
-        ], _rows(top), mono=(0,))
+        ], table_rows(top), mono=(0,))
         pdf.source(f"cluster_cache_collision (top {top.height} of "
                    f"{fmt_int(collisions.height)} prefixes by cross-account handoffs)")
         attach("cache-collisions.csv", collisions, "cluster_cache_collision",
@@ -1345,7 +926,7 @@ def _caching_section(pdf: EvidencePDF, data: RunData, cid: str, stats: pl.DataFr
 
 
 def _traffic_section(pdf: EvidencePDF, data: RunData, cid: str, stats: pl.DataFrame | None,
-                     attach: Callable[[str, pl.DataFrame, str, str], str]) -> None:
+                     attach: Attach) -> None:
     pdf.h1("Traffic shape")
     pdf.para("When and how fast the cluster sends: pacing just under each account's rate "
              "limit, flat activity around the clock and accounts that start and stop "
@@ -1422,7 +1003,7 @@ def _shares(frame: pl.DataFrame, key: str, value: str, keys: Iterable[int]) -> l
 
 
 def _statistics_appendix(pdf: EvidencePDF, stats: pl.DataFrame | None,
-                         attach: Callable[[str, pl.DataFrame, str, str], str]) -> None:
+                         attach: Attach) -> None:
     pdf.h1("Appendix A: every statistic")
     if stats is None:
         pdf.note("Not available in this run: forensics.duckdb has no table cluster_statistic.")
@@ -1439,18 +1020,18 @@ def _statistics_appendix(pdf: EvidencePDF, stats: pl.DataFrame | None,
         if not rows.height:
             continue
         pdf.h2(FAMILY_TITLES[family])
-        pdf.data_table(_stat_columns(wide=True), _rows(rows), size=6.5)
+        pdf.data_table(_stat_columns(wide=True), table_rows(rows), size=6.5)
     others = stats.filter(~pl.col("family").is_in(FAMILIES))
     if others.height:
         pdf.h2("Other statistics")
-        pdf.data_table(_stat_columns(wide=True), _rows(others), size=6.5)
+        pdf.data_table(_stat_columns(wide=True), table_rows(others), size=6.5)
     pdf.source("cluster_statistic; the source table of each statistic is in the attached "
                "statistics.csv (column source_table)")
     attach("statistics.csv", stats, "cluster_statistic", "every statistic of the cluster")
 
 
 def _accounts_appendix(pdf: EvidencePDF, accounts: pl.DataFrame,
-                       attach: Callable[[str, pl.DataFrame, str, str], str]) -> None:
+                       attach: Attach) -> None:
     pdf.h1("Appendix B: every account")
     pdf.para(f"The {plural(accounts.height, 'account')} of the cluster, busiest first, with "
              "their figures over the window.", size=8.5)
@@ -1465,7 +1046,7 @@ def _accounts_appendix(pdf: EvidencePDF, accounts: pl.DataFrame,
         Column("output tok.", 22, "output_tokens", fmt_int, "RIGHT"),
         Column("peak/limit", 16, "peak_rpm_limit_ratio_max", fmt_share, "RIGHT"),
         Column("last request", 20, "last_request_at", fmt_day),
-    ], _rows(accounts), size=6.8, mono=(0,))
+    ], table_rows(accounts), size=6.8, mono=(0,))
     pdf.source("account_day over the window (sums; peak/limit: the highest "
                "peak_rpm_limit_ratio of a day) joined with accounts (created, country)")
     attach("accounts.csv", accounts, "account_day, accounts", "every account of the cluster")
@@ -1481,7 +1062,7 @@ def _provenance(pdf: EvidencePDF, data: RunData, ctx: RunContext,
             Column("sha256", 98, "sha256"),
             Column("rows read", 18, "rows_read", fmt_int, "RIGHT"),
             Column("kept", 18, "rows_kept", fmt_int, "RIGHT"),
-        ], _rows(data.inputs), size=6.5, mono=(1,))
+        ], table_rows(data.inputs), size=6.5, mono=(1,))
         quarantined = int(data.inputs["rows_quarantined"].sum())
         pdf.source("ingest_ledger (for each day of the window, the files of the latest ingest "
                    f"that covered it); {fmt_int(quarantined)} rows of these files quarantined")
@@ -1557,7 +1138,7 @@ def _validation(pdf: EvidencePDF, data: RunData, ctx: RunContext) -> None:
         pdf.data_table([Column("suite", 30, "suite"), Column("check", 50, "check_name"),
                         Column("table", 35, "table_name"),
                         Column("observed", 65, "observed", wrap=True)],
-                       _rows(failed), size=7)
+                       table_rows(failed), size=7)
     pdf.source("validation_result")
 
 
@@ -1604,7 +1185,7 @@ def build_summary(data: RunData, ctx: RunContext) -> bytes:
         pdf.note("No verdict in this run: forensics.duckdb has no table cluster_findings (the "
                  "scoring stage did not run), so no evidence report was written.")
     pdf.add_page()
-    pdf.insert_toc_placeholder(_render_toc, pages=1)
+    pdf.insert_toc_placeholder(render_toc, pages=1)
 
     pdf.h2("Run statistics")
     figures = data.run_figures
@@ -1631,7 +1212,7 @@ def build_summary(data: RunData, ctx: RunContext) -> bytes:
     if data.quarantine.height:
         pdf.data_table([Column("reason", 90, "reason"),
                         Column("rows", 40, "row_count", fmt_int, "RIGHT")],
-                       _rows(data.quarantine))
+                       table_rows(data.quarantine))
     else:
         pdf.para("No row of the window's input files was quarantined.")
     pdf.source("quarantine (rows of the window's input files, by reason)")
@@ -1666,7 +1247,7 @@ def build_summary(data: RunData, ctx: RunContext) -> bytes:
             rows_v = findings.filter(pl.col("verdict") == verdict)
             pdf.h2(f"{verdict.capitalize()} ({fmt_int(rows_v.height)})")
             if rows_v.height:
-                pdf.data_table(columns, _rows(rows_v), size=7, mono=(0,))
+                pdf.data_table(columns, table_rows(rows_v), size=7, mono=(0,))
             else:
                 pdf.para(f"No cluster is {verdict}.")
         clear = findings.filter(pl.col("verdict") == "clear")
@@ -1676,12 +1257,12 @@ def build_summary(data: RunData, ctx: RunContext) -> bytes:
                  "them with two or more accounts (listed below, highest score first); every "
                  "cluster is in the attached cluster-findings.csv.", size=8.5)
         if linked.height:
-            pdf.data_table(columns, _rows(linked), size=7, mono=(0,))
+            pdf.data_table(columns, table_rows(linked), size=7, mono=(0,))
         pdf.source("cluster_findings")
-        _attach(pdf, "cluster-findings.csv", findings, "every cluster's findings row "
+        attach_csv(pdf, "cluster-findings.csv", findings, "every cluster's findings row "
                 "(from cluster_findings)")
     _provenance(pdf, data, ctx, None)
-    return _output(pdf)
+    return pdf_bytes(pdf)
 
 
 CHANGE_ROWS = 100
@@ -1714,11 +1295,11 @@ def _changes_section(pdf: EvidencePDF, data: RunData, ctx: RunContext) -> None:
             Column("accounts now", 16, "n_accounts", fmt_int, "RIGHT"),
             Column("accounts now in", 40, lambda r: r["now_in"] and
                    f"{r['now_in']} ({r['now_in_verdict']})"),
-        ], _rows(changes.head(CHANGE_ROWS)), size=7, mono=(0,))
+        ], table_rows(changes.head(CHANGE_ROWS)), size=7, mono=(0,))
         if changes.height > CHANGE_ROWS:
             pdf.note(f"The first {fmt_int(CHANGE_ROWS)} of {fmt_int(changes.height)} changes; "
                      "all are in the attached verdict-changes.csv.")
-        _attach(pdf, "verdict-changes.csv", changes,
+        attach_csv(pdf, "verdict-changes.csv", changes,
                 "every verdict that changed since the previous publication (verdict_change)")
     pdf.source(f"verdict_change (this run's cluster_findings against publications/"
                f"{ctx.previous}/findings/cluster_findings.parquet)")
