@@ -99,7 +99,6 @@ class RunData:
         return parts.get(cluster_id, parts["__schema__"])
 
 
-
 @dataclass(frozen=True)
 class RunContext:
     """What every report of a run prints about the run rather than its tables: provenance
@@ -115,9 +114,10 @@ class RunContext:
     """The publication this run's changes are measured against (None: the first)."""
 
 
-
 def _query(db: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None
            ) -> pl.DataFrame:
+    """The rows of ``sql/reports/<name>.sql``: values are bound by DuckDB, never written
+    into the SQL text."""
     return db.sql(sql_text(f"reports/{name}"), params=params or None).pl()
 
 

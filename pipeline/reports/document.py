@@ -40,6 +40,10 @@ RED = (178, 24, 43)
 HEAD_FILL = (236, 236, 236)
 ZEBRA = (247, 247, 247)
 
+Attach = Callable[[str, pl.DataFrame, str, str], str]
+"""How a section attaches the rows behind it: (file name, rows, source table, what they
+are) -> the file name."""
+
 logging.getLogger("fpdf.svg").setLevel(logging.ERROR)
 
 
@@ -403,6 +407,8 @@ def _svg_size(svg: bytes) -> tuple[float, float]:
 
 
 def render_toc(pdf: FPDF, outline: list[Any]) -> None:
+    """The contents page (fpdf2 calls it at output, once every page number is known):
+    sections and their subsections, each a link to its page."""
     pdf.set_xy(pdf.l_margin, pdf.t_margin)
     pdf.set_font(FONT, "B", 15)
     pdf.cell(0, 8, "Contents", new_x="LMARGIN", new_y="NEXT")
@@ -442,6 +448,8 @@ def csv_bytes(frame: pl.DataFrame) -> bytes:
 
 
 def attach_csv(pdf: EvidencePDF, name: str, frame: pl.DataFrame, description: str) -> str:
+    """Attach rows to the PDF as its data (PDF/A-3 associated file), dated with the run so
+    the bytes never depend on the clock. Returns ``name``."""
     pdf.embed_file(bytes=csv_bytes(frame) or b"\n", basename=name, mime_type="text/csv",
                    associated_file_relationship="Data", desc=description,
                    modification_date=pdf.generated_at, creation_date=pdf.generated_at)
@@ -449,14 +457,10 @@ def attach_csv(pdf: EvidencePDF, name: str, frame: pl.DataFrame, description: st
 
 
 def pdf_bytes(pdf: FPDF) -> bytes:
+    """The finished document's bytes (fpdf2 hands back a bytearray)."""
     return bytes(pdf.output())
 
 
 def table_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
     """The rows of a frame as ``data_table`` takes them (none for an empty frame)."""
     return frame.to_dicts() if frame.height else []
-
-
-Attach = Callable[[str, pl.DataFrame, str, str], str]
-"""How a section attaches the rows behind it: (file name, rows, source table, what they
-are) -> the file name."""
