@@ -81,6 +81,7 @@ def build_cluster_report(data: RunData, finding: dict[str, Any], ctx: RunContext
 
 def _cover(pdf: EvidencePDF, data: RunData, finding: dict[str, Any], ctx: RunContext,
            case_id: str) -> None:
+    """Whom the report is about and its verdict, before any evidence."""
     cid = finding["cluster_id"]
     pdf.add_page()
     pdf.start_section("Cover", level=0)
@@ -130,6 +131,7 @@ def _cover(pdf: EvidencePDF, data: RunData, finding: dict[str, Any], ctx: RunCon
 
 def _summary(pdf: EvidencePDF, data: RunData, finding: dict[str, Any],
              stats: pl.DataFrame | None, tokens: int, active_days: int, attach: Attach) -> None:
+    """Plain words first: the figures and the strong statistics, before the sections."""
     pdf.h1("Summary", new_page=False)
     pdf.figures([("accounts", fmt_int(finding["n_accounts"])),
                  ("requests", fmt_int(finding["n_requests"])),
