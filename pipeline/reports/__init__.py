@@ -18,7 +18,7 @@ as CSV files, so the report carries its own data.
 Sections whose source table is missing in a run (the statistics stage's per-cluster
 tables, a validation stage) print a "not available in this run" line naming the table;
 they never print an invented number. The optional tables are listed in
-``data.OPTIONAL_TABLES`` with the columns read; the queries are ``sql/reports/*.sql``.
+``data.OPTIONAL_TABLES``; the queries that read them are in ``sql/reports/``.
 
 The documents are PDF/A-3B (fpdf2 ``enforce_compliance``) with DejaVu Sans embedded, and
 byte-identical for the same inputs and parameters: the creation date is the run's

@@ -14,42 +14,27 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipeline.schema import CLUSTER_FINDING, CLUSTER_STATISTIC
 from pipeline.warehouse import sql_text
 
 POPULATION = "population"
 """The cluster_id of the row that a query adds for every account of the window."""
 
-OPTIONAL_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "cluster_statistic": (
-        "one row per cluster and statistic tested (schema.CLUSTER_STATISTIC)",
-        tuple(c.name for c in CLUSTER_STATISTIC.columns)),
-    "cluster_findings": (
-        "one row per cluster (schema.CLUSTER_FINDING)",
-        tuple(c.name for c in CLUSTER_FINDING.columns)),
-    "cluster_capability": (
-        "one row per cluster and capability category (statistics stage)",
-        ("cluster_id", "capability", "request_count")),
-    "cluster_profile": (
-        "one row per cluster of the window: the counts every statistic is a ratio of",
-        ("cluster_id", "cacheable_count", "predicted_hit_count", "observed_read_count",
-         "busted_count", "handoff_count", "read_without_write_count")),
-    "cluster_cache_day": (
-        "one row per cluster and UTC day of the window with a cacheable request: the "
-        "cache replay's counts per day",
-        ("cluster_id", "date", "cacheable_count", "predicted_hit_count",
-         "observed_read_count", "handoff_count")),
-    "cluster_cache_collision": (
-        "one row per cluster and cacheable prefix (system_hash, model) that two or more of "
-        "its accounts sent",
-        ("cluster_id", "prefix_hash", "account_count", "request_count", "write_count",
-         "expected_write_count", "handoff_count")),
-    "validation_result": (
-        "one row per validation check and run (the latest of each check is shown)",
-        ("suite", "expectation", "column", "batch", "success", "observed_value")),
+OPTIONAL_TABLES: dict[str, str] = {
+    "cluster_statistic": "one row per cluster and statistic tested (schema.CLUSTER_STATISTIC)",
+    "cluster_findings": "one row per cluster (schema.CLUSTER_FINDING)",
+    "cluster_capability": "one row per cluster and capability category (statistics stage)",
+    "cluster_profile": "one row per cluster of the window: the counts every statistic is a "
+                       "ratio of",
+    "cluster_cache_day": "one row per cluster and UTC day of the window with a cacheable "
+                         "request: the cache replay's counts per day",
+    "cluster_cache_collision": "one row per cluster and cacheable prefix (system_hash, model) "
+                               "that two or more of its accounts sent",
+    "validation_result": "one row per validation check and run (the latest of each check is "
+                         "shown)",
 }
-"""Tables the reports read when present, with their grain and the columns read. Each
-section that needs one says "not available in this run" when it is absent."""
+"""Tables the reports read when present, with their grain; the columns read are those of
+the ``sql/reports/`` queries. Each section that needs one says "not available in this run"
+when it is absent."""
 
 
 @dataclass

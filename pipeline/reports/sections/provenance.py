@@ -61,7 +61,7 @@ def provenance_section(pdf: EvidencePDF, data: RunData, ctx: RunContext,
         rows = []
         for name in described:
             table = TABLES.get(name)
-            grain = table.grain if table else (OPTIONAL_TABLES.get(name, ("",))[0] or
+            grain = table.grain if table else (OPTIONAL_TABLES.get(name) or
                                                _CORE_GRAINS.get(name, ""))
             rows.append({"table": name, "grain": grain or MISSING})
         pdf.data_table([Column("table", 40, "table"),
