@@ -149,6 +149,7 @@ def _read_run(db: duckdb.DuckDBPyConnection, tables: set[str], findings: pl.Data
     w = {"start": start, "end": end}
     behaviour = _query(db, "behaviour", w)
     population = behaviour.filter(pl.col("cluster_id") == POPULATION).drop("cluster_id")
+    # Over no day at all the population is still one row, of nulls, as an aggregate gives.
     inputs = read_inputs(db, start, end, tables)
     return RunData(
         window_start=start, window_end=end, tables=tables, findings=findings,
