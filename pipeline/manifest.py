@@ -101,7 +101,8 @@ def code_version() -> str:
 
 
 def sql_hashes() -> dict[str, str]:
-    """sha256 of every SQL file the pipeline runs, by file name."""
+    """sha256 of every SQL file of ``sql/`` (the tables' SQL), by file name. The reports'
+    queries in ``sql/reports/`` are not listed: they are part of the code version."""
     folder = sql_path("macros").parent
     return {p.name: sha256_file(p) for p in sorted(folder.glob("*.sql"))}
 
@@ -110,7 +111,7 @@ def ledger_inputs(db: Any, *, start: date | None = None,
                   end: date | None = None) -> list[InputRecord]:
     """The input files behind the window's partitions, from ``ingest_ledger`` (the same
     selection the reports print). ``start``/``end`` default to the clusters' window."""
-    from pipeline.reports import existing_tables, read_inputs
+    from pipeline.reports.data import existing_tables, read_inputs
 
     tables = existing_tables(db)
     if (start is None or end is None) and "clusters" in tables:

@@ -39,7 +39,8 @@ _SQL_DIRS = (
 
 @cache
 def sql_text(name: str) -> str:
-    """The text of ``sql/<name>.sql``: the one place a table's SQL lives."""
+    """The text of ``sql/<name>.sql``: the one place a table's SQL lives. ``name`` may
+    start with a folder: the reports' queries are ``reports/<query>``."""
     for folder in _SQL_DIRS:
         path = folder / f"{name}.sql"
         if path.is_file():

@@ -34,7 +34,8 @@ from pipeline.manifest import (
 )
 from pipeline.publication import REPORTS_DIR
 from pipeline.redaction import redact
-from pipeline.reports import INVALID_STAMP, EvidencePDF, _csv, write_reports
+from pipeline.reports import write_reports
+from pipeline.reports.document import INVALID_STAMP, EvidencePDF, csv_bytes
 from pipeline.runner import PipelineParams, RunRequest, publish_run, run_pipeline
 from pipeline.warehouse import DB_NAME, connect
 
@@ -428,7 +429,7 @@ def test_attached_csv_text_that_a_spreadsheet_would_run_is_neutralized():
     frame = pl.DataFrame({"user_agent": ["=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)",
                                          "\tx", "curl/8.5", None],
                           "requests": [-5, 1, 2, 3, 4, 5, 6]})
-    rows = pl.read_csv(_csv(frame), schema_overrides={"user_agent": pl.String})
+    rows = pl.read_csv(csv_bytes(frame), schema_overrides={"user_agent": pl.String})
     assert rows["user_agent"].to_list() == ["'=HYPERLINK(\"x\")", "'+1", "'-2+3", "'@SUM(A1)",
                                             "'\tx", "curl/8.5", None]
     assert rows["requests"].to_list() == [-5, 1, 2, 3, 4, 5, 6]
