@@ -14,9 +14,9 @@ import pytest
 
 from pipeline.evaluation import read_labels, score_linking
 from pipeline.features import build_day_features, create_feature_views
+from pipeline.lineage import assign_cluster_ids
 from pipeline.linking import (
     LinkParams,
-    assign_cluster_ids,
     binomial_surprise,
     combine_evidence,
     confirm_members,

@@ -155,7 +155,7 @@ def _read_run(db: duckdb.DuckDBPyConnection, tables: set[str], findings: pl.Data
         window_start=start, window_end=end, tables=tables, findings=findings,
         statistics=_query(db, "statistics") if "cluster_statistic" in tables else None,
         members=_query(db, "members"),
-        accounts=_query(db, "accounts", w),
+        accounts=_query(db, "member_accounts", w),
         daily=_query(db, "daily", w),
         hours=_query(db, "hours", w),
         population_hours=_query(db, "population_hours", w),

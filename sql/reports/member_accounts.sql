@@ -1,4 +1,4 @@
--- reports/accounts: one row per account of a flagged cluster, busiest first, with its
+-- reports/member_accounts: one row per account of a flagged cluster, busiest first, with its
 -- attributes and its figures summed over the window's days (an account without a day in
 -- the window has zero requests, not none).
 -- Input: _report_member, account_day, _report_account. Parameters: $start, $end.
