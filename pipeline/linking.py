@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -154,9 +155,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
                                families={t.key_type: t.family for t in params.link_types},
                                dispersion=params.member_dispersion)
 
-    confirmed = confirm(detect_communities(accounts, edges, params))
-    confirmed = confirm(regroup_strays(confirmed, edges, params))
-    labels = join_card_holders(confirmed.select("account_id", "label"), evidence)
+    labels = cluster_accounts(accounts, edges, evidence, confirm, params)
     previous = _previous_clusters(db)
     clusters, lineage = assign_cluster_ids(labels, previous)
     clusters = clusters.with_columns(window_start=pl.lit(first), window_end=pl.lit(last))
@@ -339,16 +338,23 @@ def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
             _pair_sum_tests(evidence, null, label),
             _failover_tests(failovers, label, failover_floor, dispersion),
         ], how="vertical_relaxed"), families).drop("label")
-        strong_inside = (_inside(strong, label).select("account_id").unique()
-                         .with_columns(strong=pl.lit(True)))
+        tested = (label.join(members, on="account_id", how="left")
+                  .with_columns(passes=(pl.col("member_surprise") >= member_edge)
+                                & (pl.col("second_surprise") >= member_edge))
+                  .with_columns(pl.col("passes").fill_null(False))
+                  .with_columns(settled=pl.col("passes").any().over("label")))
+        partners = (_inside(strong, label)
+                    .join(tested.select(other="account_id", other_passes="passes"), on="other")
+                    .join(tested.select("account_id", "settled"), on="account_id")
+                    .filter(pl.col("other_passes") | ~pl.col("settled"))
+                    .select("account_id").unique().with_columns(strong=pl.lit(True)))
         current = (current.drop("member_surprise")
-                   .join(members, on="account_id", how="left")
-                   .join(strong_inside, on="account_id", how="left")
+                   .join(tested.select("account_id", "member_surprise", "passes"),
+                         on="account_id", how="left")
+                   .join(partners, on="account_id", how="left")
                    .join(size, on="label")
                    .with_columns(stays=(pl.col("n") > 1)
-                                 & (((pl.col("member_surprise") >= member_edge)
-                                     & (pl.col("second_surprise") >= member_edge))
-                                    | pl.col("strong").fill_null(False))))
+                                 & (pl.col("passes") | pl.col("strong").fill_null(False))))
         alone = -1 - pl.int_range(pl.len())
         current = (current.sort("account_id")
                    .with_columns(label=pl.when("stays").then("label").otherwise(alone))
@@ -519,6 +525,27 @@ def _member_surprise(tested: pl.DataFrame, families: dict[str, str]) -> pl.DataF
     ).select("account_id", "label", "member_surprise", "second_surprise")
 
 
+def cluster_accounts(accounts: pl.Series, edges: pl.DataFrame, evidence: pl.DataFrame,
+                     confirm: Callable[[pl.DataFrame], pl.DataFrame],
+                     params: LinkParams) -> pl.DataFrame:
+    """(account_id, label): Leiden's communities with each member confirmed, card holders
+    joined, and then the accounts still alone grouped again among themselves and
+    confirmed. Card holders join before the strays are regrouped: an account its
+    community's test let go but whose card its community holds is that payer's, not a
+    stray free to fall in with another campaign's accounts."""
+    confirmed = confirm(detect_communities(accounts, edges, params))
+    carded = join_card_holders(confirmed.select("account_id", "label"), evidence)
+    alone = -1 - pl.int_range(pl.len())
+    carded = (carded.sort("account_id")
+              .with_columns(label=pl.when(pl.len().over("label") > 1).then("label")
+                            .otherwise(alone)))
+    pairs = max(len(accounts) * (len(accounts) - 1) / 2, 1.0)
+    density = float(edges["weight"].sum()) / pairs
+    confirmed = confirm(regroup_strays(carded, edges, params,
+                                       min(params.resolution, density) or params.resolution))
+    return join_card_holders(confirmed.select("account_id", "label"), evidence)
+
+
 def join_card_holders(labels: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
     """(account_id, label) with every community that shares a payment card merged: a card
     is one payer at any count, so its holders are one cluster however sparse their other
@@ -563,8 +590,8 @@ def detect_communities(accounts: pl.Series, edges: pl.DataFrame,
         .select("account_id", "label")
 
 
-def regroup_strays(confirmed: pl.DataFrame, edges: pl.DataFrame,
-                   params: LinkParams) -> pl.DataFrame:
+def regroup_strays(confirmed: pl.DataFrame, edges: pl.DataFrame, params: LinkParams,
+                   resolution: float) -> pl.DataFrame:
     """(account_id, label): the confirmed communities as they are, and Leiden run again on
     the graph of the accounts the member test left alone. In a noisy window Leiden may
     spread a small group over communities of chance pairs, where each of its accounts
@@ -573,8 +600,8 @@ def regroup_strays(confirmed: pl.DataFrame, edges: pl.DataFrame,
     among = edges.filter(pl.col("account_a").is_in(stray.implode())
                          & pl.col("account_b").is_in(stray.implode()))
     offset = int(confirmed["label"].max() or 0) + 1
-    again = detect_communities(stray, among, params).with_columns(
-        pl.col("label") + offset)
+    again = detect_communities(stray, among, params.model_copy(
+        update={"resolution": resolution})).with_columns(pl.col("label") + offset)
     return pl.concat([confirmed.filter(pl.col("label") >= 0).select("account_id", "label"),
                       again]).sort("account_id")
 
