@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -40,10 +41,10 @@ import igraph
 import numpy as np
 import polars as pl
 import pyarrow as pa
-from scipy.special import betainc, gammaincc, gammaln
 
 from pipeline.lineage import assign_cluster_ids, previous_clusters, record_lineage
 from pipeline.settings import FeatureParams, LinkParams
+from pipeline.surprise import binomial_surprise, count_surprise, fisher_surprise
 from pipeline.warehouse import publish_frame, sql_text
 
 TIMED_KINDS: tuple[str, ...] = ("same_prompt", "failover")
@@ -156,9 +157,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
                                families={t.key_type: t.family for t in params.link_types},
                                dispersion=params.member_dispersion)
 
-    confirmed = confirm(detect_communities(accounts, edges, params))
-    confirmed = confirm(regroup_strays(confirmed, edges, params))
-    labels = join_card_holders(confirmed.select("account_id", "label"), evidence)
+    labels = cluster_accounts(accounts, edges, evidence, confirm, params)
     previous = previous_clusters(db)
     clusters, lineage = assign_cluster_ids(labels, previous)
     clusters = clusters.with_columns(window_start=pl.lit(first), window_end=pl.lit(last))
@@ -187,55 +186,6 @@ def edge_threshold(account_count: int, alpha: float) -> dict[str, float | int]:
     pair_count = max(account_count * (account_count - 1) / 2, 1.0)
     return {"account_count": account_count, "pair_count": pair_count, "alpha": alpha,
             "edge_surprise": math.log10(pair_count) - math.log10(alpha)}
-
-
-def count_surprise(count: np.ndarray, mean: np.ndarray, size: np.ndarray) -> np.ndarray:
-    """-log10 P(X >= count) for X negative binomial with this mean and ``size`` (variance
-    mean + mean^2 / size): the regularized incomplete beta function I_x(count, size) at
-    x = mean / (mean + size); count may be fractional (a band count divided by the bands
-    per prompt). A very large size is Poisson. Below 1e-300 the probability of the count
-    itself takes over, which never underflows."""
-    mean = np.maximum(mean, 1e-12)
-    size = np.clip(size, 1e-6, 1e12)
-    x = mean / (mean + size)
-    tail = betainc(count, size, x)
-    lead = (gammaln(count + size) - gammaln(count + 1) - gammaln(size)
-            + size * np.log1p(-x) + count * np.log(x)) / math.log(10)
-    with np.errstate(divide="ignore"):
-        exact = -np.log10(tail)
-    return np.where(tail > 1e-300, exact, -lead).clip(0.0, None)
-
-
-def binomial_surprise(count: np.ndarray, trials: np.ndarray, share: np.ndarray) -> np.ndarray:
-    """-log10 P(X >= count) for X binomial with ``trials`` and probability ``share``: the
-    regularized incomplete beta function I_share(count, trials - count + 1); counts may be
-    fractional (bands per prompt), a count of 0 is no surprise. Below 1e-300 the
-    probability of the count itself takes over, as in ``count_surprise``."""
-    k = np.clip(count, 0.0, trials)
-    p = np.clip(share, 1e-300, 1.0)
-    positive = k > 0
-    k = np.where(positive, k, 1.0)
-    tail = betainc(k, trials - k + 1.0, p)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lead = (gammaln(trials + 1) - gammaln(k + 1) - gammaln(trials - k + 1)
-                + k * np.log(p) + (trials - k) * np.log1p(-np.minimum(p, 1 - 1e-16))) \
-            / math.log(10)
-        exact = -np.log10(tail)
-    surprise = np.where(tail > 1e-300, exact, -lead)
-    return np.where(positive, surprise, 0.0).clip(0.0, None)
-
-
-def fisher_surprise(surprise: np.ndarray, components: np.ndarray) -> np.ndarray:
-    """-log10 of Fisher's combined p-value of ``components`` independent tests whose
-    surprises sum to ``surprise``: the chi-square(2m) tail of -2 sum ln p, which is the
-    regularized upper gamma Q(m, ln(10) * surprise). Leading term below 1e-300."""
-    x = surprise * math.log(10)
-    tail = gammaincc(components, x)
-    lead = (-x + (components - 1) * np.log(np.maximum(x, 1e-300)) - gammaln(components)) \
-        / math.log(10)
-    with np.errstate(divide="ignore"):
-        exact = -np.log10(tail)
-    return np.where(tail > 1e-300, exact, -lead).clip(0.0, None)
 
 
 def score_evidence(counted: pl.DataFrame, threshold: dict[str, float | int],
@@ -341,16 +291,23 @@ def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
             _pair_sum_tests(evidence, null, label),
             _failover_tests(failovers, label, failover_floor, dispersion),
         ], how="vertical_relaxed"), families).drop("label")
-        strong_inside = (_inside(strong, label).select("account_id").unique()
-                         .with_columns(strong=pl.lit(True)))
+        tested = (label.join(members, on="account_id", how="left")
+                  .with_columns(passes=(pl.col("member_surprise") >= member_edge)
+                                & (pl.col("second_surprise") >= member_edge))
+                  .with_columns(pl.col("passes").fill_null(False))
+                  .with_columns(settled=pl.col("passes").any().over("label")))
+        partners = (_inside(strong, label)
+                    .join(tested.select(other="account_id", other_passes="passes"), on="other")
+                    .join(tested.select("account_id", "settled"), on="account_id")
+                    .filter(pl.col("other_passes") | ~pl.col("settled"))
+                    .select("account_id").unique().with_columns(strong=pl.lit(True)))
         current = (current.drop("member_surprise")
-                   .join(members, on="account_id", how="left")
-                   .join(strong_inside, on="account_id", how="left")
+                   .join(tested.select("account_id", "member_surprise", "passes"),
+                         on="account_id", how="left")
+                   .join(partners, on="account_id", how="left")
                    .join(size, on="label")
                    .with_columns(stays=(pl.col("n") > 1)
-                                 & (((pl.col("member_surprise") >= member_edge)
-                                     & (pl.col("second_surprise") >= member_edge))
-                                    | pl.col("strong").fill_null(False))))
+                                 & (pl.col("passes") | pl.col("strong").fill_null(False))))
         alone = -1 - pl.int_range(pl.len())
         current = (current.sort("account_id")
                    .with_columns(label=pl.when("stays").then("label").otherwise(alone))
@@ -521,6 +478,27 @@ def _member_surprise(tested: pl.DataFrame, families: dict[str, str]) -> pl.DataF
     ).select("account_id", "label", "member_surprise", "second_surprise")
 
 
+def cluster_accounts(accounts: pl.Series, edges: pl.DataFrame, evidence: pl.DataFrame,
+                     confirm: Callable[[pl.DataFrame], pl.DataFrame],
+                     params: LinkParams) -> pl.DataFrame:
+    """(account_id, label): Leiden's communities with each member confirmed, card holders
+    joined, and then the accounts still alone grouped again among themselves and
+    confirmed. Card holders join before the strays are regrouped: an account its
+    community's test let go but whose card its community holds is that payer's, not a
+    stray free to fall in with another campaign's accounts."""
+    confirmed = confirm(detect_communities(accounts, edges, params))
+    carded = join_card_holders(confirmed.select("account_id", "label"), evidence)
+    alone = -1 - pl.int_range(pl.len())
+    carded = (carded.sort("account_id")
+              .with_columns(label=pl.when(pl.len().over("label") > 1).then("label")
+                            .otherwise(alone)))
+    pairs = max(len(accounts) * (len(accounts) - 1) / 2, 1.0)
+    density = float(edges["weight"].sum()) / pairs
+    confirmed = confirm(regroup_strays(carded, edges, params,
+                                       min(params.resolution, density) or params.resolution))
+    return join_card_holders(confirmed.select("account_id", "label"), evidence)
+
+
 def join_card_holders(labels: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
     """(account_id, label) with every community that shares a payment card merged: a card
     is one payer at any count, so its holders are one cluster however sparse their other
@@ -565,8 +543,8 @@ def detect_communities(accounts: pl.Series, edges: pl.DataFrame,
         .select("account_id", "label")
 
 
-def regroup_strays(confirmed: pl.DataFrame, edges: pl.DataFrame,
-                   params: LinkParams) -> pl.DataFrame:
+def regroup_strays(confirmed: pl.DataFrame, edges: pl.DataFrame, params: LinkParams,
+                   resolution: float) -> pl.DataFrame:
     """(account_id, label): the confirmed communities as they are, and Leiden run again on
     the graph of the accounts the member test left alone. In a noisy window Leiden may
     spread a small group over communities of chance pairs, where each of its accounts
@@ -575,7 +553,7 @@ def regroup_strays(confirmed: pl.DataFrame, edges: pl.DataFrame,
     among = edges.filter(pl.col("account_a").is_in(stray.implode())
                          & pl.col("account_b").is_in(stray.implode()))
     offset = int(confirmed["label"].max() or 0) + 1
-    again = detect_communities(stray, among, params).with_columns(
-        pl.col("label") + offset)
+    again = detect_communities(stray, among, params.model_copy(
+        update={"resolution": resolution})).with_columns(pl.col("label") + offset)
     return pl.concat([confirmed.filter(pl.col("label") >= 0).select("account_id", "label"),
                       again]).sort("account_id")

@@ -17,16 +17,14 @@ from pipeline.features import build_day_features, create_feature_views
 from pipeline.lineage import assign_cluster_ids
 from pipeline.linking import (
     LinkParams,
-    binomial_surprise,
     combine_evidence,
     confirm_members,
-    count_surprise,
     edge_threshold,
-    fisher_surprise,
     link_accounts,
 )
 from pipeline.publication import FINDINGS
 from pipeline.schema import ACCOUNT_COLUMNS, REQUESTS_COLUMNS
+from pipeline.surprise import binomial_surprise, count_surprise, fisher_surprise
 from pipeline.warehouse import (
     DB_NAME,
     POLARS_TYPE,
@@ -463,11 +461,13 @@ FAMILY = {"same_prompt": "content", "prompt_band": "content", "sync_start": "tim
 
 
 def member_world(community: int, others: int, shares: dict[str, list[tuple[str, str, float]]],
-                 coholders: dict[str, float]) -> pl.DataFrame:
+                 coholders: dict[str, float],
+                 strong: list[tuple[str, str]] = ()) -> pl.DataFrame:
     """confirm_members on a window of ``community`` accounts m0.. (one Leiden community)
     and ``others`` accounts o0.. (each its own), every account holding 10 keys of each
     kind in ``shares`` (kind -> (account, other, shared count)); ``coholders`` gives an
-    account's S (others hold 1 co-holder each)."""
+    account's S (others hold 1 co-holder each); the ``strong`` pairs link on their own
+    (``is_edge``)."""
     names = [f"m{i}" for i in range(community)] + [f"o{i}" for i in range(others)]
     labels = pl.DataFrame({"account_id": names,
                            "label": [0] * community + list(range(1, others + 1))})
@@ -480,7 +480,10 @@ def member_world(community: int, others: int, shares: dict[str, list[tuple[str, 
         {"account_id": name, "key_type": kind, "stratum": 0, "key_count": 10,
          "coholder_count": int(coholders.get(name, 1)), "type_incidences": 10 * len(names)}
         for name in names for kind in shares])
-    pairs = pl.DataFrame(schema={"account_a": pl.String, "account_b": pl.String,
+    pairs = pl.DataFrame({"account_a": [min(p) for p in strong],
+                          "account_b": [max(p) for p in strong],
+                          "is_edge": [True] * len(strong)},
+                         schema={"account_a": pl.String, "account_b": pl.String,
                                  "is_edge": pl.Boolean})
     threshold = edge_threshold(len(names), 0.01)
     return confirm_members(labels, evidence, pairs, null, threshold, families=FAMILY)
@@ -520,6 +523,26 @@ def test_a_heavy_user_sharing_with_everyone_is_not_confirmed_by_its_share_inside
     confirmed = member_world(30, 300, shares, coholders)
     assert confirmed.filter(pl.col("account_id") == "m0")["label"].item() != 0
     assert confirmed.filter(pl.col("account_id") == "m1")["label"].item() == 0
+
+
+def test_a_team_held_by_its_own_links_does_not_ride_inside_a_campaign():
+    """Must not link: four accounts of one team (m30..m33) linked to each other on their
+    own, put by Leiden in a campaign's community with which they share nothing, stay
+    only beside a member the test confirms; the campaign's thirty stay."""
+    team = [f"m{i}" for i in range(30, 34)]
+    strong = [(a, b) for i, a in enumerate(team) for b in team[i + 1:]]
+    shares = {"same_prompt": ring("m", 30, 4), "sync_start": ring("m", 30, 4)}
+    confirmed = member_world(34, 300, shares, {f"m{i}": 8 for i in range(30)}, strong)
+    inside = set(confirmed.filter(pl.col("label") == 0)["account_id"])
+    assert inside == {f"m{i}" for i in range(30)}
+
+
+def test_a_small_group_of_strong_links_stands_when_nobody_in_it_is_tested_in():
+    """Must link: three accounts whose pairs each link on their own (a key pool, say) and
+    whose member tests do not reach the bar make a community of their own."""
+    strong = [("m0", "m1"), ("m0", "m2"), ("m1", "m2")]
+    confirmed = member_world(3, 300, {"same_prompt": [("m0", "m1", 1.0)]}, {}, strong)
+    assert set(confirmed.filter(pl.col("label") == 0)["account_id"]) == {"m0", "m1", "m2"}
 
 
 def two_teams(cards: bool) -> list[tuple[str, str, float]]:
