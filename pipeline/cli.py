@@ -28,7 +28,7 @@ from rich.table import Table
 
 from pipeline import settings
 from pipeline.errors import ForensicsError
-from pipeline.schema import VERDICTS
+from pipeline.registry import VERDICTS
 from pipeline.settings import IngestParams, LinkParams, PipelineParams
 
 if TYPE_CHECKING:
