@@ -41,7 +41,7 @@ import polars as pl
 import pyarrow as pa
 from scipy.special import betainc, gammaincc, gammaln
 
-from pipeline.schema import CLUSTER_LINEAGE
+from pipeline.registry import CLUSTER_LINEAGE
 from pipeline.settings import FeatureParams, LinkParams
 from pipeline.warehouse import publish_frame, sql_text, table_ddl
 

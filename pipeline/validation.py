@@ -11,7 +11,7 @@ validation result as JSON (``results/<suite>--<batch>.json``, GX's ``to_json_dic
 
 Why built this way. A report accuses a customer, so nothing may be published from data
 that failed a check, and the checks must not drift from the tables they check: every
-suite is generated from ``pipeline.schema`` (column names and order, DuckDB types) and the
+suite is generated from ``pipeline.registry`` (column names and order, DuckDB types) and the
 value rules of ``pipeline.expectations``, which name registered columns only. Each table
 is checked as two batches: its schema (a zero-row frame of all its columns, exact
 Arrow-backed dtypes compared with the registry's types converted the same way) and its
@@ -56,7 +56,7 @@ from pipeline.expectations import (
     Rule,
     rules_for,
 )
-from pipeline.schema import (
+from pipeline.registry import (
     FEATURE_TABLES,
     REQUESTS_COLUMNS,
     TABLES,
