@@ -110,7 +110,7 @@ def scenario_range(folder: Path) -> tuple[date, date]:
 
 def run_floor(logs: Path, target: Path) -> int:
     """DuckDB's bare read_json of the same files written to Parquet, same columns, typed."""
-    from pipeline.schema import DUCKDB_TYPE, LOG_FIELDS
+    from pipeline.registry import DUCKDB_TYPE, LOG_FIELDS
     from pipeline.warehouse import connect
 
     con = connect()

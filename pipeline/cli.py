@@ -22,7 +22,7 @@ from rich.table import Table
 
 from pipeline import settings
 from pipeline.errors import ForensicsError
-from pipeline.schema import VERDICTS
+from pipeline.registry import VERDICTS
 from pipeline.settings import IngestParams, LinkParams, PipelineParams
 from pipeline.terminal import console, out_console, print_answer, progress_bar, user_errors
 

@@ -1,6 +1,6 @@
 """The value rules of the validation suites, declared next to the registry they refine.
 
-In: ``pipeline.schema`` (the log fields, the ``requests`` columns, every registered table).
+In: ``pipeline.registry`` (the log fields, the ``requests`` columns, every registered table).
 Out: ``rules_for(name)``: the rules a table's values must satisfy, as plain records that
 ``pipeline.validation`` turns into Great Expectations expectations. Names and types of
 columns are never listed here: the suites take them from the registry, and every rule
@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pipeline.schema import (
+from pipeline.registry import (
     FAMILIES,
     FEATURE_TABLES,
     LOG_FIELDS,

@@ -2,7 +2,7 @@
 
 In: one day's ``requests`` partition (``<out>/requests/date=YYYY-MM-DD/part-0.parquet``) and
 the accounts snapshot ``<out>/accounts.parquet`` (absent means no account is known).
-Out: one Parquet partition per table of ``schema.FEATURE_TABLES`` for that day, at
+Out: one Parquet partition per table of ``registry.FEATURE_TABLES`` for that day, at
 ``warehouse.partition_path(out, table, day)``: account-day features, account-hour,
 account-minute, account-prompt, account-key and account-prefix-hour counts, 429 failover
 pairs and same-prompt account pairs. No prompt text, a small fraction of the raw rows.
@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.errors import ForensicsError
-from pipeline.schema import ACCOUNT_COLUMNS, FEATURE_TABLES
+from pipeline.registry import ACCOUNT_COLUMNS, FEATURE_TABLES
 from pipeline.settings import FeatureParams
 from pipeline.warehouse import (
     atomic_copy,

@@ -24,7 +24,7 @@ import duckdb
 import stix2
 
 from pipeline.errors import ForensicsError
-from pipeline.schema import VERDICTS
+from pipeline.registry import VERDICTS
 from pipeline.warehouse import sql_text
 
 STIX_NAME = "indicators.stix.json"

@@ -40,7 +40,7 @@ import zstandard
 
 from pipeline.errors import BadInputCeiling, ForensicsError, ShortDay
 from pipeline.features import export_accounts
-from pipeline.schema import (
+from pipeline.registry import (
     ACCOUNT_COLUMNS,
     ACCOUNTS,
     INGEST_LEDGER,

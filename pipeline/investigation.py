@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from pipeline.errors import ForensicsError
-from pipeline.schema import VERDICTS
+from pipeline.registry import VERDICTS
 from pipeline.warehouse import DB_NAME, connect, sql_text
 
 CASE_VERDICTS = list(VERDICTS[:2])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from pipeline.schema import CLUSTER_LINEAGE
+from pipeline.registry import CLUSTER_LINEAGE
 from pipeline.warehouse import table_ddl
 
 

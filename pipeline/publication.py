@@ -32,7 +32,7 @@ import duckdb
 import polars as pl
 
 from pipeline.errors import ForensicsError
-from pipeline.schema import CLUSTER_FINDING, CLUSTERS, PUBLICATIONS
+from pipeline.registry import CLUSTER_FINDING, CLUSTERS, PUBLICATIONS
 from pipeline.warehouse import empty_frame, sql_text, table_ddl, write_parquet_atomic
 
 PUBLICATIONS_DIR = "publications"

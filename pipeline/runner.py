@@ -28,7 +28,7 @@ from pipeline.features import build_day_features, create_feature_views
 from pipeline.ingest import IngestResult, Progress, check_inputs, ingest
 from pipeline.linking import LinkResult, link_accounts
 from pipeline.publication import Published, publish, run_stamp
-from pipeline.schema import RUNS
+from pipeline.registry import RUNS
 from pipeline.scoring import record_verdicts, score_clusters
 from pipeline.settings import IngestParams, PipelineParams
 from pipeline.statistics import compute_statistics

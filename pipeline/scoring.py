@@ -42,8 +42,8 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from pipeline.registry import CASE_JOIN, CASE_TIE, FAMILIES, VERDICT_HISTORY
 from pipeline.rules import RULES
-from pipeline.schema import CASE_JOIN, CASE_TIE, FAMILIES, VERDICT_HISTORY
 from pipeline.settings import ScoringParams
 from pipeline.warehouse import empty_frame, publish_frame, sql_text, table_ddl
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.errors import ForensicsError
-from pipeline.schema import DEFAULT_LINK_TYPES, LinkType
+from pipeline.registry import DEFAULT_LINK_TYPES, LinkType
 
 Share = Annotated[float, Field(ge=0, le=1)]
 Probability = Annotated[float, Field(gt=0, lt=1)]

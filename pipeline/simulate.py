@@ -5,7 +5,7 @@ optional window overrides. Reads only the packaged corpora and templates under `
 Out, under ``out/``:
 
 - ``logs/requests-YYYY-MM-DD.jsonl.gz``: one gzip JSONL file per UTC day, fields and order of
-  ``pipeline.schema.LOG_FIELD_NAMES`` (``prompt_text`` omitted when ``hashes_only``);
+  ``pipeline.registry.LOG_FIELD_NAMES`` (``prompt_text`` omitted when ``hashes_only``);
 - ``accounts.csv``: the optional accounts table of the input contract;
 - ``labels.csv``: ground truth per account (operator_id, population, is_campaign);
 - ``scenario.json`` (``randomized`` only, or when a design is passed): the drawn design of
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipeline.schema import ACCOUNT_COLUMNS
+from pipeline.registry import ACCOUNT_COLUMNS
 from pipeline.simulation import assets as A
 from pipeline.simulation.accounts import POPULATIONS, US_PER_DAY, build_accounts, build_ip_world
 from pipeline.simulation.randomized import randomized_scenario

@@ -43,9 +43,9 @@ import numpy as np
 import polars as pl
 from scipy.stats import binom
 
+from pipeline.registry import CAPABILITIES, CLUSTER_STATISTIC
 from pipeline.rules import RULES
 from pipeline.rules.rule import Rule
-from pipeline.schema import CAPABILITIES, CLUSTER_STATISTIC
 from pipeline.settings import StatisticsParams
 from pipeline.warehouse import publish_frame, sql_text
 

@@ -11,7 +11,7 @@ validation result as JSON (``results/<suite>--<batch>.json``, GX's ``to_json_dic
 
 Why built this way. A report accuses a customer, so nothing may be published from data
 that failed a check, and the checks must not drift from the tables they check: every
-suite is generated from ``pipeline.schema`` (column names and order, DuckDB types) and the
+suite is generated from ``pipeline.registry`` (column names and order, DuckDB types) and the
 value rules of ``pipeline.expectations``, which name registered columns only. Each table
 is checked as two batches: its schema (a zero-row frame of all its columns, exact
 Arrow-backed dtypes compared with the registry's types converted the same way) and its
@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from pipeline import registry
 from pipeline.errors import ValidationFailed
 from pipeline.expectations import (
     CLUSTER_ACCOUNT_COUNT,
@@ -56,21 +57,7 @@ from pipeline.expectations import (
     Rule,
     rules_for,
 )
-from pipeline.schema import (
-    FEATURE_TABLES,
-    REQUESTS_COLUMNS,
-    TABLES,
-    VALIDATION_RESULT,
-    WINDOW_TABLES,
-)
-from pipeline.warehouse import (
-    DB_NAME,
-    connect,
-    glob_literal,
-    partition_path,
-    sql_text,
-    table_ddl,
-)
+from pipeline.warehouse import DB_NAME, connect, glob_literal, partition_path, sql_text, table_ddl
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,7 +76,7 @@ CHUNK_ROWS = 1_000_000
 SHOWN_VALUES = 10
 """Failing values named per failure in messages (all are in the stored details)."""
 
-RESULT_DDL = table_ddl(VALIDATION_RESULT)
+RESULT_DDL = table_ddl(registry.VALIDATION_RESULT)
 
 
 @dataclass(frozen=True)
@@ -192,7 +179,7 @@ def validate_raw(out: Path, days: list[date], run_id: str, *,
                 else:
                     results.append(_missing(f"{gate}.{REQUESTS}", day.isoformat(),
                                             str(partition_path(out, REQUESTS, day))))
-            results += _validate_file_schemas(reader, out, REQUESTS, REQUESTS_COLUMNS,
+            results += _validate_file_schemas(reader, out, REQUESTS, registry.REQUESTS_COLUMNS,
                                               present, gx, gate)
             rules = rules_for(REQUESTS)
             for day in present:
@@ -234,7 +221,7 @@ def validate_window(out: Path, run_id: str, *, min_baseline_clusters: int,
         else:
             results += _validate_clusters(con, out, gx, gate)
         values = {"min_baseline_clusters": min_baseline_clusters}
-        for table in WINDOW_TABLES:
+        for table in registry.WINDOW_TABLES:
             if table.name not in tables:
                 continue
             suite = f"{gate}.{table.name}"
@@ -318,7 +305,8 @@ def _window_table_frame(con: duckdb.DuckDBPyConnection, table: str, rules: tuple
                         has_clusters: bool) -> pd.DataFrame:
     """A window table's ruled columns, with the account count of the cluster each row names
     (NULL when ``clusters`` has no such cluster). ``table`` is a registry name, not data."""
-    own = [c for c in dict.fromkeys((*TABLES[table].key, *(c for r in rules for c in r.needed)))
+    key = registry.TABLES[table].key
+    own = [c for c in dict.fromkeys((*key, *(c for r in rules for c in r.needed)))
            if c != CLUSTER_ACCOUNT_COUNT]
     sizes = ("(SELECT cluster_id, count(*) AS n FROM clusters GROUP BY cluster_id)"
              if has_clusters else "(SELECT NULL::VARCHAR AS cluster_id, 0 AS n WHERE false)")
@@ -359,11 +347,11 @@ def _validate_features(con: duckdb.DuckDBPyConnection, out: Path, days: list[dat
     import pyarrow.parquet as pq
 
     results: list[ExpectationOutcome] = []
-    for table in FEATURE_TABLES:
+    for table in registry.FEATURE_TABLES:
         present = [d for d in days if partition_path(out, table.name, d).is_file()]
         results += _validate_file_schemas(con, out, table.name, table.column_types, present,
                                           gx, gate)
-    table = TABLES["account_day"]
+    table = registry.TABLES["account_day"]
     rules = tuple(r for r in rules_for(table.name) if r.check != "unique")
     rules += (Rule("unique", ("date", *table.key), "one row per key and day (the grain)"),)
     chunk: list[date] = []

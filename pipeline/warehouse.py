@@ -1,6 +1,6 @@
 """The DuckDB side of the pipeline: connections, the SQL files, the output folder's lock.
 
-In: an output folder; the registry's tables (``pipeline.schema``). Out: connections set up
+In: an output folder; the registry's tables (``pipeline.registry``). Out: connections set up
 the same way everywhere (UTC, the macros of ``sql/macros.sql``), the text of
 ``sql/<table>.sql`` files, DDL and typed empty stand-ins generated from the registry, and
 an exclusive lock so that two runs never write one folder at once. The
@@ -26,7 +26,7 @@ import duckdb
 import polars as pl
 
 from pipeline.errors import OutputLocked
-from pipeline.schema import Table
+from pipeline.registry import Table
 
 DB_NAME = "forensics.duckdb"
 LOCK_NAME = ".forensics.lock"

@@ -26,7 +26,7 @@ from pipeline.features import (
     create_feature_views,
     export_accounts,
 )
-from pipeline.schema import ACCOUNT_COLUMNS, FEATURE_TABLES, REQUESTS_COLUMNS, TABLES
+from pipeline.registry import ACCOUNT_COLUMNS, FEATURE_TABLES, REQUESTS_COLUMNS, TABLES
 
 from conftest import DAY
 

@@ -15,8 +15,8 @@ import pytest
 from pipeline import warehouse
 from pipeline.errors import BadInputCeiling, ForensicsError, OutputLocked, ShortDay
 from pipeline.ingest import IngestParams, discover_files, ingest
+from pipeline.registry import REQUESTS_COLUMNS
 from pipeline.runner import RunRequest, run_ingest, run_pipeline
-from pipeline.schema import REQUESTS_COLUMNS
 
 from conftest import DAY, compress, jsonl_bytes, query, record, write_logs
 

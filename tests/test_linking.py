@@ -23,7 +23,7 @@ from pipeline.linking import (
     link_accounts,
 )
 from pipeline.publication import FINDINGS
-from pipeline.schema import ACCOUNT_COLUMNS, REQUESTS_COLUMNS
+from pipeline.registry import ACCOUNT_COLUMNS, REQUESTS_COLUMNS
 from pipeline.surprise import binomial_surprise, count_surprise, fisher_surprise
 from pipeline.warehouse import (
     DB_NAME,

@@ -1,6 +1,6 @@
 """The registry against the SQL files, the code that makes each object, and a real run.
 
-In: ``pipeline.schema`` and ``sql/``; for the slow test, the sample run's output folder.
+In: ``pipeline.registry`` and ``sql/``; for the slow test, the sample run's output folder.
 Out: failures naming the object, file or column where the registry and reality differ.
 """
 
@@ -16,7 +16,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.schema import (
+from pipeline.registry import (
     CAPABILITIES,
     DEFAULT_LINK_TYPES,
     FAMILIES,

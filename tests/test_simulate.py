@@ -15,8 +15,8 @@ import polars as pl
 import pytest
 
 from pipeline.ingest import IngestParams
+from pipeline.registry import ACCOUNT_COLUMNS, LOG_FIELD_NAMES, LOG_FIELDS
 from pipeline.runner import RunRequest, run_ingest
-from pipeline.schema import ACCOUNT_COLUMNS, LOG_FIELD_NAMES, LOG_FIELDS
 from pipeline.simulate import SCENARIOS, SimulationSummary, simulate, tiny_scenario
 from pipeline.simulation.accounts import POPULATIONS
 from pipeline.simulation.assets import COUNTRIES, WEBMAIL

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.evaluation import read_labels, roc_auc, score_verdicts
 from pipeline.features import build_day_features
-from pipeline.schema import REQUESTS_COLUMNS
+from pipeline.registry import REQUESTS_COLUMNS
 from pipeline.scoring import ScoringParams, record_verdicts, score_clusters, verdicts
 from pipeline.statistics import (
     RULES,

@@ -19,8 +19,8 @@ import pytest
 
 from pipeline.errors import ValidationFailed
 from pipeline.expectations import rules_for
+from pipeline.registry import CLUSTER_FINDING, CLUSTER_STATISTIC, REQUESTS_COLUMNS, Table
 from pipeline.runner import PipelineParams, RunRequest, run_pipeline
-from pipeline.schema import CLUSTER_FINDING, CLUSTER_STATISTIC, REQUESTS_COLUMNS, Table
 from pipeline.validation import (
     INVALID_STAMP,
     raise_if_failed,

@@ -20,8 +20,8 @@ POPULATION = "population"
 """The cluster_id of the row that a query adds for every account of the window."""
 
 OPTIONAL_TABLES: dict[str, str] = {
-    "cluster_statistic": "one row per cluster and statistic tested (schema.CLUSTER_STATISTIC)",
-    "cluster_findings": "one row per cluster (schema.CLUSTER_FINDING)",
+    "cluster_statistic": "one row per cluster and statistic tested (registry.CLUSTER_STATISTIC)",
+    "cluster_findings": "one row per cluster (registry.CLUSTER_FINDING)",
     "cluster_capability": "one row per cluster and capability category (statistics stage)",
     "cluster_profile": "one row per cluster of the window: the counts every statistic is a "
                        "ratio of",

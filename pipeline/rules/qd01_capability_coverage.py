@@ -1,8 +1,8 @@
 """QD-01, capability coverage entropy: the rule, a world where it must fire and the hard
 negative it spares."""
 
+from pipeline.registry import CAPABILITIES
 from pipeline.rules.rule import CAPABILITY_POPULATION, Case, Group, Rule
-from pipeline.schema import CAPABILITIES
 
 RULE = Rule("QD-01", "query_distribution", "capability_coverage_entropy", "permutation",
             "capability mix", "requests with text", 0.10,

@@ -1,8 +1,8 @@
 """QD-02, capability divergence: the rule, a world where it must fire and the hard negative
 it spares."""
 
+from pipeline.registry import CAPABILITIES
 from pipeline.rules.rule import CAPABILITY_POPULATION, Case, Group, Rule
-from pipeline.schema import CAPABILITIES
 
 RULE = Rule("QD-02", "query_distribution", "capability_divergence", "permutation",
             "capability mix", "population mix", 0.05,

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 # Re-exported: pipeline/reports.py reads the vocabulary from here; it is defined in the registry.
-from pipeline.schema import FAMILIES as FAMILIES
-from pipeline.schema import VERDICTS as VERDICTS
+from pipeline.registry import FAMILIES as FAMILIES
+from pipeline.registry import VERDICTS as VERDICTS
 
 
 @dataclass(frozen=True)

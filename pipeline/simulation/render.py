@@ -30,7 +30,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from pipeline.schema import LOG_FIELD_NAMES
+from pipeline.registry import LOG_FIELD_NAMES
 from pipeline.simulation import assets as A
 from pipeline.simulation.accounts import POP, AccountTable
 from pipeline.simulation.traffic import US_PER_S

@@ -11,10 +11,10 @@ from typing import Any
 
 import polars as pl
 
+from pipeline.registry import TABLES
 from pipeline.reports.data import OPTIONAL_TABLES, RunContext, RunData
 from pipeline.reports.document import INVALID_STAMP, RED, Column, EvidencePDF, table_rows
 from pipeline.reports.format import MISSING, fmt_int, plural
-from pipeline.schema import TABLES
 
 
 def provenance_section(pdf: EvidencePDF, data: RunData, ctx: RunContext,

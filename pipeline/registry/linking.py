@@ -1,0 +1,213 @@
+"""What linking writes: every account's keys, the shared keys and the null they are
+judged against, the pairs' evidence, the account graph, the clusters, their lineage.
+"""
+
+from __future__ import annotations
+
+from pipeline.registry.columns import _ACCOUNT, _CLUSTER, _RUN, _WINDOW_END, _WINDOW_START
+from pipeline.registry.shape import Table, _c
+
+_PAIR_A = _c("account_a", "VARCHAR", "the pair's smaller account_id")
+_PAIR_B = _c("account_b", "VARCHAR", "the pair's larger account_id")
+_KEY_TYPE = _c("key_type", "VARCHAR", "the evidence kind (LinkType.key_type)")
+_KEY_VALUE = _c("key_value", "VARCHAR", "the key itself (a card fingerprint, a domain, "
+                "'<band> <date>' for a prompt band, ...)")
+_STRATUM = _c("stratum", "INTEGER",
+              "rarity stratum: floor(log2(accounts holding the key - 1)); 0 for same_prompt")
+_FAMILIES_LIST = _c("families", "VARCHAR[]", "the linking families behind it, sorted")
+
+ACCOUNT_LINK_KEY = Table(
+    name="account_link_key",
+    grain="one row per account seen in the window and linking key it holds",
+    key=("account_id", "key_type", "key_value"),
+    layer="linking",
+    kind="table",
+    meaning="every key an account holds: registry keys from accounts, traffic keys from the "
+            "per-day tables",
+    columns=(
+        _ACCOUNT,
+        _KEY_TYPE,
+        _KEY_VALUE,
+        _c("popular_as", "VARCHAR", "what the key's popularity is counted by: the band of a "
+           "band-day key, NULL for keys whose popularity is their own"),
+    ),
+)
+
+LINK_KEY = Table(
+    name="link_key",
+    grain="one row per linking key held by at least two accounts of the window",
+    key=("key_type", "key_value"),
+    layer="linking",
+    kind="table",
+    meaning="each shared key's popularity, rarity stratum and weight",
+    columns=(
+        _KEY_TYPE,
+        _KEY_VALUE,
+        _c("account_count", "BIGINT", "accounts of the window holding it (a band: over the "
+           "window, whatever the day)"),
+        _STRATUM,
+        _c("weight", "DOUBLE", "log10((window accounts - 1) / (account_count - 1)): the "
+           "surprise of one account holding it by chance, for ordering keys"),
+    ),
+)
+
+ACCOUNT_LINK_NULL = Table(
+    name="account_link_null",
+    grain="one row per account of the window, evidence kind and rarity stratum (NULL when it "
+          "shares no key of the kind)",
+    key=("account_id", "key_type", "stratum"),
+    layer="linking",
+    kind="table",
+    meaning="what the window's null of unrelated accounts needs per account: how much it "
+            "would share with another account by chance",
+    columns=(
+        _ACCOUNT,
+        _KEY_TYPE,
+        _STRATUM,
+        _c("key_count", "BIGINT", "d: the account's keys of the kind, shared or not"),
+        _c("coholder_count", "BIGINT", "S: over its keys of the stratum held by 2 to "
+           "max_key_accounts accounts, the sum of (holders - 1)"),
+        _c("type_incidences", "BIGINT", "M: every (account, key) of the kind in the window"),
+    ),
+)
+
+ACCOUNT_LINK_EVIDENCE = Table(
+    name="account_link_evidence",
+    grain="one row per pair of accounts (account_a < account_b), evidence kind and rarity "
+          "stratum that ties them in the window",
+    key=("account_a", "account_b", "key_type", "stratum"),
+    layer="linking",
+    kind="table",
+    meaning="how much a pair shares of one kind against what two unrelated accounts as "
+            "active would share by chance; sql/account_link_evidence.sql counts, "
+            "pipeline/linking.py adds p_value and surprise",
+    made_by="pipeline/linking.py",
+    columns=(
+        _PAIR_A,
+        _PAIR_B,
+        _c("family", "VARCHAR", "the kind's linking family (LinkType.family)"),
+        _KEY_TYPE,
+        _STRATUM,
+        _c("shared_count", "DOUBLE", "distinct things of the kind the pair shares (bands in "
+           "prompts: divided by the bands per prompt)"),
+        _c("expected_count", "DOUBLE", "what two unrelated accounts of the window with their "
+           "activity would share by chance"),
+        _c("p_value", "DOUBLE", "negative-binomial tail P(X >= shared_count)"),
+        _c("surprise", "DOUBLE", "-log10(p_value); a card's rows at least the edge threshold"),
+    ),
+)
+
+ACCOUNT_LINK_PAIR = Table(
+    name="account_link_pair",
+    grain="one row per pair of accounts (account_a < account_b) with any evidence",
+    key=("account_a", "account_b"),
+    layer="linking",
+    kind="table",
+    meaning="the Fisher combination of a pair's evidence rows (the stronger kind of each "
+            "correlated group only), and whether it links on its own",
+    made_by="pipeline/linking.py",
+    columns=(
+        _PAIR_A,
+        _PAIR_B,
+        _c("components", "BIGINT", "evidence rows combined"),
+        _c("surprise", "DOUBLE", "-log10 of the combined p-value"),
+        _c("graph_surprise", "DOUBLE", "the same without the supporting client family: the "
+           "pair's weight in the account graph"),
+        _c("p_value", "DOUBLE", "10^-surprise"),
+        _FAMILIES_LIST,
+        _c("is_edge", "BOOLEAN", "links alone: past the edge threshold with a card, two "
+           "families, or a timed kind past it by itself"),
+    ),
+)
+
+LINK_THRESHOLD = Table(
+    name="link_threshold",
+    grain="one row: the window's edge threshold",
+    key=("account_count",),
+    layer="linking",
+    kind="table",
+    meaning="the surprise a pair needs to link alone: -log10(alpha / pairs in the window)",
+    made_by="pipeline/linking.py",
+    columns=(
+        _c("account_count", "BIGINT", "accounts of the window"),
+        _c("pair_count", "DOUBLE", "pairs of them: account_count (account_count - 1) / 2"),
+        _c("alpha", "DOUBLE", "chance edges allowed per window (LinkParams.alpha)"),
+        _c("edge_surprise", "DOUBLE", "log10(pair_count) - log10(alpha)"),
+    ),
+)
+
+ACCOUNT_LINK = Table(
+    name="account_link",
+    grain="one row per pair of accounts (account_a < account_b) that is an edge of the "
+          "account graph",
+    key=("account_a", "account_b"),
+    layer="linking",
+    kind="table",
+    meaning="the weighted graph whose Leiden communities become clusters",
+    columns=(
+        _PAIR_A,
+        _PAIR_B,
+        _c("weight", "DOUBLE", "the pair's graph_surprise, at least min_pair_surprise"),
+        _c("strong", "BOOLEAN", "the pair links on its own (account_link_pair.is_edge)"),
+        _FAMILIES_LIST,
+    ),
+)
+
+CLUSTERS = Table(
+    name="clusters",
+    grain="one row per account of the window, with its cluster",
+    key=("account_id",),
+    layer="linking",
+    kind="table",
+    meaning="every account of the window in exactly one cluster: whom a verdict covers",
+    made_by="pipeline/linking.py",
+    files=("findings/clusters.parquet",),
+    columns=(
+        _CLUSTER,
+        _ACCOUNT,
+        _c("cluster_size", "BIGINT", "accounts in the cluster"),
+        _WINDOW_START,
+        _WINDOW_END,
+    ),
+)
+
+CLUSTER_KEY = Table(
+    name="cluster_key",
+    grain="one row per cluster and piece of linkage evidence inside it: a key two or more "
+          "of its accounts hold, or a pair type (same_prompt, failover)",
+    key=("cluster_id", "key_type", "key_value"),
+    layer="linking",
+    kind="table",
+    meaning="why a cluster's accounts are one operator (the report's linkage table)",
+    columns=(
+        _CLUSTER,
+        _KEY_TYPE,
+        _c("key_value", "VARCHAR", "the key; NULL for a pair type"),
+        _c("cluster_account_count", "BIGINT", "the cluster's accounts it ties"),
+        _c("window_account_count", "BIGINT", "accounts of the window holding the key; NULL "
+           "for a pair type"),
+        _c("weight", "DOUBLE", "the key's rarity weight (link_key.weight); NULL for a pair type"),
+        _c("pair_count", "BIGINT", "the cluster's pairs of the type; NULL for a key"),
+    ),
+)
+
+CLUSTER_LINEAGE = Table(
+    name="cluster_lineage",
+    grain="one row per run, cluster and related cluster of the previous run",
+    key=("run_id", "cluster_id", "event", "previous_id"),
+    layer="linking",
+    kind="table",
+    meaning="how every run's clusters descend from the previous run's: stable case ids, and "
+            "a trace of the cases that ended",
+    made_by="pipeline/linking.py",
+    columns=(
+        _RUN,
+        _CLUSTER,
+        _c("event", "VARCHAR",
+           "new, continued, grew, shrank, changed, merged, split or ended"),
+        _c("previous_id", "VARCHAR", "the previous run's cluster; NULL for a new one"),
+        _c("overlap", "BIGINT", "accounts the two have in common"),
+        _c("n_accounts", "BIGINT", "accounts in the cluster now (0 when ended)"),
+        _WINDOW_END,
+    ),
+)

@@ -1,0 +1,112 @@
+"""What scoring writes and runs: the findings (the output contract), the small clusters
+that joined a flagged case and their ties to it, and every run's verdicts.
+"""
+
+from __future__ import annotations
+
+from pipeline.registry.columns import (
+    _ACCOUNT,
+    _CLUSTER,
+    _FIRST_SEEN,
+    _LAST_SEEN,
+    _N_ACCOUNTS,
+    _RUN,
+    _WINDOW_END,
+)
+from pipeline.registry.shape import VERDICTS, Table, _c, _either
+
+CLUSTER_FINDING = Table(
+    name="cluster_findings",
+    grain="one row per cluster of the window",
+    key=("cluster_id",),
+    layer="scoring",
+    kind="table",
+    meaning="the output contract's findings: each cluster's verdict, risk score and signals",
+    made_by="pipeline/scoring.py",
+    files=("findings/cluster_findings.parquet",),
+    columns=(
+        _CLUSTER,
+        _c("verdict", "VARCHAR",
+           "flagged (three or more accounts, strong evidence in two or more behavioural "
+           "families and two harvest statistics or one across accounts; or a small cluster "
+           "that joined a flagged case), watch (a harvest statistic and less than that; "
+           "under three accounts, three strong statistics, one of them a harvest) or "
+           "clear"),
+        _c("risk_score", "DOUBLE", "in [0, 1], monotone in the evidence"),
+        _N_ACCOUNTS,
+        _c("n_requests", "BIGINT", "requests of the cluster's accounts in the window"),
+        _FIRST_SEEN,
+        _LAST_SEEN,
+        _c("strong_families", "VARCHAR",
+           "the behavioural families with strong evidence, comma-separated, sorted"),
+        _c("signals", "VARCHAR", "the rule ids that fired, comma-separated, sorted"),
+        _c("hashes_only", "BOOLEAN",
+           "true when the cluster's logs carried no prompt text, so query-distribution "
+           "statistics came from hashes and token counts only"),
+        _c("joined_case", "VARCHAR",
+           "the flagged cluster this small cluster joined (its behaviour and its ties to "
+           "that case's accounts passed the join rule; rows in case_join), else NULL"),
+    ),
+)
+
+CASE_JOIN = Table(
+    name="case_join",
+    grain="one row per account of a cluster that joined a flagged case",
+    key=("account_id",),
+    layer="scoring",
+    kind="table",
+    meaning="the small clusters whose behaviour and ties put them in a flagged case, with "
+            "the numbers that decided it",
+    made_by="pipeline/scoring.py",
+    columns=(
+        _ACCOUNT,
+        _CLUSTER,
+        _c("joined_case", "VARCHAR", "the flagged cluster the account's cluster joined"),
+        _c("tie_surprise", "DOUBLE",
+           "-log10 of the Simes combination of the linking p-values of the pairs between "
+           "the account's cluster and the case's accounts (sql/case_tie.sql)"),
+        _c("required_surprise", "DOUBLE",
+           "what tie_surprise had to reach: join_fraction x link_threshold.edge_surprise"),
+        _c("pairs", "BIGINT",
+           "pairs with shared evidence between the account's cluster and the case's accounts"),
+        _c("families_held", "VARCHAR",
+           "the behavioural families the account's cluster holds on its own, comma-separated"),
+    ),
+)
+
+CASE_TIE = Table(
+    name="case_tie",
+    grain="one row per candidate cluster and flagged case its accounts share linking "
+          "evidence with",
+    key=("cluster_id", "joined_case"),
+    layer="scoring",
+    kind="query",
+    meaning="how strongly a small cluster is tied to a flagged case, for the join rule "
+            "(case_join)",
+    columns=(
+        _CLUSTER,
+        _c("joined_case", "VARCHAR", "the flagged cluster"),
+        _c("pairs", "BIGINT", "pairs with shared evidence between the two"),
+        _c("tie_surprise", "DOUBLE", "-log10 of the Simes combination of those pairs' "
+           "p-values over every pair between the two clusters"),
+    ),
+)
+
+VERDICT_HISTORY = Table(
+    name="verdict_history",
+    grain="one row per cluster of one run",
+    key=("run_id", "cluster_id"),
+    layer="scoring",
+    kind="table",
+    meaning="every run's verdicts (cluster_findings holds only the last): which cases "
+            "became flagged, and what was flagged on a given night",
+    columns=(
+        _RUN,
+        _WINDOW_END,
+        _CLUSTER,
+        _c("verdict", "VARCHAR", _either(VERDICTS)),
+        _c("risk_score", "DOUBLE", "in [0, 1] (cluster_findings.risk_score)"),
+        _N_ACCOUNTS,
+        _c("joined_case", "VARCHAR", "the flagged case it joined, else NULL"),
+    ),
+)
