@@ -21,6 +21,7 @@ from pipeline.registry import (
     DEFAULT_LINK_TYPES,
     FAMILIES,
     REGISTRY,
+    REPORT_QUERIES,
     SQL_HELPERS,
     STATISTIC_TESTS,
     VERDICTS,
@@ -64,10 +65,23 @@ def stored(table: Table) -> list[tuple[str, str]]:
 def test_every_sql_file_is_a_registered_object_or_helper():
     stems = [path.stem for path in SQL_FILES]
     assert len(stems) == len(set(stems)), "two SQL files share a name"
-    unregistered = sorted(set(stems) - set(REGISTRY) - set(SQL_HELPERS))
+    unregistered = sorted(set(stems) - set(REGISTRY) - set(SQL_HELPERS) - set(REPORT_QUERIES))
     assert unregistered == [], f"sql/ files with no registry entry: {unregistered}"
     assert not set(REGISTRY) & set(SQL_HELPERS)
+    assert not set(REGISTRY) & set(REPORT_QUERIES)
     assert set(SQL_HELPERS) <= set(stems)
+
+
+def test_every_report_query_is_declared_with_what_its_file_says_a_row_is():
+    """Both directions between ``sql/reports/`` and ``REPORT_QUERIES``, and each file's
+    header opens with the declared grain, so the two cannot drift apart."""
+    folder = ROOT / "sql" / "reports"
+    assert {p.stem for p in folder.glob("*.sql")} == set(REPORT_QUERIES)
+    for name, grain in REPORT_QUERIES.items():
+        header = " ".join(line[2:].strip() for line in
+                          (folder / f"{name}.sql").read_text(encoding="utf-8").splitlines()
+                          if line.startswith("--"))
+        assert header.startswith(f"reports/{name}: {grain}"), name
 
 
 def test_every_object_names_the_file_that_makes_it():
@@ -198,7 +212,8 @@ def _result(stand_ins: StandIns, table: Table, text: str) -> list[tuple[str, str
     return [(c, str(t)) for c, t in zip(relation.columns, relation.types, strict=True)]
 
 
-@pytest.mark.parametrize("path", [p for p in SQL_FILES if p.stem in REGISTRY],
+@pytest.mark.parametrize("path", [p for p in SQL_FILES if p.stem in REGISTRY
+                                  and REGISTRY[p.stem].source.endswith(f"/{p.name}")],
                          ids=lambda p: p.stem)
 def test_every_sql_file_binds_to_its_registered_columns(stand_ins, path):
     """Bound against stand-ins made from the registry, the file yields the registered

@@ -199,7 +199,7 @@ CLUSTER_LINEAGE = Table(
     kind="table",
     meaning="how every run's clusters descend from the previous run's: stable case ids, and "
             "a trace of the cases that ended",
-    made_by="pipeline/linking.py",
+    made_by="pipeline/lineage.py",
     columns=(
         _RUN,
         _CLUSTER,
