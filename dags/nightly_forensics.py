@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import CronTriggerTimetable, Param, dag, task
+from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 
 from pipeline import orchestration, settings
 
@@ -42,8 +42,9 @@ def nightly_forensics():
     def ingest(plan: dict) -> list[str]:
         return orchestration.ingest_days(plan)
 
-    @task
+    @task(map_index_template="{{ day }}")
     def day_tables(plan: dict, day: str) -> list[str]:
+        get_current_context()["day"] = day  # the mapped task's label in the UI: its day
         return orchestration.build_day(plan, day)
 
     @task

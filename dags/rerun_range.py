@@ -14,7 +14,7 @@ stage, under the lock). This file only wires ``pipeline``.
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, dag, get_current_context, task
 
 from pipeline import orchestration, settings
 
@@ -49,8 +49,9 @@ def rerun_range():
     def ingest(plan: dict) -> list[str]:
         return orchestration.ingest_days(plan)
 
-    @task
+    @task(map_index_template="{{ day }}")
     def day_tables(plan: dict, day: str) -> list[str]:
+        get_current_context()["day"] = day  # the mapped task's label in the UI: its day
         return orchestration.build_day(plan, day)
 
     @task

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -91,6 +92,20 @@ def cli_run(out: Path, start: str, end: str) -> None:
                    check=True, capture_output=True, timeout=600)
 
 
+def mapped_labels(env: dict[str, str], dag_id: str, task_id: str) -> list[str]:
+    """What the UI shows for each mapped task instance of the latest run, from the metadata
+    database: its rendered label, in map order."""
+    con = sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db")
+    try:
+        rows = con.execute(
+            "SELECT rendered_map_index FROM task_instance WHERE dag_id = ? AND task_id = ? "
+            "AND run_id = (SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY id DESC "
+            "LIMIT 1) ORDER BY map_index", (dag_id, task_id, dag_id)).fetchall()
+    finally:
+        con.close()
+    return [r[0] for r in rows]
+
+
 def ledger(out: Path) -> list[tuple]:
     return query(out / "forensics.duckdb", "SELECT run_id, command, status FROM runs "
                  "ORDER BY started_at")
@@ -147,6 +162,8 @@ def test_rerun_of_a_range_writes_what_the_cli_writes(airflow_env, tmp_path):
     days = ["date=2026-04-01", "date=2026-04-02", "date=2026-04-03"]
     assert sorted(p.name for p in (out / "requests").iterdir()) == days
     assert sorted(p.name for p in (out / "account_day").iterdir()) == days
+    assert mapped_labels(airflow_env, "rerun_range", "day_tables") == [
+        "2026-04-01", "2026-04-02", "2026-04-03"]
     cli_run(cli_out, "2026-04-01", "2026-04-03")
     assert (out / CLUSTERS).read_bytes() == (cli_out / CLUSTERS).read_bytes()
     assert len([name for name in published(out) if name.startswith("reports/")]) >= 2
