@@ -269,10 +269,12 @@ def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
     on its own (key type to family): one explanation alone (a topic's heavy users, one
     NAT, one cloud range) is not an operator, and "client" evidence supports but never
     corroborates. It also stays when one of its pairs inside the community links on its
-    own (``pairs.is_edge``) without a card: that is how a community of two or three
-    stands. A card does not keep an account in a community: card holders are joined to
-    each other afterwards (``join_card_holders``), so an enterprise's card cannot hold it
-    inside a campaign's community.
+    own (``pairs.is_edge``) without a card, to a member that passes the test, or to anyone
+    in a community where nobody passes it: that is how a community of two or three
+    stands, while a team linked among itself does not ride inside another's community. A
+    card does not keep an account in a community: card holders are joined to each other
+    afterwards (``join_card_holders``), so an enterprise's card cannot hold it inside a
+    campaign's community.
     Tested again after the failures leave, ``rounds`` times.
     """
     member_edge = math.log10(max(int(threshold["account_count"]), 1)) \
@@ -494,8 +496,9 @@ def cluster_accounts(accounts: pl.Series, edges: pl.DataFrame, evidence: pl.Data
                             .otherwise(alone)))
     pairs = max(len(accounts) * (len(accounts) - 1) / 2, 1.0)
     density = float(edges["weight"].sum()) / pairs
-    confirmed = confirm(regroup_strays(carded, edges, params,
-                                       min(params.resolution, density) or params.resolution))
+    sparse = params.model_copy(update={"resolution": min(params.resolution, density)
+                                       or params.resolution})
+    confirmed = confirm(regroup_strays(carded, edges, sparse))
     return join_card_holders(confirmed.select("account_id", "label"), evidence)
 
 
@@ -543,8 +546,8 @@ def detect_communities(accounts: pl.Series, edges: pl.DataFrame,
         .select("account_id", "label")
 
 
-def regroup_strays(confirmed: pl.DataFrame, edges: pl.DataFrame, params: LinkParams,
-                   resolution: float) -> pl.DataFrame:
+def regroup_strays(confirmed: pl.DataFrame, edges: pl.DataFrame,
+                   params: LinkParams) -> pl.DataFrame:
     """(account_id, label): the confirmed communities as they are, and Leiden run again on
     the graph of the accounts the member test left alone. In a noisy window Leiden may
     spread a small group over communities of chance pairs, where each of its accounts
@@ -553,7 +556,7 @@ def regroup_strays(confirmed: pl.DataFrame, edges: pl.DataFrame, params: LinkPar
     among = edges.filter(pl.col("account_a").is_in(stray.implode())
                          & pl.col("account_b").is_in(stray.implode()))
     offset = int(confirmed["label"].max() or 0) + 1
-    again = detect_communities(stray, among, params.model_copy(
-        update={"resolution": resolution})).with_columns(pl.col("label") + offset)
+    again = detect_communities(stray, among, params).with_columns(
+        pl.col("label") + offset)
     return pl.concat([confirmed.filter(pl.col("label") >= 0).select("account_id", "label"),
                       again]).sort("account_id")
