@@ -25,7 +25,7 @@ import stix2
 
 from pipeline.errors import ForensicsError
 from pipeline.registry import VERDICTS
-from pipeline.warehouse import sql_text
+from pipeline.warehouse import records, sql_text
 
 STIX_NAME = "indicators.stix.json"
 """The bundle's file name in a publication's ``findings/``."""
@@ -59,32 +59,25 @@ def _keyed(key: bytes, value: str) -> str:
     return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def indicator_rows(db: duckdb.DuckDBPyConnection, per_kind: int) -> list[dict[str, Any]]:
-    """The shareable keys of every flagged case (``indicator_key.sql``)."""
+def window(db: duckdb.DuckDBPyConnection) -> tuple[date, date]:
+    """The run's window (its clusters'), or a clear error for a run without clusters."""
     start, end = db.execute("SELECT min(window_start), max(window_end) FROM clusters"
                             ).fetchone() or (None, None)
     if end is None:
         raise ForensicsError("no clusters in this run: nothing to export")
-    cursor = db.execute(sql_text("indicators/indicator_key"), {
+    return start, end
+
+
+def indicator_rows(db: duckdb.DuckDBPyConnection, per_kind: int) -> list[dict[str, Any]]:
+    """The shareable keys of every flagged case (``indicator_key.sql``)."""
+    start, end = window(db)
+    return records(db, sql_text("indicators/indicator_key"), {
         "verdict": VERDICTS[0], "per_kind": per_kind, "start": start, "end": end})
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def case_rows(db: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    cursor = db.execute("SELECT cluster_id, n_accounts, n_requests, first_seen, last_seen, "
-                        "strong_families, signals FROM cluster_findings "
-                        "WHERE verdict = $verdict ORDER BY cluster_id",
-                        {"verdict": VERDICTS[0]})
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def window_end(db: duckdb.DuckDBPyConnection) -> date:
-    end = db.execute("SELECT max(window_end) FROM clusters").fetchone()
-    if not end or end[0] is None:
-        raise ForensicsError("no clusters in this run: nothing to export")
-    return end[0]
+    """The flagged cases, each a STIX campaign (``indicator_case.sql``)."""
+    return records(db, sql_text("indicators/indicator_case"), {"verdict": VERDICTS[0]})
 
 
 def build_bundle(cases: list[dict[str, Any]], keys: Iterable[dict[str, Any]], *,
@@ -164,6 +157,6 @@ def export(out: Path, *, cluster: str | None = None, hmac_key: bytes | None = No
                 raise ForensicsError(f"{cluster} is not flagged: only flagged cases are "
                                      "exported as indicators")
             keys = [k for k in keys if k["cluster_id"] == cluster]
-        stamp = run_stamp(window_end(db))
+        stamp = run_stamp(window(db)[1])
     return build_bundle(cases, keys, reports=reports, generated_at=stamp,
                         producer=settings.producer, tlp=settings.tlp, hmac_key=hmac_key)

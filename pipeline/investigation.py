@@ -18,7 +18,7 @@ import duckdb
 
 from pipeline.errors import ForensicsError
 from pipeline.registry import VERDICTS
-from pipeline.warehouse import DB_NAME, connect, sql_text
+from pipeline.warehouse import DB_NAME, connect, records, sql_text
 
 CASE_VERDICTS = list(VERDICTS[:2])
 """The verdicts that make a cluster a case (flagged, watch), in order of concern."""
@@ -47,10 +47,8 @@ def _plain(value: Any) -> Any:
 
 def _rows(db: duckdb.DuckDBPyConnection, query: str,
           params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    cursor = db.execute(sql_text(f"investigation/{query}"), params or {})
-    names = [d[0] for d in cursor.description]
-    return [{n: _plain(v) for n, v in zip(names, row, strict=True)}
-            for row in cursor.fetchall()]
+    return [{n: _plain(v) for n, v in row.items()}
+            for row in records(db, sql_text(f"investigation/{query}"), params)]
 
 
 def open_run(out: Path) -> duckdb.DuckDBPyConnection:

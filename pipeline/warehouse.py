@@ -57,6 +57,15 @@ def sql_path(name: str) -> Path:
     raise FileNotFoundError(f"no sql/{name}.sql next to the pipeline package")
 
 
+def records(db: duckdb.DuckDBPyConnection, query: str,
+            params: dict[str, object] | None = None) -> list[dict[str, object]]:
+    """The rows of a query as plain dicts, for the few answers that leave as JSON or STIX
+    rather than as frames."""
+    cursor = db.execute(query, params or {})
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
 def connect(database: Path | str = ":memory:", *, threads: int | None = None,
             memory_limit: str | None = None,
             read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -14,6 +14,7 @@ import pytest
 
 from pipeline.errors import ForensicsError
 from pipeline.investigation import account, case, changes
+from pipeline.settings import StatisticsParams
 
 from conftest import query
 
@@ -39,7 +40,8 @@ def test_a_case_gives_the_rules_its_signals_name_and_its_report(sample_run):
     assert Path(answer.record["report"]).is_file()
     held = {r["rule_id"] for r in answer.tables["rules"]}
     assert held == set(answer.record["signals"].split(","))
-    assert all(r["p_adjusted"] <= 0.01 for r in answer.tables["rules"])
+    alpha = StatisticsParams().alpha
+    assert all(r["p_adjusted"] <= alpha for r in answer.tables["rules"])
 
 
 def test_a_case_evidence_is_counted_over_pairs_of_its_own_accounts(sample_run):
