@@ -477,14 +477,14 @@ def export_stix(
     """The flagged cases as a STIX 2.1 bundle another provider can match: a campaign per
     case, indicators (network prefixes, user agents, system-prompt hashes, keyed hashes
     of cards and prompts), never raw payment values or prompt text."""
-    from pipeline.indicators import export
+    from pipeline.investigation import export_indicators
     from pipeline.warehouse import write_bytes_atomic
 
     with user_errors():
         if hmac_key is not None and not hmac_key.is_file():
             raise ForensicsError(f"--hmac-key: {hmac_key} not found")
         key = hmac_key.read_bytes().strip() if hmac_key is not None else None
-        bundle = export(out, cluster=cluster, hmac_key=key)
+        bundle = export_indicators(out, cluster=cluster, hmac_key=key)
         if to is None:
             sys.stdout.buffer.write(bundle)
             return

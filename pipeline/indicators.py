@@ -133,30 +133,3 @@ def build_bundle(cases: list[dict[str, Any]], keys: Iterable[dict[str, Any]], *,
                           objects=objects)
     return (bundle.serialize(pretty=True) + "\n").encode("utf-8")
 
-
-def export(out: Path, *, cluster: str | None = None, hmac_key: bytes | None = None) -> bytes:
-    """The bundle of a finished run's flagged cases (or of one), with the run's settings
-    and reports, and keyed hashes when a sharing key is given."""
-    from pipeline.investigation import open_run, resolve_case
-    from pipeline.manifest import MANIFEST_NAME, read_manifest
-    from pipeline.publication import PUBLICATIONS_DIR, REPORTS_DIR, run_stamp
-    from pipeline.settings import PipelineParams
-
-    if not (out / MANIFEST_NAME).is_file():
-        raise ForensicsError(f"no {MANIFEST_NAME} in {out}: give --out the folder a run wrote")
-    manifest = read_manifest(out)
-    settings = PipelineParams.from_nested(manifest.get("parameters") or {}).reports
-    reports = out / PUBLICATIONS_DIR / str(manifest.get("publication")) / REPORTS_DIR
-    with open_run(out) as db:
-        cases = case_rows(db)
-        keys = indicator_rows(db, settings.indicators_per_kind)
-        if cluster is not None:
-            cluster = resolve_case(db, cluster, out)
-            cases = [c for c in cases if c["cluster_id"] == cluster]
-            if not cases:
-                raise ForensicsError(f"{cluster} is not flagged: only flagged cases are "
-                                     "exported as indicators")
-            keys = [k for k in keys if k["cluster_id"] == cluster]
-        stamp = run_stamp(window(db)[1])
-    return build_bundle(cases, keys, reports=reports, generated_at=stamp,
-                        producer=settings.producer, tlp=settings.tlp, hmac_key=hmac_key)

@@ -1,9 +1,9 @@
 """What an investigator asks of a finished run, answered from the run's own tables.
 
 In: an output folder (its ``forensics.duckdb``, opened read-only, and ``reports/``). Out:
-``Answer``s for a case, an account and the last run's changes, in plain JSON-ready values;
-the CLI prints them as tables or as JSON. Every figure is a row of a table the reports
-read, through the queries in ``sql/investigation/``.
+``Answer``s for a case, an account and the last run's changes, in plain JSON-ready values
+(the CLI prints them as tables or as JSON), and the run's flagged cases as STIX bytes.
+Every figure is a row of a table the reports read, through ``sql/investigation/``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,11 @@ from typing import Any
 import duckdb
 
 from pipeline.errors import ForensicsError
+from pipeline.indicators import build_bundle, case_rows, indicator_rows, window
+from pipeline.manifest import MANIFEST_NAME, read_manifest
+from pipeline.publication import PUBLICATIONS_DIR, REPORTS_DIR, run_stamp
 from pipeline.registry import VERDICTS
+from pipeline.settings import PipelineParams
 from pipeline.warehouse import DB_NAME, connect, records, sql_text
 
 CASE_VERDICTS = list(VERDICTS[:2])
@@ -131,3 +135,27 @@ def changes(out: Path, *, all_clusters: bool = False) -> Answer:
                 "case_verdicts": CASE_VERDICTS}),
             "verdict_changes": _rows(db, "verdict_changes"),
         })
+
+
+def export_indicators(out: Path, *, cluster: str | None = None,
+                      hmac_key: bytes | None = None) -> bytes:
+    """The bundle of a finished run's flagged cases (or of one), with the run's settings
+    and reports, and keyed hashes when a sharing key is given."""
+    if not (out / MANIFEST_NAME).is_file():
+        raise ForensicsError(f"no {MANIFEST_NAME} in {out}: give --out the folder a run wrote")
+    manifest = read_manifest(out)
+    settings = PipelineParams.from_nested(manifest.get("parameters") or {}).reports
+    reports = out / PUBLICATIONS_DIR / str(manifest.get("publication")) / REPORTS_DIR
+    with open_run(out) as db:
+        cases = case_rows(db)
+        keys = indicator_rows(db, settings.indicators_per_kind)
+        if cluster is not None:
+            cluster = resolve_case(db, cluster, out)
+            cases = [c for c in cases if c["cluster_id"] == cluster]
+            if not cases:
+                raise ForensicsError(f"{cluster} is not flagged: only flagged cases are "
+                                     "exported as indicators")
+            keys = [k for k in keys if k["cluster_id"] == cluster]
+        stamp = run_stamp(window(db)[1])
+    return build_bundle(cases, keys, reports=reports, generated_at=stamp,
+                        producer=settings.producer, tlp=settings.tlp, hmac_key=hmac_key)

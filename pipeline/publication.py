@@ -32,6 +32,7 @@ import duckdb
 import polars as pl
 
 from pipeline.errors import ForensicsError
+from pipeline.indicators import STIX_NAME, build_bundle, case_rows, indicator_rows
 from pipeline.registry import CLUSTER_FINDING, CLUSTERS, PUBLICATIONS
 from pipeline.warehouse import empty_frame, sql_text, table_ddl, write_parquet_atomic
 
@@ -201,8 +202,6 @@ def write_indicators(db: duckdb.DuckDBPyConnection, folder: Path, *, generated_a
     """The flagged cases as a STIX 2.1 bundle in ``findings/``, beside the tables it is
     drawn from, without keyed hashes: the nightly run holds no sharing key
     (``forensics export-stix --hmac-key`` adds them)."""
-    from pipeline.indicators import STIX_NAME, build_bundle, case_rows, indicator_rows
-
     reports = params["reports"]
     bundle = build_bundle(case_rows(db), indicator_rows(db, reports["indicators_per_kind"]),
                           reports=folder / REPORTS_DIR, generated_at=generated_at,
