@@ -190,6 +190,10 @@ def test_golden_case(tmp_path, case):
         assert not wrong, f"{table} row {i}: (got, expected) {wrong}"
 
 
+def test_every_per_day_table_has_a_golden_case_and_every_case_a_table():
+    assert {case.parent.name for case in CASES} == {t.name for t in FEATURE_TABLES}
+
+
 def test_every_table_is_written_with_the_registry_columns_and_types(tmp_path):
     out = tmp_path / "out"
     synthetic_day(out, 5_000)
