@@ -20,7 +20,6 @@ import duckdb
 import polars as pl
 import pypdf
 import pytest
-from window_tables import plant_window_tables
 
 from pipeline.features import create_feature_views
 from pipeline.manifest import (
@@ -40,6 +39,7 @@ from pipeline.runner import PipelineParams, RunRequest, publish_run, run_pipelin
 from pipeline.warehouse import DB_NAME, connect
 
 from conftest import open_db
+from window_tables import plant_window_tables
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 GENERATED_AT = datetime(2026, 4, 4, tzinfo=UTC)
