@@ -32,11 +32,11 @@ SQL = {p.stem: p.relative_to(GOLDEN.parent.parent / "sql").with_suffix("").as_po
 CASES = sorted(c for c in GOLDEN.glob("*/*.json") if "tables" in json.loads(c.read_text()))
 
 WITHOUT_CASE = frozenset({
-    "account_link_evidence", "account_link_key", "account_link_null", "account_link",
-    "case_tie", "cluster_cache_collision", "cluster_key", "cluster_profile",
+    "account_link_evidence", "account_link_null",
+    "case_tie", "cluster_key", "cluster_profile",
     "ingest_day_quality", "ingest_duplicates", "ingest_ledger", "ingest_records",
     "quarantine", "requests", "validation_cluster_membership",
-    "validation_ingest_reconciliation", "verdict_history",
+    "validation_ingest_reconciliation",
     "account_case", "account_days", "account_keys", "case_evidence", "case_finding",
     "case_keys", "case_rules", "last_run", "run_events", "run_lineage", "verdict_changes",
     "indicator_case", "indicator_key",
