@@ -32,7 +32,7 @@ SQL = {p.stem: p.relative_to(GOLDEN.parent.parent / "sql").with_suffix("").as_po
 CASES = sorted(c for c in GOLDEN.glob("*/*.json") if "tables" in json.loads(c.read_text()))
 
 WITHOUT_CASE = frozenset({
-    "case_tie", "cluster_key", "cluster_profile",
+    "cluster_profile",
     "ingest_day_quality", "ingest_duplicates", "ingest_ledger", "ingest_records",
     "quarantine", "requests", "validation_cluster_membership",
     "validation_ingest_reconciliation",
