@@ -134,7 +134,7 @@ def out(tmp_path: Path) -> Path:
 def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``forensics demo`` on the committed sample, once per test session, read-only."""
     out = tmp_path_factory.mktemp("sample") / "out"
-    subprocess.run([sys.executable, "-m", "pipeline.cli", "demo", "--out", str(out)],
+    subprocess.run([sys.executable, "-m", "pipeline.run.cli", "demo", "--out", str(out)],
                    check=True, capture_output=True, timeout=600)
     return out
 

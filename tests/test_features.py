@@ -18,13 +18,8 @@ import pytest
 
 from pipeline import warehouse
 from pipeline.errors import ForensicsError
-from pipeline.features import (
-    ACCOUNTS_SNAPSHOT,
-    FeatureParams,
-    build_day_features,
-    create_feature_views,
-    export_accounts,
-)
+from pipeline.features.features import FeatureParams, build_day_features, create_feature_views
+from pipeline.ingest.accounts import ACCOUNTS_SNAPSHOT, export_accounts
 from pipeline.registry import ACCOUNT_COLUMNS, FEATURE_TABLES, REQUESTS_COLUMNS, TABLES
 
 from conftest import DAY, assert_golden_rows

@@ -69,9 +69,9 @@ def test_every_sql_file_is_a_registered_object_or_helper():
 
 
 def test_every_report_query_is_declared_with_what_its_file_says_a_row_is():
-    """Both directions between ``sql/reports/`` and ``REPORT_QUERIES``, and each file's
+    """Both directions between ``sql/publish/reports/`` and ``REPORT_QUERIES``, and each file's
     header opens with the declared grain, so the two cannot drift apart."""
-    folder = ROOT / "sql" / "reports"
+    folder = ROOT / "sql" / "publish" / "reports"
     assert {p.stem for p in folder.glob("*.sql")} == set(REPORT_QUERIES)
     for name, grain in REPORT_QUERIES.items():
         header = " ".join(line[2:].strip() for line in
