@@ -29,13 +29,11 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -81,25 +79,6 @@ def sha256_file(path: Path) -> str:
 
 
 @cache
-def code_version() -> str:
-    """The package version plus the git commit (``0.1.0+g1a2b3c4d5e6f``), with
-    ``.dirty`` when tracked files differ from that commit; the version alone outside git."""
-    try:
-        version = metadata.version("distill-forensics")
-    except metadata.PackageNotFoundError:
-        version = "0+unknown"
-    root = Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                                text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, capture_output=True, text=True, timeout=10,
-                               check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return version
-    return f"{version}+g{commit[:12]}{'.dirty' if dirty else ''}"
-
-
 def sql_hashes() -> dict[str, str]:
     """sha256 of every SQL file of ``sql/`` (the tables' SQL), by file name. The reports'
     queries in ``sql/reports/`` are not listed: they are part of the code version."""

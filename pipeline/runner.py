@@ -194,7 +194,8 @@ def publish_run(db: Any, request: RunRequest, params: PipelineParams, run_id: st
     range: a parameter of the run, never the clock. Reached only when validation passed,
     or failed and an investigator allowed it (``invalid``: every page says so, and
     ``latest`` stays where it was)."""
-    from pipeline.manifest import code_version, ledger_inputs, prune_validation, write_manifest
+    from pipeline.manifest import ledger_inputs, prune_validation, write_manifest
+    from pipeline.version import code_version
 
     recorded = recorded_parameters(params, request)
     generated_at = run_stamp(request.end)

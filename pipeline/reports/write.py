@@ -33,7 +33,8 @@ def write_reports(db: duckdb.DuckDBPyConnection, folder: Path, *, generated_at: 
     the run's parameters; ``previous`` names the publication the summary's changes are
     measured against (``verdict_change``).
     """
-    from pipeline.manifest import code_version, sql_hashes
+    from pipeline.manifest import sql_hashes
+    from pipeline.version import code_version
 
     if generated_at.tzinfo is None:
         raise ValueError("generated_at must be timezone-aware")
