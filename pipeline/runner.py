@@ -36,6 +36,7 @@ from pipeline.statistics import compute_statistics
 from pipeline.warehouse import (
     DB_NAME,
     connect,
+    describe_objects,
     output_lock,
     remove_dead_temp_files,
     table_ddl,
@@ -265,6 +266,9 @@ def _settle_abandoned(out: Path, run_id: str) -> None:
 
 def _write_run(out: Path, run_id: str, command: str, parameters: str, status: str,
                message: str | None) -> None:
+    """The run's ledger row; when it succeeded, the comments on every object too (the run
+    replaced some, and a replaced object loses its comment). A failed run leaves them as
+    they are, so that nothing can hide the error it stopped on."""
     db = connect(out / DB_NAME)
     try:
         db.execute(RUNS_DDL)
@@ -275,5 +279,7 @@ def _write_run(out: Path, run_id: str, command: str, parameters: str, status: st
             {"run_id": run_id, "command": command, "parameters": parameters,
              "now": datetime.now(UTC), "status": status, "message": message},
         )
+        if status == "succeeded":
+            describe_objects(db)
     finally:
         db.close()
