@@ -2,12 +2,14 @@
 investigator's case, account and changes, and export-stix.
 
 In: command-line options (the same names as the DAGs' params). Out: the stages' files under
-``--out`` and a short account of them on the terminal. A user's mistake (a missing folder, a
-bad date, a range that ends before it starts) is one red line and a non-zero exit code; a
-traceback means a bug.
+``--out`` and a short account of them on the terminal (``pipeline.outcome``), or one JSON
+object for a scheduler (``--json``). A user's mistake (a missing folder, a bad date, a range
+that ends before it starts) is one red line and a non-zero exit code; a traceback means a
+bug.
 
 The data stack (polars, DuckDB, igraph, the stages) is imported inside the commands that
-run it, never at the top: ``forensics --help`` and a mistake in an option answer at once.
+run it, never at the top: ``forensics --help``, ``--version`` and a mistake in an option
+answer at once (``tests/test_cli.py`` checks the imports).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from pipeline.ingest import IngestResult, check_inputs, ingest
 from pipeline.linking import LinkResult, link_accounts
 from pipeline.progress import Progress, Steps
 from pipeline.publication import Published, publish, run_stamp
-from pipeline.registry import FEATURE_TABLES, RUNS
+from pipeline.registry import FEATURE_TABLES, RUNS, WINDOW_TABLES
 from pipeline.scoring import record_verdicts, score_clusters
 from pipeline.settings import IngestParams, PipelineParams
 from pipeline.statistics import compute_statistics
@@ -46,6 +46,10 @@ if TYPE_CHECKING:
     from pipeline.validation import ValidationOutcome
 
 RUNS_DDL = table_ddl(RUNS, primary_key=True)
+VALIDATION_BATCHES = 2 + len(FEATURE_TABLES) + 2 * len(WINDOW_TABLES)
+"""About how many batches the window gate validates (the clusters, each per-day table's
+schema, account_day's values, each window table's schema and values): its bar's length.
+The raw gate's is the range's days and two (the schema, the ledger)."""
 
 
 @dataclass(frozen=True)
@@ -127,9 +131,8 @@ def ingest_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
     with _ledgered("ingest", request, params, run_id, locked) as rid:
         ingested = ingest(request.logs, request.out, request.start, request.end, run_id=rid,
                           accounts=request.accounts, params=params.ingest, progress=progress)
-        steps = Steps(progress, "validating raw partitions", 1)
-        steps.next(f"{len(ingested.days)} days")
-        validation = validate_raw(request.out, ingested.days, rid)
+        steps = Steps(progress, "validating raw partitions", len(ingested.days) + 2)
+        validation = validate_raw(request.out, ingested.days, rid, steps=steps)
         raise_if_failed(validation, allow_invalid=params.reports.allow_invalid)
         steps.end()
         return replace(ingested, validation=validation)
@@ -164,10 +167,9 @@ def window_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
             scoring.next("verdict_history")
             record_verdicts(db, rid)
             scoring.end()
-            checking = Steps(progress, "validating window tables", 1)
-            checking.next(f"{linked.cluster_count:,} clusters")
+            checking = Steps(progress, "validating window tables", VALIDATION_BATCHES)
             validation = validate_window(
-                request.out, rid, db=db,
+                request.out, rid, db=db, steps=checking,
                 min_baseline_clusters=params.statistics.min_baseline_clusters)
             raise_if_failed(validation, allow_invalid=params.reports.allow_invalid)
             checking.end()

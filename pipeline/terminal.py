@@ -35,6 +35,8 @@ out_console = Console()
 
 STAGE_WIDTH = 26
 """The stage column: as wide as the longest stage name, so every row's bar starts alike."""
+DETAIL_WIDTH = 34
+"""What a stage is doing, cut to this: a longer text would squeeze every row's bar."""
 
 
 @contextmanager
@@ -52,6 +54,8 @@ def progress_bar() -> Iterator[ProgressCallback]:
         def report(step: str, done: int, total: int) -> None:
             stage = stage_of(step)
             detail = step[len(stage) + 2:]
+            if len(detail) > DETAIL_WIDTH:
+                detail = detail[:DETAIL_WIDTH - 1] + "…"
             if stage not in tasks:
                 tasks[stage] = bar.add_task(stage[:STAGE_WIDTH], total=max(total, 1),
                                             detail="")

@@ -57,6 +57,7 @@ from pipeline.expectations import (
     Rule,
     rules_for,
 )
+from pipeline.progress import Steps
 from pipeline.warehouse import DB_NAME, connect, glob_literal, partition_path, sql_text, table_ddl
 
 if TYPE_CHECKING:
@@ -156,7 +157,8 @@ def raise_if_failed(outcome: ValidationOutcome, allow_invalid: bool = False) -> 
 
 def validate_raw(out: Path, days: list[date], run_id: str, *,
                  db: duckdb.DuckDBPyConnection | None = None,
-                 min_cacheable_tokens: int = MIN_CACHEABLE_TOKENS) -> ValidationOutcome:
+                 min_cacheable_tokens: int = MIN_CACHEABLE_TOKENS,
+                 steps: Steps | None = None) -> ValidationOutcome:
     """The raw gate: each day's ``requests`` partition, and the partitions against the ledger.
 
     Per day: the schema (columns and types of ``REQUESTS_COLUMNS``) and the values (required
@@ -170,7 +172,7 @@ def validate_raw(out: Path, days: list[date], run_id: str, *,
     gate = "raw"
     reader = connect()
     try:
-        with _database(out, db) as con, _Gx(out, run_id, gate) as gx:
+        with _database(out, db) as con, _Gx(out, run_id, gate, steps) as gx:
             results: list[ExpectationOutcome] = []
             present = []
             for day in days:
@@ -200,7 +202,8 @@ def validate_raw(out: Path, days: list[date], run_id: str, *,
 
 
 def validate_window(out: Path, run_id: str, *, min_baseline_clusters: int,
-                    db: duckdb.DuckDBPyConnection | None = None) -> ValidationOutcome:
+                    db: duckdb.DuckDBPyConnection | None = None,
+                    steps: Steps | None = None) -> ValidationOutcome:
     """The window gate, before reports: clusters, the window's features, statistics, findings.
 
     ``clusters``: every account with an ``account_day`` row in the clusters' window is in
@@ -212,7 +215,7 @@ def validate_window(out: Path, run_id: str, *, min_baseline_clusters: int,
     and every row's cluster present in ``clusters``.
     """
     gate = "window"
-    with _database(out, db) as con, _Gx(out, run_id, gate) as gx:
+    with _database(out, db) as con, _Gx(out, run_id, gate, steps) as gx:
         results: list[ExpectationOutcome] = []
         tables = {r[0] for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
@@ -471,9 +474,10 @@ class _Gx:
     batches differ only in their data frame and suite parameters (the day's bounds).
     """
 
-    def __init__(self, out: Path, run_id: str, gate: str) -> None:
+    def __init__(self, out: Path, run_id: str, gate: str, steps: Steps | None) -> None:
         self.root = out.resolve() / VALIDATION_DIR / _safe(run_id) / gate
         self.run_id = run_id
+        self.steps = steps or Steps(None, gate, 1)
 
     def __enter__(self) -> _Gx:
         import great_expectations as gx
@@ -545,6 +549,7 @@ class _Gx:
              values: dict[str, Any], index: tuple[str, ...],
              variant: tuple[str, ...] = ()) -> list[ExpectationOutcome]:
         gx = self.gx
+        self.steps.next(f"{suite.split('.', 1)[-1]} {batch}")
         checkpoint = self.checkpoints.get((suite, variant))
         if checkpoint is None:
             from great_expectations.checkpoint import UpdateDataDocsAction

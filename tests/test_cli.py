@@ -177,7 +177,8 @@ def test_every_long_stage_advances_while_it_runs(tmp_path):
     for stage, seen in stages.items():
         assert seen[-1][0] == seen[-1][1], f"{stage} did not end at 100%"
         assert [d for d, _ in seen] == sorted(d for d, _ in seen), f"{stage} went back"
-    for stage in ("per-day tables", "linking", "statistics", "scoring"):
+    for stage in ("validating raw partitions", "per-day tables", "linking", "statistics",
+                  "scoring", "validating window tables"):
         assert any(0 < done < total for done, total in stages[stage]), stage
 
 
@@ -239,6 +240,23 @@ def test_demo_json_is_one_object_with_the_runs_answers(sample_run):
     assert record_["summary_pdf"] == str(sample_run / "reports" / "summary.pdf")
     assert record_["validation"]["passed"] and record_["validation"]["window"]["passed"]
     assert record_["ingest"]["logs_cover"] == ["2026-04-01", "2026-04-03"]
+
+
+@pytest.mark.slow
+def test_ingest_json_has_the_runs_keys_with_nulls_for_the_stages_it_does_not_run(tmp_path):
+    logs = tmp_path / "logs"
+    write_logs(logs, "a", [record(i) for i in range(30)] + [record(99, status="x")])
+    result = forensics("ingest", "--logs", str(logs), "--start", "2026-04-01", "--end",
+                       "2026-04-01", "--out", str(tmp_path / "out"), "--max-bad-share", "0.5",
+                       "--json")
+    assert result.returncode == 0, result.stderr
+    ingested = json.loads(result.stdout)
+    assert list(ingested) == list(RECORD_KEYS)
+    assert (ingested["command"], ingested["status"]) == ("ingest", "succeeded")
+    assert ingested["ingest"]["rows_kept"] == 30
+    assert ingested["ingest"]["quarantined_by_reason"] == {"wrong type": 1}
+    assert ingested["validation"]["raw"]["passed"] and ingested["validation"]["window"] is None
+    assert ingested["linking"] is ingested["verdicts"] is ingested["summary_pdf"] is None
 
 
 def test_a_range_the_logs_do_not_hold_says_which_days_they_do(tmp_path):
