@@ -433,8 +433,9 @@ def test_hidden_characters_never_reach_an_excerpt_or_a_page(tmp_path: Path):
     character can end a line or hide text. Excerpts and every PDF string drop them."""
     hostile = "agent\u202eexe.live\u202c/1.0\x07\u200b"
     assert redact(hostile) == "agentexe.live/1.0"
-    pdf = EvidencePDF(title="t", running_head="t", generated_at=datetime(2026, 4, 1, tzinfo=UTC),
-                      version="test", invalid=False)
+    pdf = EvidencePDF(title="t", subject="s", keywords=("k",), author="a", running_head="t",
+                      generated_at=datetime(2026, 4, 1, tzinfo=UTC), version="test",
+                      invalid=False)
     pdf.add_page()
     pdf.multi_cell(0, 5, f"user agent: {hostile}\nnext line")
     pdf.output(str(tmp_path / "hostile.pdf"))
