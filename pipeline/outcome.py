@@ -19,6 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from pipeline.registry import VERDICTS
@@ -64,7 +65,7 @@ def print_ingest(result: IngestResult, out: Path) -> None:
     table.add_row("outside the range", f"{result.rows_out_of_range:,}")
     out_console.print(table)
     out_console.print(f"{len(result.files)} files, {len(result.partitions)} day partitions "
-                      f"under {out / 'requests'}", highlight=False)
+                      f"under {out / 'requests'}", highlight=False, soft_wrap=True)
     if result.rows_kept == 0:
         out_console.print(f"[yellow]the range kept no rows:[/] "
                           f"{coverage_hint(result.covered)}", highlight=False)
@@ -95,7 +96,7 @@ def print_run(result: RunResult, out: Path, seconds: float, *, verbose: bool) ->
     lines = [
         ("verdicts", ", ".join(f"{window.verdicts.get(v, 0):,} {v}" for v in VERDICTS)),
         ("flagged", ", ".join(flagged) or "none"),
-        ("summary", str(summary_pdf(window, out) or "not written")),
+        ("summary", escape(str(summary_pdf(window, out) or "not written"))),
         ("validation", validation_text(result.ingest.validation, window.validation)),
         ("elapsed", elapsed_text(seconds)),
     ]
@@ -109,13 +110,12 @@ def print_ingest_end(result: IngestResult, seconds: float) -> None:
 
 
 def print_lines(lines: list[tuple[str, str]]) -> None:
-    """Label and value lines, the labels in bold and aligned."""
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column(overflow="fold")
+    """Label and value lines, the labels in bold and aligned. Never wrapped by the console
+    (a log file is 80 columns to it): a path or a case id is copied whole from one line."""
+    width = max(len(label) for label, _ in lines) + 2
     for label, value in lines:
-        grid.add_row(label, value)
-    out_console.print(grid, highlight=False)
+        out_console.print(f"[bold]{label:<{width}}[/]{value}", highlight=False,
+                          soft_wrap=True)
 
 
 def summary_pdf(window: WindowResult, out: Path) -> Path | None:
@@ -141,7 +141,7 @@ def validation_text(raw: ValidationOutcome | None, window: ValidationOutcome | N
         if outcome.success:
             parts.append(f"{outcome.gate} passed ({n:,} expectations)")
         else:
-            where = f"; results in {outcome.docs}" if outcome.docs else ""
+            where = f"; results in {escape(str(outcome.docs))}" if outcome.docs else ""
             parts.append(f"[bold red]{outcome.gate} FAILED[/] ({len(outcome.failures):,} of "
                          f"{n:,} expectations; published stamped invalid{where})")
     return ", ".join(parts) or "not run"
@@ -155,17 +155,19 @@ def print_outputs(out: Path) -> None:
 
     ours = (read_manifest(out).get("publication") if (out / MANIFEST_NAME).is_file()
             else None)
-    out_console.print(f"[bold]wrote[/] under {out}:", highlight=False)
+    out_console.print(f"[bold]wrote[/] under {out}:", highlight=False, soft_wrap=True)
     for path in sorted(out.rglob("*")):
         rel = path.relative_to(out)
         if path.is_symlink() or not path.is_file() or path.name.startswith(".") or (
                 "validation" in rel.parts and path.name != "index.html") or (
                 rel.parts[0] == PUBLICATIONS_DIR and rel.parts[1] != ours):
             continue
-        out_console.print(f"  {rel}  ({path.stat().st_size:,} bytes)", highlight=False)
+        out_console.print(f"  {rel}  ({path.stat().st_size:,} bytes)", highlight=False,
+                          soft_wrap=True)
     if ours:
         out_console.print(f"published: {out / PUBLICATIONS_DIR / ours} (findings/ and "
-                          f"reports/ lead to {PUBLICATIONS_DIR}/latest)", highlight=False)
+                          f"reports/ lead to {PUBLICATIONS_DIR}/latest)", highlight=False,
+                          soft_wrap=True)
 
 
 # --- the JSON object ---------------------------------------------------------------------
