@@ -88,7 +88,7 @@ class WindowResult:
     published: Published | None = None
     """Where the publication went; None when the stages stopped before it."""
     flagged: tuple[str, ...] = ()
-    """The flagged clusters' ids, in order: the cases a morning begins with."""
+    """The flagged clusters' ids, sorted: the cases a morning begins with."""
     validation: ValidationOutcome | None = None
     """The window gate's outcome (failed only when an investigator allowed it)."""
 
