@@ -3,7 +3,7 @@
 The stages are packages, each importing only those below it (checked by import-linter,
 ``[tool.importlinter]`` in pyproject.toml): ``run`` > ``publish`` > ``validation`` >
 ``detection`` > ``linking`` > ``features`` > ``ingest``, over the foundation of
-``registry``, ``settings``, ``warehouse`` and ``errors``.
+``registry``, ``settings``, ``warehouse``, ``errors``, ``progress`` and ``version``.
 """
 
 from pathlib import Path

@@ -27,7 +27,7 @@ import polars as pl
 
 from pipeline import PROJECT_DIR
 from pipeline.errors import OutputLocked
-from pipeline.registry import Table
+from pipeline.registry import REGISTRY, Column, Table
 
 DB_NAME = "forensics.duckdb"
 LOCK_NAME = ".forensics.lock"
@@ -334,3 +334,49 @@ def write_parquet_atomic(frame: pl.DataFrame, target: Path) -> None:
     buffer = io.BytesIO()
     frame.write_parquet(buffer, compression="zstd", statistics=False)
     write_bytes_atomic(target, buffer.getvalue())
+
+
+PARTITION_DAY = Column("date", "DATE", "the UTC day of the partition the row is read from "
+                       "(<table>/date=YYYY-MM-DD/part-0.parquet)")
+"""The column a partitioned object's view adds to the registered ones."""
+
+
+def object_comment(table: Table) -> str:
+    """What ``duckdb_tables()`` or ``duckdb_views()`` says of an object: its meaning, what
+    a row is, its key, and the stage and file that make it."""
+    key = ", ".join(table.key)
+    if table.kind == "partitioned":
+        key = f"{key} within a day (date, {key} in the view)"
+    return (f"{table.meaning[:1].upper()}{table.meaning[1:]}. Grain: {table.grain}. "
+            f"Key: {key}. Made by {table.source} ({table.layer} stage).")
+
+
+def describe_objects(db: duckdb.DuckDBPyConnection) -> int:
+    """``COMMENT ON`` every registered table and view the database holds, and on each of
+    their columns, from the registry: ``duckdb_tables()``, ``duckdb_views()`` and
+    ``duckdb_columns()`` then explain the database to an investigator who opens it
+    without this code. A comment goes with the object when a stage replaces it, so every
+    command that writes the database ends with this. Returns the objects described."""
+    present = dict(db.execute(
+        "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE schema_name = 'main' "
+        "UNION ALL SELECT view_name, 'VIEW' FROM duckdb_views() "
+        "WHERE schema_name = 'main' AND NOT internal").fetchall())
+    statements = []
+    for table in REGISTRY.values():
+        kind = present.get(table.name)
+        if kind is None or table.kind not in ("table", "partitioned"):
+            continue
+        statements.append(f'COMMENT ON {kind} "{table.name}" IS '
+                          f"{sql_string(object_comment(table))}")
+        extra = (PARTITION_DAY,) if table.kind == "partitioned" else ()
+        statements += [f'COMMENT ON COLUMN "{table.name}"."{column.name}" IS '
+                       f"{sql_string(column.meaning)}" for column in (*table.columns, *extra)]
+    if statements:
+        db.execute(";\n".join(statements))
+    return sum(1 for s in statements if not s.startswith("COMMENT ON COLUMN"))
+
+
+def sql_string(text: str) -> str:
+    """``text`` as a SQL string literal, for the statements that take no bound parameter
+    (``COMMENT ON``, ``COPY ... TO``)."""
+    return "'" + text.replace("'", "''") + "'"

@@ -132,10 +132,12 @@ def out(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``forensics demo`` on the committed sample, once per test session, read-only."""
+    """``forensics demo --json`` on the committed sample, once per test session, read-only;
+    what it printed is kept beside the folder, in ``demo.json``."""
     out = tmp_path_factory.mktemp("sample") / "out"
-    subprocess.run([sys.executable, "-m", "pipeline.run.cli", "demo", "--out", str(out)],
-                   check=True, capture_output=True, timeout=600)
+    done = subprocess.run([sys.executable, "-m", "pipeline.run.cli", "demo", "--out", str(out),
+                           "--json"], check=True, capture_output=True, timeout=600)
+    (out.parent / "demo.json").write_bytes(done.stdout)
     return out
 
 

@@ -1,5 +1,6 @@
 """Size limits of the packages' code: no module of ``pipeline/`` or ``simulator/`` over 600
-lines and no function over 80 (from its ``def`` line to its last line, decorators left out, docstring in).
+lines and no function over 80 (from its ``def`` line to its last line, decorators left out,
+docstring in).
 
 A module that long mixes concerns, and a function that long no longer fits on a screen, so
 a reviewer stops reading it whole. ``pipeline/publish/reports/`` was split by concern for this
@@ -21,8 +22,8 @@ MODULE_LINES = 600
 FUNCTION_LINES = 80
 
 RATCHET = {
-    "pipeline/ingest/ingest.py": 662,
-    "pipeline/validation/validation.py": 696,
+    "pipeline/ingest/ingest.py": 657,
+    "pipeline/validation/validation.py": 693,
     "simulator/accounts.py": 701,
     "simulator/simulate.py::simulate": 84,
     "simulator/accounts.py::build_accounts": 180,

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
@@ -29,9 +30,14 @@ from pipeline.registry import (
 from pipeline.settings import FeatureParams
 from pipeline.warehouse import (
     DB_NAME,
+    PARTITION_DAY,
     POLARS_TYPE,
+    describe_objects,
+    empty_columns,
     empty_frame,
+    object_comment,
     sql_text,
+    table_ddl,
 )
 
 from conftest import open_db
@@ -202,3 +208,56 @@ def test_the_sample_folder_holds_the_registered_files(sample_run):
         for name in table.files:
             names = pq.read_schema(sample_run / name).names
             assert names == [c.name for c in table.columns][:len(names)], name
+
+
+# --- the database explains itself ---------------------------------------------------------
+
+
+def _comments(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, str | None],
+                                                        dict[tuple[str, str], str | None]]:
+    """Each object's comment and each of its columns' comments, in the main schema."""
+    objects = dict(con.execute(
+        "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'main' "
+        "UNION ALL SELECT view_name, comment FROM duckdb_views() "
+        "WHERE schema_name = 'main' AND NOT internal").fetchall())
+    columns = {(t, c): comment for t, c, comment in con.execute(
+        "SELECT table_name, column_name, comment FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = 'main'").fetchall()}
+    return objects, columns
+
+
+def test_the_comments_come_from_the_registry_quotes_and_all():
+    """A meaning with an apostrophe ("each account's day") survives the SQL literal."""
+    con = duckdb.connect()
+    try:
+        day = REGISTRY["account_day"]
+        con.execute(table_ddl(REGISTRY["runs"]))
+        con.execute(f"CREATE VIEW account_day AS SELECT {empty_columns(stored(day))}")
+        assert describe_objects(con) == 2
+        objects, columns = _comments(con)
+        assert objects["account_day"] == object_comment(day)
+        assert "'s day" in objects["account_day"]
+        assert objects["runs"].startswith("What ran, with which parameters")
+        assert columns[("account_day", "date")] == PARTITION_DAY.meaning
+        assert all(columns[("runs", c.name)] == c.meaning for c in REGISTRY["runs"].columns)
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_every_object_and_column_of_the_sample_database_has_its_comment(sample_run):
+    """``duckdb_tables()``, ``duckdb_views()`` and ``duckdb_columns()`` of a finished run
+    say what each object and column is, in the registry's words."""
+    con = open_db(sample_run / DB_NAME)
+    try:
+        objects, columns = _comments(con)
+    finally:
+        con.close()
+    declared = {n: t for n, t in REGISTRY.items() if t.kind in ("table", "partitioned")}
+    assert set(objects) == set(declared)
+    for name, table in declared.items():
+        assert objects[name] == object_comment(table), name
+        extra = (PARTITION_DAY,) if table.kind == "partitioned" else ()
+        for column in (*table.columns, *extra):
+            assert columns[(name, column.name)] == column.meaning, (name, column.name)
+    assert [key for key, comment in columns.items() if not comment] == []

@@ -168,6 +168,34 @@ def test_reports_are_pdfa_3b_with_the_run_date_in_their_metadata(built: Path):
         assert b"/Helvetica" not in raw
 
 
+def test_the_document_information_matches_the_xmp_packet_and_names_the_case(built: Path):
+    """What a viewer's document properties, ``pdfinfo`` or a document store show (the
+    information dictionary) and what a PDF/A validator reads (the XMP packet) say the
+    same, and a report's title and keywords name the case it is about."""
+    window_end = _query(built, "SELECT max(window_end) FROM clusters")[0][0]
+    cases = {cid: f"{cid}-{window_end:%Y%m%d}" for cid, _n, _r in _flagged(built)}
+    for path in sorted((built / "reports").glob("*.pdf")):
+        reader = pypdf.PdfReader(path)
+        info, xmp = reader.metadata, reader.xmp_metadata
+        assert info is not None and xmp is not None, path.name
+        assert info.title == xmp.dc_title["x-default"]
+        assert info.subject == xmp.dc_description["x-default"]
+        assert [info.author] == xmp.dc_creator == ["distill-forensics"]
+        assert info.creator == xmp.xmp_creator_tool
+        assert info.creator.startswith("distill-forensics ")
+        assert info.producer == xmp.pdf_producer
+        assert info["/Keywords"] == xmp.pdf_keywords
+        assert info.creation_date == xmp.xmp_create_date.replace(tzinfo=UTC) == GENERATED_AT
+        keywords = info["/Keywords"].split(", ")
+        if path.name == "summary.pdf":
+            assert set(keywords[:len(cases)]) == set(cases.values())
+        else:
+            case = cases[path.stem]
+            assert info.title == f"Evidence report {case}"
+            assert keywords[:3] == [case, path.stem, "flagged"]
+            assert path.stem in info.subject
+
+
 def test_two_builds_are_byte_identical(built: Path, tmp_path: Path):
     out = _copy(built, tmp_path)
     build(out)
@@ -402,8 +430,9 @@ def test_hidden_characters_never_reach_an_excerpt_or_a_page(tmp_path: Path):
     character can end a line or hide text. Excerpts and every PDF string drop them."""
     hostile = "agent\u202eexe.live\u202c/1.0\x07\u200b"
     assert redact(hostile) == "agentexe.live/1.0"
-    pdf = EvidencePDF(title="t", running_head="t", generated_at=datetime(2026, 4, 1, tzinfo=UTC),
-                      version="test", invalid=False)
+    pdf = EvidencePDF(title="t", subject="s", keywords=("k",), author="a", running_head="t",
+                      generated_at=datetime(2026, 4, 1, tzinfo=UTC), version="test",
+                      invalid=False)
     pdf.add_page()
     pdf.multi_cell(0, 5, f"user agent: {hostile}\nnext line")
     pdf.output(str(tmp_path / "hostile.pdf"))

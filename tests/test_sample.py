@@ -35,7 +35,8 @@ def test_the_demo_ingests_every_sample_row(tmp_path):
     assert query(db, "SELECT count(*) FROM accounts")[0][0] == labels.height
     assert query(db, "SELECT count(*) FROM requests r ANTI JOIN accounts a USING (account_id)"
                  ) == [(0,)]
-    assert "forensics.duckdb" in result.stdout
+    assert "verdicts" in result.stdout
+    assert str(out / "reports" / "summary.pdf") in result.stdout
 
 
 def test_logged_prompt_hashes_are_the_hash_ingest_would_derive(tmp_path):

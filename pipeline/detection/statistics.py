@@ -45,13 +45,15 @@ from scipy.stats import binom
 
 from pipeline.detection.rules import RULES
 from pipeline.detection.rules.rule import Rule
+from pipeline.progress import Progress, Steps
 from pipeline.registry import CAPABILITIES, CLUSTER_STATISTIC
 from pipeline.settings import StatisticsParams
 from pipeline.warehouse import publish_frame, sql_text
 
 
 def compute_statistics(db: duckdb.DuckDBPyConnection, start: date, end: date,
-                       params: StatisticsParams | None = None) -> pl.DataFrame:
+                       params: StatisticsParams | None = None,
+                       progress: Progress | None = None) -> pl.DataFrame:
     """Build ``cluster_profile``, ``cluster_capability`` and ``cluster_statistic``.
 
     ``start``..``end`` is the window the clusters were linked over: the statistics judge
@@ -59,12 +61,16 @@ def compute_statistics(db: duckdb.DuckDBPyConnection, start: date, end: date,
     """
     params = params or StatisticsParams()
     window = {"start": start, "end": end}
+    tables = ("cluster_capability", "cluster_cache_day", "cluster_cache_collision")
+    steps = Steps(progress, "statistics", len(tables) + 2)
+    steps.next("cluster_profile")
     db.execute(f"CREATE OR REPLACE TABLE cluster_profile AS {sql_text('cluster_profile')}",
                {**window, "night_start_hour": params.night_start_hour,
                 "night_end_hour": params.night_end_hour, "pacing_low": params.pacing_low,
                 "pacing_high": params.pacing_high,
                 "edge_margin_minutes": params.edge_margin_minutes})
-    for table in ("cluster_capability", "cluster_cache_day", "cluster_cache_collision"):
+    for table in tables:
+        steps.next(table)
         db.execute(f"CREATE OR REPLACE TABLE {table} AS {sql_text(table)}", window)
     profile = db.sql("SELECT * FROM cluster_profile ORDER BY cluster_id").pl()
     capability = db.sql("SELECT * FROM cluster_capability").pl()
@@ -73,9 +79,11 @@ def compute_statistics(db: duckdb.DuckDBPyConnection, start: date, end: date,
         "FROM account_capability_day WHERE date BETWEEN $start AND $end "
         "AND capability <> 'unknown' GROUP BY ALL ORDER BY account_id, capability",
         params=window).pl()
+    steps.next("cluster_statistic")
     statistics = judge(profile, capability_statistics(profile, capability, accounts, params),
                        params)
     publish_frame(db, "cluster_statistic", statistics, "cluster_id, statistic")
+    steps.end()
     return statistics
 
 

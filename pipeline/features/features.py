@@ -27,6 +27,7 @@ import duckdb
 
 from pipeline.errors import ForensicsError
 from pipeline.ingest.accounts import ACCOUNTS_SNAPSHOT
+from pipeline.progress import Steps
 from pipeline.registry import ACCOUNT_COLUMNS, FEATURE_TABLES
 from pipeline.settings import FeatureParams
 from pipeline.warehouse import (
@@ -41,9 +42,10 @@ from pipeline.warehouse import (
 )
 
 
-def build_day_features(out: Path, day: date, *, params: FeatureParams | None = None
-                       ) -> list[Path]:
+def build_day_features(out: Path, day: date, *, params: FeatureParams | None = None,
+                       steps: Steps | None = None) -> list[Path]:
     """Write every per-day table of ``day`` from its requests partition; return the paths.
+    ``steps`` hears of each table as it starts (a day of many requests takes minutes).
 
     Raises ``ForensicsError`` when the day has no requests partition (ingest has not run
     for it); a partition with no rows gives empty, typed partitions.
@@ -59,6 +61,8 @@ def build_day_features(out: Path, day: date, *, params: FeatureParams | None = N
         values = params.sql_parameters(day)
         written = []
         for table in FEATURE_TABLES:
+            if steps is not None:
+                steps.next(f"{day} {table.name}")
             query = sql_text(table.name)
             target = partition_path(out, table.name, day)
             atomic_copy(con, query, {k: v for k, v in values.items() if f"${k}" in query},

@@ -25,21 +25,22 @@ import os
 import shutil
 import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import zstandard
 
-from pipeline.errors import BadInputCeiling, ForensicsError, ShortDay
+from pipeline.errors import BadInputCeiling, ForensicsError
 from pipeline.ingest.accounts import export_accounts, load_accounts
+from pipeline.ingest.coverage import refuse_short_days
+from pipeline.progress import Progress, ignore
 from pipeline.registry import (
     INGEST_LEDGER,
     INGEST_RECORDS,
@@ -59,7 +60,8 @@ from pipeline.warehouse import (
     table_ddl,
 )
 
-Progress = Callable[[str, int, int], None]
+if TYPE_CHECKING:
+    from pipeline.validation.validation import ValidationOutcome
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv",
            ".parquet": "parquet"}
@@ -93,6 +95,11 @@ class IngestResult:
     rows_out_of_range: int
     by_reason: dict[str, int] = field(default_factory=dict)
     partitions: list[Path] = field(default_factory=list)
+    covered: tuple[date, date] | None = None
+    """The first and last day of the rows read (in the range or not): the hint when a
+    range matched nothing; None when no row had a readable time."""
+    validation: ValidationOutcome | None = None
+    """The raw gate's outcome, once the runner has validated the partitions."""
 
 
 def check_inputs(logs: Path, start: date, end: date, accounts: Path | None) -> None:
@@ -187,7 +194,7 @@ def ingest(
     staging = out / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "records").mkdir(parents=True)
-    report = progress or (lambda _step, _done, _total: None)
+    report = progress or ignore
     con = connect(memory_limit=params.memory_limit)
     try:
         con.execute("SET temp_directory = $dir", {"dir": str(staging / "spill")})
@@ -212,14 +219,14 @@ def _stage_files(con: duckdb.DuckDBPyConnection, files: list[InputFile], folder:
     staging = _Staging(folder, params.staging_memory_bytes)
     total = sum(f.size_bytes for f in files)
     done = 0
-    report("reading logs", done, total)
+    report("reading logs: listing", done, total)
     with ThreadPoolExecutor(max_workers=max(1, params.parallel_files)) as pool:
         staged = [pool.submit(_stage_file, con, f, staging, params.block_bytes)
                   for f in files]
         for f, future in zip(files, staged, strict=True):
             future.result()
             done += f.size_bytes
-            report(f"read {f.source_file}", done, total)
+            report(f"reading logs: {f.source_file}", done, total)
     staging.create_view(con)
 
 
@@ -297,13 +304,13 @@ def _write_partitions(con: duckdb.DuckDBPyConnection, out: Path, days: list[date
     own; the staged rows and duplicates it reads are fixed by now.
     """
     targets = [partition_path(out, "requests", day) for day in days]
-    report("writing partitions", 0, len(days))
+    report("writing partitions: sorting", 0, len(days))
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         written = [pool.submit(_write_partition, con, day, target)
                    for day, target in zip(days, targets, strict=True)]
         for i, (day, future) in enumerate(zip(days, written, strict=True)):
             future.result()
-            report(f"wrote {day}", i + 1, len(days))
+            report(f"writing partitions: {day}", i + 1, len(days))
     return targets
 
 
@@ -575,9 +582,11 @@ def _finish(con: duckdb.DuckDBPyConnection, files: list[InputFile], skipped: lis
         totals = {name: sum(ledger.column(name).to_pylist())
                   for name in ("rows_read", "rows_kept", "rows_quarantined",
                                "rows_out_of_range")}
+        first, last = con.execute("SELECT min(day), max(day) FROM staged").fetchone()
+        covered = (first, last) if first is not None else None
         if not params.allow_empty:
-            _refuse_short_days({row[0]: row[1] for row in quality}, totals, ledger.num_rows,
-                               out, start, end, params)
+            refuse_short_days({row[0]: row[1] for row in quality}, totals, ledger.num_rows,
+                              out, (start, end), covered, params)
         con.execute("CREATE TABLE requests_nullable AS SELECT "
                     + empty_columns(REQUESTS_COLUMNS))
         partitions = _write_partitions(con, out, days, params.parallel_files, report)
@@ -585,43 +594,7 @@ def _finish(con: duckdb.DuckDBPyConnection, files: list[InputFile], skipped: lis
     finally:
         db.close()
     return IngestResult(run_id=run_id, days=days, files=files, skipped_files=skipped,
-                        by_reason=by_reason, partitions=partitions, **totals)
-
-
-def _refuse_short_days(kept: dict[date, int], totals: dict[str, int], files: int, out: Path,
-                       start: date, end: date, params: IngestParams) -> None:
-    """Stop before anything is published when a day kept no rows, or fewer than
-    ``min_day_share`` of the median of the days before it, naming the day and where the
-    rows read went (``totals`` of the ledger's ``files``)."""
-    def days_before(day: date) -> list[date]:
-        return [day - timedelta(days=n) for n in range(1, params.trailing_days + 1)]
-
-    published = {day: _published_rows(out, day) for day in days_before(start)}
-    history = {day: rows for day, rows in published.items() if rows is not None} | kept
-    short = []
-    for day, rows in kept.items():
-        before = [history[d] for d in days_before(day) if d in history]
-        median = float(np.median(before)) if len(before) >= params.min_trailing_days else 0.0
-        if rows == 0 or rows < params.min_day_share * median:
-            short.append((day, rows, median))
-    if not short:
-        return
-    day, rows, median = short[0]
-    what = (f"{day} kept no rows" if rows == 0 else
-            f"{day} kept {rows:,} rows, under {params.min_day_share:.0%} of the median of "
-            f"the days before it ({median:,.0f})")
-    others = f" (and {len(short) - 1} more day(s))" if len(short) > 1 else ""
-    raise ShortDay(
-        f"{what}{others}. Read {files} file(s), {totals['rows_read']:,} rows: "
-        f"{totals['rows_kept']:,} kept, {totals['rows_quarantined']:,} quarantined, "
-        f"{totals['rows_out_of_range']:,} outside {start}..{end}. Nothing was published; "
-        "the last publication is in place. --allow-empty publishes it anyway.")
-
-
-def _published_rows(out: Path, day: date) -> int | None:
-    """Rows of a day's published partition, from its footer; None when there is none."""
-    path = partition_path(out, "requests", day)
-    return pq.ParquetFile(path).metadata.num_rows if path.is_file() else None
+                        by_reason=by_reason, partitions=partitions, covered=covered, **totals)
 
 
 INGEST_TABLES_DDL = ";\n".join(table_ddl(t) for t in (INGEST_LEDGER, QUARANTINE))

@@ -44,6 +44,7 @@ import pyarrow as pa
 
 from pipeline.linking.lineage import assign_cluster_ids, previous_clusters, record_lineage
 from pipeline.linking.surprise import binomial_surprise, count_surprise, fisher_surprise
+from pipeline.progress import Progress, Steps
 from pipeline.settings import FeatureParams, LinkParams
 from pipeline.warehouse import publish_frame, sql_text
 
@@ -104,7 +105,8 @@ def link_window(start: date, end: date, params: LinkParams) -> tuple[date, date]
 
 def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
                   run_id: str, params: LinkParams | None = None,
-                  features: FeatureParams | None = None) -> LinkResult:
+                  features: FeatureParams | None = None,
+                  progress: Progress | None = None) -> LinkResult:
     """Build the linking tables and the clusters for the window ending at ``end``.
 
     The caller owns ``db`` (the output folder's lock and ``forensics.duckdb``) and has made
@@ -120,7 +122,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
         "key_type": [t.key_type for t in params.link_types],
         "family": [t.family for t in params.link_types],
     }))
-    steps = (
+    tables = (
         ("account_link_key", {**window, "burst_minutes": params.burst_minutes,
                               "edge_margin_minutes": params.edge_margin_minutes,
                               "sync_minutes": params.sync_minutes,
@@ -129,8 +131,11 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
         ("account_link_null", {**window, "max_key_accounts": params.max_key_accounts,
                                "max_accounts_per_prompt": features.max_accounts_per_prompt}),
     )
-    for table, values in steps:
+    steps = Steps(progress, "linking", len(tables) + 4)
+    for table, values in tables:
+        steps.next(table)
         db.execute(f"CREATE OR REPLACE TABLE {table} AS {sql_text(table)}", values)
+    steps.next("account_link_evidence")
     counted = db.sql(sql_text("account_link_evidence"), params={
         **window, "max_key_accounts": params.max_key_accounts,
         "bands_per_prompt": features.band_bins // features.band_rows,
@@ -147,9 +152,11 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
                   "account_a, account_b, key_type, stratum")
     publish_frame(db, "account_link_pair", pairs, "account_a, account_b")
     publish_frame(db, "link_threshold", pl.DataFrame([threshold]), "account_count")
+    steps.next("account_link")
     db.execute(f"CREATE OR REPLACE TABLE account_link AS {sql_text('account_link')}",
                {"min_pair_surprise": params.min_pair_surprise})
 
+    steps.next("communities")
     edges = db.sql("SELECT account_a, account_b, weight FROM account_link").pl()
     null = db.sql("SELECT * FROM account_link_null").pl()
     def confirm(labels: pl.DataFrame) -> pl.DataFrame:
@@ -158,6 +165,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
                                dispersion=params.member_dispersion)
 
     labels = cluster_accounts(accounts, edges, evidence, confirm, params)
+    steps.next("case ids and lineage")
     previous = previous_clusters(db)
     clusters, lineage = assign_cluster_ids(labels, previous)
     clusters = clusters.with_columns(window_start=pl.lit(first), window_end=pl.lit(last))
@@ -165,6 +173,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
     db.execute(f"CREATE OR REPLACE TABLE cluster_key AS {sql_text('cluster_key')}")
     record_lineage(db, lineage.with_columns(run_id=pl.lit(run_id), window_end=pl.lit(last)))
     sizes = clusters.group_by("cluster_id").len()
+    steps.end()
     return LinkResult(
         window_start=first,
         window_end=last,

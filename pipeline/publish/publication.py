@@ -32,6 +32,7 @@ import duckdb
 import polars as pl
 
 from pipeline.errors import ForensicsError
+from pipeline.progress import Progress
 from pipeline.publish.indicators import STIX_NAME, build_bundle, case_rows, indicator_rows
 from pipeline.publish.reports import write_reports
 from pipeline.registry import CLUSTER_FINDING, CLUSTERS, PUBLICATIONS
@@ -158,7 +159,7 @@ def record_changes(db: duckdb.DuckDBPyConnection, previous: Path | None) -> int:
 
 def publish(db: duckdb.DuckDBPyConnection, out: Path, *, run_id: str,
             generated_at: datetime, params: dict[str, Any], excerpts: int = 0,
-            invalid: bool = False) -> Published:
+            invalid: bool = False, progress: Progress | None = None) -> Published:
     """Build the run's publication in a staging folder and move it into place; move
     ``latest`` to it when the data passed validation. The manifest is the caller's (it
     covers everything, so it is written after this)."""
@@ -177,7 +178,7 @@ def publish(db: duckdb.DuckDBPyConnection, out: Path, *, run_id: str,
         write_findings(db, staging / FINDINGS_DIR)
         write_reports(db, staging / REPORTS_DIR, generated_at=generated_at, params=params,
                       excerpts=excerpts, invalid=invalid,
-                      previous=previous.name if previous else None)
+                      previous=previous.name if previous else None, progress=progress)
         write_indicators(db, staging, generated_at=generated_at, params=params)
         folder, reused = _move_into_place(staging, root, end, invalid)
     finally:

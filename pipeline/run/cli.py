@@ -3,34 +3,44 @@ and changes, export-stix and keygen (and the simulator's simulate and evaluate, 
 through an entry point when it is installed).
 
 In: command-line options (the same names as the DAGs' params). Out: the stages' files under
-``--out`` and a short account of them on the terminal. A user's mistake (a missing folder, a
-bad date, a range that ends before it starts) is one red line and a non-zero exit code; a
-traceback means a bug.
+``--out`` and a short account of them on the terminal (``pipeline.run.outcome``), or one JSON
+object for a scheduler (``--json``). A user's mistake (a missing folder, a bad date, a range
+that ends before it starts) is one red line and a non-zero exit code; a traceback means a
+bug.
 
 The data stack (polars, DuckDB, igraph, the stages) is imported inside the commands that
-run it, never at the top: ``forensics --help`` and a mistake in an option answer at once.
+run it, never at the top: ``forensics --help``, ``--version`` and a mistake in an option
+answer at once (``tests/test_cli.py`` checks the imports).
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from datetime import date
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from pipeline import SAMPLE_DIR, settings
 from pipeline.errors import ForensicsError
-from pipeline.registry import VERDICTS
+from pipeline.run.outcome import (
+    base_record,
+    failed_record,
+    ingest_record,
+    print_ingest,
+    print_ingest_end,
+    print_run,
+    run_record,
+    write_record,
+)
 from pipeline.run.terminal import console, out_console, print_answer, progress_bar, user_errors
 from pipeline.settings import IngestParams, PipelineParams
 
 if TYPE_CHECKING:
-    from pipeline.ingest.ingest import IngestResult
     from pipeline.run.runner import RunRequest, RunResult
 
 MAX_BAD_SHARE: float = settings.default("max_bad_share")
@@ -42,6 +52,24 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+
+def _print_version(value: bool) -> None:
+    """``--version``: what a bug report or an auditor's question starts from."""
+    if value:
+        from pipeline.version import code_version  # light: see the module's docstring
+
+        sys.stdout.write(f"forensics {code_version()}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="Print the version (the package's, and the git commit it runs) and exit.")]
+        = False) -> None:
+    """Find adversarial-distillation campaigns in LLM API request logs."""
 
 SAMPLE_RANGE = ("2026-04-01", "2026-04-03")
 
@@ -67,6 +95,11 @@ SigningKeyOpt = Annotated[Path | None, typer.Option(
 AllowInvalidOpt = Annotated[bool, typer.Option(
     "--allow-invalid", help="Publish even when validation fails; every report page says so "
     "(for investigators, never the nightly run).")]
+VerboseOpt = Annotated[bool, typer.Option(
+    "--verbose", "-v", help="Also list every file written.")]
+RecordOpt = Annotated[bool, typer.Option(
+    "--json", help="Print one JSON object (the same keys on success and failure) and "
+    "nothing else on standard output, for schedulers; progress stays on standard error.")]
 
 
 def parse_day(value: str, option: str) -> date:
@@ -88,22 +121,6 @@ def _request(logs: Path, out: Path, start: str, end: str, accounts: Path | None,
                       signing_key=signing_key)
 
 
-def print_ingest(result: IngestResult, out: Path) -> None:
-    """The ingest's account of every row: where it went, and why when it was kept out."""
-    table = Table(title=f"ingest {result.run_id}", show_header=True)
-    table.add_column("rows")
-    table.add_column("count", justify="right")
-    table.add_row("read", f"{result.rows_read:,}")
-    table.add_row("kept", f"{result.rows_kept:,}")
-    table.add_row("quarantined", f"{result.rows_quarantined:,}")
-    for reason, n in result.by_reason.items():
-        table.add_row(f"  {reason}", f"{n:,}")
-    table.add_row("outside the range", f"{result.rows_out_of_range:,}")
-    out_console.print(table)
-    out_console.print(f"{len(result.files)} files, {len(result.partitions)} day partitions "
-                      f"under {out / 'requests'}")
-    for entry in result.skipped_files:
-        console.print(f"[yellow]skipped[/] {entry}", highlight=False)
 
 
 @app.command("ingest")
@@ -115,16 +132,22 @@ def ingest_command(
     accounts: AccountsOpt = None,
     max_bad_share: BadShareOpt = MAX_BAD_SHARE,
     allow_empty: AllowEmptyOpt = False,
+    as_json: RecordOpt = False,
 ) -> None:
     """Load request logs into day partitions, with a quarantine for bad rows."""
     from pipeline.run.runner import run_ingest  # the data stack: see the module's docstring
 
-    with user_errors():
+    clock = _Clock("ingest", out, start, end, as_json)
+    with user_errors(clock.failed):
         request = _request(logs, out, start, end, accounts)
         with progress_bar() as report:
             result = run_ingest(request, IngestParams(max_bad_share=max_bad_share,
                                                       allow_empty=allow_empty), report)
+    if as_json:
+        write_record(ingest_record(clock.base(), result))
+        return
     print_ingest(result, out)
+    print_ingest_end(result, clock.seconds())
 
 
 @app.command()
@@ -140,11 +163,14 @@ def run(
     allow_empty: AllowEmptyOpt = False,
     allow_invalid: AllowInvalidOpt = False,
     signing_key: SigningKeyOpt = None,
+    verbose: VerboseOpt = False,
+    as_json: RecordOpt = False,
 ) -> None:
     """Run the whole pipeline over a date range."""
     from pipeline.run.runner import run_pipeline  # the data stack: see the module's docstring
 
-    with user_errors():
+    clock = _Clock("run", out, start, end, as_json)
+    with user_errors(clock.failed):
         request = _request(logs, out, start, end, accounts, signing_key)
         params = PipelineParams.from_overrides({"max_bad_share": max_bad_share,
                                                 "lookback_days": lookback_days,
@@ -153,41 +179,50 @@ def run(
                                                 "allow_invalid": allow_invalid})
         with progress_bar() as report:
             result = run_pipeline(request, params, report)
-    print_run(result, out)
+    clock.finish(result, verbose)
 
 
 @app.command()
-def demo(out: OutOpt = Path("out"), excerpts: ExcerptsOpt = 0) -> None:
-    """Run the pipeline on the bundled sample (data/sample) and list what it wrote."""
+def demo(out: OutOpt = Path("out"), excerpts: ExcerptsOpt = 0, verbose: VerboseOpt = False,
+         as_json: RecordOpt = False) -> None:
+    """Run the pipeline on the bundled sample (data/sample) and say what it found."""
     from pipeline.run.runner import run_pipeline  # the data stack: see the module's docstring
 
-    with user_errors():
+    clock = _Clock("demo", out, *SAMPLE_RANGE, as_json)
+    with user_errors(clock.failed):
         if not (SAMPLE_DIR / "logs").is_dir():
             raise ForensicsError(f"the sample is missing: {SAMPLE_DIR / 'logs'}")
         request = _request(SAMPLE_DIR / "logs", out, *SAMPLE_RANGE, SAMPLE_DIR / "accounts.csv")
         params = PipelineParams.from_overrides({"excerpts": excerpts})
         with progress_bar() as report:
             result = run_pipeline(request, params, progress=report)
-    print_run(result, out)
+    clock.finish(result, verbose)
 
 
-def print_run(result: RunResult, out: Path) -> None:
-    """A run's account: the ingest's rows, the clusters, and every file written."""
-    print_ingest(result.ingest, out)
-    linked = result.window.linking
-    out_console.print(
-        f"{linked.account_count:,} accounts seen {linked.window_start} to "
-        f"{linked.window_end}: {linked.edge_count:,} links, {linked.cluster_count:,} clusters, "
-        f"{linked.linked_cluster_count:,} of them with more than one account (largest "
-        f"{linked.largest_cluster:,})")
-    verdicts = result.window.verdicts
-    out_console.print("verdicts: " + ", ".join(f"{verdicts.get(v, 0):,} {v}"
-                                               for v in VERDICTS))
-    published = result.window.published
-    if published is not None and published.previous is not None:
-        out_console.print(f"{published.changes:,} verdict changes since publication "
-                          f"{published.previous} (the summary's Changes section)")
-    _print_outputs(out)
+class _Clock:
+    """A pipeline command from its first line: how long it took and, with ``--json``, the
+    one object that says how it ended (on success or on a mistake alike)."""
+
+    def __init__(self, command: str, out: Path, start: str, end: str, as_json: bool) -> None:
+        self.command, self.out, self.start, self.end = command, out, start, end
+        self.as_json = as_json
+        self.started = time.monotonic()
+
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+    def base(self) -> dict[str, Any]:
+        return base_record(self.command, self.out, self.start, self.end, self.seconds())
+
+    def failed(self, exit_code: int, message: str) -> None:
+        if self.as_json:
+            write_record(failed_record(self.base(), exit_code, message))
+
+    def finish(self, result: RunResult, verbose: bool) -> None:
+        if self.as_json:
+            write_record(run_record(self.base(), result, self.out))
+        else:
+            print_run(result, self.out, self.seconds(), verbose=verbose)
 
 
 @app.command()
@@ -335,32 +370,6 @@ def keygen(
     with user_errors():
         public = make_keys(private_key)
     out_console.print(f"wrote {private_key} (private, mode 600) and {public} (public)")
-
-
-def _print_outputs(out: Path) -> None:
-    """The files under ``out``, of the publications only the one the manifest names (the
-    others are earlier runs', unchanged)."""
-    from pipeline.publish.manifest import (  # the data stack: see the module's docstring
-        MANIFEST_NAME,
-        read_manifest,
-    )
-    from pipeline.publish.publication import (
-        PUBLICATIONS_DIR,  # the data stack: see the module's docstring
-    )
-
-    ours = (read_manifest(out).get("publication") if (out / MANIFEST_NAME).is_file()
-            else None)
-    out_console.print(f"[bold]wrote[/] under {out}:")
-    for path in sorted(out.rglob("*")):
-        rel = path.relative_to(out)
-        if path.is_symlink() or not path.is_file() or path.name.startswith(".") or (
-                "validation" in rel.parts and path.name != "index.html") or (
-                rel.parts[0] == PUBLICATIONS_DIR and rel.parts[1] != ours):
-            continue
-        out_console.print(f"  {rel}  ({path.stat().st_size:,} bytes)", highlight=False)
-    if ours:
-        out_console.print(f"published: {out / PUBLICATIONS_DIR / ours} (findings/ and "
-                          f"reports/ lead to {PUBLICATIONS_DIR}/latest)", highlight=False)
 
 
 PLUGINS = "forensics.commands"

@@ -21,30 +21,39 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.detection.scoring import record_verdicts, score_clusters
 from pipeline.detection.statistics import compute_statistics
 from pipeline.features.features import build_day_features, create_feature_views
-from pipeline.ingest.ingest import IngestResult, Progress, check_inputs, ingest
+from pipeline.ingest.ingest import IngestResult, check_inputs, ingest
 from pipeline.linking.linking import LinkResult, link_accounts
+from pipeline.progress import Progress, Steps
 from pipeline.publish.manifest import ledger_inputs, prune_validation, write_manifest
-from pipeline.publish.provenance import code_version
 from pipeline.publish.publication import Published, publish, run_stamp
-from pipeline.registry import RUNS
+from pipeline.registry import FEATURE_TABLES, RUNS, WINDOW_TABLES
 from pipeline.settings import IngestParams, PipelineParams
+from pipeline.version import code_version
 from pipeline.warehouse import (
     DB_NAME,
     connect,
+    describe_objects,
     output_lock,
     remove_dead_temp_files,
     table_ddl,
 )
 
+if TYPE_CHECKING:
+    from pipeline.validation.validation import ValidationOutcome
+
 RUNS_DDL = table_ddl(RUNS, primary_key=True)
+VALIDATION_BATCHES = 2 + len(FEATURE_TABLES) + 2 * len(WINDOW_TABLES)
+"""About how many batches the window gate validates (the clusters, each per-day table's
+schema, account_day's values, each window table's schema and values): its bar's length.
+The raw gate's is the range's days and two (the schema, the ledger)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,10 @@ class WindowResult:
     verdicts: dict[str, int]
     published: Published | None = None
     """Where the publication went; None when the stages stopped before it."""
+    flagged: tuple[str, ...] = ()
+    """The flagged clusters' ids, sorted: the cases a morning begins with."""
+    validation: ValidationOutcome | None = None
+    """The window gate's outcome (failed only when an investigator allowed it)."""
 
 
 @dataclass(frozen=True)
@@ -125,18 +138,17 @@ def ingest_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
     with _ledgered("ingest", request, params, run_id, locked) as rid:
         ingested = ingest(request.logs, request.out, request.start, request.end, run_id=rid,
                           accounts=request.accounts, params=params.ingest, progress=progress)
-        if progress:
-            progress("validating raw partitions", 0, 1)
-        raise_if_failed(validate_raw(request.out, ingested.days, rid),
-                        allow_invalid=params.reports.allow_invalid)
-        if progress:
-            progress("validating raw partitions", 1, 1)
-        return ingested
+        steps = Steps(progress, "validating raw partitions", len(ingested.days) + 2)
+        validation = validate_raw(request.out, ingested.days, rid, steps=steps)
+        raise_if_failed(validation, allow_invalid=params.reports.allow_invalid)
+        steps.end()
+        return replace(ingested, validation=validation)
 
 
-def day_task(request: RunRequest, params: PipelineParams, day: date) -> list[Path]:
+def day_task(request: RunRequest, params: PipelineParams, day: date,
+             steps: Steps | None = None) -> list[Path]:
     """One day's compact tables. No lock and no database: days run side by side."""
-    return build_day_features(request.out, day, params=params.features)
+    return build_day_features(request.out, day, params=params.features, steps=steps)
 
 
 def window_task(request: RunRequest, params: PipelineParams, *, run_id: str | None = None,
@@ -150,55 +162,55 @@ def window_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
         validate_window,
     )
 
-    report = progress or (lambda _step, _done, _total: None)
     with _ledgered("window", request, params, run_id, locked) as rid:
-        report("linking accounts", 0, 1)
         db = connect(request.out / DB_NAME)
         try:
             create_feature_views(db, request.out)
             linked = link_accounts(db, request.start, request.end, run_id=rid,
-                                   params=params.linking, features=params.features)
-            report("statistics and scoring", 0, 1)
+                                   params=params.linking, features=params.features,
+                                   progress=progress)
             compute_statistics(db, linked.window_start, linked.window_end,
-                               params.statistics)
+                               params.statistics, progress)
+            scoring = Steps(progress, "scoring", 2)
+            scoring.next("cluster_findings")
             findings = score_clusters(db, params.scoring)
+            scoring.next("verdict_history")
             record_verdicts(db, rid)
-            report("statistics and scoring", 1, 1)
-            report("validating window tables", 0, 1)
+            scoring.end()
+            checking = Steps(progress, "validating window tables", VALIDATION_BATCHES)
             validation = validate_window(
-                request.out, rid, db=db,
+                request.out, rid, db=db, steps=checking,
                 min_baseline_clusters=params.statistics.min_baseline_clusters)
             raise_if_failed(validation, allow_invalid=params.reports.allow_invalid)
-            report("validating window tables", 1, 1)
+            checking.end()
             published = None
             if publish:
-                report("reports", 0, 1)
                 published = publish_run(db, request, params, rid,
-                                        invalid=not validation.success)
-                report("reports", 1, 1)
+                                        invalid=not validation.success, progress=progress)
         finally:
             db.close()
         counts = dict(findings.group_by("verdict").len().sort("verdict").iter_rows())
-        return WindowResult(linking=linked, verdicts=counts, published=published)
+        flagged = findings.filter(findings["verdict"] == "flagged").sort("cluster_id")
+        return WindowResult(linking=linked, verdicts=counts, published=published,
+                            flagged=tuple(flagged["cluster_id"]), validation=validation)
 
 
 def run_pipeline(request: RunRequest, params: PipelineParams | None = None,
                  progress: Progress | None = None) -> RunResult:
     """``forensics run``: the three tasks in a row, under one lock and one run id."""
     params = params or PipelineParams()
-    report = progress or (lambda _step, _done, _total: None)
     with _ledgered("run", request, params, None, False) as run_id:
         ingested = ingest_task(request, params, run_id=run_id, progress=progress, locked=True)
-        for i, day in enumerate(ingested.days):
-            report(f"features {day}", i, len(ingested.days))
-            day_task(request, params, day)
-        report("features", len(ingested.days), len(ingested.days))
+        steps = Steps(progress, "per-day tables", len(ingested.days) * len(FEATURE_TABLES))
+        for day in ingested.days:
+            day_task(request, params, day, steps)
+        steps.end()
         window = window_task(request, params, run_id=run_id, progress=progress, locked=True)
         return RunResult(run_id=run_id, ingest=ingested, window=window)
 
 
 def publish_run(db: Any, request: RunRequest, params: PipelineParams, run_id: str, *,
-                invalid: bool) -> Published:
+                invalid: bool, progress: Progress | None = None) -> Published:
     """The run's dated publication (findings and reports), then the manifest over
     everything written (so it is last). The PDFs' creation date is the day after the
     range: a parameter of the run, never the clock. Reached only when validation passed,
@@ -208,7 +220,8 @@ def publish_run(db: Any, request: RunRequest, params: PipelineParams, run_id: st
     recorded = recorded_parameters(params, request)
     generated_at = run_stamp(request.end)
     published = publish(db, request.out, run_id=run_id, generated_at=generated_at,
-                        params=recorded, excerpts=params.reports.excerpts, invalid=invalid)
+                        params=recorded, excerpts=params.reports.excerpts, invalid=invalid,
+                        progress=progress)
     prune_validation(request.out, params.reports.validation_runs_kept)
     write_manifest(request.out, inputs=ledger_inputs(db), params=recorded,
                    code_version=code_version(), publication=published.folder.name,
@@ -263,6 +276,9 @@ def _settle_abandoned(out: Path, run_id: str) -> None:
 
 def _write_run(out: Path, run_id: str, command: str, parameters: str, status: str,
                message: str | None) -> None:
+    """The run's ledger row; when it succeeded, the comments on every object too (the run
+    replaced some, and a replaced object loses its comment). A failed run leaves them as
+    they are, so that nothing can hide the error it stopped on."""
     db = connect(out / DB_NAME)
     try:
         db.execute(RUNS_DDL)
@@ -273,5 +289,7 @@ def _write_run(out: Path, run_id: str, command: str, parameters: str, status: st
             {"run_id": run_id, "command": command, "parameters": parameters,
              "now": datetime.now(UTC), "status": status, "message": message},
         )
+        if status == "succeeded":
+            describe_objects(db)
     finally:
         db.close()

@@ -12,39 +12,57 @@ from __future__ import annotations
 import errno
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pipeline.errors import ForensicsError
+from pipeline.progress import Progress as ProgressCallback
+from pipeline.progress import stage_of
 
 if TYPE_CHECKING:
-    from pipeline.ingest.ingest import Progress as ProgressCallback
     from pipeline.run.investigation import Answer
 
 console = Console(stderr=True)
 out_console = Console()
 
 
+STAGE_WIDTH = 26
+"""The stage column: as wide as the longest stage name, so every row's bar starts alike."""
+DETAIL_WIDTH = 34
+"""What a stage is doing, cut to this: a longer text would squeeze every row's bar."""
+
+
 @contextmanager
 def progress_bar() -> Iterator[ProgressCallback]:
-    """A rich progress bar driven by the stages' ``(step, done, total)`` callbacks."""
-    with Progress(TextColumn("{task.description:<40}"), BarColumn(),
+    """Rich progress bars driven by the stages' ``(step, done, total)`` calls: one row per
+    stage (``progress.stage_of``), its bar and percentage, the time it has taken, and what
+    it is doing now. A stage reports each part as it starts, so its bar moves during the
+    step; the elapsed time ticks even inside one long part."""
+    with Progress(TextColumn(f"{{task.description:<{STAGE_WIDTH}}}"), BarColumn(bar_width=24),
                   TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                  TextColumn("[dim]{task.fields[detail]}", markup=True),
                   console=console, transient=False) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def report(step: str, done: int, total: int) -> None:
-            stage = step.split(" ", 1)[0]
+            stage = stage_of(step)
+            detail = step[len(stage) + 2:]
+            if len(detail) > DETAIL_WIDTH:
+                detail = detail[:DETAIL_WIDTH - 1] + "…"
             if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=max(total, 1))
-            bar.update(tasks[stage], description=step[:40], completed=done,
-                       total=max(total, 1))
+                tasks[stage] = bar.add_task(stage[:STAGE_WIDTH], total=max(total, 1),
+                                            detail="")
+            task = tasks[stage]
+            bar.update(task, completed=done, total=max(total, 1), detail=escape(detail))
+            if done >= total:
+                bar.stop_task(task)
 
         yield report
 
@@ -53,28 +71,33 @@ DISK_FULL_EXIT = 9
 
 
 @contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn a user's mistake, or a full disk, into one red line and its exit code."""
+def user_errors(on_failure: Callable[[int, str], None] | None = None) -> Iterator[None]:
+    """Turn a user's mistake, or a full disk, into one red line and its exit code; tell
+    ``on_failure`` the code and the line too (``--json`` prints them for a scheduler)."""
     try:
         yield
     except ForensicsError as err:
-        console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
-        raise typer.Exit(err.exit_code) from None
+        _fail(err.exit_code, str(err), on_failure)
     except Exception as err:
         denied = _caused_by(err, PermissionError)
         if denied is not None:
-            console.print(f"[bold red]error:[/] permission denied: {denied.filename}; the run "
-                          "stopped, and files are replaced only whole, so what it had not "
-                          "rewritten is as the last run left it", highlight=False,
-                          soft_wrap=True)
-            raise typer.Exit(ForensicsError.exit_code) from None
+            _fail(ForensicsError.exit_code, f"permission denied: {denied.filename}; {STOPPED}",
+                  on_failure)
         where = _disk_full(err)
         if where is None:
             raise
-        console.print(f"[bold red]error:[/] out of disk space{where}; the run stopped, and "
-                      "files are replaced only whole, so what it had not rewritten is as "
-                      "the last run left it", highlight=False, soft_wrap=True)
-        raise typer.Exit(DISK_FULL_EXIT) from None
+        _fail(DISK_FULL_EXIT, f"out of disk space{where}; {STOPPED}", on_failure)
+
+
+STOPPED = ("the run stopped, and files are replaced only whole, so what it had not rewritten "
+           "is as the last run left it")
+
+
+def _fail(code: int, message: str, on_failure: Callable[[int, str], None] | None) -> NoReturn:
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    if on_failure is not None:
+        on_failure(code, message)
+    raise typer.Exit(code) from None
 
 
 def _causes(err: BaseException | None) -> Iterator[BaseException]:

@@ -29,8 +29,8 @@ frame validated by GX like any other, so each failure names rows and values.
 The database: ``forensics.duckdb`` is locked whole by whoever writes it. Both gates take
 the caller's open connection (``db``) when it holds one, and otherwise open the file
 themselves and close it; either way the caller holds the output lock. Results are written
-through that connection (``store_results``). Great Expectations, pandas and pyarrow are
-imported inside the functions that use them: GX alone takes seconds to import.
+through that connection (``store_results``). GX, pandas and pyarrow are imported where
+used ("slow"): GX alone takes seconds to import.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ import duckdb
 
 from pipeline import registry
 from pipeline.errors import ValidationFailed
+from pipeline.progress import Steps
 from pipeline.validation.expectations import (
     CLUSTER_ACCOUNT_COUNT,
     CLUSTERS_COLUMNS,
@@ -157,7 +158,8 @@ def raise_if_failed(outcome: ValidationOutcome, allow_invalid: bool = False) -> 
 
 def validate_raw(out: Path, days: list[date], run_id: str, *,
                  db: duckdb.DuckDBPyConnection | None = None,
-                 min_cacheable_tokens: int = MIN_CACHEABLE_TOKENS) -> ValidationOutcome:
+                 min_cacheable_tokens: int = MIN_CACHEABLE_TOKENS,
+                 steps: Steps | None = None) -> ValidationOutcome:
     """The raw gate: each day's ``requests`` partition, and the partitions against the ledger.
 
     Per day: the schema (columns and types of ``REQUESTS_COLUMNS``) and the values (required
@@ -171,7 +173,7 @@ def validate_raw(out: Path, days: list[date], run_id: str, *,
     gate = "raw"
     reader = connect()
     try:
-        with _database(out, db) as con, _Gx(out, run_id, gate) as gx:
+        with _database(out, db) as con, _Gx(out, run_id, gate, steps) as gx:
             results: list[ExpectationOutcome] = []
             present = []
             for day in days:
@@ -201,7 +203,8 @@ def validate_raw(out: Path, days: list[date], run_id: str, *,
 
 
 def validate_window(out: Path, run_id: str, *, min_baseline_clusters: int,
-                    db: duckdb.DuckDBPyConnection | None = None) -> ValidationOutcome:
+                    db: duckdb.DuckDBPyConnection | None = None,
+                    steps: Steps | None = None) -> ValidationOutcome:
     """The window gate, before reports: clusters, the window's features, statistics, findings.
 
     ``clusters``: every account with an ``account_day`` row in the clusters' window is in
@@ -213,7 +216,7 @@ def validate_window(out: Path, run_id: str, *, min_baseline_clusters: int,
     and every row's cluster present in ``clusters``.
     """
     gate = "window"
-    with _database(out, db) as con, _Gx(out, run_id, gate) as gx:
+    with _database(out, db) as con, _Gx(out, run_id, gate, steps) as gx:
         results: list[ExpectationOutcome] = []
         tables = {r[0] for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
@@ -265,8 +268,8 @@ def _to_pandas(relation: duckdb.DuckDBPyRelation, *, exact: bool = True) -> pd.D
     which GX compares with bounds vectorized instead of value by value in Python (an
     integer column with NULLs becomes float64, where NULL is the only NaN there can be).
     """
-    import pandas as pd  # slow to import: see the module's docstring
-    import pyarrow as pa  # slow to import: see the module's docstring
+    import pandas as pd  # slow: module docstring
+    import pyarrow as pa  # slow: module docstring
 
     def mapper(kind: pa.DataType) -> pd.ArrowDtype | None:
         keep = exact or pa.types.is_string(kind) or pa.types.is_large_string(kind) \
@@ -345,7 +348,7 @@ def _validate_features(con: duckdb.DuckDBPyConnection, out: Path, days: list[dat
                        gate: str) -> list[ExpectationOutcome]:
     """Every per-day table's schema (once per distinct file schema), then ``account_day``'s
     values in chunks of whole days of at most ``CHUNK_ROWS`` rows, keyed by (date, key)."""
-    import pyarrow.parquet as pq  # slow to import: see the module's docstring
+    import pyarrow.parquet as pq  # slow: module docstring
 
     results: list[ExpectationOutcome] = []
     for table in registry.FEATURE_TABLES:
@@ -376,7 +379,7 @@ def _validate_file_schemas(con: duckdb.DuckDBPyConnection, out: Path, name: str,
                            gate: str) -> list[ExpectationOutcome]:
     """The schema of a per-day table's files, checked once per distinct Parquet schema
     (read from the footers, not the data); the batch names the days that share it."""
-    import pyarrow.parquet as pq  # slow to import: see the module's docstring
+    import pyarrow.parquet as pq  # slow: module docstring
 
     by_schema: dict[str, list[date]] = {}
     for day in days:
@@ -472,17 +475,14 @@ class _Gx:
     batches differ only in their data frame and suite parameters (the day's bounds).
     """
 
-    def __init__(self, out: Path, run_id: str, gate: str) -> None:
+    def __init__(self, out: Path, run_id: str, gate: str, steps: Steps | None) -> None:
         self.root = out.resolve() / VALIDATION_DIR / _safe(run_id) / gate
         self.run_id = run_id
+        self.steps = steps or Steps(None, gate, 1)
 
     def __enter__(self) -> _Gx:
-        import great_expectations as gx  # slow to import: see the module's docstring
-        from great_expectations.data_context.types.base import (
-            DataContextConfig,
-            InMemoryStoreBackendDefaults,
-            ProgressBarsConfig,
-        )  # slow to import: see the module's docstring
+        import great_expectations as gx  # slow: module docstring
+        from great_expectations.data_context.types import base  # slow: module docstring
 
         self.gx = gx
         self.root.mkdir(parents=True, exist_ok=True)
@@ -492,11 +492,11 @@ class _Gx:
                               "base_directory": str(self.root)},
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         }
-        config = DataContextConfig(
-            store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        config = base.DataContextConfig(
+            store_backend_defaults=base.InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
             data_docs_sites={SITE_NAME: site},
             analytics_enabled=False,
-            progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+            progress_bars=base.ProgressBarsConfig(globally=False, metric_calculations=False),
         )
         self.context = gx.get_context(mode="ephemeral", project_config=config)
         self.source = self.context.data_sources.add_pandas("frames")
@@ -517,7 +517,7 @@ class _Gx:
                         ordered: bool = True) -> list[ExpectationOutcome]:
         """The frame's columns (in the registry's order for files, as a set for DuckDB
         tables, which are read by name), each with the registry's type."""
-        import great_expectations.expectations as gxe  # slow to import: see the module's docstring
+        import great_expectations.expectations as gxe  # slow: module docstring
 
         dtypes = _expected_dtypes(columns)
         names = [name for name, _ in columns]
@@ -546,11 +546,10 @@ class _Gx:
              values: dict[str, Any], index: tuple[str, ...],
              variant: tuple[str, ...] = ()) -> list[ExpectationOutcome]:
         gx = self.gx
+        self.steps.next(f"{suite.split('.', 1)[-1]} {batch}")
         checkpoint = self.checkpoints.get((suite, variant))
         if checkpoint is None:
-            from great_expectations.checkpoint import (
-                UpdateDataDocsAction,  # slow to import: see the module's docstring
-            )
+            from great_expectations.checkpoint import UpdateDataDocsAction  # slow: see top
 
             name = suite if not any(k[0] == suite for k in self.checkpoints) \
                 else f"{suite}.{len(self.checkpoints)}"
@@ -586,10 +585,8 @@ class _Gx:
 
 def _expectation(rule: Rule) -> Any:
     """The GX expectation of one rule; a string bound becomes a suite parameter."""
-    import great_expectations.expectations as gxe  # slow to import: see the module's docstring
-    from great_expectations.expectations.row_conditions import (
-        Column,  # slow to import: see the module's docstring
-    )
+    import great_expectations.expectations as gxe  # slow: module docstring
+    from great_expectations.expectations.row_conditions import Column  # slow: see top
 
     def bound(value: object) -> object:
         return {"$PARAMETER": value} if isinstance(value, str) else value
@@ -678,7 +675,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     try:
-        import pandas as pd  # slow to import: see the module's docstring
+        import pandas as pd  # slow: module docstring
 
         if value is pd.NA or value is pd.NaT:
             return None

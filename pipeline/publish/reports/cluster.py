@@ -15,6 +15,7 @@ from pipeline.publish.reports.data import RunContext, RunData
 from pipeline.publish.reports.document import (
     FONT,
     INK,
+    KEYWORDS,
     MUTED,
     RED,
     ZEBRA,
@@ -46,14 +47,19 @@ from pipeline.publish.reports.sections.traffic import traffic_section
 def build_cluster_report(data: RunData, finding: dict[str, Any], ctx: RunContext) -> bytes:
     """The PDF bytes of one flagged cluster's evidence report."""
     cid = finding["cluster_id"]
-    case_id = f"{cid}-{data.window_end:%Y%m%d}" if data.window_end else cid
+    case_id = data.case_id(cid)
     accounts = data.of("accounts", cid)
     daily = data.of("daily", cid)
     stats = data.of("statistics", cid) if data.statistics is not None else None
     tokens = int(accounts["input_tokens"].sum() + accounts["output_tokens"].sum()) \
         if accounts.height else 0
     active_days = daily.height
-    pdf = EvidencePDF(title=f"Evidence report {cid}",
+    pdf = EvidencePDF(title=f"Evidence report {case_id}",
+                      subject=f"Evidence that cluster {cid} ran an adversarial-distillation "
+                              f"campaign: verdict {finding['verdict']}, window "
+                              f"{fmt_day(data.window_start)} to {fmt_day(data.window_end)}",
+                      keywords=(case_id, cid, str(finding["verdict"]), *KEYWORDS),
+                      author=ctx.producer,
                       running_head=f"Evidence report · case {case_id} · cluster {cid} · "
                                    f"verdict {finding['verdict']}",
                       generated_at=ctx.generated_at, version=ctx.version, invalid=ctx.invalid)

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from pipeline.settings import default
 from pipeline.warehouse import sql_text
 
 POPULATION = "population"
@@ -83,6 +84,17 @@ class RunData:
             self.by_cluster[name] = parts
         return parts.get(cluster_id, parts["__schema__"])
 
+    def case_id(self, cluster_id: str) -> str:
+        """The case a cluster's report is about: the cluster at this window's end, so the
+        same cluster's reports of two nights are two cases an auditor can tell apart."""
+        return f"{cluster_id}-{self.window_end:%Y%m%d}" if self.window_end else cluster_id
+
+    def flagged_ids(self) -> list[str]:
+        """The flagged clusters, in the findings' order."""
+        if self.findings is None:
+            return []
+        return self.findings.filter(pl.col("verdict") == "flagged")["cluster_id"].to_list()
+
 
 @dataclass(frozen=True)
 class RunContext:
@@ -97,6 +109,11 @@ class RunContext:
     excerpts: int
     previous: str | None = None
     """The publication this run's changes are measured against (None: the first)."""
+
+    @property
+    def producer(self) -> str:
+        """Who publishes: the reports' author, the same identity as the STIX bundle's."""
+        return str(self.params.get("reports", {}).get("producer") or default("producer"))
 
 
 def _query(db: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None

@@ -18,11 +18,15 @@ from typing import Any
 import matplotlib
 import polars as pl
 from fpdf import FPDF
+from fpdf.output import OutputProducer
 
 from pipeline.publish.redaction import strip_hidden
 from pipeline.publish.reports.format import MISSING, fmt_time
 
 INVALID_STAMP = "BUILT ON DATA THAT FAILED VALIDATION"
+PRODUCER = "distill-forensics (fpdf2)"
+KEYWORDS = ("adversarial distillation", "evidence report")
+"""The keywords of every report, after the case ids it is about."""
 PDFA = "PDF/A-3B"
 CHART_KEEP = 80
 """Millimetres a chart and its caption take: a heading over a chart moves to the next
@@ -50,8 +54,10 @@ logging.getLogger("fpdf.svg").setLevel(logging.ERROR)
 def xmp_packet(*, title: str, subject: str, author: str, creator: str, producer: str,
                keywords: str, created: datetime) -> str:
     """The XMP metadata (PDF/A-3B identification, Dublin Core, dates), written here so
-    that every date in it is the run's and none is the clock's. It mirrors the document
-    information dictionary fpdf2 writes (PDF/A requires the two to agree)."""
+    that every date in it is the run's and none is the clock's. It holds the same values
+    as the document information dictionary (PDF/A requires the two to agree): Title as
+    dc:title, Subject as dc:description, Author as dc:creator, Keywords as pdf:Keywords,
+    Creator as xmp:CreatorTool, Producer as pdf:Producer."""
     def esc(text: str) -> str:
         return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
                 .replace('"', "&quot;"))
@@ -108,8 +114,9 @@ class EvidencePDF(FPDF):
     page numbers ("page n of N"), optional invalid-data stamp, and helpers for headings,
     paragraphs, tables that repeat their header row across pages, and captioned charts."""
 
-    def __init__(self, *, title: str, running_head: str, generated_at: datetime,
-                 version: str, invalid: bool) -> None:
+    def __init__(self, *, title: str, subject: str, keywords: Sequence[str], author: str,
+                 running_head: str, generated_at: datetime, version: str,
+                 invalid: bool) -> None:
         super().__init__(orientation="P", unit="mm", format="A4", enforce_compliance=PDFA)
         self.running_head = running_head
         self.generated_at = generated_at
@@ -124,20 +131,18 @@ class EvidencePDF(FPDF):
         self.add_font(MONO, "", FONT_DIR / "DejaVuSansMono.ttf")
         self.set_font(FONT, size=9)
         self.set_text_color(*INK)
-        producer = "distill-forensics (fpdf2)"
-        subject = "Evidence report of the distill-forensics pipeline"
-        self.set_title(title)
-        self.set_subject(subject)
-        self.set_author("distill-forensics")
-        self.set_creator(f"distill-forensics {version}")
-        self.set_producer(producer)
-        self.set_keywords("adversarial distillation, evidence report")
+        info = {"title": title, "subject": subject, "author": author,
+                "creator": f"distill-forensics {version}", "producer": PRODUCER,
+                "keywords": ", ".join(keywords)}
+        self.set_title(info["title"])
+        self.set_subject(info["subject"])
+        self.set_author(info["author"])
+        self.set_creator(info["creator"])
+        self.set_producer(info["producer"])
+        self.set_keywords(info["keywords"])
         self.set_lang("en")
         self.set_creation_date(generated_at)
-        self.set_xmp_metadata(xmp_packet(
-            title=title, subject=subject, author="distill-forensics",
-            creator=f"distill-forensics {version}", producer=producer,
-            keywords="adversarial distillation, evidence report", created=generated_at))
+        self.set_xmp_metadata(xmp_packet(**info, created=generated_at))
 
     # fpdf2 hooks ---------------------------------------------------------------------
 
@@ -456,9 +461,28 @@ def attach_csv(pdf: EvidencePDF, name: str, frame: pl.DataFrame, description: st
     return name
 
 
+class _WithInfo(OutputProducer):
+    """fpdf2's output, with the document information dictionary a PDF/A file otherwise
+    goes without. fpdf2 leaves it out of every PDF/A part because PDF/A-4 deprecates it;
+    PDF/A-3 allows it when it agrees with the XMP packet, and it is what ``pdfinfo``, file
+    managers and document stores show an auditor. fpdf2 decides right after writing the
+    XMP packet, from the document's compliance: this hides the compliance for that one
+    decision and restores it at the next step (every PDF/A check has run by then)."""
+
+    def _add_xmp_metadata(self) -> Any:
+        packet = super()._add_xmp_metadata()
+        self._hidden_compliance, self.fpdf._compliance = self.fpdf._compliance, None
+        return packet
+
+    def _add_encryption(self) -> Any:
+        self.fpdf._compliance = self._hidden_compliance
+        return super()._add_encryption()
+
+
 def pdf_bytes(pdf: FPDF) -> bytes:
-    """The finished document's bytes (fpdf2 hands back a bytearray)."""
-    return bytes(pdf.output())
+    """The finished document's bytes (fpdf2 hands back a bytearray), with its document
+    information dictionary beside the XMP packet."""
+    return bytes(pdf.output(output_producer_class=_WithInfo))
 
 
 def table_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from pipeline.publish.reports.data import RunContext, RunData
 from pipeline.publish.reports.document import (
     FONT,
     INK,
+    KEYWORDS,
     MUTED,
     Column,
     EvidencePDF,
@@ -44,6 +45,11 @@ def build_summary(data: RunData, ctx: RunContext) -> bytes:
     """The PDF bytes of ``reports/summary.pdf``: the run at a glance."""
     end = f"{data.window_end:%Y-%m-%d}" if data.window_end else "no window"
     pdf = EvidencePDF(title=f"Run summary, window ending {end}",
+                      subject=f"The verdicts of every cluster of the window "
+                              f"{fmt_day(data.window_start)} to {fmt_day(data.window_end)}",
+                      keywords=(*(data.case_id(c) for c in data.flagged_ids()), "run summary",
+                                *KEYWORDS),
+                      author=ctx.producer,
                       running_head=f"Run summary · window {fmt_day(data.window_start)} to "
                                    f"{fmt_day(data.window_end)}",
                       generated_at=ctx.generated_at, version=ctx.version, invalid=ctx.invalid)

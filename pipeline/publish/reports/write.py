@@ -13,10 +13,12 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipeline.publish.provenance import code_version, sql_hashes
+from pipeline.progress import Progress, Steps, ignore
+from pipeline.publish.provenance import sql_hashes
 from pipeline.publish.reports.cluster import build_cluster_report
 from pipeline.publish.reports.data import RunContext, read_run
 from pipeline.publish.reports.summary import build_summary
+from pipeline.version import code_version
 from pipeline.warehouse import write_bytes_atomic
 
 SUMMARY_NAME = "summary.pdf"
@@ -24,7 +26,8 @@ SUMMARY_NAME = "summary.pdf"
 
 def write_reports(db: duckdb.DuckDBPyConnection, folder: Path, *, generated_at: datetime,
                   params: dict[str, Any], excerpts: int = 0, invalid: bool = False,
-                  previous: str | None = None) -> list[Path]:
+                  previous: str | None = None, progress: Progress | None = None
+                  ) -> list[Path]:
     """Write ``<cluster_id>.pdf`` for every flagged cluster and ``summary.pdf`` into
     ``folder`` (a publication's ``reports``, which is new: nothing in it is replaced).
     Returns the paths written, the summary last.
@@ -40,16 +43,21 @@ def write_reports(db: duckdb.DuckDBPyConnection, folder: Path, *, generated_at: 
     ctx = RunContext(generated_at=generated_at.astimezone(UTC), params=params,
                      version=code_version(), sql_hashes=tuple(sql_hashes().items()),
                      invalid=invalid, excerpts=max(0, int(excerpts)), previous=previous)
+    (progress or ignore)("reports: reading the run", 0, 1)
     data = read_run(db, excerpts=ctx.excerpts)
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     flagged = (data.findings.filter(pl.col("verdict") == "flagged").to_dicts()
                if data.findings is not None else [])
+    steps = Steps(progress, "reports", len(flagged) + 1)
     for finding in flagged:
         target = folder / f"{finding['cluster_id']}.pdf"
+        steps.next(target.name)
         write_bytes_atomic(target, build_cluster_report(data, finding, ctx))
         written.append(target)
     summary = folder / SUMMARY_NAME
+    steps.next(summary.name)
     write_bytes_atomic(summary, build_summary(data, ctx))
     written.append(summary)
+    steps.end()
     return written
