@@ -9,7 +9,7 @@ findings from the day partitions and compares them with the published ones.
 
 The manifest can be signed (Ed25519, a key the operator holds: ``forensics keygen``), so
 that a file edited together with its hash no longer passes ``verify --public-key``. The
-validation Data Docs carry the run's id and time, so they have a manifest of their own,
+validation pages carry the run's id, so they have a manifest of their own,
 ``validation/manifest.json`` (rewritten by each run, signed with the same key), and
 ``verify`` checks it too.
 
@@ -50,6 +50,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from pipeline.errors import ForensicsError
 from pipeline.publication import CONTRACT_LINKS, FINDINGS_DIR, PUBLICATIONS_DIR, write_findings
 from pipeline.validation import VALIDATION_DIR
+from pipeline.validation_pages import write_landing
 from pipeline.warehouse import DB_NAME, LOCK_NAME, connect, sql_path, write_bytes_atomic
 
 MANIFEST_NAME = "manifest.json"
@@ -58,8 +59,8 @@ MANIFEST_FORMAT = "distill-forensics manifest 1"
 EXCLUDED = {DB_NAME, f"{DB_NAME}.wal", LOCK_NAME, MANIFEST_NAME,
             f"manifest{SIGNATURE_SUFFIX}"}
 EXCLUDED_DIRS = {VALIDATION_DIR}
-"""Folders the manifest does not cover: the validation Data Docs are a per-run record
-(their pages carry the run's id and time), listed in ``validation/manifest.json``; their
+"""Folders the manifest does not cover: the validation pages are a per-run record (they
+carry the run's id), listed in ``validation/manifest.json``; their
 outcomes are in forensics.duckdb and in the reports' provenance section."""
 FLOAT_TOLERANCE = 1e-9
 """Relative difference under which two re-derived floats are equal: DuckDB's parallel
@@ -208,7 +209,8 @@ def _validation_files(out: Path) -> list[Path]:
 
 def prune_validation(out: Path, keep: int) -> list[Path]:
     """Remove all but the ``keep`` newest runs' folders under ``validation/`` (newest by
-    modification time, then name); the folders removed are returned."""
+    modification time, then name), and rewrite the landing page so it links only to what
+    is left; the folders removed are returned."""
     root = out / VALIDATION_DIR
     if not root.is_dir():
         return []
@@ -216,6 +218,7 @@ def prune_validation(out: Path, keep: int) -> list[Path]:
                   key=lambda p: (p.stat().st_mtime_ns, p.name), reverse=True)
     for old in runs[keep:]:
         shutil.rmtree(old)
+    write_landing(root)
     return runs[keep:]
 
 
@@ -305,7 +308,7 @@ def read_manifest(out: Path) -> dict[str, Any]:
 
 
 def verify(out: Path, public_key: Path | None = None) -> VerifyResult:
-    """Re-hash every output file against ``out/manifest.json`` and the validation Data Docs
+    """Re-hash every output file against ``out/manifest.json`` and the validation pages
     against ``validation/manifest.json``; name every file that differs, is missing, or is
     present but not listed (a report slipped in later, hidden files included). With
     ``public_key``, both manifests must carry a valid signature."""
