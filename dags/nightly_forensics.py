@@ -21,6 +21,8 @@ from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, t
 
 from pipeline import orchestration, settings
 
+FINDINGS = orchestration.findings_asset("nightly_forensics")
+
 
 @dag(
     dag_id="nightly_forensics",
@@ -28,7 +30,8 @@ from pipeline import orchestration, settings
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
-    default_args=orchestration.task_defaults(),
+    default_args={**orchestration.task_defaults(),
+                  "on_failure_callback": orchestration.record_failure},
     params={name: Param(**settings.param_spec(name)) for name in settings.RUN_OVERRIDES},
     tags=["forensics"],
     doc_md=__doc__,
@@ -47,9 +50,9 @@ def nightly_forensics():
         get_current_context()["day"] = day  # the mapped task's label in the UI: its day
         return orchestration.build_day(plan, day)
 
-    @task
-    def window(plan: dict) -> str:
-        return orchestration.run_window(plan)
+    @task(outlets=[FINDINGS])
+    def window(plan: dict, outlet_events=None) -> str:
+        return orchestration.run_window(plan, outlet_events, FINDINGS)
 
     planned = plan()
     days = ingest(planned)

@@ -3,9 +3,10 @@
 In: an output folder after the window stages, the run's input files (from
 ``ingest_ledger``), parameters and code version. Out: ``manifest.json`` with the sha256 of
 every input file, every SQL file and every output file under the folder (except
-``forensics.duckdb``, which DuckDB rewrites in place and is not byte-stable, the lock and
-temporary files); ``verify`` re-hashes the folder against it; ``rederive`` recomputes the
-findings from the day partitions and compares them with the published ones.
+``forensics.duckdb``, which DuckDB rewrites in place and is not byte-stable, the lock,
+temporary files and the scheduler's ``task_failures.jsonl``); ``verify`` re-hashes the
+folder against it; ``rederive`` recomputes the findings from the day partitions and
+compares them with the published ones.
 
 The manifest can be signed (Ed25519, a key the operator holds: ``forensics keygen``), so
 that a file edited together with its hash no longer passes ``verify --public-key``. The
@@ -48,6 +49,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from pipeline.errors import ForensicsError
+from pipeline.orchestration import FAILURES_NAME
 from pipeline.publication import CONTRACT_LINKS, FINDINGS_DIR, PUBLICATIONS_DIR, write_findings
 from pipeline.validation import VALIDATION_DIR
 from pipeline.validation_pages import write_landing
@@ -57,7 +59,7 @@ MANIFEST_NAME = "manifest.json"
 SIGNATURE_SUFFIX = ".sig"
 MANIFEST_FORMAT = "distill-forensics manifest 1"
 EXCLUDED = {DB_NAME, f"{DB_NAME}.wal", LOCK_NAME, MANIFEST_NAME,
-            f"manifest{SIGNATURE_SUFFIX}"}
+            f"manifest{SIGNATURE_SUFFIX}", FAILURES_NAME}
 EXCLUDED_DIRS = {VALIDATION_DIR}
 """Folders the manifest does not cover: the validation pages are a per-run record (they
 carry the run's id), listed in ``validation/manifest.json``; their
