@@ -11,6 +11,7 @@ that renders its rows there needs nothing from outside. Chromium is a test depen
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.manifest import prune_validation
 from pipeline.validation import ExpectationOutcome
 from pipeline.validation_pages import gate_summary, safe_name, write_gate_page
 
@@ -113,3 +115,12 @@ def test_the_same_results_give_the_same_page(site, tmp_path):
         "window.clusters", "2026-03-03..2026-04-01 (30 days)",
         "expect_column_pair_values_to_be_equal", "cluster_size,n", True)])
     assert page.read_bytes() == before
+
+
+def test_pruning_old_runs_leaves_the_landing_page_linking_only_what_is_left(site):
+    old = site / "20260404T020000Z-1"
+    os.utime(old, ns=(0, 0))
+    prune_validation(site.parent, 1)
+    landing = (site / "index.html").read_text(encoding="utf-8")
+    assert not old.exists()
+    assert re.findall(r'href="([^"]+)"', landing) == [f"{safe_name(RUN)}/window/index.html"]
