@@ -59,7 +59,7 @@ for dag_id, dag in bag.dags.items():
                     "paused_on_creation": dag.is_paused_upon_creation,
                     "schedule": getattr(dag.timetable, "expression", None),
                     "params": sorted(dag.params)}
-heavy = [m for m in ("polars", "duckdb", "igraph", "pyarrow", "pipeline.runner")
+heavy = [m for m in ("polars", "duckdb", "igraph", "pyarrow", "pipeline.run.runner")
          if m in sys.modules]
 print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()},
                   "warnings": [f"{w.filename}:{w.lineno}: {w.message}" for w in caught],
@@ -95,7 +95,7 @@ def airflow(env: dict[str, str], *args: str, check: bool = True,
 
 def cli_run(out: Path, start: str, end: str) -> None:
     """``forensics run`` on the sample, as the DAGs run it by default."""
-    subprocess.run([sys.executable, "-m", "pipeline.cli", "run", "--logs", str(SAMPLE / "logs"),
+    subprocess.run([sys.executable, "-m", "pipeline.run.cli", "run", "--logs", str(SAMPLE / "logs"),
                     "--accounts", str(SAMPLE / "accounts.csv"), "--start", start, "--end", end,
                     "--lookback-days", "30", "--out", str(out)],
                    check=True, capture_output=True, timeout=600)
@@ -198,7 +198,7 @@ def test_nightly_run_of_a_day_writes_what_the_cli_writes(airflow_env, tmp_path):
     assert runs[0][0].removesuffix(":ingest") == runs[1][0].removesuffix(":window")
 
     logs = task_logs(result.stdout + result.stderr)
-    ours = {task: [line for line in lines if "[pipeline.orchestration]" in line]
+    ours = {task: [line for line in lines if "[pipeline.run.orchestration]" in line]
             for task, lines in logs.items()}
     assert any(re.search(r"ingest 2026-04-02\.\.2026-04-02: 3 file\(s\), [\d,]+ rows read: "
                          r"[\d,]+ kept, 0 quarantined", line) for line in ours["ingest"])

@@ -13,12 +13,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from pipeline import orchestration as orch
-from pipeline import runner, settings
+from pipeline import settings
 from pipeline.errors import BadInputCeiling, ForensicsError
-from pipeline.linking import LinkResult
+from pipeline.linking.linking import LinkResult
+from pipeline.run import orchestration as orch
+from pipeline.run import runner
 from pipeline.settings import PipelineParams
-from pipeline.validation_pages import safe_name
+from pipeline.validation.pages import safe_name
+from pipeline.warehouse import FAILURES_NAME
 
 from conftest import query, record, write_logs
 
@@ -38,11 +40,11 @@ def test_the_dag_form_refuses_what_the_settings_refuse(name, bounds):
     assert spec["description"]
 
 
-@pytest.mark.parametrize("module", ["pipeline.orchestration", "pipeline.settings",
-                                    "pipeline.cli"])
+@pytest.mark.parametrize("module", ["pipeline.run.orchestration", "pipeline.settings",
+                                    "pipeline.run.cli"])
 def test_what_airflow_parses_and_forensics_help_import_is_cheap(module):
     code = (f"import sys, {module}; print(sorted(m for m in ('polars', 'duckdb', "
-            "'igraph', 'numpy', 'airflow', 'pipeline.runner') if m in sys.modules))")
+            "'igraph', 'numpy', 'airflow', 'pipeline.run.runner') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, timeout=60)
     assert result.stdout.strip() == "[]"
@@ -131,7 +133,7 @@ def test_the_task_functions_run_the_pipeline_and_pass_paths(tmp_path, monkeypatc
     write_logs(logs, "requests", [record(i) for i in range(200)])
     plan = orch.plan_range({"start": "2026-04-01", "end": "2026-04-01", "logs": str(logs),
                             "out": str(out), "lookback_days": 3}, RUN, {})
-    with caplog.at_level(logging.INFO, logger="pipeline.orchestration"):
+    with caplog.at_level(logging.INFO, logger="pipeline.run.orchestration"):
         days = orch.ingest_days(plan)
     raw = json.loads(next((out / "validation").glob("*/raw/outcome.json")).read_text())
     raw_expectations = raw["expectations"]
@@ -152,14 +154,14 @@ def test_the_task_functions_run_the_pipeline_and_pass_paths(tmp_path, monkeypatc
 
     monkeypatch.setattr(runner, "window_task", window_task)
     events = defaultdict(SimpleNamespace)  # what Airflow hands a task: an accessor per asset
-    with caplog.at_level(logging.INFO, logger="pipeline.orchestration"):
+    with caplog.at_level(logging.INFO, logger="pipeline.run.orchestration"):
         assert orch.run_window(plan, events, "asset") == str(out / "forensics.duckdb")
     [(request, params, kw)] = calls
     assert (request.logs, request.out, request.start, request.end, request.accounts) == (
         logs, out, date(2026, 4, 1), date(2026, 4, 1), None)
     assert params == PipelineParams.from_overrides({"lookback_days": 3})
     assert kw == {"run_id": f"{RUN}:window"}
-    logged = [r.getMessage() for r in caplog.records if r.name == "pipeline.orchestration"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "pipeline.run.orchestration"]
     assert logged[:3] == [
         "ingest 2026-04-01..2026-04-01: 1 file(s), 200 rows read: 200 kept, 0 quarantined, "
         "0 outside the range", "days written: 2026-04-01",
@@ -179,7 +181,7 @@ def test_a_task_quiets_the_libraries_but_not_the_pipeline_and_restores_them(capl
             gx.info("registering an expectation")
             fonts.info("OS/2 CodePage ranges pruned")
             fonts.warning("a glyph is missing")
-            logging.getLogger("pipeline.orchestration").info("verdicts: 1 flagged")
+            logging.getLogger("pipeline.run.orchestration").info("verdicts: 1 flagged")
         gx.info("after the task")
     assert [r.getMessage() for r in caplog.records] == [
         "a glyph is missing", "verdicts: 1 flagged", "after the task"]
@@ -193,7 +195,7 @@ def test_a_failed_task_is_recorded_in_the_output_folder(tmp_path, monkeypatch):
     error = BadInputCeiling("2026-04-02: 20 of 20 rows quarantined\nworst files: a.jsonl")
     written = orch.record_failure({"ti": ti, "exception": error,
                                    "params": {"out": str(tmp_path / "q1")}})
-    assert written == tmp_path / "q1" / orch.FAILURES_NAME
+    assert written == tmp_path / "q1" / FAILURES_NAME
     orch.record_failure({"ti": ti, "exception": None, "params": {"out": str(tmp_path / "q1")}})
     first, second = [json.loads(line) for line in written.read_text().splitlines()]
     assert {k: first[k] for k in ("dag_id", "run_id", "task_id", "day", "try_number",

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.manifest import prune_validation
-from pipeline.validation import ExpectationOutcome
-from pipeline.validation_pages import gate_summary, safe_name, write_gate_page
+from pipeline.publish.manifest import prune_validation
+from pipeline.validation.pages import gate_summary, safe_name, write_gate_page
+from pipeline.validation.validation import ExpectationOutcome
 
 RUN = "manual__2026-04-04T02:00:00+00:00:window"
 NO_NETWORK = ["--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",

@@ -44,7 +44,7 @@ ACCOUNTS = Table(
     kind="table",
     meaning="the accounts file (--accounts) as read by the last ingest, empty without one: "
             "rate limits, countries and registry keys for the per-day tables and linking",
-    made_by="pipeline/ingest.py",
+    made_by="pipeline/ingest/ingest.py",
     files=("accounts.parquet",),
     columns=(
         _ACCOUNT,
@@ -66,9 +66,9 @@ INGEST_LEDGER = Table(
     layer="ingest",
     kind="table",
     meaning="what each run read and where every row went: rows_read = rows_kept + "
-            "rows_quarantined + rows_out_of_range, per file; rows of sql/ingest_ledger.sql "
+            "rows_quarantined + rows_out_of_range, per file; rows of sql/ingest/ingest_ledger.sql "
             "with the run's range",
-    made_by="pipeline/ingest.py",
+    made_by="pipeline/ingest/ingest.py",
     columns=(
         _RUN,
         _c("file_index", "INTEGER", "the file's place in path order within the run, from 0"),
@@ -105,7 +105,7 @@ QUARANTINE = Table(
     ),
 )
 
-_RAW_RECORD_MEANING = ("one input file's records as JSON text for sql/ingest_records.sql, "
+_RAW_RECORD_MEANING = ("one input file's records as JSON text for sql/ingest/ingest_records.sql, "
                        "which judges every format by the same rules")
 
 
