@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -29,8 +30,10 @@ NO_NETWORK = ["--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://12
 
 
 def outcome(suite: str, batch: str, expectation: str, column: str | None, success: bool,
-            **extra: object) -> ExpectationOutcome:
-    return ExpectationOutcome(suite, batch, expectation, column, success, None, None, **extra)
+            **extra: object) -> dict[str, object]:
+    """A gate's result as the gates hand it to the pages."""
+    return asdict(ExpectationOutcome(suite, batch, expectation, column, success, None, None,
+                                     **extra))
 
 
 def chromium() -> str:

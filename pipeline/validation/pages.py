@@ -27,9 +27,9 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from pipeline.warehouse import write_bytes_atomic
 
@@ -48,31 +48,19 @@ code { font-size: 0.9em; overflow-wrap: anywhere; }
 """
 
 
-class ExpectationOutcome(Protocol):
-    """What a page shows of one result: ``validation.ExpectationOutcome``'s fields, named
-    here so the gates import the pages and not the other way round."""
-
-    suite: str
-    batch: str
-    expectation: str
-    column: str | None
-    success: bool
-    observed_value: str | None
-    unexpected_count: int | None
-    failing_values: tuple[str, ...]
-
-
 def safe_name(text: str) -> str:
     """A run id or batch label as a file or folder name: no colon, space or slash."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
 
 
 def write_gate_page(root: Path, run_id: str, gate: str,
-                    results: Sequence[ExpectationOutcome]) -> Path:
+                    results: Sequence[Mapping[str, Any]]) -> Path:
     """Write the gate's page and data under ``root`` (``<out>/validation/<run>/<gate>``),
-    then the landing page above it; the gate's page is returned."""
-    rows = [_row(r) for r in sorted(results, key=lambda r: (r.success, r.suite, r.batch,
-                                                            r.expectation, r.column or ""))]
+    then the landing page above it; the gate's page is returned. ``results`` are the
+    gate's ``ExpectationOutcome`` records as mappings (``dataclasses.asdict``), so this
+    module needs nothing from the gates that call it."""
+    rows = [_row(r) for r in sorted(results, key=lambda r: (
+        r["success"], r["suite"], r["batch"], r["expectation"], r["column"] or ""))]
     failed = sum(not r["success"] for r in rows)
     document = {"run_id": run_id, "gate": gate, "success": failed == 0,
                 "expectations": len(rows), "failed": failed, "rows": rows}
@@ -120,12 +108,11 @@ def gate_summary(validation: Path, run_id: str, gate: str) -> dict[str, Any] | N
     return {**document, "page": str(folder / PAGE_NAME)}
 
 
-def _row(result: ExpectationOutcome) -> dict[str, Any]:
-    return {"suite": result.suite, "batch": result.batch, "expectation": result.expectation,
-            "column": result.column, "success": result.success,
-            "observed_value": result.observed_value,
-            "unexpected_count": result.unexpected_count,
-            "failing_values": list(result.failing_values)}
+def _row(result: Mapping[str, Any]) -> dict[str, Any]:
+    """What the page and ``outcome.json`` keep of a result (not GX's raw details)."""
+    shown = ("suite", "batch", "expectation", "column", "success", "observed_value",
+             "unexpected_count")
+    return {**{k: result[k] for k in shown}, "failing_values": list(result["failing_values"])}
 
 
 def _result_cells(row: dict[str, Any]) -> list[tuple[str, str]]:

@@ -42,7 +42,7 @@ import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -504,7 +504,7 @@ class _Gx:
 
     def outcome(self, results: list[ExpectationOutcome]) -> ValidationOutcome:
         """The gate's outcome, with its page written (and the landing page above it)."""
-        page = write_gate_page(self.root, self.run_id, self.gate, results)
+        page = write_gate_page(self.root, self.run_id, self.gate, [asdict(r) for r in results])
         return ValidationOutcome(self.run_id, self.gate, tuple(results), page)
 
     def validate_schema(self, suite: str, batch: str, frame: pd.DataFrame,
