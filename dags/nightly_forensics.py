@@ -22,6 +22,8 @@ from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, t
 from pipeline import settings
 from pipeline.run import orchestration
 
+FINDINGS = orchestration.findings_asset("nightly_forensics")
+
 
 @dag(
     dag_id="nightly_forensics",
@@ -29,7 +31,8 @@ from pipeline.run import orchestration
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
-    default_args=orchestration.task_defaults(),
+    default_args={**orchestration.task_defaults(),
+                  "on_failure_callback": orchestration.record_failure},
     params={name: Param(**settings.param_spec(name)) for name in settings.RUN_OVERRIDES},
     tags=["forensics"],
     doc_md=__doc__,
@@ -48,9 +51,9 @@ def nightly_forensics():
         get_current_context()["day"] = day  # the mapped task's label in the UI: its day
         return orchestration.build_day(plan, day)
 
-    @task
-    def window(plan: dict) -> str:
-        return orchestration.run_window(plan)
+    @task(outlets=[FINDINGS])
+    def window(plan: dict, outlet_events=None) -> str:
+        return orchestration.run_window(plan, outlet_events, FINDINGS)
 
     planned = plan()
     days = ingest(planned)

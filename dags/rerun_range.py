@@ -19,12 +19,16 @@ from airflow.sdk import Param, dag, get_current_context, task
 from pipeline import settings
 from pipeline.run import orchestration
 
+FINDINGS = orchestration.findings_asset("rerun_range")
+
 
 @dag(
     dag_id="rerun_range",
     schedule=None,
+    is_paused_upon_creation=False,  # it never runs on its own: a trigger runs at once
     max_active_runs=1,
-    default_args=orchestration.task_defaults(),
+    default_args={**orchestration.task_defaults(),
+                  "on_failure_callback": orchestration.record_failure},
     params={
         "start": Param(type="string", format="date", title="start",
                        description="First day, YYYY-MM-DD (UTC)."),
@@ -55,9 +59,9 @@ def rerun_range():
         get_current_context()["day"] = day  # the mapped task's label in the UI: its day
         return orchestration.build_day(plan, day)
 
-    @task
-    def window(plan: dict) -> str:
-        return orchestration.run_window(plan)
+    @task(outlets=[FINDINGS])
+    def window(plan: dict, outlet_events=None) -> str:
+        return orchestration.run_window(plan, outlet_events, FINDINGS)
 
     planned = plan()
     days = ingest(planned)

@@ -288,9 +288,9 @@ class ReportParams(Settings):
     """Per flagged case and kind (prefix, user agent, system prompt, card, prompt), the
     keys most of its accounts hold that go into the STIX bundle."""
     validation_runs_kept: AtLeastOne = 10
-    """Runs whose validation Data Docs stay under ``validation/`` (about 11 MB each on the
-    sample); older ones are removed when a run publishes. Their outcomes stay in the
-    ``validation_result`` table."""
+    """Runs whose validation pages and results stay under ``validation/`` (about 0.5 MB a
+    run on the sample); older ones are removed when a run publishes. Their outcomes stay
+    in the ``validation_result`` table."""
 
 
 class PipelineParams(Settings):

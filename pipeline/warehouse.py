@@ -31,6 +31,10 @@ from pipeline.registry import REGISTRY, Column, Table
 
 DB_NAME = "forensics.duckdb"
 LOCK_NAME = ".forensics.lock"
+FAILURES_NAME = "task_failures.jsonl"
+"""In the output folder: one JSON line per Airflow task that failed for good, written by
+the DAGs' failure callback (``run.orchestration.record_failure``). Not in the manifest: it
+records the scheduler, not data."""
 PARTITION_FILE = "part-0.parquet"
 SQL_DIR = PROJECT_DIR / "sql"
 """One folder per stage (``sql/<stage>/``) and the shared ``macros.sql``."""

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from conftest import query, record, write_logs
@@ -45,9 +49,14 @@ for dag_id, dag in bag.dags.items():
     tasks = {t.task_id: {"upstream": sorted(t.upstream_task_ids),
                          "mapped": type(t).__name__ == "DecoratedMappedOperator",
                          "retries": t.retries, "backoff": t.retry_exponential_backoff,
-                         "policy": type(t.retry_policy).__name__}
+                         "policy": type(t.retry_policy).__name__,
+                         "on_failure": [c.__qualname__ for c in (
+                             t.on_failure_callback if isinstance(t.on_failure_callback, list)
+                             else [t.on_failure_callback] if t.on_failure_callback else [])],
+                         "outlets": [a.name for a in t.outlets]}
              for t in dag.tasks}
     dags[dag_id] = {"tasks": tasks, "max_active_runs": dag.max_active_runs,
+                    "paused_on_creation": dag.is_paused_upon_creation,
                     "schedule": getattr(dag.timetable, "expression", None),
                     "params": sorted(dag.params)}
 heavy = [m for m in ("polars", "duckdb", "igraph", "pyarrow", "pipeline.run.runner")
@@ -106,6 +115,33 @@ def mapped_labels(env: dict[str, str], dag_id: str, task_id: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+def task_logs(output: str) -> dict[str, list[str]]:
+    """Each task's lines of an ``airflow dags test`` output, by task id (and map index)."""
+    logs: dict[str, list[str]] = {}
+    current = None
+    for line in output.splitlines():
+        if started := re.search(r"\[DAG TEST\] starting task_id=(\w+) map_index=(-?\d+)", line):
+            current = started[1] if started[2] == "-1" else f"{started[1]}[{started[2]}]"
+            logs[current] = []
+        elif "[DAG TEST] end task" in line:
+            current = None
+        elif current:
+            logs[current].append(line)
+    return logs
+
+
+def asset_events(env: dict[str, str], name: str) -> list[dict]:
+    """The extras of the events the metadata database recorded for the asset ``name``."""
+    con = sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db")
+    try:
+        rows = con.execute("SELECT e.extra FROM asset_event AS e JOIN asset AS a "
+                           "ON a.id = e.asset_id WHERE a.name = ? ORDER BY e.id",
+                           (name,)).fetchall()
+    finally:
+        con.close()
+    return [json.loads(r[0]) for r in rows]
+
+
 def ledger(out: Path) -> list[tuple]:
     return query(out / "forensics.duckdb", "SELECT run_id, command, status FROM runs "
                  "ORDER BY started_at")
@@ -120,7 +156,7 @@ def test_dags_import_cleanly_and_wire_the_pipeline_tasks(airflow_env):
     assert bag["warnings"] == []
     assert bag["heavy_imports"] == [], "DAG files must import the pipeline's stages lazily"
     assert set(bag["dags"]) == {"nightly_forensics", "rerun_range"}
-    for dag in bag["dags"].values():
+    for dag_id, dag in bag["dags"].items():
         assert dag["max_active_runs"] == 1
         tasks = dag["tasks"]
         assert list(tasks) == ["plan", "ingest", "day_tables", "window"]
@@ -131,7 +167,15 @@ def test_dags_import_cleanly_and_wire_the_pipeline_tasks(airflow_env):
             assert task["retries"] >= 1
             assert task["backoff"] > 1
             assert task["policy"] == "ExceptionRetryPolicy"
+            assert task["on_failure"] == ["record_failure"]
+        assert [t["outlets"] for t in tasks.values()] == [[], [], [], [
+            {"nightly_forensics": "forensics_findings",
+             "rerun_range": "forensics_rerun_findings"}[dag_id]]]
     assert bag["dags"]["nightly_forensics"]["schedule"] == "0 2 * * *"
+    # A triggered re-run must not sit queued behind a pause; the nightly DAG waits for
+    # the operator (unpausing it starts the latest night).
+    assert bag["dags"]["rerun_range"]["paused_on_creation"] is False
+    assert bag["dags"]["nightly_forensics"]["paused_on_creation"] in (None, True)
     assert set(bag["dags"]["rerun_range"]["params"]) == {
         "start", "end", "lookback_days", "max_bad_share", "allow_empty", "out", "logs",
         "accounts"}
@@ -140,8 +184,8 @@ def test_dags_import_cleanly_and_wire_the_pipeline_tasks(airflow_env):
 def test_nightly_run_of_a_day_writes_what_the_cli_writes(airflow_env, tmp_path):
     out, cli_out = tmp_path / "airflow_out", tmp_path / "cli_out"
     # The run of 2026-04-03 processes the day its data interval starts on: 2026-04-02.
-    airflow(airflow_env, "dags", "test", "nightly_forensics", "2026-04-03",
-            FORENSICS_OUT_DIR=str(out))
+    result = airflow(airflow_env, "dags", "test", "nightly_forensics", "2026-04-03",
+                     FORENSICS_OUT_DIR=str(out))
     assert sorted(p.name for p in (out / "requests").iterdir()) == ["date=2026-04-02"]
     cli_run(cli_out, "2026-04-02", "2026-04-02")
     assert (out / CLUSTERS).read_bytes() == (cli_out / CLUSTERS).read_bytes()
@@ -152,6 +196,30 @@ def test_nightly_run_of_a_day_writes_what_the_cli_writes(airflow_env, tmp_path):
         ("ingest", "succeeded"), ("window", "succeeded")]
     assert runs[0][0].endswith(":ingest") and runs[1][0].endswith(":window")
     assert runs[0][0].removesuffix(":ingest") == runs[1][0].removesuffix(":window")
+
+    logs = task_logs(result.stdout + result.stderr)
+    ours = {task: [line for line in lines if "[pipeline.run.orchestration]" in line]
+            for task, lines in logs.items()}
+    assert any(re.search(r"ingest 2026-04-02\.\.2026-04-02: 3 file\(s\), [\d,]+ rows read: "
+                         r"[\d,]+ kept, 0 quarantined", line) for line in ours["ingest"])
+    assert any("raw validation passed" in line for line in ours["ingest"])
+    assert any(re.search(r"verdicts: [\d,]+ flagged, [\d,]+ watch, [\d,]+ clear", line)
+               for line in ours["window"])
+    assert any("window validation passed" in line for line in ours["window"])
+    assert any(f"reports: {out}/publications/2026-04-02/reports" in line
+               for line in ours["window"])
+    noise = [line for lines in logs.values() for line in lines
+             if "[fontTools" in line or "[great_expectations" in line]
+    assert noise == [], noise[:5]
+    assert all(len(lines) <= 25 for lines in logs.values()), {
+        task: len(lines) for task, lines in logs.items()}
+
+    [event] = asset_events(airflow_env, "forensics_findings")
+    findings = pl.read_parquet(out / "findings" / "cluster_findings.parquet")
+    assert event == {"out": str(out), "publication": "2026-04-02", "valid": True,
+                     "window_start": "2026-03-04", "window_end": "2026-04-02",
+                     **{v: findings.filter(pl.col("verdict") == v).height
+                        for v in ("flagged", "watch", "clear")}}
 
 
 def test_rerun_of_a_range_writes_what_the_cli_writes(airflow_env, tmp_path):
@@ -184,6 +252,12 @@ def test_a_day_past_the_bad_row_ceiling_fails_the_run_and_publishes_nothing(airf
     assert not (out / "requests").exists()
     assert [(command, status) for _, command, status in ledger(out)] == [("ingest", "failed")]
     assert query(out / "forensics.duckdb", "SELECT count(*) FROM quarantine") == [(20,)]
+    [failure] = [json.loads(line) for line in (out / "task_failures.jsonl").read_text()
+                 .splitlines()]
+    assert (failure["dag_id"], failure["task_id"], failure["try_number"]) == (
+        "rerun_range", "ingest", 1)
+    assert failure["error"].startswith("BadInputCeiling: 1 day(s) over the bad-row ceiling")
+    assert "failed for good (BadInputCeiling" in result.stdout + result.stderr
 
 
 def test_a_bad_date_is_refused_when_the_run_is_triggered(airflow_env, tmp_path):
@@ -205,3 +279,30 @@ def test_a_backfill_of_the_nightly_dag_plans_one_run_per_day(airflow_env):
                if line.startswith("| 2026-")]
     assert planned == ["2026-04-01 02:00:00+00:00", "2026-04-02 02:00:00+00:00",
                        "2026-04-03 02:00:00+00:00"]
+
+
+def test_a_backfill_through_the_latest_night_leaves_unpausing_nothing_to_start(airflow_env):
+    """The README's recipe: backfill while the DAG is paused, through the most recent 02:00,
+    then unpause. On unpausing, the scheduler starts the run of ``next_dagrun`` unless a run
+    of that logical date exists (``SchedulerJobRunner._create_dag_runs``); the backfill
+    made it, so no second run starts beside the backfill's. Checked here on the metadata
+    the scheduler reads, without starting one (the README tells of a real scheduler)."""
+    airflow(airflow_env, "dags", "reserialize")
+    now = datetime.now(UTC)
+    latest = datetime.combine(now.date(), clock(2), UTC)
+    latest -= timedelta(days=1) if latest > now else timedelta()
+    airflow(airflow_env, "backfill", "create", "--dag-id", "nightly_forensics",
+            "--from-date", (latest - timedelta(days=2)).date().isoformat(),
+            "--to-date", latest.isoformat(), "--max-active-runs", "1")
+    con = sqlite3.connect(Path(airflow_env["AIRFLOW_HOME"]) / "airflow.db")
+    try:
+        paused, next_run = con.execute("SELECT is_paused, next_dagrun FROM dag WHERE dag_id = "
+                                       "'nightly_forensics'").fetchone()
+        runs = con.execute("SELECT logical_date, state, run_type FROM dag_run WHERE dag_id = "
+                           "'nightly_forensics' AND backfill_id IS NOT NULL ORDER BY "
+                           "logical_date").fetchall()
+    finally:
+        con.close()
+    assert paused
+    assert [(state, kind) for _, state, kind in runs] == [("queued", "backfill")] * 3
+    assert next_run == runs[-1][0], "unpausing would start the latest night a second time"

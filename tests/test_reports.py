@@ -309,6 +309,7 @@ def test_verify_sees_hidden_files_and_the_validation_docs(built: Path, tmp_path:
     page = next(p for p in sorted((out / "validation").rglob("index.html")))
     page.write_text(page.read_text() + "<!-- edited -->")
     (page.parent / "added.html").write_text("<html></html>")
+    (out / "task_failures.jsonl").write_text('{"task_id": "window"}\n')  # the scheduler's
     result = verify(out)
     rel = page.relative_to(out).as_posix()
     assert result.unexpected == [_listed(out, out / "reports" / ".x.pdf"),

@@ -83,6 +83,10 @@ def test_a_clean_run_passes_every_suite_and_stores_its_results(run):
     assert stored == [("raw", len(raw.results), True), ("window", len(window.results), True)]
     assert raw.docs is not None and raw.docs.name == "index.html" and raw.docs.is_file()
     assert raw.docs.is_relative_to(out / "validation")
+    landing = (out / "validation" / "index.html").read_text(encoding="utf-8")
+    assert f'href="{run_id}/raw/index.html"' in landing
+    assert f'href="{run_id}/window/index.html"' in landing
+    assert "expect_column_values_to_be_unique" in raw.docs.read_text(encoding="utf-8")
     evidence = out / "validation" / run_id / "raw" / "results" / "raw.requests--2026-04-01.json"
     assert json.loads(evidence.read_text())["success"] is True
     again = validate_raw(out, [DAY], run_id)

@@ -3,14 +3,14 @@
 In: an output folder after the window stages, the run's input files (from
 ``ingest_ledger``), parameters and code version. Out: ``manifest.json`` with the sha256 of
 every input file, every SQL file and every output file under the folder (except
-``forensics.duckdb``, which DuckDB rewrites in place and is not byte-stable, the lock and
-temporary files); ``verify`` re-hashes the folder against it (``pipeline.run.rederive``
-recomputes the findings from the day partitions and compares them with the published
-ones).
+``forensics.duckdb``, which DuckDB rewrites in place and is not byte-stable, the lock,
+temporary files and the scheduler's ``task_failures.jsonl``); ``verify`` re-hashes the
+folder against it (``pipeline.run.rederive`` recomputes the findings from the day
+partitions and compares them with the published ones).
 
 The manifest can be signed (Ed25519, a key the operator holds: ``forensics keygen``), so
 that a file edited together with its hash no longer passes ``verify --public-key``. The
-validation Data Docs carry the run's id and time, so they have a manifest of their own,
+validation pages carry the run's id, so they have a manifest of their own,
 ``validation/manifest.json`` (rewritten by each run, signed with the same key), and
 ``verify`` checks it too.
 
@@ -45,17 +45,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from pipeline.errors import ForensicsError
 from pipeline.publish.provenance import sha256_file, sql_hashes
 from pipeline.publish.reports.data import existing_tables, read_inputs
+from pipeline.validation.pages import write_landing
 from pipeline.validation.validation import VALIDATION_DIR
-from pipeline.warehouse import DB_NAME, LOCK_NAME, write_bytes_atomic
+from pipeline.warehouse import DB_NAME, FAILURES_NAME, LOCK_NAME, write_bytes_atomic
 
 MANIFEST_NAME = "manifest.json"
 SIGNATURE_SUFFIX = ".sig"
 MANIFEST_FORMAT = "distill-forensics manifest 1"
 EXCLUDED = {DB_NAME, f"{DB_NAME}.wal", LOCK_NAME, MANIFEST_NAME,
-            f"manifest{SIGNATURE_SUFFIX}"}
+            f"manifest{SIGNATURE_SUFFIX}", FAILURES_NAME}
 EXCLUDED_DIRS = {VALIDATION_DIR}
-"""Folders the manifest does not cover: the validation Data Docs are a per-run record
-(their pages carry the run's id and time), listed in ``validation/manifest.json``; their
+"""Folders the manifest does not cover: the validation pages are a per-run record (they
+carry the run's id), listed in ``validation/manifest.json``; their
 outcomes are in forensics.duckdb and in the reports' provenance section."""
 
 
@@ -167,7 +168,8 @@ def _validation_files(out: Path) -> list[Path]:
 
 def prune_validation(out: Path, keep: int) -> list[Path]:
     """Remove all but the ``keep`` newest runs' folders under ``validation/`` (newest by
-    modification time, then name); the folders removed are returned."""
+    modification time, then name), and rewrite the landing page so it links only to what
+    is left; the folders removed are returned."""
     root = out / VALIDATION_DIR
     if not root.is_dir():
         return []
@@ -175,6 +177,7 @@ def prune_validation(out: Path, keep: int) -> list[Path]:
                   key=lambda p: (p.stat().st_mtime_ns, p.name), reverse=True)
     for old in runs[keep:]:
         shutil.rmtree(old)
+    write_landing(root)
     return runs[keep:]
 
 
@@ -264,7 +267,7 @@ def read_manifest(out: Path) -> dict[str, Any]:
 
 
 def verify(out: Path, public_key: Path | None = None) -> VerifyResult:
-    """Re-hash every output file against ``out/manifest.json`` and the validation Data Docs
+    """Re-hash every output file against ``out/manifest.json`` and the validation pages
     against ``validation/manifest.json``; name every file that differs, is missing, or is
     present but not listed (a report slipped in later, hidden files included). With
     ``public_key``, both manifests must carry a valid signature."""

@@ -8,6 +8,14 @@ and numbers (absolute paths, ISO days, the parameter overrides) that tasks pass 
 other through XCom; and, from the task functions, ISO days, paths and ledger run ids.
 Data never travels between tasks: only where it is.
 
+What an operator reads: each task function logs a few summary lines (rows read, kept and
+quarantined; clusters and verdicts; the validation outcome; where the pages and reports
+are) under the ``pipeline.run.orchestration`` logger, and quiets the libraries that would
+bury them (``NOISY_LOGGERS``: GX logs every expectation it registers, fontTools every
+table of every font subset it writes, about 5,000 lines a night). ``record_failure``, the
+DAGs' failure callback, appends the failed task to ``task_failures.jsonl`` in the output
+folder; ``findings_asset`` names the Airflow asset a DAG's published findings update.
+
 Why a module of its own: DAG files only wire, and Airflow parses them often, so they import
 this module at the top and it must be cheap (standard library and ``pipeline.settings``;
 the pipeline's heavy modules are imported inside the task functions). Everything here
@@ -17,9 +25,12 @@ scheduler. The DAGs' params (defaults, bounds, descriptions) come from ``setting
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +40,12 @@ from pipeline.errors import ForensicsError
 from pipeline.settings import PipelineParams
 
 if TYPE_CHECKING:
-    from pipeline.run.runner import RunRequest
+    from airflow.sdk import Asset
+
+    from pipeline.ingest.ingest import IngestResult
+    from pipeline.run.runner import RunRequest, WindowResult
+
+log = logging.getLogger(__name__)
 
 
 ENV_LOGS = "FORENSICS_LOGS_DIR"
@@ -46,6 +62,16 @@ RETRY = {"retries": 2, "retry_delay": timedelta(minutes=2), "retry_exponential_b
 minutes. A user's mistake (``ForensicsError``: a bad date, a missing folder, a day past
 the bad-share ceiling) fails at once: retrying cannot fix it. A folder held by another
 run (``OutputLocked``) is retried after 10 minutes, by when it is likely free."""
+
+NOISY_LOGGERS = ("great_expectations", "fontTools")
+"""Libraries that log at INFO what only their developers need; a task raises them to
+WARNING while it runs, so their warnings and errors still reach the task log."""
+SHOWN_CASES = 10
+"""Flagged case ids a window task's log names (all are in the summary report)."""
+FINDINGS_ASSETS = {"nightly_forensics": "forensics_findings",
+                   "rerun_range": "forensics_rerun_findings"}
+"""The asset each DAG's ``window`` task updates when it publishes; downstream DAGs
+schedule on it by name (``Asset.ref(name="forensics_findings")``)."""
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -103,11 +129,7 @@ def plan_range(params: Mapping[str, Any], airflow_run_id: str,
     end = parse_day(params.get("end"), "end")
     if end < start:
         raise ForensicsError(f"end: {end} is before start {start}")
-    given = dict(os.environ if env is None else env)
-    for name, variable in (("logs", ENV_LOGS), ("accounts", ENV_ACCOUNTS), ("out", ENV_OUT)):
-        if params.get(name) is not None:
-            given[variable] = str(params[name])
-    return _plan(configured_paths(given), start, end, overrides_of(params), airflow_run_id)
+    return _plan(_paths_of(params, env), start, end, overrides_of(params), airflow_run_id)
 
 
 def plan_day(data_interval_start: datetime, params: Mapping[str, Any], airflow_run_id: str,
@@ -136,7 +158,11 @@ def ingest_days(plan: Mapping[str, Any]) -> list[str]:
     """Task: ingest the plan's range (under the output lock); the days written, as ISO."""
     from pipeline.run.runner import ingest_task  # cheap at parse time: see the module's docstring
 
-    result = ingest_task(_request(plan), _params(plan), run_id=ledger_run_id(plan, "ingest"))
+    run_id = ledger_run_id(plan, "ingest")
+    with quiet_libraries():
+        result = ingest_task(_request(plan), _params(plan), run_id=run_id)
+    _log_lines([*ingest_summary(result),
+                validation_line(Path(plan["out"]), run_id, "raw")])
     return [d.isoformat() for d in result.days]
 
 
@@ -144,17 +170,145 @@ def build_day(plan: Mapping[str, Any], day: str) -> list[str]:
     """Task: one day's compact tables (no lock, no database); the files written."""
     from pipeline.run.runner import day_task  # cheap at parse time: see the module's docstring
 
-    return [str(p) for p in day_task(_request(plan), _params(plan), parse_day(day, "day"))]
+    with quiet_libraries():
+        written = day_task(_request(plan), _params(plan), parse_day(day, "day"))
+    _log_lines([f"{day}: {len(written)} per-day tables written under {plan['out']}"])
+    return [str(p) for p in written]
 
 
-def run_window(plan: Mapping[str, Any]) -> str:
-    """Task: every window stage (under the output lock); the database they wrote."""
+def run_window(plan: Mapping[str, Any], outlet_events: Any = None,
+               asset: Asset | None = None) -> str:
+    """Task: every window stage (under the output lock); the database they wrote. With
+    ``outlet_events`` and ``asset`` (the task's outlet), the asset event carries where the
+    publication went and its verdict counts, for the DAGs that schedule on it."""
     from pipeline.run.runner import window_task  # cheap at parse time: see the module's docstring
     from pipeline.warehouse import DB_NAME  # cheap at parse time: see the module's docstring
 
     request = _request(plan)
-    window_task(request, _params(plan), run_id=ledger_run_id(plan, "window"))
+    run_id = ledger_run_id(plan, "window")
+    with quiet_libraries():
+        result = window_task(request, _params(plan), run_id=run_id)
+    _log_lines([*window_summary(result),
+                validation_line(request.out, run_id, "window")])
+    if outlet_events is not None and asset is not None:
+        outlet_events[asset].extra = publication_event(plan, result)
     return str(request.out / DB_NAME)
+
+
+@contextmanager
+def quiet_libraries() -> Iterator[None]:
+    """Raise ``NOISY_LOGGERS`` to WARNING for the task's duration, then restore them (``airflow
+    dags test`` runs every task in one process, and so do the tests)."""
+    loggers = [logging.getLogger(name) for name in NOISY_LOGGERS]
+    before = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, before, strict=True):
+            logger.setLevel(level)
+
+
+def ingest_summary(result: IngestResult) -> list[str]:
+    """What the ingest task did, in the words of the ledger: where every row went."""
+    days = result.days
+    span = f"{days[0]}..{days[-1]}" if days else "no day"
+    reasons = ", ".join(f"{n:,} {reason}" for reason, n in sorted(result.by_reason.items()))
+    return [f"ingest {span}: {len(result.files)} file(s), {result.rows_read:,} rows read: "
+            f"{result.rows_kept:,} kept, {result.rows_quarantined:,} quarantined"
+            + (f" ({reasons})" if reasons else "")
+            + f", {result.rows_out_of_range:,} outside the range",
+            f"days written: {', '.join(d.isoformat() for d in days) or 'none'}"]
+
+
+def window_summary(result: WindowResult) -> list[str]:
+    """What the window task found and where it published it: clusters, verdicts, the flagged
+    cases (their reports' names) and the reports' folder."""
+    linked = result.linking
+    verdicts = ", ".join(f"{result.verdicts.get(v, 0):,} {v}" for v in ("flagged", "watch",
+                                                                        "clear"))
+    lines = [f"window {linked.window_start}..{linked.window_end}: {linked.account_count:,} "
+             f"accounts in {linked.cluster_count:,} clusters ({linked.linked_cluster_count:,} "
+             f"of several accounts, the largest {linked.largest_cluster:,})",
+             f"verdicts: {verdicts}"]
+    published = result.published
+    if published is None:
+        return [*lines, "published: nothing"]
+    reports = published.folder / "reports"
+    cases = sorted(p.stem for p in reports.glob("*.pdf") if p.name != "summary.pdf")
+    more = f" and {len(cases) - SHOWN_CASES} more" if len(cases) > SHOWN_CASES else ""
+    lines.append(f"flagged cases: {', '.join(cases[:SHOWN_CASES]) or 'none'}{more}")
+    lines.append(f"reports: {reports} (summary.pdf and {len(cases)} case report(s))"
+                 + (", reused: the same bytes as before" if published.reused else ""))
+    return lines
+
+
+def validation_line(out: Path, run_id: str, gate: str) -> str:
+    """The gate's outcome and where its page is, from the page the gate wrote."""
+    from pipeline.validation.pages import (  # cheap at parse time: see the module's docstring
+        PAGE_NAME,
+        gate_summary,
+    )
+    from pipeline.validation.validation import (  # cheap at parse time: see the module's docstring
+        VALIDATION_DIR,
+    )
+
+    root = out / VALIDATION_DIR
+    summary = gate_summary(root, run_id, gate)
+    if summary is None:
+        return f"{gate} validation: no result recorded"
+    verdict = ("passed" if summary["success"] else
+               f"FAILED {summary['failed']:,} of")
+    return (f"{gate} validation {verdict} {summary['expectations']:,} expectations; pages: "
+            f"{root / PAGE_NAME} ({summary['page']})")
+
+
+def publication_event(plan: Mapping[str, Any], result: WindowResult) -> dict[str, Any]:
+    """The extra of the findings asset's event: the output folder, the publication and its
+    verdict counts (a publication over failed validation says ``valid: false`` and did not
+    move ``latest``)."""
+    published = result.published
+    folder = published.folder.name if published else None
+    return {"out": plan["out"], "publication": folder,
+            "valid": bool(folder) and not str(folder).endswith(".invalid"),
+            "window_start": result.linking.window_start.isoformat(),
+            "window_end": result.linking.window_end.isoformat(),
+            **{v: result.verdicts.get(v, 0) for v in ("flagged", "watch", "clear")}}
+
+
+def findings_asset(dag_id: str) -> Asset:
+    """The asset a DAG's published findings update (imports Airflow: DAG files only). Its
+    URI names the DAG, not a folder: the folder is the workers' setting, in the event."""
+    from airflow.sdk import Asset  # cheap at parse time: see the module's docstring
+
+    return Asset(name=FINDINGS_ASSETS[dag_id], uri=f"x-forensics://{dag_id}/findings")
+
+
+def record_failure(context: Mapping[str, Any]) -> Path:
+    """The DAGs' ``on_failure_callback``: a task failed for good (after its retries, or at
+    once for a user's mistake). Appends one JSON line to ``task_failures.jsonl`` in the
+    run's output folder (what failed, which day, which try, the error's first line, the log's
+    address) and logs it, so an operator who watches the folder or the log sees it without
+    opening the UI. The folder is the one the run's plan names (params, then environment)."""
+    from pipeline.warehouse import FAILURES_NAME  # cheap at parse time: see the module's docstring
+
+    ti = context["ti"]
+    error = context.get("exception")
+    params = context.get("params") or {}
+    out = Path(str(_paths_of(params)["out"]))
+    text = str(error).strip().splitlines()[0] if error and str(error).strip() else ""
+    record = {"failed_at": datetime.now(UTC).isoformat(), "dag_id": ti.dag_id,
+              "run_id": ti.run_id, "task_id": ti.task_id, "map_index": ti.map_index,
+              "day": getattr(ti, "rendered_map_index", None), "try_number": ti.try_number,
+              "error": f"{type(error).__name__}: {text}" if error else None,
+              "log_url": getattr(ti, "log_url", None)}
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / FAILURES_NAME).open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, sort_keys=True) + "\n")
+    log.error("task %s of %s failed for good (%s); recorded in %s", ti.task_id, ti.run_id,
+              record["error"], out / FAILURES_NAME)
+    return out / FAILURES_NAME
 
 
 def task_defaults() -> dict[str, Any]:
@@ -181,6 +335,22 @@ def _plan(paths: dict[str, str | None], start: date, end: date, overrides: dict[
           airflow_run_id: str) -> dict[str, Any]:
     return {**paths, "start": start.isoformat(), "end": end.isoformat(), **overrides,
             "airflow_run_id": airflow_run_id}
+
+
+def _paths_of(params: Mapping[str, Any],
+              env: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """The paths a run's params name, each standing for its environment variable (``logs``
+    without ``accounts`` is logs without the sample's accounts table)."""
+    given = dict(os.environ if env is None else env)
+    for name, variable in (("logs", ENV_LOGS), ("accounts", ENV_ACCOUNTS), ("out", ENV_OUT)):
+        if params.get(name) is not None:
+            given[variable] = str(params[name])
+    return configured_paths(given)
+
+
+def _log_lines(lines: list[str]) -> None:
+    for line in lines:
+        log.info("%s", line)
 
 
 def _request(plan: Mapping[str, Any]) -> RunRequest:

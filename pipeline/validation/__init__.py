@@ -1,3 +1,4 @@
 """Validation: the raw partitions, per-day tables and window results in, Great Expectations
-suites generated from the registry (``expectations``) and their stored results
-(``validation``) out; a failed gate stops publication."""
+suites generated from the registry (``expectations``), their stored results
+(``validation``) and their offline HTML pages (``pages``) out; a failed gate stops
+publication."""

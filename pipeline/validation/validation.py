@@ -5,8 +5,10 @@ In: an output folder: the ``requests`` day partitions and the ``ingest_ledger`` 
 statistics stage writes them, ``cluster_statistic`` and ``cluster_findings`` (window gate).
 Out: a ``ValidationOutcome`` (every expectation's result, a one-line message per failure),
 rows in the ``validation_result`` table of ``forensics.duckdb``, and under
-``<out>/validation/<run_id>/<gate>/`` the GX Data Docs site (``index.html``) and each
-validation result as JSON (``results/<suite>--<batch>.json``, GX's ``to_json_dict()``).
+``<out>/validation/<run_id>/<gate>/`` the gate's offline HTML page (``index.html``, from
+``pipeline.validation.pages``, which also keeps the landing page ``validation/index.html``)
+and each validation result as JSON (``results/<suite>--<batch>.json``, GX's
+``to_json_dict()``).
 ``raise_if_failed`` turns a failed outcome into ``ValidationFailed`` (exit code 5).
 
 Why built this way. A report accuses a customer, so nothing may be published from data
@@ -21,7 +23,7 @@ GX's SQL data source does not work on DuckDB, so frames go DuckDB -> Arrow -> pa
 Arrow-backed dtypes: strings are not copied into Python objects, and a NULL stays distinct
 from a NaN (a float column read through numpy would turn NULL into NaN and hide it). The
 GX context is ephemeral (nothing in a project folder; analytics off; progress bars off; no
-network), with one file-backed Data Docs site under the output folder. Checks between
+network; no Data Docs, whose pages need CDNs). Checks between
 tables (the ledger against the partitions, clusters against the window's accounts,
 findings against clusters) are joins in ``sql/validation/*.sql`` whose result is a small
 frame validated by GX like any other, so each failure names rows and values.
@@ -38,10 +40,9 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,6 +60,7 @@ from pipeline.validation.expectations import (
     Rule,
     rules_for,
 )
+from pipeline.validation.pages import safe_name, write_gate_page
 from pipeline.warehouse import DB_NAME, connect, glob_literal, partition_path, sql_text, table_ddl
 
 if TYPE_CHECKING:
@@ -70,7 +72,6 @@ INVALID_STAMP = "built on data that failed validation"
 """What every report page says when it was built with ``--allow-invalid`` over a failure."""
 
 VALIDATION_DIR = "validation"
-SITE_NAME = "validation"
 MIN_CACHEABLE_TOKENS = 1024
 """The smallest per-model minimum cacheable prompt length (DESIGN.md: 1,024 to 4,096)."""
 CHUNK_ROWS = 1_000_000
@@ -195,7 +196,7 @@ def validate_raw(out: Path, days: list[date], run_id: str, *,
                                        values, ("request_id",))
                 del frame
             results += _reconcile_ledger(con, out, run_id, gx, gate)
-            outcome = ValidationOutcome(run_id, gate, tuple(results), gx.index)
+            outcome = gx.outcome(results)
             store_results(con, outcome)
             return outcome
     finally:
@@ -235,7 +236,7 @@ def validate_window(out: Path, run_id: str, *, min_baseline_clusters: int,
             rules = rules_for(table.name)
             frame = _window_table_frame(con, table.name, rules, "clusters" in tables)
             results += gx.validate(suite, "window", frame, rules, values, table.key)
-        outcome = ValidationOutcome(run_id, gate, tuple(results), gx.index)
+        outcome = gx.outcome(results)
         store_results(con, outcome)
         return outcome
 
@@ -468,16 +469,17 @@ def _database(out: Path, db: duckdb.DuckDBPyConnection | None
 
 
 class _Gx:
-    """An ephemeral GX context with one Data Docs site under ``<out>/validation/<run>/<gate>``.
+    """An ephemeral GX context whose results go under ``<out>/validation/<run>/<gate>``.
 
     Each suite is built once (from its rules) with its validation definition and a
-    Checkpoint whose ``UpdateDataDocsAction`` renders every batch's result into the site;
-    batches differ only in their data frame and suite parameters (the day's bounds).
+    Checkpoint; batches differ only in their data frame and suite parameters (the day's
+    bounds). ``outcome`` writes the gate's page once every batch has run.
     """
 
     def __init__(self, out: Path, run_id: str, gate: str, steps: Steps | None) -> None:
-        self.root = out.resolve() / VALIDATION_DIR / _safe(run_id) / gate
+        self.root = out.resolve() / VALIDATION_DIR / safe_name(run_id) / gate
         self.run_id = run_id
+        self.gate = gate
         self.steps = steps or Steps(None, gate, 1)
 
     def __enter__(self) -> _Gx:
@@ -486,15 +488,9 @@ class _Gx:
 
         self.gx = gx
         self.root.mkdir(parents=True, exist_ok=True)
-        site = {
-            "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                              "base_directory": str(self.root)},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        }
         config = base.DataContextConfig(
             store_backend_defaults=base.InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
-            data_docs_sites={SITE_NAME: site},
+            data_docs_sites={},
             analytics_enabled=False,
             progress_bars=base.ProgressBarsConfig(globally=False, metric_calculations=False),
         )
@@ -506,11 +502,10 @@ class _Gx:
     def __exit__(self, *_exc: object) -> None:
         return None
 
-    @property
-    def index(self) -> Path | None:
-        """The Data Docs site's front page, once a checkpoint has written it."""
-        page = self.root / "index.html"
-        return page if page.is_file() else None
+    def outcome(self, results: list[ExpectationOutcome]) -> ValidationOutcome:
+        """The gate's outcome, with its page written (and the landing page above it)."""
+        page = write_gate_page(self.root, self.run_id, self.gate, [asdict(r) for r in results])
+        return ValidationOutcome(self.run_id, self.gate, tuple(results), page)
 
     def validate_schema(self, suite: str, batch: str, frame: pd.DataFrame,
                         columns: tuple[tuple[str, str], ...], *,
@@ -549,8 +544,6 @@ class _Gx:
         self.steps.next(f"{suite.split('.', 1)[-1]} {batch}")
         checkpoint = self.checkpoints.get((suite, variant))
         if checkpoint is None:
-            from great_expectations.checkpoint import UpdateDataDocsAction  # slow: see top
-
             name = suite if not any(k[0] == suite for k in self.checkpoints) \
                 else f"{suite}.{len(self.checkpoints)}"
             asset = self.source.add_dataframe_asset(name)
@@ -565,8 +558,7 @@ class _Gx:
             if index:
                 result_format["unexpected_index_column_names"] = list(index)
             checkpoint = self.context.checkpoints.add(gx.Checkpoint(
-                name=name, validation_definitions=[validation],
-                actions=[UpdateDataDocsAction(name="data_docs", site_names=[SITE_NAME])],
+                name=name, validation_definitions=[validation], actions=[],
                 result_format=result_format))
             self.checkpoints[(suite, variant)] = checkpoint
         run = gx.RunIdentifier(run_name=f"{self.run_id} {batch}",
@@ -575,7 +567,7 @@ class _Gx:
                                 expectation_parameters=values, run_id=run)
         outcomes: list[ExpectationOutcome] = []
         for validation in result.run_results.values():
-            evidence = self.root / "results" / f"{_safe(suite)}--{_safe(batch)}.json"
+            evidence = self.root / "results" / f"{safe_name(suite)}--{safe_name(batch)}.json"
             evidence.parent.mkdir(parents=True, exist_ok=True)
             evidence.write_text(json.dumps(validation.to_json_dict(), indent=1, default=str,
                                            sort_keys=True), encoding="utf-8")
@@ -687,7 +679,3 @@ def _plain(value: Any) -> Any:
         return _plain(value.item())
     return str(value)
 
-
-def _safe(text: str) -> str:
-    """A run id or batch label as a file name."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
