@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
 
+from pipeline.adapters import resolve, staging_query
 from pipeline.errors import BadInputCeiling, ForensicsError, ShortDay
 from pipeline.features import export_accounts
 from pipeline.registry import (
@@ -80,6 +81,8 @@ class InputFile:
     compression: str
     size_bytes: int
     sha256: str
+    log_format: str = "contract"
+    """The contract, or the adapter it is read through (``pipeline.adapters``)."""
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,7 @@ def ingest(
     files, skipped = discover_files(logs)
     if not files:
         raise ForensicsError(f"no log files (.jsonl, .csv, .parquet; .gz, .zst) in {logs}")
+    files = resolve(files, params.format)
     staging = out / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "records").mkdir(parents=True)
@@ -390,10 +394,7 @@ def _csv_header(f: InputFile) -> list[str]:
 def _stage_block(con: duckdb.DuckDBPyConnection, staging: _Staging, reader: str,
                  records: str, params: dict[str, object], f: InputFile, block: int,
                  size: int) -> None:
-    query = (
-        f"WITH raw_records AS ({reader}\n) "
-        f"SELECT $file_index::INTEGER AS file_index, * FROM ({records}\n)"
-    )
+    query = staging_query(reader, records, f.log_format)
     used = {k: v for k, v in params.items() if f"${k}" in query}
     staging.store(con, query, used, f, block, size)
 
@@ -539,7 +540,8 @@ def _finish(con: duckdb.DuckDBPyConnection, files: list[InputFile], skipped: lis
     con.register("input_files", pa.table({
         "file_index": [f.index for f in files],
         "source_file": [f.source_file for f in files],
-        "format": [f.format for f in files],
+        "format": [f.format if f.log_format == "contract" else f"{f.format}/{f.log_format}"
+                   for f in files],
         "compression": [f.compression for f in files],
         "size_bytes": [f.size_bytes for f in files],
         "sha256": [f.sha256 for f in files],
