@@ -167,6 +167,8 @@ def _opened(f: InputFile) -> Iterator[BinaryIO]:
 
 
 SPEND_LOGS_FILE = "LiteLLM_SpendLogs.jsonl.zst"
+APPLICATION = "distill-forensics"
+"""The session's application_name: a database administrator sees who is reading."""
 
 _SPEND_LOGS_QUERY = (
     'COPY (SELECT to_jsonb(s)::text FROM "LiteLLM_SpendLogs" AS s '
@@ -194,7 +196,7 @@ def extract_spend_logs(url: str, start: date, end: date, folder: Path) -> Path:
     partial = target.with_name(target.name + ".partial")
     window = {"start": start, "after": end + timedelta(days=1)}
     try:
-        with psycopg.connect(url, autocommit=False) as con:
+        with psycopg.connect(url, autocommit=False, application_name=APPLICATION) as con:
             con.read_only = True
             with con.cursor() as cur, open(partial, "wb") as out, \
                     zstandard.ZstdCompressor(level=3).stream_writer(out) as sink, \

@@ -7,7 +7,9 @@
 -- prompt_tokens is cache-inclusive (LiteLLM adds Anthropic's cache reads and writes to it,
 -- like OpenAI's usage), so the contract's input_tokens is what remains after both; a count
 -- that goes negative is an impossible value. startTime without an offset is UTC (Prisma's
--- timestamp(3) column). A row without a team, user or key has no account: missing.
+-- timestamp(3) column). The account is the team, else the internal user, else the key (the
+-- billing levels of a LiteLLM proxy, as named so an accounts table can join them); a row
+-- with none of them has no account: missing.
 WITH source AS (
     SELECT
         source_line, text::VARCHAR AS text, raw, pre_reason,
@@ -40,11 +42,8 @@ fields AS (
         j ->> 'prompt_tokens' AS prompt_tokens,
         lower(coalesce(opt_text(j ->> 'status'), metadata ->> '$.status')) AS outcome,
         metadata ->> '$.error_information.error_code' AS error_code,
-        CASE
-            WHEN opt_text(j ->> 'team_id') IS NOT NULL THEN 'team:' || trim(j ->> 'team_id')
-            WHEN opt_text(j ->> 'user') IS NOT NULL THEN 'user:' || trim(j ->> 'user')
-            WHEN opt_text(j ->> 'api_key') IS NOT NULL THEN 'key:' || trim(j ->> 'api_key')
-        END AS account_id,
+        coalesce(opt_text(j ->> 'team_id'), opt_text(j ->> 'user'), opt_text(j ->> 'api_key'))
+            AS account_id,
         list_filter(CASE WHEN json_type(messages) = 'ARRAY'
             THEN json_extract(messages, '$[*]') END, lambda m: (m ->> 'role') = 'user')[1]
             AS first_user,

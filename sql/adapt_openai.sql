@@ -11,6 +11,7 @@
 -- API reports no cache writes, so cache_creation_input_tokens is absent (0). A refused
 -- request (status 400 and up) without a usage object used no tokens: 0, so that a 429 is
 -- kept for the failover evidence. Without timestamp, the response's created (seconds).
+-- The account is the organization (OpenAI's billing unit), else the key.
 WITH source AS (
     SELECT
         source_line, text::VARCHAR AS text, raw, pre_reason,
@@ -51,8 +52,7 @@ final AS (
             'request_id', coalesce(opt_text(j ->> 'request_id'), response ->> 'id'),
             'ts', coalesce(j ->> 'timestamp',
                            (to_int(response ->> 'created') * 1000)::VARCHAR),
-            'account_id', coalesce(opt_text(j ->> 'organization'),
-                                   'key:' || opt_text(j ->> 'api_key_id')),
+            'account_id', coalesce(opt_text(j ->> 'organization'), opt_text(j ->> 'api_key_id')),
             'api_key_id', j -> 'api_key_id',
             'source_ip', j -> 'client_ip',
             'user_agent', j -> 'user_agent',
