@@ -11,10 +11,7 @@
 -- billing levels of a LiteLLM proxy, as named so an accounts table can join them); a row
 -- with none of them has no account: missing.
 WITH source AS (
-    SELECT
-        source_line, text::VARCHAR AS text, raw, pre_reason,
-        CASE WHEN regexp_matches(text::VARCHAR, '^\s*\{') THEN try(json(text::VARCHAR)) END
-            AS j
+    SELECT source_line, text::VARCHAR AS text, raw, pre_reason, json_record(text::VARCHAR) AS j
     FROM source_records
 ),
 
@@ -44,12 +41,8 @@ fields AS (
         metadata ->> '$.error_information.error_code' AS error_code,
         coalesce(opt_text(j ->> 'team_id'), opt_text(j ->> 'user'), opt_text(j ->> 'api_key'))
             AS account_id,
-        list_filter(CASE WHEN json_type(messages) = 'ARRAY'
-            THEN json_extract(messages, '$[*]') END, lambda m: (m ->> 'role') = 'user')[1]
-            AS first_user,
-        list_filter(CASE WHEN json_type(messages) = 'ARRAY'
-            THEN json_extract(messages, '$[*]') END, lambda m: (m ->> 'role') = 'system')[1]
-            AS system_message
+        first_message(messages, ['user']) AS first_user,
+        first_message(messages, ['system']) AS system_message
     FROM nested
 ),
 

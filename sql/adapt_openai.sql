@@ -13,10 +13,7 @@
 -- kept for the failover evidence. Without timestamp, the response's created (seconds).
 -- The account is the organization (OpenAI's billing unit), else the key.
 WITH source AS (
-    SELECT
-        source_line, text::VARCHAR AS text, raw, pre_reason,
-        CASE WHEN regexp_matches(text::VARCHAR, '^\s*\{') THEN try(json(text::VARCHAR)) END
-            AS j
+    SELECT source_line, text::VARCHAR AS text, raw, pre_reason, json_record(text::VARCHAR) AS j
     FROM source_records
 ),
 
@@ -35,12 +32,8 @@ messages AS (
     SELECT
         *,
         response ->> '$.usage.prompt_tokens_details.cached_tokens' AS cache_read,
-        list_filter(CASE WHEN json_type(body -> 'messages') = 'ARRAY'
-            THEN json_extract(body, '$.messages[*]') END,
-            lambda m: (m ->> 'role') = 'user')[1] AS first_user,
-        list_filter(CASE WHEN json_type(body -> 'messages') = 'ARRAY'
-            THEN json_extract(body, '$.messages[*]') END,
-            lambda m: (m ->> 'role') IN ('system', 'developer'))[1] AS system_message
+        first_message(body -> 'messages', ['user']) AS first_user,
+        first_message(body -> 'messages', ['system', 'developer']) AS system_message
     FROM fields
 ),
 

@@ -13,10 +13,7 @@
 -- http.response.status_code, else error.type when it is one, else 200 for a span whose
 -- status is not ERROR; an ERROR span with neither has no status (missing).
 WITH source AS (
-    SELECT
-        source_line, text::VARCHAR AS text, raw, pre_reason,
-        CASE WHEN regexp_matches(text::VARCHAR, '^\s*\{') THEN try(json(text::VARCHAR)) END
-            AS j
+    SELECT source_line, text::VARCHAR AS text, raw, pre_reason, json_record(text::VARCHAR) AS j
     FROM source_records
 ),
 
@@ -70,9 +67,7 @@ statused AS (
                  CASE WHEN NOT is_error THEN '200' END) AS status,
         is_error AND attr['gen_ai.usage.input_tokens'] IS NULL
             AND attr['gen_ai.usage.output_tokens'] IS NULL AS refused,
-        list_filter(CASE WHEN json_type(input_messages) = 'ARRAY'
-            THEN json_extract(input_messages, '$[*]') END,
-            lambda m: (m ->> 'role') = 'user')[1] AS first_user
+        first_message(input_messages, ['user']) AS first_user
     FROM inference
 ),
 

@@ -94,6 +94,17 @@ CREATE OR REPLACE TEMP MACRO naive_utc(x) AS
     CASE WHEN regexp_full_match(trim(x), '\d{4}-\d\d-\d\d[Tt ][0-9:.]+')
         THEN trim(x) || 'Z' ELSE x END;
 
+-- A source record's text as JSON when it is a JSON object, else NULL (the adapters pass
+-- such a record on unchanged, for ingest_records to name its fault).
+CREATE OR REPLACE TEMP MACRO json_record(text) AS
+    CASE WHEN regexp_matches(text, '^\s*\{') THEN try(json(text)) END;
+
+-- The first message of a chat message list (JSON) whose role is one of roles; NULL when
+-- the list is absent or not a list (a LiteLLM row that did not store prompts).
+CREATE OR REPLACE TEMP MACRO first_message(messages, roles) AS
+    list_filter(CASE WHEN json_type(messages) = 'ARRAY' THEN json_extract(messages, '$[*]') END,
+                lambda m: list_contains(roles, m ->> 'role'))[1];
+
 -- An OpenAI-style finish_reason in the contract's (Anthropic) words, so that max_tokens
 -- saturation reads one vocabulary; a reason with no counterpart is kept as it is.
 CREATE OR REPLACE TEMP MACRO contract_stop_reason(r) AS

@@ -19,44 +19,54 @@ WITH per_account AS (
     GROUP BY account_id
 ),
 
-registered AS (
-    SELECT
-        count(*) FILTER (WHERE a.payment_fingerprint IS NOT NULL OR a.email_domain IS NOT NULL
-            OR a.created_at IS NOT NULL) AS with_registration
-    FROM per_account AS p JOIN accounts AS a USING (account_id)
-),
-
-texts AS (
-    SELECT count(DISTINCT account_id) AS with_text
+with_text AS (
+    SELECT DISTINCT account_id
     FROM account_capability_day
     WHERE date BETWEEN $start AND $end AND capability <> 'unknown'
 ),
 
-final AS (
-    SELECT 1 AS ord, 'account registration (payment, e-mail domain, creation time)' AS input,
-        'account linkage: payment, e-mail domain, creation bursts' AS evidence,
-        (SELECT with_registration FROM registered) AS accounts_with
-    UNION ALL SELECT 2, 'prompt text', 'query distribution on text; near-duplicate prompts',
-        (SELECT with_text FROM texts)
-    UNION ALL SELECT 3, 'user agent', 'linkage by user agent',
-        count(*) FILTER (WHERE has_user_agent) FROM per_account
-    UNION ALL SELECT 4, 'source IP', 'linkage by IP prefix; infrastructure',
-        count(*) FILTER (WHERE has_source_ip) FROM per_account
-    UNION ALL SELECT 5, 'API key', 'key rotation across a pool',
-        count(*) FILTER (WHERE has_api_key) FROM per_account
-    UNION ALL SELECT 6, 'system prompt hash', 'linkage by system prompt',
-        count(*) FILTER (WHERE has_system_hash) FROM per_account
-    UNION ALL SELECT 7, 'cache writes', 'caching mismatch: excess writes, reads without writes',
-        count(*) FILTER (WHERE has_cache_creation) FROM per_account
-    UNION ALL SELECT 8, 'cache reads', 'caching mismatch: cache busting',
-        count(*) FILTER (WHERE has_cache_read) FROM per_account
+counts AS (
+    SELECT
+        count(*) AS accounts,
+        count(*) FILTER (WHERE a.payment_fingerprint IS NOT NULL
+            OR a.email_domain IS NOT NULL OR a.created_at IS NOT NULL) AS registration,
+        count(t.account_id) AS prompt_text,
+        count(*) FILTER (WHERE has_user_agent) AS user_agent,
+        count(*) FILTER (WHERE has_source_ip) AS source_ip,
+        count(*) FILTER (WHERE has_api_key) AS api_key,
+        count(*) FILTER (WHERE has_system_hash) AS system_hash,
+        count(*) FILTER (WHERE has_cache_creation) AS cache_creation,
+        count(*) FILTER (WHERE has_cache_read) AS cache_read
+    FROM per_account AS p
+    LEFT JOIN accounts AS a USING (account_id)
+    LEFT JOIN with_text AS t USING (account_id)
+),
+
+carried AS (
+    UNPIVOT counts ON COLUMNS(* EXCLUDE (accounts)) INTO NAME measure VALUE accounts_with
+),
+
+labels AS (
+    SELECT * FROM (VALUES
+        (1, 'registration', 'account registration (payment, e-mail domain, creation time)',
+         'account linkage: payment, e-mail domain, creation bursts'),
+        (2, 'prompt_text', 'prompt text', 'query distribution on text; near-duplicate prompts'),
+        (3, 'user_agent', 'user agent', 'linkage by user agent'),
+        (4, 'source_ip', 'source IP', 'linkage by IP prefix; infrastructure'),
+        (5, 'api_key', 'API key', 'key rotation across a pool'),
+        (6, 'system_hash', 'system prompt hash', 'linkage by system prompt'),
+        (7, 'cache_creation', 'cache writes',
+         'caching mismatch: excess writes, reads without writes'),
+        (8, 'cache_read', 'cache reads', 'caching mismatch: cache busting')
+    ) AS l(ord, measure, input, evidence)
 )
 
 SELECT
-    input,
-    evidence,
-    coalesce(accounts_with, 0)::BIGINT AS accounts_with,
-    (SELECT count(*) FROM per_account)::BIGINT AS accounts,
-    coalesce(accounts_with, 0) > 0 AS is_on
-FROM final
-ORDER BY ord
+    l.input,
+    l.evidence,
+    c.accounts_with::BIGINT AS accounts_with,
+    c.accounts::BIGINT AS accounts,
+    c.accounts_with > 0 AS is_on
+FROM labels AS l
+JOIN carried AS c USING (measure)
+ORDER BY l.ord
