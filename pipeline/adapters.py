@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, get_args
 from urllib.parse import urlsplit, urlunsplit
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import zstandard
 
@@ -138,7 +139,15 @@ def staging_query(reader: str, records: str, log_format: str) -> str:
 
 def first_record_keys(f: InputFile) -> set[str] | None:
     """The field names of a file's first record (a CSV header, a Parquet schema, the keys of
-    the first non-blank JSONL line); None when it has none that can be read."""
+    the first non-blank JSONL line); None when it has none that can be read. A damaged file
+    is left to the ingest's reader, which names what is wrong with it."""
+    try:
+        return _first_record_keys(f)
+    except (OSError, EOFError, ValueError, zstandard.ZstdError, pa.ArrowException):
+        return None
+
+
+def _first_record_keys(f: InputFile) -> set[str] | None:
     if f.format == "parquet":
         return set(pq.read_schema(f.path).names)
     with _opened(f) as stream:

@@ -39,9 +39,19 @@ spans AS (
     SELECT
         source_line, sp.value AS span,
         row_number() OVER (PARTITION BY source_line ORDER BY rs_i, ss_i, sp.i) AS position,
-        map_from_entries(list_transform(json_extract(sp.value, '$.attributes[*]'),
-            lambda a: struct_pack(k := a ->> 'key', v := otel_value(a -> 'value')))) AS attr
+        list_transform(json_extract(sp.value, '$.attributes[*]'),
+            lambda a: struct_pack(k := a ->> 'key', v := otel_value(a -> 'value'))) AS entries
     FROM scope_spans, unnest(json_extract(scope_span, '$.spans[*]')) WITH ORDINALITY AS sp(value, i)
+),
+
+-- An attribute named twice keeps its first value (OTLP forbids repeats; a map cannot hold
+-- them), and one without a key is dropped.
+attributed AS (
+    SELECT
+        *,
+        map_from_entries(list_filter(entries, lambda e, i: e.k IS NOT NULL
+            AND list_position(list_transform(entries, lambda x: x.k), e.k) = i)) AS attr
+    FROM spans
 ),
 
 inference AS (
@@ -54,7 +64,7 @@ inference AS (
         try_cast(span ->> 'endTimeUnixNano' AS BIGINT) AS end_ns,
         try(json(attr['gen_ai.input.messages'])) AS input_messages,
         try(json(attr['gen_ai.system_instructions'])) AS system_instructions
-    FROM spans
+    FROM attributed
     WHERE attr['gen_ai.operation.name'] IN ('chat', 'text_completion', 'generate_content')
 ),
 

@@ -90,16 +90,28 @@ def _bin_folder() -> Path | None:
     return Path(found[-1]).parent if found else None
 
 
+def server_binaries(found: Path | None, ci: bool) -> Path:
+    """The folder of initdb and pg_ctl; a skip without them, a failure under CI."""
+    if found is None:
+        message = ("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin "
+                   "(Debian: apt-get install postgresql)")
+        if ci:
+            pytest.fail(message + "; .ci/run installs them, so CI must have them")
+        pytest.skip(message)
+    return found
+
+
+def test_missing_server_binaries_fail_under_ci_and_skip_elsewhere():
+    with pytest.raises(pytest.fail.Exception, match="CI must have them"):
+        server_binaries(None, ci=True)
+    with pytest.raises(pytest.skip.Exception):
+        server_binaries(None, ci=False)
+
+
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[tuple[str, Path]]:
     """A running server: its URL (a Unix socket) and its statement log."""
-    binaries = _bin_folder()
-    if binaries is None:
-        message = ("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin "
-                   "(Debian: apt-get install postgresql)")
-        if os.environ.get("CI"):
-            pytest.fail(message + "; .ci/run installs them, so CI must have them")
-        pytest.skip(message)
+    binaries = server_binaries(_bin_folder(), ci=bool(os.environ.get("CI")))
     home = Path(tempfile.mkdtemp(prefix="forensics-pg-"))
     as_owner: list[str] = []
     if os.geteuid() == 0:  # the server refuses to run as root
