@@ -22,6 +22,7 @@ import csv
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -143,7 +144,7 @@ def first_record_keys(f: InputFile) -> set[str] | None:
     is left to the ingest's reader, which names what is wrong with it."""
     try:
         return _first_record_keys(f)
-    except (OSError, EOFError, ValueError, zstandard.ZstdError, pa.ArrowException):
+    except (OSError, EOFError, ValueError, zlib.error, zstandard.ZstdError, pa.ArrowException):
         return None
 
 
