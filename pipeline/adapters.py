@@ -5,7 +5,7 @@ In: an input file found by ingest and the ``format`` setting (``contract``, ``au
 adapter's name); or a ``postgresql://`` URL and a date range. Out: which format each file
 is read as (``resolve``), the SQL that turns a reader's rows into contract records for
 ``sql/ingest_records.sql`` (``staging_query``), the evidence a format cannot carry
-(``EVIDENCE_OFF``), and for the database a compressed JSONL file of the range's
+(``Adapter.evidence_off``), and for the database a compressed JSONL file of the range's
 ``LiteLLM_SpendLogs`` rows (``extract_spend_logs``).
 
 Each adapter is one SQL file, ``sql/adapt_<name>.sql``, between a format's reader and the
@@ -49,7 +49,8 @@ AUTO = "auto"
 @dataclass(frozen=True)
 class Adapter:
     """One log format besides the contract: the keys of a record that identify it, and
-    the evidence its logs cannot carry (family, kind, why), said in the run's summary."""
+    the evidence its logs cannot carry or carry only when configured (evidence, why),
+    which ``forensics ingest`` and ``run`` print as they read such a file."""
 
     name: str
     signature: frozenset[str]
@@ -86,9 +87,6 @@ CONTRACT_SIGNATURE = frozenset({"request_id", "ts", "account_id"})
 FORMAT_CHOICES: tuple[str, ...] = get_args(LogFormat)
 """What ``--format`` accepts (declared in settings); ``contract`` is the default."""
 NAMED_FORMATS: tuple[str, ...] = tuple(c for c in FORMAT_CHOICES if c != AUTO)
-
-EVIDENCE_OFF: dict[str, tuple[tuple[str, str], ...]] = {
-    name: adapter.evidence_off for name, adapter in ADAPTERS.items()}
 
 
 def detect(keys: set[str]) -> list[str]:

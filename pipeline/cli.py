@@ -125,10 +125,10 @@ def print_ingest(result: IngestResult, out: Path) -> None:
                       f"under {out / 'requests'}")
     for entry in result.skipped_files:
         console.print(f"[yellow]skipped[/] {entry}", highlight=False)
-    from pipeline.adapters import EVIDENCE_OFF  # only once a run has read its files
+    from pipeline.adapters import ADAPTERS  # only once a run has read its files
 
-    for log_format in sorted({f.log_format for f in result.files} & set(EVIDENCE_OFF)):
-        for evidence, why in EVIDENCE_OFF[log_format]:
+    for log_format in sorted({f.log_format for f in result.files} & set(ADAPTERS)):
+        for evidence, why in ADAPTERS[log_format].evidence_off:
             console.print(f"[yellow]{log_format} logs limit[/] {evidence}: {why}",
                           highlight=False)
 
