@@ -199,3 +199,26 @@ def test_each_format_sample_carries_the_sample_requests(tmp_path, sample_day, lo
     want = query(contract / "forensics.duckdb", totals,
                  {"path": str(contract / "requests" / f"date={DAY}" / "part-0.parquet")})
     assert got == want
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--logs", "XDIR", "--source", "postgresql://db/litellm"], "either --logs"),
+    ([], "either --logs"),
+    (["--source", "mysql://db/litellm"], "only postgresql:// URLs"),
+    (["--source", "postgresql://db/litellm", "--format", "otel"],
+     "--source reads LiteLLM_SpendLogs, which is --format litellm"),
+    (["--logs", "XDIR", "--format", "csv"], "format: must be one of"),
+])
+def test_the_cli_refuses_a_source_or_format_that_cannot_be_right(tmp_path, args, message):
+    """Refused before anything is locked, read or written, in one line, exit code 2."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    args = [str(tmp_path) if a == "XDIR" else a for a in args]
+    result = CliRunner().invoke(app, ["ingest", "--start", "2026-04-01", "--end", "2026-04-01",
+                                      "--out", str(tmp_path / "out"), *args],
+                                catch_exceptions=False, env={"COLUMNS": "200"})
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert not (tmp_path / "out").exists()
