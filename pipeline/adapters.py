@@ -127,11 +127,13 @@ def resolve(files: list[InputFile], choice: str) -> list[InputFile]:
 
 def staging_query(reader: str, records: str, log_format: str) -> str:
     """The query that stages one block: the reader's rows, through the format's adapter
-    when it has one, judged by the contract's rules (``records``)."""
+    when it has one, judged by the contract's rules (``records``). Every adapter reads its
+    records parsed once here (``j``), as JSON when they are JSON objects."""
     if log_format == CONTRACT:
         source = f"WITH raw_records AS ({reader}\n) "
     else:
-        source = (f"WITH source_records AS ({reader}\n), "
+        source = (f"WITH source_records AS (SELECT source_line, text::VARCHAR AS text, raw, "
+                  f"pre_reason, json_record(text::VARCHAR) AS j FROM ({reader}\n)), "
                   f"raw_records AS ({sql_text(f'adapt_{log_format}')}\n) ")
     return f"{source}SELECT $file_index::INTEGER AS file_index, * FROM ({records}\n)"
 

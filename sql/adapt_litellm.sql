@@ -1,7 +1,8 @@
 -- adapt_litellm: one row per record of a LiteLLM spend log (a row of its LiteLLM_SpendLogs
 -- table: a CSV or Parquet export, or the PostgreSQL source), rewritten as a contract record
 -- for sql/ingest_records.sql, which judges it like any other.
--- Input: source_records(source_line, text, raw, pre_reason), a reader's rows.
+-- Input: source_records(source_line, text, raw, pre_reason, j): a reader's rows, j the
+-- record as JSON when it is a JSON object (pipeline/adapters.py).
 -- A record that is not a JSON object passes unchanged, so ingest_records names its fault;
 -- raw keeps the source record, so the quarantine shows what the log held.
 -- prompt_tokens is cache-inclusive (LiteLLM adds Anthropic's cache reads and writes to it,
@@ -10,19 +11,14 @@
 -- timestamp(3) column). The account is the team, else the internal user, else the key (the
 -- billing levels of a LiteLLM proxy, as named so an accounts table can join them); a row
 -- with none of them has no account: missing.
-WITH source AS (
-    SELECT source_line, text::VARCHAR AS text, raw, pre_reason, json_record(text::VARCHAR) AS j
-    FROM source_records
-),
-
-nested AS (
+WITH nested AS (
     SELECT
         *,
         json_doc(j -> 'metadata') AS metadata,
         json_doc(j -> 'proxy_server_request') AS proxy_request,
         json_doc(j -> 'messages') AS messages,
         json_doc(j -> 'response') AS response
-    FROM source
+    FROM source_records
 ),
 
 fields AS (

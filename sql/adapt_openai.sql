@@ -4,7 +4,8 @@
 -- api_key_id, client_ip, user_agent, latency_ms) around the Chat Completions request body
 -- (request: model, messages, max_tokens or max_completion_tokens, temperature) and the
 -- response object (response: id, created, model, choices[].finish_reason, usage).
--- Input: source_records(source_line, text, raw, pre_reason), a reader's rows.
+-- Input: source_records(source_line, text, raw, pre_reason, j): a reader's rows, j the
+-- record as JSON when it is a JSON object (pipeline/adapters.py).
 -- A record that is not a JSON object passes unchanged, so ingest_records names its fault;
 -- raw keeps the source record, so the quarantine shows what the log held.
 -- usage.prompt_tokens includes prompt_tokens_details.cached_tokens (the cache reads); the
@@ -12,12 +13,7 @@
 -- request (status 400 and up) without a usage object used no tokens: 0, so that a 429 is
 -- kept for the failover evidence. Without timestamp, the response's created (seconds).
 -- The account is the organization (OpenAI's billing unit), else the key.
-WITH source AS (
-    SELECT source_line, text::VARCHAR AS text, raw, pre_reason, json_record(text::VARCHAR) AS j
-    FROM source_records
-),
-
-fields AS (
+WITH fields AS (
     SELECT
         *,
         json_doc(j -> 'request') AS body,
@@ -25,7 +21,7 @@ fields AS (
         j ->> 'status_code' AS status,
         to_int(j ->> 'status_code') >= 400 AND (json_doc(j -> 'response') -> 'usage') IS NULL
             AS refused
-    FROM source
+    FROM source_records
 ),
 
 messages AS (

@@ -5,28 +5,25 @@
 -- Other spans (HTTP, database, tool and agent spans) are not requests and are not records,
 -- like blank lines; a line that is not an OTLP object passes unchanged as one record, so
 -- ingest_records names its fault.
--- Input: source_records(source_line, text, raw, pre_reason), a reader's rows.
+-- Input: source_records(source_line, text, raw, pre_reason, j): a reader's rows, j the
+-- record as JSON when it is a JSON object (pipeline/adapters.py).
 -- source_line: line L's k-th span is L * 1,000,000 + k (an exporter's batch is hundreds of
 -- spans), so every record keeps a key of its own and its line can be read back.
 -- gen_ai.usage.input_tokens includes the cache reads and writes (the convention's note);
 -- an error span without usage used no tokens (0); the HTTP status is
 -- http.response.status_code, else error.type when it is one, else 200 for a span whose
 -- status is not ERROR; an ERROR span with neither has no status (missing).
-WITH source AS (
-    SELECT source_line, text::VARCHAR AS text, raw, pre_reason, json_record(text::VARCHAR) AS j
-    FROM source_records
-),
-
-passed AS (
+WITH passed AS (
     SELECT source_line * 1000000 AS source_line, text, raw, pre_reason
-    FROM source
+    FROM source_records
     WHERE j IS NULL OR (j -> 'resourceSpans') IS NULL
 ),
 
 resource_spans AS (
-    SELECT source.source_line, rs.value AS resource_span, rs.i AS rs_i
-    FROM source, unnest(json_extract(source.j, '$.resourceSpans[*]')) WITH ORDINALITY AS rs(value, i)
-    WHERE (source.j -> 'resourceSpans') IS NOT NULL
+    SELECT r.source_line, rs.value AS resource_span, rs.i AS rs_i
+    FROM source_records AS r,
+        unnest(json_extract(r.j, '$.resourceSpans[*]')) WITH ORDINALITY AS rs(value, i)
+    WHERE (r.j -> 'resourceSpans') IS NOT NULL
 ),
 
 scope_spans AS (

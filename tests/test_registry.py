@@ -179,10 +179,12 @@ def stand_ins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIns]:
                 f"{empty_columns(REGISTRY['ingest_records'].column_types)} WHERE false")
     for name, source in (("ingest_duplicates", "ingest_duplicates"),
                          ("raw_records", "raw_records_from_jsonl"),
-                         ("source_records", "raw_records_from_jsonl"),
                          ("requests_nullable", "requests")):
         con.execute(f"CREATE TABLE {name} AS SELECT "
                     f"{empty_columns(REGISTRY[source].column_types)} WHERE false")
+    con.execute("CREATE TABLE source_records AS SELECT "
+                f"{empty_columns(REGISTRY['raw_records_from_jsonl'].column_types)}, "
+                "NULL::JSON AS j WHERE false")
     for name, columns in CODE_INPUTS.items():
         con.execute(f"CREATE TABLE {name} AS SELECT {columns} WHERE false")
     for name, source in (("previous_findings", "cluster_findings"),
