@@ -21,6 +21,7 @@ demo: $(STAMP)
 ## Run the test suite (what CI runs).
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 ## Unit, golden and rule tests only (no whole stages, no Airflow): the loop while coding.
@@ -29,6 +30,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 ## Benchmarks (not part of the tests): figures go to docs/benchmarks.md.
 bench: $(STAMP)

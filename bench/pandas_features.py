@@ -3,7 +3,7 @@
 In: a folder of JSONL logs. Out: one row per account and UTC day with the counts of
 ``account_day`` that a plain script would compute. Written plainly on purpose (read the
 JSONL with pandas, group by account and day); ``make bench`` times it against the
-pipeline's ``sql/account_day.sql`` and tests/test_bench_peer.py checks it gives the same
+pipeline's ``sql/features/account_day.sql`` and tests/test_bench_peer.py checks it gives the same
 numbers on a small day.
 """
 

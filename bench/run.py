@@ -92,7 +92,7 @@ def measure(name: str, fn: Callable[..., int], *args: object) -> Measure:
 
 def scenario_logs(scenario: str, seed: int, days: int | None = None) -> Path:
     """The scenario's simulated logs, generated once per (scenario, days, seed), cached."""
-    from pipeline.simulate import simulate
+    from simulator.simulate import simulate
 
     folder = CACHE / (f"{scenario}-seed{seed}" + (f"-{days}d" if days else ""))
     if not (folder / ".complete").exists():
@@ -123,7 +123,7 @@ def run_floor(logs: Path, target: Path) -> int:
 
 
 def run_ingest(logs: Path, out: Path, start: date, end: date, accounts: Path | None) -> int:
-    from pipeline.ingest import ingest
+    from pipeline.ingest.ingest import ingest
 
     return ingest(logs, out, start, end, run_id="bench", accounts=accounts).rows_read
 
@@ -131,7 +131,7 @@ def run_ingest(logs: Path, out: Path, start: date, end: date, accounts: Path | N
 def run_features(out: Path, days: list[date]) -> int:
     import pyarrow.parquet as pq
 
-    from pipeline.features import build_day_features
+    from pipeline.features.features import build_day_features
     from pipeline.warehouse import partition_path
 
     for day in days:
@@ -140,7 +140,7 @@ def run_features(out: Path, days: list[date]) -> int:
 
 
 def run_window(out: Path, logs: Path, start: date, end: date) -> int:
-    from pipeline.runner import PipelineParams, RunRequest, window_task
+    from pipeline.run.runner import PipelineParams, RunRequest, window_task
 
     result = window_task(RunRequest(logs=logs, out=out, start=start, end=end),
                          PipelineParams())
@@ -151,9 +151,9 @@ def run_linking(out: Path, start: date, end: date) -> int:
     """Linking alone, called as ``window_task`` calls it (the output's database, the per-day
     views, the nightly parameters), so its process's peak RSS is linking's own. The counts
     go to ``linking.json`` beside the database: a measured step returns one number."""
-    from pipeline.features import create_feature_views
-    from pipeline.linking import link_accounts
-    from pipeline.runner import PipelineParams
+    from pipeline.features.features import create_feature_views
+    from pipeline.linking.linking import link_accounts
+    from pipeline.run.runner import PipelineParams
     from pipeline.warehouse import DB_NAME, connect
 
     db = connect(out / DB_NAME)
@@ -176,8 +176,8 @@ def run_linking(out: Path, start: date, end: date) -> int:
 def run_bare(out: Path) -> int:
     """What a linking process holds before it links: the imports, the open database and
     the per-day views. Subtracted from linking's peak, it leaves what linking itself used."""
-    from pipeline.features import create_feature_views
-    from pipeline.linking import link_accounts  # noqa: F401  (the same imports as linking)
+    from pipeline.features.features import create_feature_views
+    from pipeline.linking.linking import link_accounts  # noqa: F401  (the same imports as linking)
     from pipeline.warehouse import DB_NAME, connect
 
     db = connect(out / DB_NAME)
@@ -190,8 +190,8 @@ def run_bare(out: Path) -> int:
 
 def run_reports(out: Path, clusters: int) -> int:
     """Mark the ``clusters`` largest clusters flagged and build their reports."""
-    from pipeline.features import create_feature_views
-    from pipeline.reports import write_reports
+    from pipeline.features.features import create_feature_views
+    from pipeline.publish.reports import write_reports
     from pipeline.warehouse import DB_NAME, connect
 
     db = connect(out / DB_NAME)

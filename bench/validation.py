@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from pipeline.ingest import INGEST_TABLES_DDL
+from pipeline.ingest.ingest import INGEST_TABLES_DDL
 from pipeline.warehouse import DB_NAME, atomic_copy, connect, partition_path
 
 
@@ -23,7 +23,7 @@ def run_validate_raw(out: Path, days: list[date], run_id: str) -> int:
     """Validate the days' requests partitions; return the rows checked."""
     import pyarrow.parquet as pq
 
-    from pipeline.validation import validate_raw
+    from pipeline.validation.validation import validate_raw
 
     outcome = validate_raw(out, days, run_id)
     if not outcome.success:

@@ -8,7 +8,7 @@ Paths come from ``FORENSICS_LOGS_DIR``, ``FORENSICS_ACCOUNTS`` and ``FORENSICS_O
 Tasks: ``plan`` (the day, the paths, the thresholds) -> ``ingest`` (holds the output lock)
 -> ``day_tables`` (mapped over the days ingest wrote; no lock, no database) -> ``window``
 (every window stage: linking today, then statistics, scoring, validation and reports as
-they are added to ``pipeline.runner.window_task``; holds the lock, owns the database).
+they are added to ``pipeline.run.runner.window_task``; holds the lock, owns the database).
 One run at a time: the window stages read the clusters of the run before. Tasks pass a
 plan of paths and ISO days; data stays on disk. This file only wires ``pipeline``.
 """
@@ -19,7 +19,8 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 
-from pipeline import orchestration, settings
+from pipeline import settings
+from pipeline.run import orchestration
 
 
 @dag(

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from pipeline import orchestration, settings
+from pipeline import settings
+from pipeline.run import orchestration
 
 
 @dag(

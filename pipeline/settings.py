@@ -19,7 +19,7 @@ from pipeline.errors import ForensicsError
 from pipeline.registry import DEFAULT_LINK_TYPES, LinkType
 
 LogFormat = Literal["contract", "auto", "litellm", "otel", "openai"]
-"""The ``format`` choices: the contract, detection, and ``pipeline.adapters.ADAPTERS``."""
+"""The ``format`` choices: the contract, detection, and ``pipeline.ingest.adapters.ADAPTERS``."""
 Share = Annotated[float, Field(ge=0, le=1)]
 Probability = Annotated[float, Field(gt=0, lt=1)]
 Positive = Annotated[float, Field(gt=0)]

@@ -2,7 +2,7 @@
 
 In: an output folder; the registry's tables (``pipeline.registry``). Out: connections set up
 the same way everywhere (UTC, the macros of ``sql/macros.sql``), the text of
-``sql/<table>.sql`` files, DDL and typed empty stand-ins generated from the registry, and
+``sql/<stage>/<table>.sql`` files, DDL and typed empty stand-ins generated from the registry, and
 an exclusive lock so that two runs never write one folder at once. The
 ``forensics.duckdb`` file is written by one process at a time (DuckDB locks it whole), so
 per-day work writes Parquet and only the step that holds this lock opens the database.
@@ -25,36 +25,46 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipeline import PROJECT_DIR
 from pipeline.errors import OutputLocked
 from pipeline.registry import Table
 
 DB_NAME = "forensics.duckdb"
 LOCK_NAME = ".forensics.lock"
 PARTITION_FILE = "part-0.parquet"
-_SQL_DIRS = (
-    Path(__file__).resolve().parent.parent / "sql",
-    Path(__file__).resolve().parent / "sql",
-)
+SQL_DIR = PROJECT_DIR / "sql"
+"""One folder per stage (``sql/<stage>/``) and the shared ``macros.sql``."""
+
+
+@cache
+def sql_files() -> dict[str, Path]:
+    """Every SQL file by its name: its path under its stage's folder without ``.sql``
+    (``account_day``, ``reports/tables``, ``investigation/case_rules``). Callers name a
+    table's SQL, not the stage that owns it, so a file moving between stages changes no
+    caller; two files of one name would make a name ambiguous and are refused."""
+    found: dict[str, Path] = {}
+    for path in sorted(SQL_DIR.rglob("*.sql")):
+        parts = path.relative_to(SQL_DIR).with_suffix("").parts
+        name = "/".join(parts[1:] if len(parts) > 1 else parts)
+        if name in found:
+            raise RuntimeError(f"two SQL files named {name}: {found[name]} and {path}")
+        found[name] = path
+    return found
 
 
 @cache
 def sql_text(name: str) -> str:
-    """The text of ``sql/<name>.sql``: the one place a table's SQL lives. ``name`` may
-    start with a folder: the reports' queries are ``reports/<query>``."""
-    for folder in _SQL_DIRS:
-        path = folder / f"{name}.sql"
-        if path.is_file():
-            return path.read_text(encoding="utf-8")
-    raise FileNotFoundError(f"no sql/{name}.sql next to the pipeline package")
+    """The text of the SQL file ``name`` (see ``sql_files``): the one place a table's SQL
+    lives."""
+    return sql_path(name).read_text(encoding="utf-8")
 
 
 def sql_path(name: str) -> Path:
-    """Where ``sql/<name>.sql`` lives, for provenance (hashes in the manifest)."""
-    for folder in _SQL_DIRS:
-        path = folder / f"{name}.sql"
-        if path.is_file():
-            return path
-    raise FileNotFoundError(f"no sql/{name}.sql next to the pipeline package")
+    """Where the SQL file ``name`` lives, for provenance (hashes in the manifest)."""
+    try:
+        return sql_files()[name]
+    except KeyError:
+        raise FileNotFoundError(f"no SQL file {name} under {SQL_DIR}") from None
 
 
 def records(db: duckdb.DuckDBPyConnection, query: str,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import math
 import os
 import subprocess
 import sys
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -133,6 +134,34 @@ def out(tmp_path: Path) -> Path:
 def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``forensics demo`` on the committed sample, once per test session, read-only."""
     out = tmp_path_factory.mktemp("sample") / "out"
-    subprocess.run([sys.executable, "-m", "pipeline.cli", "demo", "--out", str(out)],
+    subprocess.run([sys.executable, "-m", "pipeline.run.cli", "demo", "--out", str(out)],
                    check=True, capture_output=True, timeout=600)
     return out
+
+
+def comparable(value: object) -> object:
+    """A value as a golden case spells it: times as ISO 8601 in UTC, dates as ISO dates."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def assert_golden_rows(table: str, got: list[dict[str, object]],
+                       want: list[dict[str, object]]) -> None:
+    """``got`` equals a golden case's expected rows, in order, on the columns the rows name
+    (floats to 12 digits); a missing or extra row fails as surely as a wrong value."""
+    columns = list(want[0]) if want else []
+    assert all(list(w) == columns for w in want), "expected rows must name the same columns"
+    rows = [{c: comparable(g[c]) for c in columns} for g in got]
+    assert len(rows) == len(want), f"{table}: {len(rows)} rows, expected {len(want)}: {rows}"
+    for i, (g, w) in enumerate(zip(rows, want, strict=True)):
+        wrong = {c: (g[c], w[c]) for c in columns if not _same(g[c], w[c])}
+        assert not wrong, f"{table} row {i}: (got, expected) {wrong}"
+
+
+def _same(got: object, want: object) -> bool:
+    if isinstance(want, float) and isinstance(got, float):
+        return math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-12)
+    return got == want

@@ -18,9 +18,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.adapters import ADAPTERS, detect, redact_url, resolve
 from pipeline.errors import ForensicsError
-from pipeline.ingest import IngestParams, discover_files, ingest
+from pipeline.ingest.adapters import ADAPTERS, detect, redact_url, resolve
+from pipeline.ingest.ingest import IngestParams, discover_files, ingest
 from pipeline.settings import LogFormat, PipelineParams, param_spec
 
 from conftest import DAY, query, record, write_logs
@@ -213,7 +213,7 @@ def test_the_cli_refuses_a_source_or_format_that_cannot_be_right(tmp_path, args,
     """Refused before anything is locked, read or written, in one line, exit code 2."""
     from typer.testing import CliRunner
 
-    from pipeline.cli import app
+    from pipeline.run.cli import app
 
     args = [str(tmp_path) if a == "XDIR" else a for a in args]
     result = CliRunner().invoke(app, ["ingest", "--start", "2026-04-01", "--end", "2026-04-01",

@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 
 from bench.pandas_features import COLUMNS, account_day_features
-from pipeline.features import build_day_features
-from pipeline.ingest import IngestParams, ingest
+from pipeline.features.features import build_day_features
+from pipeline.ingest.ingest import IngestParams, ingest
 
 SAMPLE_LOGS = Path(__file__).resolve().parent.parent / "data" / "sample" / "logs"
 

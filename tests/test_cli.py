@@ -13,7 +13,7 @@ from conftest import query, record, write_logs
 
 
 def forensics(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "pipeline.run.cli", *args], capture_output=True,
                           text=True, cwd=cwd, timeout=300, check=False)
 
 

@@ -50,7 +50,7 @@ for dag_id, dag in bag.dags.items():
     dags[dag_id] = {"tasks": tasks, "max_active_runs": dag.max_active_runs,
                     "schedule": getattr(dag.timetable, "expression", None),
                     "params": sorted(dag.params)}
-heavy = [m for m in ("polars", "duckdb", "igraph", "pyarrow", "pipeline.runner")
+heavy = [m for m in ("polars", "duckdb", "igraph", "pyarrow", "pipeline.run.runner")
          if m in sys.modules]
 print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()},
                   "warnings": [f"{w.filename}:{w.lineno}: {w.message}" for w in caught],
@@ -86,7 +86,7 @@ def airflow(env: dict[str, str], *args: str, check: bool = True,
 
 def cli_run(out: Path, start: str, end: str) -> None:
     """``forensics run`` on the sample, as the DAGs run it by default."""
-    subprocess.run([sys.executable, "-m", "pipeline.cli", "run", "--logs", str(SAMPLE / "logs"),
+    subprocess.run([sys.executable, "-m", "pipeline.run.cli", "run", "--logs", str(SAMPLE / "logs"),
                     "--accounts", str(SAMPLE / "accounts.csv"), "--start", start, "--end", end,
                     "--lookback-days", "30", "--out", str(out)],
                    check=True, capture_output=True, timeout=600)

@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import sweep as sweep_module
-from pipeline.cli import app
-from pipeline.evaluation import (
+from pipeline.run.cli import full_app
+from simulator import sweep as sweep_module
+from simulator.evaluation import (
     FINDABLE_MIN_ACCOUNTS,
     aggregate_sweep,
     score_seed,
@@ -188,14 +188,14 @@ def test_an_ablation_is_passed_to_every_seed_and_recorded(tmp_path: Path,
 
 
 def test_evaluate_refuses_an_unknown_evidence_kind() -> None:
-    result = CliRunner().invoke(app, ["evaluate", "--seeds", "1", "--without", "horoscope"])
+    result = CliRunner().invoke(full_app(), ["evaluate", "--seeds", "1", "--without", "horoscope"])
     assert result.exit_code != 0 and "horoscope" in result.output
 
 
 def test_evaluate_needs_labels_or_a_sweep() -> None:
-    result = CliRunner().invoke(app, ["evaluate"])
+    result = CliRunner().invoke(full_app(), ["evaluate"])
     assert result.exit_code != 0 and "--labels" in result.output
-    result = CliRunner().invoke(app, ["evaluate", "--seeds", "1,x"])
+    result = CliRunner().invoke(full_app(), ["evaluate", "--seeds", "1,x"])
     assert result.exit_code != 0 and "--seeds" in result.output
 
 
@@ -203,7 +203,7 @@ def test_evaluate_needs_labels_or_a_sweep() -> None:
 def test_evaluate_sweep_end_to_end(tmp_path: Path) -> None:
     """One seed at a tiny row budget: simulate, run the whole pipeline, score, report."""
     out = tmp_path / "eval"
-    result = CliRunner().invoke(app, ["evaluate", "--seeds", "13", "--row-budget", "15000",
+    result = CliRunner().invoke(full_app(), ["evaluate", "--seeds", "13", "--row-budget", "15000",
                                       "--out", str(out)])
     assert result.exit_code == 0, result.output
     sweep = json.loads((out / "sweep.json").read_text())

@@ -55,7 +55,7 @@ def shared_tmp() -> Iterator[Path]:
 def _as_nobody(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
     """The CLI as an unprivileged user: permissions mean nothing to root."""
     return subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
-                           "--clear-groups", sys.executable, "-m", "pipeline.cli", *args],
+                           "--clear-groups", sys.executable, "-m", "pipeline.run.cli", *args],
                           capture_output=True, text=True, timeout=600, cwd=ROOT,
                           env={**os.environ, "HOME": str(home), "MPLCONFIGDIR": str(home)})
 
@@ -121,7 +121,7 @@ def test_a_full_disk_stops_the_run_with_one_line_and_leaves_the_publication(samp
     fill = ("import os, sys; s = os.statvfs(sys.argv[1]); "
             "open(os.path.join(sys.argv[1], 'filler'), 'wb').write("
             "b'0' * max(0, s.f_bavail * s.f_frsize - (512 << 10)))")
-    run = (f"{python} -m pipeline.cli run --logs {shlex.quote(str(SAMPLE / 'logs'))} "
+    run = (f"{python} -m pipeline.run.cli run --logs {shlex.quote(str(SAMPLE / 'logs'))} "
            f"--accounts {shlex.quote(str(SAMPLE / 'accounts.csv'))} --start 2026-04-01 "
            f"--end 2026-04-03 --out {shlex.quote(str(out))}")
     script = (f"set -e; mount -t tmpfs -o size=40m none {shlex.quote(str(mount))}; "
@@ -130,7 +130,7 @@ def test_a_full_disk_stops_the_run_with_one_line_and_leaves_the_publication(samp
               f"set +e; {run} 2> {shlex.quote(str(tmp_path / 'run.err'))}; "
               "echo run=$?; "
               f"rm {shlex.quote(str(mount / 'filler'))}; "
-              f"{python} -m pipeline.cli verify {shlex.quote(str(out))}; echo verify=$?")
+              f"{python} -m pipeline.run.cli verify {shlex.quote(str(out))}; echo verify=$?")
     result = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True,
                             text=True, timeout=600, cwd=Path(__file__).resolve().parent.parent)
     assert "run=9" in result.stdout, result.stdout + result.stderr
@@ -143,7 +143,7 @@ def test_a_full_disk_stops_the_run_with_one_line_and_leaves_the_publication(samp
 
 
 def _run_command(out: Path) -> list[str]:
-    return [sys.executable, "-m", "pipeline.cli", "run", "--logs", str(SAMPLE / "logs"),
+    return [sys.executable, "-m", "pipeline.run.cli", "run", "--logs", str(SAMPLE / "logs"),
             "--accounts", str(SAMPLE / "accounts.csv"), "--start", "2026-04-01",
             "--end", "2026-04-03", "--out", str(out)]
 

@@ -18,7 +18,7 @@ FORMATS = Path(__file__).resolve().parent.parent / "data" / "sample" / "formats"
 def test_run_publishes_on_each_format_sample(tmp_path, log_format):
     out = tmp_path / "out"
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "run", "--format", log_format, "--logs",
+        [sys.executable, "-m", "pipeline.run.cli", "run", "--format", log_format, "--logs",
          str(FORMATS / log_format), "--start", "2026-04-01", "--end", "2026-04-01",
          "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr + done.stdout

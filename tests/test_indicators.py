@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from stix2validator import ValidationOptions, validate_string
 
-from pipeline.indicators import STIX_NAME, build_bundle
+from pipeline.publish.indicators import STIX_NAME, build_bundle
 
 STAMP = datetime(2026, 4, 4, tzinfo=UTC)
 CASE = {"cluster_id": "Cabc", "n_accounts": 40, "n_requests": 900,
@@ -94,7 +94,7 @@ def test_every_object_carries_the_chosen_marking(tmp_path, tlp, name):
 def test_the_nightly_run_publishes_the_bundle_that_export_gives(sample_run):
     published = (sample_run / "findings" / STIX_NAME).read_bytes()
     assert validate_string(published.decode(), ValidationOptions(version="2.1")).is_valid
-    exported = subprocess.run([sys.executable, "-m", "pipeline.cli", "export-stix", "--out",
+    exported = subprocess.run([sys.executable, "-m", "pipeline.run.cli", "export-stix", "--out",
                                str(sample_run)], capture_output=True, check=True, timeout=300)
     assert exported.stdout == published
     assert objects(published, "campaign"), "the sample has a flagged case"

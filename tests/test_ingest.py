@@ -14,9 +14,9 @@ import pytest
 
 from pipeline import warehouse
 from pipeline.errors import BadInputCeiling, ForensicsError, OutputLocked, ShortDay
-from pipeline.ingest import IngestParams, discover_files, ingest
+from pipeline.ingest.ingest import IngestParams, discover_files, ingest
 from pipeline.registry import REQUESTS_COLUMNS
-from pipeline.runner import RunRequest, run_ingest, run_pipeline
+from pipeline.run.runner import RunRequest, run_ingest, run_pipeline
 
 from conftest import DAY, compress, jsonl_bytes, query, record, write_logs
 

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ForensicsError
-from pipeline.investigation import account, case, changes
+from pipeline.run.investigation import account, case, changes
 from pipeline.settings import StatisticsParams
 
 from conftest import query
 
 
 def forensics(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "pipeline.run.cli", *args], capture_output=True,
                           text=True, timeout=300, check=False,
                           env={**os.environ, "COLUMNS": "80"})
 

@@ -12,19 +12,18 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipeline.evaluation import read_labels, score_linking
-from pipeline.features import build_day_features, create_feature_views
-from pipeline.lineage import assign_cluster_ids
-from pipeline.linking import (
+from pipeline.features.features import build_day_features, create_feature_views
+from pipeline.linking.lineage import assign_cluster_ids
+from pipeline.linking.linking import (
     LinkParams,
     combine_evidence,
     confirm_members,
     edge_threshold,
     link_accounts,
 )
-from pipeline.publication import FINDINGS
+from pipeline.linking.surprise import binomial_surprise, count_surprise, fisher_surprise
+from pipeline.publish.publication import FINDINGS
 from pipeline.registry import ACCOUNT_COLUMNS, REQUESTS_COLUMNS
-from pipeline.surprise import binomial_surprise, count_surprise, fisher_surprise
 from pipeline.warehouse import (
     DB_NAME,
     POLARS_TYPE,
@@ -33,6 +32,7 @@ from pipeline.warehouse import (
     sql_text,
     write_parquet_atomic,
 )
+from simulator.evaluation import read_labels, score_linking
 
 from conftest import query
 
@@ -422,7 +422,7 @@ def test_one_course_worked_through_on_different_days_links_nobody(tmp_path):
 
 
 def test_link_key_counts_a_band_by_its_accounts_over_the_window():
-    """Golden case of sql/link_key.sql: a band-day two accounts hold is a key; its
+    """Golden case of sql/linking/link_key.sql: a band-day two accounts hold is a key; its
     popularity and weight are those of the band over the window (three accounts on two
     days), and a key one account holds is none."""
     con = duckdb.connect()
@@ -636,7 +636,7 @@ def test_a_cluster_whose_accounts_all_left_the_window_has_ended():
 @pytest.mark.parametrize("lookback,expected_start", [(30, date(2026, 3, 3)),
                                                      (1, date(2026, 4, 1))])
 def test_the_window_covers_the_range_and_the_lookback(lookback, expected_start):
-    from pipeline.linking import link_window
+    from pipeline.linking.linking import link_window
 
     first, last = link_window(date(2026, 4, 1), date(2026, 4, 1),
                               LinkParams(lookback_days=lookback))
@@ -665,7 +665,7 @@ def test_near_duplicate_prompts_share_a_band_and_others_do_not(tmp_path):
 def test_the_cluster_profile_counts_what_the_statistics_divide(tmp_path):
     """Three accounts on one card: a prefix passed between two of them within the TTL, a
     busted cache, reasoning prompts, a night request; the counts are exact."""
-    from pipeline.statistics import StatisticsParams, compute_statistics
+    from pipeline.detection.statistics import StatisticsParams, compute_statistics
 
     def prefixed(name: str, ts: datetime, **fields: object) -> dict[str, object]:
         return request(name, ts, system_hash="sys", input_tokens=50,

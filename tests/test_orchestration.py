@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from pipeline import orchestration as orch
-from pipeline import runner, settings
+from pipeline import settings
 from pipeline.errors import ForensicsError
+from pipeline.run import orchestration as orch
+from pipeline.run import runner
 from pipeline.settings import PipelineParams
 
 from conftest import query, record, write_logs
@@ -31,11 +32,11 @@ def test_the_dag_form_refuses_what_the_settings_refuse(name, bounds):
     assert spec["description"]
 
 
-@pytest.mark.parametrize("module", ["pipeline.orchestration", "pipeline.settings",
-                                    "pipeline.cli"])
+@pytest.mark.parametrize("module", ["pipeline.run.orchestration", "pipeline.settings",
+                                    "pipeline.run.cli"])
 def test_what_airflow_parses_and_forensics_help_import_is_cheap(module):
     code = (f"import sys, {module}; print(sorted(m for m in ('polars', 'duckdb', "
-            "'igraph', 'numpy', 'airflow', 'pipeline.runner') if m in sys.modules))")
+            "'igraph', 'numpy', 'airflow', 'pipeline.run.runner') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, timeout=60)
     assert result.stdout.strip() == "[]"

@@ -25,7 +25,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.adapters import APPLICATION, SPEND_LOGS_FILE
+from pipeline.ingest.adapters import APPLICATION, SPEND_LOGS_FILE
 
 from conftest import DAY, query
 
@@ -159,7 +159,7 @@ def test_ingest_reads_the_range_from_postgres_read_only(seeded, tmp_path):
     url, log = seeded
     out = tmp_path / "out"
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "ingest", "--source", url, "--start",
+        [sys.executable, "-m", "pipeline.run.cli", "ingest", "--source", url, "--start",
          DAY.isoformat(), "--end", DAY.isoformat(), "--out", str(out), "--max-bad-share", "1",
          "--allow-empty"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr + done.stdout
@@ -186,7 +186,7 @@ def test_ingest_reads_the_range_from_postgres_read_only(seeded, tmp_path):
 
 def test_a_bad_source_names_the_url_without_its_password(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "ingest", "--source",
+        [sys.executable, "-m", "pipeline.run.cli", "ingest", "--source",
          f"postgresql://reader:s3cret@/nodb?host={tmp_path}", "--start", "2026-04-01",
          "--end", "2026-04-01", "--out", str(tmp_path / "out")],
         capture_output=True, text=True, timeout=300)

@@ -16,7 +16,7 @@ import polars as pl
 import pypdf
 import pytest
 
-from pipeline.publication import (
+from pipeline.publish.publication import (
     Publication,
     Published,
     _contract_links,
@@ -24,7 +24,7 @@ from pipeline.publication import (
     previous_publication,
     record_changes,
 )
-from pipeline.runner import PipelineParams, RunRequest, run_pipeline
+from pipeline.run.runner import PipelineParams, RunRequest, run_pipeline
 from pipeline.warehouse import DB_NAME, connect, remove_dead_temp_files
 
 from conftest import query

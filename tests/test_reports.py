@@ -20,26 +20,20 @@ import duckdb
 import polars as pl
 import pypdf
 import pytest
-from window_tables import plant_window_tables
 
-from pipeline.features import create_feature_views
-from pipeline.manifest import (
-    MANIFEST_NAME,
-    compare_tables,
-    keygen,
-    prune_validation,
-    rederive,
-    sha256_file,
-    verify,
-)
-from pipeline.publication import REPORTS_DIR
-from pipeline.redaction import redact
-from pipeline.reports import write_reports
-from pipeline.reports.document import INVALID_STAMP, EvidencePDF, csv_bytes
-from pipeline.runner import PipelineParams, RunRequest, publish_run, run_pipeline
+from pipeline.features.features import create_feature_views
+from pipeline.publish.manifest import MANIFEST_NAME, keygen, prune_validation, verify
+from pipeline.publish.provenance import sha256_file
+from pipeline.publish.publication import REPORTS_DIR
+from pipeline.publish.redaction import redact
+from pipeline.publish.reports import write_reports
+from pipeline.publish.reports.document import INVALID_STAMP, EvidencePDF, csv_bytes
+from pipeline.run.rederive import compare_tables, rederive
+from pipeline.run.runner import PipelineParams, RunRequest, publish_run, run_pipeline
 from pipeline.warehouse import DB_NAME, connect
 
 from conftest import open_db
+from window_tables import plant_window_tables
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 GENERATED_AT = datetime(2026, 4, 4, tzinfo=UTC)
@@ -257,7 +251,10 @@ def test_manifest_lists_inputs_outputs_and_sql(built: Path):
     assert manifest["links"]["reports"] == "publications/latest/reports"
     assert manifest["links"]["publications/latest"] == manifest["publication"]
     assert DB_NAME not in manifest["outputs"]
-    assert "account_day.sql" in manifest["sql"]
+    sql = Path(__file__).resolve().parent.parent / "sql"
+    tables_sql = {"macros.sql", *(p.relative_to(sql).as_posix() for p in sql.glob("*/*.sql"))}
+    assert set(manifest["sql"]) == tables_sql
+    assert "features/account_day.sql" in tables_sql
     assert manifest["code_version"].startswith("0.")
     assert verify(built).ok
 

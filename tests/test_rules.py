@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.rules import RULE_MODULES, RULES
-from pipeline.rules.rule import Case, Rule
-from pipeline.statistics import StatisticsParams, capability_statistics, judge
+from pipeline.detection.rules import RULE_MODULES, RULES
+from pipeline.detection.rules.rule import Case, Rule
+from pipeline.detection.statistics import StatisticsParams, capability_statistics, judge
 
 TESTED = "tested"
 

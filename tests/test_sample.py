@@ -21,7 +21,7 @@ SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 
 def test_the_demo_ingests_every_sample_row(tmp_path):
     out = tmp_path / "out"
-    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "demo", "--out", str(out)],
+    result = subprocess.run([sys.executable, "-m", "pipeline.run.cli", "demo", "--out", str(out)],
                             capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr
     db = out / "forensics.duckdb"
@@ -40,7 +40,7 @@ def test_the_demo_ingests_every_sample_row(tmp_path):
 
 def test_logged_prompt_hashes_are_the_hash_ingest_would_derive(tmp_path):
     out = tmp_path / "out"
-    subprocess.run([sys.executable, "-m", "pipeline.cli", "ingest", "--logs",
+    subprocess.run([sys.executable, "-m", "pipeline.run.cli", "ingest", "--logs",
                     str(SAMPLE / "logs"), "--start", "2026-04-01", "--end", "2026-04-01",
                     "--out", str(out)], check=True, capture_output=True, timeout=600)
     from pipeline.warehouse import connect

@@ -14,13 +14,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipeline.ingest import IngestParams
+from pipeline.ingest.ingest import IngestParams
 from pipeline.registry import ACCOUNT_COLUMNS, LOG_FIELD_NAMES, LOG_FIELDS
-from pipeline.runner import RunRequest, run_ingest
-from pipeline.simulate import SCENARIOS, SimulationSummary, simulate, tiny_scenario
-from pipeline.simulation.accounts import POPULATIONS
-from pipeline.simulation.assets import COUNTRIES, WEBMAIL
-from pipeline.simulation.randomized import (
+from pipeline.run.runner import RunRequest, run_ingest
+from simulator.accounts import POPULATIONS
+from simulator.assets import COUNTRIES, WEBMAIL
+from simulator.randomized import (
     BENIGN_SHARE,
     CAMPAIGN_SHARE,
     PROXIES,
@@ -28,7 +27,8 @@ from pipeline.simulation.randomized import (
     ROW_BUDGET,
     randomized_scenario,
 )
-from pipeline.simulation.scenarios import CampaignSpec
+from simulator.scenarios import CampaignSpec
+from simulator.simulate import SCENARIOS, SimulationSummary, simulate, tiny_scenario
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
 # the populations of the named scenarios; the randomized scenario's come after them

@@ -10,18 +10,18 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.evaluation import read_labels, roc_auc, score_verdicts
-from pipeline.features import build_day_features
-from pipeline.registry import REQUESTS_COLUMNS
-from pipeline.scoring import ScoringParams, record_verdicts, score_clusters, verdicts
-from pipeline.statistics import (
+from pipeline.detection.scoring import ScoringParams, record_verdicts, score_clusters, verdicts
+from pipeline.detection.statistics import (
     RULES,
     StatisticsParams,
     adjust_benjamini_hochberg,
     binomial_statistics,
     judge,
 )
+from pipeline.features.features import build_day_features
+from pipeline.registry import REQUESTS_COLUMNS
 from pipeline.warehouse import POLARS_TYPE, connect, partition_path
+from simulator.evaluation import read_labels, roc_auc, score_verdicts
 
 from conftest import query
 

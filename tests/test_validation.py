@@ -18,10 +18,10 @@ import polars as pl
 import pytest
 
 from pipeline.errors import ValidationFailed
-from pipeline.expectations import rules_for
 from pipeline.registry import CLUSTER_FINDING, CLUSTER_STATISTIC, REQUESTS_COLUMNS, Table
-from pipeline.runner import PipelineParams, RunRequest, run_pipeline
-from pipeline.validation import (
+from pipeline.run.runner import PipelineParams, RunRequest, run_pipeline
+from pipeline.validation.expectations import rules_for
+from pipeline.validation.validation import (
     INVALID_STAMP,
     raise_if_failed,
     validate_raw,
@@ -304,9 +304,9 @@ def test_a_failed_gate_leaves_the_published_reports_as_they_were(run):
     stamping every page, and leaves ``latest`` where it was."""
     from pypdf import PdfReader
 
-    from pipeline.runner import window_task
+    from pipeline.run.runner import window_task
     from pipeline.settings import ReportParams
-    from pipeline.validation import INVALID_STAMP
+    from pipeline.validation.validation import INVALID_STAMP
 
     out, _ = run
     published = {p: p.read_bytes() for p in [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import duckdb
 
-from pipeline.validation import RESULT_DDL
+from pipeline.validation.validation import RESULT_DDL
 
 STATS = (
     ("query_distribution", "capability_coverage_entropy", "QD-01", "rank"),

@@ -1,4 +1,4 @@
-"""The per-day tables of ``pipeline.features`` (``FEATURE_TABLES``), one Parquet partition
+"""The per-day tables of ``pipeline.features.features`` (``FEATURE_TABLES``), one Parquet partition
 per UTC day each: what the window stages read instead of the requests.
 """
 
@@ -289,5 +289,5 @@ FEATURE_TABLES: tuple[Table, ...] = (
     ACCOUNT_PREFIX_DAY,
     PREFIX_HANDOFF_DAY,
 )
-"""The compact per-day tables of ``pipeline.features``: what window stages read instead
+"""The compact per-day tables of ``pipeline.features.features``: what window stages read instead
 of the requests."""

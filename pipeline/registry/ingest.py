@@ -44,7 +44,7 @@ ACCOUNTS = Table(
     kind="table",
     meaning="the accounts file (--accounts) as read by the last ingest, empty without one: "
             "rate limits, countries and registry keys for the per-day tables and linking",
-    made_by="pipeline/ingest.py",
+    made_by="pipeline/ingest/ingest.py",
     files=("accounts.parquet",),
     columns=(
         _ACCOUNT,
@@ -66,9 +66,9 @@ INGEST_LEDGER = Table(
     layer="ingest",
     kind="table",
     meaning="what each run read and where every row went: rows_read = rows_kept + "
-            "rows_quarantined + rows_out_of_range, per file; rows of sql/ingest_ledger.sql "
+            "rows_quarantined + rows_out_of_range, per file; rows of sql/ingest/ingest_ledger.sql "
             "with the run's range",
-    made_by="pipeline/ingest.py",
+    made_by="pipeline/ingest/ingest.py",
     columns=(
         _RUN,
         _c("file_index", "INTEGER", "the file's place in path order within the run, from 0"),
@@ -106,7 +106,7 @@ QUARANTINE = Table(
     ),
 )
 
-_RAW_RECORD_MEANING = ("one input file's records as JSON text for sql/ingest_records.sql, "
+_RAW_RECORD_MEANING = ("one input file's records as JSON text for sql/ingest/ingest_records.sql, "
                        "which judges every format by the same rules")
 
 
@@ -142,7 +142,7 @@ READERS: tuple[Table, ...] = (
                  "(line L's k-th span is source_line L * 1,000,000 + k), as a contract record",
                  "VARCHAR"),
 )
-"""The readers, then the adapters (``pipeline/adapters.py``), which read a reader's rows as
+"""The readers, then the adapters (``pipeline/ingest/adapters.py``), which read a reader's rows as
 ``source_records`` and give ``raw_records`` rows of the contract's fields."""
 
 INGEST_RECORDS = Table(

@@ -1,5 +1,5 @@
 """The read-only queries of a finished run: the investigator's ``forensics case``,
-``account`` and ``changes`` (``sql/investigation/``) and the indicators' keys.
+``account`` and ``changes`` (``sql/run/investigation/``) and the indicators' keys.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ _WEIGHT = _c("weight", "DOUBLE", "the key's rarity in the window (link_key.weigh
 _EVENT = _c("event", "VARCHAR", "new, continued, grew, shrank, changed, merged, split, ended")
 
 INVESTIGATION_QUERIES: tuple[Table, ...] = (
-    _query("case_finding", "investigation", "investigation", "the one finding of a case",
+    _query("case_finding", "run/investigation", "investigation", "the one finding of a case",
            ("cluster_id",), "forensics case: the verdict and its summary", (
                _CLUSTER, _c("verdict", "VARCHAR", "flagged, watch or clear"),
                _c("risk_score", "DOUBLE", "cluster_findings.risk_score"),
@@ -32,7 +32,7 @@ INVESTIGATION_QUERIES: tuple[Table, ...] = (
                _c("strong_families", "VARCHAR", "families with a rule that holds"),
                _c("signals", "VARCHAR", "the rules that hold, comma-separated"),
                _c("joined_case", "VARCHAR", "the flagged case it was joined to, if any"))),
-    _query("case_keys", "investigation", "investigation",
+    _query("case_keys", "run/investigation", "investigation",
            "one row per linking key at least two of the case's accounts hold",
            ("key_type", "key_value"), "forensics case: the keys that tie its accounts", (
                _KEY_TYPE, _KEY_VALUE,
@@ -41,7 +41,7 @@ INVESTIGATION_QUERIES: tuple[Table, ...] = (
                _c("held_weight", "DOUBLE", "weight x cluster_account_count: the order"),
                _c("pair_count", "BIGINT", "pairs tied, for pair types (same_prompt, "
                   "failover)"))),
-    _query("case_evidence", "investigation", "investigation",
+    _query("case_evidence", "run/investigation", "investigation",
            "one row per evidence kind between two of the case's accounts",
            ("family", "key_type"), "forensics case: the pairs' evidence against the null", (
                _c("family", "VARCHAR", "the evidence family"), _KEY_TYPE,
@@ -50,7 +50,7 @@ INVESTIGATION_QUERIES: tuple[Table, ...] = (
                _c("expected_count", "DOUBLE", "what the window's null expects them to"),
                _c("max_surprise", "DOUBLE", "-log10 p of the strongest pair"),
                _c("surprise_sum", "DOUBLE", "-log10 p summed over the pairs"))),
-    _query("case_rules", "investigation", "investigation",
+    _query("case_rules", "run/investigation", "investigation",
            "one row per rule that holds for the case", ("rule_id", "statistic"),
            "forensics case: the rules that hold (cluster_statistic.is_strong)", (
                _c("rule_id", "VARCHAR", "the rule"), _c("family", "VARCHAR", "its family"),
@@ -60,7 +60,7 @@ INVESTIGATION_QUERIES: tuple[Table, ...] = (
                _c("effect_size", "DOUBLE", "cluster_statistic.effect_size"),
                _c("p_adjusted", "DOUBLE", "the multiple-testing adjusted p-value"),
                _c("source_table", "VARCHAR", "where the value was read"))),
-    _query("account_case", "investigation", "investigation",
+    _query("account_case", "run/investigation", "investigation",
            "the one cluster of an account in the run's window", ("account_id",),
            "forensics account: its case", (
                _ACCOUNT, _CLUSTER, _c("cluster_size", "BIGINT", "accounts in its cluster"),
@@ -69,11 +69,11 @@ INVESTIGATION_QUERIES: tuple[Table, ...] = (
                _c("signals", "VARCHAR", "the rules that hold for its cluster"),
                _c("window_start", "DATE", "the window's first day"),
                _c("window_end", "DATE", "the window's last day"))),
-    _query("account_keys", "investigation", "investigation",
+    _query("account_keys", "run/investigation", "investigation",
            "one row per linking key the account holds in the window",
            ("key_type", "key_value"), "forensics account: its keys, rarest first", (
                _KEY_TYPE, _KEY_VALUE, _WINDOW_HOLDERS, _WEIGHT)),
-    _query("account_days", "investigation", "investigation",
+    _query("account_days", "run/investigation", "investigation",
            "one row per day the account sent requests", ("date",),
            "forensics account: its requests by day (account_day)", (
                _c("date", "DATE", "the UTC day"), _REQUESTS, _RATE_LIMITED,
@@ -82,17 +82,17 @@ INVESTIGATION_QUERIES: tuple[Table, ...] = (
                _c("cache_read_share", "DOUBLE", "share of input read from the cache"),
                _c("distinct_ip_prefix_count", "BIGINT", "network prefixes it came from"),
                _c("distinct_user_agent_count", "BIGINT", "user agents it sent"))),
-    _query("last_run", "investigation", "investigation",
+    _query("last_run", "run/investigation", "investigation",
            "the latest succeeded run that recorded lineage", ("run_id",),
            "forensics changes: which run", (
                _c("run_id", "VARCHAR", "the run"),
                _c("window_end", "DATE", "its window's last day"),
                _c("finished_at", "TIMESTAMPTZ", "when it finished"))),
-    _query("run_events", "investigation", "investigation",
+    _query("run_events", "run/investigation", "investigation",
            "one row per lineage event kind of a run", ("event",),
            "forensics changes: how many clusters each event names", (
                _EVENT, _c("clusters", "BIGINT", "clusters with that event"))),
-    _query("run_lineage", "investigation", "investigation",
+    _query("run_lineage", "run/investigation", "investigation",
            "one row per lineage event of a run other than continued",
            ("cluster_id", "event", "previous_id"),
            "forensics changes: the events of the cases (of every cluster with --all)", (
@@ -101,7 +101,7 @@ INVESTIGATION_QUERIES: tuple[Table, ...] = (
                _c("overlap", "BIGINT", "accounts the two share"),
                _c("n_accounts", "BIGINT", "accounts in the cluster now"),
                _c("verdict", "VARCHAR", "its verdict now (none when ended)"))),
-    _query("verdict_changes", "investigation", "investigation",
+    _query("verdict_changes", "run/investigation", "investigation",
            "one row per cluster whose verdict moved", ("cluster_id",),
            "forensics changes: verdict_change, raised and new first", (
                _CLUSTER, _c("change", "VARCHAR", "new, raised, lowered or ended"),
@@ -113,19 +113,19 @@ INVESTIGATION_QUERIES: tuple[Table, ...] = (
                _c("n_accounts", "BIGINT", "its accounts now"),
                _c("now_in", "VARCHAR", "an ended case: the cluster holding most of it now"),
                _c("now_in_verdict", "VARCHAR", "that cluster's verdict"))),
-    _query("indicator_case", "indicators", "publication",
+    _query("indicator_case", "publish/indicators", "publication",
            "one row per flagged case", ("cluster_id",),
-           "the STIX campaigns (pipeline/indicators.py)", (
+           "the STIX campaigns (pipeline/publish/indicators.py)", (
                _CLUSTER, _c("n_accounts", "BIGINT", "accounts in the case"),
                _c("n_requests", "BIGINT", "requests of its accounts in the window"),
                _c("first_seen", "TIMESTAMPTZ", "its first request"),
                _c("last_seen", "TIMESTAMPTZ", "its last request"),
                _c("strong_families", "VARCHAR", "families with a rule that holds"),
                _c("signals", "VARCHAR", "the rules that hold, comma-separated"))),
-    _query("indicator_key", "indicators", "publication",
+    _query("indicator_key", "publish/indicators", "publication",
            "one row per flagged case and key another provider could match",
            ("cluster_id", "kind", "value"),
-           "the keys of the STIX indicators (pipeline/indicators.py)", (
+           "the keys of the STIX indicators (pipeline/publish/indicators.py)", (
                _CLUSTER,
                _c("kind", "VARCHAR", "ip_prefix, user_agent, system_hash, "
                   "payment_fingerprint or prompt_hash"),

@@ -79,9 +79,9 @@ ACCOUNT_LINK_EVIDENCE = Table(
     layer="linking",
     kind="table",
     meaning="how much a pair shares of one kind against what two unrelated accounts as "
-            "active would share by chance; sql/account_link_evidence.sql counts, "
-            "pipeline/linking.py adds p_value and surprise",
-    made_by="pipeline/linking.py",
+            "active would share by chance; sql/linking/account_link_evidence.sql counts, "
+            "pipeline/linking/linking.py adds p_value and surprise",
+    made_by="pipeline/linking/linking.py",
     columns=(
         _PAIR_A,
         _PAIR_B,
@@ -105,7 +105,7 @@ ACCOUNT_LINK_PAIR = Table(
     kind="table",
     meaning="the Fisher combination of a pair's evidence rows (the stronger kind of each "
             "correlated group only), and whether it links on its own",
-    made_by="pipeline/linking.py",
+    made_by="pipeline/linking/linking.py",
     columns=(
         _PAIR_A,
         _PAIR_B,
@@ -127,7 +127,7 @@ LINK_THRESHOLD = Table(
     layer="linking",
     kind="table",
     meaning="the surprise a pair needs to link alone: -log10(alpha / pairs in the window)",
-    made_by="pipeline/linking.py",
+    made_by="pipeline/linking/linking.py",
     columns=(
         _c("account_count", "BIGINT", "accounts of the window"),
         _c("pair_count", "DOUBLE", "pairs of them: account_count (account_count - 1) / 2"),
@@ -160,7 +160,7 @@ CLUSTERS = Table(
     layer="linking",
     kind="table",
     meaning="every account of the window in exactly one cluster: whom a verdict covers",
-    made_by="pipeline/linking.py",
+    made_by="pipeline/linking/linking.py",
     files=("findings/clusters.parquet",),
     columns=(
         _CLUSTER,
@@ -199,7 +199,7 @@ CLUSTER_LINEAGE = Table(
     kind="table",
     meaning="how every run's clusters descend from the previous run's: stable case ids, and "
             "a trace of the cases that ended",
-    made_by="pipeline/lineage.py",
+    made_by="pipeline/linking/lineage.py",
     columns=(
         _RUN,
         _CLUSTER,

@@ -23,7 +23,7 @@ VALIDATION_RESULT = Table(
     layer="validation",
     kind="table",
     meaning="every validation check and its outcome; a retry of a gate replaces its rows",
-    made_by="pipeline/validation.py",
+    made_by="pipeline/validation/validation.py",
     columns=(
         _RUN,
         _c("gate", "VARCHAR", "raw (the requests partitions) or window (the window tables)"),
@@ -106,7 +106,7 @@ PUBLICATIONS = Table(
     layer="publication",
     kind="table",
     meaning="what was published when, and where (publications/<name>/)",
-    made_by="pipeline/publication.py",
+    made_by="pipeline/publish/publication.py",
     columns=(
         _RUN,
         _c("name", "VARCHAR", "the folder under publications/: <window end>[.invalid][.<n>]"),
@@ -131,7 +131,7 @@ RUNS = Table(
     layer="run",
     kind="table",
     meaning="what ran, with which parameters, and how it ended",
-    made_by="pipeline/runner.py",
+    made_by="pipeline/run/runner.py",
     columns=(
         _c("run_id", "VARCHAR", "start time (UTC) and process id: sorts by start"),
         _c("command", "VARCHAR", "the CLI command or DAG task"),

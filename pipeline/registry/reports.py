@@ -1,4 +1,4 @@
-"""The reports' own queries (``sql/reports/``): what each returns, declared beside the
+"""The reports' own queries (``sql/publish/reports/``): what each returns, declared beside the
 tables so that every SQL file of the project has an entry.
 
 In: nothing (declarations). Out: ``REPORT_QUERIES``, name to what one row is. They read
@@ -92,4 +92,4 @@ REPORT_QUERIES: dict[str, str] = {
         "outcome"),
     "window": "one row, the first and last day of the clusters' window",
 }
-"""Every query of ``sql/reports/``, by file name, and what one row of it is."""
+"""Every query of ``sql/publish/reports/``, by file name, and what one row of it is."""

@@ -22,7 +22,7 @@ CLUSTER_FINDING = Table(
     layer="scoring",
     kind="table",
     meaning="the output contract's findings: each cluster's verdict, risk score and signals",
-    made_by="pipeline/scoring.py",
+    made_by="pipeline/detection/scoring.py",
     files=("findings/cluster_findings.parquet",),
     columns=(
         _CLUSTER,
@@ -57,14 +57,14 @@ CASE_JOIN = Table(
     kind="table",
     meaning="the small clusters whose behaviour and ties put them in a flagged case, with "
             "the numbers that decided it",
-    made_by="pipeline/scoring.py",
+    made_by="pipeline/detection/scoring.py",
     columns=(
         _ACCOUNT,
         _CLUSTER,
         _c("joined_case", "VARCHAR", "the flagged cluster the account's cluster joined"),
         _c("tie_surprise", "DOUBLE",
            "-log10 of the Simes combination of the linking p-values of the pairs between "
-           "the account's cluster and the case's accounts (sql/case_tie.sql)"),
+           "the account's cluster and the case's accounts (sql/detection/case_tie.sql)"),
         _c("required_surprise", "DOUBLE",
            "what tie_surprise had to reach: join_fraction x link_threshold.edge_surprise"),
         _c("pairs", "BIGINT",

@@ -17,7 +17,7 @@ VERDICTS = ("flagged", "watch", "clear")
 
 CAPABILITIES = ("code", "math", "reasoning", "knowledge_qa", "writing", "translation",
                 "tool_use", "roleplay_chat", "data_extraction", "other")
-"""The capability classes of a request (``sql/account_capability_day.sql``)."""
+"""The capability classes of a request (``sql/features/account_capability_day.sql``)."""
 
 STATISTIC_TESTS = ("permutation", "binomial", "rank")
 """The tests a statistic's p-value may come from (``cluster_statistic.test``)."""
@@ -124,13 +124,18 @@ Layer = Literal["ingest", "features", "linking", "statistics", "scoring", "valid
 ``investigation`` the read-only questions of ``forensics case``, ``account`` and
 ``changes``."""
 
+SQL_STAGE: dict[str, str] = {"statistics": "detection", "scoring": "detection",
+                             "publication": "publish"}
+"""The ``sql/`` folder of a layer whose stage package has another name (a layer is the
+stage that writes an object; detection writes statistics and scores)."""
+
 ObjectKind = Literal["partitioned", "table", "query", "reader"]
 """How an object exists: ``partitioned``, one Parquet file per UTC day under
 ``<out>/<name>/date=YYYY-MM-DD/part-0.parquet`` and a view of that name in
 ``forensics.duckdb`` (with the partition's ``date`` column added); ``table``, a table of
 ``forensics.duckdb``; ``query``, a SQL result a stage consumes within the run and does not
 keep under its name; ``reader``, a SQL file that turns one input file into
-``raw_records`` rows for ``sql/ingest_records.sql``."""
+``raw_records`` rows for ``sql/ingest/ingest_records.sql``."""
 
 
 @dataclass(frozen=True)
@@ -148,7 +153,7 @@ class Table:
 
     The key is unique within one file for a ``partitioned`` object, whose day is the
     partition's ``date`` column and not a column of the file. ``made_by`` names the file
-    that makes the object: ``sql/<name>.sql`` unless it says otherwise (a module that
+    that makes the object: ``sql/<stage>/<name>.sql`` unless it says otherwise (a module that
     builds the object in code). ``files`` are Parquet copies under the output folder
     beside the database's (a snapshot, or a publication's findings), with the registered
     columns or a leading part of them. The validation suites, the report's data appendix,
@@ -173,7 +178,7 @@ class Table:
     @property
     def source(self) -> str:
         """The repository file that makes the object."""
-        return self.made_by or f"sql/{self.name}.sql"
+        return self.made_by or f"sql/{SQL_STAGE.get(self.layer, self.layer)}/{self.name}.sql"
 
 
 def _c(name: str, kind: str, meaning: str) -> Column:

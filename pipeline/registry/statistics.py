@@ -141,7 +141,7 @@ CLUSTER_STATISTIC = Table(
     kind="table",
     meaning="every tested cluster's statistics against the population: baseline, effect "
             "size, p-values and whether the evidence is strong",
-    made_by="pipeline/statistics.py",
+    made_by="pipeline/detection/statistics.py",
     columns=(
         _CLUSTER,
         _c("family", "VARCHAR", f"evidence family: {_either(FAMILIES)}"),

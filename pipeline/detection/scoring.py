@@ -1,0 +1,222 @@
+"""Scoring: the statistics of each cluster turned into a verdict, a risk score and signals,
+and the small clusters whose behaviour and ties put them in a flagged case.
+
+In: ``cluster_statistic``, ``cluster_profile`` and ``clusters`` (``forensics.duckdb``);
+``account_link_pair`` and ``link_threshold`` from linking when they exist. Out:
+``cluster_findings`` (one row per cluster of the window, the output contract's columns
+and ``joined_case``) and ``case_join`` (one row
+per account of a cluster that joined a flagged case, with the numbers that decided it).
+
+A family of evidence (query distribution, caching mismatch, traffic shape) holds when at
+least ``min_strong_per_family`` of its statistics are strong (corrected p-value and effect
+size both past their thresholds). A statistic is a harvest statistic when it shows what is
+harvested (``Rule.harvest``: a capability sweep, reasoning elicitation, output saturation,
+one prompt sampled across the pool, cache busting); novel prompts, shared wrappers, night
+hours, pacing, synchronized starts, failovers and shared cache prefixes are how an app, a
+lab's benchmark run or an enterprise's agents send too. Every verdict but ``clear`` needs
+a strong harvest statistic. A cluster of ``min_accounts_flagged`` accounts or more is
+``flagged`` with ``min_families_flagged`` families and the harvest shown twice
+(``flagged_harvest``: two harvest statistics, or one measured across accounts), and
+``watch`` otherwise. A smaller
+cluster (one or two accounts: a fragment linking left behind, or a person) is ``watch``
+with ``small_watch_strong`` (three) strong statistics: one or two odd habits (a night
+owl, a low max_tokens) are never enough. Anything else is ``clear``. Linkage says whom
+the verdict covers and is not a family here.
+
+Joining: a small cluster that is not flagged and holds a harvest statistic joins the
+flagged case it is most tied to when its tie (``sql/detection/case_tie.sql``: the Simes combination
+of its accounts' linking p-values with the case's accounts) reaches ``join_fraction`` of
+the surprise a pair needs to be a linking edge; it is then ``flagged`` with the case's id
+in ``joined_case`` and ``joined:<case>`` among its signals. The behaviour is evidence the
+edge did not have, and the search runs over the few candidates' pairs only, not over all
+pairs of the window, so half the edge's bound suffices (README, Statistics and verdicts).
+
+The risk score is the mean over the three families of each family's strongest statistic's
+strength, strength being min(1, -log10(p_adjusted) / 10) times min(1, effect / the rule's
+minimum effect): it grows with every statistic's evidence and never shrinks when one
+grows. A join does not change it: it is the cluster's own evidence.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from pipeline.detection.rules import RULES
+from pipeline.registry import CASE_JOIN, CASE_TIE, FAMILIES, VERDICT_HISTORY
+from pipeline.settings import ScoringParams
+from pipeline.warehouse import empty_frame, publish_frame, sql_text, table_ddl
+
+LINK_TABLES = ("account_link_pair", "link_threshold")
+"""Linking's pair table and threshold; without them no cluster joins a case."""
+
+
+def score_clusters(db: duckdb.DuckDBPyConnection,
+                   params: ScoringParams | None = None) -> pl.DataFrame:
+    """Build ``cluster_findings`` and ``case_join`` (``pipeline.publish.publication`` publishes
+    the findings once they pass validation)."""
+    params = params or ScoringParams()
+    profile = db.sql("SELECT cluster_id, n_accounts, request_count, first_seen, last_seen, "
+                     "text_request_count FROM cluster_profile").pl()
+    statistics = db.sql("SELECT cluster_id, family, rule_id, statistic, p_adjusted, "
+                        "effect_size, is_strong FROM cluster_statistic").pl()
+    findings = verdicts(profile, statistics, params)
+    ties = case_ties(db, findings, statistics, params)
+    members = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
+    findings, joined = join_cases(findings, ties, members, params)
+    publish_frame(db, "case_join", joined, "account_id")
+    publish_frame(db, "cluster_findings", findings, "cluster_id")
+    return findings
+
+
+def record_verdicts(db: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Append this run's verdicts to ``verdict_history`` (replacing an earlier attempt of
+    the same run): ``cluster_findings`` holds only the last run, and "which cases became
+    flagged tonight?" or "what did we flag on the 3rd?" need every run's. A row is one
+    cluster of one run: run_id, window_end, cluster_id, verdict, risk_score, n_accounts,
+    joined_case; the ``runs`` table says how the run ended."""
+    db.execute(table_ddl(VERDICT_HISTORY))
+    db.execute("DELETE FROM verdict_history WHERE run_id = $run_id", {"run_id": run_id})
+    db.execute(f"INSERT INTO verdict_history {sql_text('verdict_history')}",
+               {"run_id": run_id})
+
+
+def verdicts(profile: pl.DataFrame, statistics: pl.DataFrame,
+             params: ScoringParams) -> pl.DataFrame:
+    """The findings of every cluster from its own statistics (pure: frames in, frame out);
+    ``joined_case`` is null here, ``join_cases`` fills it."""
+    min_effect = {r.statistic: r.min_effect for r in RULES}
+    strength = statistics.with_columns(
+        strength=(
+            (-pl.col("p_adjusted").clip(1e-300, 1.0).log10() / 10).clip(0.0, 1.0)
+            * (pl.col("effect_size") / pl.col("statistic").replace_strict(
+                min_effect, return_dtype=pl.Float64)).clip(0.0, 1.0)
+        ),
+    )
+    families = strength.sort("cluster_id", "family", "statistic").group_by(
+        "cluster_id", "family", maintain_order=True).agg(
+        strong=pl.col("is_strong").sum(),
+        strength=pl.col("strength").max(),
+    )
+    per_cluster = families.group_by("cluster_id", maintain_order=True).agg(
+        strong_families=pl.col("family")
+        .filter(pl.col("strong") >= params.min_strong_per_family).sort().str.join(","),
+        family_count=(pl.col("strong") >= params.min_strong_per_family).sum(),
+        risk_score=pl.col("strength").sum() / len(FAMILIES),
+    )
+    signals = strength.filter(pl.col("is_strong")).group_by("cluster_id").agg(
+        signals=pl.col("rule_id").unique().sort().str.join(","))
+    small = pl.col("n_accounts") < params.min_accounts_flagged
+    return (
+        profile.join(per_cluster, on="cluster_id", how="left")
+        .join(signals, on="cluster_id", how="left")
+        .join(strong_counts(statistics), on="cluster_id", how="left")
+        .with_columns(
+            pl.col("family_count", "strong_count", "harvest_count", "harvest_weight")
+            .fill_null(0),
+            risk_score=pl.col("risk_score").fill_null(0.0).clip(0.0, 1.0),
+            strong_families=pl.col("strong_families").fill_null(""),
+            signals=pl.col("signals").fill_null(""),
+        )
+        .with_columns(
+            verdict=pl.when(pl.col("harvest_count") < params.min_harvest_strong)
+            .then(pl.lit("clear"))
+            .when(~small & (pl.col("family_count") >= params.min_families_flagged)
+                  & (pl.col("harvest_weight") >= params.flagged_harvest))
+            .then(pl.lit("flagged"))
+            .when(~small & (pl.col("family_count") >= 1)).then(pl.lit("watch"))
+            .when(small & (pl.col("strong_count") >= params.small_watch_strong))
+            .then(pl.lit("watch"))
+            .otherwise(pl.lit("clear")),
+            hashes_only=(pl.col("text_request_count") == 0) & (pl.col("request_count") > 0),
+        )
+        .select(
+            "cluster_id", "verdict", "risk_score",
+            pl.col("n_accounts").cast(pl.Int64), pl.col("request_count").cast(pl.Int64)
+            .alias("n_requests"),
+            "first_seen", "last_seen", "strong_families", "signals", "hashes_only",
+            pl.lit(None, pl.String).alias("joined_case"),
+        )
+        .sort("cluster_id")
+    )
+
+
+def strong_counts(statistics: pl.DataFrame) -> pl.DataFrame:
+    """Per cluster: its strong statistics, those of them that are harvest statistics, and
+    their weight for ``flagged_harvest`` (an across-accounts one counts twice)."""
+    harvest = [r.statistic for r in RULES if r.harvest]
+    together = [r.statistic for r in RULES if r.harvest and r.across_accounts]
+    return statistics.filter(pl.col("is_strong")).group_by("cluster_id").agg(
+        strong_count=pl.len().cast(pl.Int64),
+        harvest_count=pl.col("statistic").is_in(harvest).sum().cast(pl.Int64),
+        harvest_weight=(pl.col("statistic").is_in(harvest).sum()
+                        + pl.col("statistic").is_in(together).sum()).cast(pl.Int64),
+    )
+
+
+def join_candidates(findings: pl.DataFrame, statistics: pl.DataFrame,
+                    params: ScoringParams) -> pl.DataFrame:
+    """The clusters that may join a case (cluster_id, n_accounts): not flagged, under
+    ``min_accounts_flagged`` accounts, a harvest statistic strong. Only the fragments
+    linking may have cut off: a larger cluster is a community of its own, tested as one,
+    and the ``join_fraction`` argument counts on the candidates being few."""
+    return (findings.join(strong_counts(statistics), on="cluster_id")
+            .filter((pl.col("verdict") != "flagged")
+                    & (pl.col("n_accounts") < params.min_accounts_flagged)
+                    & (pl.col("harvest_count") >= params.min_harvest_strong))
+            .select("cluster_id", "n_accounts"))
+
+
+def case_ties(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
+              statistics: pl.DataFrame, params: ScoringParams) -> pl.DataFrame:
+    """Every candidate's tie to every flagged case it shares evidence with
+    (``sql/detection/case_tie.sql``), with linking's ``edge_surprise``: cluster_id, joined_case,
+    pairs, tie_surprise, edge_surprise. Empty when linking wrote no pair table (then no
+    cluster joins: a missing tie is no tie)."""
+    empty = empty_frame(CASE_TIE).with_columns(edge_surprise=pl.lit(None, pl.Float64))
+    present = {r[0] for r in db.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
+    if not set(LINK_TABLES) <= present:
+        return empty
+    roles = pl.concat([
+        join_candidates(findings, statistics, params).with_columns(role=pl.lit("candidate")),
+        findings.filter(pl.col("verdict") == "flagged")
+        .select("cluster_id", "n_accounts", role=pl.lit("case")),
+    ])
+    if roles.filter(pl.col("role") == "candidate").is_empty():
+        return empty
+    db.register("_case_role", roles.to_arrow())
+    try:
+        ties = db.sql(sql_text("case_tie")).pl()
+    finally:
+        db.unregister("_case_role")
+    edge = db.execute("SELECT max(edge_surprise) FROM link_threshold").fetchall()[0][0]
+    return ties.with_columns(edge_surprise=pl.lit(edge, pl.Float64)).select(empty.columns)
+
+
+def join_cases(findings: pl.DataFrame, ties: pl.DataFrame, members: pl.DataFrame,
+               params: ScoringParams) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Apply the join rule (pure): each candidate whose strongest tie reaches
+    ``join_fraction`` x ``edge_surprise`` joins that case (ties: the smaller case id).
+    Returns the findings (joined clusters ``flagged``, ``joined_case`` set, ``joined:<case>``
+    in signals) and ``case_join``: one row per account of a joined cluster."""
+    joins = (ties.with_columns(required_surprise=params.join_fraction * pl.col("edge_surprise"))
+             .filter(pl.col("tie_surprise") >= pl.col("required_surprise"))
+             .sort("cluster_id", "tie_surprise", "joined_case", descending=[False, True, False])
+             .unique("cluster_id", keep="first", maintain_order=True))
+    case_join = (joins.join(members, on="cluster_id")
+                 .join(findings.select("cluster_id", families_held="strong_families"),
+                       on="cluster_id")
+                 .select([c.name for c in CASE_JOIN.columns])
+                 .sort("account_id"))
+    joined = joins.select("cluster_id", case=pl.col("joined_case"))
+    findings = (findings.join(joined, on="cluster_id", how="left")
+                .with_columns(
+                    verdict=pl.when(pl.col("case").is_not_null()).then(pl.lit("flagged"))
+                    .otherwise(pl.col("verdict")),
+                    signals=pl.when(pl.col("case").is_null()).then(pl.col("signals"))
+                    .otherwise(pl.concat_str(pl.col("signals"), pl.lit("joined:") + pl.col("case"),
+                                             separator=",").str.strip_chars(",")),
+                    joined_case=pl.col("case"))
+                .drop("case"))
+    return findings, case_join

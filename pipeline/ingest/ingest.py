@@ -1,0 +1,662 @@
+"""Ingest: raw request logs into per-day ``requests`` partitions, a quarantine and a ledger.
+
+In: a folder of request logs in the contract of DESIGN.md (JSONL, CSV or Parquet; plain,
+gzip or zstd), an optional accounts table, a date range. Out, under the output folder:
+``requests/date=YYYY-MM-DD/part-0.parquet`` for every day of the range, each replaced whole
+and atomically; in ``forensics.duckdb`` the ``quarantine`` (every bad row with its file, line,
+reason and raw text), the ``ingest_ledger`` (every input file with its size, sha256 and where
+each of its rows went), the ``accounts`` table and the ``requests`` view over all partitions.
+
+Every record of every file is first staged, typed, with the first rule it breaks
+(``sql/ingest/ingest_records.sql``): one set of SQL rules judges all formats, because CSV and
+Parquet records are rendered to JSON objects on the way in. JSONL is split into lines here,
+with numpy over blocks of bytes, because DuckDB's JSON reader turns a malformed line into
+NULLs without saying so; the lines keep their numbers and their undecodable bytes. Staged
+blocks are in-memory tables while they fit a budget, else Parquet (``_Staging``).
+Duplicate request_ids, the ledger and the bad-share ceiling are then computed over the
+staged rows, and only when the ceiling holds are the day partitions replaced.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import shutil
+import threading
+import zlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from pathlib import Path
+from typing import BinaryIO
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import zstandard
+
+from pipeline.errors import BadInputCeiling, ForensicsError, ShortDay
+from pipeline.ingest.accounts import export_accounts, load_accounts
+from pipeline.ingest.adapters import ledger_format, resolve, staging_query
+from pipeline.registry import (
+    INGEST_LEDGER,
+    INGEST_RECORDS,
+    QUARANTINE,
+    REQUESTS_COLUMNS,
+)
+from pipeline.settings import IngestParams
+from pipeline.warehouse import (
+    DB_NAME,
+    atomic_copy,
+    connect,
+    create_partition_view,
+    empty_columns,
+    glob_literal,
+    partition_path,
+    sql_text,
+    table_ddl,
+)
+
+Progress = Callable[[str, int, int], None]
+
+FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv",
+           ".parquet": "parquet"}
+COMPRESSIONS = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd"}
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One log file found under the input folder, identified by its path and content hash."""
+
+    index: int
+    path: Path
+    source_file: str
+    format: str
+    compression: str
+    size_bytes: int
+    sha256: str
+    log_format: str = "contract"  # or the adapter that reads it: adapters.resolve
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one ingest run did, for the CLI's summary and the run ledger."""
+
+    run_id: str
+    days: list[date]
+    files: list[InputFile]
+    skipped_files: list[str]
+    rows_read: int
+    rows_kept: int
+    rows_quarantined: int
+    rows_out_of_range: int
+    by_reason: dict[str, int] = field(default_factory=dict)
+    partitions: list[Path] = field(default_factory=list)
+
+
+def check_inputs(logs: Path, start: date, end: date, accounts: Path | None) -> None:
+    """Refuse a request that cannot be right before anything is locked or written."""
+    if not logs.is_dir():
+        raise ForensicsError(f"logs folder not found: {logs}")
+    if end < start:
+        raise ForensicsError(f"end {end} is before start {start}")
+    if accounts is not None and not accounts.is_file():
+        raise ForensicsError(f"accounts file not found: {accounts}")
+
+
+def discover_files(logs: Path) -> tuple[list[InputFile], list[str]]:
+    """Every log file under ``logs`` in path order, hashed; and the files and folders
+    skipped, each as ``name: why``.
+
+    Path order fixes which copy of a duplicated request_id is kept, so it must not depend
+    on the file system's listing order. Linked folders are followed (once: a link back to
+    a folder already read is skipped and named); a folder that cannot be listed, a link to
+    nothing or a loop of links, and a file that cannot be read stop the run naming it, since
+    the logs it may hold would otherwise be lost without a word.
+    """
+    found: list[InputFile] = []
+    skipped: list[str] = []
+    seen: dict[str, str] = {}
+
+    def refuse(err: OSError) -> None:
+        raise ForensicsError(f"cannot read the log folder {err.filename}: "
+                             f"{err.strerror or err}") from None
+
+    for root, folders, names in os.walk(logs, onerror=refuse, followlinks=True):
+        here = Path(root)
+        rel_root = here.relative_to(logs).as_posix()
+        real = os.path.realpath(here)
+        if real in seen:
+            skipped.append(f"{rel_root}/: the same folder as {seen[real] or '.'}/, read once")
+            folders[:] = []
+            continue
+        seen[real] = "" if rel_root == "." else rel_root
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        for name in sorted(n for n in names if not n.startswith(".")):
+            path = here / name
+            rel = path.relative_to(logs).as_posix()
+            try:
+                if not path.is_file():
+                    raise ForensicsError(f"{rel}: not a readable file (a link to nothing?)")
+                fmt, compression = _format_of(path)
+                if fmt is None or (fmt == "parquet" and compression != "none"):
+                    skipped.append(f"{rel}: not a log file (.jsonl .csv .parquet)")
+                    continue
+                with open(path, "rb") as fh:
+                    digest = hashlib.file_digest(fh, "sha256").hexdigest()
+                size = path.stat().st_size
+            except OSError as err:
+                raise ForensicsError(f"{rel}: cannot be read ({err.strerror or err})") from None
+            found.append(InputFile(0, path, rel, fmt, compression, size, digest))
+    found.sort(key=lambda f: Path(f.source_file).parts)
+    return [replace(f, index=i) for i, f in enumerate(found)], sorted(skipped)
+
+
+def _format_of(path: Path) -> tuple[str | None, str]:
+    suffixes = [s.lower() for s in path.suffixes]
+    compression = "none"
+    if suffixes and suffixes[-1] in COMPRESSIONS:
+        compression = COMPRESSIONS[suffixes.pop()]
+    fmt = FORMATS.get(suffixes[-1]) if suffixes else None
+    return fmt, compression
+
+
+def ingest(
+    logs: Path,
+    out: Path,
+    start: date,
+    end: date,
+    *,
+    run_id: str,
+    accounts: Path | None = None,
+    params: IngestParams | None = None,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Ingest the logs of ``start``..``end`` (inclusive) into ``out``.
+
+    The caller holds the output lock (``warehouse.output_lock``). Raises ``BadInputCeiling``
+    after recording the quarantine and ledger, and before touching any partition, when a
+    day's bad share passes ``params.max_bad_share``.
+    """
+    params = params or IngestParams()
+    check_inputs(logs, start, end, accounts)
+    files, skipped = discover_files(logs)
+    if not files:
+        raise ForensicsError(f"no log files (.jsonl, .csv, .parquet; .gz, .zst) in {logs}")
+    files = resolve(files, params.format)
+    staging = out / ".staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "records").mkdir(parents=True)
+    report = progress or (lambda _step, _done, _total: None)
+    con = connect(memory_limit=params.memory_limit)
+    try:
+        con.execute("SET temp_directory = $dir", {"dir": str(staging / "spill")})
+        _stage_files(con, files, staging / "records", params, report)
+        return _finish(con, files, skipped, staging, out, start, end, run_id, accounts,
+                       params, report)
+    finally:
+        con.close()
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _stage_files(con: duckdb.DuckDBPyConnection, files: list[InputFile], folder: Path,
+                 params: IngestParams, report: Progress) -> None:
+    """Stage every file, ``params.parallel_files`` at a time, and make the ``staged`` view.
+
+    One file's work is a chain of steps that each leave a core idle part of the time
+    (decompression, line splitting, the SQL on one block), so files run side by side,
+    each on a cursor of its own over the one database: they share its threads and its
+    memory ceiling. Every later step orders rows by file and line, so the order in which
+    blocks are staged changes nothing downstream.
+    """
+    staging = _Staging(folder, params.staging_memory_bytes)
+    total = sum(f.size_bytes for f in files)
+    done = 0
+    report("reading logs", done, total)
+    with ThreadPoolExecutor(max_workers=max(1, params.parallel_files)) as pool:
+        staged = [pool.submit(_stage_file, con, f, staging, params.block_bytes)
+                  for f in files]
+        for f, future in zip(files, staged, strict=True):
+            future.result()
+            done += f.size_bytes
+            report(f"read {f.source_file}", done, total)
+    staging.create_view(con)
+
+
+STAGED_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("file_index", "INTEGER"), *INGEST_RECORDS.column_types,
+)
+"""One staged record: the file's index and one row of ``sql/ingest/ingest_records.sql``."""
+
+
+class _Staging:
+    """Where staged blocks go: in-memory tables while they fit a budget, else Parquet.
+
+    A block appended as a table of its own costs almost nothing next to encoding it as
+    Parquet and decoding it again for its day's partition (one growing table would cost
+    more with every block). Past the budget the run is large, and its day sorts need the
+    memory: the tables so far are written out too, and every block goes to Parquet.
+    """
+
+    def __init__(self, folder: Path, budget: int) -> None:
+        self.folder = folder
+        self.budget = budget
+        self.used = 0
+        self.spilled = False
+        self.tables: list[str] = []
+        self.lock = threading.Lock()
+
+    def store(self, con: duckdb.DuckDBPyConnection, query: str, params: dict[str, object],
+              f: InputFile, block: int, size: int) -> None:
+        """Stage one block's records (``query``) of about ``size`` bytes of text."""
+        name = f"staged_{f.index:06d}_{block:06d}"
+        with self.lock:
+            in_memory = not self.spilled and self.used + size <= self.budget
+            self.used += size if in_memory else 0
+            self.spilled = not in_memory
+        if in_memory:
+            con.execute(f"CREATE TABLE {name} AS {query}", params)
+            with self.lock:
+                self.tables.append(name)
+        else:
+            _copy_parquet(con, query, params, self.folder / f"{name}.parquet")
+
+    def create_view(self, con: duckdb.DuckDBPyConnection) -> None:
+        """The ``staged`` view over every block, once all are staged."""
+        tables = sorted(self.tables)
+        if self.spilled:
+            for table in tables:
+                _copy_parquet(con, f"SELECT * FROM {table}", {},
+                              self.folder / f"{table}.parquet")
+                con.execute(f"DROP TABLE {table}")
+            tables = []
+        parts = [f"SELECT * FROM {table}" for table in tables]
+        if any(self.folder.iterdir()):
+            parts.append("SELECT * FROM read_parquet("
+                         f"'{_literal(Path(glob_literal(self.folder)) / '*.parquet')}')")
+        if not parts:
+            parts.append(f"SELECT {empty_columns(STAGED_COLUMNS)} WHERE false")
+        con.execute("CREATE VIEW staged AS " + " UNION ALL BY NAME ".join(parts))
+
+
+def _copy_parquet(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, object],
+                  target: Path) -> None:
+    """Write staged records to Parquet, neither compressed nor dictionary-encoded: the
+    file is read back once, from the page cache, and encoding it would cost more time
+    than the bytes it saves."""
+    con.execute(f"COPY ({query}) TO '{_literal(target)}' "
+                "(FORMAT parquet, COMPRESSION uncompressed, DICTIONARY_SIZE_LIMIT 1)", params)
+
+
+def _write_partitions(con: duckdb.DuckDBPyConnection, out: Path, days: list[date],
+                      parallel: int, report: Progress) -> list[Path]:
+    """Replace each day's partition, ``parallel`` days at a time on cursors of their own.
+
+    One day's write (filter, sort, encode) keeps about one core busy, so two days side
+    by side use the second. Each day is still written whole and renamed into place on its
+    own; the staged rows and duplicates it reads are fixed by now.
+    """
+    targets = [partition_path(out, "requests", day) for day in days]
+    report("writing partitions", 0, len(days))
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        written = [pool.submit(_write_partition, con, day, target)
+                   for day, target in zip(days, targets, strict=True)]
+        for i, (day, future) in enumerate(zip(days, written, strict=True)):
+            future.result()
+            report(f"wrote {day}", i + 1, len(days))
+    return targets
+
+
+def _write_partition(db: duckdb.DuckDBPyConnection, day: date, target: Path) -> None:
+    with _cursor(db) as con:
+        atomic_copy(con, sql_text("requests"), {"day": day}, target)
+
+
+def _cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A cursor set up like ``warehouse.connect``: a cursor is a connection of its own, so
+    the session's time zone and temporary macros must be set again on it."""
+    cursor = con.cursor()
+    cursor.execute("SET TimeZone = 'UTC'")
+    cursor.execute(sql_text("macros"))
+    return cursor
+
+
+def _stage_file(db: duckdb.DuckDBPyConnection, f: InputFile, staging: _Staging,
+                block_bytes: int) -> None:
+    """Classify every record of one file into ``staging``, a block at a time."""
+    with _cursor(db) as con:
+        _stage_records(con, f, staging, block_bytes)
+
+
+def _stage_records(con: duckdb.DuckDBPyConnection, f: InputFile, staging: _Staging,
+                   block_bytes: int) -> None:
+    records = sql_text("ingest_records")
+    params = {"source_file": f.source_file, "file_index": f.index}
+    if f.format == "jsonl":
+        reader = sql_text("raw_records_from_jsonl")
+        for chunk, lines in enumerate(_line_blocks(f, block_bytes)):
+            con.register("raw_lines", lines)
+            _stage_block(con, staging, reader, records, params, f, chunk, lines.nbytes)
+            con.unregister("raw_lines")
+        return
+    if f.size_bytes == 0:
+        return
+    con.execute("DROP TABLE IF EXISTS csv_rejects; DROP TABLE IF EXISTS csv_reject_scans")
+    with_path = {**params, "path": glob_literal(f.path)}
+    if f.format == "csv":
+        header = _csv_header(f)
+        if not header:
+            return
+        with_path["columns"] = {name: "VARCHAR" for name in header}
+    try:
+        _stage_block(con, staging, sql_text(f"raw_records_from_{f.format}"), records,
+                     with_path, f, 0, f.size_bytes)
+    except duckdb.Error as err:
+        raise ForensicsError(
+            f"{f.source_file}: not a readable {f.format} file ({_first_line(err)})"
+        ) from err
+    if f.format == "csv":
+        _stage_block(con, staging, sql_text("raw_records_from_csv_rejects"), records, params,
+                     f, 1, 0)
+
+
+def _csv_header(f: InputFile) -> list[str]:
+    """The names of a CSV file's header row, read here so that DuckDB need not sniff the
+    file: its sniffer gives up on a file with one broken line, which then cannot be
+    quarantined line by line. An empty file (an archive of nothing) has none."""
+    head = b""
+    for block in _decompressed_blocks(f, 1 << 20):
+        head += block
+        if b"\n" in head:
+            break
+    try:
+        text = head.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ForensicsError(f"{f.source_file}: the CSV header is not UTF-8") from None
+    if not head.strip():
+        return []
+    names = next(csv.reader([text]), [])
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ForensicsError(f"{f.source_file}: the CSV header repeats {', '.join(repeated)}")
+    if not names or "" in names:
+        raise ForensicsError(f"{f.source_file}: the CSV header has an empty column name")
+    return names
+
+
+def _stage_block(con: duckdb.DuckDBPyConnection, staging: _Staging, reader: str,
+                 records: str, params: dict[str, object], f: InputFile, block: int,
+                 size: int) -> None:
+    query = staging_query(reader, records, f.log_format)
+    used = {k: v for k, v in params.items() if f"${k}" in query}
+    staging.store(con, query, used, f, block, size)
+
+
+def _line_blocks(f: InputFile, block_bytes: int) -> Iterator[pa.Table]:
+    """The file's lines in blocks: (source_line, text, line), line ends included.
+
+    Lines are cut with numpy on whole blocks and handed to Arrow without copying each
+    line. Arrow checks a whole block's UTF-8 at once; only a block that fails is passed on
+    as bytes (text NULL) for DuckDB to decode line by line, so a bad byte costs its block
+    a slower path and loses nothing. Decompression runs one block ahead in a thread (zlib
+    and zstd release the GIL) while DuckDB works on the previous block.
+    """
+    line_no = 0
+    carry = b""
+    blocks = _decompressed_blocks(f, block_bytes)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(next, blocks, b"")
+        while True:
+            block = pending.result()
+            last = not block
+            if not last:
+                pending = pool.submit(next, blocks, b"")
+            buf = carry + block
+            if not buf:
+                break
+            ends = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
+            if last and (ends.size == 0 or ends[-1] != len(buf) - 1):
+                ends = np.append(ends, len(buf) - 1)
+            if ends.size == 0:
+                carry = buf
+                continue
+            offsets = np.concatenate(([0], ends + 1)).astype(np.int64)
+            lines = pa.LargeBinaryArray.from_buffers(
+                pa.large_binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(buf)]
+            )
+            numbers = pa.array(np.arange(line_no + 1, line_no + len(ends) + 1, dtype=np.int64))
+            line_no += len(ends)
+            carry = buf[int(ends[-1]) + 1:]
+            yield _decoded(numbers, lines)
+            if last:
+                break
+
+
+def _decoded(numbers: pa.Array, lines: pa.Array) -> pa.Table:
+    try:
+        text = lines.cast(pa.large_string())
+        text.validate(full=True)
+        line = pa.nulls(len(lines), pa.large_binary())
+    except pa.ArrowInvalid:
+        text, line = pa.nulls(len(lines), pa.large_string()), lines
+    return pa.table({"source_line": numbers, "text": text, "line": line})
+
+
+def _decompressed_blocks(f: InputFile, block_bytes: int) -> Iterator[bytes]:
+    """The file's bytes after decompression, in blocks of about ``block_bytes``."""
+    with open(f.path, "rb") as raw:
+        if f.compression == "gzip":
+            yield from _gunzip(raw, f.source_file, block_bytes)
+        elif f.compression == "zstd":
+            yield from _unzstd(raw, f.source_file, block_bytes)
+        else:
+            while block := raw.read(block_bytes):
+                yield block
+
+
+def _unzstd(raw: BinaryIO, name: str, block_bytes: int) -> Iterator[bytes]:
+    """Zstandard frame after frame, like ``_gunzip``: a stream reader stops quietly where
+    a file was cut at a block boundary (104 of 254 rows kept, none quarantined), so each
+    frame is decompressed by its own object and a frame that never ends stops the run."""
+    context = zstandard.ZstdDecompressor()
+    frame, open_frame, frames = context.decompressobj(), False, 0
+    try:
+        while chunk := raw.read(block_bytes):
+            data = chunk
+            while data:
+                out = frame.decompress(data)
+                open_frame = True
+                if out:
+                    yield out
+                if not frame.eof:
+                    break
+                data, frame, open_frame = frame.unused_data, context.decompressobj(), False
+                frames += 1
+    except zstandard.ZstdError as err:
+        raise ForensicsError(f"{name}: not a readable zstd file ({err})") from err
+    if open_frame:
+        raise ForensicsError(f"{name}: zstd stream ends before its last frame")
+    if not frames:
+        raise ForensicsError(f"{name}: not a zstd file (no frame; 0 bytes?)")
+
+
+def _gunzip(raw: BinaryIO, name: str, block_bytes: int) -> Iterator[bytes]:
+    """Gzip inflated straight by zlib, member after member as ``gzip`` reads them.
+
+    The ``gzip`` module inflates in small steps and checks the CRC in Python, which costs
+    about twice zlib's own time; zlib checks the CRC itself (``wbits`` 31). Zero padding
+    after a member is skipped like ``gzip`` does; output per call is capped, so a highly
+    compressed member cannot blow past the block size.
+    """
+    inflater = zlib.decompressobj(31)
+    fresh, members, at_end = True, 0, False
+    data = b""
+    parts: list[bytes] = []
+    size = 0
+    try:
+        while True:
+            if not data and not at_end:
+                data = raw.read(1 << 20)
+                at_end = not data
+            if fresh and members:
+                data = data.lstrip(b"\0")
+            if fresh and not data:
+                if at_end and not members:
+                    raise ForensicsError(f"{name}: not a gzip file (no member; 0 bytes?)")
+                if at_end:
+                    break
+                continue
+            fresh = False
+            out = inflater.decompress(data, block_bytes - size)
+            if inflater.eof:
+                data, members, fresh = inflater.unused_data, members + 1, True
+                inflater = zlib.decompressobj(31)
+            else:
+                data = inflater.unconsumed_tail
+                if at_end and not data and not out:
+                    raise ForensicsError(f"{name}: gzip stream ends before its last member")
+            parts.append(out)
+            size += len(out)
+            if size >= block_bytes:
+                yield b"".join(parts)
+                parts, size = [], 0
+    except zlib.error as err:
+        raise ForensicsError(f"{name}: not a readable gzip file ({err})") from err
+    if size:
+        yield b"".join(parts)
+
+
+def _finish(con: duckdb.DuckDBPyConnection, files: list[InputFile], skipped: list[str],
+            staging: Path, out: Path, start: date, end: date, run_id: str,
+            accounts: Path | None, params: IngestParams, report: Progress) -> IngestResult:
+    """Judge the staged rows as a whole, record them, and publish the day partitions."""
+    con.register("input_files", pa.table({
+        "file_index": [f.index for f in files],
+        "source_file": [f.source_file for f in files],
+        "format": [ledger_format(f) for f in files],
+        "compression": [f.compression for f in files],
+        "size_bytes": [f.size_bytes for f in files],
+        "sha256": [f.sha256 for f in files],
+    }))
+    window = {"start": start, "end": end}
+    duplicates = sql_text("ingest_duplicates")
+    con.execute(f"CREATE TABLE ingest_duplicates AS {duplicates}", window)
+    quarantine_file = staging / "quarantine.parquet"
+    con.execute(
+        f"COPY ({sql_text('quarantine')}) TO '{_literal(quarantine_file)}' (FORMAT parquet)",
+        {**window, "run_id": run_id},
+    )
+    con.read_parquet(glob_literal(quarantine_file)).create_view("quarantine", replace=True)
+    ledger = con.sql(sql_text("ingest_ledger"), params={**window, "run_id": run_id})
+    ledger = ledger.to_arrow_table()
+    quality = con.execute(sql_text("ingest_day_quality"), window).fetchall()
+    by_reason = dict(con.execute(
+        "SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY reason").fetchall())
+    if not all(ledger.column("balanced").to_pylist()):
+        raise RuntimeError("ingest ledger does not balance: rows were lost; this is a bug")
+
+    db = connect(out / DB_NAME)
+    try:
+        _record(db, run_id, ledger, quarantine_file, files, start, end, accounts, out)
+        over = [(day, share, worst) for day, _k, _b, share, worst in quality
+                if share > params.max_bad_share]
+        if over:
+            day, share, worst = max(over, key=lambda row: row[1])
+            raise BadInputCeiling(
+                f"{len(over)} day(s) over the bad-row ceiling of {params.max_bad_share:.2%}; "
+                f"worst {day}: {share:.2%} quarantined, worst files: {', '.join(worst[:3])}. "
+                "Nothing was published; see the quarantine table in "
+                f"{out / DB_NAME}"
+            )
+        days = [row[0] for row in quality]
+        totals = {name: sum(ledger.column(name).to_pylist())
+                  for name in ("rows_read", "rows_kept", "rows_quarantined",
+                               "rows_out_of_range")}
+        if not params.allow_empty:
+            _refuse_short_days({row[0]: row[1] for row in quality}, totals, ledger.num_rows,
+                               out, start, end, params)
+        con.execute("CREATE TABLE requests_nullable AS SELECT "
+                    + empty_columns(REQUESTS_COLUMNS))
+        partitions = _write_partitions(con, out, days, params.parallel_files, report)
+        create_requests_view(db, out)
+    finally:
+        db.close()
+    return IngestResult(run_id=run_id, days=days, files=files, skipped_files=skipped,
+                        by_reason=by_reason, partitions=partitions, **totals)
+
+
+def _refuse_short_days(kept: dict[date, int], totals: dict[str, int], files: int, out: Path,
+                       start: date, end: date, params: IngestParams) -> None:
+    """Stop before anything is published when a day kept no rows, or fewer than
+    ``min_day_share`` of the median of the days before it, naming the day and where the
+    rows read went (``totals`` of the ledger's ``files``)."""
+    def days_before(day: date) -> list[date]:
+        return [day - timedelta(days=n) for n in range(1, params.trailing_days + 1)]
+
+    published = {day: _published_rows(out, day) for day in days_before(start)}
+    history = {day: rows for day, rows in published.items() if rows is not None} | kept
+    short = []
+    for day, rows in kept.items():
+        before = [history[d] for d in days_before(day) if d in history]
+        median = float(np.median(before)) if len(before) >= params.min_trailing_days else 0.0
+        if rows == 0 or rows < params.min_day_share * median:
+            short.append((day, rows, median))
+    if not short:
+        return
+    day, rows, median = short[0]
+    what = (f"{day} kept no rows" if rows == 0 else
+            f"{day} kept {rows:,} rows, under {params.min_day_share:.0%} of the median of "
+            f"the days before it ({median:,.0f})")
+    others = f" (and {len(short) - 1} more day(s))" if len(short) > 1 else ""
+    raise ShortDay(
+        f"{what}{others}. Read {files} file(s), {totals['rows_read']:,} rows: "
+        f"{totals['rows_kept']:,} kept, {totals['rows_quarantined']:,} quarantined, "
+        f"{totals['rows_out_of_range']:,} outside {start}..{end}. Nothing was published; "
+        "the last publication is in place. --allow-empty publishes it anyway.")
+
+
+def _published_rows(out: Path, day: date) -> int | None:
+    """Rows of a day's published partition, from its footer; None when there is none."""
+    path = partition_path(out, "requests", day)
+    return pq.ParquetFile(path).metadata.num_rows if path.is_file() else None
+
+
+INGEST_TABLES_DDL = ";\n".join(table_ddl(t) for t in (INGEST_LEDGER, QUARANTINE))
+
+
+def _record(db: duckdb.DuckDBPyConnection, run_id: str, ledger: pa.Table,
+            quarantine_file: Path, files: list[InputFile], start: date, end: date,
+            accounts: Path | None, out: Path) -> None:
+    """Write this run's ledger and quarantine rows, replacing an earlier run's for the
+    same files and days, so re-running a range never doubles the quarantine."""
+    db.execute(INGEST_TABLES_DDL)
+    db.register("run_ledger_rows", ledger)
+    db.register("run_files", pa.table({"source_file": [f.source_file for f in files]}))
+    window = {"start": start, "end": end}
+    db.execute("BEGIN TRANSACTION")
+    db.execute(
+        "DELETE FROM quarantine WHERE source_file IN (SELECT source_file FROM run_files) "
+        "AND (day IS NULL OR day BETWEEN $start AND $end)", window)
+    db.execute("INSERT INTO quarantine SELECT * FROM read_parquet($path)",
+               {"path": glob_literal(quarantine_file)})
+    db.execute("DELETE FROM ingest_ledger WHERE run_id = $run_id", {"run_id": run_id})
+    db.execute("INSERT INTO ingest_ledger SELECT *, $start, $end FROM run_ledger_rows", window)
+    db.execute("COMMIT")
+    load_accounts(db, accounts)
+    export_accounts(db, out)
+
+
+def create_requests_view(db: duckdb.DuckDBPyConnection, out: Path) -> None:
+    """(Re)create the ``requests`` view over every day partition under ``out``."""
+    create_partition_view(db, out, "requests", REQUESTS_COLUMNS)
+
+
+def _literal(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0]

@@ -1,0 +1,562 @@
+"""Linking: accounts into clusters one operator plausibly controls (evidence family 1).
+
+In: the compact per-day tables of a window (``account_day``, ``account_key_day``,
+``account_prefix_hour``, ``account_band_day``, ``account_minute``, ``account_prompt_day``,
+``prompt_pair_day``, ``failover_day``) and the ``accounts`` table, through
+``forensics.duckdb``. Out, in ``forensics.duckdb``: ``account_link_key`` (every key an
+account holds), ``link_key`` (each shared key's popularity), ``account_link_null`` (what
+the window's null of unrelated accounts needs per account), ``account_link_evidence`` (per
+pair, evidence kind and rarity stratum: shared count, chance expectation, p-value),
+``account_link_pair`` (per pair: the combined surprise), ``link_threshold`` (the edge
+threshold of this window), ``account_link`` (the graph's edges), ``clusters`` (every account
+of the window in exactly one cluster, case ids from ``pipeline.linking.lineage``), ``cluster_key``
+(why each cluster is one operator) and ``cluster_lineage`` (``pipeline.publish.publication``
+publishes the clusters).
+
+Linking is not accusation: it says whom a verdict would cover. Evidence is measured
+against the window's own null: for each kind of shared thing (a key, a prompt sent within
+minutes, a near-duplicate band, a synchronized start, a 429 failover) the number two
+accounts share is compared with what two unrelated accounts of this window, as active as
+these two and holding keys as popular as theirs, would share by chance (an overdispersed,
+negative-binomial tail). Independent kinds and rarity strata combine by Fisher's method, so
+ten distinct rare coincidences weigh far more than one and nothing caps them, while a busy
+public prompt, a big NAT, an SDK's default prompt or a consumer mail domain weighs little
+because many unrelated accounts of the window share it. A pair links alone past a
+Bonferroni bound over the window's pairs; weaker pairs are the edges of a graph whose
+Leiden communities (igraph, seeded, vertices in account order: the same inputs give the
+same clusters) are kept member by member, each confirmed against what the rest of its
+community holds in common. A payment card is one payer at any count and joins its holders.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import duckdb
+import igraph
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from pipeline.linking.lineage import assign_cluster_ids, previous_clusters, record_lineage
+from pipeline.linking.surprise import binomial_surprise, count_surprise, fisher_surprise
+from pipeline.settings import FeatureParams, LinkParams
+from pipeline.warehouse import publish_frame, sql_text
+
+TIMED_KINDS: tuple[str, ...] = ("same_prompt", "failover")
+"""Kinds that are coordination in time by themselves (the same prompt within minutes, a
+429 retried within seconds): past the edge bound alone they link a pair. Any other single
+family past the bound (two heavy users of one public corpus, two services in one cloud
+range) is one explanation, not an operator, and needs a second family to link alone."""
+
+SUPPORTING_FAMILIES: tuple[str, ...] = ("client",)
+"""Families that add to the evidence but never corroborate it: a user agent and a default
+system prompt are what every customer of one SDK sends, so two families of evidence must
+come from elsewhere (registration, network, content, timing)."""
+
+CORRELATED_KINDS: dict[str, str] = {
+    "same_prompt": "prompt", "prompt_band": "prompt",
+    "user_agent": "client", "system_hash": "client",
+}
+"""Kinds that see one observation twice, by group: a prompt sent exactly is also a band
+coincidence, and a client's user agent and its default system prompt are one piece of
+software. Of each group a pair (or a member) keeps only the stronger kind: it counts once."""
+
+
+def drop_correlated(evidence: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """``evidence`` (rows with key_type and surprise) without the weaker kinds of each
+    correlated group, per ``by`` (a pair, or a member)."""
+    kinds = (evidence.filter(pl.col("key_type").is_in(list(CORRELATED_KINDS)))
+             .group_by(*by, "key_type").agg(kind_surprise=pl.col("surprise").sum())
+             .with_columns(group=pl.col("key_type").replace_strict(CORRELATED_KINDS)))
+    weaker = (kinds.sort(*by, "group", "kind_surprise", "key_type",
+                         descending=[False] * (len(by) + 1) + [True, False])
+              .filter(pl.int_range(pl.len()).over(*by, "group") > 0)
+              .select(*by, "key_type"))
+    return evidence.join(weaker, on=[*by, "key_type"], how="anti")
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    """What linking found, for the CLI and the DAGs."""
+
+    window_start: date
+    window_end: date
+    account_count: int
+    edge_count: int
+    cluster_count: int
+    linked_cluster_count: int
+    largest_cluster: int
+
+
+LINK_TABLES = ("account_link_key", "link_key", "account_link_null", "account_link_evidence",
+               "account_link_pair", "link_threshold", "account_link")
+
+
+def link_window(start: date, end: date, params: LinkParams) -> tuple[date, date]:
+    """The days keys are gathered from: the run's range and at least the lookback."""
+    return min(start, end - timedelta(days=params.lookback_days - 1)), end
+
+
+def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
+                  run_id: str, params: LinkParams | None = None,
+                  features: FeatureParams | None = None) -> LinkResult:
+    """Build the linking tables and the clusters for the window ending at ``end``.
+
+    The caller owns ``db`` (the output folder's lock and ``forensics.duckdb``) and has made
+    the per-day views; this replaces the window tables whole, so a retry is safe.
+    ``features`` are the per-day tables' settings, which the null needs (how many bands a
+    prompt has, how many accounts a prompt may have to count as shared).
+    """
+    params = params or LinkParams()
+    features = features or FeatureParams()
+    first, last = link_window(start, end, params)
+    window = {"start": first, "end": last}
+    db.register("link_type", pa.table({
+        "key_type": [t.key_type for t in params.link_types],
+        "family": [t.family for t in params.link_types],
+    }))
+    steps = (
+        ("account_link_key", {**window, "burst_minutes": params.burst_minutes,
+                              "edge_margin_minutes": params.edge_margin_minutes,
+                              "sync_minutes": params.sync_minutes,
+                              "idle_minutes": params.idle_minutes}),
+        ("link_key", {}),
+        ("account_link_null", {**window, "max_key_accounts": params.max_key_accounts,
+                               "max_accounts_per_prompt": features.max_accounts_per_prompt}),
+    )
+    for table, values in steps:
+        db.execute(f"CREATE OR REPLACE TABLE {table} AS {sql_text(table)}", values)
+    counted = db.sql(sql_text("account_link_evidence"), params={
+        **window, "max_key_accounts": params.max_key_accounts,
+        "bands_per_prompt": features.band_bins // features.band_rows,
+    }).pl()
+    db.unregister("link_type")
+
+    accounts = db.sql(
+        "SELECT DISTINCT account_id FROM account_day WHERE date BETWEEN $start AND $end "
+        "ORDER BY account_id", params=window).pl()["account_id"]
+    threshold = edge_threshold(len(accounts), params.alpha)
+    evidence = score_evidence(counted, threshold, params.dispersion)
+    pairs = combine_evidence(evidence, threshold)
+    publish_frame(db, "account_link_evidence", evidence,
+                  "account_a, account_b, key_type, stratum")
+    publish_frame(db, "account_link_pair", pairs, "account_a, account_b")
+    publish_frame(db, "link_threshold", pl.DataFrame([threshold]), "account_count")
+    db.execute(f"CREATE OR REPLACE TABLE account_link AS {sql_text('account_link')}",
+               {"min_pair_surprise": params.min_pair_surprise})
+
+    edges = db.sql("SELECT account_a, account_b, weight FROM account_link").pl()
+    null = db.sql("SELECT * FROM account_link_null").pl()
+    def confirm(labels: pl.DataFrame) -> pl.DataFrame:
+        return confirm_members(labels, evidence, pairs, null, threshold,
+                               families={t.key_type: t.family for t in params.link_types},
+                               dispersion=params.member_dispersion)
+
+    labels = cluster_accounts(accounts, edges, evidence, confirm, params)
+    previous = previous_clusters(db)
+    clusters, lineage = assign_cluster_ids(labels, previous)
+    clusters = clusters.with_columns(window_start=pl.lit(first), window_end=pl.lit(last))
+    publish_frame(db, "clusters", clusters, "cluster_id, account_id")
+    db.execute(f"CREATE OR REPLACE TABLE cluster_key AS {sql_text('cluster_key')}")
+    record_lineage(db, lineage.with_columns(run_id=pl.lit(run_id), window_end=pl.lit(last)))
+    sizes = clusters.group_by("cluster_id").len()
+    return LinkResult(
+        window_start=first,
+        window_end=last,
+        account_count=len(accounts),
+        edge_count=edges.height,
+        cluster_count=sizes.height,
+        linked_cluster_count=int((sizes["len"] > 1).sum()),
+        largest_cluster=int(sizes["len"].max() or 0),
+    )
+
+
+def edge_threshold(account_count: int, alpha: float) -> dict[str, float | int]:
+    """The surprise a pair needs to be an edge: -log10(alpha / pairs in the window).
+
+    Every pair of the window's accounts is a test, so a window of 1,000 accounts needs
+    about 7.7 and one of 100,000 about 11.7 (alpha 0.01): the same chance of one false
+    edge whatever the window's size.
+    """
+    pair_count = max(account_count * (account_count - 1) / 2, 1.0)
+    return {"account_count": account_count, "pair_count": pair_count, "alpha": alpha,
+            "edge_surprise": math.log10(pair_count) - math.log10(alpha)}
+
+
+def score_evidence(counted: pl.DataFrame, threshold: dict[str, float | int],
+                   dispersion: float) -> pl.DataFrame:
+    """Each evidence row's p-value and surprise (``count_surprise``); a card's rows take at
+    least the edge threshold (one payer links whatever the null says)."""
+    mean = counted["expected_count"].to_numpy()
+    surprise = count_surprise(counted["shared_count"].to_numpy(), mean,
+                              np.full_like(mean, dispersion))
+    return counted.with_columns(
+        p_value=pl.Series(np.power(10.0, -surprise)),
+        surprise=pl.Series(surprise),
+    ).with_columns(
+        surprise=pl.when(pl.col("key_type") == "payment_fingerprint")
+        .then(pl.max_horizontal("surprise", pl.lit(threshold["edge_surprise"])))
+        .otherwise("surprise"),
+    )
+
+
+def combine_evidence(evidence: pl.DataFrame, threshold: dict[str, float | int]) -> pl.DataFrame:
+    """One row per pair: the Fisher combination of its evidence rows (each kind and
+    stratum a component), after keeping only the stronger of each correlated group.
+    ``is_edge`` (links alone) needs the edge bound and a card, two families, or a timed
+    kind past the bound by itself. ``graph_surprise`` leaves the supporting families out:
+    it weighs the pair in the account graph, where an SDK's user agent and default prompt,
+    shared by every customer of one client, would otherwise chain unrelated operators that
+    script the same client into one community.
+
+    Columns: account_a, account_b, components, surprise, graph_surprise, p_value, families,
+    is_edge.
+    """
+    edge = float(threshold["edge_surprise"])
+    kept = drop_correlated(evidence, ["account_a", "account_b"])
+    corroborating = ~pl.col("family").is_in(list(SUPPORTING_FAMILIES))
+    pairs = kept.group_by("account_a", "account_b").agg(
+        components=pl.len(),
+        summed=pl.col("surprise").sum(),
+        graph_components=corroborating.sum(),
+        graph_summed=pl.col("surprise").filter(corroborating).sum(),
+        card=(pl.col("key_type") == "payment_fingerprint").any(),
+        timed=pl.col("surprise").filter(pl.col("key_type").is_in(TIMED_KINDS)).max(),
+        families=pl.col("family").unique().sort(),
+    )
+    combined = fisher_surprise(pairs["summed"].to_numpy(),
+                               pairs["components"].to_numpy().astype(np.float64))
+    graph = fisher_surprise(pairs["graph_summed"].to_numpy(),  # no component: surprise 0
+                            np.maximum(pairs["graph_components"].to_numpy(), 1)
+                            .astype(np.float64))
+    card_floor = {name: pl.when("card").then(pl.max_horizontal(name, pl.lit(edge)))
+                  .otherwise(name) for name in ("surprise", "graph_surprise")}
+    return (pairs.with_columns(surprise=pl.Series(combined, dtype=pl.Float64),
+                               graph_surprise=pl.Series(graph, dtype=pl.Float64))
+            .with_columns(**card_floor)
+            .with_columns(p_value=pl.lit(10.0).pow(-pl.col("surprise")),
+                          is_edge=(pl.col("surprise") >= edge)
+                          & (pl.col("card") | (pl.col("families").list.set_difference(
+                              list(SUPPORTING_FAMILIES)).list.len() >= 2)
+                             | (pl.col("timed").fill_null(0.0) >= edge)),
+                          components=pl.col("components").cast(pl.Int64))
+            .select("account_a", "account_b", "components", "surprise", "graph_surprise",
+                    "p_value", "families", "is_edge")
+            .sort("account_a", "account_b"))
+
+
+def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
+                    pairs: pl.DataFrame, null: pl.DataFrame,
+                    threshold: dict[str, float | int], *, families: dict[str, str],
+                    dispersion: float = 1e9, rounds: int = 2) -> pl.DataFrame:
+    """Keep in each community only the accounts the rest of it explains: (account_id,
+    label, member_surprise), an account that fails becoming a community of its own.
+
+    Leiden groups accounts whose pairs are denser in evidence than the resolution; an
+    account can ride along on a few weak pairs. Each member is therefore tested on whether
+    what it shares concentrates on the rest of its community (``_pair_sum_tests``: a
+    binomial tail of its sharing with the community given its sharing with anyone, per
+    kind and stratum; failovers as events against their chance means), the kinds combined
+    by Fisher's method. What it shares with its own card's holders is left out
+    (``_payers``): they are joined afterwards anyway, and two enterprises Leiden put
+    together would otherwise each hold their members in. It stays when that reaches
+    -log10(alpha / window accounts) and so does its second strongest evidence ``family``
+    on its own (key type to family): one explanation alone (a topic's heavy users, one
+    NAT, one cloud range) is not an operator, and "client" evidence supports but never
+    corroborates. It also stays when one of its pairs inside the community links on its
+    own (``pairs.is_edge``) without a card, to a member that passes the test, or to anyone
+    in a community where nobody passes it: that is how a community of two or three
+    stands, while a team linked among itself does not ride inside another's community. A
+    card does not keep an account in a community: card holders are joined to each other
+    afterwards (``join_card_holders``), so an enterprise's card cannot hold it inside a
+    campaign's community.
+    Tested again after the failures leave, ``rounds`` times.
+    """
+    member_edge = math.log10(max(int(threshold["account_count"]), 1)) \
+        - math.log10(float(threshold["alpha"]))
+    failovers = _directed(evidence.filter(pl.col("key_type") == "failover").select(
+        "account_a", "account_b", "key_type", "stratum", "shared_count", "expected_count"))
+    edges = pairs.filter("is_edge").join(_card_pairs(evidence), on=["account_a", "account_b"],
+                                         how="anti")
+    strong = _directed(edges.select("account_a", "account_b"))
+    failover_floor = float(failovers["expected_count"].min() or 0.0)
+    current = labels.with_columns(member_surprise=pl.lit(None, pl.Float64))
+    for _ in range(rounds):
+        label = current.select("account_id", "label")
+        size = label.group_by("label").len("n")
+        members = _member_surprise(pl.concat([
+            _pair_sum_tests(evidence, null, label),
+            _failover_tests(failovers, label, failover_floor, dispersion),
+        ], how="vertical_relaxed"), families).drop("label")
+        tested = (label.join(members, on="account_id", how="left")
+                  .with_columns(passes=(pl.col("member_surprise") >= member_edge)
+                                & (pl.col("second_surprise") >= member_edge))
+                  .with_columns(pl.col("passes").fill_null(False))
+                  .with_columns(settled=pl.col("passes").any().over("label")))
+        partners = (_inside(strong, label)
+                    .join(tested.select(other="account_id", other_passes="passes"), on="other")
+                    .join(tested.select("account_id", "settled"), on="account_id")
+                    .filter(pl.col("other_passes") | ~pl.col("settled"))
+                    .select("account_id").unique().with_columns(strong=pl.lit(True)))
+        current = (current.drop("member_surprise")
+                   .join(tested.select("account_id", "member_surprise", "passes"),
+                         on="account_id", how="left")
+                   .join(partners, on="account_id", how="left")
+                   .join(size, on="label")
+                   .with_columns(stays=(pl.col("n") > 1)
+                                 & (pl.col("passes") | pl.col("strong").fill_null(False))))
+        alone = -1 - pl.int_range(pl.len())
+        current = (current.sort("account_id")
+                   .with_columns(label=pl.when("stays").then("label").otherwise(alone))
+                   .select("account_id", "label", "member_surprise"))
+    return current
+
+
+def _inside(pairs: pl.DataFrame, label: pl.DataFrame) -> pl.DataFrame:
+    """The rows of (account_id, other, ...) whose two accounts share a label."""
+    return (pairs.join(label, on="account_id")
+            .join(label.rename({"account_id": "other", "label": "other_label"}), on="other")
+            .filter(pl.col("label") == pl.col("other_label")))
+
+
+def _directed(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Rows of (account_a, account_b, ...) once from each side: (account_id, other, ...)."""
+    rest = [c for c in pairs.columns if c not in ("account_a", "account_b")]
+    return pl.concat([
+        pairs.select(pl.col("account_a").alias("account_id"),
+                     pl.col("account_b").alias("other"), *rest),
+        pairs.select(pl.col("account_b").alias("account_id"),
+                     pl.col("account_a").alias("other"), *rest),
+    ])
+
+
+def _card_pairs(evidence: pl.DataFrame) -> pl.DataFrame:
+    """(account_a, account_b) of every card: a star from the card's first account."""
+    return (evidence.filter(pl.col("key_type") == "payment_fingerprint")
+            .select("account_a", "account_b").unique())
+
+
+def _sums(frame: pl.DataFrame, by: list[str], column: str, name: str) -> pl.DataFrame:
+    return frame.group_by(by).agg(pl.col(column).sum().alias(name))
+
+
+def _pair_sum_tests(evidence: pl.DataFrame, null: pl.DataFrame,
+                    label: pl.DataFrame) -> pl.DataFrame:
+    """Per member (``label``: account_id, label), kind and stratum: whether what the
+    account shares concentrates on its community.
+
+    Of the X things the account shares with anyone in the window (summed over its pairs),
+    X_C are with the community's other accounts. Under the window's null the share of its
+    chance sharing that falls on them is p = E_C / E, the null's pair means summed over
+    them (sharing or not: (S_a D_C + d_a S_C) / 2M, D and S summed over the community
+    without the holders of the account's card, itself included) over the same sum over
+    the whole window without them; pairs with its card's holders count in neither X nor
+    X_C (``_payers``). The surprise is the binomial tail P(X_C or more of X | p); X and
+    the d and S of the null are each in one unit on both sides of the ratio, so bands need
+    no conversion to prompts. Conditioning on X takes the account's own appetite out: a
+    heavy user of a public corpus shares much with everyone, the community included, and
+    is not tied to it by that; a campaign's account shares little, but nearly all of it
+    with the other accounts of its campaign. Columns: account_id, label, key_type,
+    stratum, surprise."""
+    payer = _payers(evidence, label["account_id"])
+    keyed = evidence.filter(~pl.col("key_type").is_in(["payment_fingerprint", "failover"]))
+    both = (_directed(keyed.select("account_a", "account_b", "key_type", "stratum",
+                                   shared="shared_count"))
+            .join(payer, on="account_id")
+            .join(payer.rename({"account_id": "other", "payer": "other_payer"}), on="other")
+            .filter(pl.col("payer") != pl.col("other_payer")))
+    inside = (_inside(both, label)
+              .group_by("account_id", "label", "key_type", "stratum")
+              .agg(shared=pl.col("shared").sum()))
+    activity = (null.select("account_id", "key_type", "key_count", "type_incidences")
+                .unique().join(payer, on="account_id"))
+    reach = (null.filter(pl.col("stratum").is_not_null())
+             .select("account_id", "key_type", "stratum", "coholder_count")
+             .join(payer, on="account_id"))
+    placed_d = activity.join(label, on="account_id")
+    placed_s = reach.join(label, on="account_id")
+
+    def pair_means(d_all: pl.Expr, s_all: pl.Expr) -> pl.Expr:
+        return (pl.col("coholder_count") * d_all + pl.col("key_count") * s_all)
+
+    tested = (inside
+              .join(_sums(both, ["account_id", "key_type", "stratum"], "shared", "total"),
+                    on=["account_id", "key_type", "stratum"])
+              .join(activity, on=["account_id", "key_type"], how="left")
+              .join(reach.drop("payer"), on=["account_id", "key_type", "stratum"],
+                    how="left")
+              .join(_sums(placed_d, ["label", "key_type"], "key_count", "group_d"),
+                    on=["label", "key_type"], how="left")
+              .join(_sums(placed_s, ["label", "key_type", "stratum"], "coholder_count",
+                          "group_s"), on=["label", "key_type", "stratum"], how="left")
+              .join(_sums(placed_d, ["label", "payer", "key_type"], "key_count", "mates_d"),
+                    on=["label", "payer", "key_type"], how="left")
+              .join(_sums(placed_s, ["label", "payer", "key_type", "stratum"],
+                          "coholder_count", "mates_s"),
+                    on=["label", "payer", "key_type", "stratum"], how="left")
+              .join(_sums(reach, ["key_type", "stratum"], "coholder_count", "window_s"),
+                    on=["key_type", "stratum"], how="left")
+              .join(_sums(activity, ["payer", "key_type"], "key_count", "payer_d"),
+                    on=["payer", "key_type"], how="left")
+              .join(_sums(reach, ["payer", "key_type", "stratum"], "coholder_count",
+                          "payer_s"), on=["payer", "key_type", "stratum"], how="left")
+              .with_columns(pl.col("key_count", "coholder_count", "group_d", "group_s",
+                                   "mates_d", "mates_s", "window_s", "payer_d", "payer_s")
+                            .fill_null(0))
+              .with_columns(share=(
+                  pair_means(pl.col("group_d") - pl.col("mates_d"),
+                             pl.col("group_s") - pl.col("mates_s"))
+                  / pair_means(pl.col("type_incidences") - pl.col("payer_d"),
+                               pl.col("window_s") - pl.col("payer_s")))
+                  .fill_nan(1.0).clip(0.0, 1.0)))
+    return tested.select("account_id", "label", "key_type", "stratum").with_columns(
+        surprise=pl.Series(binomial_surprise(tested["shared"].to_numpy(),
+                                             tested["total"].to_numpy(),
+                                             tested["share"].to_numpy()), dtype=pl.Float64))
+
+
+def _payers(evidence: pl.DataFrame, accounts: pl.Series) -> pl.DataFrame:
+    """(account_id, payer): the first account of the card it pays with, or itself. Card
+    holders are joined afterwards whatever else they share (``join_card_holders``), so a
+    member must be tied to its community by accounts other than its card's."""
+    hubs = _card_pairs(evidence).select(account_id="account_b", payer="account_a") \
+        .unique("account_id")
+    return (pl.DataFrame({"account_id": accounts}).join(hubs, on="account_id", how="left")
+            .with_columns(payer=pl.coalesce("payer", "account_id")))
+
+
+def _failover_tests(failovers: pl.DataFrame, label: pl.DataFrame, floor: float,
+                    dispersion: float) -> pl.DataFrame:
+    """Per member: its failovers with the rest of its community against their chance
+    expectations, the pairs without a failover counting at the smallest expectation (a
+    negative-binomial tail of size ``dispersion``). Columns: account_id, label, key_type,
+    stratum, surprise."""
+    size = label.group_by("label").len("n")
+    observed = (_inside(failovers, label)
+                .group_by("account_id", "label", "key_type", "stratum").agg(
+                    shared=pl.col("shared_count").sum(),
+                    pair_expected=pl.col("expected_count").sum(),
+                    pairs=pl.len())
+                .join(size, on="label")
+                .with_columns(expected=pl.col("pair_expected")
+                              + floor * (pl.col("n") - 1 - pl.col("pairs")).clip(0, None)))
+    expected = observed["expected"].to_numpy()
+    return observed.select("account_id", "label", "key_type", "stratum").with_columns(
+        surprise=pl.Series(count_surprise(observed["shared"].to_numpy(), expected,
+                                          np.full_like(expected, dispersion)),
+                           dtype=pl.Float64))
+
+
+def _member_surprise(tested: pl.DataFrame, families: dict[str, str]) -> pl.DataFrame:
+    """Per member (account_id, label): Fisher over its tests (the stronger kind
+    of each correlated group only), and the surprise of its second strongest family on its
+    own, supporting families left out (``second_surprise``): a second, independent
+    explanation."""
+    kept = drop_correlated(tested, ["account_id", "label"]).with_columns(
+        family=pl.col("key_type").replace_strict(families, default="other"))
+    by_family = kept.group_by("account_id", "label", "family").agg(
+        components=pl.len().cast(pl.Float64), summed=pl.col("surprise").sum())
+    by_family = by_family.with_columns(family_surprise=pl.Series(fisher_surprise(
+        by_family["summed"].to_numpy(), by_family["components"].to_numpy()), dtype=pl.Float64))
+    second = (by_family.filter(~pl.col("family").is_in(SUPPORTING_FAMILIES))
+              .sort("account_id", "label", "family_surprise", "family",
+                    descending=[False, False, True, False])
+              .filter(pl.int_range(pl.len()).over("account_id", "label") == 1)
+              .select("account_id", "label", second_surprise="family_surprise"))
+    members = kept.group_by("account_id", "label").agg(
+        components=pl.len().cast(pl.Float64),
+        summed=pl.col("surprise").sum(),
+    ).join(second, on=["account_id", "label"], how="left").with_columns(
+        pl.col("second_surprise").fill_null(0.0))
+    return members.with_columns(
+        member_surprise=pl.Series(fisher_surprise(
+            members["summed"].to_numpy(), members["components"].to_numpy()),
+            dtype=pl.Float64),
+    ).select("account_id", "label", "member_surprise", "second_surprise")
+
+
+def cluster_accounts(accounts: pl.Series, edges: pl.DataFrame, evidence: pl.DataFrame,
+                     confirm: Callable[[pl.DataFrame], pl.DataFrame],
+                     params: LinkParams) -> pl.DataFrame:
+    """(account_id, label): Leiden's communities with each member confirmed, card holders
+    joined, and then the accounts still alone grouped again among themselves and
+    confirmed. Card holders join before the strays are regrouped: an account its
+    community's test let go but whose card its community holds is that payer's, not a
+    stray free to fall in with another campaign's accounts."""
+    confirmed = confirm(detect_communities(accounts, edges, params))
+    carded = join_card_holders(confirmed.select("account_id", "label"), evidence)
+    alone = -1 - pl.int_range(pl.len())
+    carded = (carded.sort("account_id")
+              .with_columns(label=pl.when(pl.len().over("label") > 1).then("label")
+                            .otherwise(alone)))
+    pairs = max(len(accounts) * (len(accounts) - 1) / 2, 1.0)
+    density = float(edges["weight"].sum()) / pairs
+    sparse = params.model_copy(update={"resolution": min(params.resolution, density)
+                                       or params.resolution})
+    confirmed = confirm(regroup_strays(carded, edges, sparse))
+    return join_card_holders(confirmed.select("account_id", "label"), evidence)
+
+
+def join_card_holders(labels: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
+    """(account_id, label) with every community that shares a payment card merged: a card
+    is one payer at any count, so its holders are one cluster however sparse their other
+    evidence. Leiden's density criterion would cut a star of 300 card holders apart (a
+    card's n accounts are n - 1 star rows, not a clique), so cards join after it, as the
+    connected components of communities and cards."""
+    index = labels.sort("account_id").with_row_index("vertex")
+    anchors = index.group_by("label").agg(anchor=pl.col("vertex").min())
+    within = index.join(anchors, on="label").filter(pl.col("vertex") != pl.col("anchor"))
+    cards = (_card_pairs(evidence)
+             .join(index.select(account_a="account_id", a="vertex"), on="account_a")
+             .join(index.select(account_b="account_id", b="vertex"), on="account_b")
+             .select("a", "b"))
+    edges = pl.concat([within.select(a="vertex", b="anchor"), cards]).sort("a", "b")
+    graph = igraph.Graph(n=index.height, edges=edges.rows(), directed=False)
+    components = graph.connected_components().membership
+    return index.select("account_id", label=pl.Series(components, dtype=pl.Int64))
+
+
+def detect_communities(accounts: pl.Series, edges: pl.DataFrame,
+                       params: LinkParams) -> pl.DataFrame:
+    """Leiden communities of the weighted account graph: (account_id, label).
+
+    Every account is a vertex, so an account without edges is a community of one. CPM
+    with a low resolution keeps a sparse but connected campaign whole (modularity's
+    resolution limit would cut it into pieces, and would also pull a lone account into
+    whichever community its one edge reaches) while separating groups joined by a bridge.
+    Python's ``random`` is igraph's generator; seeding it makes the result a function of
+    the inputs.
+    """
+    index = pl.DataFrame({"account_id": accounts, "vertex": np.arange(len(accounts))})
+    pairs = (edges.join(index.rename({"account_id": "account_a", "vertex": "a"}), on="account_a")
+             .join(index.rename({"account_id": "account_b", "vertex": "b"}), on="account_b")
+             .sort("a", "b"))
+    graph = igraph.Graph(n=len(accounts), edges=pairs.select("a", "b").rows(), directed=False)
+    random.seed(params.seed)
+    igraph.set_random_number_generator(random)
+    partition = graph.community_leiden(
+        objective_function="CPM", weights=pairs["weight"].to_list() or None,
+        resolution=params.resolution, n_iterations=-1)
+    return index.with_columns(label=pl.Series(partition.membership, dtype=pl.Int64)) \
+        .select("account_id", "label")
+
+
+def regroup_strays(confirmed: pl.DataFrame, edges: pl.DataFrame,
+                   params: LinkParams) -> pl.DataFrame:
+    """(account_id, label): the confirmed communities as they are, and Leiden run again on
+    the graph of the accounts the member test left alone. In a noisy window Leiden may
+    spread a small group over communities of chance pairs, where each of its accounts
+    fails the member test; among the strays the group is what is left to find."""
+    stray = confirmed.filter(pl.col("label") < 0)["account_id"]
+    among = edges.filter(pl.col("account_a").is_in(stray.implode())
+                         & pl.col("account_b").is_in(stray.implode()))
+    offset = int(confirmed["label"].max() or 0) + 1
+    again = detect_communities(stray, among, params).with_columns(
+        pl.col("label") + offset)
+    return pl.concat([confirmed.filter(pl.col("label") >= 0).select("account_id", "label"),
+                      again]).sort("account_id")

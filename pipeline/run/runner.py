@@ -1,0 +1,301 @@
+"""The run: the pipeline's stages as task-sized calls, under the output lock, in the ledger.
+
+In: the CLI's (or a DAG task's) paths, date range and parameters. Out: whatever the stages
+write under the output folder, and rows in the ``runs`` table of ``forensics.duckdb``
+saying what ran, with which parameters, and how it ended.
+
+Three kinds of task, the same for ``forensics run`` and for the Airflow DAGs:
+``ingest_task`` (the range's logs into day partitions; holds the output lock),
+``day_task`` (one day's compact tables; reads and writes only that day's Parquet files,
+so days run in parallel, in processes or on workers, without the lock) and
+``window_task`` (every window stage in order; holds the lock, owns the database).
+``run_pipeline`` is the three in a row under one lock. The stages themselves live in
+their own modules and know nothing of locks or ledgers. Validation is imported inside the
+two tasks that run it: Great Expectations takes seconds to import, and a day task, which
+runs once per day and worker, never needs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.detection.scoring import record_verdicts, score_clusters
+from pipeline.detection.statistics import compute_statistics
+from pipeline.features.features import build_day_features, create_feature_views
+from pipeline.ingest.adapters import extract_spend_logs, redact_url
+from pipeline.ingest.ingest import IngestResult, Progress, check_inputs, ingest
+from pipeline.linking.linking import LinkResult, link_accounts
+from pipeline.publish.manifest import ledger_inputs, prune_validation, write_manifest
+from pipeline.publish.provenance import code_version
+from pipeline.publish.publication import Published, publish, run_stamp
+from pipeline.registry import RUNS
+from pipeline.settings import IngestParams, PipelineParams
+from pipeline.warehouse import (
+    DB_NAME,
+    connect,
+    output_lock,
+    remove_dead_temp_files,
+    table_ddl,
+)
+
+RUNS_DDL = table_ddl(RUNS, primary_key=True)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What a run was asked to do: the paths and range of the CLI's options."""
+
+    logs: Path
+    out: Path
+    start: date
+    end: date
+    accounts: Path | None = None
+    signing_key: Path | None = None
+    """The Ed25519 private key the manifests are signed with; None leaves them unsigned.
+    A path, never recorded: the auditor's public key says who signed."""
+    source: str | None = None
+    """A ``postgresql://`` URL to read LiteLLM's spend logs from into ``logs`` (then
+    ``source_folder(out)``) before the ingest; None reads ``logs`` as it is."""
+
+    def to_dict(self) -> dict[str, str | None]:
+        """Plain strings, for Airflow params and XCom (tasks pass paths, not frames); the
+        source's password is never among them."""
+        values = {k: None if v is None else str(v) for k, v in asdict(self).items()}
+        if self.source is not None:
+            values["source"] = redact_url(self.source)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunRequest:
+        return cls(logs=Path(values["logs"]), out=Path(values["out"]),
+                   start=date.fromisoformat(str(values["start"])),
+                   end=date.fromisoformat(str(values["end"])),
+                   accounts=Path(values["accounts"]) if values.get("accounts") else None,
+                   signing_key=(Path(values["signing_key"]) if values.get("signing_key")
+                                else None),
+                   source=values.get("source") or None)
+
+
+def source_folder(out: Path) -> Path:
+    """Where a database source's rows are copied for the ingest: inside the output folder,
+    so the manifest hashes them like any log file and the run can be verified later."""
+    return out / "sources" / "litellm"
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """What the window stages produced."""
+
+    linking: LinkResult
+    verdicts: dict[str, int]
+    published: Published | None = None
+    """Where the publication went; None when the stages stopped before it."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced, for the CLI to print."""
+
+    run_id: str
+    ingest: IngestResult
+    window: WindowResult
+
+
+def recorded_parameters(params: PipelineParams, request: RunRequest) -> dict[str, Any]:
+    """What the reports and the manifest record of a run's parameters: the range, the
+    accounts file's name and every stage's settings. Not the folders: the inputs are
+    identified by their hashes, and the same run into another folder is the same run."""
+    return {"start": request.start.isoformat(), "end": request.end.isoformat(),
+            "accounts": request.accounts.name if request.accounts else None,
+            **params.model_dump()}
+
+
+def new_run_id() -> str:
+    """A run id that sorts by start time and is unique per process."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{os.getpid()}"
+
+
+def run_ingest(request: RunRequest, params: IngestParams | None = None,
+               progress: Progress | None = None) -> IngestResult:
+    """``forensics ingest``: only the ingest stage."""
+    return ingest_task(request, PipelineParams(ingest=params or IngestParams()),
+                       progress=progress)
+
+
+def ingest_task(request: RunRequest, params: PipelineParams, *, run_id: str | None = None,
+                progress: Progress | None = None, locked: bool = False) -> IngestResult:
+    """Ingest the range (a task: takes the lock unless its caller holds it)."""
+    from pipeline.validation.validation import (  # Great Expectations: see the module's docstring
+        raise_if_failed,
+        validate_raw,
+    )
+
+    with _ledgered("ingest", request, params, run_id, locked) as rid:
+        if request.source is not None:
+            if progress:
+                progress(f"reading {redact_url(request.source)}", 0, 1)
+            shutil.rmtree(request.logs, ignore_errors=True)
+            extract_spend_logs(request.source, request.start, request.end, request.logs)
+        ingested = ingest(request.logs, request.out, request.start, request.end, run_id=rid,
+                          accounts=request.accounts, params=params.ingest, progress=progress)
+        if progress:
+            progress("validating raw partitions", 0, 1)
+        raise_if_failed(validate_raw(request.out, ingested.days, rid),
+                        allow_invalid=params.reports.allow_invalid)
+        if progress:
+            progress("validating raw partitions", 1, 1)
+        return ingested
+
+
+def day_task(request: RunRequest, params: PipelineParams, day: date) -> list[Path]:
+    """One day's compact tables. No lock and no database: days run side by side."""
+    return build_day_features(request.out, day, params=params.features)
+
+
+def window_task(request: RunRequest, params: PipelineParams, *, run_id: str | None = None,
+                progress: Progress | None = None, locked: bool = False,
+                publish: bool = True) -> WindowResult:
+    """Every window stage in order, reading only the compact tables (a task: takes the
+    lock unless its caller holds it). ``publish=False`` stops before the reports and the
+    manifest (``forensics verify --rederive`` recomputes findings only)."""
+    from pipeline.validation.validation import (  # Great Expectations: see the module's docstring
+        raise_if_failed,
+        validate_window,
+    )
+
+    report = progress or (lambda _step, _done, _total: None)
+    with _ledgered("window", request, params, run_id, locked) as rid:
+        report("linking accounts", 0, 1)
+        db = connect(request.out / DB_NAME)
+        try:
+            create_feature_views(db, request.out)
+            linked = link_accounts(db, request.start, request.end, run_id=rid,
+                                   params=params.linking, features=params.features)
+            report("statistics and scoring", 0, 1)
+            compute_statistics(db, linked.window_start, linked.window_end,
+                               params.statistics)
+            findings = score_clusters(db, params.scoring)
+            record_verdicts(db, rid)
+            report("statistics and scoring", 1, 1)
+            report("validating window tables", 0, 1)
+            validation = validate_window(
+                request.out, rid, db=db,
+                min_baseline_clusters=params.statistics.min_baseline_clusters)
+            raise_if_failed(validation, allow_invalid=params.reports.allow_invalid)
+            report("validating window tables", 1, 1)
+            published = None
+            if publish:
+                report("reports", 0, 1)
+                published = publish_run(db, request, params, rid,
+                                        invalid=not validation.success)
+                report("reports", 1, 1)
+        finally:
+            db.close()
+        counts = dict(findings.group_by("verdict").len().sort("verdict").iter_rows())
+        return WindowResult(linking=linked, verdicts=counts, published=published)
+
+
+def run_pipeline(request: RunRequest, params: PipelineParams | None = None,
+                 progress: Progress | None = None) -> RunResult:
+    """``forensics run``: the three tasks in a row, under one lock and one run id."""
+    params = params or PipelineParams()
+    report = progress or (lambda _step, _done, _total: None)
+    with _ledgered("run", request, params, None, False) as run_id:
+        ingested = ingest_task(request, params, run_id=run_id, progress=progress, locked=True)
+        for i, day in enumerate(ingested.days):
+            report(f"features {day}", i, len(ingested.days))
+            day_task(request, params, day)
+        report("features", len(ingested.days), len(ingested.days))
+        window = window_task(request, params, run_id=run_id, progress=progress, locked=True)
+        return RunResult(run_id=run_id, ingest=ingested, window=window)
+
+
+def publish_run(db: Any, request: RunRequest, params: PipelineParams, run_id: str, *,
+                invalid: bool) -> Published:
+    """The run's dated publication (findings and reports), then the manifest over
+    everything written (so it is last). The PDFs' creation date is the day after the
+    range: a parameter of the run, never the clock. Reached only when validation passed,
+    or failed and an investigator allowed it (``invalid``: every page says so, and
+    ``latest`` stays where it was)."""
+
+    recorded = recorded_parameters(params, request)
+    generated_at = run_stamp(request.end)
+    published = publish(db, request.out, run_id=run_id, generated_at=generated_at,
+                        params=recorded, excerpts=params.reports.excerpts, invalid=invalid)
+    prune_validation(request.out, params.reports.validation_runs_kept)
+    write_manifest(request.out, inputs=ledger_inputs(db), params=recorded,
+                   code_version=code_version(), publication=published.folder.name,
+                   signing_key=request.signing_key)
+    return published
+
+
+@contextmanager
+def _ledgered(command: str, request: RunRequest, params: PipelineParams, run_id: str | None,
+              locked: bool) -> Iterator[str]:
+    """Lock the output folder (unless the caller holds it) and record the run's start and
+    its outcome, failed or not. A task inside a run shares the run's id and ledger row."""
+    # A database source's folder is made under the lock; until then the working folder
+    # stands in for it, so the range and the accounts file are still checked first.
+    check_inputs(request.logs if request.source is None else Path.cwd(), request.start,
+                 request.end, request.accounts)
+    if locked and run_id is not None:
+        yield run_id
+        return
+    run_id = run_id or new_run_id()
+    parameters = json.dumps({**request.to_dict(), **params.model_dump()}, sort_keys=True,
+                            default=str)
+    holder = {"run_id": run_id, "command": command,
+              "started_at": datetime.now(UTC).isoformat()}
+    with nullcontext() if locked else output_lock(request.out, holder):
+        _settle_abandoned(request.out, run_id)
+        _write_run(request.out, run_id, command, parameters, "running", None)
+        try:
+            yield run_id
+        except BaseException as err:
+            _write_run(request.out, run_id, command, parameters, "failed",
+                       str(err).splitlines()[0] if str(err) else type(err).__name__)
+            raise
+        _write_run(request.out, run_id, command, parameters, "succeeded", None)
+
+
+def _settle_abandoned(out: Path, run_id: str) -> None:
+    """Close what a dead run left: its ``running`` row in ``runs`` (the lock is ours, so
+    no live run is behind it) becomes ``abandoned``, and temporary files of processes that
+    no longer exist are removed. A run killed by kill -9, a timeout or a full disk
+    otherwise stays ``running`` forever and leaves zero-byte ``.tmp`` files."""
+    remove_dead_temp_files(out)
+    if not (out / DB_NAME).exists():
+        return
+    db = connect(out / DB_NAME)
+    try:
+        db.execute(RUNS_DDL)
+        db.execute("UPDATE runs SET status = 'abandoned', message = $message "
+                   "WHERE status = 'running'",
+                   {"message": f"no live run held the output folder when {run_id} started "
+                               "(killed, timed out or out of disk)"})
+    finally:
+        db.close()
+
+
+def _write_run(out: Path, run_id: str, command: str, parameters: str, status: str,
+               message: str | None) -> None:
+    db = connect(out / DB_NAME)
+    try:
+        db.execute(RUNS_DDL)
+        db.execute(
+            "INSERT INTO runs VALUES ($run_id, $command, $parameters, $now, NULL, $status, "
+            "$message) ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, "
+            "message = excluded.message, finished_at = excluded.started_at",
+            {"run_id": run_id, "command": command, "parameters": parameters,
+             "now": datetime.now(UTC), "status": status, "message": message},
+        )
+    finally:
+        db.close()

@@ -1,0 +1,86 @@
+"""Golden cases of the window's SQL tables: input rows of the tables a query reads,
+its parameters, and every row it must give, run on stand-ins typed by the registry.
+
+In: ``tests/golden/<table>/*.json`` cases with ``tables`` (the per-day tables' cases, with
+``requests``, run through the stage in ``tests/test_features.py``). Out: the query of
+``sql/<stage>/<table>.sql`` compared row by row; a test that every registered SQL table has a case
+or is on the list of those still without one, which may only shrink.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipeline.registry import REGISTRY
+from pipeline.warehouse import sql_files, sql_text
+
+from conftest import assert_golden_rows
+from stand_ins import build_stand_ins
+
+GOLDEN = Path(__file__).parent
+SQL = {name.rsplit("/", 1)[-1]: name for name in sql_files()}
+"""Every SQL file by the object it makes: ``case_rules`` is ``investigation/case_rules``."""
+CASES = sorted(c for c in GOLDEN.glob("*/*.json") if "tables" in json.loads(c.read_text()))
+
+WITHOUT_CASE = frozenset({
+    "cluster_profile",
+    "ingest_day_quality", "ingest_duplicates", "ingest_ledger", "ingest_records",
+    "quarantine", "requests", "validation_cluster_membership",
+    "validation_ingest_reconciliation",
+    "indicator_case", "indicator_key",
+})
+"""Registered tables made by a SQL file of their own that no golden case pins yet: the
+ingest tables are checked through whole ingest runs (``tests/test_ingest.py``), the
+linking and scoring ones through the scenarios of ``tests/test_linking.py`` and
+``tests/test_statistics.py``, the investigator's and the indicators' queries on the sample
+run (``tests/test_investigation.py``, ``tests/test_indicators.py``). A new table needs a
+case; a table that gains one leaves this list."""
+
+
+@pytest.fixture(scope="module")
+def run_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
+    stand_ins = build_stand_ins(tmp_path_factory.mktemp("inputs"))
+    stand_ins.day.close()
+    yield stand_ins.run
+    stand_ins.run.close()
+
+
+def _parameter(value: object) -> object:
+    """A case's parameter as the pipeline binds it: an ISO date string is a date."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return date.fromisoformat(value)
+    return value
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_golden_case(run_db, case):
+    spec = json.loads(case.read_text())
+    table = case.parent.name
+    run_db.execute("BEGIN")
+    try:
+        for name, rows in spec["tables"].items():
+            run_db.register("_rows", pl.DataFrame(rows, infer_schema_length=None))
+            run_db.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _rows")
+            run_db.unregister("_rows")
+        params = {k: _parameter(v) for k, v in spec.get("params", {}).items()}
+        got = run_db.sql(sql_text(SQL[table]), params=params).pl().to_dicts()
+    finally:
+        run_db.execute("ROLLBACK")
+    assert_golden_rows(table, got, spec["expected"])
+
+
+def test_every_registered_sql_table_has_a_case_or_is_listed_without_one():
+    made_by_sql = {t.name for t in REGISTRY.values() if t.name in SQL and t.kind != "reader"}
+    cased = {c.parent.name for c in GOLDEN.glob("*/*.json")}
+    assert made_by_sql >= WITHOUT_CASE, sorted(WITHOUT_CASE - made_by_sql)
+    assert made_by_sql - cased == WITHOUT_CASE, (
+        f"without a case and not listed: {sorted(made_by_sql - cased - WITHOUT_CASE)}; "
+        f"listed but now with a case: {sorted(WITHOUT_CASE & cased)}")
