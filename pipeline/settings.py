@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.errors import ForensicsError
 from pipeline.registry import DEFAULT_LINK_TYPES, LinkType
 
+LogFormat = Literal["contract", "auto", "litellm", "otel", "openai"]
+"""The ``format`` choices: the contract, detection, and ``pipeline.ingest.adapters.ADAPTERS``."""
 Share = Annotated[float, Field(ge=0, le=1)]
 Probability = Annotated[float, Field(gt=0, lt=1)]
 Positive = Annotated[float, Field(gt=0)]
@@ -41,6 +43,8 @@ def describe(error: ValidationError) -> str:
         return f"{name}: no such setting"
     if kind in _BOUNDS:
         need = _BOUNDS[kind].format(**first.get("ctx", {}))
+    elif kind == "literal_error":
+        need = "one of " + first["ctx"]["expected"].replace("'", "")
     else:
         need = next((v for k, v in _TYPES.items() if kind.startswith(k)), first["msg"])
     return f"{name}: must be {need} (got {first['input']!r})"
@@ -64,6 +68,10 @@ class Settings(BaseModel):
 class IngestParams(Settings):
     """Ingest settings; the defaults are the nightly run's."""
 
+    format: LogFormat = "contract"
+    """What the logs are: contract (the input contract), litellm (LiteLLM's spend logs),
+    otel (OTLP/JSON GenAI spans), openai (an OpenAI-style gateway's log) or auto (each
+    file by its first record; a file that fits none or several stops the run)."""
     max_bad_share: Share = 0.01
     """A day whose quarantined share of rows passes this stops the run."""
     min_day_share: Share = 0.1
@@ -334,7 +342,7 @@ PARTS: dict[str, type[Settings]] = {
 }
 """Each stage's part of ``PipelineParams``, by its name there."""
 
-RUN_OVERRIDES: tuple[str, ...] = ("allow_empty", "max_bad_share", "lookback_days")
+RUN_OVERRIDES: tuple[str, ...] = ("allow_empty", "max_bad_share", "lookback_days", "format")
 """The settings a DAG run may override (the CLI's ``run`` options besides paths)."""
 
 _JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
@@ -352,8 +360,12 @@ def param_spec(name: str) -> dict[str, Any]:
     description, all from its declaration here, so the DAG form and the CLI refuse the
     same values."""
     info = _field(name)
-    spec: dict[str, Any] = {"default": info.default, "type": _JSON_TYPES[info.annotation],
+    choices = get_args(info.annotation) if get_origin(info.annotation) is Literal else ()
+    spec: dict[str, Any] = {"default": info.default,
+                            "type": "string" if choices else _JSON_TYPES[info.annotation],
                             "description": info.description}
+    if choices:
+        spec["enum"] = list(choices)
     for constraint in info.metadata:
         for attribute, key in _SCHEMA_BOUNDS.items():
             if getattr(constraint, attribute, None) is not None:

@@ -81,6 +81,61 @@ CREATE OR REPLACE TEMP MACRO ip_prefix(ip) AS
         WHEN is_ipv6(ip) THEN array_to_string(ipv6_groups(lower(ip)), ':') || '::/48'
     END;
 
+-- Adapters (sql/adapt_*.sql). A JSON value that a log may hold either as JSON or as JSON
+-- text inside a string (a CSV export, a Postgres json column read as text): the JSON
+-- either way; a string that is not JSON is NULL.
+CREATE OR REPLACE TEMP MACRO json_doc(w) AS
+    CASE WHEN json_type(w) = 'VARCHAR' THEN try(json(w ->> '$')) ELSE w END;
+
+-- A wall-clock time without an offset from a log whose times are UTC by construction
+-- (LiteLLM's Prisma columns are timestamp(3) without time zone, written in UTC): given
+-- its offset, so that to_ts reads it; any other value unchanged, for to_ts to judge.
+CREATE OR REPLACE TEMP MACRO naive_utc(x) AS
+    CASE WHEN regexp_full_match(trim(x), '\d{4}-\d\d-\d\d[Tt ][0-9:.]+')
+        THEN trim(x) || 'Z' ELSE x END;
+
+-- A source record's text as JSON when it is a JSON object, else NULL (the adapters pass
+-- such a record on unchanged, for ingest_records to name its fault).
+CREATE OR REPLACE TEMP MACRO json_record(text) AS
+    CASE WHEN regexp_matches(text, '^\s*\{') THEN try(json(text)) END;
+
+-- The first message of a chat message list (JSON) whose role is one of roles; NULL when
+-- the list is absent or not a list (a LiteLLM row that did not store prompts).
+CREATE OR REPLACE TEMP MACRO first_message(messages, roles) AS
+    list_filter(CASE WHEN json_type(messages) = 'ARRAY' THEN json_extract(messages, '$[*]') END,
+                lambda m: list_contains(roles, m ->> 'role'))[1];
+
+-- An OpenAI-style finish_reason in the contract's (Anthropic) words, so that max_tokens
+-- saturation reads one vocabulary; a reason with no counterpart is kept as it is.
+CREATE OR REPLACE TEMP MACRO contract_stop_reason(r) AS
+    CASE r WHEN 'stop' THEN 'end_turn' WHEN 'length' THEN 'max_tokens'
+        WHEN 'tool_calls' THEN 'tool_use' WHEN 'function_call' THEN 'tool_use'
+        WHEN 'content_filter' THEN 'refusal' ELSE r END;
+
+-- The text of a chat message's content: a string as it is, an array of content parts as
+-- its JSON text (the contract keeps a structured first turn as JSON text).
+CREATE OR REPLACE TEMP MACRO message_text(content) AS
+    CASE WHEN json_type(content) = 'VARCHAR' THEN content ->> '$' ELSE content::VARCHAR END;
+
+-- An OTLP/JSON AnyValue as text: a string, an integer (proto3 JSON writes int64 as a
+-- string), a double or a boolean; the first element of an array value.
+CREATE OR REPLACE TEMP MACRO otel_value(v) AS
+    coalesce(v ->> 'stringValue', v ->> 'intValue', v ->> 'doubleValue', v ->> 'boolValue',
+             v ->> '$.arrayValue.values[0].stringValue');
+
+-- The input tokens that neither read nor wrote the cache, from a cache-inclusive total
+-- (OpenAI's prompt_tokens, LiteLLM's prompt_tokens, OTel's gen_ai.usage.input_tokens):
+-- the total itself when a part is not a number, so that the contract's rules name it.
+CREATE OR REPLACE TEMP MACRO uncached_tokens(total, cache_read, cache_creation) AS
+    CASE
+        WHEN to_int(total) IS NOT NULL
+            AND (cache_read IS NULL OR to_int(cache_read) IS NOT NULL)
+            AND (cache_creation IS NULL OR to_int(cache_creation) IS NOT NULL)
+        THEN (to_int(total) - coalesce(to_int(cache_read), 0)
+              - coalesce(to_int(cache_creation), 0))::VARCHAR
+        ELSE total
+    END;
+
 -- The prompt hash derived from the text when the log carries none: sha256 of the text with
 -- runs of white space folded to one space and the ends trimmed (Python's
 -- " ".join(text.split()) for ASCII white space). Most texts need no folding; the cheap test

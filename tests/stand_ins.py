@@ -78,6 +78,9 @@ def build_stand_ins(folder: Path) -> StandIns:
                          ("requests_nullable", "requests")):
         con.execute(f"CREATE TABLE {name} AS SELECT "
                     f"{empty_columns(REGISTRY[source].column_types)} WHERE false")
+    con.execute("CREATE TABLE source_records AS SELECT "
+                f"{empty_columns(REGISTRY['raw_records_from_jsonl'].column_types)}, "
+                "NULL::JSON AS j WHERE false")
     for name, columns in CODE_INPUTS.items():
         con.execute(f"CREATE TABLE {name} AS SELECT {columns} WHERE false")
     for name, source in (("previous_findings", "cluster_findings"),

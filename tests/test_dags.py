@@ -177,8 +177,8 @@ def test_dags_import_cleanly_and_wire_the_pipeline_tasks(airflow_env):
     assert bag["dags"]["rerun_range"]["paused_on_creation"] is False
     assert bag["dags"]["nightly_forensics"]["paused_on_creation"] in (None, True)
     assert set(bag["dags"]["rerun_range"]["params"]) == {
-        "start", "end", "lookback_days", "max_bad_share", "allow_empty", "out", "logs",
-        "accounts"}
+        "start", "end", "lookback_days", "max_bad_share", "allow_empty", "format", "out",
+        "logs", "accounts"}
 
 
 def test_nightly_run_of_a_day_writes_what_the_cli_writes(airflow_env, tmp_path):

@@ -65,7 +65,7 @@ def test_a_range_plan_resolves_paths_and_thresholds():
                     "out": "/data/out", "signing_key": None, "start": "2026-04-01",
                     "end": "2026-04-03",
                     "lookback_days": 7, "max_bad_share": 0.01, "allow_empty": False,
-                    "airflow_run_id": RUN}
+                    "format": "contract", "airflow_run_id": RUN}
     assert orch.days_of(plan) == ["2026-04-01", "2026-04-02", "2026-04-03"]
     assert orch.ledger_run_id(plan, "window") == f"{RUN}:window"
 

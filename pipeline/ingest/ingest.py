@@ -39,6 +39,7 @@ import zstandard
 
 from pipeline.errors import BadInputCeiling, ForensicsError
 from pipeline.ingest.accounts import export_accounts, load_accounts
+from pipeline.ingest.adapters import ledger_format, resolve, staging_query
 from pipeline.ingest.coverage import refuse_short_days
 from pipeline.progress import Progress, ignore
 from pipeline.registry import (
@@ -79,6 +80,7 @@ class InputFile:
     compression: str
     size_bytes: int
     sha256: str
+    log_format: str = "contract"  # or the adapter that reads it: adapters.resolve
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,7 @@ def ingest(
     files, skipped = discover_files(logs)
     if not files:
         raise ForensicsError(f"no log files (.jsonl, .csv, .parquet; .gz, .zst) in {logs}")
+    files = resolve(files, params.format)
     staging = out / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "records").mkdir(parents=True)
@@ -394,10 +397,7 @@ def _csv_header(f: InputFile) -> list[str]:
 def _stage_block(con: duckdb.DuckDBPyConnection, staging: _Staging, reader: str,
                  records: str, params: dict[str, object], f: InputFile, block: int,
                  size: int) -> None:
-    query = (
-        f"WITH raw_records AS ({reader}\n) "
-        f"SELECT $file_index::INTEGER AS file_index, * FROM ({records}\n)"
-    )
+    query = staging_query(reader, records, f.log_format)
     used = {k: v for k, v in params.items() if f"${k}" in query}
     staging.store(con, query, used, f, block, size)
 
@@ -543,7 +543,7 @@ def _finish(con: duckdb.DuckDBPyConnection, files: list[InputFile], skipped: lis
     con.register("input_files", pa.table({
         "file_index": [f.index for f in files],
         "source_file": [f.source_file for f in files],
-        "format": [f.format for f in files],
+        "format": [ledger_format(f) for f in files],
         "compression": [f.compression for f in files],
         "size_bytes": [f.size_bytes for f in files],
         "sha256": [f.sha256 for f in files],

@@ -73,7 +73,8 @@ INGEST_LEDGER = Table(
         _RUN,
         _c("file_index", "INTEGER", "the file's place in path order within the run, from 0"),
         _SOURCE_FILE,
-        _c("format", "VARCHAR", "jsonl, csv or parquet"),
+        _c("format", "VARCHAR", "jsonl, csv or parquet; then the adapter it was read through, "
+           "if any (csv/litellm)"),
         _c("compression", "VARCHAR", "none, gzip or zstd"),
         _c("size_bytes", "BIGINT", "the file's size on disk"),
         _c("sha256", "VARCHAR", "hex sha256 of the file's bytes"),
@@ -133,7 +134,16 @@ READERS: tuple[Table, ...] = (
     _raw_records("raw_records_from_csv_rejects", "one row per line of a CSV file that the CSV "
                  "reader rejected", "VARCHAR"),
     _raw_records("raw_records_from_parquet", "one row per row of a Parquet file", "JSON"),
+    _raw_records("adapt_litellm", "one row per record of a LiteLLM spend log (a row of "
+                 "LiteLLM_SpendLogs), as a contract record", "VARCHAR"),
+    _raw_records("adapt_openai", "one row per line of an OpenAI-style gateway's request log, "
+                 "as a contract record", "VARCHAR"),
+    _raw_records("adapt_otel", "one row per GenAI inference span of an OTLP/JSON trace export "
+                 "(line L's k-th span is source_line L * 1,000,000 + k), as a contract record",
+                 "VARCHAR"),
 )
+"""The readers, then the adapters (``pipeline/ingest/adapters.py``), which read a reader's rows as
+``source_records`` and give ``raw_records`` rows of the contract's fields."""
 
 INGEST_RECORDS = Table(
     name="ingest_records",

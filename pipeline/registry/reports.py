@@ -40,6 +40,9 @@ REPORT_QUERIES: dict[str, str] = {
     "daily": (
         "one row per flagged cluster and day of the window on which one of its accounts sent a "
         "request: requests, active accounts and tokens summed over the accounts"),
+    "evidence_coverage": (
+        "one row per input that some evidence needs, with how many of the window's accounts "
+        "carry it"),
     "excerpts": (
         "one row per flagged cluster and logged prompt, at most $n a cluster: those the most of"
         " its accounts sent, then the most requests"),

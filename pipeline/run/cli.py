@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 MAX_BAD_SHARE: float = settings.default("max_bad_share")
 LOOKBACK_DAYS: int = settings.default("lookback_days")
+FORMAT: str = settings.default("format")
 
 app = typer.Typer(
     help="Find adversarial-distillation campaigns in LLM API request logs.",
@@ -73,8 +74,15 @@ def options(version: Annotated[bool, typer.Option(
 
 SAMPLE_RANGE = ("2026-04-01", "2026-04-03")
 
-LogsOpt = Annotated[Path, typer.Option("--logs", help="Folder of request logs (JSONL, CSV or "
-                                       "Parquet; plain, .gz or .zst).")]
+LogsOpt = Annotated[Path | None, typer.Option("--logs", help="Folder of request logs (JSONL, "
+                                              "CSV or Parquet; plain, .gz or .zst).")]
+SourceOpt = Annotated[str | None, typer.Option(
+    "--source", help="Read LiteLLM's spend logs from its PostgreSQL database instead of "
+    "--logs: postgresql://user@host/db (read-only; the password from PGPASSWORD or "
+    "~/.pgpass keeps it out of the process list).")]
+FormatOpt = Annotated[str, typer.Option(
+    "--format", help="What the logs are: contract, litellm, otel, openai, or auto (each "
+    "file by its first record).")]
 AccountsOpt = Annotated[Path | None, typer.Option("--accounts", help="Accounts table (CSV or "
                                                   "Parquet), optional.")]
 StartOpt = Annotated[str, typer.Option("--start", help="First day, YYYY-MM-DD (UTC).")]
@@ -110,39 +118,57 @@ def parse_day(value: str, option: str) -> date:
         raise ForensicsError(f"{option}: '{value}' is not a date (YYYY-MM-DD)") from None
 
 
-def _request(logs: Path, out: Path, start: str, end: str, accounts: Path | None,
-             signing_key: Path | None = None) -> RunRequest:
-    from pipeline.run.runner import RunRequest  # the data stack: see the module's docstring
+def _request(logs: Path | None, out: Path, start: str, end: str, accounts: Path | None,
+             signing_key: Path | None = None, source: str | None = None) -> RunRequest:
+    from pipeline.run.runner import RunRequest, source_folder  # the data stack: see the docstring
 
     if signing_key is not None and not signing_key.is_file():
         raise ForensicsError(f"--signing-key: {signing_key} not found")
-    return RunRequest(logs=logs, out=out, start=parse_day(start, "--start"),
-                      end=parse_day(end, "--end"), accounts=accounts,
-                      signing_key=signing_key)
+    if (logs is None) == (source is None):
+        raise ForensicsError("give either --logs (a folder of log files) or --source "
+                             "(postgresql://...), not both")
+    if source is not None and not source.startswith(("postgresql://", "postgres://")):
+        raise ForensicsError("--source: only postgresql:// URLs are read (LiteLLM's database)")
+    return RunRequest(logs=logs or source_folder(out), out=out,
+                      start=parse_day(start, "--start"), end=parse_day(end, "--end"),
+                      accounts=accounts, signing_key=signing_key, source=source)
+
+
+def _log_format(log_format: str, source: str | None) -> str:
+    """The format a run reads: a database source is LiteLLM's table, whatever the default."""
+    if source is None or log_format == "litellm":
+        return log_format
+    if log_format != settings.default("format"):
+        raise ForensicsError(f"--format {log_format}: --source reads LiteLLM_SpendLogs, "
+                             "which is --format litellm")
+    return "litellm"
 
 
 
 
 @app.command("ingest")
 def ingest_command(
-    logs: LogsOpt,
     start: StartOpt,
     end: EndOpt,
+    logs: LogsOpt = None,
     out: OutOpt = Path("out"),
     accounts: AccountsOpt = None,
     max_bad_share: BadShareOpt = MAX_BAD_SHARE,
     allow_empty: AllowEmptyOpt = False,
     as_json: RecordOpt = False,
+    log_format: FormatOpt = FORMAT,
+    source: SourceOpt = None,
 ) -> None:
     """Load request logs into day partitions, with a quarantine for bad rows."""
     from pipeline.run.runner import run_ingest  # the data stack: see the module's docstring
 
     clock = _Clock("ingest", out, start, end, as_json)
     with user_errors(clock.failed):
-        request = _request(logs, out, start, end, accounts)
+        request = _request(logs, out, start, end, accounts, source=source)
+        params = IngestParams(max_bad_share=max_bad_share, allow_empty=allow_empty,
+                              format=_log_format(log_format, source))
         with progress_bar() as report:
-            result = run_ingest(request, IngestParams(max_bad_share=max_bad_share,
-                                                      allow_empty=allow_empty), report)
+            result = run_ingest(request, params, report)
     if as_json:
         write_record(ingest_record(clock.base(), result))
         return
@@ -152,9 +178,9 @@ def ingest_command(
 
 @app.command()
 def run(
-    logs: LogsOpt,
     start: StartOpt,
     end: EndOpt,
+    logs: LogsOpt = None,
     out: OutOpt = Path("out"),
     accounts: AccountsOpt = None,
     max_bad_share: BadShareOpt = MAX_BAD_SHARE,
@@ -165,18 +191,21 @@ def run(
     signing_key: SigningKeyOpt = None,
     verbose: VerboseOpt = False,
     as_json: RecordOpt = False,
+    log_format: FormatOpt = FORMAT,
+    source: SourceOpt = None,
 ) -> None:
     """Run the whole pipeline over a date range."""
     from pipeline.run.runner import run_pipeline  # the data stack: see the module's docstring
 
     clock = _Clock("run", out, start, end, as_json)
     with user_errors(clock.failed):
-        request = _request(logs, out, start, end, accounts, signing_key)
+        request = _request(logs, out, start, end, accounts, signing_key, source)
         params = PipelineParams.from_overrides({"max_bad_share": max_bad_share,
                                                 "lookback_days": lookback_days,
                                                 "excerpts": excerpts,
                                                 "allow_empty": allow_empty,
-                                                "allow_invalid": allow_invalid})
+                                                "allow_invalid": allow_invalid,
+                                                "format": _log_format(log_format, source)})
         with progress_bar() as report:
             result = run_pipeline(request, params, report)
     clock.finish(result, verbose)

@@ -52,9 +52,8 @@ def elapsed_text(seconds: float) -> str:
 
 def print_ingest(result: IngestResult, out: Path) -> None:
     """The ingest's account of every row: where it went, and why when it was kept out."""
-    from pipeline.ingest.coverage import (
-        coverage_hint,  # light to import: see the module's docstring
-    )
+    from pipeline.ingest.adapters import ADAPTERS  # light to import: see the docstring
+    from pipeline.ingest.coverage import coverage_hint  # light to import: see the docstring
 
     table = Table(title=f"ingest {result.run_id}", show_header=True)
     table.add_column("rows")
@@ -73,6 +72,10 @@ def print_ingest(result: IngestResult, out: Path) -> None:
                           f"{coverage_hint(result.covered)}", highlight=False)
     for entry in result.skipped_files:
         console.print(f"[yellow]skipped[/] {entry}", highlight=False)
+    for log_format in sorted({f.log_format for f in result.files} & set(ADAPTERS)):
+        for evidence, why in ADAPTERS[log_format].evidence_off:
+            console.print(f"[yellow]{log_format} logs limit[/] {evidence}: {why}",
+                          highlight=False)
 
 
 def print_run(result: RunResult, out: Path, seconds: float, *, verbose: bool) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, replace
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.detection.scoring import record_verdicts, score_clusters
 from pipeline.detection.statistics import compute_statistics
 from pipeline.features.features import build_day_features, create_feature_views
+from pipeline.ingest.adapters import extract_spend_logs, redact_url
 from pipeline.ingest.ingest import IngestResult, check_inputs, ingest
 from pipeline.linking.linking import LinkResult, link_accounts
 from pipeline.progress import Progress, Steps
@@ -68,10 +70,17 @@ class RunRequest:
     signing_key: Path | None = None
     """The Ed25519 private key the manifests are signed with; None leaves them unsigned.
     A path, never recorded: the auditor's public key says who signed."""
+    source: str | None = None
+    """A ``postgresql://`` URL to read LiteLLM's spend logs from into ``logs`` (then
+    ``source_folder(out)``) before the ingest; None reads ``logs`` as it is."""
 
     def to_dict(self) -> dict[str, str | None]:
-        """Plain strings, for Airflow params and XCom (tasks pass paths, not frames)."""
-        return {k: None if v is None else str(v) for k, v in asdict(self).items()}
+        """Plain strings, for Airflow params and XCom (tasks pass paths, not frames); the
+        source's password is never among them."""
+        values = {k: None if v is None else str(v) for k, v in asdict(self).items()}
+        if self.source is not None:
+            values["source"] = redact_url(self.source)
+        return values
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> RunRequest:
@@ -80,7 +89,14 @@ class RunRequest:
                    end=date.fromisoformat(str(values["end"])),
                    accounts=Path(values["accounts"]) if values.get("accounts") else None,
                    signing_key=(Path(values["signing_key"]) if values.get("signing_key")
-                                else None))
+                                else None),
+                   source=values.get("source") or None)
+
+
+def source_folder(out: Path) -> Path:
+    """Where a database source's rows are copied for the ingest: inside the output folder,
+    so the manifest hashes them like any log file and the run can be verified later."""
+    return out / "sources" / "litellm"
 
 
 @dataclass(frozen=True)
@@ -136,6 +152,11 @@ def ingest_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
     )
 
     with _ledgered("ingest", request, params, run_id, locked) as rid:
+        if request.source is not None:
+            if progress:
+                progress(f"reading {redact_url(request.source)}", 0, 1)
+            shutil.rmtree(request.logs, ignore_errors=True)
+            extract_spend_logs(request.source, request.start, request.end, request.logs)
         ingested = ingest(request.logs, request.out, request.start, request.end, run_id=rid,
                           accounts=request.accounts, params=params.ingest, progress=progress)
         steps = Steps(progress, "validating raw partitions", len(ingested.days) + 2)
@@ -234,7 +255,10 @@ def _ledgered(command: str, request: RunRequest, params: PipelineParams, run_id:
               locked: bool) -> Iterator[str]:
     """Lock the output folder (unless the caller holds it) and record the run's start and
     its outcome, failed or not. A task inside a run shares the run's id and ledger row."""
-    check_inputs(request.logs, request.start, request.end, request.accounts)
+    # A database source's folder is made under the lock; until then the working folder
+    # stands in for it, so the range and the accounts file are still checked first.
+    check_inputs(request.logs if request.source is None else Path.cwd(), request.start,
+                 request.end, request.accounts)
     if locked and run_id is not None:
         yield run_id
         return

@@ -148,6 +148,10 @@ def _summary(pdf: EvidencePDF, data: RunData, finding: dict[str, Any],
                "a row)")
     for text in _summary_paragraphs(data, finding, stats, tokens, active_days):
         pdf.para(text, markdown=True)
+    if off := data.inputs_off():
+        pdf.note("The window's logs carry no " + "; ".join(off) + ": the evidence these feed "
+                 "was not looked for (the run summary's Evidence coverage), so its absence "
+                 "here says nothing about this cluster.")
     if finding.get("hashes_only"):
         pdf.note("The cluster's logs carried no prompt text: query-distribution statistics "
                  "were computed from prompt hashes and token counts only.")

@@ -67,7 +67,16 @@ class RunData:
     excerpts: pl.DataFrame | None = None
     changes: pl.DataFrame | None = None
     """``verdict_change``: verdicts that moved since the previous publication."""
+    coverage: pl.DataFrame | None = None
+    """The inputs evidence needs and the accounts carrying each (``evidence_coverage``):
+    what the logs' format or content turned off, said rather than shown as weak."""
     by_cluster: dict[str, dict[str, pl.DataFrame]] = field(default_factory=dict)
+
+    def inputs_off(self) -> list[str]:
+        """The evidence inputs no account of the window carries (``coverage``)."""
+        if self.coverage is None:
+            return []
+        return self.coverage.filter(~pl.col("is_on"))["input"].to_list()
 
     def of(self, name: str, cluster_id: str) -> pl.DataFrame:
         """Rows of one frame (attribute or optional table) for one cluster."""
@@ -192,7 +201,9 @@ def _read_run(db: duckdb.DuckDBPyConnection, tables: set[str], findings: pl.Data
         run_figures=_run_figures(db, tables),
         excerpts=_query(db, "excerpts", {**w, "n": excerpts})
         if excerpts > 0 and "requests" in tables else None,
-        changes=_query(db, "changes") if "verdict_change" in tables else None)
+        changes=_query(db, "changes") if "verdict_change" in tables else None,
+        coverage=_query(db, "evidence_coverage", w)
+        if {"account_day", "account_capability_day", "accounts"} <= tables else None)
 
 
 def _optional_frames(db: duckdb.DuckDBPyConnection, tables: set[str]

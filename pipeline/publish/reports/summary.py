@@ -63,6 +63,7 @@ def build_summary(data: RunData, ctx: RunContext) -> bytes:
     pdf.insert_toc_placeholder(render_toc, pages=1)
     _run_statistics(pdf, data, counts)
     _quarantine(pdf, data)
+    _coverage(pdf, data)
     _changes_section(pdf, data, ctx)
     if findings is not None:
         _clusters_by_verdict(pdf, findings)
@@ -135,6 +136,27 @@ def _quarantine(pdf: EvidencePDF, data: RunData) -> None:
     else:
         pdf.para("No row of the window's input files was quarantined.")
     pdf.source("quarantine (rows of the window's input files, by reason)")
+
+
+def _coverage(pdf: EvidencePDF, data: RunData) -> None:
+    """Which evidence the logs could carry: an input no account of the window carries turns
+    its evidence off for every cluster (a format without the field, or logs without it),
+    which a reader must not take for evidence that was looked for and not found."""
+    pdf.h2("Evidence coverage")
+    coverage = data.coverage
+    if coverage is None or not coverage.height:
+        pdf.para("Not measured: the window has no per-day tables.")
+        return
+    pdf.data_table([Column("input", 52, "input"), Column("evidence it feeds", 88, "evidence"),
+                    Column("accounts", 22, "accounts_with", fmt_int, "RIGHT"),
+                    Column("", 14, lambda r: "on" if r["is_on"] else "OFF")],
+                   table_rows(coverage))
+    if off := data.inputs_off():
+        pdf.note("Off for this window (no account's logs carry it): " + "; ".join(off)
+                 + ". The evidence these feed was not looked for, so its absence from a "
+                 "report says nothing about a cluster.")
+    pdf.source("evidence_coverage (account_day, account_capability_day, accounts over the "
+               "window)")
 
 
 def _clusters_by_verdict(pdf: EvidencePDF, findings: pl.DataFrame) -> None:
