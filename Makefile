@@ -26,7 +26,7 @@ test: $(STAMP)
 
 ## Unit, golden and rule tests only (no whole stages, no Airflow): the loop while coding.
 test-fast: $(STAMP)
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest tests/unit tests/golden tests/rules
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -20,7 +20,8 @@ held to a sixth (its account lifetimes shortened, down to 6 hours for a trickle 
 for synchronized batches, then its accounts' daily chance of working lowered), so four
 campaigns and the benign traffic together stay under the budget. The estimate is analytic
 (mean requests per account-day of each population; a fixed Monte Carlo of the campaign's
-account lifetimes against the window); ``tests/test_simulate.py`` checks it against a real
+account lifetimes against the window); ``tests/integration/test_simulate_integration.py``
+checks it against a real
 simulation.
 """
 

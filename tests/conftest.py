@@ -15,24 +15,37 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pypdf
 import pytest
 import zstandard
+
+from pipeline.settings import IngestParams
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 DAY = date(2026, 4, 1)
 
-# Fixtures that run whole stages (the sample pipeline, a simulation, an Airflow home, a
-# tmpfs): a test that needs one, directly or through another fixture, is in the slow tier,
-# so `make test-fast` (pytest -m "not slow") keeps to unit, golden and rule tests.
+TESTS = Path(__file__).resolve().parent
+FAST_TIERS = ("unit", "golden", "rules")
+"""The folders ``make test-fast`` runs: tiny inputs built in code, in seconds. The others,
+``integration`` (the sample pipeline, whole stages on real files, a real PostgreSQL server
+and Chromium) and ``airflow`` (real ``airflow dags test`` runs), are marked ``slow``."""
 STAGE_FIXTURES = frozenset({"sample_run", "clean_run", "nights", "sample", "tiny_random",
                             "airflow_env", "shared_tmp"})
+"""Fixtures that run whole stages (the sample pipeline, a simulation, an Airflow home, a
+tmpfs): a test that needs one, directly or through another fixture, is not a fast test."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the slow tiers, and refuse a fast-tier test that runs a whole stage: it would
+    slow every edit's loop, so it belongs in ``tests/integration``."""
     for item in items:
-        if STAGE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        tier = Path(str(item.fspath)).resolve().relative_to(TESTS).parts[0]
+        if tier not in FAST_TIERS:
             item.add_marker(pytest.mark.slow)
+        elif stages := STAGE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            raise pytest.UsageError(f"{item.nodeid} uses {sorted(stages)}, which run whole "
+                                    "stages: move it to tests/integration")
 
 
 def record(i: int, **overrides: object) -> dict[str, object]:
@@ -167,3 +180,35 @@ def _same(got: object, want: object) -> bool:
     if isinstance(want, float) and isinstance(got, float):
         return math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-12)
     return got == want
+
+
+def forensics(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pipeline.run.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=300, check=False)
+
+
+def objects(data: bytes, kind: str) -> list[dict]:
+    return [o for o in json.loads(data)["objects"] if o["type"] == kind]
+
+
+LENIENT = IngestParams(max_bad_share=1.0, allow_empty=True)
+
+
+def partition(out: Path, day: date = DAY) -> Path:
+    return out / "requests" / f"date={day.isoformat()}" / "part-0.parquet"
+
+
+def labels(pairs: dict[str, int]) -> pl.DataFrame:
+    return pl.DataFrame({"account_id": list(pairs), "label": list(pairs.values())},
+                        schema={"account_id": pl.String, "label": pl.Int64})
+
+
+def pdf_text(path: Path) -> list[str]:
+    return [page.extract_text() for page in pypdf.PdfReader(path).pages]
+
+
+def read_logs(out: Path) -> pl.DataFrame:
+    files = sorted((out / "logs").glob("requests-*.jsonl.gz"))
+    return pl.concat(
+        [pl.read_ndjson(f, infer_schema_length=None) for f in files], how="diagonal_relaxed"
+    ).with_columns(t=pl.col("ts").str.to_datetime(time_zone="UTC"))

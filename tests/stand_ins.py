@@ -1,5 +1,5 @@
 """Typed, empty stand-ins for every registered object, built from the registry alone: the
-databases a SQL file binds against (``tests/test_registry.py``) and runs on with a golden
+databases a SQL file binds against (``tests/unit/test_registry.py``) and runs on with a golden
 case's rows inserted (``tests/golden/``).
 
 In: ``pipeline.registry``. Out: ``StandIns`` connections, and ``parameters`` for a query.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.registry import REGISTRY
+from pipeline.registry import REGISTRY, Table
 from pipeline.settings import FeatureParams
 from pipeline.warehouse import connect, empty_columns, sql_text, table_ddl
 
@@ -94,3 +94,30 @@ def build_stand_ins(folder: Path) -> StandIns:
         "raw_records_from_parquet": {"path": str(folder / "in.parquet")}}
     con.execute(sql_text("raw_records_from_csv"), files["raw_records_from_csv"])
     return StandIns(day, con, files)
+
+
+SPELLED = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
+
+
+def spelled(columns: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    return [(name, SPELLED.get(kind, kind)) for name, kind in columns]
+
+
+def stored(table: Table) -> list[tuple[str, str]]:
+    """The columns of the object as ``forensics.duckdb`` shows it: a partitioned table's
+    view adds the partition's ``date``."""
+    extra = (("date", "DATE"),) if table.kind == "partitioned" else ()
+    return spelled((*table.column_types, *extra))
+
+
+def comments(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, str | None],
+                                                        dict[tuple[str, str], str | None]]:
+    """Each object's comment and each of its columns' comments, in the main schema."""
+    objects = dict(con.execute(
+        "SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'main' "
+        "UNION ALL SELECT view_name, comment FROM duckdb_views() "
+        "WHERE schema_name = 'main' AND NOT internal").fetchall())
+    columns = {(t, c): comment for t, c, comment in con.execute(
+        "SELECT table_name, column_name, comment FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = 'main'").fetchall()}
+    return objects, columns

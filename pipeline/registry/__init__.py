@@ -5,7 +5,7 @@ every table, view, day-partitioned Parquet table and SQL query the pipeline writ
 runs (``REGISTRY``: layer, grain, key, typed columns, meaning, what makes it); and every
 enumeration (evidence families, verdicts, capabilities, tests, quarantine reasons,
 linking evidence kinds). DDL, typed empty stand-ins, validation suites and the reports
-read these declarations, and ``tests/test_registry.py`` holds them to the SQL files and
+read these declarations, and ``tests/unit/test_registry.py`` holds them to the SQL files and
 to a real run's database, so the contract lives in one place and cannot drift.
 
 ``shape`` holds the vocabularies and what a declaration is, ``columns`` the columns more

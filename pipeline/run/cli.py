@@ -10,7 +10,7 @@ bug.
 
 The data stack (polars, DuckDB, igraph, the stages) is imported inside the commands that
 run it, never at the top: ``forensics --help``, ``--version`` and a mistake in an option
-answer at once (``tests/test_cli.py`` checks the imports).
+answer at once (``tests/unit/test_cli.py`` checks the imports).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 its parameters, and every row it must give, run on stand-ins typed by the registry.
 
 In: ``tests/golden/<table>/*.json`` cases with ``tables`` (the per-day tables' cases, with
-``requests``, run through the stage in ``tests/test_features.py``). Out: the query of
+``requests``, run through the stage in ``tests/golden/test_day_tables.py``). Out: the query of
 ``sql/<stage>/<table>.sql`` compared row by row; a test that every registered SQL table has a case
 or is on the list of those still without one, which may only shrink.
 """
@@ -38,10 +38,11 @@ WITHOUT_CASE = frozenset({
     "indicator_case", "indicator_key",
 })
 """Registered tables made by a SQL file of their own that no golden case pins yet: the
-ingest tables are checked through whole ingest runs (``tests/test_ingest.py``), the
-linking and scoring ones through the scenarios of ``tests/test_linking.py`` and
-``tests/test_statistics.py``, the investigator's and the indicators' queries on the sample
-run (``tests/test_investigation.py``, ``tests/test_indicators.py``). A new table needs a
+ingest tables are checked through whole ingest runs (``tests/unit/test_ingest.py``), the
+linking and scoring ones through the scenarios of ``tests/unit/test_linking.py`` and
+``tests/unit/test_statistics.py``, the investigator's and the indicators' queries on the sample
+run (``tests/integration/test_investigation.py``,
+``tests/integration/test_indicators_integration.py``). A new table needs a
 case; a table that gains one leaves this list."""
 
 

@@ -1,5 +1,5 @@
 """Detection rules as code: one module per rule, each with its must-fire and must-stay-quiet
-cases (``tests/test_rules.py`` runs them).
+cases (``tests/rules/test_rules.py`` runs them).
 
 In: nothing. Out: ``RULES``, in the order the reports list them, and ``RULE_MODULES``.
 """

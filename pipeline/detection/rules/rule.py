@@ -3,7 +3,7 @@
 In: nothing (declarations). Out: ``Rule`` (id, family, statistic, the ``cluster_profile``
 columns it divides, its test and rationale) and ``Case``, a world of clusters in which the
 rule must fire on the tested cluster, or must stay quiet on it: the hard negative the rule
-exists to spare. ``tests/test_rules.py`` runs every case through the real statistics.
+exists to spare. ``tests/rules/test_rules.py`` runs every case through the real statistics.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ CAPABILITY_POPULATION = (Group(3, 10, mix={"code": 5, "writing": 3, "knowledge_q
 """Eight teams whose people ask about what they work on: code, writing, chat. Eight, not
 hundreds: with 999 permutations a capability rule's p-value is at least 0.001, so after
 Benjamini-Hochberg over m tested clusters it cannot pass alpha 0.01 once m exceeds 10
-(``tests/test_rules.py`` keeps that limit in sight)."""
+(``tests/rules/test_rules.py`` keeps that limit in sight)."""
 
 
 def window(numerator: str, denominator: str, per_hundred: int) -> tuple[Group, ...]:

@@ -1,0 +1,105 @@
+"""Ingest on real files and a real DuckDB database: formats, quarantine, accounting, safety."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import polars as pl
+import pytest
+
+from pipeline import SAMPLE_DIR, warehouse
+from pipeline.errors import OutputLocked
+from pipeline.ingest.ingest import IngestParams, ingest
+from pipeline.run.runner import RunRequest, run_ingest, run_pipeline
+
+from conftest import DAY, LENIENT, partition, query, record, write_logs
+
+"""For tests of what is quarantined, not of the gates that stop a run."""
+
+
+@pytest.mark.slow
+def test_lines_split_across_blocks_keep_their_numbers(logs, out):
+    records = [record(i) for i in range(300)]
+    records[250] = record(250, status="bad")
+    write_logs(logs, "blocks", records)
+    ingest(logs, out, DAY, DAY, run_id="t", params=IngestParams(max_bad_share=1.0,
+                                                                 block_bytes=1000))
+    assert query(out / "forensics.duckdb", "SELECT source_line FROM quarantine") == [(251,)]
+    assert pl.read_parquet(partition(out)).height == 299
+
+
+@pytest.mark.slow
+def test_a_second_run_on_the_same_output_is_refused_naming_the_first(logs, out):
+    write_logs(logs, "a", [record(1)])
+    request = RunRequest(logs=logs, out=out, start=DAY, end=DAY)
+    with (warehouse.output_lock(out, {"run_id": "first-run", "command": "run"}),
+          pytest.raises(OutputLocked, match="first-run")):
+        run_ingest(request, LENIENT)
+    assert run_ingest(request, LENIENT).rows_kept == 1
+    status = query(out / "forensics.duckdb", "SELECT command, status FROM runs")
+    assert status == [("ingest", "succeeded")]
+
+
+@pytest.mark.slow
+def test_what_a_killed_run_left_is_settled_by_the_next(logs, out):
+    """A run killed by kill -9 leaves its ``running`` row and its temporary files; the
+    next run to take the lock marks the row abandoned and removes the dead process's
+    files, and leaves a live process's alone."""
+    write_logs(logs, "a", [record(1)])
+    request = RunRequest(logs=logs, out=out, start=DAY, end=DAY)
+    run_ingest(request, LENIENT)
+    killed = subprocess.Popen([sys.executable, "-c", "pass"])
+    killed.wait()
+    with warehouse.connect(out / "forensics.duckdb") as db:
+        db.execute("INSERT INTO runs VALUES ('killed', 'run', '{}', now(), NULL, 'running', "
+                   "NULL)")
+    dead = partition(out).with_name(f".part-0.parquet.{killed.pid}.tmp")
+    live = partition(out).with_name(f".being-written.parquet.{os.getpid()}.tmp")
+    dead.write_bytes(b"")
+    live.write_bytes(b"")
+    run_ingest(request, LENIENT)
+    rows = dict(query(out / "forensics.duckdb", "SELECT run_id, status FROM runs"))
+    assert rows.pop("killed") == "abandoned"
+    assert set(rows.values()) == {"succeeded"}
+    assert not dead.exists()
+    assert live.exists()
+
+
+@pytest.mark.slow
+def test_glob_characters_in_paths_mean_themselves(logs, tmp_path):
+    """DuckDB reads every path as a pattern: an input named p*.parquet pulled in pb.parquet
+    (its rows counted twice, as duplicates), and an output folder named run[1] matched
+    nothing once its partitions were written."""
+    write_logs(logs, "p*", [record(i) for i in range(3)], fmt="parquet")
+    write_logs(logs, "pb", [record(10 + i) for i in range(4)], fmt="parquet")
+    out = tmp_path / "run[1]"
+    result = run_pipeline(RunRequest(logs=logs, out=out, start=DAY, end=DAY))
+    assert (result.ingest.rows_read, result.ingest.rows_kept) == (7, 7)
+    assert query(out / "forensics.duckdb", "SELECT count(*) FROM account_day") == [(7,)]
+
+
+@pytest.mark.slow
+def test_a_csv_day_runs_through_ingest_validation_and_the_window(tmp_path):
+    """CSV logs through every stage: the sample's first day written as CSV, with one line
+    the CSV reader rejects, keeps the JSONL day's rows, passes the raw and window gates and
+    publishes. (The rejects' line numbers once widened source_line to a double and failed
+    the raw gate.)"""
+    sample = SAMPLE_DIR
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    with warehouse.connect() as con:
+        day = con.sql("SELECT * FROM read_json_auto($p)", params={
+            "p": str(sample / "logs" / "requests-2026-04-01.jsonl.gz")}).pl()
+    day.write_csv(logs / "day.csv")
+    with (logs / "day.csv").open("a", encoding="utf-8") as f:
+        f.write("only,three,fields\n")
+    out = tmp_path / "out"
+    result = run_pipeline(RunRequest(logs=logs, out=out, start=DAY, end=DAY,
+                                     accounts=sample / "accounts.csv"))
+    assert (result.ingest.rows_kept, result.ingest.rows_quarantined) == (day.height, 1)
+    assert query(out / "forensics.duckdb", "SELECT typeof(source_line) FROM quarantine") \
+        == [("BIGINT",)]
+    assert (out / "reports" / "summary.pdf").is_file()
+

@@ -1,0 +1,279 @@
+"""Per-day feature tables on tiny request sets built in code, with a real DuckDB.
+
+Golden cases (``tests/golden/<table>/*.json``: input rows, params, expected rows) pin each
+table's values, including rows that must not appear; the tests below pin what holds for
+every table: types match the registry, re-runs write the same bytes, empty days give empty
+typed partitions, days are independent, the time-bounded joins stay joins.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipeline import warehouse
+from pipeline.errors import ForensicsError
+from pipeline.features.features import FeatureParams, build_day_features, create_feature_views
+from pipeline.ingest.accounts import ACCOUNTS_SNAPSHOT, export_accounts
+from pipeline.registry import ACCOUNT_COLUMNS, FEATURE_TABLES, TABLES
+
+from conftest import DAY
+from feature_rows import read, request_row, write_accounts, write_requests
+
+
+def duckdb_types(path: Path) -> list[tuple[str, str]]:
+    con = duckdb.connect()
+    try:
+        rows = con.execute("DESCRIBE SELECT * FROM read_parquet($p, hive_partitioning = false)",
+                           {"p": str(path)}).fetchall()
+    finally:
+        con.close()
+    return [(r[0], r[1]) for r in rows]
+
+
+def registry_types(table: str) -> list[tuple[str, str]]:
+    spelled = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
+    return [(n, spelled.get(k, k)) for n, k in TABLES[table].column_types]
+
+
+def synthetic_day(out: Path, n: int, day: date = DAY) -> Path:
+    """``n`` varied requests of ``day`` made with DuckDB ``range()``: many accounts share
+    prompts, prefixes and minutes, with 429s, so every table has rows. One request in ten
+    is a 429 whose prompt the next request sends 3 s later on another account."""
+    target = warehouse.partition_path(out, "requests", day)
+    con = warehouse.connect()
+    try:
+        warehouse.atomic_copy(con, SYNTHETIC_SQL, {"n": n, "day": day}, target)
+    finally:
+        con.close()
+    return target
+
+
+SYNTHETIC_SQL = """
+SELECT
+    'req-' || i AS request_id,
+    $day::DATE::TIMESTAMPTZ + to_microseconds(CASE WHEN i % 10 < 2
+        THEN (hash(i // 10, 1) % 86000000000 + i % 10 * 3000000)::BIGINT
+        ELSE (hash(i, 1) % 86400000000)::BIGINT END) AS ts,
+    'acct-' || (hash(i, 2) % 300) AS account_id,
+    'key-' || (hash(i, 3) % 400) AS api_key_id,
+    '10.0.' || (hash(i, 4) % 20) || '.' || (hash(i, 5) % 250) AS source_ip,
+    'ua-' || (hash(i, 7) % 5) AS user_agent,
+    'model-' || (hash(i, 8) % 3) AS model,
+    CASE WHEN i % 10 = 0 OR hash(i, 9) % 10 = 0 THEN 429 WHEN hash(i, 9) % 50 = 1 THEN 503
+        ELSE 200 END::BIGINT AS status,
+    (hash(i, 10) % 3000)::BIGINT AS input_tokens,
+    (hash(i, 11) % 4000)::BIGINT AS output_tokens,
+    (hash(i, 12) % 100)::BIGINT AS cache_creation_input_tokens,
+    (hash(i, 13) % 1000)::BIGINT AS cache_read_input_tokens,
+    2048::BIGINT AS max_tokens,
+    (hash(i, 14) % 11) / 10.0::DOUBLE AS temperature,
+    'end_turn' AS stop_reason,
+    900::BIGINT AS latency_ms,
+    'sys-' || (hash(i, 15) % 20) AS system_hash,
+    CASE WHEN i % 10 < 2 THEN 'f-' || i // 10 ELSE 'p-' || (hash(i, 16) % 2000) END
+        AS prompt_hash,
+    'please solve task ' || (hash(i, 16) % 2000) || ' carefully and show every step'
+        AS prompt_text,
+    '10.0.' || (hash(i, 4) % 20) || '.0/24' AS ip_prefix,
+    'synthetic.jsonl' AS source_file,
+    i::BIGINT AS source_line
+FROM range(0, $n) AS t(i)
+ORDER BY ts, request_id
+"""
+
+
+def test_every_table_is_written_with_the_registry_columns_and_types(tmp_path):
+    out = tmp_path / "out"
+    synthetic_day(out, 5_000)
+    paths = build_day_features(out, DAY)
+    assert [p.parent.parent.name for p in paths] == [t.name for t in FEATURE_TABLES]
+    for path in paths:
+        table = path.parent.parent.name
+        assert duckdb_types(path) == registry_types(table), table
+        assert pl.read_parquet(path).height > 0, table
+
+
+def test_an_empty_day_gives_empty_typed_partitions(tmp_path):
+    out = tmp_path / "out"
+    write_requests(out, [])
+    paths = build_day_features(out, DAY)
+    assert len(paths) == len(FEATURE_TABLES)
+    for path in paths:
+        table = path.parent.parent.name
+        assert pl.read_parquet(path).height == 0, table
+        assert duckdb_types(path) == registry_types(table), table
+
+
+def test_a_rerun_writes_byte_identical_partitions(tmp_path):
+    out = tmp_path / "out"
+    synthetic_day(out, 60_000)
+    write_accounts(out, [{"account_id": f"acct-{i}", "rpm_limit": 50, "itpm_limit": 40_000}
+                         for i in range(0, 300, 2)])
+    first = {p: p.read_bytes() for p in build_day_features(out, DAY)}
+    second = build_day_features(out, DAY, params=FeatureParams(threads=1))
+    assert list(first) == second
+    for path in second:
+        assert path.read_bytes() == first[path], path
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_rows_are_sorted_on_the_table_key(tmp_path):
+    out = tmp_path / "out"
+    synthetic_day(out, 5_000)
+    for path in build_day_features(out, DAY):
+        table = TABLES[path.parent.parent.name]
+        frame = pl.read_parquet(path)
+        key = list(table.key)
+        assert frame.equals(frame.sort(key)), table.name
+        assert frame.select(key).is_duplicated().sum() == 0, table.name
+
+
+def test_a_prompt_on_more_accounts_than_the_limit_makes_no_pairs(tmp_path):
+    def run(n_accounts: int) -> list[dict[str, object]]:
+        out = tmp_path / f"out-{n_accounts}"
+        write_requests(out, [request_row(i, f"10:{i // 60:02d}:{i % 60:02d}", f"acct-{i:03d}",
+                                         prompt_hash="hi") for i in range(n_accounts)])
+        build_day_features(out, DAY)
+        return read(out, "prompt_pair_day")
+
+    assert run(60) == []
+    at_limit = run(50)
+    assert len(at_limit) == 50 * 49 // 2
+    assert {(r["shared_prompt_count"], r["co_occurrence_count"]) for r in at_limit} == {(1, 1)}
+
+
+def test_an_account_missing_from_accounts_keeps_its_row(tmp_path):
+    out = tmp_path / "out"
+    write_requests(out, [request_row(1, "10:00:00", "known"), request_row(2, "10:00:01", "new")])
+    write_accounts(out, [{"account_id": "known", "rpm_limit": 4}])
+    build_day_features(out, DAY)
+    rows = {r["account_id"]: r for r in read(out, "account_day")}
+    assert set(rows) == {"known", "new"}
+    assert (rows["known"]["rpm_limit"], rows["known"]["peak_rpm_limit_ratio"]) == (4, 0.25)
+    assert (rows["new"]["rpm_limit"], rows["new"]["peak_rpm_limit_ratio"]) == (None, None)
+
+
+def test_an_account_listed_twice_makes_one_row_with_its_higher_limits(tmp_path):
+    out = tmp_path / "out"
+    write_requests(out, [request_row(1, "10:00:00", "twice")])
+    write_accounts(out, [{"account_id": "twice", "rpm_limit": 4, "itpm_limit": 900},
+                         {"account_id": "twice", "rpm_limit": 8, "itpm_limit": 100}])
+    build_day_features(out, DAY)
+    rows = read(out, "account_day")
+    assert [(r["rpm_limit"], r["itpm_limit"]) for r in rows] == [(8, 900)]
+
+
+def test_days_build_independently_without_the_database(tmp_path):
+    out = tmp_path / "out"
+    other = date(2026, 4, 2)
+    write_requests(out, [request_row(1, "10:00:00", "a")])
+    write_requests(out, [request_row(1, "2026-04-02T10:00:00Z", "b"),
+                         request_row(2, "2026-04-02T11:00:00Z", "b")], other)
+    build_day_features(out, other)
+    assert not warehouse.partition_path(out, "account_day", DAY).exists()
+    build_day_features(out, DAY)
+    assert [(r["account_id"], r["request_count"]) for r in read(out, "account_day")] == [("a", 1)]
+    assert [(r["account_id"], r["request_count"])
+            for r in read(out, "account_day", other)] == [("b", 2)]
+    assert not (out / warehouse.DB_NAME).exists()
+
+
+def test_a_day_without_a_requests_partition_is_refused(tmp_path):
+    with pytest.raises(ForensicsError, match="no requests partition"):
+        build_day_features(tmp_path / "out", DAY)
+
+
+@pytest.mark.parametrize("bad", [
+    {"failover_seconds": 0}, {"pair_minutes": -1}, {"max_accounts_per_prompt": 1},
+])
+def test_nonsense_parameters_are_refused(bad):
+    with pytest.raises(ForensicsError):
+        FeatureParams(**bad)
+
+
+@pytest.mark.parametrize("table", ["failover_day", "prompt_pair_day"])
+def test_pair_tables_join_on_equality_never_a_cross_product(tmp_path, table):
+    con = warehouse.connect()
+    try:
+        path = write_requests(tmp_path, [request_row(1, "10:00:00", "a", status=429)])
+        con.read_parquet(str(path)).create_view("requests")
+        query = warehouse.sql_text(table)
+        values = FeatureParams().sql_parameters(DAY)
+        plan = "\n".join(str(row[-1]) for row in con.execute(
+            f"EXPLAIN {query}", {k: v for k, v in values.items() if f"${k}" in query}
+        ).fetchall())
+    finally:
+        con.close()
+    operators = plan.upper().replace(" ", "_")
+    assert "HASH_JOIN" in operators
+    for operator in ("CROSS_PRODUCT", "NESTED_LOOP_JOIN", "BLOCKWISE_NL_JOIN", "PIECEWISE_MERGE",
+                     "IE_JOIN", "ASOF_JOIN"):
+        assert operator not in operators, plan
+
+
+def test_export_accounts_snapshots_the_table_or_an_empty_one(tmp_path):
+    out = tmp_path / "out"
+    db = warehouse.connect(tmp_path / "forensics.duckdb")
+    try:
+        empty = export_accounts(db, out)
+        assert pl.read_parquet(empty).height == 0
+        assert [n for n, _ in duckdb_types(empty)] == [n for n, _ in ACCOUNT_COLUMNS]
+        db.execute("CREATE TABLE accounts AS SELECT 'b' AS account_id, "
+                   "TIMESTAMPTZ '2026-01-01 00:00:00+00' AS created_at, 'x.io' AS email_domain, "
+                   "'pf' AS payment_fingerprint, 'US' AS country, 7 AS rpm_limit, "
+                   "1000 AS itpm_limit UNION ALL SELECT 'a', NULL, NULL, NULL, NULL, 3, NULL")
+        path = export_accounts(db, out)
+    finally:
+        db.close()
+    assert path == out / ACCOUNTS_SNAPSHOT
+    assert [r["account_id"] for r in pl.read_parquet(path).to_dicts()] == ["a", "b"]
+    assert duckdb_types(path) == [
+        (n, {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}.get(k, k)) for n, k in ACCOUNT_COLUMNS]
+    write_requests(out, [request_row(1, "10:00:00", "b")])
+    build_day_features(out, DAY)
+    assert read(out, "account_day")[0]["rpm_limit"] == 7
+
+
+def test_feature_views_are_typed_before_any_day_and_read_every_day_after(tmp_path):
+    out = tmp_path / "out"
+    db = warehouse.connect(tmp_path / "forensics.duckdb")
+    try:
+        create_feature_views(db, out)
+        for table in FEATURE_TABLES:
+            described = db.execute(f"DESCRIBE {table.name}").fetchall()
+            assert [(r[0], r[1]) for r in described][:-1] == registry_types(table.name)
+        write_requests(out, [request_row(1, "10:00:00", "a")])
+        write_requests(out, [request_row(1, "2026-04-02T10:00:00Z", "a")], date(2026, 4, 2))
+        build_day_features(out, DAY)
+        build_day_features(out, date(2026, 4, 2))
+        create_feature_views(db, out)
+        rows = db.execute("SELECT date, account_id, request_count FROM account_day "
+                          "ORDER BY date").fetchall()
+    finally:
+        db.close()
+    assert rows == [(DAY, "a", 1), (date(2026, 4, 2), "a", 1)]
+
+
+def test_views_never_read_an_out_folder_where_the_command_runs(tmp_path, monkeypatch):
+    """The database's relative paths resolve against its own folder only: a command run
+    where another out/ lies (the demo's, in a project folder) must not read it."""
+    decoy = tmp_path / "elsewhere"
+    write_requests(decoy / "out", [request_row(1, "10:00:00", "decoy")])
+    build_day_features(decoy / "out", DAY)
+    home = tmp_path / "case"
+    write_requests(home / "out", [request_row(1, "10:00:00", "a")])
+    build_day_features(home / "out", DAY)
+    monkeypatch.chdir(decoy)
+    db = warehouse.connect(home / "forensics.duckdb")
+    try:
+        create_feature_views(db, home / "out")
+        rows = db.execute("SELECT account_id FROM account_day").fetchall()
+    finally:
+        db.close()
+    assert rows == [("a",)]
+

@@ -1,0 +1,223 @@
+"""The DAGs' helpers without Airflow: plans from params and the environment, and the tasks."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from pipeline import settings
+from pipeline.errors import BadInputCeiling, ForensicsError
+from pipeline.linking.linking import LinkResult
+from pipeline.run import orchestration as orch
+from pipeline.run import runner
+from pipeline.settings import PipelineParams
+from pipeline.validation.pages import safe_name
+from pipeline.warehouse import FAILURES_NAME
+
+from conftest import query, record, write_logs
+
+RUN = "manual__2026-04-04T02:00:00+00:00"
+
+
+def test_unset_dag_params_are_the_pipelines_defaults():
+    assert PipelineParams.from_overrides(orch.overrides_of({})) == PipelineParams()
+    assert orch.overrides_of({"lookback_days": None})["lookback_days"] == 30
+
+
+@pytest.mark.parametrize("name,bounds", [("max_bad_share", {"minimum": 0, "maximum": 1}),
+                                         ("lookback_days", {"minimum": 1})])
+def test_the_dag_form_refuses_what_the_settings_refuse(name, bounds):
+    spec = settings.param_spec(name)
+    assert {k: spec[k] for k in bounds} == bounds
+    assert spec["description"]
+
+
+@pytest.mark.parametrize("module", ["pipeline.run.orchestration", "pipeline.settings",
+                                    "pipeline.run.cli"])
+def test_what_airflow_parses_and_forensics_help_import_is_cheap(module):
+    code = (f"import sys, {module}; print(sorted(m for m in ('polars', 'duckdb', "
+            "'igraph', 'numpy', 'airflow', 'pipeline.run.runner') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, timeout=60)
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("value", ["2026-02-30", "20260401", "2026-4-1", "", None, "yesterday"])
+def test_a_bad_day_is_refused_naming_the_parameter(value):
+    with pytest.raises(ForensicsError, match=r"^start: '.*' is not a date \(YYYY-MM-DD\)$"):
+        orch.parse_day(value, "start")
+
+
+def test_a_range_plan_resolves_paths_and_thresholds():
+    env = {orch.ENV_LOGS: "/data/logs", orch.ENV_ACCOUNTS: "/data/accounts.parquet",
+           orch.ENV_OUT: "/data/out"}
+    plan = orch.plan_range({"start": "2026-04-01", "end": "2026-04-03", "lookback_days": 7,
+                            "max_bad_share": None}, RUN, env)
+    assert plan == {"logs": "/data/logs", "accounts": "/data/accounts.parquet",
+                    "out": "/data/out", "signing_key": None, "start": "2026-04-01",
+                    "end": "2026-04-03",
+                    "lookback_days": 7, "max_bad_share": 0.01, "allow_empty": False,
+                    "format": "contract", "airflow_run_id": RUN}
+    assert orch.days_of(plan) == ["2026-04-01", "2026-04-02", "2026-04-03"]
+    assert orch.ledger_run_id(plan, "window") == f"{RUN}:window"
+
+
+def test_an_end_before_the_start_is_refused():
+    with pytest.raises(ForensicsError, match=r"^end: 2026-04-01 is before start 2026-04-03$"):
+        orch.plan_range({"start": "2026-04-03", "end": "2026-04-01"}, RUN, {})
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"lookback_days": 0}, "lookback_days: must be"),
+    ({"lookback_days": True}, "lookback_days: must be"),
+    ({"lookback_days": 2.5}, "lookback_days: must be"),
+    ({"max_bad_share": 1.5}, "max_bad_share: must be"),
+    ({"max_bad_share": "0.1"}, "max_bad_share: must be"),
+])
+def test_bad_thresholds_are_refused(params, message):
+    with pytest.raises(ForensicsError, match=f"^{message}") as refused:
+        orch.plan_range({"start": "2026-04-01", "end": "2026-04-01", **params}, RUN, {})
+    with pytest.raises(ForensicsError) as direct:
+        PipelineParams.from_overrides(params)
+    assert str(refused.value) == str(direct.value)
+
+
+def test_paths_default_to_the_sample_and_the_projects_out_folder():
+    paths = orch.configured_paths({})
+    assert paths == {"logs": str(orch.SAMPLE_DIR / "logs"),
+                     "accounts": str(orch.SAMPLE_DIR / "accounts.csv"),
+                     "out": str(orch.PROJECT_DIR / "out"), "signing_key": None}
+
+
+def test_other_logs_never_get_the_samples_accounts():
+    assert orch.configured_paths({orch.ENV_LOGS: "/data/logs"})["accounts"] is None
+    plan = orch.plan_range({"start": "2026-04-01", "end": "2026-04-01", "logs": "/x/logs"},
+                           RUN, {})
+    assert (plan["logs"], plan["accounts"]) == ("/x/logs", None)
+    assert orch.configured_paths({orch.ENV_ACCOUNTS: ""})["accounts"] is None
+
+
+def test_relative_paths_are_taken_from_the_project_folder():
+    paths = orch.configured_paths({orch.ENV_LOGS: "sim/logs", orch.ENV_OUT: "runs/q1"})
+    assert paths["logs"] == str(orch.PROJECT_DIR / "sim" / "logs")
+    assert paths["out"] == str(orch.PROJECT_DIR / "runs" / "q1")
+
+
+def test_a_nightly_plan_is_the_utc_day_its_data_interval_starts_on():
+    start = datetime(2026, 4, 2, 2, 0, tzinfo=UTC)
+    plan = orch.plan_day(start, {"lookback_days": 30, "max_bad_share": 0.01}, RUN, {})
+    assert (plan["start"], plan["end"], plan["lookback_days"]) == ("2026-04-02", "2026-04-02", 30)
+    east = datetime(2026, 4, 3, 1, 0, tzinfo=timezone(timedelta(hours=5)))
+    assert orch.plan_day(east, {}, RUN, {})["start"] == "2026-04-02"
+    with pytest.raises(ValueError, match="time zone"):
+        orch.plan_day(datetime(2026, 4, 2), {}, RUN, {})
+
+
+WINDOW = runner.WindowResult(
+    linking=LinkResult(window_start=date(2026, 3, 30), window_end=date(2026, 4, 1),
+                       account_count=5, edge_count=1, cluster_count=4,
+                       linked_cluster_count=1, largest_cluster=2),
+    verdicts={"flagged": 1, "clear": 3})
+
+
+def test_the_task_functions_run_the_pipeline_and_pass_paths(tmp_path, monkeypatch, caplog):
+    logs, out = tmp_path / "logs", tmp_path / "out"
+    write_logs(logs, "requests", [record(i) for i in range(200)])
+    plan = orch.plan_range({"start": "2026-04-01", "end": "2026-04-01", "logs": str(logs),
+                            "out": str(out), "lookback_days": 3}, RUN, {})
+    with caplog.at_level(logging.INFO, logger="pipeline.run.orchestration"):
+        days = orch.ingest_days(plan)
+    raw = json.loads(next((out / "validation").glob("*/raw/outcome.json")).read_text())
+    raw_expectations = raw["expectations"]
+    orch_page = Path(safe_name(f"{RUN}:ingest"), "raw", "index.html")
+    assert days == ["2026-04-01"]
+    written = orch.build_day(plan, days[0])
+    assert written and all(p.startswith(str(out)) and "date=2026-04-01" in p for p in written)
+    assert query(out / "forensics.duckdb", "SELECT run_id, status FROM runs") == [
+        (f"{RUN}:ingest", "succeeded")]
+
+    # The DAG tests run the window stages on the sample; here, only what the task hands
+    # them, what it logs of their result and what its asset event says.
+    calls = []
+
+    def window_task(request, params, **kw):
+        calls.append((request, params, kw))
+        return WINDOW
+
+    monkeypatch.setattr(runner, "window_task", window_task)
+    events = defaultdict(SimpleNamespace)  # what Airflow hands a task: an accessor per asset
+    with caplog.at_level(logging.INFO, logger="pipeline.run.orchestration"):
+        assert orch.run_window(plan, events, "asset") == str(out / "forensics.duckdb")
+    [(request, params, kw)] = calls
+    assert (request.logs, request.out, request.start, request.end, request.accounts) == (
+        logs, out, date(2026, 4, 1), date(2026, 4, 1), None)
+    assert params == PipelineParams.from_overrides({"lookback_days": 3})
+    assert kw == {"run_id": f"{RUN}:window"}
+    logged = [r.getMessage() for r in caplog.records if r.name == "pipeline.run.orchestration"]
+    assert logged[:3] == [
+        "ingest 2026-04-01..2026-04-01: 1 file(s), 200 rows read: 200 kept, 0 quarantined, "
+        "0 outside the range", "days written: 2026-04-01",
+        f"raw validation passed {raw_expectations} expectations; pages: "
+        f"{out / 'validation' / 'index.html'} ({out / 'validation' / orch_page})"]
+    assert "verdicts: 1 flagged, 0 watch, 3 clear" in logged
+    assert "window validation: no result recorded" in logged
+    assert events["asset"].extra == {"out": str(out), "publication": None, "valid": False,
+                                     "window_start": "2026-03-30", "window_end": "2026-04-01",
+                                     "flagged": 1, "watch": 0, "clear": 3}
+
+
+def test_a_task_quiets_the_libraries_but_not_the_pipeline_and_restores_them(caplog):
+    gx, fonts = logging.getLogger("great_expectations.core"), logging.getLogger("fontTools.subset")
+    with caplog.at_level(logging.INFO):
+        with orch.quiet_libraries():
+            gx.info("registering an expectation")
+            fonts.info("OS/2 CodePage ranges pruned")
+            fonts.warning("a glyph is missing")
+            logging.getLogger("pipeline.run.orchestration").info("verdicts: 1 flagged")
+        gx.info("after the task")
+    assert [r.getMessage() for r in caplog.records] == [
+        "a glyph is missing", "verdicts: 1 flagged", "after the task"]
+
+
+def test_a_failed_task_is_recorded_in_the_output_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv(orch.ENV_OUT, raising=False)
+    ti = SimpleNamespace(dag_id="rerun_range", run_id=RUN, task_id="day_tables", map_index=1,
+                         rendered_map_index="2026-04-02", try_number=3,
+                         log_url="http://localhost:8080/log")
+    error = BadInputCeiling("2026-04-02: 20 of 20 rows quarantined\nworst files: a.jsonl")
+    written = orch.record_failure({"ti": ti, "exception": error,
+                                   "params": {"out": str(tmp_path / "q1")}})
+    assert written == tmp_path / "q1" / FAILURES_NAME
+    orch.record_failure({"ti": ti, "exception": None, "params": {"out": str(tmp_path / "q1")}})
+    first, second = [json.loads(line) for line in written.read_text().splitlines()]
+    assert {k: first[k] for k in ("dag_id", "run_id", "task_id", "day", "try_number",
+                                  "error")} == {
+        "dag_id": "rerun_range", "run_id": RUN, "task_id": "day_tables", "day": "2026-04-02",
+        "try_number": 3, "error": "BadInputCeiling: 2026-04-02: 20 of 20 rows quarantined"}
+    assert second["error"] is None
+    monkeypatch.setenv(orch.ENV_OUT, str(tmp_path / "nightly"))
+    assert orch.record_failure({"ti": ti, "exception": error, "params": {}}).parent == (
+        tmp_path / "nightly")
+
+
+def test_the_findings_event_says_when_a_publication_is_not_valid(tmp_path):
+    plan = {"out": str(tmp_path)}
+    published = runner.Published(folder=tmp_path / "publications" / "2026-04-01.invalid",
+                                 previous=None, reused=False, changes=0)
+    invalid = orch.publication_event(plan, runner.WindowResult(
+        linking=WINDOW.linking, verdicts=WINDOW.verdicts, published=published))
+    assert (invalid["publication"], invalid["valid"]) == ("2026-04-01.invalid", False)
+    valid = orch.publication_event(plan, runner.WindowResult(
+        linking=WINDOW.linking, verdicts=WINDOW.verdicts,
+        published=runner.Published(folder=tmp_path / "publications" / "2026-04-01",
+                                   previous=None, reused=False, changes=0)))
+    assert (valid["publication"], valid["valid"], valid["flagged"]) == ("2026-04-01", True, 1)
+

@@ -1,0 +1,509 @@
+"""Statistics and scoring on small hand-built cases with known answers, rules that must fire
+and rules that must not, and the sample end to end against its labels."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline.detection.scoring import ScoringParams, record_verdicts, score_clusters, verdicts
+from pipeline.detection.statistics import (
+    RULES,
+    StatisticsParams,
+    adjust_benjamini_hochberg,
+    binomial_statistics,
+    judge,
+)
+from pipeline.features.features import build_day_features
+from pipeline.registry import REQUESTS_COLUMNS
+from pipeline.warehouse import POLARS_TYPE, connect, partition_path
+from simulator.evaluation import roc_auc
+
+DAY = date(2026, 4, 1)
+
+
+def at(seconds: float) -> datetime:
+    return datetime(2026, 4, 1, 12, tzinfo=UTC) + timedelta(seconds=seconds)
+
+
+def cached(account: str, seconds: float, *, read: int = 0, written: int = 2000,
+           system: str = "sys-a", n: int = 0) -> dict[str, object]:
+    return {
+        "request_id": f"{account}-{seconds}-{n}", "ts": at(seconds), "account_id": account,
+        "api_key_id": None, "source_ip": None, "user_agent": None, "model": "m",
+        "status": 200, "input_tokens": 50, "output_tokens": 10,
+        "cache_creation_input_tokens": written, "cache_read_input_tokens": read,
+        "max_tokens": 100, "temperature": 0.0, "stop_reason": "end_turn", "latency_ms": 500,
+        "system_hash": system, "prompt_hash": None, "prompt_text": None, "ip_prefix": None,
+        "source_file": "t", "source_line": n,
+    }
+
+
+def day_table(tmp_path: Path, rows: list[dict[str, object]], table: str) -> pl.DataFrame:
+    target = partition_path(tmp_path, "requests", DAY)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    pl.DataFrame(rows, schema={n: POLARS_TYPE[t] for n, t in REQUESTS_COLUMNS}) \
+        .write_parquet(target)
+    build_day_features(tmp_path, DAY)
+    return pl.read_parquet(partition_path(tmp_path, table, DAY))
+
+
+def test_one_prefix_on_three_accounts_within_the_ttl_is_two_handoffs(tmp_path):
+    rows = [cached("a", 0), cached("b", 60), cached("c", 120), cached("c", 1000, n=1)]
+    handoffs = day_table(tmp_path, rows, "prefix_handoff_day")
+    assert handoffs.select("account_id", "previous_account_id", "handoff_count").rows() == [
+        ("b", "a", 1), ("c", "b", 1)]
+
+
+def test_a_prefix_reused_after_the_ttl_is_no_handoff(tmp_path):
+    rows = [cached("a", 0), cached("b", 301)]
+    assert day_table(tmp_path, rows, "prefix_handoff_day").height == 0
+
+
+def test_own_repetition_predicts_hits_and_a_nonce_busts_them(tmp_path):
+    rows = [cached("honest", 0), cached("honest", 100, read=2000, written=0, n=1),
+            cached("honest", 200, read=2000, written=0, n=2),
+            cached("buster", 0), cached("buster", 100, n=1), cached("buster", 200, n=2),
+            cached("buster", 200.5, n=3)]
+    prefixes = day_table(tmp_path, rows, "account_prefix_day").sort("account_id")
+    assert prefixes.select("account_id", "cacheable_count", "predicted_hit_count",
+                           "observed_read_count", "busted_count").rows() == [
+        ("buster", 4, 2, 0, 2), ("honest", 3, 2, 2, 0)]
+
+
+def test_a_short_prefix_is_never_cacheable(tmp_path):
+    rows = [cached("a", 0, written=0), cached("a", 10, written=0, n=1)]
+    rows[0]["input_tokens"] = rows[1]["input_tokens"] = 300
+    assert day_table(tmp_path, rows, "account_prefix_day").height == 0
+
+
+@pytest.mark.parametrize("text,capability", [
+    ("Write a Python function that reverses a linked list", "code"),
+    ("Solve for x: 3x + 5 = 20", "math"),
+    ("Translate into French: the weather is nice today", "translation"),
+    ("请解释量子纠缠", "translation"),
+    ('{"type": "function", "name": "get_weather", "parameters": {}} call the tool', "tool_use"),
+    ("Extract all named entities from the text below", "data_extraction"),
+    ("I want you to act as a travel guide", "roleplay_chat"),
+    ("If all bloops are razzies, which of the following must be true?", "reasoning"),
+    ("Write a poem about autumn leaves", "writing"),
+    ("Who was the first emperor of Rome?", "knowledge_qa"),
+    ("banana", "other"),
+])
+def test_the_capability_lexicon(text, capability):
+    con = connect()
+    assert con.execute("SELECT prompt_capability($t)", {"t": text}).fetchall() == [
+        (capability,)]
+
+
+@pytest.mark.parametrize("text,elicits", [
+    ("Solve step by step: 2 + 2", True),
+    ("Think carefully and show your reasoning.", True),
+    ("Let's think about it", True),
+    ("What is the capital of France?", False),
+    ("Write a step in the recipe", False),
+])
+def test_reasoning_elicitation(text, elicits):
+    con = connect()
+    assert con.execute("SELECT prompt_elicits_reasoning($t)", {"t": text}).fetchall() == [
+        (elicits,)]
+
+
+def test_templates_mask_slots_but_not_openings():
+    con = connect()
+    rows = con.execute("""SELECT prompt_template($a) = prompt_template($b),
+                                 prompt_template($a) = prompt_template($c)""",
+                       {"a": 'Solve step by step: "Ann has 3 apples" [id a8f3k29x]',
+                        "b": 'Solve step by step: "Bob has 17 pears" [id 77ab12cd9]',
+                        "c": "Please help me with my homework about apples"}).fetchall()
+    assert rows == [(True, False)]
+
+
+def test_benjamini_hochberg_matches_the_hand_computation():
+    frame = pl.DataFrame({"cluster_id": ["a", "b", "c", "d"], "statistic": ["s"] * 4,
+                          "p_value": [0.01, 0.04, 0.03, 0.5]})
+    adjusted = dict(adjust_benjamini_hochberg(frame).select("cluster_id", "p_adjusted")
+                    .iter_rows())
+    assert adjusted == pytest.approx({"a": 0.04, "b": 0.04 * 4 / 3, "c": 0.04 * 4 / 3,
+                                      "d": 0.5})
+
+
+def statistic(cluster: str, rule_id: str, p: float, effect: float) -> dict[str, object]:
+    rule = next(r for r in RULES if r.rule_id == rule_id)
+    return {"cluster_id": cluster, "family": rule.family, "rule_id": rule_id,
+            "statistic": rule.statistic, "p_adjusted": p, "effect_size": effect,
+            "is_strong": p <= 0.01 and effect >= rule.min_effect}
+
+
+PROFILE = pl.DataFrame({
+    "cluster_id": ["two", "one", "none", "quiet"], "n_accounts": [50, 9, 4, 1],
+    "request_count": [600, 90, 40, 3],
+    "first_seen": [at(0)] * 4, "last_seen": [at(60)] * 4,
+    "text_request_count": [600, 90, 40, 0],
+})
+
+
+def test_traffic_shape_alone_does_not_put_a_cluster_on_watch():
+    """Night hours and pacing are how a crowd of night owls or a busy app send; a cluster
+    needs a harvest family (query distribution or caching) to be watched."""
+    stats = pl.DataFrame([
+        statistic("one", "TS-01", 1e-12, 0.5), statistic("one", "TS-02", 1e-12, 0.5),
+        statistic("two", "TS-01", 1e-12, 0.5), statistic("two", "QD-06", 1e-12, 0.5),
+        statistic("two", "QD-05", 1e-12, 0.5),
+    ])
+    got = dict(verdicts(PROFILE, stats, ScoringParams()).select("cluster_id", "verdict")
+               .iter_rows())
+    assert got["one"] == "clear"
+    assert got["two"] == "flagged"
+
+
+@pytest.mark.parametrize("how_it_sends", [
+    ["QD-04", "TS-01", "TS-02"],   # a lab's benchmark run: its own items, overnight, at the limit
+    ["QD-03", "TS-01", "TS-03"],   # an enterprise's agents: shared wrappers, cron starts
+    ["QD-03", "QD-04", "CM-02", "TS-04"],  # one org's pool: wrappers, shared prefixes, retries
+])
+def test_two_families_of_how_requests_are_sent_do_not_flag(how_it_sends):
+    """Must not fire: novelty, shared wrappers, hours, pacing, synchronized starts, shared
+    prefixes and failovers hold two families for an app or a lab; without a statistic of
+    what is harvested the cluster is clear."""
+    stats = pl.DataFrame([statistic("two", r, 1e-12, 0.9) for r in how_it_sends])
+    row = verdicts(PROFILE, stats, ScoringParams()).filter(pl.col("cluster_id") == "two")
+    assert row["strong_families"].item().count(",") >= 1
+    assert row["verdict"].item() == "clear"
+
+
+@pytest.mark.parametrize(("harvest", "verdict"), [
+    (["QD-05"], "watch"),            # a benchmark run with chain-of-thought prompts
+    (["QD-06"], "watch"),            # a low max_tokens
+    (["CM-01"], "watch"),
+    (["QD-05", "QD-06"], "flagged"),  # reasoning harvested at full length
+    (["QD-01", "CM-01"], "flagged"),
+    (["QD-08"], "flagged"),          # one prompt sampled across the pool's accounts
+])
+def test_flagged_needs_the_harvest_shown_twice_or_across_accounts(harvest, verdict):
+    """Must fire and must not: with the sending habits of a second family, one
+    single-account harvest statistic is a habit some labs and people have (watch); two,
+    or one measured across accounts, flag."""
+    stats = pl.DataFrame([statistic("two", r, 1e-12, 0.9) for r in [*harvest, "TS-01"]])
+    row = verdicts(PROFILE, stats, ScoringParams()).filter(pl.col("cluster_id") == "two")
+    assert row["verdict"].item() == verdict
+
+
+def test_two_strong_families_flag_one_watches_none_clears():
+    stats = pl.DataFrame([
+        statistic("two", "QD-05", 1e-12, 0.5), statistic("two", "CM-01", 1e-9, 0.9),
+        statistic("one", "QD-05", 1e-12, 0.5), statistic("one", "QD-06", 1e-12, 0.5),
+        statistic("none", "QD-05", 0.2, 0.5), statistic("none", "CM-01", 1e-9, 0.01),
+    ])
+    found = verdicts(PROFILE, stats, ScoringParams())
+    got = dict(found.select("cluster_id", "verdict").iter_rows())
+    assert got == {"two": "flagged", "one": "watch", "none": "clear", "quiet": "clear"}
+    row = found.filter(pl.col("cluster_id") == "two").row(0, named=True)
+    assert row["strong_families"] == "caching_mismatch,query_distribution"
+    assert row["signals"] == "CM-01,QD-05"
+    assert found.filter(pl.col("cluster_id") == "quiet")["hashes_only"].item()
+    assert found["risk_score"].is_between(0, 1).all()
+
+
+def test_the_risk_score_never_falls_when_evidence_grows():
+    base = [statistic("two", "QD-05", 1e-4, 0.2), statistic("two", "TS-01", 0.5, 0.0)]
+    scores = []
+    for p in (1e-4, 1e-8, 1e-20):
+        stats = pl.DataFrame([statistic("two", "QD-05", p, 0.2), base[1]])
+        scores.append(verdicts(PROFILE, stats, ScoringParams())
+                      .filter(pl.col("cluster_id") == "two")["risk_score"].item())
+    assert scores == sorted(scores)
+    assert scores[0] < scores[-1]
+
+
+def profile_of(clusters: dict[str, tuple[int, float, float]]) -> pl.DataFrame:
+    """A cluster_profile where every ratio is 0 of 100 except template reuse and novelty:
+    cluster -> (accounts, template reuse share, novel prompt share)."""
+    columns = {c for r in RULES if r.test == "binomial"
+               for c in (r.numerator, r.denominator, *(r.hashes_fallback or ()))}
+    rows = []
+    for cluster, (accounts, reuse, novelty) in clusters.items():
+        row: dict[str, object] = {c: 100 if c in {r.denominator for r in RULES} else 0
+                                  for c in columns}
+        row.update(cluster_id=cluster, n_accounts=accounts, text_request_count=100,
+                   request_count=100, reused_template_count=round(100 * reuse),
+                   novel_prompt_count=round(100 * novelty))
+        rows.append(row)
+    return pl.DataFrame(rows)
+
+
+def test_what_accounts_do_together_is_compared_with_clusters_of_several_accounts():
+    """A single account reuses no template across accounts by construction: were the 30
+    singletons in its baseline, a team sharing its openings as much as every other team
+    would look like a sweep. Novelty, which a single account can show, keeps them."""
+    clusters = {f"s{i:02d}": (1, 0.0, 0.1) for i in range(30)}
+    clusters |= {f"e{i:02d}": (5, 0.6, 0.1) for i in range(25)}
+    clusters["t"] = (5, 0.7, 0.6)
+    stats = binomial_statistics(profile_of(clusters), StatisticsParams())
+    reuse = stats.filter(pl.col("rule_id") == "QD-03")
+    assert set(reuse["cluster_id"]) == {c for c in clusters if not c.startswith("s")}
+    target = reuse.filter(pl.col("cluster_id") == "t").row(0, named=True)
+    assert target["baseline_median"] == pytest.approx(0.6)
+    assert target["baseline_count"] == 25
+    assert target["effect_size"] < next(r.min_effect for r in RULES if r.rule_id == "QD-03")
+    novelty = stats.filter((pl.col("rule_id") == "QD-04") & (pl.col("cluster_id") == "t"))
+    assert novelty.row(0, named=True)["baseline_count"] == 50
+    assert novelty.row(0, named=True)["baseline_median"] == pytest.approx(0.1)
+
+
+def shares_world(clusters: dict[str, tuple]) -> pl.DataFrame:
+    """A cluster_profile: cluster -> (accounts, reasoning share, cache-busting share[,
+    requests]): that many text requests and predicted cache hits (100 unless given), or
+    no predicted hit at all where the busting share is None."""
+    rows = []
+    for cluster, (accounts, reasoning, busting, *more) in clusters.items():
+        n = more[0] if more else 100
+        row = profile_of({cluster: (accounts, 0.0, 0.0)}).row(0, named=True)
+        row.update(text_request_count=n, reasoning_elicited_count=round(n * reasoning),
+                   predicted_hit_count=0 if busting is None else n,
+                   busted_count=0 if busting is None else round(n * busting))
+        rows.append(row)
+    return pl.DataFrame(rows)
+
+
+def strong(stats: pl.DataFrame, rule_id: str) -> set[str]:
+    return set(stats.filter((pl.col("rule_id") == rule_id) & pl.col("is_strong"))["cluster_id"])
+
+
+SHARDS = {f"shard{i:02d}": (60, 0.5, None) for i in range(30)}
+
+
+"""A campaign that linking left in thirty card-sized clusters, eliciting reasoning."""
+
+
+def test_a_campaign_split_into_same_size_clusters_is_not_its_own_baseline():
+    """Each shard's nearest clusters in size are the other shards: compared with them, the
+    campaign's reasoning share is ordinary. The window's other accounts are the null."""
+    world = {f"s{i:04d}": (1, 0.03, None) for i in range(4000)} | SHARDS
+    world |= {f"team{i}": (60, 0.05, None) for i in range(3)}
+    stats = judge(shares_world(world), pl.DataFrame(), StatisticsParams())
+    assert strong(stats, "QD-05") == set(SHARDS)
+    shard = stats.filter((pl.col("cluster_id") == "shard00") & (pl.col("rule_id") == "QD-05"))
+    assert shard["baseline_median"].item() == pytest.approx(0.03)
+    # The other shards, strong on a harvest rule in the first pass, are left out.
+    assert shard["baseline_count"].item() == 4000 + 3 * 60
+
+
+def test_a_campaign_that_is_most_of_the_measurable_accounts_is_not_its_own_null():
+    """Only 500 ordinary accounts have cache hits to bust; the campaign's 1,800 accounts all
+    do. Its reasoning share makes it a suspect in the first pass, and the second pass
+    leaves it out of cache busting's baseline."""
+    world = {f"s{i:04d}": (1, 0.03, 0.02 if i < 500 else None) for i in range(4000)}
+    world |= {name: (60, 0.5, 0.9) for name in SHARDS}
+    stats = judge(shares_world(world), pl.DataFrame(), StatisticsParams())
+    assert strong(stats, "CM-01") == set(SHARDS)
+    busting = stats.filter((pl.col("cluster_id") == "shard00") & (pl.col("rule_id") == "CM-01"))
+    assert busting["baseline_median"].item() == pytest.approx(0.02)
+
+
+def test_a_campaign_that_is_most_of_the_window_by_accounts_and_requests_is_its_own_null():
+    """Must not fire: a cluster's accounts that are most of those with cache hits and send
+    most of their requests, with nothing else to single them out, set cache busting's
+    null themselves. The first test of this pair fires because they are a minority of
+    the requests."""
+    world = {f"s{i:04d}": (1, 0.03, 0.02 if i < 500 else None) for i in range(4000)}
+    world |= {name: (60, 0.03, 0.9, 10_000) for name in SHARDS}
+    stats = judge(shares_world(world), pl.DataFrame(), StatisticsParams())
+    assert strong(stats, "CM-01") == set()
+    assert strong(stats, "QD-05") == set()
+
+
+def test_a_campaign_that_is_most_of_the_accounts_but_few_of_the_requests_stands_out():
+    """Thousands of accounts at a dozen requests a day: most of the accounts, a minority
+    of the requests; weighed by requests, the rest of the window is the null."""
+    world = {f"s{i:04d}": (1, 0.03, 0.02 if i < 500 else None) for i in range(4000)}
+    world |= {name: (300, 0.03, 0.9) for name in SHARDS}
+    stats = judge(shares_world(world), pl.DataFrame(), StatisticsParams())
+    assert strong(stats, "CM-01") == set(SHARDS)
+
+
+def test_every_rule_is_documented_and_unique():
+    assert len({r.rule_id for r in RULES}) == len(RULES)
+    assert {r.family for r in RULES} == {"query_distribution", "caching_mismatch",
+                                         "traffic_shape"}
+    assert all(r.rationale and r.runbook and r.min_effect > 0 for r in RULES)
+
+
+def test_roc_auc_from_ranks():
+    assert roc_auc(pl.Series([0.9, 0.8, 0.1, 0.2]),
+                   pl.Series([True, True, False, False])) == 1.0
+    assert roc_auc(pl.Series([0.5, 0.5]), pl.Series([True, False])) == 0.5
+
+
+def test_single_accounts_are_tested_on_their_own_behaviour_only():
+    """A singleton gets the rules of one account's behaviour (novelty here) against other
+    singletons, and never the rules of what accounts do together (template reuse)."""
+    clusters = {f"s{i:02d}": (1, 0.0, 0.1) for i in range(30)}
+    clusters["lone"] = (1, 0.0, 0.9)
+    stats = binomial_statistics(profile_of(clusters), StatisticsParams())
+    assert stats.filter(pl.col("rule_id") == "QD-03").is_empty()
+    lone = stats.filter((pl.col("cluster_id") == "lone") & (pl.col("rule_id") == "QD-04"))
+    assert lone.row(0, named=True)["baseline_median"] == pytest.approx(0.1)
+    assert lone.row(0, named=True)["p_value"] < 1e-10
+
+
+CASE = [f"f{i}" for i in range(4)]
+
+
+"""The accounts of the flagged case F in the join tests."""
+
+
+def small_world(singleton: list[dict[str, object]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A flagged four-account cluster F and a singleton S with the given statistics."""
+    profile = pl.DataFrame({
+        "cluster_id": ["F", "S"], "n_accounts": [4, 1], "request_count": [400, 80],
+        "first_seen": [at(0)] * 2, "last_seen": [at(60)] * 2, "text_request_count": [400, 80],
+    })
+    stats = pl.DataFrame([statistic("F", "QD-05", 1e-12, 0.5),
+                          statistic("F", "CM-01", 1e-9, 0.9), *singleton],
+                         schema_overrides={"p_adjusted": pl.Float64,
+                                           "effect_size": pl.Float64})
+    return profile, stats
+
+
+SWEEP = [statistic("S", "QD-01", 1e-4, 0.3), statistic("S", "QD-02", 1e-4, 0.2),
+         statistic("S", "QD-06", 1e-8, 0.4)]
+
+
+NIGHT_OWL = [statistic("S", "TS-01", 1e-12, 0.5)]
+
+
+ORDINARY = [statistic("S", "QD-06", 0.3, 0.02)]
+
+
+def verdict_of(found: pl.DataFrame, cluster: str) -> str:
+    return found.filter(pl.col("cluster_id") == cluster)["verdict"].item()
+
+
+def test_a_singleton_sweeping_capabilities_and_saturating_output_is_watched():
+    found = verdicts(*small_world(SWEEP), ScoringParams())
+    assert verdict_of(found, "S") == "watch"
+    assert verdict_of(found, "F") == "flagged"
+
+
+@pytest.mark.parametrize("habits", [
+    NIGHT_OWL,
+    [statistic("S", "QD-06", 1e-8, 0.4)],
+    [statistic("S", "QD-06", 1e-8, 0.4), statistic("S", "TS-01", 1e-12, 0.5)],
+    [statistic("S", "TS-01", 1e-12, 0.5), statistic("S", "TS-02", 1e-12, 0.5)],
+], ids=["night owl", "low max_tokens", "both", "a busy app: night and pacing"])
+def test_one_or_two_habits_of_a_single_account_stay_clear(habits):
+    found = verdicts(*small_world(habits), ScoringParams())
+    assert verdict_of(found, "S") == "clear"
+
+
+def join_db(tmp_path: Path, singleton: list[dict[str, object]],
+            pairs: list[tuple[str, str, float]] | None,
+            params: ScoringParams | None = None) -> tuple[pl.DataFrame, object]:
+    """A DuckDB with the tables scoring reads; ``pairs`` (account, account, surprise) fill
+    linking's ``account_link_pair`` and ``link_threshold`` (edge_surprise 8), or, when
+    None, those tables do not exist (linking before the pair table)."""
+    profile, stats = small_world(singleton)
+    db = connect(tmp_path / "t.duckdb")
+    db.register("p", profile.to_arrow())
+    db.register("s", stats.to_arrow())
+    db.execute("CREATE TABLE cluster_profile AS SELECT * FROM p")
+    db.execute("CREATE TABLE cluster_statistic AS SELECT * FROM s")
+    members = pl.DataFrame({"cluster_id": ["F"] * 4 + ["S"], "account_id": [*CASE, "s"]})
+    db.register("m", members.to_arrow())
+    db.execute("CREATE TABLE clusters AS SELECT * FROM m")
+    if pairs is not None:
+        rows = pl.DataFrame(pairs, schema=["account_a", "account_b", "surprise"], orient="row")
+        rows = rows.with_columns(p_value=10 ** -pl.col("surprise"),
+                                 is_edge=pl.col("surprise") >= 8.0)
+        db.register("l", rows.to_arrow())
+        db.execute("CREATE TABLE account_link_pair AS SELECT * FROM l")
+        db.execute("CREATE TABLE link_threshold AS SELECT 5::BIGINT AS account_count, "
+                   "10.0::DOUBLE AS pair_count, 0.01::DOUBLE AS alpha, "
+                   "8.0::DOUBLE AS edge_surprise")
+    found = score_clusters(db, params or ScoringParams())
+    return found, db
+
+
+STRONG_TIE = [("f0", "s", 6.5), ("f1", "s", 6.0), ("f2", "s", 1.0)]
+
+
+"""Simes over 1 x 4 pairs: max(6.5 - log10 4, 6.0 + log10 2 - log10 4, ...) = 5.90, past
+half the edge's 8."""
+
+
+def test_a_singleton_with_a_harvest_and_a_strong_tie_joins_the_case(tmp_path):
+    found, db = join_db(tmp_path, SWEEP, STRONG_TIE)
+    row = found.filter(pl.col("cluster_id") == "S").row(0, named=True)
+    assert row["verdict"] == "flagged"
+    assert row["joined_case"] == "F"
+    assert "joined:F" in row["signals"].split(",")
+    joined = db.sql("SELECT * FROM case_join").pl().row(0, named=True)
+    assert (joined["account_id"], joined["cluster_id"], joined["joined_case"]) == (
+        "s", "S", "F")
+    assert joined["tie_surprise"] == pytest.approx(6.5 - math.log10(4))
+    assert joined["required_surprise"] == pytest.approx(4.0)
+    assert joined["pairs"] == 3
+    assert joined["families_held"] == "query_distribution"
+    assert found.filter(pl.col("cluster_id") == "F")["joined_case"].item() is None
+
+
+def test_the_runs_scoring_parameters_are_the_ones_applied(tmp_path):
+    """A join needing the whole edge bound (8) refuses the tie of 5.90 that half of it
+    accepts: the parameters given, not the defaults, decide."""
+    found, _ = join_db(tmp_path, SWEEP, STRONG_TIE, ScoringParams(join_fraction=1.0))
+    assert verdict_of(found, "S") == "watch"
+
+
+def test_one_harvest_statistic_is_enough_to_join_with_a_strong_tie(tmp_path):
+    found, _ = join_db(tmp_path, [statistic("S", "QD-06", 1e-8, 0.4)], STRONG_TIE)
+    assert verdict_of(found, "S") == "flagged"
+
+
+def test_the_same_harvest_without_a_tie_is_watched_not_flagged(tmp_path):
+    found, db = join_db(tmp_path, SWEEP, [("f0", "s", 1.5), ("f1", "s", 1.2)])
+    assert verdict_of(found, "S") == "watch"
+    assert db.execute("SELECT count(*) FROM case_join").fetchall() == [(0,)]
+
+
+def test_no_pair_table_from_linking_means_no_tie(tmp_path):
+    found, db = join_db(tmp_path, SWEEP, None)
+    assert verdict_of(found, "S") == "watch"
+    assert found["joined_case"].is_null().all()
+    assert db.execute("SELECT count(*) FROM case_join").fetchall() == [(0,)]
+
+
+@pytest.mark.parametrize("behaviour", [ORDINARY, NIGHT_OWL],
+                         ids=["ordinary", "night owl: traffic shape only"])
+def test_a_strong_tie_without_a_harvest_does_not_join(tmp_path, behaviour):
+    found, _ = join_db(tmp_path, behaviour, STRONG_TIE)
+    assert verdict_of(found, "S") == "clear"
+    assert found["joined_case"].is_null().all()
+
+
+def test_many_weak_pairs_over_one_shared_key_are_not_a_tie(tmp_path):
+    """A pair at surprise 2 with every account of the case (one key they all share) would
+    sum to 8, an edge; Simes counts the key once: 2 + log10(4) - log10(4) = 2."""
+    found, _ = join_db(tmp_path, SWEEP, [(f, "s", 2.0) for f in CASE])
+    assert verdict_of(found, "S") == "watch"
+
+
+def test_each_runs_verdicts_are_kept_and_a_retry_replaces_its_own():
+    db = connect()
+    db.execute("CREATE TABLE clusters AS SELECT 'C1' AS cluster_id, DATE '2026-04-03' "
+               "AS window_end")
+    db.execute("CREATE TABLE cluster_findings AS SELECT 'C1' AS cluster_id, 'watch' AS "
+               "verdict, 0.4 AS risk_score, 3::BIGINT AS n_accounts, NULL AS joined_case")
+    record_verdicts(db, "night-1")
+    db.execute("UPDATE cluster_findings SET verdict = 'flagged'")
+    db.execute("UPDATE clusters SET window_end = DATE '2026-04-04'")
+    record_verdicts(db, "night-2")
+    record_verdicts(db, "night-2")
+    assert db.execute("SELECT run_id, window_end, verdict FROM verdict_history "
+                      "ORDER BY run_id").fetchall() == [
+        ("night-1", date(2026, 4, 3), "watch"), ("night-2", date(2026, 4, 4), "flagged")]
+
