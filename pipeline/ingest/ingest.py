@@ -24,23 +24,23 @@ import hashlib
 import os
 import shutil
 import threading
-import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 import pyarrow as pa
-import zstandard
 
 from pipeline.errors import BadInputCeiling, ForensicsError
 from pipeline.ingest.accounts import export_accounts, load_accounts
 from pipeline.ingest.adapters import ledger_format, resolve, staging_query
 from pipeline.ingest.coverage import refuse_short_days
+from pipeline.ingest.decompress import decompressed_blocks
 from pipeline.progress import Progress, ignore
 from pipeline.registry import (
     INGEST_LEDGER,
@@ -220,17 +220,31 @@ def _stage_files(con: duckdb.DuckDBPyConnection, files: list[InputFile], folder:
     blocks are staged changes nothing downstream.
     """
     staging = _Staging(folder, params.staging_memory_bytes)
-    total = sum(f.size_bytes for f in files)
-    done = 0
-    report("reading logs: listing", done, total)
+    reading = _Reading(report, sum(f.size_bytes for f in files))
+    report("reading logs: listing", 0, reading.total)
     with ThreadPoolExecutor(max_workers=max(1, params.parallel_files)) as pool:
-        staged = [pool.submit(_stage_file, con, f, staging, params.block_bytes)
+        staged = [pool.submit(_stage_file, con, f, staging, params.block_bytes, reading)
                   for f in files]
         for f, future in zip(files, staged, strict=True):
             future.result()
-            done += f.size_bytes
-            report(f"reading logs: {f.source_file}", done, total)
+            if f.format != "jsonl":
+                reading.add(f.source_file, f.size_bytes)
     staging.create_view(con)
+
+
+class _Reading:
+    """The bytes of the input files read so far, reported as JSONL blocks are read, so one
+    large file's bar moves while it is read (CSV and Parquet, which DuckDB reads whole,
+    count when done). The workers reading files side by side all add to it."""
+
+    def __init__(self, report: Progress, total: int) -> None:
+        self.report, self.total, self.done = report, total, 0
+        self.lock = threading.Lock()
+
+    def add(self, name: str, size: int) -> None:
+        with self.lock:
+            self.done += size
+            self.report(f"reading logs: {name}", self.done, self.total)
 
 
 STAGED_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -332,19 +346,20 @@ def _cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 
 def _stage_file(db: duckdb.DuckDBPyConnection, f: InputFile, staging: _Staging,
-                block_bytes: int) -> None:
+                block_bytes: int, reading: _Reading) -> None:
     """Classify every record of one file into ``staging``, a block at a time."""
     with _cursor(db) as con:
-        _stage_records(con, f, staging, block_bytes)
+        _stage_records(con, f, staging, block_bytes, reading)
 
 
 def _stage_records(con: duckdb.DuckDBPyConnection, f: InputFile, staging: _Staging,
-                   block_bytes: int) -> None:
+                   block_bytes: int, reading: _Reading) -> None:
     records = sql_text("ingest_records")
     params = {"source_file": f.source_file, "file_index": f.index}
     if f.format == "jsonl":
         reader = sql_text("raw_records_from_jsonl")
-        for chunk, lines in enumerate(_line_blocks(f, block_bytes)):
+        read = partial(reading.add, f.source_file)
+        for chunk, lines in enumerate(_line_blocks(f, block_bytes, read)):
             con.register("raw_lines", lines)
             _stage_block(con, staging, reader, records, params, f, chunk, lines.nbytes)
             con.unregister("raw_lines")
@@ -375,7 +390,7 @@ def _csv_header(f: InputFile) -> list[str]:
     file: its sniffer gives up on a file with one broken line, which then cannot be
     quarantined line by line. An empty file (an archive of nothing) has none."""
     head = b""
-    for block in _decompressed_blocks(f, 1 << 20):
+    for block in decompressed_blocks(f.path, f.compression, f.source_file, 1 << 20):
         head += block
         if b"\n" in head:
             break
@@ -402,7 +417,8 @@ def _stage_block(con: duckdb.DuckDBPyConnection, staging: _Staging, reader: str,
     staging.store(con, query, used, f, block, size)
 
 
-def _line_blocks(f: InputFile, block_bytes: int) -> Iterator[pa.Table]:
+def _line_blocks(f: InputFile, block_bytes: int,
+                 read: Callable[[int], None]) -> Iterator[pa.Table]:
     """The file's lines in blocks: (source_line, text, line), line ends included.
 
     Lines are cut with numpy on whole blocks and handed to Arrow without copying each
@@ -413,7 +429,8 @@ def _line_blocks(f: InputFile, block_bytes: int) -> Iterator[pa.Table]:
     """
     line_no = 0
     carry = b""
-    blocks = _decompressed_blocks(f, block_bytes)
+    blocks = decompressed_blocks(f.path, f.compression, f.source_file, block_bytes,
+                                 read)
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(next, blocks, b"")
         while True:
@@ -450,90 +467,6 @@ def _decoded(numbers: pa.Array, lines: pa.Array) -> pa.Table:
     except pa.ArrowInvalid:
         text, line = pa.nulls(len(lines), pa.large_string()), lines
     return pa.table({"source_line": numbers, "text": text, "line": line})
-
-
-def _decompressed_blocks(f: InputFile, block_bytes: int) -> Iterator[bytes]:
-    """The file's bytes after decompression, in blocks of about ``block_bytes``."""
-    with open(f.path, "rb") as raw:
-        if f.compression == "gzip":
-            yield from _gunzip(raw, f.source_file, block_bytes)
-        elif f.compression == "zstd":
-            yield from _unzstd(raw, f.source_file, block_bytes)
-        else:
-            while block := raw.read(block_bytes):
-                yield block
-
-
-def _unzstd(raw: BinaryIO, name: str, block_bytes: int) -> Iterator[bytes]:
-    """Zstandard frame after frame, like ``_gunzip``: a stream reader stops quietly where
-    a file was cut at a block boundary (104 of 254 rows kept, none quarantined), so each
-    frame is decompressed by its own object and a frame that never ends stops the run."""
-    context = zstandard.ZstdDecompressor()
-    frame, open_frame, frames = context.decompressobj(), False, 0
-    try:
-        while chunk := raw.read(block_bytes):
-            data = chunk
-            while data:
-                out = frame.decompress(data)
-                open_frame = True
-                if out:
-                    yield out
-                if not frame.eof:
-                    break
-                data, frame, open_frame = frame.unused_data, context.decompressobj(), False
-                frames += 1
-    except zstandard.ZstdError as err:
-        raise ForensicsError(f"{name}: not a readable zstd file ({err})") from err
-    if open_frame:
-        raise ForensicsError(f"{name}: zstd stream ends before its last frame")
-    if not frames:
-        raise ForensicsError(f"{name}: not a zstd file (no frame; 0 bytes?)")
-
-
-def _gunzip(raw: BinaryIO, name: str, block_bytes: int) -> Iterator[bytes]:
-    """Gzip inflated straight by zlib, member after member as ``gzip`` reads them.
-
-    The ``gzip`` module inflates in small steps and checks the CRC in Python, which costs
-    about twice zlib's own time; zlib checks the CRC itself (``wbits`` 31). Zero padding
-    after a member is skipped like ``gzip`` does; output per call is capped, so a highly
-    compressed member cannot blow past the block size.
-    """
-    inflater = zlib.decompressobj(31)
-    fresh, members, at_end = True, 0, False
-    data = b""
-    parts: list[bytes] = []
-    size = 0
-    try:
-        while True:
-            if not data and not at_end:
-                data = raw.read(1 << 20)
-                at_end = not data
-            if fresh and members:
-                data = data.lstrip(b"\0")
-            if fresh and not data:
-                if at_end and not members:
-                    raise ForensicsError(f"{name}: not a gzip file (no member; 0 bytes?)")
-                if at_end:
-                    break
-                continue
-            fresh = False
-            out = inflater.decompress(data, block_bytes - size)
-            if inflater.eof:
-                data, members, fresh = inflater.unused_data, members + 1, True
-                inflater = zlib.decompressobj(31)
-            else:
-                data = inflater.unconsumed_tail
-                if at_end and not data and not out:
-                    raise ForensicsError(f"{name}: gzip stream ends before its last member")
-            parts.append(out)
-            size += len(out)
-            if size >= block_bytes:
-                yield b"".join(parts)
-                parts, size = [], 0
-    except zlib.error as err:
-        raise ForensicsError(f"{name}: not a readable gzip file ({err})") from err
-    if size:
-        yield b"".join(parts)
 
 
 def _finish(con: duckdb.DuckDBPyConnection, files: list[InputFile], skipped: list[str],

@@ -515,3 +515,20 @@ def test_allow_empty_publishes_an_empty_day(logs, out):
     assert result.rows_out_of_range == 5
     assert pl.read_parquet(partition(out, date(2026, 4, 2))).height == 0
 
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip", "zstd"])
+def test_the_reading_bar_moves_within_one_large_file(logs, out, compression):
+    """One file read in many blocks reports its bytes as it goes, in order, up to the
+    total: the bar of a single huge log does not sit at 0% until the file is done."""
+    write_logs(logs, "big", [record(i, prompt_text=f"q{i} " * 40) for i in range(600)],
+               compression=compression)
+    heard: list[tuple[str, int, int]] = []
+    params = IngestParams(max_bad_share=1.0, allow_empty=True, block_bytes=1024)
+    ingest(logs, out, DAY, DAY, run_id="test", params=params,
+           progress=lambda step, done, total: heard.append((step, done, total)))
+    reading = [(done, total) for step, done, total in heard if step.startswith("reading logs")]
+    done = [d for d, _ in reading]
+    total = reading[-1][1]
+    assert done == sorted(done) and done[-1] == total
+    assert sum(0 < d < total for d in done) >= 2, reading

@@ -30,7 +30,6 @@ FUNCTION_LINES = 80
 
 
 RATCHET = {
-    "pipeline/ingest/ingest.py": 657,
     "pipeline/validation/validation.py": 682,
     "simulator/accounts.py": 701,
     "simulator/simulate.py::simulate": 84,
