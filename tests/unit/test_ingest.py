@@ -521,10 +521,12 @@ def test_allow_empty_publishes_an_empty_day(logs, out):
 def test_the_reading_bar_moves_within_one_large_file(logs, out, compression):
     """One file read in many blocks reports its bytes as it goes, in order, up to the
     total: the bar of a single huge log does not sit at 0% until the file is done."""
-    write_logs(logs, "big", [record(i, prompt_text=f"q{i} " * 40) for i in range(600)],
+    noise = ["".join(hashlib.sha256(f"{i}.{k}".encode()).hexdigest() for k in range(4))
+             for i in range(60)]
+    write_logs(logs, "big", [record(i, prompt_text=text) for i, text in enumerate(noise)],
                compression=compression)
     heard: list[tuple[str, int, int]] = []
-    params = IngestParams(max_bad_share=1.0, allow_empty=True, block_bytes=1024)
+    params = IngestParams(max_bad_share=1.0, allow_empty=True, block_bytes=2048)
     ingest(logs, out, DAY, DAY, run_id="test", params=params,
            progress=lambda step, done, total: heard.append((step, done, total)))
     reading = [(done, total) for step, done, total in heard if step.startswith("reading logs")]
