@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 from pipeline.registry.columns import _ACCOUNT, _CLUSTER, _RATE_LIMITED, _REQUESTS
+from pipeline.registry.publication import VERDICT_CHANGE
+from pipeline.registry.scoring import CLUSTER_FINDING
 from pipeline.registry.shape import Column, Layer, Table, _c
 
 
@@ -12,6 +14,12 @@ def _query(name: str, folder: str, layer: Layer, grain: str, key: tuple[str, ...
            meaning: str, columns: tuple[Column, ...]) -> Table:
     return Table(name=name, grain=grain, key=key, layer=layer, kind="query",
                  meaning=meaning, made_by=f"sql/{folder}/{name}.sql", columns=columns)
+
+
+def _of(table: Table, *names: str) -> tuple[Column, ...]:
+    """Columns a query passes through from a registered table, declared there once."""
+    by_name = {c.name: c for c in table.columns}
+    return tuple(by_name[n] for n in names)
 
 
 _KEY_TYPE = _c("key_type", "VARCHAR", "the kind of linking key (LinkType.key_type)")
@@ -22,16 +30,10 @@ _EVENT = _c("event", "VARCHAR", "new, continued, grew, shrank, changed, merged, 
 
 INVESTIGATION_QUERIES: tuple[Table, ...] = (
     _query("case_finding", "run/investigation", "investigation", "the one finding of a case",
-           ("cluster_id",), "forensics case: the verdict and its summary", (
-               _CLUSTER, _c("verdict", "VARCHAR", "flagged, watch or clear"),
-               _c("risk_score", "DOUBLE", "cluster_findings.risk_score"),
-               _c("n_accounts", "BIGINT", "accounts in the case"),
-               _c("n_requests", "BIGINT", "requests of its accounts in the window"),
-               _c("first_seen", "TIMESTAMPTZ", "its first request"),
-               _c("last_seen", "TIMESTAMPTZ", "its last request"),
-               _c("strong_families", "VARCHAR", "families with a rule that holds"),
-               _c("signals", "VARCHAR", "the rules that hold, comma-separated"),
-               _c("joined_case", "VARCHAR", "the flagged case it was joined to, if any"))),
+           ("cluster_id",), "forensics case: the verdict and its summary",
+           _of(CLUSTER_FINDING, "cluster_id", "verdict", "risk_score", "n_accounts",
+               "n_requests", "first_seen", "last_seen", "strong_families", "signals",
+               "joined_case")),
     _query("case_keys", "run/investigation", "investigation",
            "one row per linking key at least two of the case's accounts hold",
            ("key_type", "key_value"), "forensics case: the keys that tie its accounts", (
@@ -103,25 +105,12 @@ INVESTIGATION_QUERIES: tuple[Table, ...] = (
                _c("verdict", "VARCHAR", "its verdict now (none when ended)"))),
     _query("verdict_changes", "run/investigation", "investigation",
            "one row per cluster whose verdict moved", ("cluster_id",),
-           "forensics changes: verdict_change, raised and new first", (
-               _CLUSTER, _c("change", "VARCHAR", "new, raised, lowered or ended"),
-               _c("previous_verdict", "VARCHAR", "its verdict in the previous publication"),
-               _c("verdict", "VARCHAR", "its verdict now"),
-               _c("previous_risk_score", "DOUBLE", "its risk score then"),
-               _c("risk_score", "DOUBLE", "its risk score now"),
-               _c("previous_n_accounts", "BIGINT", "its accounts then"),
-               _c("n_accounts", "BIGINT", "its accounts now"),
-               _c("now_in", "VARCHAR", "an ended case: the cluster holding most of it now"),
-               _c("now_in_verdict", "VARCHAR", "that cluster's verdict"))),
+           "forensics changes: verdict_change, raised and new first", VERDICT_CHANGE.columns),
     _query("indicator_case", "publish/indicators", "publication",
            "one row per flagged case", ("cluster_id",),
-           "the STIX campaigns (pipeline/publish/indicators.py)", (
-               _CLUSTER, _c("n_accounts", "BIGINT", "accounts in the case"),
-               _c("n_requests", "BIGINT", "requests of its accounts in the window"),
-               _c("first_seen", "TIMESTAMPTZ", "its first request"),
-               _c("last_seen", "TIMESTAMPTZ", "its last request"),
-               _c("strong_families", "VARCHAR", "families with a rule that holds"),
-               _c("signals", "VARCHAR", "the rules that hold, comma-separated"))),
+           "the STIX campaigns (pipeline/publish/indicators.py)",
+           _of(CLUSTER_FINDING, "cluster_id", "n_accounts", "n_requests", "first_seen",
+               "last_seen", "strong_families", "signals")),
     _query("indicator_key", "publish/indicators", "publication",
            "one row per flagged case and key another provider could match",
            ("cluster_id", "kind", "value"),
