@@ -11,6 +11,7 @@ per-day work writes Parquet and only the step that holds this lock opens the dat
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import io
 import json
 import os
@@ -69,6 +70,12 @@ def sql_path(name: str) -> Path:
         return sql_files()[name]
     except KeyError:
         raise FileNotFoundError(f"no SQL file {name} under {SQL_DIR}") from None
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file's bytes, as the ledger and the manifest record them."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def records(db: duckdb.DuckDBPyConnection, query: str,

@@ -20,7 +20,6 @@ staged rows, and only when the ceiling holds are the day partitions replaced.
 from __future__ import annotations
 
 import csv
-import hashlib
 import os
 import shutil
 import threading
@@ -57,6 +56,7 @@ from pipeline.warehouse import (
     empty_columns,
     glob_literal,
     partition_path,
+    sha256_file,
     sql_text,
     table_ddl,
 )
@@ -152,8 +152,7 @@ def discover_files(logs: Path) -> tuple[list[InputFile], list[str]]:
                 if fmt is None or (fmt == "parquet" and compression != "none"):
                     skipped.append(f"{rel}: not a log file (.jsonl .csv .parquet)")
                     continue
-                with open(path, "rb") as fh:
-                    digest = hashlib.file_digest(fh, "sha256").hexdigest()
+                digest = sha256_file(path)
                 size = path.stat().st_size
             except OSError as err:
                 raise ForensicsError(f"{rel}: cannot be read ({err.strerror or err})") from None

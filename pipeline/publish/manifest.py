@@ -43,11 +43,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from pipeline.errors import ForensicsError
-from pipeline.publish.provenance import sha256_file, sql_hashes
+from pipeline.publish.provenance import sql_hashes
 from pipeline.publish.reports.data import existing_tables, read_inputs
 from pipeline.validation.pages import write_landing
 from pipeline.validation.validation import VALIDATION_DIR
-from pipeline.warehouse import DB_NAME, FAILURES_NAME, LOCK_NAME, write_bytes_atomic
+from pipeline.warehouse import DB_NAME, FAILURES_NAME, LOCK_NAME, sha256_file, write_bytes_atomic
 
 MANIFEST_NAME = "manifest.json"
 SIGNATURE_SUFFIX = ".sig"

@@ -7,16 +7,9 @@ and the reports print.
 
 from __future__ import annotations
 
-import hashlib
 from functools import cache
-from pathlib import Path
 
-from pipeline.warehouse import SQL_DIR, sql_files
-
-
-def sha256_file(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
+from pipeline.warehouse import SQL_DIR, sha256_file, sql_files
 
 
 @cache

@@ -24,13 +24,12 @@ import pytest
 from pipeline import PROJECT_DIR, SAMPLE_DIR
 from pipeline.features.features import create_feature_views
 from pipeline.publish.manifest import MANIFEST_NAME, keygen, verify
-from pipeline.publish.provenance import sha256_file
 from pipeline.publish.publication import REPORTS_DIR
 from pipeline.publish.reports import write_reports
 from pipeline.publish.reports.document import INVALID_STAMP
 from pipeline.run.rederive import rederive
 from pipeline.run.runner import PipelineParams, RunRequest, publish_run, run_pipeline
-from pipeline.warehouse import DB_NAME, connect
+from pipeline.warehouse import DB_NAME, connect, sha256_file
 
 from conftest import open_db, pdf_text
 from window_tables import plant_window_tables
