@@ -31,19 +31,12 @@ SQL = {name.rsplit("/", 1)[-1]: name for name in sql_files()}
 CASES = sorted(c for c in GOLDEN.glob("*/*.json") if "tables" in json.loads(c.read_text()))
 
 WITHOUT_CASE = frozenset({
-    "cluster_profile",
     "ingest_day_quality", "ingest_duplicates", "ingest_ledger", "ingest_records",
-    "quarantine", "requests", "validation_cluster_membership",
-    "validation_ingest_reconciliation",
-    "indicator_case", "indicator_key",
+    "quarantine", "requests",
 })
 """Registered tables made by a SQL file of their own that no golden case pins yet: the
-ingest tables are checked through whole ingest runs (``tests/unit/test_ingest.py``), the
-linking and scoring ones through the scenarios of ``tests/unit/test_linking.py`` and
-``tests/unit/test_statistics.py``, the investigator's and the indicators' queries on the sample
-run (``tests/integration/test_investigation.py``,
-``tests/integration/test_indicators_integration.py``). A new table needs a
-case; a table that gains one leaves this list."""
+ingest tables are checked through whole ingest runs (``tests/unit/test_ingest.py``). A new
+table needs a case; a table that gains one leaves this list."""
 
 
 @pytest.fixture(scope="module")
