@@ -32,7 +32,8 @@ import polars as pl
 
 from pipeline.registry import LOG_FIELD_NAMES
 from simulator import assets as A
-from simulator.accounts import POP, AccountTable
+from simulator.accounts import AccountTable
+from simulator.population import POP
 from simulator.traffic import US_PER_S
 
 MIN_CACHEABLE = 1024

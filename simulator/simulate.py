@@ -30,7 +30,9 @@ import polars as pl
 
 from pipeline.registry import ACCOUNT_COLUMNS
 from simulator import assets as A
-from simulator.accounts import POPULATIONS, US_PER_DAY, build_accounts, build_ip_world
+from simulator.accounts import build_accounts
+from simulator.network import build_ip_world
+from simulator.population import POPULATIONS, US_PER_DAY
 from simulator.randomized import randomized_scenario
 from simulator.render import CacheCarry, Renderer
 from simulator.scenarios import SCENARIOS, CampaignSpec, Scenario

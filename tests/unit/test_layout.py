@@ -31,10 +31,7 @@ FUNCTION_LINES = 80
 
 RATCHET = {
     "pipeline/validation/validation.py": 682,
-    "simulator/accounts.py": 701,
     "simulator/simulate.py::simulate": 84,
-    "simulator/accounts.py::build_accounts": 180,
-    "simulator/accounts.py::_added_populations": 91,
     "simulator/render.py::Renderer._slice_frame": 81,
 }
 
