@@ -20,7 +20,7 @@ from pipeline.publish.publication import Published
 from pipeline.run import outcome, terminal
 from pipeline.run.outcome import RECORD_KEYS
 from pipeline.run.runner import RunResult, WindowResult
-from pipeline.validation.validation import ValidationOutcome
+from pipeline.validation.outcomes import ValidationOutcome
 
 from conftest import DAY, forensics, record, write_logs
 
