@@ -118,18 +118,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
         "key_type": [t.key_type for t in params.link_types],
         "family": [t.family for t in params.link_types],
     }))
-    tables = (
-        ("account_link_key", {**window, "burst_minutes": params.burst_minutes,
-                              "edge_margin_minutes": params.edge_margin_minutes,
-                              "sync_minutes": params.sync_minutes,
-                              "idle_minutes": params.idle_minutes}),
-        ("link_key", {}),
-        ("account_link_null", {**window, "max_key_accounts": params.max_key_accounts,
-                               "max_accounts_per_prompt": features.max_accounts_per_prompt}),
-        ("account_shared_key", {**window, "max_key_accounts": params.max_key_accounts,
-                                "max_accounts_per_prompt": features.max_accounts_per_prompt,
-                                "bands_per_prompt": features.band_bins // features.band_rows}),
-    )
+    tables = _key_tables(window, params, features)
     steps = Steps(progress, "linking", len(tables) + 4)
     for table, values in tables:
         steps.next(table)
@@ -182,6 +171,23 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
         cluster_count=sizes.height,
         linked_cluster_count=int((sizes["len"] > 1).sum()),
         largest_cluster=int(sizes["len"].max() or 0),
+    )
+
+
+def _key_tables(window: dict[str, date], params: LinkParams,
+                features: FeatureParams) -> tuple[tuple[str, dict[str, object]], ...]:
+    """The key tables linking builds in SQL, in order, with their parameters."""
+    keyed = {**window, "max_key_accounts": params.max_key_accounts,
+             "max_accounts_per_prompt": features.max_accounts_per_prompt}
+    return (
+        ("account_link_key", {**window, "burst_minutes": params.burst_minutes,
+                              "edge_margin_minutes": params.edge_margin_minutes,
+                              "sync_minutes": params.sync_minutes,
+                              "idle_minutes": params.idle_minutes}),
+        ("link_key", {}),
+        ("account_link_null", keyed),
+        ("account_shared_key", {**keyed,
+                                "bands_per_prompt": features.band_bins // features.band_rows}),
     )
 
 
