@@ -127,6 +127,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
     counted = db.sql(sql_text("account_link_evidence"), params={
         **window, "max_key_accounts": params.max_key_accounts,
         "bands_per_prompt": features.band_bins // features.band_rows,
+        "sync_minutes": params.sync_minutes,
     }).pl()
     db.unregister("link_type")
 
