@@ -138,29 +138,26 @@ sync_shared AS (
     GROUP BY ALL
 ),
 
+sync_sides AS (
+    SELECT account_a, account_b, stratum, account_a AS holder, account_b AS partner
+    FROM key_pairs
+    WHERE key_type = 'sync_start'
+    UNION ALL
+    SELECT account_a, account_b, stratum, account_b, account_a
+    FROM key_pairs
+    WHERE key_type = 'sync_start'
+),
+
 sync_mean AS (
-    SELECT account_a, account_b, stratum, sum(term) AS expected_count
-    FROM (
-        SELECT p.account_a, p.account_b, p.stratum,
-            (r.reach - coalesce(s.shared, 0)) * h.starts / (2 * h.day_weight) AS term
-        FROM key_pairs AS p
-        JOIN sync_reach AS r ON r.account_id = p.account_a AND r.stratum = p.stratum
-        JOIN sync_day AS h ON h.account_id = p.account_b AND h.day = r.day
-        LEFT JOIN sync_shared AS s
-            ON s.account_a = p.account_a AND s.account_b = p.account_b AND s.day = r.day
-            AND s.stratum = p.stratum
-        WHERE p.key_type = 'sync_start'
-        UNION ALL
-        SELECT p.account_a, p.account_b, p.stratum,
-            (r.reach - coalesce(s.shared, 0)) * h.starts / (2 * h.day_weight)
-        FROM key_pairs AS p
-        JOIN sync_reach AS r ON r.account_id = p.account_b AND r.stratum = p.stratum
-        JOIN sync_day AS h ON h.account_id = p.account_a AND h.day = r.day
-        LEFT JOIN sync_shared AS s
-            ON s.account_a = p.account_a AND s.account_b = p.account_b AND s.day = r.day
-            AND s.stratum = p.stratum
-        WHERE p.key_type = 'sync_start'
-    )
+    SELECT p.account_a, p.account_b, p.stratum,
+        sum((r.reach - coalesce(s.shared, 0)) * h.starts / (2 * h.day_weight))
+            AS expected_count
+    FROM sync_sides AS p
+    JOIN sync_reach AS r ON r.account_id = p.holder AND r.stratum = p.stratum
+    JOIN sync_day AS h ON h.account_id = p.partner AND h.day = r.day
+    LEFT JOIN sync_shared AS s
+        ON s.account_a = p.account_a AND s.account_b = p.account_b AND s.day = r.day
+        AND s.stratum = p.stratum
     GROUP BY ALL
 ),
 
