@@ -150,8 +150,10 @@ sync_sides AS (
 
 sync_mean AS (
     SELECT p.account_a, p.account_b, p.stratum,
-        sum((r.reach - coalesce(s.shared, 0)) * h.starts / (2 * h.day_weight))
-            AS expected_count
+        -- summed in one order, as a list: a parallel sum of doubles may add the days in
+        -- another order on another run, and the same inputs are to give the same bytes
+        list_sum(list((r.reach - coalesce(s.shared, 0)) * h.starts / (2 * h.day_weight)
+            ORDER BY r.day, p.holder)) AS expected_count
     FROM sync_sides AS p
     JOIN sync_reach AS r ON r.account_id = p.holder AND r.stratum = p.stratum
     JOIN sync_day AS h ON h.account_id = p.partner AND h.day = r.day
