@@ -32,7 +32,8 @@ import polars as pl
 
 from pipeline.registry import LOG_FIELD_NAMES
 from simulator import assets as A
-from simulator.accounts import POP, AccountTable
+from simulator.accounts import AccountTable
+from simulator.population import POP
 from simulator.traffic import US_PER_S
 
 MIN_CACHEABLE = 1024
@@ -154,27 +155,9 @@ class Renderer:
     def _slice_frame(
         self, r: dict[str, np.ndarray], lo: int, hi: int, date: dt.date
     ) -> pl.DataFrame:
+        """Rows ``lo``..``hi`` of the day as log rows, in the contract's columns."""
         s = {k: pl.Series(v[lo:hi]) for k, v in r.items()}
-        nonce = s["nonce"]
-        text = pl.DataFrame(
-            {
-                "a": self.openers.gather(s["opener"]),
-                "b": self.wrap_pre.gather(s["wrap"]),
-                "c": self.texts.gather(s["task"]),
-                "d": self.wrap_post.gather(s["wrap"]),
-                "e": self.nonce_pre.gather(s["nonce_fmt"]),
-                "f": pl.select(
-                    pl.when(nonce > 0).then(nonce.cast(pl.String)).otherwise(pl.lit(""))
-                ).to_series(),
-                "g": self.nonce_post.gather(s["nonce_fmt"]),
-            }
-        ).select(pl.concat_str(pl.all()).str.slice(0, PROMPT_TEXT_MAX).alias("t"))["t"]
-        self.con.register("slice_text", text.to_frame("prompt_text"))
-        phash = self.con.sql(
-            r"SELECT sha256(trim(regexp_replace(prompt_text, '\s+', ' ', 'g'))) AS h "
-            "FROM slice_text"
-        ).pl()["h"]
-        self.con.unregister("slice_text")
+        text, phash = self._prompts(s)
         ip4 = pl.Series(s["ip4"])
         v6 = pl.Series(s["ip6"])
         tag = date.strftime("%Y%m%d")
@@ -232,6 +215,32 @@ class Renderer:
             prompt_hash=phash,
             prompt_text=text,
         )
+
+    def _prompts(self, s: dict[str, pl.Series]) -> tuple[pl.Series, pl.Series]:
+        """A slice's prompt texts, assembled from their parts and cut to the contract's
+        length, and their hashes: the sha256 of the white-space-folded text, by DuckDB's
+        own function, the one ingest uses to derive a hash a log lacks."""
+        nonce = s["nonce"]
+        text = pl.DataFrame(
+            {
+                "a": self.openers.gather(s["opener"]),
+                "b": self.wrap_pre.gather(s["wrap"]),
+                "c": self.texts.gather(s["task"]),
+                "d": self.wrap_post.gather(s["wrap"]),
+                "e": self.nonce_pre.gather(s["nonce_fmt"]),
+                "f": pl.select(
+                    pl.when(nonce > 0).then(nonce.cast(pl.String)).otherwise(pl.lit(""))
+                ).to_series(),
+                "g": self.nonce_post.gather(s["nonce_fmt"]),
+            }
+        ).select(pl.concat_str(pl.all()).str.slice(0, PROMPT_TEXT_MAX).alias("t"))["t"]
+        self.con.register("slice_text", text.to_frame("prompt_text"))
+        phash = self.con.sql(
+            r"SELECT sha256(trim(regexp_replace(prompt_text, '\s+', ' ', 'g'))) AS h "
+            "FROM slice_text"
+        ).pl()["h"]
+        self.con.unregister("slice_text")
+        return text, phash
 
     def write_day(self, r: dict[str, np.ndarray], date: dt.date, path: Path) -> None:
         """Write the day in slices into one gzip member (mtime 0: reproducible bytes).

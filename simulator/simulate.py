@@ -30,7 +30,9 @@ import polars as pl
 
 from pipeline.registry import ACCOUNT_COLUMNS
 from simulator import assets as A
-from simulator.accounts import POPULATIONS, US_PER_DAY, build_accounts, build_ip_world
+from simulator.accounts import AccountTable, build_accounts
+from simulator.network import build_ip_world
+from simulator.population import POPULATIONS, US_PER_DAY
 from simulator.randomized import randomized_scenario
 from simulator.render import CacheCarry, Renderer
 from simulator.scenarios import SCENARIOS, CampaignSpec, Scenario
@@ -124,18 +126,9 @@ def simulate(
         per_account += np.bincount(rows["acct"], minlength=len(acc))
         del rows
 
-    frame = acc.frame().with_columns(pl.col("created_at").dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    accounts_csv, labels_csv = out / "accounts.csv", out / "labels.csv"
-    frame.select([name for name, _ in ACCOUNT_COLUMNS]).write_csv(accounts_csv)
-    frame.select(["account_id", "operator_id", "population", "is_campaign"]).write_csv(labels_csv)
-    files += [accounts_csv, labels_csv]
+    files += _write_tables(out, acc)
     if design is not None:
-        path = out / "scenario.json"
-        realized = _realized(acc["operator_id"], acc["is_campaign"], per_account)
-        body = {**design, "hashes_only": hashes_only, "realized": {
-            "rows": int(by_pop.sum()), "accounts": len(acc), **realized}}
-        path.write_text(json.dumps(body, sort_keys=True, indent=2) + "\n", encoding="utf-8")
-        files.append(path)
+        files.append(_write_design(out, design, hashes_only, acc, per_account))
     counts = {p: int(c) for p, c in zip(POPULATIONS, by_pop, strict=True)}
     return SimulationSummary(
         scenario=sc.name,
@@ -149,6 +142,28 @@ def simulate(
         requests_by_population=counts,
         hashes_only=hashes_only,
     )
+
+
+def _write_tables(out: Path, acc: AccountTable) -> list[Path]:
+    """``accounts.csv`` (the input contract's optional table) and ``labels.csv`` (the
+    ground truth), apart because the pipeline must never read the labels."""
+    frame = acc.frame().with_columns(pl.col("created_at").dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    accounts_csv, labels_csv = out / "accounts.csv", out / "labels.csv"
+    frame.select([name for name, _ in ACCOUNT_COLUMNS]).write_csv(accounts_csv)
+    frame.select(["account_id", "operator_id", "population", "is_campaign"]).write_csv(labels_csv)
+    return [accounts_csv, labels_csv]
+
+
+def _write_design(out: Path, design: dict, hashes_only: bool, acc: AccountTable,
+                  per_account: np.ndarray) -> Path:
+    """``scenario.json``: the drawn design and what was realized of it (sorted keys, so a
+    re-run writes the same bytes)."""
+    path = out / "scenario.json"
+    realized = _realized(acc["operator_id"], acc["is_campaign"], per_account)
+    body = {**design, "hashes_only": hashes_only, "realized": {
+        "rows": int(per_account.sum()), "accounts": len(acc), **realized}}
+    path.write_text(json.dumps(body, sort_keys=True, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def _realized(operator: np.ndarray, is_campaign: np.ndarray, per_account: np.ndarray) -> dict:

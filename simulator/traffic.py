@@ -20,14 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator import assets as A
-from simulator.accounts import (
-    POP,
-    PROFILE_CDF,
-    US_PER_DAY,
-    US_PER_H,
-    AccountTable,
-    IPWorld,
-)
+from simulator.accounts import AccountTable
+from simulator.network import IPWorld
+from simulator.population import POP, PROFILE_CDF, US_PER_DAY, US_PER_H
 from simulator.scenarios import CampaignSpec, Scenario
 
 US_PER_S = 1_000_000

@@ -62,7 +62,7 @@ from pipeline.warehouse import (
 )
 
 if TYPE_CHECKING:
-    from pipeline.validation.validation import ValidationOutcome
+    from pipeline.validation.outcomes import ValidationOutcome
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv",
            ".parquet": "parquet"}

@@ -94,10 +94,6 @@ class LinkResult:
     largest_cluster: int
 
 
-LINK_TABLES = ("account_link_key", "link_key", "account_link_null", "account_link_evidence",
-               "account_link_pair", "link_threshold", "account_link")
-
-
 def link_window(start: date, end: date, params: LinkParams) -> tuple[date, date]:
     """The days keys are gathered from: the run's range and at least the lookback."""
     return min(start, end - timedelta(days=params.lookback_days - 1)), end
@@ -122,15 +118,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
         "key_type": [t.key_type for t in params.link_types],
         "family": [t.family for t in params.link_types],
     }))
-    tables = (
-        ("account_link_key", {**window, "burst_minutes": params.burst_minutes,
-                              "edge_margin_minutes": params.edge_margin_minutes,
-                              "sync_minutes": params.sync_minutes,
-                              "idle_minutes": params.idle_minutes}),
-        ("link_key", {}),
-        ("account_link_null", {**window, "max_key_accounts": params.max_key_accounts,
-                               "max_accounts_per_prompt": features.max_accounts_per_prompt}),
-    )
+    tables = _key_tables(window, params, features)
     steps = Steps(progress, "linking", len(tables) + 4)
     for table, values in tables:
         steps.next(table)
@@ -139,6 +127,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
     counted = db.sql(sql_text("account_link_evidence"), params={
         **window, "max_key_accounts": params.max_key_accounts,
         "bands_per_prompt": features.band_bins // features.band_rows,
+        "sync_minutes": params.sync_minutes,
     }).pl()
     db.unregister("link_type")
 
@@ -159,8 +148,9 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
     steps.next("communities")
     edges = db.sql("SELECT account_a, account_b, weight FROM account_link").pl()
     null = db.sql("SELECT * FROM account_link_null").pl()
+    shared = db.sql("SELECT * FROM account_shared_key").pl()
     def confirm(labels: pl.DataFrame) -> pl.DataFrame:
-        return confirm_members(labels, evidence, pairs, null, threshold,
+        return confirm_members(labels, evidence, pairs, null, shared, threshold,
                                families={t.key_type: t.family for t in params.link_types},
                                dispersion=params.member_dispersion)
 
@@ -182,6 +172,23 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
         cluster_count=sizes.height,
         linked_cluster_count=int((sizes["len"] > 1).sum()),
         largest_cluster=int(sizes["len"].max() or 0),
+    )
+
+
+def _key_tables(window: dict[str, date], params: LinkParams,
+                features: FeatureParams) -> tuple[tuple[str, dict[str, object]], ...]:
+    """The key tables linking builds in SQL, in order, with their parameters."""
+    keyed = {**window, "max_key_accounts": params.max_key_accounts,
+             "max_accounts_per_prompt": features.max_accounts_per_prompt}
+    return (
+        ("account_link_key", {**window, "burst_minutes": params.burst_minutes,
+                              "edge_margin_minutes": params.edge_margin_minutes,
+                              "sync_minutes": params.sync_minutes,
+                              "idle_minutes": params.idle_minutes}),
+        ("link_key", {}),
+        ("account_link_null", keyed),
+        ("account_shared_key", {**keyed,
+                                "bands_per_prompt": features.band_bins // features.band_rows}),
     )
 
 
@@ -260,7 +267,7 @@ def combine_evidence(evidence: pl.DataFrame, threshold: dict[str, float | int]) 
 
 
 def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
-                    pairs: pl.DataFrame, null: pl.DataFrame,
+                    pairs: pl.DataFrame, null: pl.DataFrame, shared: pl.DataFrame,
                     threshold: dict[str, float | int], *, families: dict[str, str],
                     dispersion: float = 1e9, rounds: int = 2) -> pl.DataFrame:
     """Keep in each community only the accounts the rest of it explains: (account_id,
@@ -268,10 +275,10 @@ def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
 
     Leiden groups accounts whose pairs are denser in evidence than the resolution; an
     account can ride along on a few weak pairs. Each member is therefore tested on whether
-    what it shares concentrates on the rest of its community (``_pair_sum_tests``: a
-    binomial tail of its sharing with the community given its sharing with anyone, per
-    kind and stratum; failovers as events against their chance means), the kinds combined
-    by Fisher's method. What it shares with its own card's holders is left out
+    the distinct keys it shares (``shared``: ``account_shared_key``) fall on the rest of its
+    community more often than chance would put them there (``_key_tests``: a binomial tail
+    per kind; failovers as events against their chance means), the kinds combined by
+    Fisher's method. What it shares with its own card's holders is left out
     (``_payers``): they are joined afterwards anyway, and two enterprises Leiden put
     together would otherwise each hold their members in. It stays when that reaches
     -log10(alpha / window accounts) and so does its second strongest evidence ``family``
@@ -299,7 +306,7 @@ def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
         label = current.select("account_id", "label")
         size = label.group_by("label").len("n")
         members = _member_surprise(pl.concat([
-            _pair_sum_tests(evidence, null, label),
+            _key_tests(shared, null, label, _payers(evidence, label["account_id"])),
             _failover_tests(failovers, label, failover_floor, dispersion),
         ], how="vertical_relaxed"), families).drop("label")
         tested = (label.join(members, on="account_id", how="left")
@@ -354,78 +361,66 @@ def _sums(frame: pl.DataFrame, by: list[str], column: str, name: str) -> pl.Data
     return frame.group_by(by).agg(pl.col(column).sum().alias(name))
 
 
-def _pair_sum_tests(evidence: pl.DataFrame, null: pl.DataFrame,
-                    label: pl.DataFrame) -> pl.DataFrame:
-    """Per member (``label``: account_id, label), kind and stratum: whether what the
-    account shares concentrates on its community.
+def _key_tests(shared: pl.DataFrame, null: pl.DataFrame, label: pl.DataFrame,
+               payer: pl.DataFrame) -> pl.DataFrame:
+    """Per member (``label``: account_id, label) and kind: whether the accounts it shares
+    keys with (``account_shared_key``) are of its community more often than chance makes
+    them.
 
-    Of the X things the account shares with anyone in the window (summed over its pairs),
-    X_C are with the community's other accounts. Under the window's null the share of its
-    chance sharing that falls on them is p = E_C / E, the null's pair means summed over
-    them (sharing or not: (S_a D_C + d_a S_C) / 2M, D and S summed over the community
-    without the holders of the account's card, itself included) over the same sum over
-    the whole window without them; pairs with its card's holders count in neither X nor
-    X_C (``_payers``). The surprise is the binomial tail P(X_C or more of X | p); X and
-    the d and S of the null are each in one unit on both sides of the ratio, so bands need
-    no conversion to prompts. Conditioning on X takes the account's own appetite out: a
-    heavy user of a public corpus shares much with everyone, the community included, and
-    is not tied to it by that; a campaign's account shares little, but nearly all of it
-    with the other accounts of its campaign. Columns: account_id, label, key_type,
-    stratum, surprise."""
-    payer = _payers(evidence, label["account_id"])
-    keyed = evidence.filter(~pl.col("key_type").is_in(["payment_fingerprint", "failover"]))
-    both = (_directed(keyed.select("account_a", "account_b", "key_type", "stratum",
-                                   shared="shared_count"))
-            .join(payer, on="account_id")
-            .join(payer.rename({"account_id": "other", "payer": "other_payer"}), on="other")
-            .filter(pl.col("payer") != pl.col("other_payer")))
-    inside = (_inside(both, label)
-              .group_by("account_id", "label", "key_type", "stratum")
-              .agg(shared=pl.col("shared").sum()))
+    Under the null each co-holder of a key is one account drawn at random, of the community
+    with probability q: the community's share of the window's keys of that kind (its
+    activity), or, for a key with a ``locale``, its share of the locale's holders (an IP
+    prefix over the window, the hour of a start). Of the T co-holders of the account's keys,
+    H are of its community; the surprise is the binomial tail P(H or more of T) at the
+    mean q, which bounds the exact (Poisson-binomial) tail from above (Hoeffding, 1956). A
+    unit (the hours of one prefix, the days of one band) counts its co-holders once, at its
+    busiest key. The locale is what spares a mobile carrier's users the campaign that
+    rides the carrier's pool: on those prefixes the campaign is most of who is there, so
+    nine of its accounts beside a user in an hour are what chance gives. Accounts of the
+    member's own card (``_payers``) are neither co-holders nor in q: they are joined
+    afterwards anyway. Columns: account_id, label, key_type, stratum (0), surprise."""
+    key = ["key_type", "key_value"]
+    held = (shared.join(label, on="account_id").join(payer, on="account_id")
+            .with_columns(others=pl.len().over(*key) - pl.len().over(*key, "payer"),
+                          inside=pl.len().over(*key, "label")
+                          - pl.len().over(*key, "label", "payer"))
+            .filter(pl.col("others") > 0))
+    local = ["key_type", "locale"]
+    located = (held.filter(pl.col("locale").is_not_null())
+               .select("account_id", "label", "payer", *local).unique()
+               .with_columns(q=(pl.len().over(*local, "label")
+                                - pl.len().over(*local, "label", "payer"))
+                             / (pl.len().over(*local) - pl.len().over(*local, "payer")))
+               .select("account_id", *local, "q"))
     activity = (null.select("account_id", "key_type", "key_count", "type_incidences")
-                .unique().join(payer, on="account_id"))
-    reach = (null.filter(pl.col("stratum").is_not_null())
-             .select("account_id", "key_type", "stratum", "coholder_count")
-             .join(payer, on="account_id"))
-    placed_d = activity.join(label, on="account_id")
-    placed_s = reach.join(label, on="account_id")
-
-    def pair_means(d_all: pl.Expr, s_all: pl.Expr) -> pl.Expr:
-        return (pl.col("coholder_count") * d_all + pl.col("key_count") * s_all)
-
-    tested = (inside
-              .join(_sums(both, ["account_id", "key_type", "stratum"], "shared", "total"),
-                    on=["account_id", "key_type", "stratum"])
-              .join(activity, on=["account_id", "key_type"], how="left")
-              .join(reach.drop("payer"), on=["account_id", "key_type", "stratum"],
-                    how="left")
-              .join(_sums(placed_d, ["label", "key_type"], "key_count", "group_d"),
-                    on=["label", "key_type"], how="left")
-              .join(_sums(placed_s, ["label", "key_type", "stratum"], "coholder_count",
-                          "group_s"), on=["label", "key_type", "stratum"], how="left")
-              .join(_sums(placed_d, ["label", "payer", "key_type"], "key_count", "mates_d"),
-                    on=["label", "payer", "key_type"], how="left")
-              .join(_sums(placed_s, ["label", "payer", "key_type", "stratum"],
-                          "coholder_count", "mates_s"),
-                    on=["label", "payer", "key_type", "stratum"], how="left")
-              .join(_sums(reach, ["key_type", "stratum"], "coholder_count", "window_s"),
-                    on=["key_type", "stratum"], how="left")
+                .unique().join(label, on="account_id").join(payer, on="account_id"))
+    window = (activity
+              .join(_sums(activity, ["label", "key_type"], "key_count", "group_d"),
+                    on=["label", "key_type"])
+              .join(_sums(activity, ["label", "payer", "key_type"], "key_count", "mates_d"),
+                    on=["label", "payer", "key_type"])
               .join(_sums(activity, ["payer", "key_type"], "key_count", "payer_d"),
-                    on=["payer", "key_type"], how="left")
-              .join(_sums(reach, ["payer", "key_type", "stratum"], "coholder_count",
-                          "payer_s"), on=["payer", "key_type", "stratum"], how="left")
-              .with_columns(pl.col("key_count", "coholder_count", "group_d", "group_s",
-                                   "mates_d", "mates_s", "window_s", "payer_d", "payer_s")
-                            .fill_null(0))
-              .with_columns(share=(
-                  pair_means(pl.col("group_d") - pl.col("mates_d"),
-                             pl.col("group_s") - pl.col("mates_s"))
-                  / pair_means(pl.col("type_incidences") - pl.col("payer_d"),
-                               pl.col("window_s") - pl.col("payer_s")))
-                  .fill_nan(1.0).clip(0.0, 1.0)))
-    return tested.select("account_id", "label", "key_type", "stratum").with_columns(
-        surprise=pl.Series(binomial_surprise(tested["shared"].to_numpy(),
-                                             tested["total"].to_numpy(),
+                    on=["payer", "key_type"])
+              .select("account_id", "key_type", window_q=(
+                  (pl.col("group_d") - pl.col("mates_d"))
+                  / (pl.col("type_incidences") - pl.col("payer_d"))).fill_nan(0.0)))
+    units = (held.join(located, on=["account_id", *local], how="left")
+             .join(window, on=["account_id", "key_type"], how="left")
+             .with_columns(q=pl.coalesce("q", "window_q", pl.lit(0.0)).clip(0.0, 1.0))
+             .group_by("account_id", "label", "key_type", "unit").agg(
+                 weight=pl.col("unit_weight").first(),
+                 others=pl.col("others").max(),
+                 inside=pl.col("inside").max(),
+                 q=(pl.col("q") * pl.col("others")).sum() / pl.col("others").sum()))
+    tested = units.group_by("account_id", "label", "key_type").agg(
+        trials=(pl.col("weight") * pl.col("others")).sum(),
+        hits=(pl.col("weight") * pl.col("inside")).sum(),
+        share=(pl.col("weight") * pl.col("others") * pl.col("q")).sum()
+        / (pl.col("weight") * pl.col("others")).sum(),
+    ).filter(pl.col("hits") > 0).sort("account_id", "key_type")
+    return tested.select("account_id", "label", "key_type", stratum=pl.lit(0)).with_columns(
+        surprise=pl.Series(binomial_surprise(tested["hits"].to_numpy(),
+                                             tested["trials"].to_numpy(),
                                              tested["share"].to_numpy()), dtype=pl.Float64))
 
 

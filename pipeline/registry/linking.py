@@ -71,6 +71,28 @@ ACCOUNT_LINK_NULL = Table(
     ),
 )
 
+ACCOUNT_SHARED_KEY = Table(
+    name="account_shared_key",
+    grain="one row per account of the window and key it shares with at least one other "
+          "account (cards left out)",
+    key=("account_id", "key_type", "key_value"),
+    layer="linking",
+    kind="table",
+    meaning="the member test's trials: each thing an account shares, what counts once, "
+            "and whom its co-holders are drawn from by chance",
+    columns=(
+        _ACCOUNT,
+        _KEY_TYPE,
+        _KEY_VALUE,
+        _c("unit", "VARCHAR", "what counts once: the prefix of a prefix-hour, the band of a "
+           "band-day, the key itself otherwise"),
+        _c("unit_weight", "DOUBLE", "what the unit counts for: 1 / bands_per_prompt for a "
+           "band, 1 otherwise"),
+        _c("locale", "VARCHAR", "where chance co-holders are drawn from when not the whole "
+           "window: the IP prefix of a prefix-hour, the hour of a synchronized start"),
+    ),
+)
+
 ACCOUNT_LINK_EVIDENCE = Table(
     name="account_link_evidence",
     grain="one row per pair of accounts (account_a < account_b), evidence kind and rarity "

@@ -28,7 +28,7 @@ from pipeline.run.terminal import console, out_console
 if TYPE_CHECKING:
     from pipeline.ingest.ingest import IngestResult
     from pipeline.run.runner import RunResult, WindowResult
-    from pipeline.validation.validation import ValidationOutcome
+    from pipeline.validation.outcomes import ValidationOutcome
 
 RECORD_KEYS = ("command", "status", "exit_code", "error", "run_id", "out", "start", "end",
                "elapsed_seconds", "ingest", "linking", "verdicts", "flagged", "summary_pdf",

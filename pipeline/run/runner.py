@@ -49,7 +49,7 @@ from pipeline.warehouse import (
 )
 
 if TYPE_CHECKING:
-    from pipeline.validation.validation import ValidationOutcome
+    from pipeline.validation.outcomes import ValidationOutcome
 
 RUNS_DDL = table_ddl(RUNS, primary_key=True)
 VALIDATION_BATCHES = 2 + len(FEATURE_TABLES) + 2 * len(WINDOW_TABLES)

@@ -2,7 +2,7 @@
 
 In: ``pipeline.registry`` (the log fields, the ``requests`` columns, every registered table).
 Out: ``rules_for(name)``: the rules a table's values must satisfy, as plain records that
-``pipeline.validation.validation`` turns into Great Expectations expectations. Names and types of
+``pipeline.validation.gx`` turns into Great Expectations expectations. Names and types of
 columns are never listed here: the suites take them from the registry, and every rule
 below is checked at import against the registry's columns, so a renamed column breaks the
 import instead of leaving a rule that checks nothing.

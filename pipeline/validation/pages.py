@@ -1,7 +1,7 @@
 """The validation pages: every gate's results as static HTML, and one landing page.
 
-In: a finished gate (its run id, name and ``ExpectationOutcome`` rows, from
-``pipeline.validation.validation``) and the ``validation/`` folder of an output folder.
+In: a finished gate (its run id, name and ``ExpectationOutcome`` rows, as
+``pipeline.validation.gx`` gives them) and the ``validation/`` folder of an output folder.
 Out, under ``<out>/validation/``:
 
 - ``<run>/<gate>/index.html``: one row per expectation and batch (suite, batch,

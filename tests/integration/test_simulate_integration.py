@@ -17,8 +17,8 @@ from pipeline import SAMPLE_DIR
 from pipeline.ingest.ingest import IngestParams
 from pipeline.registry import ACCOUNT_COLUMNS, LOG_FIELD_NAMES, LOG_FIELDS
 from pipeline.run.runner import RunRequest, run_ingest
-from simulator.accounts import POPULATIONS
 from simulator.assets import COUNTRIES
+from simulator.population import POPULATIONS
 from simulator.randomized import (
     randomized_scenario,
 )

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.publish.manifest import prune_validation
+from pipeline.validation.outcomes import ExpectationOutcome
 from pipeline.validation.pages import gate_summary, safe_name, write_gate_page
-from pipeline.validation.validation import ExpectationOutcome
 
 RUN = "manual__2026-04-04T02:00:00+00:00:window"
 

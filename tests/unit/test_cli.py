@@ -32,7 +32,7 @@ from pipeline.run import outcome, terminal
 from pipeline.run.cli import full_app
 from pipeline.run.outcome import RECORD_KEYS
 from pipeline.run.runner import RunResult, WindowResult
-from pipeline.validation.validation import ValidationOutcome
+from pipeline.validation.outcomes import ValidationOutcome
 
 from conftest import DAY, record, write_logs
 

@@ -463,12 +463,11 @@ FAMILY = {"same_prompt": "content", "prompt_band": "content", "sync_start": "tim
 
 
 def member_world(community: int, others: int, shares: dict[str, list[tuple[str, str, float]]],
-                 coholders: dict[str, float],
                  strong: list[tuple[str, str]] = ()) -> pl.DataFrame:
     """confirm_members on a window of ``community`` accounts m0.. (one Leiden community)
     and ``others`` accounts o0.. (each its own), every account holding 10 keys of each
-    kind in ``shares`` (kind -> (account, other, shared count)); ``coholders`` gives an
-    account's S (others hold 1 co-holder each); the ``strong`` pairs link on their own
+    kind in ``shares`` (kind -> (account, other, shared count)): each shared thing is a
+    key of its own that the two accounts hold; the ``strong`` pairs link on their own
     (``is_edge``)."""
     names = [f"m{i}" for i in range(community)] + [f"o{i}" for i in range(others)]
     labels = pl.DataFrame({"account_id": names,
@@ -480,15 +479,20 @@ def member_world(community: int, others: int, shares: dict[str, list[tuple[str, 
         for kind, rows in shares.items() for a, b, n in rows])
     null = pl.DataFrame([
         {"account_id": name, "key_type": kind, "stratum": 0, "key_count": 10,
-         "coholder_count": int(coholders.get(name, 1)), "type_incidences": 10 * len(names)}
+         "coholder_count": 1, "type_incidences": 10 * len(names)}
         for name in names for kind in shares])
+    shared = pl.DataFrame([
+        {"account_id": holder, "key_type": kind, "key_value": f"{a} {b} {i}",
+         "unit": f"{a} {b} {i}", "unit_weight": 1.0, "locale": None}
+        for kind, rows in shares.items() if kind != "payment_fingerprint"
+        for a, b, n in rows for i in range(int(n)) for holder in (a, b)])
     pairs = pl.DataFrame({"account_a": [min(p) for p in strong],
                           "account_b": [max(p) for p in strong],
                           "is_edge": [True] * len(strong)},
                          schema={"account_a": pl.String, "account_b": pl.String,
                                  "is_edge": pl.Boolean})
     threshold = edge_threshold(len(names), 0.01)
-    return confirm_members(labels, evidence, pairs, null, threshold, families=FAMILY)
+    return confirm_members(labels, evidence, pairs, null, shared, threshold, families=FAMILY)
 
 
 def ring(prefix: str, size: int, reach: int) -> list[tuple[str, str, float]]:
@@ -501,7 +505,7 @@ def test_a_campaign_sharing_a_little_with_many_of_its_own_accounts_is_confirmed(
     """Must link: thirty accounts, each sharing a prompt and a synchronized start with
     eight others and with nobody outside: little per pair, all of it inside."""
     shares = {"same_prompt": ring("m", 30, 4), "sync_start": ring("m", 30, 4)}
-    confirmed = member_world(30, 300, shares, {f"m{i}": 8 for i in range(30)})
+    confirmed = member_world(30, 300, shares)
     assert confirmed.filter(pl.col("account_id").str.starts_with("m"))["label"] \
         .eq(0).all()
 
@@ -510,7 +514,7 @@ def test_one_kind_of_evidence_however_concentrated_does_not_confirm_a_member():
     """Must not link: the same thirty accounts sharing prompts only (a topic's heavy
     users, a corpus) are one explanation, not an operator."""
     shares = {"same_prompt": ring("m", 30, 4)}
-    confirmed = member_world(30, 300, shares, {f"m{i}": 8 for i in range(30)})
+    confirmed = member_world(30, 300, shares)
     assert confirmed.filter(pl.col("label") == 0).is_empty()
 
 
@@ -521,8 +525,7 @@ def test_a_heavy_user_sharing_with_everyone_is_not_confirmed_by_its_share_inside
     heavy = [("m0", f"o{i}", 1.0) for i in range(36)] + [("m0", f"m{i}", 1.0)
                                                          for i in (5, 9, 13, 17)]
     shares = {"same_prompt": inside + heavy, "sync_start": inside + heavy}
-    coholders = {**{f"m{i}": 8 for i in range(30)}, "m0": 48}
-    confirmed = member_world(30, 300, shares, coholders)
+    confirmed = member_world(30, 300, shares)
     assert confirmed.filter(pl.col("account_id") == "m0")["label"].item() != 0
     assert confirmed.filter(pl.col("account_id") == "m1")["label"].item() == 0
 
@@ -534,7 +537,7 @@ def test_a_team_held_by_its_own_links_does_not_ride_inside_a_campaign():
     team = [f"m{i}" for i in range(30, 34)]
     strong = [(a, b) for i, a in enumerate(team) for b in team[i + 1:]]
     shares = {"same_prompt": ring("m", 30, 4), "sync_start": ring("m", 30, 4)}
-    confirmed = member_world(34, 300, shares, {f"m{i}": 8 for i in range(30)}, strong)
+    confirmed = member_world(34, 300, shares, strong)
     inside = set(confirmed.filter(pl.col("label") == 0)["account_id"])
     assert inside == {f"m{i}" for i in range(30)}
 
@@ -543,7 +546,7 @@ def test_a_small_group_of_strong_links_stands_when_nobody_in_it_is_tested_in():
     """Must link: three accounts whose pairs each link on their own (a key pool, say) and
     whose member tests do not reach the bar make a community of their own."""
     strong = [("m0", "m1"), ("m0", "m2"), ("m1", "m2")]
-    confirmed = member_world(3, 300, {"same_prompt": [("m0", "m1", 1.0)]}, {}, strong)
+    confirmed = member_world(3, 300, {"same_prompt": [("m0", "m1", 1.0)]}, strong)
     assert set(confirmed.filter(pl.col("label") == 0)["account_id"]) == {"m0", "m1", "m2"}
 
 
@@ -556,7 +559,7 @@ def two_teams(cards: bool) -> list[tuple[str, str, float]]:
     if cards:
         shares["payment_fingerprint"] = [(min(t), a, 1.0) for t in team for a in t
                                           if a != min(t)]  # a star on the card's first
-    return member_world(16, 300, shares, {f"m{i}": 7 for i in range(16)})
+    return member_world(16, 300, shares)
 
 
 def test_two_card_holding_teams_are_not_one_community_by_what_each_shares_inside():

@@ -1,0 +1,70 @@
+"""Frames for Great Expectations: DuckDB relations as pandas through Arrow.
+
+In: a DuckDB connection and a table, view or ``read_parquet`` source; the registry's
+column types. Out: pandas frames (a zero-row frame of every column for a schema batch; only
+the columns some rule reads for a values batch) and the dtype each registry type has after
+the same conversion, which the schema suites expect.
+
+GX's SQL data source does not work on DuckDB, so frames go DuckDB -> Arrow -> pandas with
+Arrow-backed dtypes: strings are not copied into Python objects, and a NULL stays distinct
+from a NaN. pandas and pyarrow are imported where used ("slow"), as everywhere in this
+package, so that importing it stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from pipeline.validation.expectations import Rule
+from pipeline.warehouse import connect
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def to_pandas(relation: duckdb.DuckDBPyRelation, *, exact: bool = True) -> pd.DataFrame:
+    """DuckDB to pandas through Arrow.
+
+    ``exact``: every column keeps its Arrow dtype (the schema suites compare exact types).
+    Otherwise strings and doubles keep Arrow dtypes (no copies into Python objects; a NULL
+    double stays distinct from NaN) while integers and timestamps become numpy columns,
+    which GX compares with bounds vectorized instead of value by value in Python (an
+    integer column with NULLs becomes float64, where NULL is the only NaN there can be).
+    """
+    import pandas as pd  # slow: module docstring
+    import pyarrow as pa  # slow: module docstring
+
+    def mapper(kind: pa.DataType) -> pd.ArrowDtype | None:
+        keep = exact or pa.types.is_string(kind) or pa.types.is_large_string(kind) \
+            or pa.types.is_floating(kind)
+        return pd.ArrowDtype(kind) if keep else None
+
+    return relation.to_arrow_table().to_pandas(types_mapper=mapper)
+
+
+def schema_frame(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFrame:
+    """A zero-row frame of every column of ``source`` (a table name or a read_parquet call
+    on a path), with the dtypes its rows would have."""
+    return to_pandas(con.sql(f"SELECT * FROM {source} LIMIT 0"))
+
+
+def values_frame(con: duckdb.DuckDBPyConnection, source: str, rules: tuple[Rule, ...],
+                  keep: tuple[str, ...]) -> pd.DataFrame:
+    """Only the columns some rule reads (and the index columns that name failing rows)."""
+    columns = list(dict.fromkeys((*keep, *(c for r in rules for c in r.needed))))
+    return to_pandas(con.sql(f"SELECT {', '.join(columns)} FROM {source}"), exact=False)
+
+
+def expected_dtypes(columns: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """The pandas dtype each registry type has after the same DuckDB -> Arrow conversion."""
+    con = connect()
+    try:
+        kinds = sorted({kind for _, kind in columns})
+        probe = to_pandas(con.sql(
+            "SELECT " + ", ".join(f"NULL::{k} AS c{i}" for i, k in enumerate(kinds))))
+        by_kind = {k: str(probe[f"c{i}"].dtype) for i, k in enumerate(kinds)}
+    finally:
+        con.close()
+    return {name: by_kind[kind] for name, kind in columns}
