@@ -20,6 +20,29 @@ from conftest import DAY, LENIENT, partition, query, record, write_logs
 
 
 @pytest.mark.slow
+def test_a_database_held_open_by_an_investigator_is_refused_like_a_locked_folder(logs, out):
+    """An investigator's read-only session on forensics.duckdb (another process) used to
+    crash the run with a traceback, exit 1 (issue 13); it is refused, exit 3."""
+    write_logs(logs, "a", [record(1)])
+    request = RunRequest(logs=logs, out=out, start=DAY, end=DAY)
+    run_ingest(request, LENIENT)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; "
+         "c = duckdb.connect(sys.argv[1], read_only=True); print('ready', flush=True); "
+         "time.sleep(60)", str(out / "forensics.duckdb")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(OutputLocked, match="open in another process") as err:
+            run_ingest(request, LENIENT)
+        assert err.value.exit_code == 3
+    finally:
+        holder.kill()
+        holder.wait()
+    assert query(out / "forensics.duckdb", "SELECT count(*) FROM runs") == [(1,)]
+
+
+@pytest.mark.slow
 def test_lines_split_across_blocks_keep_their_numbers(logs, out):
     records = [record(i) for i in range(300)]
     records[250] = record(250, status="bad")

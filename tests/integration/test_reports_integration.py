@@ -1,9 +1,9 @@
 """Evidence reports, the manifest and verification, on the committed sample.
 
-The sample is run once per module (ingest, per-day tables, linking); the statistics and
-scoring stages are stood in for by ``window_tables.plant_window_tables``, which creates
-``cluster_findings``, ``cluster_statistic`` and the optional per-cluster tables with
-plausible rows. The PDFs are read back with pypdf and checked against the tables.
+The session's sample run (``conftest.sample_run``) is copied once for the module, and the
+copy's statistics and scoring tables are replaced by ``window_tables.plant_window_tables``,
+which creates ``cluster_findings``, ``cluster_statistic`` and the optional per-cluster
+tables with plausible rows. The PDFs are read back with pypdf and checked against the tables.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -21,21 +21,18 @@ import polars as pl
 import pypdf
 import pytest
 
-from pipeline import PROJECT_DIR, SAMPLE_DIR
+from pipeline import PROJECT_DIR
 from pipeline.features.features import create_feature_views
 from pipeline.publish.manifest import MANIFEST_NAME, keygen, verify
 from pipeline.publish.publication import REPORTS_DIR
 from pipeline.publish.reports import write_reports
 from pipeline.publish.reports.document import INVALID_STAMP
 from pipeline.run.rederive import rederive
-from pipeline.run.runner import PipelineParams, RunRequest, publish_run, run_pipeline
+from pipeline.run.runner import PipelineParams, RunRequest, publish_run
 from pipeline.warehouse import DB_NAME, connect, sha256_file
 
 from conftest import open_db, pdf_text
 from window_tables import plant_window_tables
-
-SAMPLE = SAMPLE_DIR
-
 
 GENERATED_AT = datetime(2026, 4, 4, tzinfo=UTC)
 
@@ -70,11 +67,11 @@ def build(out: Path, *, excerpts: int = 0, invalid: bool = False,
 
 
 @pytest.fixture(scope="module")
-def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample through linking, with planted window tables; no reports yet."""
-    out = tmp_path_factory.mktemp("run") / "out"
-    run_pipeline(RunRequest(logs=SAMPLE / "logs", out=out, start=date(2026, 4, 1),
-                            end=date(2026, 4, 3), accounts=SAMPLE / "accounts.csv"))
+def planted(sample_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample run with planted window tables in its database; its publication is still
+    the run's own. A copy, since the session's run is shared and read-only."""
+    out = tmp_path_factory.mktemp("planted") / "out"
+    shutil.copytree(sample_run, out, symlinks=True)
     db = connect(out / DB_NAME)
     try:
         create_feature_views(db, out)
@@ -85,9 +82,9 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def built(sample_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def built(planted: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("built") / "out"
-    shutil.copytree(sample_run, out, symlinks=True)
+    shutil.copytree(planted, out, symlinks=True)
     build(out)
     return out
 
@@ -240,8 +237,8 @@ def test_stale_reports_are_removed_and_missing_tables_say_so(built: Path, tmp_pa
         assert f"no table {table}" in text.replace("\n", " "), table
 
 
-def test_without_findings_only_the_summary_is_written(sample_run: Path, tmp_path: Path):
-    out = _copy(sample_run, tmp_path)
+def test_without_findings_only_the_summary_is_written(planted: Path, tmp_path: Path):
+    out = _copy(planted, tmp_path)
     db = connect(out / DB_NAME)
     try:
         db.execute("DROP TABLE cluster_findings")
@@ -351,8 +348,8 @@ def test_an_unsigned_folder_fails_a_verify_that_expects_a_signature(built: Path,
 
 def test_rederive_passes_on_a_clean_run_and_fails_on_edited_findings(sample_run: Path,
                                                                      tmp_path: Path):
-    """On the run's own publication (``built`` publishes planted findings, which the
-    pipeline would not derive)."""
+    """On the run itself (``built`` publishes planted findings, which the pipeline would
+    not derive)."""
     out = _copy(sample_run, tmp_path / "a")
     files = sorted(p for p in out.rglob("*") if p.is_file())
     result = rederive(out)

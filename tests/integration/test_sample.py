@@ -37,18 +37,12 @@ def test_the_demo_ingests_every_sample_row(tmp_path):
     assert str(out / "reports" / "summary.pdf") in result.stdout
 
 
-def test_logged_prompt_hashes_are_the_hash_ingest_would_derive(tmp_path):
-    out = tmp_path / "out"
-    subprocess.run([sys.executable, "-m", "pipeline.run.cli", "ingest", "--logs",
-                    str(SAMPLE / "logs"), "--start", "2026-04-01", "--end", "2026-04-01",
-                    "--out", str(out)], check=True, capture_output=True, timeout=600)
-    from pipeline.warehouse import connect
-
+def test_logged_prompt_hashes_are_the_hash_ingest_would_derive(sample_run):
     con = connect()
     mismatched = con.execute(
         "SELECT count(*) FILTER (WHERE prompt_hash <> prompt_text_hash(prompt_text)), count(*) "
         "FROM read_parquet($p) WHERE prompt_text IS NOT NULL",
-        {"p": str(out / "requests" / "date=2026-04-01" / "part-0.parquet")}).fetchone()
+        {"p": str(sample_run / "requests" / "date=2026-04-01" / "part-0.parquet")}).fetchone()
     assert mismatched[1] > 5_000
     assert mismatched[0] == 0
 

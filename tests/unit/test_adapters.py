@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline import PROJECT_DIR, SAMPLE_DIR
+from pipeline import PROJECT_DIR
 from pipeline.errors import ForensicsError
 from pipeline.ingest.adapters import ADAPTERS, detect, redact_url, resolve
 from pipeline.ingest.ingest import IngestParams, discover_files, ingest
@@ -173,37 +173,6 @@ def test_the_adapters_keep_days_outside_the_range_for_their_run(logs, out):
     result = ingest(logs, out, day, day, run_id="test",
                     params=IngestParams(format="openai", **LENIENT))
     assert (result.rows_kept, result.rows_out_of_range) == (0, 5)
-
-
-SAMPLE = SAMPLE_DIR
-
-
-@pytest.fixture(scope="module")
-def sample_day(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The contract sample's first day, ingested once for the format samples to match."""
-    contract = tmp_path_factory.mktemp("contract")
-    ingest(SAMPLE / "logs", contract, DAY, DAY, run_id="test", params=IngestParams())
-    return contract
-
-
-@pytest.mark.parametrize("log_format", sorted(GOLDEN))
-def test_each_format_sample_carries_the_sample_requests(tmp_path, sample_day, log_format):
-    """data/sample/formats/ holds the sample's first eight hours in each format
-    (``derive.py``): adapted back, they are the same requests, accounts and tokens."""
-    out = tmp_path / log_format
-    ingest(SAMPLE / "formats" / log_format, out, DAY, DAY, run_id="test",
-           params=IngestParams(format=log_format))
-    contract = sample_day
-    totals = ("SELECT count(*), count(DISTINCT account_id), sum(output_tokens), "
-              "sum(input_tokens + cache_creation_input_tokens + cache_read_input_tokens), "
-              "sum(cache_read_input_tokens), count(*) FILTER (WHERE status = 429), "
-              "count(prompt_text) FROM read_parquet($path) "
-              "WHERE ts < TIMESTAMPTZ '2026-04-01 08:00:00+00'")
-    got = query(out / "forensics.duckdb", totals,
-                {"path": str(out / "requests" / f"date={DAY}" / "part-0.parquet")})
-    want = query(contract / "forensics.duckdb", totals,
-                 {"path": str(contract / "requests" / f"date={DAY}" / "part-0.parquet")})
-    assert got == want
 
 
 @pytest.mark.parametrize("args,message", [

@@ -1,16 +1,27 @@
-"""The ``forensics`` command as a user runs it: a real process, its exit code and its output."""
+"""The ``forensics`` command as a user runs it: its exit code and its output.
+
+The commands run in this process, through typer's ``CliRunner`` on ``full_app()`` (the app
+with every installed package's commands, as ``main`` builds it): a fresh interpreter spends
+a second or two importing the data stack before a run command starts. One test starts the
+installed ``forensics`` script in a process of its own (for its help, a command's help and
+its version): only a fresh process shows that the script is wired to the app and that
+answering imports no part of the data stack.
+"""
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
-import sys
+import sysconfig
 from datetime import date
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from rich.console import Console
+from typer.testing import CliRunner
 
 from pipeline.ingest.coverage import span
 from pipeline.ingest.ingest import IngestResult
@@ -18,18 +29,26 @@ from pipeline.linking.linking import LinkResult
 from pipeline.progress import Steps, stage_of
 from pipeline.publish.publication import Published
 from pipeline.run import outcome, terminal
+from pipeline.run.cli import full_app
 from pipeline.run.outcome import RECORD_KEYS
 from pipeline.run.runner import RunResult, WindowResult
 from pipeline.validation.outcomes import ValidationOutcome
 
-from conftest import DAY, forensics, record, write_logs
+from conftest import DAY, record, write_logs
+
+
+def forensics(*args: str) -> Result:
+    """``forensics ARGS`` in this process: its exit code, standard output and standard error
+    apart. An exception the command does not turn into an exit code fails the test."""
+    return CliRunner().invoke(full_app(), list(args), prog_name="forensics",
+                              catch_exceptions=False)
 
 
 @pytest.mark.parametrize("command", ["simulate", "ingest", "run", "demo", "verify", "keygen",
                                      "case", "account", "changes", "export-stix"])
 def test_every_command_has_help(command):
     result = forensics(command, "--help")
-    assert result.returncode == 0
+    assert result.exit_code == 0
     assert "Usage" in result.stdout
 
 
@@ -47,7 +66,7 @@ def test_every_command_has_help(command):
 def test_user_mistakes_are_one_line_and_a_non_zero_exit(tmp_path, command, args, message):
     result = forensics(command, *[a.format(tmp=tmp_path) for a in args],
                        "--out", str(tmp_path / "out"))
-    assert result.returncode == 2
+    assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ")
@@ -60,41 +79,42 @@ def test_a_day_over_the_bad_share_ceiling_exits_non_zero_naming_the_file(tmp_pat
     write_logs(logs, "a", [record(i) for i in range(10)] + [record(99, status="x")])
     result = forensics("run", "--logs", str(logs), "--start", "2026-04-01", "--end",
                        "2026-04-01", "--out", str(tmp_path / "out"))
-    assert result.returncode == 4
+    assert result.exit_code == 4
     assert "a.jsonl" in result.stderr
     assert "ceiling" in result.stderr
 
 
-"""What every run writes, failed or not: the runs ledger and the lock's last holder."""
-
-
 DATA_STACK = {"polars", "duckdb", "scipy", "igraph", "pyarrow", "matplotlib", "numpy",
               "pandas", "great_expectations", "fpdf", "sklearn"}
-
-
 """What a command loads to do its work and must not load to print its help: each costs
 tenths of a second, and together they made ``forensics --help`` take seconds."""
 
+SCRIPT = Path(sysconfig.get_path("scripts")) / "forensics"
+"""The console script ``pip install`` wrote for ``[project.scripts]``, beside this Python."""
 
-def imported(*args: str) -> set[str]:
-    """The top-level packages ``forensics ARGS`` imports (``python -X importtime``)."""
-    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "pipeline.run.cli", *args],
-                            capture_output=True, text=True, timeout=60, check=False)
+
+def imported(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """The installed script run as ``forensics ARGS`` in a process of its own, and the
+    top-level packages it imports (``PYTHONPROFILEIMPORTTIME``, which ``-X importtime``
+    sets for a ``python`` command line)."""
+    result = subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, timeout=60,
+                            check=False, env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"})
     assert result.returncode == 0, result.stderr[-2000:]
-    return {line.rsplit("|", 1)[-1].strip().split(".")[0]
-            for line in result.stderr.splitlines() if line.startswith("import time:")}
+    return result, {line.rsplit("|", 1)[-1].strip().split(".")[0]
+                    for line in result.stderr.splitlines() if line.startswith("import time:")}
 
 
 @pytest.mark.parametrize("args", [("--help",), ("run", "--help"), ("--version",)])
-def test_help_and_version_load_no_part_of_the_data_stack(args):
-    modules = imported(*args)
+def test_the_installed_script_answers_help_and_version_without_the_data_stack(args):
+    result, modules = imported(*args)
     assert "typer" in modules
     assert modules & DATA_STACK == set()
+    assert ("forensics 0." if args == ("--version",) else "Usage: forensics") in result.stdout
 
 
 def test_version_names_the_package_and_its_commit():
     result = forensics("--version")
-    assert result.returncode == 0
+    assert result.exit_code == 0
     assert result.stdout.startswith("forensics 0.")
     assert len(result.stdout.splitlines()) == 1
 
@@ -168,7 +188,7 @@ def test_a_range_the_logs_do_not_hold_says_which_days_they_do(tmp_path):
     write_logs(logs, "a", [record(i) for i in range(5)])
     result = forensics("run", "--logs", str(logs), "--start", "2026-05-01", "--end",
                        "2026-05-03", "--out", str(tmp_path / "out"), "--json")
-    assert result.returncode == 6
+    assert result.exit_code == 6
     assert "(the logs cover 2026-04-01)" in result.stderr
     failed = json.loads(result.stdout)
     assert list(failed) == list(RECORD_KEYS)

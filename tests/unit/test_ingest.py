@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -13,10 +11,9 @@ import polars as pl
 import pytest
 
 from pipeline import warehouse
-from pipeline.errors import BadInputCeiling, ForensicsError, OutputLocked, ShortDay
+from pipeline.errors import BadInputCeiling, ForensicsError, ShortDay
 from pipeline.ingest.ingest import IngestParams, discover_files, ingest
 from pipeline.registry import REQUESTS_COLUMNS
-from pipeline.run.runner import RunRequest, run_ingest
 
 from conftest import DAY, LENIENT, compress, jsonl_bytes, partition, query, record, write_logs
 
@@ -432,28 +429,6 @@ def test_a_file_with_no_readable_day_counts_against_the_ceiling(logs, out):
     with pytest.raises(BadInputCeiling, match=r"utf16\.jsonl"):
         run(logs, out, params=IngestParams(max_bad_share=0.01))
     assert not partition(out).exists()
-
-
-def test_a_database_held_open_by_an_investigator_is_refused_like_a_locked_folder(logs, out):
-    """An investigator's read-only session on forensics.duckdb (another process) used to
-    crash the run with a traceback, exit 1 (issue 13); it is refused, exit 3."""
-    write_logs(logs, "a", [record(1)])
-    request = RunRequest(logs=logs, out=out, start=DAY, end=DAY)
-    run_ingest(request, LENIENT)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; "
-         "c = duckdb.connect(sys.argv[1], read_only=True); print('ready', flush=True); "
-         "time.sleep(60)", str(out / "forensics.duckdb")],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
-        with pytest.raises(OutputLocked, match="open in another process") as err:
-            run_ingest(request, LENIENT)
-        assert err.value.exit_code == 3
-    finally:
-        holder.kill()
-        holder.wait()
-    assert query(out / "forensics.duckdb", "SELECT count(*) FROM runs") == [(1,)]
 
 
 @pytest.mark.parametrize("name", ["empty.jsonl.gz", "empty.jsonl.zst"])

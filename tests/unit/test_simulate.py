@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from simulator.assets import WEBMAIL
 from simulator.randomized import (
@@ -31,10 +32,17 @@ def _tiny(tmp: Path, name: str, **kw: object) -> tuple[SimulationSummary, Path]:
     return simulate(tiny_scenario(days=2), out, **kw), out
 
 
-def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def seed_five(tmp_path_factory: pytest.TempPathFactory) -> tuple[SimulationSummary, Path]:
+    """The tiny scenario's two days under seed 5, simulated once for the tests that only
+    read it (the baseline each knob is compared with)."""
+    return _tiny(tmp_path_factory.mktemp("simulated"), "seed5", seed=5)
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path, seed_five) -> None:
     a, out_a = _tiny(tmp_path, "a", seed=11)
     b, out_b = _tiny(tmp_path, "b", seed=11)
-    _, out_c = _tiny(tmp_path, "c", seed=12)
+    _, out_c = seed_five
     names = [p.relative_to(out_a) for p in a.files]
     assert names == [p.relative_to(out_b) for p in b.files]
     for rel in names:
@@ -71,8 +79,8 @@ def test_scenarios_are_declared() -> None:
     assert kinds == {"campaign", "stealth_campaign"}
 
 
-def test_benign_activity_thins_benign_days_only(tmp_path: Path) -> None:
-    base, out_a = _tiny(tmp_path, "full", seed=5)
+def test_benign_activity_thins_benign_days_only(tmp_path: Path, seed_five) -> None:
+    base, out_a = seed_five
     thin = simulate(tiny_scenario(days=2, benign_activity=0.25), tmp_path / "thin", seed=5)
     # the same accounts; fewer benign requests; the campaigns' traffic untouched
     for name in ("accounts.csv", "labels.csv"):
@@ -84,8 +92,9 @@ def test_benign_activity_thins_benign_days_only(tmp_path: Path) -> None:
     assert SCENARIOS["wide"].days == 30 and SCENARIOS["wide"].benign_activity < 1.0
 
 
-def test_webmail_registration_changes_only_the_campaigns_mail(tmp_path: Path) -> None:
-    _, private = _tiny(tmp_path, "private", seed=5)
+def test_webmail_registration_changes_only_the_campaigns_mail(tmp_path: Path,
+                                                              seed_five) -> None:
+    _, private = seed_five
     sc = tiny_scenario(days=2)
     sc = dataclasses.replace(sc, campaigns=tuple(
         dataclasses.replace(c, registration="webmail") for c in sc.campaigns))
