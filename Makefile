@@ -1,4 +1,8 @@
-# Every target builds the virtual environment on first use, from the hash-pinned lock.
+# Every target builds the virtual environment on first use, from the hash-pinned lock,
+# installed as it is (--no-deps: the lock is the whole resolution, so pip resolves nothing
+# again; a package's extra, such as fastapi-cli's uvicorn[standard], is otherwise a new
+# requirement without a pin, which hash-checking refuses once the index holds a newer
+# release than the lock's) and then checked for consistency (pip check).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +14,9 @@ OUT ?= out
 $(STAMP): requirements.lock pyproject.toml
 	rm -f $(VENV)/.installed-*
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		-r requirements.lock
+	$(BIN)/python -m pip check --disable-pip-version-check
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
