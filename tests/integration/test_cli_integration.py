@@ -6,7 +6,6 @@ import json
 import shutil
 
 import polars as pl
-import pytest
 
 from pipeline.progress import stage_of
 from pipeline.run.outcome import RECORD_KEYS
@@ -15,7 +14,6 @@ from pipeline.run.runner import RunRequest, run_pipeline
 from conftest import DAY, forensics, query, record, write_logs
 
 
-@pytest.mark.slow
 def test_ingest_prints_where_every_row_went(tmp_path):
     logs = tmp_path / "logs"
     write_logs(logs, "a", [record(i) for i in range(30)] + [record(99, status="x")])
@@ -28,8 +26,6 @@ def test_ingest_prints_where_every_row_went(tmp_path):
 
 
 BOOKKEEPING = {"forensics.duckdb", ".forensics.lock"}
-
-
 """What every run writes, failed or not: the runs ledger and the lock's last holder."""
 
 
@@ -55,11 +51,6 @@ def test_an_empty_night_fails_loudly_and_leaves_the_last_publication(tmp_path, s
                  "SELECT status FROM runs ORDER BY started_at DESC LIMIT 1") == [("failed",)]
 
 
-"""What a command loads to do its work and must not load to print its help: each costs
-tenths of a second, and together they made ``forensics --help`` take seconds."""
-
-
-@pytest.mark.slow
 def test_every_long_stage_advances_while_it_runs(tmp_path):
     logs = tmp_path / "logs"
     write_logs(logs, "a", [record(i) for i in range(60)])
@@ -80,7 +71,6 @@ def test_every_long_stage_advances_while_it_runs(tmp_path):
         assert any(0 < done < total for done, total in stages[stage]), stage
 
 
-@pytest.mark.slow
 def test_demo_json_is_one_object_with_the_runs_answers(sample_run):
     """What the nightly scheduler reads: standard output is one JSON object and nothing
     else, with the keys every command and outcome share."""
@@ -96,7 +86,6 @@ def test_demo_json_is_one_object_with_the_runs_answers(sample_run):
     assert record_["ingest"]["logs_cover"] == ["2026-04-01", "2026-04-03"]
 
 
-@pytest.mark.slow
 def test_ingest_json_has_the_runs_keys_with_nulls_for_the_stages_it_does_not_run(tmp_path):
     logs = tmp_path / "logs"
     write_logs(logs, "a", [record(i) for i in range(30)] + [record(99, status="x")])

@@ -7,13 +7,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from pipeline.run.cli import full_app
 
 
-@pytest.mark.slow
 def test_evaluate_sweep_end_to_end(tmp_path: Path) -> None:
     """One seed at a tiny row budget: simulate, run the whole pipeline, score, report."""
     out = tmp_path / "eval"

@@ -38,7 +38,6 @@ def test_each_format_sample_carries_the_sample_requests(tmp_path, sample_run, lo
     assert got == want
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("log_format", ["litellm", "openai", "otel"])
 def test_run_publishes_on_each_format_sample(tmp_path, log_format):
     out = tmp_path / "out"

@@ -16,10 +16,7 @@ from pipeline.run.runner import RunRequest, run_ingest, run_pipeline
 
 from conftest import DAY, LENIENT, partition, query, record, write_logs
 
-"""For tests of what is quarantined, not of the gates that stop a run."""
 
-
-@pytest.mark.slow
 def test_a_database_held_open_by_an_investigator_is_refused_like_a_locked_folder(logs, out):
     """An investigator's read-only session on forensics.duckdb (another process) used to
     crash the run with a traceback, exit 1 (issue 13); it is refused, exit 3."""
@@ -42,7 +39,6 @@ def test_a_database_held_open_by_an_investigator_is_refused_like_a_locked_folder
     assert query(out / "forensics.duckdb", "SELECT count(*) FROM runs") == [(1,)]
 
 
-@pytest.mark.slow
 def test_lines_split_across_blocks_keep_their_numbers(logs, out):
     records = [record(i) for i in range(300)]
     records[250] = record(250, status="bad")
@@ -53,7 +49,6 @@ def test_lines_split_across_blocks_keep_their_numbers(logs, out):
     assert pl.read_parquet(partition(out)).height == 299
 
 
-@pytest.mark.slow
 def test_a_second_run_on_the_same_output_is_refused_naming_the_first(logs, out):
     write_logs(logs, "a", [record(1)])
     request = RunRequest(logs=logs, out=out, start=DAY, end=DAY)
@@ -65,7 +60,6 @@ def test_a_second_run_on_the_same_output_is_refused_naming_the_first(logs, out):
     assert status == [("ingest", "succeeded")]
 
 
-@pytest.mark.slow
 def test_what_a_killed_run_left_is_settled_by_the_next(logs, out):
     """A run killed by kill -9 leaves its ``running`` row and its temporary files; the
     next run to take the lock marks the row abandoned and removes the dead process's
@@ -90,7 +84,6 @@ def test_what_a_killed_run_left_is_settled_by_the_next(logs, out):
     assert live.exists()
 
 
-@pytest.mark.slow
 def test_glob_characters_in_paths_mean_themselves(logs, tmp_path):
     """DuckDB reads every path as a pattern: an input named p*.parquet pulled in pb.parquet
     (its rows counted twice, as duplicates), and an output folder named run[1] matched
@@ -103,7 +96,6 @@ def test_glob_characters_in_paths_mean_themselves(logs, tmp_path):
     assert query(out / "forensics.duckdb", "SELECT count(*) FROM account_day") == [(7,)]
 
 
-@pytest.mark.slow
 def test_a_csv_day_runs_through_ingest_validation_and_the_window(tmp_path):
     """CSV logs through every stage: the sample's first day written as CSV, with one line
     the CSV reader rejects, keeps the JSONL day's rows, passes the raw and window gates and

@@ -7,7 +7,6 @@ Out: failures naming the object, file or column where the registry and reality d
 from __future__ import annotations
 
 import pyarrow.parquet as pq
-import pytest
 
 from pipeline.registry import (
     REGISTRY,
@@ -24,7 +23,6 @@ from stand_ins import comments, stored
 """How DuckDB's catalog spells a registered type."""
 
 
-@pytest.mark.slow
 def test_the_sample_database_holds_exactly_the_registered_objects(sample_run):
     """Both directions: an object the registry does not declare fails, and so does a
     declared table or partitioned view that a full run does not leave in the database
@@ -54,7 +52,6 @@ def test_the_sample_database_holds_exactly_the_registered_objects(sample_run):
         con.close()
 
 
-@pytest.mark.slow
 def test_the_sample_folder_holds_the_registered_files(sample_run):
     """Every folder of day partitions is a registered partitioned table, and every
     registered Parquet copy exists with the registered columns or a leading part of them."""
@@ -66,7 +63,6 @@ def test_the_sample_folder_holds_the_registered_files(sample_run):
             assert names == [c.name for c in table.columns][:len(names)], name
 
 
-@pytest.mark.slow
 def test_every_object_and_column_of_the_sample_database_has_its_comment(sample_run):
     """``duckdb_tables()``, ``duckdb_views()`` and ``duckdb_columns()`` of a finished run
     say what each object and column is, in the registry's words."""

@@ -16,10 +16,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from pypdf import PdfReader
 
 from pipeline.errors import ValidationFailed
 from pipeline.registry import CLUSTER_FINDING, CLUSTER_STATISTIC, Table
-from pipeline.run.runner import PipelineParams, RunRequest, run_pipeline
+from pipeline.run.runner import PipelineParams, RunRequest, run_pipeline, window_task
+from pipeline.settings import ReportParams
 from pipeline.validation.validation import (
     INVALID_STAMP,
     raise_if_failed,
@@ -282,7 +284,6 @@ def test_nothing_is_written_outside_the_output_folder(run, tmp_path, monkeypatch
     assert after == before
 
 
-@pytest.mark.slow
 def test_a_day_without_requests_has_an_empty_partition_that_passes(tmp_path):
     """Published on purpose (``allow_empty``): the empty day passes the raw suite."""
     logs = tmp_path / "logs"
@@ -298,11 +299,6 @@ def test_a_failed_gate_leaves_the_published_reports_as_they_were(run):
     """The gate runs before anything is published: yesterday's findings, reports and
     manifest keep their bytes; an investigator's --allow-invalid publishes beside them,
     stamping every page, and leaves ``latest`` where it was."""
-    from pypdf import PdfReader
-
-    from pipeline.run.runner import window_task
-    from pipeline.settings import ReportParams
-    from pipeline.validation.validation import INVALID_STAMP
 
     out, _ = run
     published = {p: p.read_bytes() for p in [

@@ -17,8 +17,6 @@ from pipeline.registry import REQUESTS_COLUMNS
 
 from conftest import DAY, LENIENT, compress, jsonl_bytes, partition, query, record, write_logs
 
-"""For tests of what is quarantined, not of the gates that stop a run."""
-
 
 def run(logs: Path, out: Path, start: date = DAY, end: date = DAY,
         params: IngestParams = LENIENT):

@@ -121,8 +121,6 @@ def quiet_day(accounts: list[str], day: date = DAY) -> list[dict[str, object]]:
 
 
 BACKGROUND = [f"bg{i:03d}" for i in range(150)]
-
-
 """Unrelated accounts, so that the window's null has a population to measure chance in."""
 
 
@@ -732,8 +730,6 @@ LINK_CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("test_synchronized_starts_and_shared_prompts_over_days_link_a_behaviour_only_pair",),
         ("test_one_day_of_a_shared_start_and_a_shared_prompt_does_not_link",)),
 }
-
-
 """Each evidence kind's worlds where it must link (or, for the client family, must add to
 a pair) and where it must not: the hard negatives it exists to spare."""
 
