@@ -43,6 +43,16 @@ WITH shared_keys AS (
     WHERE w.account_count <= $max_key_accounts AND k.key_type <> 'payment_fingerprint'
 ),
 
+-- Every key two accounts share, once per pair (account_a < account_b).
+key_rows AS (
+    SELECT a.account_id AS account_a, b.account_id AS account_b, a.key_type, a.stratum,
+        a.key_value, a.popular_as
+    FROM shared_keys AS a
+    JOIN shared_keys AS b
+        ON a.key_type = b.key_type AND a.key_value = b.key_value
+        AND a.account_id < b.account_id
+),
+
 -- unit_ratio turns shared keys into independent observations: a near-duplicate prompt
 -- shares up to $bands_per_prompt bands at once, two apps answering one daily feed share
 -- its bands every day, and two always-on services in one cloud /24 share it every hour;
@@ -60,14 +70,7 @@ key_pairs AS (
             WHEN 'prompt_band' THEN count(DISTINCT popular_as) / count(*) / $bands_per_prompt
             WHEN 'ip_prefix_hour' THEN count(DISTINCT split_part(key_value, ' ', 1)) / count(*)
             ELSE 1.0 END::DOUBLE AS unit_ratio
-    FROM (
-        SELECT a.account_id AS account_a, b.account_id AS account_b, a.key_type, a.stratum,
-            a.key_value, a.popular_as
-        FROM shared_keys AS a
-        JOIN shared_keys AS b
-            ON a.key_type = b.key_type AND a.key_value = b.key_value
-            AND a.account_id < b.account_id
-    )
+    FROM key_rows
     GROUP BY account_a, account_b, key_type, stratum
 ),
 
@@ -130,11 +133,9 @@ sync_reach AS (
 ),
 
 sync_shared AS (
-    SELECT a.account_id AS account_a, b.account_id AS account_b, a.day, a.stratum,
-        count(*) AS shared
-    FROM sync_keys AS a
-    JOIN sync_keys AS b ON a.key_value = b.key_value AND a.account_id < b.account_id
-    WHERE a.stratum IS NOT NULL
+    SELECT account_a, account_b, left(key_value, 10) AS day, stratum, count(*) AS shared
+    FROM key_rows
+    WHERE key_type = 'sync_start'
     GROUP BY ALL
 ),
 
