@@ -548,6 +548,48 @@ def test_a_small_group_of_strong_links_stands_when_nobody_in_it_is_tested_in():
     assert set(confirmed.filter(pl.col("label") == 0)["account_id"]) == {"m0", "m1", "m2"}
 
 
+def beside_a_campaign(kind: str, locale: str | None) -> float:
+    """A user u whom Leiden put in one community with nine campaign accounts c0..c8, among
+    290 other accounts, every account holding 10 keys of ``kind``: u's only sharing is 8
+    keys of one unit (a prefix's hours, say), each held with all nine campaign accounts,
+    in ``locale``. Returns u's member surprise after one test."""
+    campaign = [f"c{i}" for i in range(9)]
+    names = ["u", *campaign] + [f"o{i}" for i in range(290)]
+    labels = pl.DataFrame({"account_id": names, "label": [0] * 10 + list(range(1, 291))})
+    shared = pl.DataFrame([
+        {"account_id": holder, "key_type": kind, "key_value": f"k{h}", "unit": "unit-1",
+         "unit_weight": 1.0, "locale": locale}
+        for h in range(8) for holder in ["u", *campaign]])
+    null = pl.DataFrame([
+        {"account_id": name, "key_type": kind, "stratum": 0, "key_count": 10,
+         "coholder_count": 1, "type_incidences": 10 * len(names)} for name in names])
+    evidence = pl.DataFrame(schema={"account_a": pl.String, "account_b": pl.String,
+                                    "key_type": pl.String, "stratum": pl.Int32,
+                                    "shared_count": pl.Float64, "expected_count": pl.Float64})
+    pairs = pl.DataFrame(schema={"account_a": pl.String, "account_b": pl.String,
+                                 "is_edge": pl.Boolean})
+    confirmed = confirm_members(labels, evidence, pairs, null, shared,
+                                edge_threshold(len(names), 0.01), families=FAMILY, rounds=1)
+    return confirmed.filter(pl.col("account_id") == "u")["member_surprise"].item()
+
+
+def test_a_units_keys_count_its_coholders_once():
+    """Eight hours of one carrier prefix, each shared with the same nine campaign accounts,
+    are nine co-holders of the community, not seventy-two: the binomial tail of 9 of 9 at
+    the community's share of the window's keys (90 of the 2,990 that are not u's)."""
+    q = 90 / 2990
+    assert beside_a_campaign("ip_prefix_hour", None) == pytest.approx(
+        binomial_surprise(np.array([9.0]), np.array([9.0]), np.array([q]))[0])
+
+
+def test_starts_among_a_campaign_that_fills_the_hour_are_chance():
+    """Must not confirm: a user starting in an hour only a campaign's accounts start in
+    shares its buckets with them by chance, whatever the window's share of the campaign;
+    against the window's null alone the same starts would hold it in the community."""
+    assert beside_a_campaign("sync_start", "2026-04-01T03") == pytest.approx(0.0, abs=1e-9)
+    assert beside_a_campaign("sync_start", None) > 10
+
+
 def two_teams(cards: bool) -> list[tuple[str, str, float]]:
     """Two teams of eight in one community, each sharing prompts and starts among itself
     and nothing with the other; with ``cards`` each team pays with one card."""
