@@ -369,15 +369,16 @@ def _key_tests(shared: pl.DataFrame, null: pl.DataFrame, label: pl.DataFrame,
 
     Under the null each co-holder of a key is one account drawn at random, of the community
     with probability q: the community's share of the window's keys of that kind (its
-    activity), or, for a key with a ``locale``, its share of the locale's holders (an IP
-    prefix over the window, the hour of a start). Of the T co-holders of the account's keys,
-    H are of its community; the surprise is the binomial tail P(H or more of T) at the
-    mean q, which bounds the exact (Poisson-binomial) tail from above (Hoeffding, 1956). A
-    unit (the hours of one prefix, the days of one band) counts its co-holders once, at its
-    busiest key. The locale is what spares a mobile carrier's users the campaign that
-    rides the carrier's pool: on those prefixes the campaign is most of who is there, so
-    nine of its accounts beside a user in an hour are what chance gives. Accounts of the
-    member's own card (``_payers``) are neither co-holders nor in q: they are joined
+    activity), or, for a key with a ``locale`` (the hour of a start), its share of the
+    locale's holders. Of the T co-holders of the account's keys, H are of its community; the
+    surprise is the binomial tail P(H or more of T) at the mean q, which bounds the exact
+    (Poisson-binomial) tail from above once H is past its mean by one (Hoeffding, 1956):
+    below that the surprise is a fraction of one, far under any bar. A unit (the hours of
+    one prefix, the days of one band) counts its co-holders once, at its busiest key, so a
+    carrier's prefix shared hour after hour with the nine accounts of a campaign riding the
+    carrier's pool is nine co-holders, not nine an hour; the hour's locale does the same
+    for starts, where a campaign working around the clock is most of who starts. Accounts of
+    the member's own card (``_payers``) are neither co-holders nor in q: they are joined
     afterwards anyway. Columns: account_id, label, key_type, stratum (0), surprise."""
     key = ["key_type", "key_value"]
     held = (shared.join(label, on="account_id").join(payer, on="account_id")

@@ -89,7 +89,7 @@ ACCOUNT_SHARED_KEY = Table(
         _c("unit_weight", "DOUBLE", "what the unit counts for: 1 / bands_per_prompt for a "
            "band, 1 otherwise"),
         _c("locale", "VARCHAR", "where chance co-holders are drawn from when not the whole "
-           "window: the IP prefix of a prefix-hour, the hour of a synchronized start"),
+           "window: the hour of a synchronized start; NULL otherwise"),
     ),
 )
 

@@ -7,11 +7,13 @@
 --                    co-holders once, not once per hour or day);
 --   unit_weight      what the unit counts for: a band 1 / $bands_per_prompt (one prompt
 --                    shares that many bands at once), as in account_link_evidence;
---   locale           where the draws come from, when not from the whole window: an IP
---                    prefix (whose users over the window are who can share its hours: on a
---                    mobile carrier's pool that may be mostly one campaign) and the hour of
---                    a synchronized start (who is starting work in that hour). NULL: the
---                    window's accounts, in proportion to their activity.
+--   locale           where the draws come from, when not from the whole window: the hour
+--                    of a synchronized start (who is starting work in that hour; a
+--                    campaign working around the clock is most of them). NULL: the
+--                    window's accounts, in proportion to their activity. (An IP prefix as
+--                    the locale of its hours would also take away what a crew moving
+--                    together between its own rare prefixes shares: the prefix's users
+--                    would be the crew.)
 -- Keys are those account_link_evidence weighs: held by 2 to $max_key_accounts accounts,
 -- cards left out (one payer at any count, joined apart); and, for same_prompt, the prompts
 -- of a day that 2 to $max_accounts_per_prompt accounts sent (account_link_null's items).
