@@ -1,16 +1,15 @@
-"""The registry against the SQL files, the code that makes each object, and a real run.
+"""The registry against a real run: the sample's database, its folder and their comments
+(the SQL files and the code: ``tests/unit/test_registry.py``).
 
-In: ``pipeline.registry`` and ``sql/``; for the slow test, the sample run's output folder.
-Out: failures naming the object, file or column where the registry and reality differ.
+In: ``pipeline.registry`` and the session's sample run. Out: failures naming the object,
+file or column where the registry and the run differ.
 """
 
 from __future__ import annotations
 
 import pyarrow.parquet as pq
 
-from pipeline.registry import (
-    REGISTRY,
-)
+from pipeline.registry import REGISTRY
 from pipeline.warehouse import (
     DB_NAME,
     PARTITION_DAY,

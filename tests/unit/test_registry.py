@@ -1,7 +1,8 @@
-"""The registry against the SQL files, the code that makes each object, and a real run.
+"""The registry against the SQL files and the code that makes each object (the sample
+run's database and folder: ``tests/integration/test_registry_integration.py``).
 
-In: ``pipeline.registry`` and ``sql/``; for the slow test, the sample run's output folder.
-Out: failures naming the object, file or column where the registry and reality differ.
+In: ``pipeline.registry``, ``sql/`` and typed empty stand-ins of every input table.
+Out: failures naming the object, file or column where the registry and the code differ.
 """
 
 from __future__ import annotations
