@@ -13,6 +13,8 @@ Sections (all by default; ``--only`` picks some):
   of one row), one gateway file per host and minute: ingest against read_json of the same
   files.
 - ``peer``: the per-day tables against the pandas script, on one day of ``default``.
+- ``profile``: each per-day table's query alone on the ``seedday`` day, with DuckDB's
+  profile: its time, memory and heaviest operators (``bench/profile.py``).
 - ``seedday``: the public case's daily volume end to end, per stage; the validation share.
 - ``scaling``: the whole pipeline over 1, 7 and 28 days of the default scenario's per-day
   volume; per-day cost at each length and the 91-day extrapolation.
@@ -333,6 +335,44 @@ def bench_smallfiles(seed: int) -> Section:
         *HEADER, *rows, ""], checks)
 
 
+def bench_profile(seed: int) -> Section:
+    """Issue 16, part 1: which per-day query takes the time and the memory, on the
+    ``seedday`` day, each query alone in a process with DuckDB's profiling on."""
+    from bench.profile import run_table, summary
+    from pipeline.registry import FEATURE_TABLES
+
+    folder = scenario_logs("seedday", seed)
+    start, end = scenario_range(folder)
+    rows, found = [], {}
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        out = Path(tmp) / "out"
+        measure("ingest", run_ingest, folder / "logs", out, start, end, folder / "accounts.csv")
+        for table in FEATURE_TABLES:
+            path = Path(tmp) / f"{table.name}.json"
+            ran = measure(table.name, run_table, out, start, table.name, path)
+            found[table.name] = (ran, summary(path))
+    for name, (ran, p) in found.items():
+        heaviest = "; ".join(f"{op} {share:.0%} ({what})" for op, what, share in p["heaviest"])
+        rows.append(f"| {name} | {ran.seconds:.1f} | {p['cpu_seconds']:.1f} | "
+                    f"{ran.peak_rss_mb:,.0f} | {p['peak_buffer_mb']:,.0f} | "
+                    f"{p['spilled_mb']:,.0f} | {heaviest} |")
+    total = sum(ran.seconds for ran, _ in found.values())
+    slowest = max(found, key=lambda n: found[n][0].seconds)
+    biggest = max(found, key=lambda n: found[n][0].peak_rss_mb)
+    return with_checks([
+        f"### Profile of the per-day tables: `seedday` (seed {seed}), {start}, "
+        f"{next(iter(found.values()))[0].rows:,} requests", "",
+        "Each table's query alone in a process (wall time and peak RSS of the process; "
+        "CPU time, DuckDB's peak buffer memory and bytes spilled from its JSON profile; "
+        "the two operators with the most time, as shares of all operators' time).", "",
+        "| table | wall s | CPU s | peak RSS MiB | DuckDB peak MiB | spilled MiB | "
+        "heaviest operators |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |", *rows, "",
+        f"- All {len(found)} queries: **{total:.0f} s**; the slowest is `{slowest}` "
+        f"({found[slowest][0].seconds:.0f} s, {found[slowest][0].seconds / total:.0%}), the "
+        f"largest `{biggest}` ({found[biggest][0].peak_rss_mb:,.0f} MiB peak RSS).",
+    ], [])
+
+
 def bench_seedday(seed: int) -> Section:
     folder = scenario_logs("seedday", seed)
     start, end = scenario_range(folder)
@@ -554,8 +594,8 @@ def main() -> None:
 
 SECTIONS: dict[str, Callable[[int], Section]] = {
     "ingest": bench_ingest, "smallfiles": bench_smallfiles, "peer": bench_peer,
-    "seedday": bench_seedday, "scaling": bench_scaling, "reports": bench_reports,
-    "linking": bench_linking}
+    "seedday": bench_seedday, "profile": bench_profile, "scaling": bench_scaling,
+    "reports": bench_reports, "linking": bench_linking}
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
 """``make bench``'s own logic, without measuring anything: the regression guard's verdicts
-and exit status (``bench/verdict.py``), and the small-files layout cut from a day's logs."""
+and exit status (``bench/verdict.py``), the small-files layout cut from a day's logs, and
+what the profile reads from DuckDB's JSON profiling output."""
 
 from __future__ import annotations
 
 import gzip
+import json
 
+from bench.profile import summary as profile_summary
 from bench.run import split_logs
 from bench.verdict import Check, exit_status, summary
 
@@ -42,3 +45,19 @@ def test_split_logs_cuts_a_days_rows_into_files_in_order(tmp_path):
     first = split_logs(source, tmp_path / "first", 3, 3)
     assert sorted(gzip.decompress(f.read_bytes()) for f in first.glob("*.gz")) == \
         sorted(lines.splitlines(keepends=True)[:3])
+
+
+def test_the_profile_names_the_heaviest_operators_from_duckdbs_json(tmp_path):
+    profile = tmp_path / "p.json"
+    profile.write_text(json.dumps({
+        "query": {"total_time": 2.0, "cpu_time": 3.5},
+        "system": {"peak_buffer_memory": 3 * 2**20, "total_bytes_spilled": 0},
+        "operator": [{"name": "RESULT_COLLECTOR", "timing": 0.0, "children": [
+            {"name": "HASH_GROUP_BY", "timing": 1.5,
+             "extra_info": {"Aggregates": ["count_star()"]}, "children": [
+                 {"name": "TABLE_SCAN", "timing": 0.5, "extra_info": {"Table": "requests"}}]}]}],
+    }))
+    got = profile_summary(profile)
+    assert (got["seconds"], got["cpu_seconds"], got["peak_buffer_mb"]) == (2.0, 3.5, 3.0)
+    assert got["heaviest"] == [("HASH_GROUP_BY", "Aggregates: count_star()", 0.75),
+                               ("TABLE_SCAN", "Table: requests", 0.25)]
