@@ -42,6 +42,8 @@ class Check:
 
 def summary(checks: list[Check]) -> list[str]:
     """Every check of the run as a table, and how many fell short."""
+    if not checks:
+        return ["The sections run have no targets."]
     rows = ["| measure | value | target | verdict |", "| --- | ---: | ---: | --- |"]
     for c in checks:
         sign = "≥" if c.bound == "at_least" else "≤"

@@ -27,6 +27,7 @@ def test_one_check_short_makes_the_run_fail_and_says_which():
     assert exit_status([met]) == 0
     assert exit_status([met, short]) == 1
     assert exit_status([]) == 0
+    assert summary([]) == ["The sections run have no targets."]
     table = summary([met, short])
     assert "| peak RSS | 9.50 GB | ≤ 4.00 GB | NOT MET |" in table
     assert table[-1] == "1 of 2 targets met; 1 fell short."
