@@ -25,14 +25,14 @@ from pipeline.registry import ACCOUNT_COLUMNS, FEATURE_TABLES, TABLES
 from conftest import DAY
 from feature_rows import read, request_row, synthetic_day, write_accounts, write_requests
 
+READER = duckdb.connect()
+"""One connection for every Parquet file's column types (a connection costs tens of
+milliseconds; the tests read hundreds of files)."""
+
 
 def duckdb_types(path: Path) -> list[tuple[str, str]]:
-    con = duckdb.connect()
-    try:
-        rows = con.execute("DESCRIBE SELECT * FROM read_parquet($p, hive_partitioning = false)",
-                           {"p": str(path)}).fetchall()
-    finally:
-        con.close()
+    rows = READER.execute("DESCRIBE SELECT * FROM read_parquet($p, hive_partitioning = false)",
+                          {"p": str(path)}).fetchall()
     return [(r[0], r[1]) for r in rows]
 
 
