@@ -4,9 +4,11 @@ and rules that must not, and the sample end to end against its labels."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -81,6 +83,15 @@ def test_a_short_prefix_is_never_cacheable(tmp_path):
     assert day_table(tmp_path, rows, "account_prefix_day").height == 0
 
 
+@pytest.fixture(scope="module")
+def macros() -> Iterator[duckdb.DuckDBPyConnection]:
+    """One connection with the shared macros for the tests that only call them (a
+    connection costs tens of milliseconds, most of it creating the macros)."""
+    con = connect()
+    yield con
+    con.close()
+
+
 @pytest.mark.parametrize("text,capability", [
     ("Write a Python function that reverses a linked list", "code"),
     ("Solve for x: 3x + 5 = 20", "math"),
@@ -94,9 +105,8 @@ def test_a_short_prefix_is_never_cacheable(tmp_path):
     ("Who was the first emperor of Rome?", "knowledge_qa"),
     ("banana", "other"),
 ])
-def test_the_capability_lexicon(text, capability):
-    con = connect()
-    assert con.execute("SELECT prompt_capability($t)", {"t": text}).fetchall() == [
+def test_the_capability_lexicon(macros, text, capability):
+    assert macros.execute("SELECT prompt_capability($t)", {"t": text}).fetchall() == [
         (capability,)]
 
 
@@ -107,15 +117,13 @@ def test_the_capability_lexicon(text, capability):
     ("What is the capital of France?", False),
     ("Write a step in the recipe", False),
 ])
-def test_reasoning_elicitation(text, elicits):
-    con = connect()
-    assert con.execute("SELECT prompt_elicits_reasoning($t)", {"t": text}).fetchall() == [
+def test_reasoning_elicitation(macros, text, elicits):
+    assert macros.execute("SELECT prompt_elicits_reasoning($t)", {"t": text}).fetchall() == [
         (elicits,)]
 
 
-def test_templates_mask_slots_but_not_openings():
-    con = connect()
-    rows = con.execute("""SELECT prompt_template($a) = prompt_template($b),
+def test_templates_mask_slots_but_not_openings(macros):
+    rows = macros.execute("""SELECT prompt_template($a) = prompt_template($b),
                                  prompt_template($a) = prompt_template($c)""",
                        {"a": 'Solve step by step: "Ann has 3 apples" [id a8f3k29x]',
                         "b": 'Solve step by step: "Bob has 17 pears" [id 77ab12cd9]',
