@@ -17,10 +17,10 @@ from pipeline.linking.lineage import assign_cluster_ids
 from pipeline.linking.linking import (
     LinkParams,
     combine_evidence,
-    confirm_members,
     edge_threshold,
     link_accounts,
 )
+from pipeline.linking.members import confirm_members
 from pipeline.linking.surprise import binomial_surprise, count_surprise, fisher_surprise
 from pipeline.publish.publication import FINDINGS
 from pipeline.registry import ACCOUNT_COLUMNS, REQUESTS_COLUMNS
