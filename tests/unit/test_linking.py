@@ -19,9 +19,9 @@ from pipeline.linking.lineage import assign_cluster_ids
 from pipeline.linking.linking import (
     LinkParams,
     combine_evidence,
-    confirm_members,
     edge_threshold,
 )
+from pipeline.linking.members import confirm_members
 from pipeline.linking.surprise import binomial_surprise, count_surprise, fisher_surprise
 from pipeline.warehouse import sql_text
 
