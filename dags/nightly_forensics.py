@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
 from pipeline import settings
 from pipeline.run import orchestration
@@ -42,22 +42,7 @@ def nightly_forensics():
     def plan(data_interval_start=None, params=None, run_id=None) -> dict:
         return orchestration.plan_day(data_interval_start, params, run_id)
 
-    @task
-    def ingest(plan: dict) -> list[str]:
-        return orchestration.ingest_days(plan)
-
-    @task(map_index_template="{{ day }}")
-    def day_tables(plan: dict, day: str) -> list[str]:
-        get_current_context()["day"] = day  # the mapped task's label in the UI: its day
-        return orchestration.build_day(plan, day)
-
-    @task(outlets=[FINDINGS])
-    def window(plan: dict, outlet_events=None) -> str:
-        return orchestration.run_window(plan, outlet_events, FINDINGS)
-
-    planned = plan()
-    days = ingest(planned)
-    day_tables.partial(plan=planned).expand(day=days) >> window(planned)
+    orchestration.wire_tasks(plan(), FINDINGS)
 
 
 nightly_forensics()

@@ -270,11 +270,11 @@ class ScoringParams(Settings):
     Each single-account harvest statistic is also a habit of some people and labs (a
     benchmark run with chain-of-thought prompts elicits reasoning; a low max_tokens
     saturates), as with ``small_watch_strong``; one of them puts a cluster on ``watch``."""
-    join_fraction: Positive = 0.5
-    """A candidate joins a case when its tie reaches this fraction of ``edge_surprise``
-    (linking's Bonferroni bound over all pairs of the window). The join searches only the
-    pairs between a short list of candidates and the flagged accounts, about the square
-    root of all pairs when candidates are few: half the bound, in -log10 terms."""
+    join_rounds: AtLeastOne = 2
+    """Rounds of the join rule: a fragment that joined a case in one round counts among the
+    case's accounts in the next, so fragments of one campaign that share more with each
+    other than with the linked part are tested against it too (as the member test of
+    linking is repeated once its failures leave)."""
 
 
 class ReportParams(Settings):

@@ -1,4 +1,8 @@
-"""Shared test helpers: request records built in code and written in every input format."""
+"""Shared test helpers: request records built in code and written in every input format,
+the ``forensics`` command run in this process, and the session's run of the sample.
+
+The CLI and the pipeline's runner are imported inside the helpers that use them: every
+session imports this module, and a session of light tests alone need not pay for the data stack."""
 
 from __future__ import annotations
 
@@ -10,8 +14,10 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
@@ -20,6 +26,11 @@ import pytest
 import zstandard
 
 from pipeline.settings import IngestParams
+
+if TYPE_CHECKING:
+    from click.testing import Result
+
+    from pipeline.run.runner import RunResult
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
@@ -30,8 +41,8 @@ FAST_TIERS = ("unit", "golden", "rules")
 """The folders ``make test-fast`` runs: tiny inputs built in code, in seconds. The others,
 ``integration`` (the sample pipeline, whole stages on real files, a real PostgreSQL server
 and Chromium) and ``airflow`` (real ``airflow dags test`` runs), are marked ``slow``."""
-STAGE_FIXTURES = frozenset({"sample_run", "clean_run", "nights", "sample", "tiny_random",
-                            "airflow_env", "shared_tmp"})
+STAGE_FIXTURES = frozenset({"sample_demo", "sample_run", "clean_run", "nights", "sample",
+                            "tiny_random", "airflow_env", "shared_tmp"})
 """Fixtures that run whole stages (the sample pipeline, a simulation, an Airflow home, a
 tmpfs): a test that needs one, directly or through another fixture, is not a fast test."""
 
@@ -143,15 +154,56 @@ def out(tmp_path: Path) -> Path:
     return tmp_path / "out"
 
 
+@dataclass(frozen=True)
+class SampleDemo:
+    """The session's run of the sample: its output folder and what ``run_pipeline`` returned."""
+
+    out: Path
+    result: RunResult
+
+
+def cli(*args: str) -> Result:
+    """``forensics ARGS`` in this process, through typer's ``CliRunner`` on the app as ``main``
+    builds it: its exit code, standard output and standard error apart. An exception the
+    command does not turn into an exit code fails the test."""
+    from typer.testing import CliRunner  # with the CLI: see the module's docstring
+
+    from pipeline.run.cli import full_app  # with the CLI: see the module's docstring
+
+    return CliRunner().invoke(full_app(), list(args), prog_name="forensics",
+                              catch_exceptions=False)
+
+
 @pytest.fixture(scope="session")
-def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sample_demo(tmp_path_factory: pytest.TempPathFactory) -> SampleDemo:
     """``forensics demo --json`` on the committed sample, once per test session, read-only;
-    what it printed is kept beside the folder, in ``demo.json``."""
+    what it printed is kept beside the folder, in ``demo.json``, and what the pipeline
+    returned is kept with the folder, so that the demo's printed summary is tested on this
+    run too (its test hands the result to the command rather than run the sample again)."""
+    from pipeline.run import runner  # the data stack: see the module's docstring
+
     out = tmp_path_factory.mktemp("sample") / "out"
-    done = subprocess.run([sys.executable, "-m", "pipeline.run.cli", "demo", "--out", str(out),
-                           "--json"], check=True, capture_output=True, timeout=600)
-    (out.parent / "demo.json").write_bytes(done.stdout)
-    return out
+    results: list[RunResult] = []
+    run_pipeline = runner.run_pipeline
+
+    def run_and_keep(*args: object, **kwargs: object) -> RunResult:
+        results.append(run_pipeline(*args, **kwargs))
+        return results[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runner, "run_pipeline", run_and_keep)
+        done = cli("demo", "--out", str(out), "--json")
+    assert done.exit_code == 0, done.stderr
+    (out.parent / "demo.json").write_text(done.stdout, encoding="utf-8")
+    [result] = results
+    return SampleDemo(out, result)
+
+
+@pytest.fixture(scope="session")
+def sample_run(sample_demo: SampleDemo) -> Path:
+    """The session's sample run's output folder, read-only (a test that changes it works on
+    a copy)."""
+    return sample_demo.out
 
 
 def comparable(value: object) -> object:

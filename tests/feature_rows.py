@@ -1,5 +1,6 @@
-"""Requests and accounts snapshots built in code for the per-day tables: what the unit tests
-of ``pipeline.features`` and the per-day golden cases (``tests/golden/``) both start from.
+"""Requests and accounts snapshots built in code for the per-day tables: what the tests of
+``pipeline.features`` (unit and integration) and the per-day golden cases (``tests/golden/``)
+start from.
 """
 
 from __future__ import annotations
@@ -75,3 +76,50 @@ def write_accounts(out: Path, rows: list[dict[str, object]]) -> None:
 
 def read(out: Path, table: str, day: date = DAY) -> list[dict[str, object]]:
     return pl.read_parquet(warehouse.partition_path(out, table, day)).to_dicts()
+
+
+def synthetic_day(out: Path, n: int, day: date = DAY) -> Path:
+    """``n`` varied requests of ``day`` made with DuckDB ``range()``: many accounts share
+    prompts, prefixes and minutes, with 429s, so every table has rows. One request in ten
+    is a 429 whose prompt the next request sends 3 s later on another account."""
+    target = warehouse.partition_path(out, "requests", day)
+    con = warehouse.connect()
+    try:
+        warehouse.atomic_copy(con, SYNTHETIC_SQL, {"n": n, "day": day}, target)
+    finally:
+        con.close()
+    return target
+
+
+SYNTHETIC_SQL = """
+SELECT
+    'req-' || i AS request_id,
+    $day::DATE::TIMESTAMPTZ + to_microseconds(CASE WHEN i % 10 < 2
+        THEN (hash(i // 10, 1) % 86000000000 + i % 10 * 3000000)::BIGINT
+        ELSE (hash(i, 1) % 86400000000)::BIGINT END) AS ts,
+    'acct-' || (hash(i, 2) % 300) AS account_id,
+    'key-' || (hash(i, 3) % 400) AS api_key_id,
+    '10.0.' || (hash(i, 4) % 20) || '.' || (hash(i, 5) % 250) AS source_ip,
+    'ua-' || (hash(i, 7) % 5) AS user_agent,
+    'model-' || (hash(i, 8) % 3) AS model,
+    CASE WHEN i % 10 = 0 OR hash(i, 9) % 10 = 0 THEN 429 WHEN hash(i, 9) % 50 = 1 THEN 503
+        ELSE 200 END::BIGINT AS status,
+    (hash(i, 10) % 3000)::BIGINT AS input_tokens,
+    (hash(i, 11) % 4000)::BIGINT AS output_tokens,
+    (hash(i, 12) % 100)::BIGINT AS cache_creation_input_tokens,
+    (hash(i, 13) % 1000)::BIGINT AS cache_read_input_tokens,
+    2048::BIGINT AS max_tokens,
+    (hash(i, 14) % 11) / 10.0::DOUBLE AS temperature,
+    'end_turn' AS stop_reason,
+    900::BIGINT AS latency_ms,
+    'sys-' || (hash(i, 15) % 20) AS system_hash,
+    CASE WHEN i % 10 < 2 THEN 'f-' || i // 10 ELSE 'p-' || (hash(i, 16) % 2000) END
+        AS prompt_hash,
+    'please solve task ' || (hash(i, 16) % 2000) || ' carefully and show every step'
+        AS prompt_text,
+    '10.0.' || (hash(i, 4) % 20) || '.0/24' AS ip_prefix,
+    'synthetic.jsonl' AS source_file,
+    i::BIGINT AS source_line
+FROM range(0, $n) AS t(i)
+ORDER BY ts, request_id
+"""

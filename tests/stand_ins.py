@@ -24,8 +24,8 @@ DAY = date(2026, 4, 1)
 # Frames the stages register for a SQL file beside the registered objects (pipeline/*.py).
 CODE_INPUTS = {
     "link_type": "NULL::VARCHAR AS key_type, NULL::VARCHAR AS family",
-    "_case_role": "NULL::VARCHAR AS cluster_id, NULL::BIGINT AS n_accounts, "
-                  "NULL::VARCHAR AS role",
+    "_tie_role": "NULL::VARCHAR AS account_id, NULL::VARCHAR AS cluster_id, "
+                 "NULL::VARCHAR AS role",
     "input_files": "NULL::BIGINT AS file_index, NULL::VARCHAR AS source_file, "
                    "NULL::VARCHAR AS format, NULL::VARCHAR AS compression, "
                    "NULL::BIGINT AS size_bytes, NULL::VARCHAR AS sha256",

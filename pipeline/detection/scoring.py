@@ -39,16 +39,26 @@ grows. A join does not change it: it is the cluster's own evidence.
 
 from __future__ import annotations
 
+import math
+
 import duckdb
 import polars as pl
 
 from pipeline.detection.rules import RULES
-from pipeline.registry import CASE_JOIN, CASE_TIE, FAMILIES, VERDICT_HISTORY
+from pipeline.linking.members import fragment_ties
+from pipeline.registry import (
+    CASE_JOIN,
+    CASE_TIE,
+    DEFAULT_LINK_TYPES,
+    FAMILIES,
+    VERDICT_HISTORY,
+)
 from pipeline.settings import ScoringParams
 from pipeline.warehouse import empty_frame, publish_frame, sql_text, table_ddl
 
-LINK_TABLES = ("account_link_pair", "link_threshold")
-"""Linking's pair table and threshold; without them no cluster joins a case."""
+LINK_TABLES = ("account_shared_key", "account_link_null", "account_link_evidence",
+               "link_threshold")
+"""Linking's key tables, evidence and threshold; without them no cluster joins a case."""
 
 
 def score_clusters(db: duckdb.DuckDBPyConnection,
@@ -63,7 +73,7 @@ def score_clusters(db: duckdb.DuckDBPyConnection,
     findings = verdicts(profile, statistics, params)
     ties = case_ties(db, findings, statistics, params)
     members = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
-    findings, joined = join_cases(findings, ties, members, params)
+    findings, joined = join_cases(findings, ties, members)
     publish_frame(db, "case_join", joined, "account_id")
     publish_frame(db, "cluster_findings", findings, "cluster_id")
     return findings
@@ -169,41 +179,114 @@ def join_candidates(findings: pl.DataFrame, statistics: pl.DataFrame,
 
 def case_ties(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
               statistics: pl.DataFrame, params: ScoringParams) -> pl.DataFrame:
-    """Every candidate's tie to every flagged case it shares evidence with
-    (``sql/detection/case_tie.sql``), with linking's ``edge_surprise``: cluster_id, joined_case,
-    pairs, tie_surprise, edge_surprise. Empty when linking wrote no pair table (then no
-    cluster joins: a missing tie is no tie)."""
-    empty = empty_frame(CASE_TIE).with_columns(edge_surprise=pl.lit(None, pl.Float64))
+    """Each candidate's test against the flagged case it has the most co-holders in
+    (``sql/detection/case_tie.sql``), ``join_rounds`` times, a candidate that joined in
+    one round counting among its case's accounts in the next: the columns of ``CASE_TIE``,
+    one row per candidate tested (the round it joined in, or its last). Empty when
+    linking wrote no key tables (then no cluster joins: a missing tie is no tie)."""
+    empty = empty_frame(CASE_TIE)
     present = {r[0] for r in db.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
-    if not set(LINK_TABLES) <= present:
+    waiting = join_candidates(findings, statistics, params)
+    if not set(LINK_TABLES) <= present or waiting.is_empty():
         return empty
-    roles = pl.concat([
-        join_candidates(findings, statistics, params).with_columns(role=pl.lit("candidate")),
-        findings.filter(pl.col("verdict") == "flagged")
-        .select("cluster_id", "n_accounts", role=pl.lit("case")),
-    ])
-    if roles.filter(pl.col("role") == "candidate").is_empty():
-        return empty
-    db.register("_case_role", roles.to_arrow())
-    try:
-        ties = db.sql(sql_text("case_tie")).pl()
-    finally:
-        db.unregister("_case_role")
-    edge = db.execute("SELECT max(edge_surprise) FROM link_threshold").fetchall()[0][0]
-    return ties.with_columns(edge_surprise=pl.lit(edge, pl.Float64)).select(empty.columns)
+    members = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
+    linking = {
+        "shared": db.sql("SELECT * FROM account_shared_key").pl(),
+        "null": db.sql("SELECT * FROM account_link_null").pl(),
+        "cards": db.sql("SELECT account_a, account_b, key_type FROM account_link_evidence "
+                        "WHERE key_type = 'payment_fingerprint'").pl(),
+    }
+    alpha = float(db.execute("SELECT max(alpha) FROM link_threshold").fetchall()[0][0])
+    cases = (findings.filter(pl.col("verdict") == "flagged").select("cluster_id")
+             .join(members, on="cluster_id"))
+    waiting = waiting.select("cluster_id").join(members, on="cluster_id")
+    decided, tied = [], empty
+    for round_ in range(1, params.join_rounds + 1):
+        roles = pl.concat([waiting.with_columns(role=pl.lit("candidate")),
+                           cases.with_columns(role=pl.lit("case"))])
+        db.register("_tie_role", roles.select("account_id", "cluster_id", "role").to_arrow())
+        try:
+            coholders = db.sql(sql_text("case_tie")).pl()
+        finally:
+            db.unregister("_tie_role")
+        tied = tie_round(coholders, waiting, cases, linking, alpha).with_columns(
+            round=pl.lit(round_, pl.Int64))
+        tied = tied.select(empty.columns)
+        joins = tied.filter(joins_case())
+        if joins.is_empty():
+            break
+        decided.append(joins)
+        cases = pl.concat([cases, joins.select("cluster_id", "joined_case")
+                           .join(waiting, on="cluster_id")
+                           .select(cluster_id="joined_case", account_id="account_id")])
+        waiting = waiting.join(joins, on="cluster_id", how="anti")
+        tied = tied.join(joins, on="cluster_id", how="anti")
+    return pl.concat([*decided, tied]).sort("cluster_id")
 
 
-def join_cases(findings: pl.DataFrame, ties: pl.DataFrame, members: pl.DataFrame,
-               params: ScoringParams) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Apply the join rule (pure): each candidate whose strongest tie reaches
-    ``join_fraction`` x ``edge_surprise`` joins that case (ties: the smaller case id).
-    Returns the findings (joined clusters ``flagged``, ``joined_case`` set, ``joined:<case>``
-    in signals) and ``case_join``: one row per account of a joined cluster."""
-    joins = (ties.with_columns(required_surprise=params.join_fraction * pl.col("edge_surprise"))
-             .filter(pl.col("tie_surprise") >= pl.col("required_surprise"))
-             .sort("cluster_id", "tie_surprise", "joined_case", descending=[False, True, False])
-             .unique("cluster_id", keep="first", maintain_order=True))
+def joins_case() -> pl.Expr:
+    """The join rule on a ``CASE_TIE`` row: both the tie and its second family pass."""
+    return ((pl.col("tie_surprise") >= pl.col("required_surprise"))
+            & (pl.col("second_surprise") >= pl.col("required_second")))
+
+
+def tie_round(coholders: pl.DataFrame, waiting: pl.DataFrame, cases: pl.DataFrame,
+              linking: dict[str, pl.DataFrame], alpha: float) -> pl.DataFrame:
+    """One round of the join rule (pure): each candidate cluster (``waiting``: cluster_id,
+    account_id) tested against every case (``cases``: cluster_id, account_id) it shares a
+    key with (``coholders``, from ``case_tie.sql``); its row is its strongest test.
+
+    A test is linking's member test of one of the cluster's accounts against one case's
+    accounts (``fragment_ties``: the accounts it shares keys with, against the case's share
+    of the window); it must reach -log10(alpha / tests), Bonferroni over this round's
+    tests. One family of evidence can be one explanation (a mobile user on the carrier
+    prefixes a campaign's proxies also use; a researcher on the benchmark a campaign also
+    harvests), so the tie's second family must pass too, by the Benjamini-Hochberg
+    procedure at alpha over the candidates whose tie passed: when many of them are a
+    campaign's fragments, a modest second family suffices; when few pass, it must be as
+    strong as a Bonferroni bound over them."""
+    case_label = coholders.select("joined_case").unique().sort("joined_case") \
+        .with_row_index("label").with_columns(pl.col("label").cast(pl.Int64))
+    counted = cases.join(case_label, left_on="cluster_id", right_on="joined_case") \
+        .select("account_id", "label")
+    tested = (waiting.join(coholders.select("cluster_id", "joined_case"), on="cluster_id")
+              .join(case_label, on="joined_case"))
+    ties = fragment_ties(linking["shared"], linking["null"], linking["cards"], counted,
+                         tested.select("account_id", "label"),
+                         {t.key_type: t.family for t in DEFAULT_LINK_TYPES})
+    required = math.log10(max(tested.height, 1)) - math.log10(alpha)
+    rows = (tested.join(ties, on=["account_id", "label"], how="left")
+            .with_columns(pl.col("tie_surprise", "second_surprise").fill_null(0.0))
+            .join(coholders, on=["cluster_id", "joined_case"])
+            .sort("cluster_id", "tie_surprise", "joined_case", "account_id",
+                  descending=[False, True, False, False])
+            .unique("cluster_id", keep="first", maintain_order=True)
+            .select("cluster_id", "joined_case", "coholders", "tie_surprise",
+                    "second_surprise", required_surprise=pl.lit(required)))
+    return rows.with_columns(required_second=pl.lit(
+        _hochberg_bar(rows.filter(pl.col("tie_surprise") >= required)["second_surprise"],
+                      alpha)))
+
+
+def _hochberg_bar(surprises: pl.Series, alpha: float) -> float:
+    """The surprise (-log10 p) a test needs under Benjamini-Hochberg at ``alpha`` over
+    ``surprises``: -log10(k alpha / m) at the largest rank k (strongest first) whose
+    surprise reaches it; infinite when none does."""
+    m = surprises.len()
+    ranked = pl.DataFrame({"s": surprises.sort(descending=True)}).with_row_index("k", offset=1)
+    line = -(pl.col("k").cast(pl.Float64) * alpha / m).log10()
+    passing = ranked.filter(pl.col("s") >= line).select(line.alias("bar"))
+    return float(passing["bar"].min()) if passing.height else math.inf
+
+
+def join_cases(findings: pl.DataFrame, ties: pl.DataFrame,
+               members: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Apply the join rule (pure): each candidate whose tie and its second family pass
+    (``joins_case``) joins the case it was tested against. Returns the findings (joined
+    clusters ``flagged``, ``joined_case`` set, ``joined:<case>`` in signals) and
+    ``case_join``: one row per account of a joined cluster."""
+    joins = ties.filter(joins_case()).unique("cluster_id", keep="first", maintain_order=True)
     case_join = (joins.join(members, on="cluster_id")
                  .join(findings.select("cluster_id", families_held="strong_families"),
                        on="cluster_id")

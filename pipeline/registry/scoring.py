@@ -49,6 +49,27 @@ CLUSTER_FINDING = Table(
     ),
 )
 
+_TIE_COLUMNS = (
+    _c("joined_case", "VARCHAR", "the flagged case the cluster was tested against: the one "
+       "with the most accounts sharing a key with it (ties: the smaller id)"),
+    _c("coholders", "BIGINT",
+       "the case's accounts that share a key (account_shared_key) with the cluster's"),
+    _c("tie_surprise", "DOUBLE",
+       "linking's member test of the cluster's most tied account against the case's "
+       "accounts (pipeline/linking/members.py: fragment_ties), -log10 p, Fisher over kinds"),
+    _c("required_surprise", "DOUBLE",
+       "what tie_surprise had to reach: -log10(link_threshold.alpha / candidate accounts "
+       "tested in the round)"),
+    _c("second_surprise", "DOUBLE",
+       "the tie's second strongest evidence family on its own, -log10 p"),
+    _c("required_second", "DOUBLE",
+       "what second_surprise had to reach: the Benjamini-Hochberg bar at "
+       "link_threshold.alpha over the round's candidates whose tie passed (infinite when "
+       "none passes it)"),
+    _c("round", "BIGINT", "the round of the join rule the test is from (ScoringParams."
+       "join_rounds: a joined cluster counts for its case in the next round)"),
+)
+
 CASE_JOIN = Table(
     name="case_join",
     grain="one row per account of a cluster that joined a flagged case",
@@ -61,14 +82,7 @@ CASE_JOIN = Table(
     columns=(
         _ACCOUNT,
         _CLUSTER,
-        _c("joined_case", "VARCHAR", "the flagged cluster the account's cluster joined"),
-        _c("tie_surprise", "DOUBLE",
-           "-log10 of the Simes combination of the linking p-values of the pairs between "
-           "the account's cluster and the case's accounts (sql/detection/case_tie.sql)"),
-        _c("required_surprise", "DOUBLE",
-           "what tie_surprise had to reach: join_fraction x link_threshold.edge_surprise"),
-        _c("pairs", "BIGINT",
-           "pairs with shared evidence between the account's cluster and the case's accounts"),
+        *_TIE_COLUMNS,
         _c("families_held", "VARCHAR",
            "the behavioural families the account's cluster holds on its own, comma-separated"),
     ),
@@ -76,20 +90,16 @@ CASE_JOIN = Table(
 
 CASE_TIE = Table(
     name="case_tie",
-    grain="one row per candidate cluster and flagged case its accounts share linking "
-          "evidence with",
+    grain="one row per candidate cluster and flagged case its accounts share a key with "
+          "(from the SQL); the join rule keeps, per candidate, the case it was tested "
+          "against with the test's numbers",
     key=("cluster_id", "joined_case"),
     layer="scoring",
     kind="query",
     meaning="how strongly a small cluster is tied to a flagged case, for the join rule "
             "(case_join)",
-    columns=(
-        _CLUSTER,
-        _c("joined_case", "VARCHAR", "the flagged cluster"),
-        _c("pairs", "BIGINT", "pairs with shared evidence between the two"),
-        _c("tie_surprise", "DOUBLE", "-log10 of the Simes combination of those pairs' "
-           "p-values over every pair between the two clusters"),
-    ),
+    made_by="pipeline/detection/scoring.py",
+    columns=(_CLUSTER, *_TIE_COLUMNS),
 )
 
 VERDICT_HISTORY = Table(

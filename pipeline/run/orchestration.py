@@ -18,9 +18,10 @@ folder; ``findings_asset`` names the Airflow asset a DAG's published findings up
 
 Why a module of its own: DAG files only wire, and Airflow parses them often, so they import
 this module at the top and it must be cheap (standard library and ``pipeline.settings``;
-the pipeline's heavy modules are imported inside the task functions). Everything here
-but ``task_defaults`` runs without Airflow, so its checks are unit-tested without a
-scheduler. The DAGs' params (defaults, bounds, descriptions) come from ``settings``.
+the pipeline's heavy modules are imported inside the task functions). The tasks both DAGs
+share are wired here once (``wire_tasks``). Everything here but ``task_defaults``,
+``findings_asset`` and ``wire_tasks`` runs without Airflow, so its checks are unit-tested
+without a scheduler. The DAGs' params (defaults, bounds, descriptions) come from ``settings``.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from pipeline.errors import ForensicsError
 from pipeline.settings import PipelineParams
 
 if TYPE_CHECKING:
-    from airflow.sdk import Asset
+    from airflow.sdk import Asset, XComArg
 
     from pipeline.ingest.ingest import IngestResult
     from pipeline.run.runner import RunRequest, WindowResult
@@ -277,6 +278,34 @@ def publication_event(plan: Mapping[str, Any], result: WindowResult) -> dict[str
             **{v: result.verdicts.get(v, 0) for v in ("flagged", "watch", "clear")}}
 
 
+def wire_tasks(planned: XComArg, findings: Asset) -> None:
+    """The tasks after a DAG's ``plan``, wired in the DAG being defined: ``ingest`` ->
+    ``day_tables`` mapped over the days ingest wrote -> ``window`` (whose outlet is
+    ``findings``). Both DAGs run these same tasks and differ only in how they plan, so the
+    wiring lives here once and a DAG file calls it inside its ``@dag`` function with its
+    ``plan`` task's output (imports Airflow: DAG files only)."""
+    from airflow.sdk import (  # cheap at parse time: see the module's docstring
+        get_current_context,
+        task,
+    )
+
+    @task
+    def ingest(plan: dict) -> list[str]:
+        return ingest_days(plan)
+
+    @task(map_index_template="{{ day }}")
+    def day_tables(plan: dict, day: str) -> list[str]:
+        get_current_context()["day"] = day  # the mapped task's label in the UI: its day
+        return build_day(plan, day)
+
+    @task(outlets=[findings])
+    def window(plan: dict, outlet_events: Any = None) -> str:
+        return run_window(plan, outlet_events, findings)
+
+    days = ingest(planned)
+    day_tables.partial(plan=planned).expand(day=days) >> window(planned)
+
+
 def findings_asset(dag_id: str) -> Asset:
     """The asset a DAG's published findings update (imports Airflow: DAG files only). Its
     URI names the DAG, not a folder: the folder is the workers' setting, in the event."""
@@ -312,8 +341,8 @@ def record_failure(context: Mapping[str, Any]) -> Path:
 
 
 def task_defaults() -> dict[str, Any]:
-    """The DAGs' ``default_args``: ``RETRY`` with its exception rules (the only function
-    here that imports Airflow, and only when a DAG file calls it)."""
+    """The DAGs' ``default_args``: ``RETRY`` with its exception rules (imports Airflow:
+    DAG files only)."""
     from airflow.sdk import (  # cheap at parse time: see the module's docstring
         ExceptionRetryPolicy,
         RetryAction,

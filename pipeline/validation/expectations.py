@@ -161,10 +161,14 @@ DECLARED: dict[str, tuple[Rule, ...]] = {
     "case_join": (
         Rule("not_null", (CLUSTER_ACCOUNT_COUNT,), "a joined account's cluster exists"),
         *(Rule("not_null", (c,), "a join names its case and the numbers that decided it")
-          for c in ("joined_case", "tie_surprise", "required_surprise")),
+          for c in ("joined_case", "tie_surprise", "required_surprise", "second_surprise",
+                    "required_second")),
         Rule("at_least", ("tie_surprise",), "a cluster joins only past the join threshold",
              other="required_surprise"),
-        _between("pairs", 1, None, "a tie rests on at least one pair of accounts"),
+        Rule("at_least", ("second_surprise",), "its second family passes the join's "
+             "Benjamini-Hochberg bar", other="required_second"),
+        _between("coholders", 1, None, "a tie rests on at least one account of the case"),
+        _between("round", 1, None, "a join happens in a round of the rule, from the first"),
     ),
 }
 

@@ -1,5 +1,5 @@
-"""STIX 2.1 indicators: valid against the specification (the OASIS validator), the same
-bytes for the same run, and no raw payment value or prompt hash without the sharing key."""
+"""STIX 2.1 indicators valid against the specification (the OASIS validator): a bundle of one
+key of every kind, and the sample run's, which export gives again byte for byte."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from stix2validator import ValidationOptions, validate_string
 from pipeline.publish.indicators import STIX_NAME
 
 from conftest import objects
+from stix_cases import bundle
 
 
 def test_the_nightly_run_publishes_the_bundle_that_export_gives(sample_run):
@@ -21,3 +22,10 @@ def test_the_nightly_run_publishes_the_bundle_that_export_gives(sample_run):
     assert exported.stdout == published
     assert objects(published, "campaign"), "the sample has a flagged case"
 
+
+def test_a_bundle_of_every_key_kind_is_valid_stix_21(tmp_path):
+    (tmp_path / "Cabc.pdf").write_bytes(b"%PDF-1.7 report")
+    for key in (None, b"k"):
+        result = validate_string(bundle(tmp_path, hmac_key=key).decode(),
+                                 ValidationOptions(version="2.1"))
+        assert result.is_valid, [e.message for r in result.object_results for e in r.errors]

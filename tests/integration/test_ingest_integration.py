@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -118,3 +119,36 @@ def test_a_csv_day_runs_through_ingest_validation_and_the_window(tmp_path):
         == [("BIGINT",)]
     assert (out / "reports" / "summary.pdf").is_file()
 
+
+def test_staging_past_the_memory_budget_writes_the_same_partitions(logs, out, tmp_path):
+    write_logs(logs, "a", [record(i) for i in range(150)])
+    write_logs(logs, "b", [record(i) for i in range(149, 300)])
+    ingest(logs, out, DAY, DAY, run_id="test", params=LENIENT)
+    spilled = tmp_path / "spilled"
+    small = IngestParams(max_bad_share=1.0, block_bytes=4096, staging_memory_bytes=20_000)
+    result = ingest(logs, spilled, DAY, DAY, run_id="test", params=small)
+    assert result.by_reason == {"duplicate request_id": 1}
+    assert partition(spilled).read_bytes() == partition(out).read_bytes()
+    optional = query(out / warehouse.DB_NAME, "SELECT DISTINCT repetition_type "
+                     "FROM parquet_schema($p) WHERE name <> 'duckdb_schema'",
+                     {"p": str(partition(out))})
+    assert optional == [("OPTIONAL",)]
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip", "zstd"])
+def test_the_reading_bar_moves_within_one_large_file(logs, out, compression):
+    """One file read in many blocks reports its bytes as it goes, in order, up to the
+    total: the bar of a single huge log does not sit at 0% until the file is done."""
+    noise = ["".join(hashlib.sha256(f"{i}.{k}".encode()).hexdigest() for k in range(4))
+             for i in range(60)]
+    write_logs(logs, "big", [record(i, prompt_text=text) for i, text in enumerate(noise)],
+               compression=compression)
+    heard: list[tuple[str, int, int]] = []
+    params = IngestParams(max_bad_share=1.0, allow_empty=True, block_bytes=2048)
+    ingest(logs, out, DAY, DAY, run_id="test", params=params,
+           progress=lambda step, done, total: heard.append((step, done, total)))
+    reading = [(done, total) for step, done, total in heard if step.startswith("reading logs")]
+    done = [d for d, _ in reading]
+    total = reading[-1][1]
+    assert done == sorted(done) and done[-1] == total
+    assert sum(0 < d < total for d in done) >= 2, reading

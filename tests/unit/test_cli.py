@@ -19,9 +19,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 from rich.console import Console
-from typer.testing import CliRunner
 
 from pipeline.ingest.coverage import span
 from pipeline.ingest.ingest import IngestResult
@@ -29,25 +27,17 @@ from pipeline.linking.linking import LinkResult
 from pipeline.progress import Steps, stage_of
 from pipeline.publish.publication import Published
 from pipeline.run import outcome, terminal
-from pipeline.run.cli import full_app
 from pipeline.run.outcome import RECORD_KEYS
 from pipeline.run.runner import RunResult, WindowResult
 from pipeline.validation.outcomes import ValidationOutcome
 
-from conftest import DAY, record, write_logs
-
-
-def forensics(*args: str) -> Result:
-    """``forensics ARGS`` in this process: its exit code, standard output and standard error
-    apart. An exception the command does not turn into an exit code fails the test."""
-    return CliRunner().invoke(full_app(), list(args), prog_name="forensics",
-                              catch_exceptions=False)
+from conftest import DAY, cli, record, write_logs
 
 
 @pytest.mark.parametrize("command", ["simulate", "ingest", "run", "demo", "verify", "keygen",
                                      "case", "account", "changes", "export-stix"])
 def test_every_command_has_help(command):
-    result = forensics(command, "--help")
+    result = cli(command, "--help")
     assert result.exit_code == 0
     assert "Usage" in result.stdout
 
@@ -64,7 +54,7 @@ def test_every_command_has_help(command):
 ])
 @pytest.mark.parametrize("command", ["ingest", "run"])
 def test_user_mistakes_are_one_line_and_a_non_zero_exit(tmp_path, command, args, message):
-    result = forensics(command, *[a.format(tmp=tmp_path) for a in args],
+    result = cli(command, *[a.format(tmp=tmp_path) for a in args],
                        "--out", str(tmp_path / "out"))
     assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -77,7 +67,7 @@ def test_user_mistakes_are_one_line_and_a_non_zero_exit(tmp_path, command, args,
 def test_a_day_over_the_bad_share_ceiling_exits_non_zero_naming_the_file(tmp_path):
     logs = tmp_path / "logs"
     write_logs(logs, "a", [record(i) for i in range(10)] + [record(99, status="x")])
-    result = forensics("run", "--logs", str(logs), "--start", "2026-04-01", "--end",
+    result = cli("run", "--logs", str(logs), "--start", "2026-04-01", "--end",
                        "2026-04-01", "--out", str(tmp_path / "out"))
     assert result.exit_code == 4
     assert "a.jsonl" in result.stderr
@@ -113,7 +103,7 @@ def test_the_installed_script_answers_help_and_version_without_the_data_stack(ar
 
 
 def test_version_names_the_package_and_its_commit():
-    result = forensics("--version")
+    result = cli("--version")
     assert result.exit_code == 0
     assert result.stdout.startswith("forensics 0.")
     assert len(result.stdout.splitlines()) == 1
@@ -186,7 +176,7 @@ def test_the_file_listing_is_behind_verbose(tmp_path, monkeypatch):
 def test_a_range_the_logs_do_not_hold_says_which_days_they_do(tmp_path):
     logs = tmp_path / "logs"
     write_logs(logs, "a", [record(i) for i in range(5)])
-    result = forensics("run", "--logs", str(logs), "--start", "2026-05-01", "--end",
+    result = cli("run", "--logs", str(logs), "--start", "2026-05-01", "--end",
                        "2026-05-03", "--out", str(tmp_path / "out"), "--json")
     assert result.exit_code == 6
     assert "(the logs cover 2026-04-01)" in result.stderr

@@ -2,8 +2,9 @@
 
 Golden cases (``tests/golden/<table>/*.json``: input rows, params, expected rows) pin each
 table's values, including rows that must not appear; the tests below pin what holds for
-every table: types match the registry, re-runs write the same bytes, empty days give empty
-typed partitions, days are independent, the time-bounded joins stay joins.
+every table: types match the registry, empty days give empty typed partitions, days are
+independent, the time-bounded joins stay joins (that re-runs write the same bytes is pinned
+on a larger day in ``tests/integration/test_features_integration.py``).
 """
 
 from __future__ import annotations
@@ -22,69 +23,22 @@ from pipeline.ingest.accounts import ACCOUNTS_SNAPSHOT, export_accounts
 from pipeline.registry import ACCOUNT_COLUMNS, FEATURE_TABLES, TABLES
 
 from conftest import DAY
-from feature_rows import read, request_row, write_accounts, write_requests
+from feature_rows import read, request_row, synthetic_day, write_accounts, write_requests
+
+READER = duckdb.connect()
+"""One connection for every Parquet file's column types (a connection costs tens of
+milliseconds; the tests read hundreds of files)."""
 
 
 def duckdb_types(path: Path) -> list[tuple[str, str]]:
-    con = duckdb.connect()
-    try:
-        rows = con.execute("DESCRIBE SELECT * FROM read_parquet($p, hive_partitioning = false)",
-                           {"p": str(path)}).fetchall()
-    finally:
-        con.close()
+    rows = READER.execute("DESCRIBE SELECT * FROM read_parquet($p, hive_partitioning = false)",
+                          {"p": str(path)}).fetchall()
     return [(r[0], r[1]) for r in rows]
 
 
 def registry_types(table: str) -> list[tuple[str, str]]:
     spelled = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
     return [(n, spelled.get(k, k)) for n, k in TABLES[table].column_types]
-
-
-def synthetic_day(out: Path, n: int, day: date = DAY) -> Path:
-    """``n`` varied requests of ``day`` made with DuckDB ``range()``: many accounts share
-    prompts, prefixes and minutes, with 429s, so every table has rows. One request in ten
-    is a 429 whose prompt the next request sends 3 s later on another account."""
-    target = warehouse.partition_path(out, "requests", day)
-    con = warehouse.connect()
-    try:
-        warehouse.atomic_copy(con, SYNTHETIC_SQL, {"n": n, "day": day}, target)
-    finally:
-        con.close()
-    return target
-
-
-SYNTHETIC_SQL = """
-SELECT
-    'req-' || i AS request_id,
-    $day::DATE::TIMESTAMPTZ + to_microseconds(CASE WHEN i % 10 < 2
-        THEN (hash(i // 10, 1) % 86000000000 + i % 10 * 3000000)::BIGINT
-        ELSE (hash(i, 1) % 86400000000)::BIGINT END) AS ts,
-    'acct-' || (hash(i, 2) % 300) AS account_id,
-    'key-' || (hash(i, 3) % 400) AS api_key_id,
-    '10.0.' || (hash(i, 4) % 20) || '.' || (hash(i, 5) % 250) AS source_ip,
-    'ua-' || (hash(i, 7) % 5) AS user_agent,
-    'model-' || (hash(i, 8) % 3) AS model,
-    CASE WHEN i % 10 = 0 OR hash(i, 9) % 10 = 0 THEN 429 WHEN hash(i, 9) % 50 = 1 THEN 503
-        ELSE 200 END::BIGINT AS status,
-    (hash(i, 10) % 3000)::BIGINT AS input_tokens,
-    (hash(i, 11) % 4000)::BIGINT AS output_tokens,
-    (hash(i, 12) % 100)::BIGINT AS cache_creation_input_tokens,
-    (hash(i, 13) % 1000)::BIGINT AS cache_read_input_tokens,
-    2048::BIGINT AS max_tokens,
-    (hash(i, 14) % 11) / 10.0::DOUBLE AS temperature,
-    'end_turn' AS stop_reason,
-    900::BIGINT AS latency_ms,
-    'sys-' || (hash(i, 15) % 20) AS system_hash,
-    CASE WHEN i % 10 < 2 THEN 'f-' || i // 10 ELSE 'p-' || (hash(i, 16) % 2000) END
-        AS prompt_hash,
-    'please solve task ' || (hash(i, 16) % 2000) || ' carefully and show every step'
-        AS prompt_text,
-    '10.0.' || (hash(i, 4) % 20) || '.0/24' AS ip_prefix,
-    'synthetic.jsonl' AS source_file,
-    i::BIGINT AS source_line
-FROM range(0, $n) AS t(i)
-ORDER BY ts, request_id
-"""
 
 
 def test_every_table_is_written_with_the_registry_columns_and_types(tmp_path):
@@ -107,19 +61,6 @@ def test_an_empty_day_gives_empty_typed_partitions(tmp_path):
         table = path.parent.parent.name
         assert pl.read_parquet(path).height == 0, table
         assert duckdb_types(path) == registry_types(table), table
-
-
-def test_a_rerun_writes_byte_identical_partitions(tmp_path):
-    out = tmp_path / "out"
-    synthetic_day(out, 60_000)
-    write_accounts(out, [{"account_id": f"acct-{i}", "rpm_limit": 50, "itpm_limit": 40_000}
-                         for i in range(0, 300, 2)])
-    first = {p: p.read_bytes() for p in build_day_features(out, DAY)}
-    second = build_day_features(out, DAY, params=FeatureParams(threads=1))
-    assert list(first) == second
-    for path in second:
-        assert path.read_bytes() == first[path], path
-    assert not list(out.rglob("*.tmp"))
 
 
 def test_rows_are_sorted_on_the_table_key(tmp_path):
@@ -276,4 +217,3 @@ def test_views_never_read_an_out_folder_where_the_command_runs(tmp_path, monkeyp
     finally:
         db.close()
     assert rows == [("a",)]
-

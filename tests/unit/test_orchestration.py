@@ -6,23 +6,19 @@ import json
 import logging
 import subprocess
 import sys
-from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta, timezone
-from pathlib import Path
+from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
 
 from pipeline import settings
 from pipeline.errors import BadInputCeiling, ForensicsError
-from pipeline.linking.linking import LinkResult
 from pipeline.run import orchestration as orch
 from pipeline.run import runner
 from pipeline.settings import PipelineParams
-from pipeline.validation.pages import safe_name
 from pipeline.warehouse import FAILURES_NAME
 
-from conftest import query, record, write_logs
+from task_results import WINDOW
 
 RUN = "manual__2026-04-04T02:00:00+00:00"
 
@@ -121,59 +117,6 @@ def test_a_nightly_plan_is_the_utc_day_its_data_interval_starts_on():
         orch.plan_day(datetime(2026, 4, 2), {}, RUN, {})
 
 
-WINDOW = runner.WindowResult(
-    linking=LinkResult(window_start=date(2026, 3, 30), window_end=date(2026, 4, 1),
-                       account_count=5, edge_count=1, cluster_count=4,
-                       linked_cluster_count=1, largest_cluster=2),
-    verdicts={"flagged": 1, "clear": 3})
-
-
-def test_the_task_functions_run_the_pipeline_and_pass_paths(tmp_path, monkeypatch, caplog):
-    logs, out = tmp_path / "logs", tmp_path / "out"
-    write_logs(logs, "requests", [record(i) for i in range(200)])
-    plan = orch.plan_range({"start": "2026-04-01", "end": "2026-04-01", "logs": str(logs),
-                            "out": str(out), "lookback_days": 3}, RUN, {})
-    with caplog.at_level(logging.INFO, logger="pipeline.run.orchestration"):
-        days = orch.ingest_days(plan)
-    raw = json.loads(next((out / "validation").glob("*/raw/outcome.json")).read_text())
-    raw_expectations = raw["expectations"]
-    orch_page = Path(safe_name(f"{RUN}:ingest"), "raw", "index.html")
-    assert days == ["2026-04-01"]
-    written = orch.build_day(plan, days[0])
-    assert written and all(p.startswith(str(out)) and "date=2026-04-01" in p for p in written)
-    assert query(out / "forensics.duckdb", "SELECT run_id, status FROM runs") == [
-        (f"{RUN}:ingest", "succeeded")]
-
-    # The DAG tests run the window stages on the sample; here, only what the task hands
-    # them, what it logs of their result and what its asset event says.
-    calls = []
-
-    def window_task(request, params, **kw):
-        calls.append((request, params, kw))
-        return WINDOW
-
-    monkeypatch.setattr(runner, "window_task", window_task)
-    events = defaultdict(SimpleNamespace)  # what Airflow hands a task: an accessor per asset
-    with caplog.at_level(logging.INFO, logger="pipeline.run.orchestration"):
-        assert orch.run_window(plan, events, "asset") == str(out / "forensics.duckdb")
-    [(request, params, kw)] = calls
-    assert (request.logs, request.out, request.start, request.end, request.accounts) == (
-        logs, out, date(2026, 4, 1), date(2026, 4, 1), None)
-    assert params == PipelineParams.from_overrides({"lookback_days": 3})
-    assert kw == {"run_id": f"{RUN}:window"}
-    logged = [r.getMessage() for r in caplog.records if r.name == "pipeline.run.orchestration"]
-    assert logged[:3] == [
-        "ingest 2026-04-01..2026-04-01: 1 file(s), 200 rows read: 200 kept, 0 quarantined, "
-        "0 outside the range", "days written: 2026-04-01",
-        f"raw validation passed {raw_expectations} expectations; pages: "
-        f"{out / 'validation' / 'index.html'} ({out / 'validation' / orch_page})"]
-    assert "verdicts: 1 flagged, 0 watch, 3 clear" in logged
-    assert "window validation: no result recorded" in logged
-    assert events["asset"].extra == {"out": str(out), "publication": None, "valid": False,
-                                     "window_start": "2026-03-30", "window_end": "2026-04-01",
-                                     "flagged": 1, "watch": 0, "clear": 3}
-
-
 def test_a_task_quiets_the_libraries_but_not_the_pipeline_and_restores_them(caplog):
     gx, fonts = logging.getLogger("great_expectations.core"), logging.getLogger("fontTools.subset")
     with caplog.at_level(logging.INFO):
@@ -220,4 +163,3 @@ def test_the_findings_event_says_when_a_publication_is_not_valid(tmp_path):
         published=runner.Published(folder=tmp_path / "publications" / "2026-04-01",
                                    previous=None, reused=False, changes=0)))
     assert (valid["publication"], valid["valid"], valid["flagged"]) == ("2026-04-01", True, 1)
-

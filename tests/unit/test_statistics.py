@@ -4,13 +4,21 @@ and rules that must not, and the sample end to end against its labels."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
-from pipeline.detection.scoring import ScoringParams, record_verdicts, score_clusters, verdicts
+from pipeline.detection.scoring import (
+    ScoringParams,
+    _hochberg_bar,
+    record_verdicts,
+    score_clusters,
+    verdicts,
+)
 from pipeline.detection.statistics import (
     RULES,
     StatisticsParams,
@@ -81,6 +89,15 @@ def test_a_short_prefix_is_never_cacheable(tmp_path):
     assert day_table(tmp_path, rows, "account_prefix_day").height == 0
 
 
+@pytest.fixture(scope="module")
+def macros() -> Iterator[duckdb.DuckDBPyConnection]:
+    """One connection with the shared macros for the tests that only call them (a
+    connection costs tens of milliseconds, most of it creating the macros)."""
+    con = connect()
+    yield con
+    con.close()
+
+
 @pytest.mark.parametrize("text,capability", [
     ("Write a Python function that reverses a linked list", "code"),
     ("Solve for x: 3x + 5 = 20", "math"),
@@ -94,9 +111,8 @@ def test_a_short_prefix_is_never_cacheable(tmp_path):
     ("Who was the first emperor of Rome?", "knowledge_qa"),
     ("banana", "other"),
 ])
-def test_the_capability_lexicon(text, capability):
-    con = connect()
-    assert con.execute("SELECT prompt_capability($t)", {"t": text}).fetchall() == [
+def test_the_capability_lexicon(macros, text, capability):
+    assert macros.execute("SELECT prompt_capability($t)", {"t": text}).fetchall() == [
         (capability,)]
 
 
@@ -107,15 +123,13 @@ def test_the_capability_lexicon(text, capability):
     ("What is the capital of France?", False),
     ("Write a step in the recipe", False),
 ])
-def test_reasoning_elicitation(text, elicits):
-    con = connect()
-    assert con.execute("SELECT prompt_elicits_reasoning($t)", {"t": text}).fetchall() == [
+def test_reasoning_elicitation(macros, text, elicits):
+    assert macros.execute("SELECT prompt_elicits_reasoning($t)", {"t": text}).fetchall() == [
         (elicits,)]
 
 
-def test_templates_mask_slots_but_not_openings():
-    con = connect()
-    rows = con.execute("""SELECT prompt_template($a) = prompt_template($b),
+def test_templates_mask_slots_but_not_openings(macros):
+    rows = macros.execute("""SELECT prompt_template($a) = prompt_template($b),
                                  prompt_template($a) = prompt_template($c)""",
                        {"a": 'Solve step by step: "Ann has 3 apples" [id a8f3k29x]',
                         "b": 'Solve step by step: "Bob has 17 pears" [id 77ab12cd9]',
@@ -357,14 +371,27 @@ CASE = [f"f{i}" for i in range(4)]
 """The accounts of the flagged case F in the join tests."""
 
 
-def small_world(singleton: list[dict[str, object]]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """A flagged four-account cluster F and a singleton S with the given statistics."""
+CROWD = [f"u{i:02d}" for i in range(36)]
+"""Unrelated accounts of the join tests' window: with F's four and the candidates, F holds
+40 of the window's 420 key incidences of each kind (q about 0.1)."""
+
+
+def small_world(singleton: list[dict[str, object]],
+                others: dict[str, list[dict[str, object]]] | None = None,
+                ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A flagged four-account cluster F and a singleton S with the given statistics (and
+    more singletons, by cluster id, with theirs)."""
+    others = others or {}
+    singles = ["S", *others]
     profile = pl.DataFrame({
-        "cluster_id": ["F", "S"], "n_accounts": [4, 1], "request_count": [400, 80],
-        "first_seen": [at(0)] * 2, "last_seen": [at(60)] * 2, "text_request_count": [400, 80],
+        "cluster_id": ["F", *singles], "n_accounts": [4] + [1] * len(singles),
+        "request_count": [400] + [80] * len(singles),
+        "first_seen": [at(0)] * (1 + len(singles)), "last_seen": [at(60)] * (1 + len(singles)),
+        "text_request_count": [400] + [80] * len(singles),
     })
     stats = pl.DataFrame([statistic("F", "QD-05", 1e-12, 0.5),
-                          statistic("F", "CM-01", 1e-9, 0.9), *singleton],
+                          statistic("F", "CM-01", 1e-9, 0.9), *singleton,
+                          *(row for rows in others.values() for row in rows)],
                          schema_overrides={"p_adjusted": pl.Float64,
                                            "effect_size": pl.Float64})
     return profile, stats
@@ -402,42 +429,67 @@ def test_one_or_two_habits_of_a_single_account_stay_clear(habits):
 
 
 def join_db(tmp_path: Path, singleton: list[dict[str, object]],
-            pairs: list[tuple[str, str, float]] | None,
-            params: ScoringParams | None = None) -> tuple[pl.DataFrame, object]:
-    """A DuckDB with the tables scoring reads; ``pairs`` (account, account, surprise) fill
-    linking's ``account_link_pair`` and ``link_threshold`` (edge_surprise 8), or, when
-    None, those tables do not exist (linking before the pair table)."""
-    profile, stats = small_world(singleton)
+            shared: list[tuple[str, str, str]] | None,
+            params: ScoringParams | None = None,
+            others: dict[str, list[dict[str, object]]] | None = None,
+            ) -> tuple[pl.DataFrame, object]:
+    """A DuckDB with the tables scoring reads: F's accounts f0-f3, S's account s (and one
+    lower-case account per cluster of ``others``), and ``shared`` (account, key type, key)
+    filling linking's ``account_shared_key``, with ``account_link_null`` (10 keys of each
+    kind an account), no card and ``link_threshold`` (alpha 0.01); when ``shared`` is None,
+    linking's tables do not exist (linking has not run)."""
+    profile, stats = small_world(singleton, others)
     db = connect(tmp_path / "t.duckdb")
     db.register("p", profile.to_arrow())
     db.register("s", stats.to_arrow())
     db.execute("CREATE TABLE cluster_profile AS SELECT * FROM p")
     db.execute("CREATE TABLE cluster_statistic AS SELECT * FROM s")
-    members = pl.DataFrame({"cluster_id": ["F"] * 4 + ["S"], "account_id": [*CASE, "s"]})
+    singles = {"S": "s", **{c: c.lower() for c in (others or {})}}
+    members = pl.DataFrame({"cluster_id": ["F"] * 4 + list(singles),
+                            "account_id": [*CASE, *singles.values()]})
     db.register("m", members.to_arrow())
     db.execute("CREATE TABLE clusters AS SELECT * FROM m")
-    if pairs is not None:
-        rows = pl.DataFrame(pairs, schema=["account_a", "account_b", "surprise"], orient="row")
-        rows = rows.with_columns(p_value=10 ** -pl.col("surprise"),
-                                 is_edge=pl.col("surprise") >= 8.0)
-        db.register("l", rows.to_arrow())
-        db.execute("CREATE TABLE account_link_pair AS SELECT * FROM l")
-        db.execute("CREATE TABLE link_threshold AS SELECT 5::BIGINT AS account_count, "
-                   "10.0::DOUBLE AS pair_count, 0.01::DOUBLE AS alpha, "
-                   "8.0::DOUBLE AS edge_surprise")
+    if shared is not None:
+        keys = pl.DataFrame(shared, schema=["account_id", "key_type", "key_value"],
+                            orient="row")
+        db.register("k", keys.with_columns(unit=pl.col("key_value"), unit_weight=1.0,
+                                           locale=pl.lit(None, pl.String)).to_arrow())
+        db.execute("CREATE TABLE account_shared_key AS SELECT * FROM k")
+        accounts = [*CASE, *singles.values(), *CROWD][:42]
+        null = pl.DataFrame({"account_id": accounts}).join(
+            pl.DataFrame({"key_type": ["same_prompt", "sync_start"]}), how="cross"
+        ).with_columns(key_count=10, type_incidences=10 * 42)
+        db.register("n", null.to_arrow())
+        db.execute("CREATE TABLE account_link_null AS SELECT * FROM n")
+        db.execute("CREATE TABLE account_link_evidence AS SELECT 'a' AS account_a, "
+                   "'b' AS account_b, 'payment_fingerprint' AS key_type WHERE false")
+        db.execute("CREATE TABLE link_threshold AS SELECT 42::BIGINT AS account_count, "
+                   "861.0::DOUBLE AS pair_count, 0.01::DOUBLE AS alpha, "
+                   "11.0::DOUBLE AS edge_surprise")
     found = score_clusters(db, params or ScoringParams())
     return found, db
 
 
-STRONG_TIE = [("f0", "s", 6.5), ("f1", "s", 6.0), ("f2", "s", 1.0)]
+def tie(account: str, prompts: int, starts: int, case: list[str] = CASE,
+        ) -> list[tuple[str, str, str]]:
+    """``account`` sharing ``prompts`` distinct prompts and ``starts`` synchronized starts,
+    each with one of ``case``'s accounts in turn."""
+    rows = []
+    for kind, n in (("same_prompt", prompts), ("sync_start", starts)):
+        for i in range(n):
+            key = f"{account}-{kind}-{i}"
+            rows += [(account, kind, key), (case[i % len(case)], kind, key)]
+    return rows
 
 
-"""Simes over 1 x 4 pairs: max(6.5 - log10 4, 6.0 + log10 2 - log10 4, ...) = 5.90, past
-half the edge's 8."""
+Q = 40 / 410
+"""F's share of the window's keys of a kind, without the tested account's own ten."""
 
 
 def test_a_singleton_with_a_harvest_and_a_strong_tie_joins_the_case(tmp_path):
-    found, db = join_db(tmp_path, SWEEP, STRONG_TIE)
+    """Six prompts and three starts, every co-holder of F: 6 x 0.99 and 3 x 0.99 past
+    the 2 one test needs (alpha 0.01)."""
+    found, db = join_db(tmp_path, SWEEP, tie("s", 6, 3))
     row = found.filter(pl.col("cluster_id") == "S").row(0, named=True)
     assert row["verdict"] == "flagged"
     assert row["joined_case"] == "F"
@@ -445,32 +497,37 @@ def test_a_singleton_with_a_harvest_and_a_strong_tie_joins_the_case(tmp_path):
     joined = db.sql("SELECT * FROM case_join").pl().row(0, named=True)
     assert (joined["account_id"], joined["cluster_id"], joined["joined_case"]) == (
         "s", "S", "F")
-    assert joined["tie_surprise"] == pytest.approx(6.5 - math.log10(4))
-    assert joined["required_surprise"] == pytest.approx(4.0)
-    assert joined["pairs"] == 3
+    prompts, starts = -6 * math.log10(Q), -3 * math.log10(Q)
+    assert joined["second_surprise"] == pytest.approx(starts)
+    assert joined["tie_surprise"] > prompts
+    assert joined["required_surprise"] == pytest.approx(2.0)
+    assert joined["required_second"] == pytest.approx(2.0)
+    assert (joined["coholders"], joined["round"]) == (4, 1)
     assert joined["families_held"] == "query_distribution"
     assert found.filter(pl.col("cluster_id") == "F")["joined_case"].item() is None
 
 
-def test_the_runs_scoring_parameters_are_the_ones_applied(tmp_path):
-    """A join needing the whole edge bound (8) refuses the tie of 5.90 that half of it
-    accepts: the parameters given, not the defaults, decide."""
-    found, _ = join_db(tmp_path, SWEEP, STRONG_TIE, ScoringParams(join_fraction=1.0))
-    assert verdict_of(found, "S") == "watch"
-
-
-def test_one_harvest_statistic_is_enough_to_join_with_a_strong_tie(tmp_path):
-    found, _ = join_db(tmp_path, [statistic("S", "QD-06", 1e-8, 0.4)], STRONG_TIE)
-    assert verdict_of(found, "S") == "flagged"
-
-
-def test_the_same_harvest_without_a_tie_is_watched_not_flagged(tmp_path):
-    found, db = join_db(tmp_path, SWEEP, [("f0", "s", 1.5), ("f1", "s", 1.2)])
+def test_one_family_of_ties_is_one_explanation_and_does_not_join(tmp_path):
+    """The same six prompts without a second family (a heavy user of the corpus a
+    campaign harvests): watched, not joined."""
+    found, db = join_db(tmp_path, SWEEP, tie("s", 6, 0))
     assert verdict_of(found, "S") == "watch"
     assert db.execute("SELECT count(*) FROM case_join").fetchall() == [(0,)]
 
 
-def test_no_pair_table_from_linking_means_no_tie(tmp_path):
+def test_one_harvest_statistic_is_enough_to_join_with_a_strong_tie(tmp_path):
+    found, _ = join_db(tmp_path, [statistic("S", "QD-06", 1e-8, 0.4)], tie("s", 6, 3))
+    assert verdict_of(found, "S") == "flagged"
+
+
+def test_the_same_harvest_without_a_tie_is_watched_not_flagged(tmp_path):
+    """One prompt and one start shared with F: about 1 each, under the bar of 2."""
+    found, db = join_db(tmp_path, SWEEP, tie("s", 1, 1))
+    assert verdict_of(found, "S") == "watch"
+    assert db.execute("SELECT count(*) FROM case_join").fetchall() == [(0,)]
+
+
+def test_no_key_tables_from_linking_means_no_tie(tmp_path):
     found, db = join_db(tmp_path, SWEEP, None)
     assert verdict_of(found, "S") == "watch"
     assert found["joined_case"].is_null().all()
@@ -480,16 +537,35 @@ def test_no_pair_table_from_linking_means_no_tie(tmp_path):
 @pytest.mark.parametrize("behaviour", [ORDINARY, NIGHT_OWL],
                          ids=["ordinary", "night owl: traffic shape only"])
 def test_a_strong_tie_without_a_harvest_does_not_join(tmp_path, behaviour):
-    found, _ = join_db(tmp_path, behaviour, STRONG_TIE)
+    found, _ = join_db(tmp_path, behaviour, tie("s", 6, 3))
     assert verdict_of(found, "S") == "clear"
     assert found["joined_case"].is_null().all()
 
 
-def test_many_weak_pairs_over_one_shared_key_are_not_a_tie(tmp_path):
-    """A pair at surprise 2 with every account of the case (one key they all share) would
-    sum to 8, an edge; Simes counts the key once: 2 + log10(4) - log10(4) = 2."""
-    found, _ = join_db(tmp_path, SWEEP, [(f, "s", 2.0) for f in CASE])
-    assert verdict_of(found, "S") == "watch"
+@pytest.mark.parametrize("rounds", [1, 2])
+def test_a_fragment_tied_only_to_a_joined_fragment_joins_in_the_next_round(tmp_path, rounds):
+    """T shares nothing with F, only with S, which joins F in round 1 (its ties to T are
+    co-holders outside F, so it needs more than six prompts and three starts); in round 2 S
+    counts among F's accounts and T's tie to it is tested: the run's ``join_rounds``
+    decides."""
+    found, db = join_db(tmp_path, SWEEP, tie("s", 8, 6) + tie("t", 6, 3, case=["s"]),
+                        ScoringParams(join_rounds=rounds),
+                        others={"T": [{**row, "cluster_id": "T"} for row in SWEEP]})
+    assert verdict_of(found, "S") == "flagged"
+    assert verdict_of(found, "T") == ("flagged" if rounds == 2 else "watch")
+    if rounds == 2:
+        assert db.sql("SELECT round FROM case_join WHERE account_id = 't'").fetchall() == [(2,)]
+
+
+@pytest.mark.parametrize(("surprises", "bar"), [
+    ([5.0, 3.0, 2.5, 0.1], 2.0 - math.log10(3 / 4)),
+    ([5.0], 2.0),
+    ([1.0, 0.5], math.inf),
+    ([], math.inf),
+], ids=["three of four", "one", "none", "no candidate"])
+def test_the_second_family_bar_is_benjamini_hochberg_over_the_ties_that_passed(surprises,
+                                                                               bar):
+    assert _hochberg_bar(pl.Series(surprises, dtype=pl.Float64), 0.01) == pytest.approx(bar)
 
 
 def test_each_runs_verdicts_are_kept_and_a_retry_replaces_its_own():

@@ -1,0 +1,300 @@
+"""Member tests: whether an account belongs with a group of accounts, by what it shares.
+
+In: a grouping of the window's accounts (account_id, label), ``account_shared_key``,
+``account_link_null`` and the pair evidence of ``pipeline.linking.linking``. Out (frames):
+each community with only the members its other accounts explain (``confirm_members``), and
+how strongly a fragment linking left apart is tied to a flagged case's accounts
+(``fragment_ties``, for ``pipeline.detection.scoring``'s join rule).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+
+from pipeline.linking.surprise import binomial_surprise, count_surprise, fisher_surprise
+
+SUPPORTING_FAMILIES: tuple[str, ...] = ("client",)
+"""Families that add to the evidence but never corroborate it: a user agent and a default
+system prompt are what every customer of one SDK sends, so two families of evidence must
+come from elsewhere (registration, network, content, timing)."""
+
+CORRELATED_KINDS: dict[str, str] = {
+    "same_prompt": "prompt", "prompt_band": "prompt",
+    "user_agent": "client", "system_hash": "client",
+}
+"""Kinds that see one observation twice, by group: a prompt sent exactly is also a band
+coincidence, and a client's user agent and its default system prompt are one piece of
+software. Of each group a pair (or a member) keeps only the stronger kind: it counts once."""
+
+
+def drop_correlated(evidence: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """``evidence`` (rows with key_type and surprise) without the weaker kinds of each
+    correlated group, per ``by`` (a pair, or a member)."""
+    kinds = (evidence.filter(pl.col("key_type").is_in(list(CORRELATED_KINDS)))
+             .group_by(*by, "key_type").agg(kind_surprise=pl.col("surprise").sum())
+             .with_columns(group=pl.col("key_type").replace_strict(CORRELATED_KINDS)))
+    weaker = (kinds.sort(*by, "group", "kind_surprise", "key_type",
+                         descending=[False] * (len(by) + 1) + [True, False])
+              .filter(pl.int_range(pl.len()).over(*by, "group") > 0)
+              .select(*by, "key_type"))
+    return evidence.join(weaker, on=[*by, "key_type"], how="anti")
+
+
+def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
+                    pairs: pl.DataFrame, null: pl.DataFrame, shared: pl.DataFrame,
+                    threshold: dict[str, float | int], *, families: dict[str, str],
+                    dispersion: float = 1e9, rounds: int = 2) -> pl.DataFrame:
+    """Keep in each community only the accounts the rest of it explains: (account_id,
+    label, member_surprise), an account that fails becoming a community of its own.
+
+    Leiden groups accounts whose pairs are denser in evidence than the resolution; an
+    account can ride along on a few weak pairs. Each member is therefore tested on whether
+    the distinct keys it shares (``shared``: ``account_shared_key``) fall on the rest of its
+    community more often than chance would put them there (``_key_tests``: a binomial tail
+    per kind; failovers as events against their chance means), the kinds combined by
+    Fisher's method. What it shares with its own card's holders is left out
+    (``_payers``): they are joined afterwards anyway, and two enterprises Leiden put
+    together would otherwise each hold their members in. It stays when that reaches
+    -log10(alpha / window accounts) and so does its second strongest evidence ``family``
+    on its own (key type to family): one explanation alone (a topic's heavy users, one
+    NAT, one cloud range) is not an operator, and "client" evidence supports but never
+    corroborates. It also stays when one of its pairs inside the community links on its
+    own (``pairs.is_edge``) without a card, to a member that passes the test, or to anyone
+    in a community where nobody passes it: that is how a community of two or three
+    stands, while a team linked among itself does not ride inside another's community. A
+    card does not keep an account in a community: card holders are joined to each other
+    afterwards (``join_card_holders``), so an enterprise's card cannot hold it inside a
+    campaign's community.
+    Tested again after the failures leave, ``rounds`` times.
+    """
+    member_edge = math.log10(max(int(threshold["account_count"]), 1)) \
+        - math.log10(float(threshold["alpha"]))
+    failovers = _directed(evidence.filter(pl.col("key_type") == "failover").select(
+        "account_a", "account_b", "key_type", "stratum", "shared_count", "expected_count"))
+    edges = pairs.filter("is_edge").join(card_pairs(evidence), on=["account_a", "account_b"],
+                                         how="anti")
+    strong = _directed(edges.select("account_a", "account_b"))
+    failover_floor = float(failovers["expected_count"].min() or 0.0)
+    current = labels.with_columns(member_surprise=pl.lit(None, pl.Float64))
+    for _ in range(rounds):
+        label = current.select("account_id", "label")
+        size = label.group_by("label").len("n")
+        members = _member_surprise(pl.concat([
+            _key_tests(shared, null, label, _payers(evidence, label["account_id"])),
+            _failover_tests(failovers, label, failover_floor, dispersion),
+        ], how="vertical_relaxed"), families).drop("label")
+        tested = (label.join(members, on="account_id", how="left")
+                  .with_columns(passes=(pl.col("member_surprise") >= member_edge)
+                                & (pl.col("second_surprise") >= member_edge))
+                  .with_columns(pl.col("passes").fill_null(False))
+                  .with_columns(settled=pl.col("passes").any().over("label")))
+        partners = (_inside(strong, label)
+                    .join(tested.select(other="account_id", other_passes="passes"), on="other")
+                    .join(tested.select("account_id", "settled"), on="account_id")
+                    .filter(pl.col("other_passes") | ~pl.col("settled"))
+                    .select("account_id").unique().with_columns(strong=pl.lit(True)))
+        current = (current.drop("member_surprise")
+                   .join(tested.select("account_id", "member_surprise", "passes"),
+                         on="account_id", how="left")
+                   .join(partners, on="account_id", how="left")
+                   .join(size, on="label")
+                   .with_columns(stays=(pl.col("n") > 1)
+                                 & (pl.col("passes") | pl.col("strong").fill_null(False))))
+        alone = -1 - pl.int_range(pl.len())
+        current = (current.sort("account_id")
+                   .with_columns(label=pl.when("stays").then("label").otherwise(alone))
+                   .select("account_id", "label", "member_surprise"))
+    return current
+
+
+def _inside(pairs: pl.DataFrame, label: pl.DataFrame) -> pl.DataFrame:
+    """The rows of (account_id, other, ...) whose two accounts share a label."""
+    return (pairs.join(label, on="account_id")
+            .join(label.rename({"account_id": "other", "label": "other_label"}), on="other")
+            .filter(pl.col("label") == pl.col("other_label")))
+
+
+def _directed(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Rows of (account_a, account_b, ...) once from each side: (account_id, other, ...)."""
+    rest = [c for c in pairs.columns if c not in ("account_a", "account_b")]
+    return pl.concat([
+        pairs.select(pl.col("account_a").alias("account_id"),
+                     pl.col("account_b").alias("other"), *rest),
+        pairs.select(pl.col("account_b").alias("account_id"),
+                     pl.col("account_a").alias("other"), *rest),
+    ])
+
+
+def card_pairs(evidence: pl.DataFrame) -> pl.DataFrame:
+    """(account_a, account_b) of every card: a star from the card's first account."""
+    return (evidence.filter(pl.col("key_type") == "payment_fingerprint")
+            .select("account_a", "account_b").unique())
+
+
+def _sums(frame: pl.DataFrame, by: list[str], column: str, name: str) -> pl.DataFrame:
+    return frame.group_by(by).agg(pl.col(column).sum().alias(name))
+
+
+def _counts(frame: pl.DataFrame, by: list[str], name: str) -> pl.DataFrame:
+    return frame.group_by(by).len(name)
+
+
+def _key_tests(shared: pl.DataFrame, null: pl.DataFrame, label: pl.DataFrame,
+               payer: pl.DataFrame, tested: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Per member (``label``: account_id, label) and kind: whether the accounts it shares
+    keys with (``account_shared_key``) are of its community more often than chance makes
+    them.
+
+    Under the null each co-holder of a key is one account drawn at random, of the community
+    with probability q: the community's share of the window's keys of that kind (its
+    activity), or, for a key with a ``locale`` (the hour of a start), its share of the
+    locale's holders. Of the T co-holders of the account's keys, H are of its community; the
+    surprise is the binomial tail P(H or more of T) at the mean q, which bounds the exact
+    (Poisson-binomial) tail from above once H is past its mean by one (Hoeffding, 1956):
+    below that the surprise is a fraction of one, far under any bar. A unit (the hours of
+    one prefix, the days of one band) counts its co-holders once, at its busiest key, so a
+    carrier's prefix shared hour after hour with the nine accounts of a campaign riding the
+    carrier's pool is nine co-holders, not nine an hour; the hour's locale does the same
+    for starts, where a campaign working around the clock is most of who starts. Accounts of
+    the member's own card (``_payers``) are neither co-holders nor in q: they are joined
+    afterwards anyway. ``tested`` (account_id, label) are the tests to make, by default
+    every account of ``label`` against its own community; an account may also be tested
+    against a community it is not in (``label`` has only the communities' accounts), or
+    against several: how ``fragment_ties`` asks whether a fragment belongs with a flagged
+    case. Columns: account_id, label, key_type, stratum (0), surprise."""
+    tested = label if tested is None else tested
+    key, local = ["key_type", "key_value"], ["key_type", "locale"]
+    rows = shared.join(payer, on="account_id")
+    grouped = rows.join(label, on="account_id")
+    keyed = (rows.join(_counts(rows, key, "n"), on=key)
+             .join(_counts(rows, [*key, "payer"], "n_payer"), on=[*key, "payer"])
+             .with_columns(others=pl.col("n") - pl.col("n_payer")))
+    held = (tested.join(keyed.filter(pl.col("others") > 0), on="account_id")
+            .join(_counts(grouped, [*key, "label"], "g"), on=[*key, "label"], how="left")
+            .join(_counts(grouped, [*key, "label", "payer"], "g_payer"),
+                  on=[*key, "label", "payer"], how="left")
+            .with_columns(inside=pl.col("g").fill_null(0) - pl.col("g_payer").fill_null(0)))
+    starters = (keyed.filter(pl.col("others") > 0, pl.col("locale").is_not_null())
+                .select("account_id", "payer", *local).unique())
+    in_group = starters.join(label, on="account_id")
+    located = (held.filter(pl.col("locale").is_not_null())
+               .select("account_id", "label", "payer", *local).unique()
+               .join(_counts(starters, local, "l"), on=local)
+               .join(_counts(starters, [*local, "payer"], "l_payer"), on=[*local, "payer"])
+               .join(_counts(in_group, [*local, "label"], "lg"), on=[*local, "label"],
+                     how="left")
+               .join(_counts(in_group, [*local, "label", "payer"], "lg_payer"),
+                     on=[*local, "label", "payer"], how="left")
+               .select("account_id", "label", *local, q=(
+                   pl.col("lg").fill_null(0) - pl.col("lg_payer").fill_null(0))
+                   / (pl.col("l") - pl.col("l_payer"))))
+    activity = (null.select("account_id", "key_type", "key_count", "type_incidences")
+                .unique().join(payer, on="account_id"))
+    members = activity.join(label, on="account_id")
+    window = (tested.join(activity, on="account_id")
+              .join(_sums(members, ["label", "key_type"], "key_count", "group_d"),
+                    on=["label", "key_type"], how="left")
+              .join(_sums(members, ["label", "payer", "key_type"], "key_count", "mates_d"),
+                    on=["label", "payer", "key_type"], how="left")
+              .join(_sums(activity, ["payer", "key_type"], "key_count", "payer_d"),
+                    on=["payer", "key_type"])
+              .select("account_id", "label", "key_type", window_q=(
+                  (pl.col("group_d").fill_null(0) - pl.col("mates_d").fill_null(0))
+                  / (pl.col("type_incidences") - pl.col("payer_d"))).fill_nan(0.0)))
+    units = (held.join(located, on=["account_id", "label", *local], how="left")
+             .join(window, on=["account_id", "label", "key_type"], how="left")
+             .with_columns(q=pl.coalesce("q", "window_q", pl.lit(0.0)).clip(0.0, 1.0))
+             .group_by("account_id", "label", "key_type", "unit").agg(
+                 weight=pl.col("unit_weight").first(),
+                 others=pl.col("others").max(),
+                 inside=pl.col("inside").max(),
+                 q=(pl.col("q") * pl.col("others")).sum() / pl.col("others").sum()))
+    tested = units.group_by("account_id", "label", "key_type").agg(
+        trials=(pl.col("weight") * pl.col("others")).sum(),
+        hits=(pl.col("weight") * pl.col("inside")).sum(),
+        share=(pl.col("weight") * pl.col("others") * pl.col("q")).sum()
+        / (pl.col("weight") * pl.col("others")).sum(),
+    ).filter(pl.col("hits") > 0).sort("account_id", "key_type")
+    return tested.select("account_id", "label", "key_type", stratum=pl.lit(0)).with_columns(
+        surprise=pl.Series(binomial_surprise(tested["hits"].to_numpy(),
+                                             tested["trials"].to_numpy(),
+                                             tested["share"].to_numpy()), dtype=pl.Float64))
+
+
+def _payers(evidence: pl.DataFrame, accounts: pl.Series) -> pl.DataFrame:
+    """(account_id, payer): the first account of the card it pays with, or itself. Card
+    holders are joined afterwards whatever else they share (``join_card_holders``), so a
+    member must be tied to its community by accounts other than its card's."""
+    hubs = card_pairs(evidence).select(account_id="account_b", payer="account_a") \
+        .unique("account_id")
+    return (pl.DataFrame({"account_id": accounts}).join(hubs, on="account_id", how="left")
+            .with_columns(payer=pl.coalesce("payer", "account_id")))
+
+
+def _failover_tests(failovers: pl.DataFrame, label: pl.DataFrame, floor: float,
+                    dispersion: float) -> pl.DataFrame:
+    """Per member: its failovers with the rest of its community against their chance
+    expectations, the pairs without a failover counting at the smallest expectation (a
+    negative-binomial tail of size ``dispersion``). Columns: account_id, label, key_type,
+    stratum, surprise."""
+    size = label.group_by("label").len("n")
+    observed = (_inside(failovers, label)
+                .group_by("account_id", "label", "key_type", "stratum").agg(
+                    shared=pl.col("shared_count").sum(),
+                    pair_expected=pl.col("expected_count").sum(),
+                    pairs=pl.len())
+                .join(size, on="label")
+                .with_columns(expected=pl.col("pair_expected")
+                              + floor * (pl.col("n") - 1 - pl.col("pairs")).clip(0, None)))
+    expected = observed["expected"].to_numpy()
+    return observed.select("account_id", "label", "key_type", "stratum").with_columns(
+        surprise=pl.Series(count_surprise(observed["shared"].to_numpy(), expected,
+                                          np.full_like(expected, dispersion)),
+                           dtype=pl.Float64))
+
+
+def _member_surprise(tested: pl.DataFrame, families: dict[str, str]) -> pl.DataFrame:
+    """Per member (account_id, label): Fisher over its tests (the stronger kind
+    of each correlated group only), and the surprise of its second strongest family on its
+    own, supporting families left out (``second_surprise``): a second, independent
+    explanation."""
+    kept = drop_correlated(tested, ["account_id", "label"]).with_columns(
+        family=pl.col("key_type").replace_strict(families, default="other"))
+    by_family = kept.group_by("account_id", "label", "family").agg(
+        components=pl.len().cast(pl.Float64), summed=pl.col("surprise").sum())
+    by_family = by_family.with_columns(family_surprise=pl.Series(fisher_surprise(
+        by_family["summed"].to_numpy(), by_family["components"].to_numpy()), dtype=pl.Float64))
+    second = (by_family.filter(~pl.col("family").is_in(SUPPORTING_FAMILIES))
+              .sort("account_id", "label", "family_surprise", "family",
+                    descending=[False, False, True, False])
+              .filter(pl.int_range(pl.len()).over("account_id", "label") == 1)
+              .select("account_id", "label", second_surprise="family_surprise"))
+    members = kept.group_by("account_id", "label").agg(
+        components=pl.len().cast(pl.Float64),
+        summed=pl.col("surprise").sum(),
+    ).join(second, on=["account_id", "label"], how="left").with_columns(
+        pl.col("second_surprise").fill_null(0.0))
+    return members.with_columns(
+        member_surprise=pl.Series(fisher_surprise(
+            members["summed"].to_numpy(), members["components"].to_numpy()),
+            dtype=pl.Float64),
+    ).select("account_id", "label", "member_surprise", "second_surprise")
+
+
+def fragment_ties(shared: pl.DataFrame, null: pl.DataFrame, evidence: pl.DataFrame,
+                  cases: pl.DataFrame, tested: pl.DataFrame,
+                  families: dict[str, str]) -> pl.DataFrame:
+    """The member test of each fragment account against each case it is to be tested
+    against (``tested``: account_id, label), the case's accounts being ``cases``
+    (account_id, label) and the fragment none of them: (account_id, label, tie_surprise,
+    second_surprise), Fisher over its kinds and the second strongest family on its own, as
+    in ``confirm_members``. ``evidence`` needs only the card rows (``payment_fingerprint``),
+    which say whose sharing is one payer's."""
+    accounts = pl.concat([shared["account_id"], null["account_id"]]).unique().sort()
+    tests = _key_tests(shared, null, cases, _payers(evidence, accounts), tested)
+    return _member_surprise(tests, families).select(
+        "account_id", "label", tie_surprise="member_surprise",
+        second_surprise="second_surprise").sort("account_id", "label")
