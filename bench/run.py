@@ -9,7 +9,12 @@ lengths, never an absolute time compared with a constant.
 
 Sections (all by default; ``--only`` picks some):
 - ``ingest``: ingest of the default scenario against read_json of the same files.
+- ``smallfiles``: the ``seedday`` rows cut into 1,000 and 10,000 files (and 10,000 files
+  of one row), one gateway file per host and minute: ingest against read_json of the same
+  files.
 - ``peer``: the per-day tables against the pandas script, on one day of ``default``.
+- ``profile``: each per-day table's query alone on the ``seedday`` day, with DuckDB's
+  profile: its time, memory and heaviest operators (``bench/profile.py``).
 - ``seedday``: the public case's daily volume end to end, per stage; the validation share.
 - ``scaling``: the whole pipeline over 1, 7 and 28 days of the default scenario's per-day
   volume; per-day cost at each length and the 91-day extrapolation.
@@ -20,12 +25,15 @@ Sections (all by default; ``--only`` picks some):
   sizes, whose ratio says whether memory grows at most linearly in accounts (issue 3).
 
 The report keeps the sections of earlier runs that this run did not repeat, so
-``--only`` refreshes some figures without erasing the others.
+``--only`` refreshes some figures without erasing the others. Each section's ratios are
+checked against their targets (``bench/verdict.py``): the run ends with a table of them
+and exits non-zero when one falls short, so a slower change is seen before it lands.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import multiprocessing as mp
 import os
@@ -34,11 +42,15 @@ import resource
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from queue import Empty
+
+import numpy as np
+
+from bench.verdict import Check, exit_status, summary
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"
@@ -61,6 +73,19 @@ class Measure:
     def row(self) -> str:
         return (f"| {self.name} | {self.seconds:.1f} | {self.rows:,} | "
                 f"{self.rows_per_second:,.0f} | {self.peak_rss_mb:,.0f} |")
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section's report lines and the checks of its figures against their targets."""
+
+    lines: list[str]
+    checks: list[Check]
+
+
+def with_checks(lines: list[str], checks: list[Check]) -> Section:
+    """The section with a line per check after its figures."""
+    return Section([*lines, *(c.line() for c in checks), ""], checks)
 
 
 HEADER = ["| step | wall s | rows | rows/s | peak RSS MiB |", "| --- | ---: | ---: | ---: | ---: |"]
@@ -227,7 +252,7 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}"
 
 
-def bench_ingest(seed: int) -> list[str]:
+def bench_ingest(seed: int) -> Section:
     folder = scenario_logs("default", seed)
     start, end = scenario_range(folder)
     size = sum(p.stat().st_size for p in (folder / "logs").iterdir())
@@ -237,16 +262,126 @@ def bench_ingest(seed: int) -> list[str]:
         ours = measure("ingest (quarantine, ledger, partitions)", run_ingest,
                        folder / "logs", Path(tmp) / "out", start, end, None)
     ratio = ours.rows_per_second / floor.rows_per_second
-    return [
+    return with_checks([
         f"### Ingest: `default` scenario (seed {seed}), {ours.rows:,} rows, "
         f"{size / 2**20:.0f} MiB of gzip JSONL, {start} to {end}",
         "", *HEADER, floor.row(), ours.row(), "",
-        f"Ingest keeps **{ratio:.2f}** of the floor's throughput "
-        "(targets: ≥ 0.5 in issue 2, ≥ 0.7 in issue 8).", "",
-    ]
+    ], [Check("ingest ÷ floor throughput, `default` (7 files)", ratio, "at_least", 0.7)])
 
 
-def bench_seedday(seed: int) -> list[str]:
+SMALL_LAYOUTS = ((1_000, None), (10_000, None), (10_000, 10_000))
+"""The ``smallfiles`` layouts: (files, rows), rows None for all of the day's."""
+
+
+def split_logs(source: Path, target: Path, files: int, rows: int | None) -> Path:
+    """The first ``rows`` (or all) rows of ``source``'s JSONL files cut into ``files``
+    gzip files of consecutive rows, named as a gateway names them (host, then minute), in
+    ``target``; made once, cached like the scenarios. The bytes are cut at line ends found
+    with numpy, a block at a time, never parsed."""
+    from pipeline.ingest.decompress import decompressed_blocks
+
+    if (target / ".complete").exists():
+        return target
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    paths = sorted(source.glob("*.jsonl*"))
+
+    def blocks() -> Iterator[bytes]:
+        for path in paths:
+            compression = "gzip" if path.suffix == ".gz" else "none"
+            yield from decompressed_blocks(path, compression, path.name, 64 << 20)
+
+    total = rows or sum(block.count(b"\n") for block in blocks())
+    ends_at = np.arange(1, files + 1, dtype=np.int64) * total // files
+    done, seen, parts = 0, 0, []
+    for block in blocks():
+        ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+        start = 0
+        while done < files and ends_at[done] <= seen + len(ends):
+            cut = int(ends[ends_at[done] - seen - 1]) + 1
+            name = f"gw{done % 50:02d}-{done // 50:04d}.jsonl.gz"
+            (target / name).write_bytes(gzip.compress(b"".join([*parts, block[start:cut]]),
+                                                      compresslevel=1, mtime=0))
+            parts, start, done = [], cut, done + 1
+        if done == files:
+            break
+        parts.append(block[start:])
+        seen += len(ends)
+    (target / ".complete").touch()
+    return target
+
+
+def cut_logs(source: Path, target: Path, files: int, rows: int | None) -> int:
+    """``split_logs`` in a process of its own: the measured steps are spawned from this
+    one, and Linux counts the RSS a process had when it was forked in its child's peak,
+    so the cut's gigabytes must not stay in the parent."""
+    split_logs(source, target, files, rows)
+    return 0
+
+
+def bench_smallfiles(seed: int) -> Section:
+    """Issue 16: ingest keeps pace with the floor when a day comes as many small files (one
+    per gateway host and minute), not only as one large file. The floor reads the same
+    files with one read_json over their glob."""
+    folder = scenario_logs("seedday", seed)
+    start, end = scenario_range(folder)
+    rows, checks = [], []
+    for files, count in SMALL_LAYOUTS:
+        label = f"{files:,} files" + (f" of {count // files} row" if count else "")
+        logs = CACHE / f"seedday-seed{seed}-split{files}-{count}"
+        measure(f"{label}: cut", cut_logs, folder / "logs", logs, files, count)
+        with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+            floor = measure(f"{label}: floor: read_json -> parquet", run_floor, logs,
+                            Path(tmp) / "floor")
+            ours = measure(f"{label}: ingest", run_ingest, logs, Path(tmp) / "out", start,
+                           end, None)
+        rows += [floor.row(), ours.row()]
+        checks.append(Check(f"ingest ÷ floor throughput, `seedday` rows in {label}",
+                            ours.rows_per_second / floor.rows_per_second, "at_least", 0.7))
+    return with_checks([
+        f"### Small files: `seedday` (seed {seed}) cut into many gzip files, {start}", "",
+        *HEADER, *rows, ""], checks)
+
+
+def bench_profile(seed: int) -> Section:
+    """Issue 16, part 1: which per-day query takes the time and the memory, on the
+    ``seedday`` day, each query alone in a process with DuckDB's profiling on."""
+    from bench.profile import run_table, summary
+    from pipeline.registry import FEATURE_TABLES
+
+    folder = scenario_logs("seedday", seed)
+    start, end = scenario_range(folder)
+    rows, found = [], {}
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        out = Path(tmp) / "out"
+        measure("ingest", run_ingest, folder / "logs", out, start, end, folder / "accounts.csv")
+        for table in FEATURE_TABLES:
+            path = Path(tmp) / f"{table.name}.json"
+            ran = measure(table.name, run_table, out, start, table.name, path)
+            found[table.name] = (ran, summary(path))
+    for name, (ran, p) in found.items():
+        heaviest = "; ".join(f"{op} {share:.0%} ({what})" for op, what, share in p["heaviest"])
+        rows.append(f"| {name} | {ran.seconds:.1f} | {p['cpu_seconds']:.1f} | "
+                    f"{ran.peak_rss_mb:,.0f} | {p['peak_buffer_mb']:,.0f} | "
+                    f"{p['spilled_mb']:,.0f} | {heaviest} |")
+    total = sum(ran.seconds for ran, _ in found.values())
+    slowest = max(found, key=lambda n: found[n][0].seconds)
+    biggest = max(found, key=lambda n: found[n][0].peak_rss_mb)
+    return with_checks([
+        f"### Profile of the per-day tables: `seedday` (seed {seed}), {start}, "
+        f"{next(iter(found.values()))[0].rows:,} requests", "",
+        "Each table's query alone in a process (wall time and peak RSS of the process; "
+        "CPU time, DuckDB's peak buffer memory and bytes spilled from its JSON profile; "
+        "the two operators with the most time, as shares of all operators' time).", "",
+        "| table | wall s | CPU s | peak RSS MiB | DuckDB peak MiB | spilled MiB | "
+        "heaviest operators |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |", *rows, "",
+        f"- All {len(found)} queries: **{total:.0f} s**; the slowest is `{slowest}` "
+        f"({found[slowest][0].seconds:.0f} s, {found[slowest][0].seconds / total:.0%}), the "
+        f"largest `{biggest}` ({found[biggest][0].peak_rss_mb:,.0f} MiB peak RSS).",
+    ], [])
+
+
+def bench_seedday(seed: int) -> Section:
     folder = scenario_logs("seedday", seed)
     start, end = scenario_range(folder)
     days = [start]
@@ -269,17 +404,21 @@ def bench_seedday(seed: int) -> list[str]:
     lines = [
         f"### `seedday` (seed {seed}): one day at the public case's volume, {start}", "",
         *HEADER, *(m.row() for m in steps), floor.row(), "",
-        f"- End to end: **{total / 60:.1f} min**, largest process **{peak / 1024:.2f} GiB** "
-        "(target ≤ 5 min at ≤ 6 GB).",
-        f"- Ingest ÷ floor throughput: **{steps[0].rows_per_second / floor.rows_per_second:.2f}**.",
+        f"- End to end: **{total / 60:.1f} min**, largest process **{peak / 1024:.2f} GiB**.",
+    ]
+    checks = [
+        Check("`seedday` ingest ÷ floor throughput (one file)",
+              steps[0].rows_per_second / floor.rows_per_second, "at_least", 0.7),
+        Check("`seedday` end to end ÷ floor time", total / floor.seconds, "at_most", 8, "x"),
+        Check("`seedday` largest process's peak RSS", peak * 2**20 / 1e9, "at_most", 4, " GB"),
     ]
     if validation is not None:
-        lines.append(f"- Raw validation share of the run: **{validation.seconds / total:.1%}** "
-                     "(target ≤ 20%).")
-    return [*lines, ""]
+        checks.append(Check("`seedday` raw validation's share of the run, %",
+                            100 * validation.seconds / total, "at_most", 20))
+    return with_checks(lines, checks)
 
 
-def bench_scaling(seed: int) -> list[str]:
+def bench_scaling(seed: int) -> Section:
     rows = []
     costs = {}
     for length in (1, 7, 28):
@@ -295,18 +434,16 @@ def bench_scaling(seed: int) -> list[str]:
                              end)]
         costs[length] = sum(m.seconds for m in steps) / length
         rows += [m.row() for m in steps]
-    return [
+    return with_checks([
         "### Scaling: the default scenario's per-day volume over 1, 7 and 28 days", "",
         *HEADER, *rows, "",
         *(f"- {n} days: **{c:.1f} s per day**" for n, c in costs.items()),
-        f"- Per-day cost at 28 days ÷ at 1 day: **{costs[28] / costs[1]:.2f}** "
-        "(target ≤ 1.5).",
-        f"- 91-day re-run extrapolated from the 28-day per-day cost: "
-        f"**{costs[28] * 91 / 3600:.2f} h** (target ≤ 2 h).", "",
-    ]
+    ], [Check("per-day cost at 28 days ÷ at 1 day", costs[28] / costs[1], "at_most", 1.5),
+        Check("91-day re-run, extrapolated from the 28-day per-day cost",
+              costs[28] * 91 / 3600, "at_most", 2, " h")])
 
 
-def bench_peer(seed: int) -> list[str]:
+def bench_peer(seed: int) -> Section:
     """Our per-day tables against the pandas script, on one day of the default scenario
     (pandas holds the whole day in memory: on seedday's 3 million long rows it is killed
     for memory on this machine, which is a finding of its own)."""
@@ -321,15 +458,15 @@ def bench_peer(seed: int) -> list[str]:
         run_ingest(logs, out, day, day, folder / "accounts.csv")
         ours = measure("per-day tables (all 14, from the partition)", run_features, out, [day])
         peer = measure("peer: pandas account-day script (from the JSONL)", run_pandas, logs)
-    return [
+    return with_checks([
         f"### Per-day tables against pandas: one day of `default` (seed {seed}), {day}", "",
         *HEADER, ours.row(), peer.row(), "",
-        f"- Ours vs the pandas script: **{peer.seconds / ours.seconds:.1f}x** faster "
-        "(target: at least 20x); ours computes every per-day table, pandas one.", "",
-    ]
+        "Ours computes every per-day table, pandas one.", "",
+    ], [Check("per-day tables' speed ÷ the pandas script's", peer.seconds / ours.seconds,
+              "at_least", 20, "x")])
 
 
-def bench_reports(seed: int) -> list[str]:
+def bench_reports(seed: int) -> Section:
     folder = scenario_logs("default", seed)
     start, end = scenario_range(folder)
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
@@ -339,13 +476,11 @@ def bench_reports(seed: int) -> list[str]:
         run_window(out, folder / "logs", start, end)
         built = measure("reports: 100 clusters marked flagged, and the summary", run_reports,
                         out, 100)
-    return [
+    return with_checks([
         f"### Reports: the 100 largest clusters of `default` (seed {seed})", "", *HEADER,
         built.row().replace(f"| {built.rows:,} |", f"| {built.rows} reports |"), "",
-        f"- **{built.seconds:.0f} s** for {built.rows} reports, "
-        f"{built.seconds / max(built.rows, 1):.2f} s each (target: 100 in at most 120 s).",
-        "",
-    ]
+        f"- {built.seconds / max(built.rows, 1):.2f} s a report.",
+    ], [Check(f"reports for {built.rows} clusters", built.seconds, "at_most", 120, " s")])
 
 
 def _link_one(scenario: str, seed: int, tmp: Path) -> tuple[list[Measure], Measure, dict]:
@@ -364,7 +499,7 @@ def _link_one(scenario: str, seed: int, tmp: Path) -> tuple[list[Measure], Measu
     return steps, bare, {**counts, "rows": steps[0].rows, "days": (end - start).days + 1}
 
 
-def bench_linking(seed: int) -> list[str]:
+def bench_linking(seed: int) -> Section:
     """Issue 3: a 30-day window of about 100,000 accounts linked in bounded memory. The
     reference is the 7-day default scenario in the same command; memory is bounded in the
     sense that matters if RSS per account does not grow with the number of accounts."""
@@ -401,7 +536,9 @@ def bench_linking(seed: int) -> list[str]:
         f"linking's peak RSS {w_link.peak_rss_mb / r_link.peak_rss_mb:.2f}x, its wall time "
         f"{w_link.seconds / r_link.seconds:.2f}x.", "",
     ]
-    return lines
+    return with_checks(lines, [Check(
+        "linking's peak RSS per 1,000 accounts, `wide` ÷ `default`",
+        per_k["wide"][0] / per_k["default"][0], "at_most", 1)])
 
 
 def merge_report(old: str, header: list[str], parts: list[list[str]]) -> str:
@@ -450,19 +587,23 @@ def main() -> None:
     CACHE.mkdir(parents=True, exist_ok=True)
     header = ["# Benchmarks", "",
               f"Measured {datetime.now(UTC):%Y-%m-%d} by `make bench` on {machine()}.", ""]
-    parts = []
+    parts, checks = [], []
     for name in args.only:
         part = SECTIONS[name](args.seed)
-        print("\n".join(part), flush=True)
-        parts.append(part)
+        print("\n".join(part.lines), flush=True)
+        parts.append(part.lines)
+        checks += part.checks
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     old = REPORT.read_text(encoding="utf-8") if REPORT.exists() else ""
     REPORT.write_text(merge_report(old, header, parts), encoding="utf-8")
+    print("\n".join(["", "### Targets", "", *summary(checks)]), flush=True)
+    raise SystemExit(exit_status(checks))
 
 
-SECTIONS: dict[str, Callable[[int], list[str]]] = {
-    "ingest": bench_ingest, "peer": bench_peer, "seedday": bench_seedday,
-    "scaling": bench_scaling, "reports": bench_reports, "linking": bench_linking}
+SECTIONS: dict[str, Callable[[int], Section]] = {
+    "ingest": bench_ingest, "smallfiles": bench_smallfiles, "peer": bench_peer,
+    "seedday": bench_seedday, "profile": bench_profile, "scaling": bench_scaling,
+    "reports": bench_reports, "linking": bench_linking}
 
 
 if __name__ == "__main__":

@@ -51,13 +51,8 @@ def build_day_features(out: Path, day: date, *, params: FeatureParams | None = N
     for it); a partition with no rows gives empty, typed partitions.
     """
     params = params or FeatureParams()
-    source = partition_path(out, "requests", day)
-    if not source.is_file():
-        raise ForensicsError(f"no requests partition for {day} under {out}; ingest it first")
-    con = connect(threads=params.threads, memory_limit=params.memory_limit)
+    con = open_day(out, day, params)
     try:
-        con.read_parquet(glob_literal(source)).create_view("requests")
-        _create_accounts_input(con, out / ACCOUNTS_SNAPSHOT)
         values = params.sql_parameters(day)
         written = []
         for table in FEATURE_TABLES:
@@ -71,6 +66,19 @@ def build_day_features(out: Path, day: date, *, params: FeatureParams | None = N
         return written
     finally:
         con.close()
+
+
+def open_day(out: Path, day: date, params: FeatureParams) -> duckdb.DuckDBPyConnection:
+    """A connection with a day's inputs, as its tables are built on it: the day's requests
+    partition as ``requests`` and the accounts snapshot as ``accounts``. Public so that the
+    benchmark's profile (``bench/profile.py``) runs each table's query as a build does."""
+    source = partition_path(out, "requests", day)
+    if not source.is_file():
+        raise ForensicsError(f"no requests partition for {day} under {out}; ingest it first")
+    con = connect(threads=params.threads, memory_limit=params.memory_limit)
+    con.read_parquet(glob_literal(source)).create_view("requests")
+    _create_accounts_input(con, out / ACCOUNTS_SNAPSHOT)
+    return con
 
 
 def _create_accounts_input(con: duckdb.DuckDBPyConnection, snapshot: Path) -> None:

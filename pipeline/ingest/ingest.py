@@ -12,7 +12,8 @@ Every record of every file is first staged, typed, with the first rule it breaks
 Parquet records are rendered to JSON objects on the way in. JSONL is split into lines here,
 with numpy over blocks of bytes, because DuckDB's JSON reader turns a malformed line into
 NULLs without saying so; the lines keep their numbers and their undecodable bytes. Staged
-blocks are in-memory tables while they fit a budget, else Parquet (``_Staging``).
+blocks are in-memory tables while they fit a budget, else Parquet; many small JSONL files are
+staged as one batch (``staging``).
 Duplicate request_ids, the ledger and the bad-share ceiling are then computed over the
 staged rows, and only when the ceiling holds are the day partitions replaced.
 """
@@ -23,7 +24,6 @@ import csv
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -32,18 +32,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
 from pipeline.errors import BadInputCeiling, ForensicsError
 from pipeline.ingest.accounts import export_accounts, load_accounts
-from pipeline.ingest.adapters import ledger_format, resolve, staging_query
+from pipeline.ingest.adapters import CONTRACT, ledger_format, resolve, staging_query
 from pipeline.ingest.coverage import refuse_short_days
 from pipeline.ingest.decompress import decompressed_blocks
+from pipeline.ingest.staging import (
+    Staging,
+    batch_lines,
+    batch_query,
+    line_blocks,
+    literal,
+    plan_units,
+)
 from pipeline.progress import Progress, ignore
 from pipeline.registry import (
     INGEST_LEDGER,
-    INGEST_RECORDS,
     QUARANTINE,
     REQUESTS_COLUMNS,
 )
@@ -210,24 +216,29 @@ def ingest(
 
 def _stage_files(con: duckdb.DuckDBPyConnection, files: list[InputFile], folder: Path,
                  params: IngestParams, report: Progress) -> None:
-    """Stage every file, ``params.parallel_files`` at a time, and make the ``staged`` view.
+    """Stage every file, ``params.parallel_files`` units at a time, and make the
+    ``staged`` view.
 
-    One file's work is a chain of steps that each leave a core idle part of the time
-    (decompression, line splitting, the SQL on one block), so files run side by side,
+    A unit is one file or a batch of small JSONL files (``staging.plan_units``). One
+    unit's work is a chain of steps that each leave a core idle part of the time
+    (decompression, line splitting, the SQL on one block), so units run side by side,
     each on a cursor of its own over the one database: they share its threads and its
     memory ceiling. Every later step orders rows by file and line, so the order in which
-    blocks are staged changes nothing downstream.
+    blocks are staged changes nothing downstream. A unit's error (a damaged archive) is
+    raised in path order, as the first file's that failed.
     """
-    staging = _Staging(folder, params.staging_memory_bytes)
+    staging = Staging(folder, params.staging_memory_bytes)
     reading = _Reading(report, sum(f.size_bytes for f in files))
     report("reading logs: listing", 0, reading.total)
+    units = plan_units(files, params.block_bytes)
     with ThreadPoolExecutor(max_workers=max(1, params.parallel_files)) as pool:
-        staged = [pool.submit(_stage_file, con, f, staging, params.block_bytes, reading)
-                  for f in files]
-        for f, future in zip(files, staged, strict=True):
+        staged = [pool.submit(_stage_unit, con, unit, staging, params.block_bytes, reading)
+                  for unit in units]
+        for unit, future in zip(units, staged, strict=True):
             future.result()
-            if f.format != "jsonl":
-                reading.add(f.source_file, f.size_bytes)
+            for f in unit:
+                if f.format != "jsonl":
+                    reading.add(f.source_file, f.size_bytes)
     staging.create_view(con)
 
 
@@ -244,71 +255,6 @@ class _Reading:
         with self.lock:
             self.done += size
             self.report(f"reading logs: {name}", self.done, self.total)
-
-
-STAGED_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("file_index", "INTEGER"), *INGEST_RECORDS.column_types,
-)
-"""One staged record: the file's index and one row of ``sql/ingest/ingest_records.sql``."""
-
-
-class _Staging:
-    """Where staged blocks go: in-memory tables while they fit a budget, else Parquet.
-
-    A block appended as a table of its own costs almost nothing next to encoding it as
-    Parquet and decoding it again for its day's partition (one growing table would cost
-    more with every block). Past the budget the run is large, and its day sorts need the
-    memory: the tables so far are written out too, and every block goes to Parquet.
-    """
-
-    def __init__(self, folder: Path, budget: int) -> None:
-        self.folder = folder
-        self.budget = budget
-        self.used = 0
-        self.spilled = False
-        self.tables: list[str] = []
-        self.lock = threading.Lock()
-
-    def store(self, con: duckdb.DuckDBPyConnection, query: str, params: dict[str, object],
-              f: InputFile, block: int, size: int) -> None:
-        """Stage one block's records (``query``) of about ``size`` bytes of text."""
-        name = f"staged_{f.index:06d}_{block:06d}"
-        with self.lock:
-            in_memory = not self.spilled and self.used + size <= self.budget
-            self.used += size if in_memory else 0
-            self.spilled = not in_memory
-        if in_memory:
-            con.execute(f"CREATE TABLE {name} AS {query}", params)
-            with self.lock:
-                self.tables.append(name)
-        else:
-            _copy_parquet(con, query, params, self.folder / f"{name}.parquet")
-
-    def create_view(self, con: duckdb.DuckDBPyConnection) -> None:
-        """The ``staged`` view over every block, once all are staged."""
-        tables = sorted(self.tables)
-        if self.spilled:
-            for table in tables:
-                _copy_parquet(con, f"SELECT * FROM {table}", {},
-                              self.folder / f"{table}.parquet")
-                con.execute(f"DROP TABLE {table}")
-            tables = []
-        parts = [f"SELECT * FROM {table}" for table in tables]
-        if any(self.folder.iterdir()):
-            parts.append("SELECT * FROM read_parquet("
-                         f"'{_literal(Path(glob_literal(self.folder)) / '*.parquet')}')")
-        if not parts:
-            parts.append(f"SELECT {empty_columns(STAGED_COLUMNS)} WHERE false")
-        con.execute("CREATE VIEW staged AS " + " UNION ALL BY NAME ".join(parts))
-
-
-def _copy_parquet(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, object],
-                  target: Path) -> None:
-    """Write staged records to Parquet, neither compressed nor dictionary-encoded: the
-    file is read back once, from the page cache, and encoding it would cost more time
-    than the bytes it saves."""
-    con.execute(f"COPY ({query}) TO '{_literal(target)}' "
-                "(FORMAT parquet, COMPRESSION uncompressed, DICTIONARY_SIZE_LIMIT 1)", params)
 
 
 def _write_partitions(con: duckdb.DuckDBPyConnection, out: Path, days: list[date],
@@ -344,21 +290,48 @@ def _cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     return cursor
 
 
-def _stage_file(db: duckdb.DuckDBPyConnection, f: InputFile, staging: _Staging,
+def _stage_unit(db: duckdb.DuckDBPyConnection, unit: list[InputFile], staging: Staging,
                 block_bytes: int, reading: _Reading) -> None:
-    """Classify every record of one file into ``staging``, a block at a time."""
+    """Classify every record of one file, a block at a time, or of a batch of small files
+    at once, into ``staging``."""
     with _cursor(db) as con:
-        _stage_records(con, f, staging, block_bytes, reading)
+        if len(unit) == 1:
+            _stage_records(con, unit[0], staging, block_bytes, reading)
+        else:
+            _stage_batch(con, unit, staging, block_bytes, reading)
 
 
-def _stage_records(con: duckdb.DuckDBPyConnection, f: InputFile, staging: _Staging,
+def _stage_batch(con: duckdb.DuckDBPyConnection, batch: list[InputFile], staging: Staging,
+                 block_bytes: int, reading: _Reading) -> None:
+    """Stage small contract JSONL files with one query: their lines in one table, judged
+    by the same SQL as one file's, each record then given back its file and line."""
+    blocks = [(f.index, lines) for f in batch
+              for lines in line_blocks(f, block_bytes, partial(reading.add, f.source_file),
+                                       ahead=False)]
+    if not blocks:
+        return
+    lines = batch_lines(blocks)
+    con.register("raw_lines", lines)
+    con.register("batch_files", pa.table({
+        "file_index": pa.array([f.index for f in batch], pa.int32()),
+        "source_file": [f.source_file for f in batch]}))
+    staged = staging_query(sql_text("raw_records_from_jsonl"), sql_text("ingest_records"),
+                           CONTRACT)
+    staging.store(con, batch_query(staged),
+                  {"file_index": batch[0].index, "source_file": ""}, batch[0].index, 0,
+                  lines.nbytes)
+    con.unregister("raw_lines")
+    con.unregister("batch_files")
+
+
+def _stage_records(con: duckdb.DuckDBPyConnection, f: InputFile, staging: Staging,
                    block_bytes: int, reading: _Reading) -> None:
     records = sql_text("ingest_records")
     params = {"source_file": f.source_file, "file_index": f.index}
     if f.format == "jsonl":
         reader = sql_text("raw_records_from_jsonl")
         read = partial(reading.add, f.source_file)
-        for chunk, lines in enumerate(_line_blocks(f, block_bytes, read)):
+        for chunk, lines in enumerate(line_blocks(f, block_bytes, read)):
             con.register("raw_lines", lines)
             _stage_block(con, staging, reader, records, params, f, chunk, lines.nbytes)
             con.unregister("raw_lines")
@@ -408,64 +381,12 @@ def _csv_header(f: InputFile) -> list[str]:
     return names
 
 
-def _stage_block(con: duckdb.DuckDBPyConnection, staging: _Staging, reader: str,
+def _stage_block(con: duckdb.DuckDBPyConnection, staging: Staging, reader: str,
                  records: str, params: dict[str, object], f: InputFile, block: int,
                  size: int) -> None:
     query = staging_query(reader, records, f.log_format)
     used = {k: v for k, v in params.items() if f"${k}" in query}
-    staging.store(con, query, used, f, block, size)
-
-
-def _line_blocks(f: InputFile, block_bytes: int,
-                 read: Callable[[int], None]) -> Iterator[pa.Table]:
-    """The file's lines in blocks: (source_line, text, line), line ends included.
-
-    Lines are cut with numpy on whole blocks and handed to Arrow without copying each
-    line. Arrow checks a whole block's UTF-8 at once; only a block that fails is passed on
-    as bytes (text NULL) for DuckDB to decode line by line, so a bad byte costs its block
-    a slower path and loses nothing. Decompression runs one block ahead in a thread (zlib
-    and zstd release the GIL) while DuckDB works on the previous block.
-    """
-    line_no = 0
-    carry = b""
-    blocks = decompressed_blocks(f.path, f.compression, f.source_file, block_bytes,
-                                 read)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(next, blocks, b"")
-        while True:
-            block = pending.result()
-            last = not block
-            if not last:
-                pending = pool.submit(next, blocks, b"")
-            buf = carry + block
-            if not buf:
-                break
-            ends = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
-            if last and (ends.size == 0 or ends[-1] != len(buf) - 1):
-                ends = np.append(ends, len(buf) - 1)
-            if ends.size == 0:
-                carry = buf
-                continue
-            offsets = np.concatenate(([0], ends + 1)).astype(np.int64)
-            lines = pa.LargeBinaryArray.from_buffers(
-                pa.large_binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(buf)]
-            )
-            numbers = pa.array(np.arange(line_no + 1, line_no + len(ends) + 1, dtype=np.int64))
-            line_no += len(ends)
-            carry = buf[int(ends[-1]) + 1:]
-            yield _decoded(numbers, lines)
-            if last:
-                break
-
-
-def _decoded(numbers: pa.Array, lines: pa.Array) -> pa.Table:
-    try:
-        text = lines.cast(pa.large_string())
-        text.validate(full=True)
-        line = pa.nulls(len(lines), pa.large_binary())
-    except pa.ArrowInvalid:
-        text, line = pa.nulls(len(lines), pa.large_string()), lines
-    return pa.table({"source_line": numbers, "text": text, "line": line})
+    staging.store(con, query, used, f.index, block, size)
 
 
 def _finish(con: duckdb.DuckDBPyConnection, files: list[InputFile], skipped: list[str],
@@ -485,7 +406,7 @@ def _finish(con: duckdb.DuckDBPyConnection, files: list[InputFile], skipped: lis
     con.execute(f"CREATE TABLE ingest_duplicates AS {duplicates}", window)
     quarantine_file = staging / "quarantine.parquet"
     con.execute(
-        f"COPY ({sql_text('quarantine')}) TO '{_literal(quarantine_file)}' (FORMAT parquet)",
+        f"COPY ({sql_text('quarantine')}) TO '{literal(quarantine_file)}' (FORMAT parquet)",
         {**window, "run_id": run_id},
     )
     con.read_parquet(glob_literal(quarantine_file)).create_view("quarantine", replace=True)
@@ -557,10 +478,6 @@ def _record(db: duckdb.DuckDBPyConnection, run_id: str, ledger: pa.Table,
 def create_requests_view(db: duckdb.DuckDBPyConnection, out: Path) -> None:
     """(Re)create the ``requests`` view over every day partition under ``out``."""
     create_partition_view(db, out, "requests", REQUESTS_COLUMNS)
-
-
-def _literal(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def _first_line(err: Exception) -> str:

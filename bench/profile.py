@@ -1,0 +1,73 @@
+"""The per-query profile of the per-day tables (``make bench``'s ``profile`` section).
+
+In: an output folder with a day's requests partition. Out, per per-day table: its query
+run alone, as a build runs it (``features.open_day``, the nightly settings, written to
+Parquet), with DuckDB's JSON profiling on; what ``summary`` reads from the profile: the
+query's wall and CPU time, DuckDB's peak buffer memory and the operators that took the
+most time. One table per process (``bench.run.measure``), so each query's peak RSS is
+its own: the build runs them one after another on one connection, and its peak is the
+largest of theirs, which is what this profile has to explain.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+
+def run_table(out: Path, day: date, table: str, profile: Path) -> int:
+    """Write ``table``'s partition of ``day`` under ``out`` with profiling to ``profile``;
+    returns the day's requests (the rows the query read)."""
+    from pipeline.features.features import open_day
+    from pipeline.settings import FeatureParams
+    from pipeline.warehouse import atomic_copy, partition_path, sql_text
+
+    params = FeatureParams()
+    con = open_day(out, day, params)
+    try:
+        query = sql_text(table)
+        values = {k: v for k, v in params.sql_parameters(day).items() if f"${k}" in query}
+        con.execute("SET enable_profiling = 'json'")
+        con.execute("SET profiling_output = $path", {"path": str(profile)})
+        atomic_copy(con, query, values, partition_path(out, table, day))
+        con.execute("SET enable_profiling = 'no_output'")
+        return con.execute("SELECT count(*) FROM requests").fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def _operators(node: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for child in node.get("children", node.get("operator", [])):
+        found += [child, *_operators(child)]
+    return found
+
+
+def summary(profile: Path, top: int = 2) -> dict[str, Any]:
+    """The query's times, DuckDB's peak buffer memory, and its ``top`` operators by time
+    (name, what it computes in a few words, share of the operators' time)."""
+    data = json.loads(profile.read_text(encoding="utf-8"))
+    operators = _operators(data)
+    total = sum(o.get("timing", 0.0) for o in operators) or 1.0
+    heaviest = sorted(operators, key=lambda o: o.get("timing", 0.0), reverse=True)[:top]
+    return {
+        "seconds": data["query"]["total_time"],
+        "cpu_seconds": data["query"]["cpu_time"],
+        "peak_buffer_mb": data["system"]["peak_buffer_memory"] / 2**20,
+        "spilled_mb": data["system"].get("total_bytes_spilled", 0) / 2**20,
+        "heaviest": [(o["name"], _what(o), o.get("timing", 0.0) / total) for o in heaviest],
+    }
+
+
+def _what(operator: dict[str, Any]) -> str:
+    """A few words of the operator's extra info: its function, aggregates or keys."""
+    info = operator.get("extra_info", {})
+    for key in ("Function", "Aggregates", "Groups", "Conditions", "Projections", "Table",
+                "Order By", "Partition By"):
+        if key in info:
+            value = info[key]
+            text = ", ".join(value) if isinstance(value, list) else str(value)
+            return f"{key}: {text[:70]}" + ("…" if len(text) > 70 else "")
+    return ""

@@ -1,0 +1,231 @@
+"""Staging for ingest: JSONL files cut into numbered lines, small files gathered in batches,
+and where the staged records are kept.
+
+In: input files (``ingest.InputFile``, seen here as ``adapters.LogFile``) and the staging
+folder. Out: each file's lines in Arrow blocks (``line_blocks``); the files grouped into
+units of work (``plan_units``: a large file alone, many small contract JSONL files in one
+batch) with one batch's lines as a single table that still knows each line's file and
+number (``batch_lines``, ``batch_query``); and ``Staging``, which holds the staged blocks
+and makes the ``staged`` view over them.
+
+Why batches: staging one file costs about 55 ms whatever its size (a cursor with the
+macros, planning the ingest SQL, a table in the catalog, a reader thread), so a folder of
+10,000 one-row files (one file per gateway host and minute) spent minutes on overhead and
+its ``staged`` view was a union of 10,000 tables. A batch pays that once for up to
+``BATCH_FILES`` files: its lines are numbered through the batch, judged by the same SQL
+as a single file's, and mapped back to their file and line by a join, so every record is
+staged with the same values, and the same rules, as when its file is read alone.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from pipeline.ingest.adapters import CONTRACT, LogFile
+from pipeline.ingest.decompress import decompressed_blocks
+from pipeline.registry import INGEST_RECORDS
+from pipeline.warehouse import empty_columns, glob_literal
+
+STAGED_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("file_index", "INTEGER"), *INGEST_RECORDS.column_types,
+)
+"""One staged record: the file's index and one row of ``sql/ingest/ingest_records.sql``."""
+
+BATCH_FILES = 1024
+"""Small files in one batch at most: few enough that two workers share a folder of them."""
+
+def batch_query(staged: str) -> str:
+    """A batch's staging query: ``staged`` (the query that stages one file, run over lines
+    numbered through the batch) with each record's file and line put back from
+    ``raw_lines`` and ``batch_files``."""
+    return (
+        "SELECT s.* REPLACE (m.file_index AS file_index, f.source_file AS source_file, "
+        f"m.file_line AS source_line)\nFROM ({staged}\n) AS s\n"
+        "JOIN raw_lines AS m ON m.source_line = s.source_line\n"
+        "JOIN batch_files AS f ON f.file_index = m.file_index"
+    )
+
+
+class SizedLogFile(LogFile, Protocol):
+    """A log file with its size on disk (``ingest.InputFile``)."""
+
+    size_bytes: int
+
+
+F = TypeVar("F", bound=SizedLogFile)
+
+
+def plan_units(files: Sequence[F], block_bytes: int) -> list[list[F]]:
+    """The files in path order, as units of staging work: a batch of consecutive small
+    contract JSONL files (each at most 1/16 of a block on disk, together at most a quarter
+    of one and ``BATCH_FILES``), or one file alone. Batches never reach past another file,
+    so the units' errors, raised in unit order, are still raised in path order. Adapted
+    formats are read alone: an adapter may renumber lines (OpenTelemetry's spans), which
+    the batch's join could not map back."""
+    units: list[list[F]] = []
+    size = 0
+    for f in files:
+        last = units[-1] if units else []
+        if (last and _batchable(f, block_bytes) and _batchable(last[0], block_bytes)
+                and size + f.size_bytes <= block_bytes // 4 and len(last) < BATCH_FILES):
+            last.append(f)
+            size += f.size_bytes
+        else:
+            units.append([f])
+            size = f.size_bytes
+    return units
+
+
+def _batchable(f: SizedLogFile, block_bytes: int) -> bool:
+    return (f.format == "jsonl" and f.log_format == CONTRACT
+            and f.size_bytes <= block_bytes // 16)
+
+
+def batch_lines(blocks: list[tuple[int, pa.Table]]) -> pa.Table:
+    """One table of a batch's line blocks, each given with its file's index: the lines
+    numbered 1.. through the batch (``source_line``, what the staging SQL keys records by),
+    with their file (``file_index``) and their number in it (``file_line``). Each block
+    keeps its own text or bytes, as decided for it when its file was split. At least one
+    block: a batch of empty files stages nothing, as each would alone."""
+    parts = [lines.rename_columns(["file_line", "text", "line"]).append_column(
+        "file_index", pa.array(np.full(lines.num_rows, index, dtype=np.int32)))
+        for index, lines in blocks]
+    table = pa.concat_tables(parts)
+    numbers = pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64))
+    return table.add_column(0, "source_line", numbers)
+
+
+class Staging:
+    """Where staged blocks go: in-memory tables while they fit a budget, else Parquet.
+
+    A block appended as a table of its own costs almost nothing next to encoding it as
+    Parquet and decoding it again for its day's partition (one growing table would cost
+    more with every block). Past the budget the run is large, and its day sorts need the
+    memory: the tables so far are written out too, and every block goes to Parquet.
+    """
+
+    def __init__(self, folder: Path, budget: int) -> None:
+        self.folder = folder
+        self.budget = budget
+        self.used = 0
+        self.spilled = False
+        self.tables: list[str] = []
+        self.lock = threading.Lock()
+
+    def store(self, con: duckdb.DuckDBPyConnection, query: str, params: dict[str, object],
+              index: int, block: int, size: int) -> None:
+        """Stage one block's records (``query``) of about ``size`` bytes of text, named
+        after the file (or a batch's first file) ``index`` and the block."""
+        name = f"staged_{index:06d}_{block:06d}"
+        with self.lock:
+            in_memory = not self.spilled and self.used + size <= self.budget
+            self.used += size if in_memory else 0
+            self.spilled = not in_memory
+        if in_memory:
+            con.execute(f"CREATE TABLE {name} AS {query}", params)
+            with self.lock:
+                self.tables.append(name)
+        else:
+            copy_parquet(con, query, params, self.folder / f"{name}.parquet")
+
+    def create_view(self, con: duckdb.DuckDBPyConnection) -> None:
+        """The ``staged`` view over every block, once all are staged."""
+        tables = sorted(self.tables)
+        if self.spilled:
+            for table in tables:
+                copy_parquet(con, f"SELECT * FROM {table}", {},
+                             self.folder / f"{table}.parquet")
+                con.execute(f"DROP TABLE {table}")
+            tables = []
+        parts = [f"SELECT * FROM {table}" for table in tables]
+        if any(self.folder.iterdir()):
+            parts.append("SELECT * FROM read_parquet("
+                         f"'{literal(Path(glob_literal(self.folder)) / '*.parquet')}')")
+        if not parts:
+            parts.append(f"SELECT {empty_columns(STAGED_COLUMNS)} WHERE false")
+        con.execute("CREATE VIEW staged AS " + " UNION ALL BY NAME ".join(parts))
+
+
+def copy_parquet(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, object],
+                 target: Path) -> None:
+    """Write staged records to Parquet, neither compressed nor dictionary-encoded: the
+    file is read back once, from the page cache, and encoding it would cost more time
+    than the bytes it saves."""
+    con.execute(f"COPY ({query}) TO '{literal(target)}' "
+                "(FORMAT parquet, COMPRESSION uncompressed, DICTIONARY_SIZE_LIMIT 1)", params)
+
+
+def literal(path: Path) -> str:
+    """A path as the inside of a SQL string literal."""
+    return str(path).replace("'", "''")
+
+
+def line_blocks(f: LogFile, block_bytes: int, read: Callable[[int], None], *,
+                ahead: bool = True) -> Iterator[pa.Table]:
+    """The file's lines in blocks: (source_line, text, line), line ends included.
+
+    Lines are cut with numpy on whole blocks and handed to Arrow without copying each
+    line. Arrow checks a whole block's UTF-8 at once; only a block that fails is passed on
+    as bytes (text NULL) for DuckDB to decode line by line, so a bad byte costs its block
+    a slower path and loses nothing. With ``ahead``, decompression runs one block ahead in
+    a thread (zlib and zstd release the GIL) while DuckDB works on the previous block; a
+    small file of a batch has one block, and the thread would cost more than it saves.
+    """
+    blocks = decompressed_blocks(f.path, f.compression, f.source_file, block_bytes, read)
+    if not ahead:
+        yield from _split_lines(blocks)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        yield from _split_lines(_read_ahead(pool, blocks))
+
+
+def _read_ahead(pool: ThreadPoolExecutor, blocks: Iterator[bytes]) -> Iterator[bytes]:
+    pending = pool.submit(next, blocks, b"")
+    while block := pending.result():
+        pending = pool.submit(next, blocks, b"")
+        yield block
+
+
+def _split_lines(blocks: Iterator[bytes]) -> Iterator[pa.Table]:
+    line_no = 0
+    carry = b""
+    while True:
+        block = next(blocks, b"")
+        last = not block
+        buf = carry + block
+        if not buf:
+            break
+        ends = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
+        if last and (ends.size == 0 or ends[-1] != len(buf) - 1):
+            ends = np.append(ends, len(buf) - 1)
+        if ends.size == 0:
+            carry = buf
+            continue
+        offsets = np.concatenate(([0], ends + 1)).astype(np.int64)
+        lines = pa.LargeBinaryArray.from_buffers(
+            pa.large_binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(buf)]
+        )
+        numbers = pa.array(np.arange(line_no + 1, line_no + len(ends) + 1, dtype=np.int64))
+        line_no += len(ends)
+        carry = buf[int(ends[-1]) + 1:]
+        yield _decoded(numbers, lines)
+        if last:
+            break
+
+
+def _decoded(numbers: pa.Array, lines: pa.Array) -> pa.Table:
+    try:
+        text = lines.cast(pa.large_string())
+        text.validate(full=True)
+        line = pa.nulls(len(lines), pa.large_binary())
+    except pa.ArrowInvalid:
+        text, line = pa.nulls(len(lines), pa.large_string()), lines
+    return pa.table({"source_line": numbers, "text": text, "line": line})
