@@ -194,7 +194,7 @@ def atomic_copy(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, ob
     tmp = _temp_path(target)
     try:
         con.execute(
-            f"COPY ({query}) TO '{_quote(tmp)}' (FORMAT parquet, COMPRESSION zstd, "
+            f"COPY ({query}) TO {sql_string(str(tmp))} (FORMAT parquet, COMPRESSION zstd, "
             "ROW_GROUP_SIZE 122880)",
             params,
         )
@@ -220,11 +220,6 @@ def glob_literal(path: Path | str) -> str:
 
 def _escape_glob(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
-
-
-def _quote(path: Path) -> str:
-    """A path as a SQL string literal body; COPY takes no bound parameter for its target."""
-    return str(path).replace("'", "''")
 
 
 def partition_path(out: Path, table: str, day: date) -> Path:
@@ -256,9 +251,9 @@ def create_partition_view(db: duckdb.DuckDBPyConnection, out: Path, table: str,
         where = (_escape_glob(str(root.relative_to(folder)))
                  if folder is not None and root.is_relative_to(folder)
                  else glob_literal(root))
-        glob = _quote(Path(where) / "date=*" / PARTITION_FILE)
+        glob = sql_string(str(Path(where) / "date=*" / PARTITION_FILE))
         db.execute(
-            f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{glob}', "
+            f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({glob}, "
             "hive_partitioning = true, hive_types = {'date': DATE})"
         )
     else:

@@ -44,7 +44,6 @@ from pipeline.ingest.staging import (
     batch_lines,
     batch_query,
     line_blocks,
-    literal,
     plan_units,
 )
 from pipeline.progress import Progress, ignore
@@ -63,6 +62,7 @@ from pipeline.warehouse import (
     glob_literal,
     partition_path,
     sha256_file,
+    sql_string,
     sql_text,
     table_ddl,
 )
@@ -406,7 +406,7 @@ def _finish(con: duckdb.DuckDBPyConnection, files: list[InputFile], skipped: lis
     con.execute(f"CREATE TABLE ingest_duplicates AS {duplicates}", window)
     quarantine_file = staging / "quarantine.parquet"
     con.execute(
-        f"COPY ({sql_text('quarantine')}) TO '{literal(quarantine_file)}' (FORMAT parquet)",
+        f"COPY ({sql_text('quarantine')}) TO {sql_string(str(quarantine_file))} (FORMAT parquet)",
         {**window, "run_id": run_id},
     )
     con.read_parquet(glob_literal(quarantine_file)).create_view("quarantine", replace=True)

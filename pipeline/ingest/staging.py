@@ -32,7 +32,7 @@ import pyarrow as pa
 from pipeline.ingest.adapters import CONTRACT, LogFile
 from pipeline.ingest.decompress import decompressed_blocks
 from pipeline.registry import INGEST_RECORDS
-from pipeline.warehouse import empty_columns, glob_literal
+from pipeline.warehouse import empty_columns, glob_literal, sql_string
 
 STAGED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("file_index", "INTEGER"), *INGEST_RECORDS.column_types,
@@ -41,6 +41,7 @@ STAGED_COLUMNS: tuple[tuple[str, str], ...] = (
 
 BATCH_FILES = 1024
 """Small files in one batch at most: few enough that two workers share a folder of them."""
+
 
 def batch_query(staged: str) -> str:
     """A batch's staging query: ``staged`` (the query that stages one file, run over lines
@@ -148,7 +149,7 @@ class Staging:
         parts = [f"SELECT * FROM {table}" for table in tables]
         if any(self.folder.iterdir()):
             parts.append("SELECT * FROM read_parquet("
-                         f"'{literal(Path(glob_literal(self.folder)) / '*.parquet')}')")
+                         f"{sql_string(str(Path(glob_literal(self.folder)) / '*.parquet'))})")
         if not parts:
             parts.append(f"SELECT {empty_columns(STAGED_COLUMNS)} WHERE false")
         con.execute("CREATE VIEW staged AS " + " UNION ALL BY NAME ".join(parts))
@@ -159,13 +160,8 @@ def copy_parquet(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, o
     """Write staged records to Parquet, neither compressed nor dictionary-encoded: the
     file is read back once, from the page cache, and encoding it would cost more time
     than the bytes it saves."""
-    con.execute(f"COPY ({query}) TO '{literal(target)}' "
+    con.execute(f"COPY ({query}) TO {sql_string(str(target))} "
                 "(FORMAT parquet, COMPRESSION uncompressed, DICTIONARY_SIZE_LIMIT 1)", params)
-
-
-def literal(path: Path) -> str:
-    """A path as the inside of a SQL string literal."""
-    return str(path).replace("'", "''")
 
 
 def line_blocks(f: LogFile, block_bytes: int, read: Callable[[int], None], *,

@@ -63,7 +63,15 @@ from pipeline.validation.frames import schema_frame, to_pandas, values_frame
 from pipeline.validation.gx import Gx
 from pipeline.validation.outcomes import ExpectationOutcome, ValidationOutcome
 from pipeline.validation.pages import safe_name
-from pipeline.warehouse import DB_NAME, connect, glob_literal, partition_path, sql_text, table_ddl
+from pipeline.warehouse import (
+    DB_NAME,
+    connect,
+    glob_literal,
+    partition_path,
+    sql_string,
+    sql_text,
+    table_ddl,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -287,7 +295,7 @@ def _validate_file_schemas(con: duckdb.DuckDBPyConnection, out: Path, name: str,
 def _parquet(paths: list[Path], *, hive: bool = False) -> str:
     """A read_parquet call on files the pipeline wrote (quoted paths, never data values);
     ``hive`` adds the partition's ``date`` column."""
-    files = ", ".join(f"'{_quote(Path(glob_literal(p)))}'" for p in paths)
+    files = ", ".join(sql_string(glob_literal(p)) for p in paths)
     options = "hive_partitioning = true, hive_types = {'date': DATE}" if hive \
         else "hive_partitioning = false"
     return f"read_parquet([{files}], {options})"
@@ -336,10 +344,6 @@ def _missing(suite: str, batch: str, what: str) -> ExpectationOutcome:
     """A batch that cannot be validated because its data is absent: a failure, never a pass."""
     return ExpectationOutcome(suite, batch, "expect_batch_to_exist", None, False, "absent",
                               None, (what,), {"missing": what})
-
-
-def _quote(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def _gx(out: Path, run_id: str, gate: str, steps: Steps | None) -> Gx:
