@@ -32,12 +32,17 @@ class Check:
             return self.value >= self.target
         return self.value <= self.target
 
+    @property
+    def target_text(self) -> str:
+        """The target as the report writes it: ``≥ 0.70`` or ``≤ 4.00 GB``."""
+        sign = "≥" if self.bound == "at_least" else "≤"
+        return f"{sign} {self.target:,.2f}{self.unit}"
+
     def line(self) -> str:
         """The check as a report line: value, target, verdict."""
-        sign = "≥" if self.bound == "at_least" else "≤"
         verdict = "met" if self.met else "**NOT MET**"
         return (f"- {self.name}: **{self.value:,.2f}{self.unit}** "
-                f"(target {sign} {self.target:,.2f}{self.unit}): {verdict}")
+                f"(target {self.target_text}): {verdict}")
 
 
 def summary(checks: list[Check]) -> list[str]:
@@ -46,8 +51,7 @@ def summary(checks: list[Check]) -> list[str]:
         return ["The sections run have no targets."]
     rows = ["| measure | value | target | verdict |", "| --- | ---: | ---: | --- |"]
     for c in checks:
-        sign = "≥" if c.bound == "at_least" else "≤"
-        rows.append(f"| {c.name} | {c.value:,.2f}{c.unit} | {sign} {c.target:,.2f}{c.unit} | "
+        rows.append(f"| {c.name} | {c.value:,.2f}{c.unit} | {c.target_text} | "
                     f"{'met' if c.met else 'NOT MET'} |")
     short = sum(not c.met for c in checks)
     return [*rows, "", f"{len(checks) - short} of {len(checks)} targets met"

@@ -179,11 +179,12 @@ def join_candidates(findings: pl.DataFrame, statistics: pl.DataFrame,
 
 def case_ties(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
               statistics: pl.DataFrame, params: ScoringParams) -> pl.DataFrame:
-    """Each candidate's test against the flagged case it has the most co-holders in
-    (``sql/detection/case_tie.sql``), ``join_rounds`` times, a candidate that joined in
-    one round counting among its case's accounts in the next: the columns of ``CASE_TIE``,
-    one row per candidate tested (the round it joined in, or its last). Empty when
-    linking wrote no key tables (then no cluster joins: a missing tie is no tie)."""
+    """Each candidate's strongest test against the flagged cases it shares a key with
+    (``sql/detection/case_tie.sql``, ``tie_round``), ``join_rounds`` times, a candidate
+    that joined in one round counting among its case's accounts in the next: the columns
+    of ``CASE_TIE``, one row per candidate tested (the round it joined in, or its last).
+    Empty when linking wrote no key tables or nothing is flagged (then no cluster joins: a
+    missing tie is no tie)."""
     empty = empty_frame(CASE_TIE)
     present = {r[0] for r in db.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
@@ -200,6 +201,8 @@ def case_ties(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
     alpha = float(db.execute("SELECT max(alpha) FROM link_threshold").fetchall()[0][0])
     cases = (findings.filter(pl.col("verdict") == "flagged").select("cluster_id")
              .join(members, on="cluster_id"))
+    if cases.is_empty():
+        return empty
     waiting = waiting.select("cluster_id").join(members, on="cluster_id")
     decided, tied = [], empty
     for round_ in range(1, params.join_rounds + 1):
@@ -210,9 +213,10 @@ def case_ties(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
             coholders = db.sql(sql_text("case_tie")).pl()
         finally:
             db.unregister("_tie_role")
+        if coholders.is_empty():
+            break
         tied = tie_round(coholders, waiting, cases, linking, alpha).with_columns(
-            round=pl.lit(round_, pl.Int64))
-        tied = tied.select(empty.columns)
+            round=pl.lit(round_, pl.Int64)).select(empty.columns)
         joins = tied.filter(joins_case())
         if joins.is_empty():
             break

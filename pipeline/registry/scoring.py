@@ -50,8 +50,9 @@ CLUSTER_FINDING = Table(
 )
 
 _TIE_COLUMNS = (
-    _c("joined_case", "VARCHAR", "the flagged case the cluster was tested against: the one "
-       "with the most accounts sharing a key with it (ties: the smaller id)"),
+    _c("joined_case", "VARCHAR", "the flagged case of the cluster's strongest test (one "
+       "test per account of the cluster and case it shares a key with; ties: the smaller "
+       "case id)"),
     _c("coholders", "BIGINT",
        "the case's accounts that share a key (account_shared_key) with the cluster's"),
     _c("tie_surprise", "DOUBLE",

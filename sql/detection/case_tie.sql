@@ -2,9 +2,9 @@
 -- its own behaviour holding a harvest statistic) and flagged case whose accounts share at
 -- least one key of account_shared_key (a rare key, prompt, band, start or prefix-hour)
 -- with the cluster's accounts. coholders is how many of the case's accounts share one.
--- The join rule (pipeline/detection/scoring.py) tests each candidate against the case it
--- has the most co-holders in, by the member test of linking (pipeline/linking/members.py:
--- fragment_ties), and adds the test's numbers to these rows.
+-- The join rule (pipeline/detection/scoring.py) tests each candidate against each of these
+-- cases by the member test of linking (pipeline/linking/members.py: fragment_ties) and keeps
+-- its strongest test, with the test's numbers.
 --
 -- Input: account_shared_key (linking) and _tie_role (account_id, cluster_id, role:
 -- 'candidate' with the account's own cluster, or 'case' with the flagged case it counts
