@@ -5,7 +5,8 @@ In: ``clusters`` and the window's per-day tables, through ``forensics.duckdb``
 (``sql/detection/cluster_profile.sql`` and ``sql/detection/cluster_capability.sql`` fold
 them into counts per cluster). Out: the ``cluster_profile``, ``cluster_capability``,
 ``cluster_cache_day`` and ``cluster_cache_collision`` tables (the last two for the reports'
-caching section), and ``cluster_statistic``: one row per tested cluster and statistic. A
+caching section), ``baseline_group`` and ``baseline_group_profile``, and
+``cluster_statistic``: one row per tested cluster and statistic. A
 single account is tested too, on the rules that measure an account's own behaviour, so a
 fragment linking left alone is judged by what it does; the rules of what accounts do
 together (``Rule.across_accounts``) need two or more.
@@ -19,8 +20,9 @@ median is lower, without the clusters a first pass found strong on a harvest rul
 (``judge``). The
 baseline of a size-dependent rule (``Rule.by_size``: what accounts do together, and
 novelty) is the ``baseline_clusters`` clusters nearest in size (its own value excluded);
-for what accounts do together, other clusters of several accounts only. Tests, one-sided
-in the suspicious direction:
+for what accounts do together, other clusters of several accounts only, or, where the
+window has ``min_baseline_clusters`` or fewer of them, random groups of its accounts
+(``baselines``). Tests, one-sided in the suspicious direction:
 
 - ``binomial``: the cluster's count k of n against the baseline's median rate
   (``scipy.stats.binom.sf``). Requests of one account are not independent, so the p-value
@@ -43,6 +45,11 @@ import numpy as np
 import polars as pl
 from scipy.stats import binom
 
+from pipeline.detection.baselines import (
+    needs_random_groups,
+    publish_no_groups,
+    random_group_profiles,
+)
 from pipeline.detection.rules import RULES
 from pipeline.detection.rules.rule import Rule
 from pipeline.progress import Progress, Steps
@@ -64,11 +71,12 @@ def compute_statistics(db: duckdb.DuckDBPyConnection, start: date, end: date,
     tables = ("cluster_capability", "cluster_cache_day", "cluster_cache_collision")
     steps = Steps(progress, "statistics", len(tables) + 2)
     steps.next("cluster_profile")
+    profile_params = {**window, "night_start_hour": params.night_start_hour,
+                      "night_end_hour": params.night_end_hour, "pacing_low": params.pacing_low,
+                      "pacing_high": params.pacing_high,
+                      "edge_margin_minutes": params.edge_margin_minutes}
     db.execute(f"CREATE OR REPLACE TABLE cluster_profile AS {sql_text('cluster_profile')}",
-               {**window, "night_start_hour": params.night_start_hour,
-                "night_end_hour": params.night_end_hour, "pacing_low": params.pacing_low,
-                "pacing_high": params.pacing_high,
-                "edge_margin_minutes": params.edge_margin_minutes})
+               profile_params)
     for table in tables:
         steps.next(table)
         db.execute(f"CREATE OR REPLACE TABLE {table} AS {sql_text(table)}", window)
@@ -80,24 +88,40 @@ def compute_statistics(db: duckdb.DuckDBPyConnection, start: date, end: date,
         "AND capability <> 'unknown' GROUP BY ALL ORDER BY account_id, capability",
         params=window).pl()
     steps.next("cluster_statistic")
-    statistics = judge(profile, capability_statistics(profile, capability, accounts, params),
-                       params)
+    permuted = capability_statistics(profile, capability, accounts, params)
+    suspected = suspects(profile, permuted, params)
+    if needs_random_groups(profile, params):
+        groups = random_group_profiles(db, profile_params, profile, suspected, params)
+    else:
+        groups = None
+        publish_no_groups(db)
+    statistics = judge(profile, permuted, params, suspected, groups)
     publish_frame(db, "cluster_statistic", statistics, "cluster_id, statistic")
     steps.end()
     return statistics
 
 
-def judge(profile: pl.DataFrame, permuted: pl.DataFrame,
-          params: StatisticsParams) -> pl.DataFrame:
-    """Test every cluster on every rule. A first pass on the harvest rules alone (p-values
-    are adjusted per statistic, so the others cannot change it) finds the suspects; the
-    second leaves them out of the baselines of each account's own behaviour, so the null
-    is what the other accounts do."""
+def judge(profile: pl.DataFrame, permuted: pl.DataFrame, params: StatisticsParams,
+          suspected: Sequence[str] | None = None,
+          groups: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Test every cluster on every rule, the ``suspects`` left out of the baselines of each
+    account's own behaviour, so the null is what the other accounts do. ``groups``
+    (``baselines.random_group_profiles``), when given, are the null of what accounts do
+    together."""
+    if suspected is None:
+        suspected = suspects(profile, permuted, params)
+    return _strong(binomial_statistics(profile, params, suspected, groups=groups),
+                   permuted, params)
+
+
+def suspects(profile: pl.DataFrame, permuted: pl.DataFrame,
+             params: StatisticsParams) -> list[str]:
+    """The clusters a first pass on the harvest rules alone finds strong (p-values are
+    adjusted per statistic, so the other rules cannot change it)."""
     harvest = [r for r in RULES if r.harvest]
     first = _strong(binomial_statistics(profile, params, rules=harvest), permuted, params)
-    suspects = first.filter(pl.col("is_strong") & pl.col("rule_id").is_in(
-        [r.rule_id for r in harvest]))["cluster_id"].unique().to_list()
-    return _strong(binomial_statistics(profile, params, suspects), permuted, params)
+    return sorted(first.filter(pl.col("is_strong") & pl.col("rule_id").is_in(
+        [r.rule_id for r in harvest]))["cluster_id"].unique().to_list())
 
 
 def _strong(binomial: pl.DataFrame, permuted: pl.DataFrame,
@@ -118,32 +142,27 @@ def _hashes_only(profile: pl.DataFrame) -> pl.Expr:
 
 def binomial_statistics(profile: pl.DataFrame, params: StatisticsParams,
                         suspects: Sequence[str] = (),
-                        rules: Sequence[Rule] = RULES) -> pl.DataFrame:
+                        rules: Sequence[Rule] = RULES,
+                        groups: pl.DataFrame | None = None) -> pl.DataFrame:
     """The ratio statistics: value, baseline, binomial test.
 
     ``suspects`` are clusters a first pass found strong on a harvest rule; they are left
     out of the baselines of the rules of each account's own behaviour. Without that, a
     campaign that is most of the accounts a statistic can be measured on (the few with
-    cache hits to bust) would be its own null.
+    cache hits to bust) would be its own null. ``groups``, when given, replace the
+    clusters nearest in size as the baseline of what accounts do together.
     """
     frames = []
-    hashes_only = profile.select("cluster_id", hashes_only=_hashes_only(profile))
     for rule in (r for r in rules if r.test == "binomial"):
-        frame = profile.join(hashes_only, on="cluster_id").select(
-            "cluster_id", "n_accounts",
-            k=pl.when(pl.col("hashes_only") & (rule.hashes_fallback is not None))
-              .then(pl.col(rule.hashes_fallback[0] if rule.hashes_fallback else rule.numerator))
-              .otherwise(pl.col(rule.numerator)),
-            n=pl.when(pl.col("hashes_only") & (rule.hashes_fallback is not None))
-              .then(pl.col(rule.hashes_fallback[1] if rule.hashes_fallback else rule.denominator))
-              .otherwise(pl.col(rule.denominator)),
-        ).filter(pl.col("n") > 0).with_columns(value=pl.col("k") / pl.col("n"))
-        if rule.needs_text and rule.hashes_fallback is None:
-            frame = frame.join(hashes_only.filter(~pl.col("hashes_only")), on="cluster_id")
+        frame = _ratios(profile, rule)
         if rule.across_accounts:
             frame = frame.filter(pl.col("n_accounts") >= params.min_together_accounts)
-        frame = (_with_baseline(frame, params) if rule.by_size
-                 else _with_window_baseline(frame, params, suspects))
+        if rule.across_accounts and groups is not None:
+            frame = _with_group_baseline(frame, _ratios(groups, rule), params)
+        elif rule.by_size:
+            frame = _with_baseline(frame, params)
+        else:
+            frame = _with_window_baseline(frame, params, suspects)
         p0 = np.clip(frame["baseline_median"].to_numpy(), params.rate_floor,
                      1 - params.rate_floor)
         k = frame["k"].to_numpy()
@@ -182,6 +201,44 @@ def _with_window_baseline(frame: pl.DataFrame, params: StatisticsParams,
         baseline_median=pl.Series(median), baseline_q1=pl.Series(q1),
         baseline_q3=pl.Series(q3), baseline_count=pl.Series(others.astype(np.int64)),
     ).filter(pl.col("baseline_count") >= params.min_baseline_clusters)
+
+
+def _ratios(profile: pl.DataFrame, rule: Rule) -> pl.DataFrame:
+    """Each cluster's count k of n for ``rule`` and their ratio, from its fallback columns
+    when its logs carry no prompt text; a rule that needs text and has no fallback leaves
+    such clusters out. ``group_size`` is kept when the profile has it."""
+    hashes_only = _hashes_only(profile)
+    fallback = rule.hashes_fallback or (rule.numerator, rule.denominator)
+    frame = profile.filter(~(hashes_only & rule.needs_text & (rule.hashes_fallback is None)))
+    return frame.select(
+        pl.col("cluster_id", "n_accounts", *(["group_size"] if "group_size" in profile.columns
+                                             else [])),
+        k=pl.when(_hashes_only(frame)).then(pl.col(fallback[0]))
+        .otherwise(pl.col(rule.numerator)),
+        n=pl.when(_hashes_only(frame)).then(pl.col(fallback[1]))
+        .otherwise(pl.col(rule.denominator)),
+    ).filter(pl.col("n") > 0).with_columns(value=pl.col("k") / pl.col("n"))
+
+
+def _with_group_baseline(frame: pl.DataFrame, groups: pl.DataFrame,
+                         params: StatisticsParams) -> pl.DataFrame:
+    """Add the baseline of each tested cluster from random groups of the window's accounts
+    (``baselines``): the groups of its size, or of the largest size drawn when it is
+    larger, as median and quartiles (linear, as ``np.percentile``); clusters with fewer
+    than ``min_baseline_clusters`` such groups are dropped, untested."""
+    if groups.is_empty():
+        return _no_baseline(frame)
+    largest = groups["group_size"].max()
+    quartiles = groups.group_by("group_size").agg(
+        baseline_median=pl.col("value").quantile(0.5, "linear"),
+        baseline_q1=pl.col("value").quantile(0.25, "linear"),
+        baseline_q3=pl.col("value").quantile(0.75, "linear"),
+        baseline_count=pl.len().cast(pl.Int64))
+    return (frame.with_columns(group_size=pl.min_horizontal(
+        pl.col("n_accounts").cast(pl.Int64), pl.lit(largest, pl.Int64)))
+        .join(quartiles, on="group_size").drop("group_size")
+        .filter(pl.col("baseline_count") >= params.min_baseline_clusters)
+        .sort("cluster_id"))
 
 
 def _no_baseline(frame: pl.DataFrame) -> pl.DataFrame:

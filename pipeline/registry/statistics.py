@@ -80,6 +80,43 @@ CLUSTER_PROFILE = Table(
     ),
 )
 
+_GROUP_SIZE = _c("group_size", "BIGINT", "accounts in each random group of this draw: a "
+                 "tested cluster's size, capped so that min_baseline_clusters groups fit")
+
+BASELINE_GROUP = Table(
+    name="baseline_group",
+    grain="one row per account of a random group (empty when the window's clusters of "
+          "several accounts were enough)",
+    key=("group_id", "account_id"),
+    layer="statistics",
+    kind="table",
+    meaning="random groups of the window's accounts outside the first pass's suspects: the "
+            "null of what accounts do together when the window has min_baseline_clusters or "
+            "fewer clusters of several accounts",
+    made_by="pipeline/detection/baselines.py",
+    columns=(
+        _GROUP_SIZE,
+        _c("group_id", "VARCHAR", "G<size>-<n>: the group, its cluster_id in "
+           "baseline_group_profile"),
+        _c("account_id", "VARCHAR", "an account drawn into it, seeded, without replacement"),
+    ),
+)
+
+BASELINE_GROUP_PROFILE = Table(
+    name="baseline_group_profile",
+    grain="one row per random group of baseline_group",
+    key=("group_size", "cluster_id"),
+    layer="statistics",
+    kind="table",
+    meaning="each random group's cluster_profile row, made by sql/detection/"
+            "cluster_profile.sql over a partition of the window in which the group is a "
+            "cluster, the suspects' clusters are as linked and every other account is "
+            "alone: the values the rules of what accounts do together take on unrelated "
+            "accounts, whose quartiles are those rules' baselines",
+    made_by="pipeline/detection/baselines.py",
+    columns=(_GROUP_SIZE, *CLUSTER_PROFILE.columns),
+)
+
 CLUSTER_CAPABILITY = Table(
     name="cluster_capability",
     grain="one row per cluster and capability category",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
+import pytest
 
 from pipeline import SAMPLE_DIR
 from simulator.evaluation import read_labels, score_verdicts
@@ -13,9 +14,6 @@ from simulator.evaluation import read_labels, score_verdicts
 from conftest import query
 
 SAMPLE = SAMPLE_DIR
-
-
-"""A campaign that linking left in thirty card-sized clusters, eliciting reasoning."""
 
 
 def test_the_sample_flags_its_campaigns_and_no_hard_negative(sample_run):
@@ -46,16 +44,50 @@ def test_every_statistic_has_a_baseline_and_valid_probabilities(sample_run):
     assert bad == 0
 
 
-"""The accounts of the flagged case F in the join tests."""
-
-
-"""Simes over 1 x 4 pairs: max(6.5 - log10 4, 6.0 + log10 2 - log10 4, ...) = 5.90, past
-half the edge's 8."""
-
-
 def test_the_sample_run_records_its_verdicts(sample_run):
     db = sample_run / "forensics.duckdb"
     assert query(db, "SELECT cluster_id, verdict FROM verdict_history ORDER BY 1") == \
         query(db, "SELECT cluster_id, verdict FROM cluster_findings ORDER BY 1")
     assert query(db, "SELECT DISTINCT window_end FROM verdict_history") == [(date(2026, 4, 3),)]
 
+
+
+def test_few_clusters_of_several_accounts_are_judged_against_random_groups(sample_run):
+    """The sample links 5 clusters of several accounts, too few to be one another's null:
+    what accounts do together is tested against random groups of its accounts, published
+    so that each baseline can be re-derived. Must fire on the harvesting pool (one prompt
+    sampled across its accounts); must stay quiet on every other cluster."""
+    db = sample_run / "forensics.duckdb"
+    assert query(db, """
+        SELECT count(*) FROM (SELECT group_id, any_value(group_size) AS size,
+            count(DISTINCT account_id) AS members FROM baseline_group GROUP BY ALL)
+        WHERE size <> members""") == [(0,)]
+    assert query(db, """
+        SELECT count(*) FROM (SELECT group_size, account_id FROM baseline_group
+            GROUP BY ALL HAVING count(*) > 1)""") == [(0,)]
+    assert query(db, "SELECT count(*) FROM baseline_group_profile "
+                     "WHERE n_accounts <> group_size") == [(0,)]
+    rederived = query(db, """
+        WITH largest AS (SELECT max(group_size) AS size FROM baseline_group_profile),
+        tested AS (
+            SELECT s.cluster_id, s.baseline_median, s.baseline_count,
+                least(p.n_accounts, (SELECT size FROM largest)) AS size
+            FROM cluster_statistic AS s JOIN cluster_profile AS p USING (cluster_id)
+            WHERE s.rule_id = 'QD-08')
+        SELECT t.cluster_id, t.baseline_median,
+            quantile_cont(g.shared_band_hour_count / g.band_hour_count, 0.5),
+            t.baseline_count, count(*)
+        FROM tested AS t JOIN baseline_group_profile AS g ON g.group_size = t.size
+        WHERE g.band_hour_count > 0
+        GROUP BY ALL""")
+    assert len(rederived) == 5
+    for _, median, again, count, groups in rederived:
+        assert median == pytest.approx(again)
+        assert count == groups >= 20
+    labels = read_labels(SAMPLE / "labels.csv")
+    harvest = labels.filter(pl.col("operator_id") == "op-harvest-1")["account_id"].to_list()
+    strong = query(db, """
+        SELECT DISTINCT c.account_id FROM cluster_statistic AS s JOIN clusters AS c
+            USING (cluster_id)
+        WHERE s.rule_id = 'QD-08' AND s.is_strong""")
+    assert strong and {a for (a,) in strong} <= set(harvest)
