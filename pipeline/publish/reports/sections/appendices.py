@@ -23,7 +23,9 @@ def statistics_appendix(pdf: EvidencePDF, stats: pl.DataFrame | None,
         return
     pdf.para("Each statistic the scoring read, with the cluster's value, the baseline "
              "(median and quartiles of the statistic over the window's other accounts, or "
-             "over the clusters nearest in size for what accounts do together, and how "
+             "over the clusters nearest in size for what accounts do together, or, where "
+             "the window has too few clusters of several accounts, over random groups of "
+             "its accounts of the cluster's size, in baseline_group_profile; and how "
              "many), the effect size in the test's own scale, the test, its "
              "one-sided p-value and the p-value adjusted for the number of clusters tested "
              "(Benjamini-Hochberg). 'Strong' means both the adjusted p-value and the effect "
