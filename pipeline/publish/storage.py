@@ -64,7 +64,8 @@ RENEW_SECONDS = 60.0
 LAST = (MANIFEST_NAME, f"manifest{SIGNATURE_SUFFIX}")
 """Pushed after everything else: the manifest names the publication the rest makes up."""
 NOT_PUSHED = {LOCK_NAME, f"{DB_NAME}.wal"}
-UPLOAD_THREADS = 8
+TRANSFER_THREADS = 8
+"""Objects moved at once (the SDK's clients are thread-safe; S3 serves requests in parallel)."""
 
 
 def is_remote(out: str | Path) -> bool:
@@ -198,11 +199,12 @@ class Bucket:
         if MANIFEST_NAME in wanted:
             self._download(out, state, MANIFEST_NAME, remote[MANIFEST_NAME])
         links = _manifest_links(out) if only is None else {}
-        for rel in wanted:
-            if _under(rel, links):
-                state.entries[rel] = {"etag": remote[rel]}
-            else:
-                self._download(out, state, rel, remote[rel])
+        copies = [rel for rel in wanted if _under(rel, links)]
+        for rel in copies:
+            state.entries[rel] = {"etag": remote[rel]}
+        files = sorted(set(wanted) - set(copies))
+        with ThreadPoolExecutor(TRANSFER_THREADS) as pool:
+            list(pool.map(lambda rel: self._download(out, state, rel, remote[rel]), files))
         if only is None:
             for rel in set(state.entries) - set(remote):
                 path = out / rel
@@ -232,12 +234,12 @@ class Bucket:
         manifest last; a whole push (no ``only``) also deletes the objects of files the
         run removed (pruned validation pages, a link copy ``latest`` no longer holds)."""
         files = ({p.relative_to(out).as_posix(): p for p in only} if only is not None
-                 else _pushed_files(out))
+                 else pushed_files(out))
         changed = sorted(rel for rel, path in files.items() if not state.same(rel, path))
         if lease is not None:
             lease.check()
         first = [rel for rel in changed if rel not in LAST]
-        with self.errors(), ThreadPoolExecutor(UPLOAD_THREADS) as pool:
+        with self.errors(), ThreadPoolExecutor(TRANSFER_THREADS) as pool:
             etags = dict(zip(first, pool.map(lambda rel: self._upload(files[rel], rel), first),
                              strict=True))
         gone = sorted(set(state.entries) - set(files)) if only is None else []
@@ -302,7 +304,7 @@ class _Lease:
             with self.bucket.errors():
                 current = self.bucket.client.get_object(Bucket=self.bucket.name, Key=self.key)
             text = current["Body"].read().decode("utf-8", "replace")
-            if _lapsed(text):
+            if lease_lapsed(text):
                 log.warning("%s: taking over a lapsed lock (%s)", self.bucket.url, text)
                 self.etag = self._put(IfMatch=current["ETag"])
             if self.etag is None:
@@ -381,7 +383,7 @@ def _split(url: str) -> tuple[str, str]:
     return bucket, prefix.strip("/")
 
 
-def _pushed_files(out: Path) -> dict[str, Path]:
+def pushed_files(out: Path) -> dict[str, Path]:
     """Every file of the working folder a push covers, by its path under the output; a
     link's files under the link's path (a copy of what it points to). Not the local lock,
     DuckDB's write-ahead log or a temporary file (``.NAME.PID.tmp``)."""
@@ -430,7 +432,7 @@ def _restore_links(out: Path, links: dict[str, str]) -> None:
         os.symlink(target, path)
 
 
-def _lapsed(text: str) -> bool:
+def lease_lapsed(text: str) -> bool:
     """Whether a lock's lease is past (an unreadable lock is never taken over)."""
     try:
         until = datetime.fromisoformat(json.loads(text)["lease_until"])

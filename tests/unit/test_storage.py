@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ForensicsError
-from pipeline.publish.storage import _lapsed, _pushed_files, locate
+from pipeline.publish.storage import lease_lapsed, locate, pushed_files
 from pipeline.run.orchestration import configured_paths
 from pipeline.run.runner import RunRequest
 from pipeline.warehouse import LOCK_NAME, locked_message
@@ -56,7 +56,7 @@ def test_a_push_covers_files_and_links_as_copies_but_not_the_lock_or_temporary_f
     (out / ".publication.123.tmp" / "x").write_text("staged")
     os.symlink("2026-04-03", out / "publications" / "latest")
     os.symlink("publications/latest/findings", out / "findings")
-    files = _pushed_files(out)
+    files = pushed_files(out)
     assert sorted(files) == ["findings/clusters.parquet", "manifest.json",
                              "publications/2026-04-03/findings/clusters.parquet",
                              "publications/latest/findings/clusters.parquet"]
@@ -65,10 +65,10 @@ def test_a_push_covers_files_and_links_as_copies_but_not_the_lock_or_temporary_f
 
 def test_a_lease_lapses_at_its_time_and_an_unreadable_lock_never_does():
     now = datetime.now(UTC)
-    assert _lapsed(json.dumps({"lease_until": (now - timedelta(seconds=1)).isoformat()}))
-    assert not _lapsed(json.dumps({"lease_until": (now + timedelta(minutes=5)).isoformat()}))
-    assert not _lapsed("not json")
-    assert not _lapsed(json.dumps({"run_id": "no lease"}))
+    assert lease_lapsed(json.dumps({"lease_until": (now - timedelta(seconds=1)).isoformat()}))
+    assert not lease_lapsed(json.dumps({"lease_until": (now + timedelta(minutes=5)).isoformat()}))
+    assert not lease_lapsed("not json")
+    assert not lease_lapsed(json.dumps({"run_id": "no lease"}))
 
 
 def test_every_lock_refuses_in_the_same_words():
