@@ -35,7 +35,8 @@ FINDINGS = orchestration.findings_asset("rerun_range")
         "end": Param(type="string", format="date", title="end",
                      description="Last day, YYYY-MM-DD (UTC), inclusive."),
         **{name: Param(**settings.param_spec(name)) for name in settings.RUN_OVERRIDES},
-        "out": Param(None, type=["null", "string"], description="Output folder; empty: "
+        "out": Param(None, type=["null", "string"], description="Output folder or "
+                     "s3://bucket/prefix; empty: "
                      f"${orchestration.ENV_OUT}. Give a re-run a folder of its own."),
         "logs": Param(None, type=["null", "string"], description="Folder of request logs; "
                       f"empty: ${orchestration.ENV_LOGS}."),

@@ -133,21 +133,26 @@ def output_lock(out: Path, holder: dict[str, str]) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            first = os.read(fd, 4096).decode("utf-8", "replace").strip() or "{}"
-            try:
-                info = json.loads(first)
-                who = ", ".join(f"{k} {v}" for k, v in info.items())
-            except json.JSONDecodeError:
-                who = first
-            raise OutputLocked(
-                f"{out} is in use by another run ({who}); wait for it to finish"
-            ) from None
+            first = os.read(fd, 4096).decode("utf-8", "replace")
+            raise OutputLocked(locked_message(out, first)) from None
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": str(os.getpid()), **holder}).encode())
         os.fsync(fd)
         yield
     finally:
         os.close(fd)
+
+
+def locked_message(out: Path | str, holder_text: str) -> str:
+    """The refusal of a second run, naming the first from what its lock holds (a JSON
+    object of its pid, run id, command and start): one wording for every kind of lock, a
+    local folder's or a bucket's, so an operator and a scheduler's retry rule see one."""
+    text = holder_text.strip() or "{}"
+    try:
+        who = ", ".join(f"{k} {v}" for k, v in json.loads(text).items())
+    except (json.JSONDecodeError, AttributeError):
+        who = text
+    return f"{out} is in use by another run ({who}); wait for it to finish"
 
 
 def _temp_path(target: Path) -> Path:

@@ -87,7 +87,8 @@ AccountsOpt = Annotated[Path | None, typer.Option("--accounts", help="Accounts t
                                                   "Parquet), optional.")]
 StartOpt = Annotated[str, typer.Option("--start", help="First day, YYYY-MM-DD (UTC).")]
 EndOpt = Annotated[str, typer.Option("--end", help="Last day, YYYY-MM-DD (UTC), inclusive.")]
-OutOpt = Annotated[Path, typer.Option("--out", help="Output folder.")]
+OutOpt = Annotated[str, typer.Option("--out", help="Output folder, or s3://bucket/prefix "
+                                     "(through a local working folder; see the README).")]
 BadShareOpt = Annotated[float, typer.Option(
     "--max-bad-share", help="Stop when a day's quarantined share of rows passes this.")]
 LookbackOpt = Annotated[int, typer.Option(
@@ -118,8 +119,10 @@ def parse_day(value: str, option: str) -> date:
         raise ForensicsError(f"{option}: '{value}' is not a date (YYYY-MM-DD)") from None
 
 
-def _request(logs: Path | None, out: Path, start: str, end: str, accounts: Path | None,
-             signing_key: Path | None = None, source: str | None = None) -> RunRequest:
+def _request(logs: Path | None, out: str | Path, start: str, end: str,
+             accounts: Path | None, signing_key: Path | None = None,
+             source: str | None = None) -> RunRequest:
+    from pipeline.publish.storage import locate  # the data stack: see the module's docstring
     from pipeline.run.runner import RunRequest, source_folder  # the data stack: see the docstring
 
     if signing_key is not None and not signing_key.is_file():
@@ -129,7 +132,8 @@ def _request(logs: Path | None, out: Path, start: str, end: str, accounts: Path 
                              "(postgresql://...), not both")
     if source is not None and not source.startswith(("postgresql://", "postgres://")):
         raise ForensicsError("--source: only postgresql:// URLs are read (LiteLLM's database)")
-    return RunRequest(logs=logs or source_folder(out), out=out,
+    folder, remote = locate(out)
+    return RunRequest(logs=logs or source_folder(folder), out=folder, remote=remote,
                       start=parse_day(start, "--start"), end=parse_day(end, "--end"),
                       accounts=accounts, signing_key=signing_key, source=source)
 
@@ -151,7 +155,7 @@ def ingest_command(
     start: StartOpt,
     end: EndOpt,
     logs: LogsOpt = None,
-    out: OutOpt = Path("out"),
+    out: OutOpt = "out",
     accounts: AccountsOpt = None,
     max_bad_share: BadShareOpt = MAX_BAD_SHARE,
     allow_empty: AllowEmptyOpt = False,
@@ -164,7 +168,7 @@ def ingest_command(
 
     clock = _Clock("ingest", out, start, end, as_json)
     with user_errors(clock.failed):
-        request = _request(logs, out, start, end, accounts, source=source)
+        request = clock.located(_request(logs, out, start, end, accounts, source=source))
         params = IngestParams(max_bad_share=max_bad_share, allow_empty=allow_empty,
                               format=_log_format(log_format, source))
         with progress_bar() as report:
@@ -172,7 +176,7 @@ def ingest_command(
     if as_json:
         write_record(ingest_record(clock.base(), result))
         return
-    print_ingest(result, out)
+    print_ingest(result, clock.folder)
     print_ingest_end(result, clock.seconds())
 
 
@@ -181,7 +185,7 @@ def run(
     start: StartOpt,
     end: EndOpt,
     logs: LogsOpt = None,
-    out: OutOpt = Path("out"),
+    out: OutOpt = "out",
     accounts: AccountsOpt = None,
     max_bad_share: BadShareOpt = MAX_BAD_SHARE,
     lookback_days: LookbackOpt = LOOKBACK_DAYS,
@@ -199,7 +203,8 @@ def run(
 
     clock = _Clock("run", out, start, end, as_json)
     with user_errors(clock.failed):
-        request = _request(logs, out, start, end, accounts, signing_key, source)
+        request = clock.located(_request(logs, out, start, end, accounts, signing_key,
+                                         source))
         params = PipelineParams.from_overrides({"max_bad_share": max_bad_share,
                                                 "lookback_days": lookback_days,
                                                 "excerpts": excerpts,
@@ -212,7 +217,7 @@ def run(
 
 
 @app.command()
-def demo(out: OutOpt = Path("out"), excerpts: ExcerptsOpt = 0, verbose: VerboseOpt = False,
+def demo(out: OutOpt = "out", excerpts: ExcerptsOpt = 0, verbose: VerboseOpt = False,
          as_json: RecordOpt = False) -> None:
     """Run the pipeline on the bundled sample (data/sample) and say what it found."""
     from pipeline.run.runner import run_pipeline  # the data stack: see the module's docstring
@@ -221,7 +226,8 @@ def demo(out: OutOpt = Path("out"), excerpts: ExcerptsOpt = 0, verbose: VerboseO
     with user_errors(clock.failed):
         if not (SAMPLE_DIR / "logs").is_dir():
             raise ForensicsError(f"the sample is missing: {SAMPLE_DIR / 'logs'}")
-        request = _request(SAMPLE_DIR / "logs", out, *SAMPLE_RANGE, SAMPLE_DIR / "accounts.csv")
+        request = clock.located(_request(SAMPLE_DIR / "logs", out, *SAMPLE_RANGE,
+                                         SAMPLE_DIR / "accounts.csv"))
         params = PipelineParams.from_overrides({"excerpts": excerpts})
         with progress_bar() as report:
             result = run_pipeline(request, params, progress=report)
@@ -232,10 +238,19 @@ class _Clock:
     """A pipeline command from its first line: how long it took and, with ``--json``, the
     one object that says how it ended (on success or on a mistake alike)."""
 
-    def __init__(self, command: str, out: Path, start: str, end: str, as_json: bool) -> None:
-        self.command, self.out, self.start, self.end = command, out, start, end
+    def __init__(self, command: str, out: str, start: str, end: str, as_json: bool) -> None:
+        self.command, self.start, self.end = command, start, end
+        self.out: str | Path = out
+        self.folder = Path(out)
         self.as_json = as_json
         self.started = time.monotonic()
+
+    def located(self, request: RunRequest) -> RunRequest:
+        """Where the command writes: the output (a folder, or the bucket's URL) for the
+        record, and the folder the files are in (a bucket's working folder) for the
+        terminal."""
+        self.out, self.folder = request.remote or request.out, request.out
+        return request
 
     def seconds(self) -> float:
         return time.monotonic() - self.started
@@ -249,9 +264,9 @@ class _Clock:
 
     def finish(self, result: RunResult, verbose: bool) -> None:
         if self.as_json:
-            write_record(run_record(self.base(), result, self.out))
+            write_record(run_record(self.base(), result, self.folder))
         else:
-            print_run(result, self.out, self.seconds(), verbose=verbose)
+            print_run(result, self.folder, self.seconds(), verbose=verbose)
 
 
 @app.command()

@@ -163,7 +163,7 @@ def ingest_days(plan: Mapping[str, Any]) -> list[str]:
     with quiet_libraries():
         result = ingest_task(_request(plan), _params(plan), run_id=run_id)
     _log_lines([*ingest_summary(result),
-                validation_line(Path(plan["out"]), run_id, "raw")])
+                validation_line(_request(plan).out, run_id, "raw")])
     return [d.isoformat() for d in result.days]
 
 
@@ -319,13 +319,16 @@ def record_failure(context: Mapping[str, Any]) -> Path:
     once for a user's mistake). Appends one JSON line to ``task_failures.jsonl`` in the
     run's output folder (what failed, which day, which try, the error's first line, the log's
     address) and logs it, so an operator who watches the folder or the log sees it without
-    opening the UI. The folder is the one the run's plan names (params, then environment)."""
+    opening the UI. The folder is the one the run's plan names (params, then environment);
+    for a bucket, the worker's working folder (workers would overwrite each other's copy
+    of one object)."""
+    from pipeline.publish.storage import locate  # cheap at parse time: see the docstring
     from pipeline.warehouse import FAILURES_NAME  # cheap at parse time: see the module's docstring
 
     ti = context["ti"]
     error = context.get("exception")
     params = context.get("params") or {}
-    out = Path(str(_paths_of(params)["out"]))
+    out = locate(str(_paths_of(params)["out"]))[0]
     text = str(error).strip().splitlines()[0] if error and str(error).strip() else ""
     record = {"failed_at": datetime.now(UTC).isoformat(), "dag_id": ti.dag_id,
               "run_id": ti.run_id, "task_id": ti.task_id, "map_index": ti.map_index,
@@ -393,7 +396,10 @@ def _params(plan: Mapping[str, Any]) -> PipelineParams:
 
 
 def _absolute(path: str | Path | None) -> str | None:
-    if path is None:
-        return None
+    """A path from the project folder; a bucket URL as it is."""
+    from pipeline.publish.storage import is_remote  # cheap at parse time: see the docstring
+
+    if path is None or is_remote(path):
+        return None if path is None else str(path)
     path = Path(path).expanduser()
     return str(path if path.is_absolute() else PROJECT_DIR / path)

@@ -194,7 +194,7 @@ def write_record(record: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def base_record(command: str, out: Path, start: str | None, end: str | None,
+def base_record(command: str, out: Path | str, start: str | None, end: str | None,
                 seconds: float) -> dict[str, Any]:
     """What every record says, however the command ended."""
     return {"command": command, "out": str(out), "start": start, "end": end,

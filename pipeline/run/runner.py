@@ -30,12 +30,14 @@ from typing import TYPE_CHECKING, Any
 from pipeline.detection.scoring import record_verdicts, score_clusters
 from pipeline.detection.statistics import compute_statistics
 from pipeline.features.features import build_day_features, create_feature_views
+from pipeline.ingest.accounts import ACCOUNTS_SNAPSHOT
 from pipeline.ingest.adapters import extract_spend_logs, redact_url
 from pipeline.ingest.ingest import IngestResult, check_inputs, ingest
 from pipeline.linking.linking import LinkResult, link_accounts
 from pipeline.progress import Progress, Steps
 from pipeline.publish.manifest import ledger_inputs, prune_validation, write_manifest
 from pipeline.publish.publication import Published, publish, run_stamp
+from pipeline.publish.storage import held, locate, pull_files, push_files
 from pipeline.registry import FEATURE_TABLES, RUNS, WINDOW_TABLES
 from pipeline.settings import IngestParams, PipelineParams
 from pipeline.version import code_version
@@ -43,7 +45,7 @@ from pipeline.warehouse import (
     DB_NAME,
     connect,
     describe_objects,
-    output_lock,
+    partition_path,
     remove_dead_temp_files,
     table_ddl,
 )
@@ -73,6 +75,10 @@ class RunRequest:
     source: str | None = None
     """A ``postgresql://`` URL to read LiteLLM's spend logs from into ``logs`` (then
     ``source_folder(out)``) before the ingest; None reads ``logs`` as it is."""
+    remote: str | None = None
+    """The ``s3://bucket/prefix`` the output is published to; ``out`` is then the local
+    working folder the stages write (``pipeline.publish.storage``). None: ``out`` is the
+    output folder itself."""
 
     def to_dict(self) -> dict[str, str | None]:
         """Plain strings, for Airflow params and XCom (tasks pass paths, not frames); the
@@ -84,7 +90,10 @@ class RunRequest:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> RunRequest:
-        return cls(logs=Path(values["logs"]), out=Path(values["out"]),
+        """A request from ``to_dict`` or a DAG's plan, whose ``out`` may be a bucket URL."""
+        out, remote = locate(values["out"])
+        return cls(logs=Path(values["logs"]), out=out,
+                   remote=remote or values.get("remote") or None,
                    start=date.fromisoformat(str(values["start"])),
                    end=date.fromisoformat(str(values["end"])),
                    accounts=Path(values["accounts"]) if values.get("accounts") else None,
@@ -167,9 +176,17 @@ def ingest_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
 
 
 def day_task(request: RunRequest, params: PipelineParams, day: date,
-             steps: Steps | None = None) -> list[Path]:
-    """One day's compact tables. No lock and no database: days run side by side."""
-    return build_day_features(request.out, day, params=params.features, steps=steps)
+             steps: Steps | None = None, *, locked: bool = False) -> list[Path]:
+    """One day's compact tables. No lock and no database: days run side by side. With a
+    bucket output and no caller holding it (``locked``), the day's requests come from the
+    bucket and its tables go back to it, so a day runs on any machine."""
+    if request.remote is None or locked:
+        return build_day_features(request.out, day, params=params.features, steps=steps)
+    pull_files(request.out, request.remote,
+               [partition_path(Path(), "requests", day).as_posix(), ACCOUNTS_SNAPSHOT])
+    written = build_day_features(request.out, day, params=params.features, steps=steps)
+    push_files(request.out, request.remote, written)
+    return written
 
 
 def window_task(request: RunRequest, params: PipelineParams, *, run_id: str | None = None,
@@ -224,7 +241,7 @@ def run_pipeline(request: RunRequest, params: PipelineParams | None = None,
         ingested = ingest_task(request, params, run_id=run_id, progress=progress, locked=True)
         steps = Steps(progress, "per-day tables", len(ingested.days) * len(FEATURE_TABLES))
         for day in ingested.days:
-            day_task(request, params, day, steps)
+            day_task(request, params, day, steps, locked=True)
         steps.end()
         window = window_task(request, params, run_id=run_id, progress=progress, locked=True)
         return RunResult(run_id=run_id, ingest=ingested, window=window)
@@ -253,8 +270,9 @@ def publish_run(db: Any, request: RunRequest, params: PipelineParams, run_id: st
 @contextmanager
 def _ledgered(command: str, request: RunRequest, params: PipelineParams, run_id: str | None,
               locked: bool) -> Iterator[str]:
-    """Lock the output folder (unless the caller holds it) and record the run's start and
-    its outcome, failed or not. A task inside a run shares the run's id and ledger row."""
+    """Hold the output (unless the caller holds it: a folder's lock, or a bucket's lock and
+    working folder, ``storage.held``) and record the run's start and its outcome, failed
+    or not. A task inside a run shares the run's id and ledger row."""
     # A database source's folder is made under the lock; until then the working folder
     # stands in for it, so the range and the accounts file are still checked first.
     check_inputs(request.logs if request.source is None else Path.cwd(), request.start,
@@ -267,7 +285,7 @@ def _ledgered(command: str, request: RunRequest, params: PipelineParams, run_id:
                             default=str)
     holder = {"run_id": run_id, "command": command,
               "started_at": datetime.now(UTC).isoformat()}
-    with nullcontext() if locked else output_lock(request.out, holder):
+    with nullcontext() if locked else held(request.out, request.remote, holder):
         _settle_abandoned(request.out, run_id)
         _write_run(request.out, run_id, command, parameters, "running", None)
         try:
