@@ -33,8 +33,9 @@ DAY_MEMORY_SHARE = 0.125
 of the machine's memory (an eighth: 3 GiB of 24), within ``DAY_MEMORY_BOUNDS``. A day of
 the public case's volume then spills its MinHash bands to disk rather than hold 9.6 GiB,
 and days built in parallel processes still fit beside each other and the window stage.
-Constants rather than settings: a run records every setting, and how much memory a day
-may use changes none of its bytes."""
+Constants rather than settings: a run records every setting in its manifest, where a
+value taken from the machine would make the same run's record differ between machines,
+and how much memory a day may use changes none of its bytes."""
 DAY_MEMORY_BOUNDS = (1 << 30, 4 << 30)
 """Least and most bytes ``DAY_MEMORY_SHARE`` gives: below 1 GiB the day's queries would
 spill what fits anywhere; above 4 GiB a large machine keeps buffers it does not need."""
