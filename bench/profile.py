@@ -25,8 +25,7 @@ def run_table(out: Path, day: date, table: str, profile: Path) -> int:
     from pipeline.warehouse import atomic_copy, partition_path, sql_text
 
     params = FeatureParams()
-    con = open_day(out, day, params)
-    try:
+    with open_day(out, day, params) as con:
         query = sql_text(table)
         values = {k: v for k, v in params.sql_parameters(day).items() if f"${k}" in query}
         con.execute("SET enable_profiling = 'json'")
@@ -34,8 +33,6 @@ def run_table(out: Path, day: date, table: str, profile: Path) -> int:
         atomic_copy(con, query, values, partition_path(out, table, day))
         con.execute("SET enable_profiling = 'no_output'")
         return con.execute("SELECT count(*) FROM requests").fetchall()[0][0]
-    finally:
-        con.close()
 
 
 def _operators(node: dict[str, Any]) -> list[dict[str, Any]]:

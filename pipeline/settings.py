@@ -28,6 +28,18 @@ Count = Annotated[int, Field(ge=0)]
 AtLeastOne = Annotated[int, Field(ge=1)]
 AtLeastTwo = Annotated[int, Field(ge=2)]
 
+DAY_MEMORY_SHARE = 0.125
+"""The per-day tables' DuckDB memory ceiling when no ``memory_limit`` is given: this share
+of the machine's memory (an eighth: 3 GiB of 24), within ``DAY_MEMORY_BOUNDS``. A day of
+the public case's volume then spills its MinHash bands to disk rather than hold 9.6 GiB,
+and days built in parallel processes still fit beside each other and the window stage.
+Constants rather than settings: a run records every setting in its manifest, where a
+value taken from the machine would make the same run's record differ between machines,
+and how much memory a day may use changes none of its bytes."""
+DAY_MEMORY_BOUNDS = (1 << 30, 4 << 30)
+"""Least and most bytes ``DAY_MEMORY_SHARE`` gives: below 1 GiB the day's queries would
+spill what fits anywhere; above 4 GiB a large machine keeps buffers it does not need."""
+
 _BOUNDS = {"greater_than_equal": "at least {ge:g}", "less_than_equal": "at most {le:g}",
            "greater_than": "more than {gt:g}", "less_than": "less than {lt:g}"}
 _TYPES = {"int": "a whole number", "float": "a number", "bool": "true or false",
@@ -102,7 +114,7 @@ class IngestParams(Settings):
 class FeatureParams(Settings):
     """Settings of the per-day tables; the defaults are the nightly run's.
 
-    Only the first three change what is written; the last two only how DuckDB runs.
+    The last two change only how DuckDB runs, never what is written.
     """
 
     failover_seconds: Positive = 10.0
@@ -136,7 +148,19 @@ class FeatureParams(Settings):
     threads: AtLeastOne | None = None
     """DuckDB threads; None uses every core. Lower it when days build in parallel."""
     memory_limit: str | None = None
-    """DuckDB memory ceiling (e.g. "4GB"); None is DuckDB's default (80% of RAM)."""
+    """DuckDB memory ceiling (e.g. "4GB"), beyond which a day's queries spill to a
+    temporary folder in the output folder; None takes ``DAY_MEMORY_SHARE`` of the
+    machine's memory (``day_memory_limit``)."""
+
+    def day_memory_limit(self, machine_bytes: int) -> str:
+        """DuckDB's memory ceiling for a day's tables on a machine of ``machine_bytes``:
+        ``memory_limit`` when given, else ``DAY_MEMORY_SHARE`` of the machine within
+        ``DAY_MEMORY_BOUNDS``. Without a ceiling DuckDB takes 80% of the machine and never
+        spills, so one table's buffers (the MinHash bands) made the whole run's peak."""
+        if self.memory_limit:
+            return self.memory_limit
+        low, high = DAY_MEMORY_BOUNDS
+        return f"{min(max(int(machine_bytes * DAY_MEMORY_SHARE), low), high) >> 20}MiB"
 
     def sql_parameters(self, day: date) -> dict[str, object]:
         """The bound parameters the SQL files take, by name without the ``$``."""

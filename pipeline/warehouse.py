@@ -119,6 +119,31 @@ def connect(database: Path | str = ":memory:", *, threads: int | None = None,
     return con
 
 
+def machine_memory_bytes() -> int:
+    """The memory this process's machine has: physical memory, or the container's limit
+    (cgroup v2 ``memory.max``) when that is lower, since a ceiling set from the physical
+    memory inside a smaller container would be killed before it spills."""
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text(encoding="ascii").strip()
+    except OSError:
+        return physical
+    return min(physical, int(limit)) if limit.isdigit() else physical
+
+
+@contextmanager
+def spill_folder(out: Path, name: str) -> Iterator[Path]:
+    """A folder in ``out`` for DuckDB to spill to, removed afterwards. In the output folder
+    rather than the system's temporary folder, which may be memory itself; named like
+    ``_temp_path`` so that ``remove_dead_temp_files`` removes a killed process's."""
+    folder = _temp_path(out / name)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @contextmanager
 def output_lock(out: Path, holder: dict[str, str]) -> Iterator[None]:
     """Hold the output folder for one run; a second run is refused, naming the first.

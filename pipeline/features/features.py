@@ -20,6 +20,8 @@ database and calls ``accounts.export_accounts`` and ``create_feature_views``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -37,7 +39,9 @@ from pipeline.warehouse import (
     create_partition_view,
     empty_columns,
     glob_literal,
+    machine_memory_bytes,
     partition_path,
+    spill_folder,
     sql_text,
 )
 
@@ -51,10 +55,9 @@ def build_day_features(out: Path, day: date, *, params: FeatureParams | None = N
     for it); a partition with no rows gives empty, typed partitions.
     """
     params = params or FeatureParams()
-    con = open_day(out, day, params)
-    try:
-        values = params.sql_parameters(day)
-        written = []
+    values = params.sql_parameters(day)
+    written = []
+    with open_day(out, day, params) as con:
         for table in FEATURE_TABLES:
             if steps is not None:
                 steps.next(f"{day} {table.name}")
@@ -63,22 +66,30 @@ def build_day_features(out: Path, day: date, *, params: FeatureParams | None = N
             atomic_copy(con, query, {k: v for k, v in values.items() if f"${k}" in query},
                         target)
             written.append(target)
-        return written
-    finally:
-        con.close()
+    return written
 
 
-def open_day(out: Path, day: date, params: FeatureParams) -> duckdb.DuckDBPyConnection:
+@contextmanager
+def open_day(out: Path, day: date, params: FeatureParams) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection with a day's inputs, as its tables are built on it: the day's requests
-    partition as ``requests`` and the accounts snapshot as ``accounts``. Public so that the
+    partition as ``requests`` and the accounts snapshot as ``accounts``; closed, and its
+    spill folder removed, on leaving. Memory is bounded (``FeatureParams.day_memory_limit``)
+    and what passes the bound spills to a folder in ``out``: DuckDB's default, 80% of the
+    machine and no spilling, let one table's buffers take 9.6 GiB. Public so that the
     benchmark's profile (``bench/profile.py``) runs each table's query as a build does."""
     source = partition_path(out, "requests", day)
     if not source.is_file():
         raise ForensicsError(f"no requests partition for {day} under {out}; ingest it first")
-    con = connect(threads=params.threads, memory_limit=params.memory_limit)
-    con.read_parquet(glob_literal(source)).create_view("requests")
-    _create_accounts_input(con, out / ACCOUNTS_SNAPSHOT)
-    return con
+    with spill_folder(out, f"spill-{day}") as spill:
+        con = connect(threads=params.threads,
+                      memory_limit=params.day_memory_limit(machine_memory_bytes()))
+        try:
+            con.execute("SET temp_directory = $dir", {"dir": str(spill)})
+            con.read_parquet(glob_literal(source)).create_view("requests")
+            _create_accounts_input(con, out / ACCOUNTS_SNAPSHOT)
+            yield con
+        finally:
+            con.close()
 
 
 def _create_accounts_input(con: duckdb.DuckDBPyConnection, snapshot: Path) -> None:

@@ -5,19 +5,23 @@
 -- prompt, disguised", and the hour keeps it to prompts sent close together: researchers
 -- who run the same benchmark on different days share bands but not band-hours, while an
 -- operator re-sampling one prompt across accounts does it within minutes. One-permutation MinHash (one hash per shingle, the minimum kept per
--- bin) keeps it to one pass over the shingles, in SQL, with no per-row Python.
+-- bin) keeps it to one pass over the shingles, in SQL, with no per-row Python. The
+-- signature is made once per prompt_hash, from its least text: the same text on every
+-- run (a hash derived from the text is shared only by texts that differ in white space,
+-- which the words ignore). Each shingle is hashed where it is made, so the day's shingles
+-- are held as 8-byte numbers rather than as strings.
 -- Input: requests (one day). Parameters: $bins, $rows_per_band, $min_words.
 WITH prompts AS (
-    SELECT account_id, prompt_hash, date_trunc('hour', ts) AS hour_at,
-        any_value(prompt_text) AS prompt_text, count(*) AS request_count
+    SELECT account_id, prompt_hash, date_trunc('hour', ts) AS hour_at, count(*) AS request_count
     FROM requests
     WHERE prompt_text IS NOT NULL AND prompt_hash IS NOT NULL
     GROUP BY account_id, prompt_hash, hour_at
 ),
 
 texts AS (
-    SELECT prompt_hash, any_value(prompt_text) AS prompt_text
-    FROM prompts
+    SELECT prompt_hash, min(prompt_text) AS prompt_text
+    FROM requests
+    WHERE prompt_text IS NOT NULL AND prompt_hash IS NOT NULL
     GROUP BY prompt_hash
 ),
 
@@ -39,13 +43,13 @@ shingles AS (
     SELECT
         prompt_hash,
         unnest(list_transform(range(1, len(w) - 1),
-            lambda i: w[i] || ' ' || w[i + 1] || ' ' || w[i + 2])) AS shingle
+            lambda i: hash(w[i] || ' ' || w[i + 1] || ' ' || w[i + 2]))) AS shingle_hash
     FROM words
     WHERE len(w) >= $min_words
 ),
 
 bins AS (
-    SELECT prompt_hash, hash(shingle) % $bins AS bin, min(hash(shingle) // $bins) AS low
+    SELECT prompt_hash, shingle_hash % $bins AS bin, min(shingle_hash // $bins) AS low
     FROM shingles
     GROUP BY ALL
 ),

@@ -4,16 +4,31 @@
 -- fixed lexicon's rules that a prompt matches (macro prompt_capability in macros.sql,
 -- documented in the README); prompts without text are 'unknown' (hashes-only logs).
 -- Input: requests (one day).
-WITH classified AS (
+-- The lexicon's regular expressions are the day's costliest step, and a day's requests
+-- repeat their prompts: they run once per distinct prompt text (no text is one more),
+-- joined back to the requests (by the exact text: prompt_hash folds white space, which the
+-- length counts).
+WITH texts AS (
+    SELECT DISTINCT prompt_text
+    FROM requests
+),
+
+classified_texts AS (
     SELECT
-        account_id,
+        prompt_text,
         prompt_capability(prompt_text) AS capability,
         prompt_text IS NOT NULL AND prompt_elicits_reasoning(prompt_text) AS elicits_reasoning,
         length(prompt_text) AS prompt_chars,
         prompt_text IS NOT NULL AND regexp_matches(prompt_text,
             '[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Cyrillic}\p{Arabic}\p{Devanagari}\p{Thai}\p{Greek}\p{Hebrew}]')
             AS non_latin
-    FROM requests
+    FROM texts
+),
+
+classified AS (
+    SELECT r.account_id, t.capability, t.elicits_reasoning, t.prompt_chars, t.non_latin
+    FROM requests AS r
+    JOIN classified_texts AS t ON r.prompt_text IS NOT DISTINCT FROM t.prompt_text
 ),
 
 final AS (

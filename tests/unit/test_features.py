@@ -18,7 +18,12 @@ import pytest
 
 from pipeline import warehouse
 from pipeline.errors import ForensicsError
-from pipeline.features.features import FeatureParams, build_day_features, create_feature_views
+from pipeline.features.features import (
+    FeatureParams,
+    build_day_features,
+    create_feature_views,
+    open_day,
+)
 from pipeline.ingest.accounts import ACCOUNTS_SNAPSHOT, export_accounts
 from pipeline.registry import ACCOUNT_COLUMNS, FEATURE_TABLES, TABLES
 
@@ -124,6 +129,19 @@ def test_days_build_independently_without_the_database(tmp_path):
     assert not (out / warehouse.DB_NAME).exists()
 
 
+def test_a_day_runs_under_a_memory_ceiling_spilling_into_the_output_folder(tmp_path):
+    out = tmp_path / "out"
+    write_requests(out, [request_row(1, "10:00:00", "a")])
+    with open_day(out, DAY, FeatureParams(memory_limit="512MiB")) as con:
+        limit, spill = con.execute("SELECT current_setting('memory_limit'), "
+                                   "current_setting('temp_directory')").fetchone()
+        assert limit == "512.0 MiB"
+        assert Path(spill).parent == out and Path(spill).is_dir()
+    assert not Path(spill).exists()
+    build_day_features(out, DAY)
+    assert not list(out.glob(".spill-*"))
+
+
 def test_a_day_without_a_requests_partition_is_refused(tmp_path):
     with pytest.raises(ForensicsError, match="no requests partition"):
         build_day_features(tmp_path / "out", DAY)
@@ -137,8 +155,9 @@ def test_nonsense_parameters_are_refused(bad):
         FeatureParams(**bad)
 
 
-@pytest.mark.parametrize("table", ["failover_day", "prompt_pair_day"])
-def test_pair_tables_join_on_equality_never_a_cross_product(tmp_path, table):
+@pytest.mark.parametrize("table", ["failover_day", "prompt_pair_day", "account_template_day",
+                                   "account_capability_day"])
+def test_joins_stay_equality_joins_never_a_cross_product(tmp_path, table):
     con = warehouse.connect()
     try:
         path = write_requests(tmp_path, [request_row(1, "10:00:00", "a", status=429)])

@@ -61,3 +61,9 @@ def test_a_default_given_explicitly_is_the_same_value_of_the_same_type():
             given = getattr(kind(**{name: value}), name)
             assert (given, type(given)) == (value, type(value)), f"{kind.__name__}.{name}"
 
+
+
+@pytest.mark.parametrize("machine_gib,limit", [(24, "3072MiB"), (2, "1024MiB"), (256, "4096MiB")])
+def test_a_days_memory_ceiling_is_a_share_of_the_machine_within_its_bounds(machine_gib, limit):
+    assert FeatureParams().day_memory_limit(machine_gib << 30) == limit
+    assert FeatureParams(memory_limit="6GB").day_memory_limit(machine_gib << 30) == "6GB"
