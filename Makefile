@@ -56,7 +56,7 @@ eval: $(STAMP)
 
 ## Re-resolve the lock after changing dependencies in pyproject.toml (needs uv).
 lock:
-	uv pip compile pyproject.toml --group dev --python-version 3.11 --universal \
+	uv pip compile pyproject.toml --group dev --extra cluster --python-version 3.11 --universal \
 		--generate-hashes --quiet -o requirements.lock
 
 clean:
