@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 OUT ?= out
 
-.PHONY: demo test test-fast lint bench eval lock clean
+.PHONY: demo test test-fast lint bench eval lock clean cluster-up cluster-down cluster-status
 
 $(STAMP): requirements.lock pyproject.toml
 	rm -f $(VENV)/.installed-*
@@ -53,6 +53,18 @@ SWEEP ?= 20
 EVAL ?= eval
 eval: $(STAMP)
 	$(BIN)/forensics evaluate --sweep $(SWEEP) --out $(EVAL)
+
+## A multi-worker Airflow on this machine (CeleryExecutor, PostgreSQL, Redis, api-server,
+## scheduler, dag-processor, two Celery workers; state in .cluster/ or CLUSTER_DIR):
+## cluster/cluster.sh, and the README's "Running on several workers (Celery)".
+cluster-up: $(STAMP)
+	VENV_BIN=$(CURDIR)/$(BIN) cluster/cluster.sh up
+
+cluster-down:
+	VENV_BIN=$(CURDIR)/$(BIN) cluster/cluster.sh down
+
+cluster-status:
+	VENV_BIN=$(CURDIR)/$(BIN) cluster/cluster.sh status
 
 ## Re-resolve the lock after changing dependencies in pyproject.toml (needs uv).
 lock:
