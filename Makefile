@@ -9,7 +9,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 OUT ?= out
 
-.PHONY: demo test test-fast lint bench eval lock clean cluster-up cluster-down cluster-status
+.PHONY: demo test test-fast test-cluster lint bench eval lock clean cluster-up cluster-down \
+	cluster-status
 
 $(STAMP): requirements.lock pyproject.toml
 	rm -f $(VENV)/.installed-*
@@ -37,6 +38,12 @@ test: $(STAMP)
 FAST_TMP := $(if $(wildcard /dev/shm/.),/dev/shm/forensics-test-fast-$(shell printf %s "$(CURDIR)" | cksum | cut -d' ' -f1))
 test-fast: $(STAMP)
 	$(BIN)/pytest tests/unit tests/golden tests/rules $(if $(FAST_TMP),--basetemp=$(FAST_TMP) && rm -rf $(FAST_TMP))
+
+## The cluster tier (not in make test nor CI): starts the cluster of cluster-up in a
+## temporary folder with an S3 server, runs rerun_range over a simulated week on its two
+## workers, compares the bytes with forensics run, and stops it. About 3 minutes.
+test-cluster: $(STAMP)
+	$(BIN)/pytest tests/cluster --cluster -rP
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

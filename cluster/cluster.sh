@@ -145,25 +145,29 @@ descendants() {  # PID: its children, theirs, and so on
     done
 }
 
-stop() {  # NAME: TERM the process, its group and its descendants; KILL what is left after 30 s
-    local name=$1 pid procs p i
-    pid=$(pid_of "$name")
-    if [ -z "$pid" ]; then rm -f "$PIDS/$name.pid"; return; fi
-    procs="$pid $(descendants "$pid")"
-    kill -TERM -- "-$pid" 2>/dev/null || true
+stop() {  # NAME...: TERM each process, its group and its descendants, all at once; KILL
+    # what is left after 30 s (a Celery worker first finishes the task it runs)
+    local name pid procs="" stopped="" p i alive=""
+    for name in "$@"; do
+        pid=$(pid_of "$name")
+        [ -n "$pid" ] || { rm -f "$PIDS/$name.pid"; continue; }
+        procs="$procs $pid $(descendants "$pid" | tr '\n' ' ')"
+        stopped="$stopped $name($pid)"
+        kill -TERM -- "-$pid" 2>/dev/null || true
+    done
     for p in $procs; do kill -TERM "$p" 2>/dev/null || true; done
     for i in $(seq 60); do
         alive=""
-        for p in $procs; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
+        for p in $procs; do if kill -0 "$p" 2>/dev/null; then alive="$alive $p"; fi; done
         [ -z "$alive" ] && break
         sleep 0.5
     done
     if [ -n "$alive" ]; then
-        say "$name: killing$alive (still running after 30 s)"
+        say "killing$alive (still running after 30 s)"
         for p in $alive; do kill -KILL "$p" 2>/dev/null || true; done
     fi
-    rm -f "$PIDS/$name.pid"
-    say "$name stopped (pid $pid)"
+    for name in "$@"; do rm -f "$PIDS/$name.pid"; done
+    if [ -n "$stopped" ]; then say "stopped$stopped"; fi
 }
 
 # --- the services --------------------------------------------------------------------------
@@ -172,7 +176,12 @@ start_postgres() {
     local bin data=$CLUSTER_DIR/pg/data run=$CLUSTER_DIR/pg/run
     bin=$(pg_bin)
     mkdir -p "$run"
-    if [ "$(id -u)" = 0 ]; then chown -R postgres: "$CLUSTER_DIR/pg"; fi
+    if [ "$(id -u)" = 0 ]; then
+        runuser -u postgres -- test -x "$CLUSTER_DIR" || die "the postgres user (the server" \
+            "refuses to run as root) cannot enter $CLUSTER_DIR: pick a CLUSTER_DIR whose" \
+            "folders others may enter (chmod o+x)"
+        chown -R postgres: "$CLUSTER_DIR/pg"
+    fi
     if [ ! -s "$data/PG_VERSION" ]; then
         local pw=$CLUSTER_DIR/pg/.pw
         (umask 077; echo "$PG_PASSWORD" > "$pw")
@@ -197,10 +206,15 @@ start_postgres() {
 }
 
 stop_postgres() {
-    local data=$CLUSTER_DIR/pg/data
+    local data=$CLUSTER_DIR/pg/data pid i
+    pid=$(pid_of postgres)
     if [ -s "$data/postmaster.pid" ] && as_pg "$(pg_bin)/pg_ctl" -D "$data" status >/dev/null 2>&1; then
         as_pg "$(pg_bin)/pg_ctl" -D "$data" -m fast -w stop >/dev/null
-        say "postgres stopped"
+    fi
+    # pg_ctl returns once the server removed its pid file, a moment before it exits.
+    if [ -n "$pid" ]; then
+        for i in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+        say "postgres stopped (pid $pid)"
     fi
     rm -f "$PIDS/postgres.pid"
 }
@@ -295,9 +309,11 @@ EOF
 }
 
 down() {
-    local name
-    for name in $(cd "$PIDS" 2>/dev/null && ls worker*.pid 2>/dev/null | sed 's/\.pid$//'); do stop "$name"; done
-    for name in dag-processor scheduler api-server redis; do stop "$name"; done
+    # The Airflow services together, then the broker, then the database they all use.
+    # shellcheck disable=SC2046
+    stop $(cd "$PIDS" 2>/dev/null && ls worker*.pid 2>/dev/null | sed 's/\.pid$//') \
+        dag-processor scheduler api-server
+    stop redis
     stop_postgres
     say "stopped (state kept in $CLUSTER_DIR; remove it to start afresh)"
 }
