@@ -6,6 +6,7 @@
 #   cluster/cluster.sh up       start what is not running, wait until healthy, say how to use it
 #   cluster/cluster.sh down     stop everything `up` started (by its pid files); idempotent
 #   cluster/cluster.sh status   what runs, by pid file
+#   cluster/cluster.sh tasks [DAG_ID] [RUN_ID]   a run's tasks and the worker each ran on
 #
 # Everything lives in one folder, CLUSTER_DIR (default .cluster/ in the repository):
 #   env                  the settings (sourced by this script; `source .cluster/env` for the CLI)
@@ -303,7 +304,7 @@ Airflow (CeleryExecutor, $WORKERS workers) is up; state in $CLUSTER_DIR.
   CLI:      source $CLUSTER_DIR/env
   trigger:  airflow dags trigger rerun_range --conf '{"start": "2026-04-01", "end": "2026-04-03", "out": "/tmp/forensics-cluster"}'
             airflow dags unpause nightly_forensics    # the nightly run at 02:00 UTC, from the workers' FORENSICS_* settings
-  which worker ran what:  airflow tasks states-for-dag-run rerun_range RUN_ID   (hostname: worker1, worker2, ...)
+  watch:    cluster/cluster.sh tasks rerun_range    # the latest run's tasks and the worker of each
   stop:     make cluster-down
 EOF
 }
@@ -318,11 +319,38 @@ down() {
     say "stopped (state kept in $CLUSTER_DIR; remove it to start afresh)"
 }
 
+tasks() {  # [DAG_ID] [RUN_ID]: the run's task instances, where each ran (default: the latest run)
+    "$VENV_BIN/python" - "http://127.0.0.1:$API_PORT/api/v2" "${1:-rerun_range}" "${2:-}" <<'PY'
+import json, sys, urllib.parse, urllib.request
+api, dag, run = sys.argv[1:]
+def get(path):
+    with urllib.request.urlopen(f"{api}/{path}", timeout=30) as response:
+        return json.load(response)
+if not run:
+    runs = get(f"dags/{dag}/dagRuns?order_by=-run_after&limit=1")["dag_runs"]
+    if not runs:
+        sys.exit(f"cluster: {dag} has no run")
+    run = runs[0]["dag_run_id"]
+state = get(f"dags/{dag}/dagRuns/{urllib.parse.quote(run, safe='')}")
+print(f"{dag} {run}: {state['state']}, {state['duration'] or 0:.1f} s")
+tis = get(f"dags/{dag}/dagRuns/{urllib.parse.quote(run, safe='')}/taskInstances?limit=1000")
+for ti in sorted(tis["task_instances"], key=lambda t: (t["start_date"] or "~", t["map_index"])):
+    print(f"  {ti['task_id']:<12} {ti.get('rendered_map_index') or '':<11} {ti['state'] or '':<9} "
+          f"{ti['hostname'] or '':<10} {ti['duration'] or 0:6.1f} s")
+PY
+}
+
 status() {
-    local name pid
-    for name in postgres redis api-server scheduler dag-processor $(seq -f 'worker%g' "$WORKERS"); do
+    local name pid workers
+    if compgen -G "$PIDS/worker*.pid" >/dev/null; then
+        workers=$(cd "$PIDS" && ls worker*.pid | sed 's/\.pid$//')
+    else
+        workers=$(seq -f 'worker%g' "$WORKERS")
+    fi
+    for name in postgres redis api-server scheduler dag-processor $workers; do
         pid=$(pid_of "$name")
-        printf '%-14s %s\n' "$name" "${pid:+running (pid $pid)}${pid:-stopped}"
+        if [ -n "$pid" ]; then printf '%-14s running (pid %s)\n' "$name" "$pid"
+        else printf '%-14s stopped\n' "$name"; fi
     done
 }
 
@@ -330,5 +358,6 @@ case "${1:-}" in
     up) up ;;
     down) down ;;
     status) status ;;
-    *) die "usage: $0 up|down|status" ;;
+    tasks) shift; tasks "$@" ;;
+    *) die "usage: $0 up|down|status|tasks [DAG_ID] [RUN_ID]" ;;
 esac
