@@ -114,6 +114,10 @@ export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC="postgresql+psycopg_async://$db
 export AIRFLOW__CELERY__BROKER_URL="redis://:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT/0"
 export AIRFLOW__CELERY__RESULT_BACKEND="db+postgresql+psycopg://$db"
 export AIRFLOW__CELERY__WORKER_CONCURRENCY=$CONCURRENCY
+# A task's supervisor notices that the task's process ended only when it next wakes, up to
+# this many seconds later (default 5), and its Celery slot stays taken meanwhile: a
+# sample day's task works 3 s. At 1, a night's 7 day tasks on 2 workers took 16 s, not 21-26.
+export AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL=1
 export GX_ANALYTICS_ENABLED=False
 EOF
 )
