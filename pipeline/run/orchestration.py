@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import re
+import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -350,8 +351,6 @@ def worker_hostname() -> str:
     FQDN, as Airflow's default. Several Celery workers on one machine (``make
     cluster-up`` starts two) would otherwise all record the same host, and nobody could
     tell from the task instances which worker ran a day."""
-    import socket
-
     return os.environ.get(ENV_WORKER_NAME) or socket.getfqdn()
 
 
