@@ -116,7 +116,8 @@ export AIRFLOW__CELERY__RESULT_BACKEND="db+postgresql+psycopg://$db"
 export AIRFLOW__CELERY__WORKER_CONCURRENCY=$CONCURRENCY
 # A task's supervisor notices that the task's process ended only when it next wakes, up to
 # this many seconds later (default 5), and its Celery slot stays taken meanwhile: a
-# sample day's task works 3 s. At 1, a night's 7 day tasks on 2 workers took 16 s, not 21-26.
+# sample day's task works 3 s. At 1, a simulated week's 7 day tasks on 2 workers took 16 to
+# 17 s, not 21 to 26.
 export AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL=1
 export GX_ANALYTICS_ENABLED=False
 EOF
@@ -324,7 +325,12 @@ down() {
 }
 
 tasks() {  # [DAG_ID] [RUN_ID]: the run's task instances, where each ran (default: the latest run)
-    "$VENV_BIN/python" - "http://127.0.0.1:$API_PORT/api/v2" "${1:-rerun_range}" "${2:-}" <<'PY'
+    local port=$API_PORT
+    # The port the running cluster was started with, unless one is given.
+    if [ -z "${CLUSTER_API_PORT:-}" ] && [ -s "$CLUSTER_DIR/env" ]; then
+        port=$(sed -n 's/^export AIRFLOW__API__PORT=//p' "$CLUSTER_DIR/env")
+    fi
+    "$VENV_BIN/python" - "http://127.0.0.1:$port/api/v2" "${1:-rerun_range}" "${2:-}" <<'PY'
 import json, sys, urllib.parse, urllib.request
 api, dag, run = sys.argv[1:]
 def get(path):
