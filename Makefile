@@ -9,7 +9,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 OUT ?= out
 
-.PHONY: demo test test-fast lint bench eval lock clean
+.PHONY: demo test test-fast test-cluster lint bench eval lock clean cluster-up cluster-down \
+	cluster-status
 
 $(STAMP): requirements.lock pyproject.toml
 	rm -f $(VENV)/.installed-*
@@ -43,6 +44,12 @@ FAST_TMP := $(if $(wildcard /dev/shm/.),/dev/shm/forensics-test-fast-$(shell pri
 test-fast: $(STAMP)
 	$(BIN)/pytest $(XDIST) tests/unit tests/golden tests/rules $(if $(FAST_TMP),--basetemp=$(FAST_TMP) && rm -rf $(FAST_TMP))
 
+## The cluster tier (not in make test nor CI): starts the cluster of cluster-up in a
+## temporary folder with an S3 server, runs rerun_range over a simulated week on its two
+## workers, compares the bytes with forensics run, and stops it. About 3 minutes.
+test-cluster: $(STAMP)
+	$(BIN)/pytest tests/cluster --cluster -rP
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
@@ -59,9 +66,21 @@ EVAL ?= eval
 eval: $(STAMP)
 	$(BIN)/forensics evaluate --sweep $(SWEEP) --out $(EVAL)
 
+## A multi-worker Airflow on this machine (CeleryExecutor, PostgreSQL, Redis, api-server,
+## scheduler, dag-processor, two Celery workers; state in .cluster/ or CLUSTER_DIR):
+## cluster/cluster.sh, and the README's "Running on several workers (Celery)".
+cluster-up: $(STAMP)
+	VENV_BIN=$(CURDIR)/$(BIN) cluster/cluster.sh up
+
+cluster-down:
+	VENV_BIN=$(CURDIR)/$(BIN) cluster/cluster.sh down
+
+cluster-status:
+	VENV_BIN=$(CURDIR)/$(BIN) cluster/cluster.sh status
+
 ## Re-resolve the lock after changing dependencies in pyproject.toml (needs uv).
 lock:
-	uv pip compile pyproject.toml --group dev --python-version 3.11 --universal \
+	uv pip compile pyproject.toml --group dev --extra cluster --python-version 3.11 --universal \
 		--generate-hashes --quiet -o requirements.lock
 
 clean:

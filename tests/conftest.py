@@ -47,11 +47,28 @@ STAGE_FIXTURES = frozenset({"sample_demo", "sample_run", "clean_run", "nights", 
 tmpfs): a test that needs one, directly or through another fixture, is not a fast test."""
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--cluster", action="store_true",
+                     help="also collect tests/cluster: the multi-worker Airflow of make "
+                          "cluster-up, started and stopped for real (make test-cluster)")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """``tests/cluster`` starts a whole cluster (PostgreSQL, Redis, Airflow's services and
+    two Celery workers): only ``make test-cluster`` (``--cluster``) collects it."""
+    if collection_path == TESTS / "cluster" and not config.getoption("--cluster"):
+        return True
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the slow tiers, and refuse a fast-tier test that runs a whole stage: it would
-    slow every edit's loop, so it belongs in ``tests/integration``."""
+    slow every edit's loop, so it belongs in ``tests/integration``. A cluster test named
+    on the command line without ``--cluster`` is skipped, not run."""
     for item in items:
         tier = Path(str(item.fspath)).resolve().relative_to(TESTS).parts[0]
+        if tier == "cluster" and not config.getoption("--cluster"):
+            item.add_marker(pytest.mark.skip(reason="starts a cluster: make test-cluster"))
         if tier not in FAST_TIERS:
             item.add_marker(pytest.mark.slow)
         elif stages := STAGE_FIXTURES & set(getattr(item, "fixturenames", ())):

@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import re
+import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -53,6 +54,7 @@ ENV_LOGS = "FORENSICS_LOGS_DIR"
 ENV_ACCOUNTS = "FORENSICS_ACCOUNTS"
 ENV_OUT = "FORENSICS_OUT_DIR"
 ENV_SIGNING_KEY = "FORENSICS_SIGNING_KEY"
+ENV_WORKER_NAME = "FORENSICS_WORKER_NAME"
 DEFAULT_LOGS = SAMPLE_DIR / "logs"
 DEFAULT_ACCOUNTS = SAMPLE_DIR / "accounts.csv"
 DEFAULT_OUT = PROJECT_DIR / "out"
@@ -341,6 +343,15 @@ def record_failure(context: Mapping[str, Any]) -> Path:
     log.error("task %s of %s failed for good (%s); recorded in %s", ti.task_id, ti.run_id,
               record["error"], out / FAILURES_NAME)
     return out / FAILURES_NAME
+
+
+def worker_hostname() -> str:
+    """The host a task instance records (Airflow's ``[core] hostname_callable``):
+    ``FORENSICS_WORKER_NAME`` when the worker's environment sets it, else the machine's
+    FQDN, as Airflow's default. Several Celery workers on one machine (``make
+    cluster-up`` starts two) would otherwise all record the same host, and nobody could
+    tell from the task instances which worker ran a day."""
+    return os.environ.get(ENV_WORKER_NAME) or socket.getfqdn()
 
 
 def task_defaults() -> dict[str, Any]:

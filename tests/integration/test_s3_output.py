@@ -1,12 +1,12 @@
 """Output to S3-compatible storage (issue 17, part 2), against a local S3 server.
 
 The module starts moto's server (``moto_server``, from the lock's development group) on a
-free local port, as its own process, and points the AWS SDK's standard variables at it;
-nothing reaches a real cloud and nothing in the pipeline is mocked. The sample runs into
-``s3://forensics/...`` through ``forensics run`` (a subprocess, as an operator runs it) and
-through the Airflow task functions, each task with a working folder of its own as on
-separate machines; what the bucket then holds is compared, byte for byte, with the
-session's local run of the same input (``sample_run``).
+free local port, as its own process (``tests/s3_server.py``), and points the AWS SDK's
+standard variables at it; nothing reaches a real cloud and nothing in the pipeline is
+mocked. The sample runs into ``s3://forensics/...`` through ``forensics run`` (a
+subprocess, as an operator runs it) and through the Airflow task functions, each task with
+a working folder of its own as on separate machines; what the bucket then holds is
+compared, byte for byte, with the session's local run of the same input (``sample_run``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import boto3
 import pytest
 
 from pipeline import SAMPLE_DIR
@@ -32,73 +31,22 @@ from pipeline.run import orchestration as orch
 from pipeline.warehouse import DB_NAME, LOCK_NAME
 
 from conftest import query
+from s3_server import NOT_PUBLISHED, bucket_objects, moto_server, published_files, s3_client
 
 BIN = Path(sys.executable).parent
 SAMPLE_ARGS = ["--logs", str(SAMPLE_DIR / "logs"), "--accounts",
                str(SAMPLE_DIR / "accounts.csv"), "--start", "2026-04-01", "--end", "2026-04-03"]
-NOT_PUBLISHED = {DB_NAME, LOCK_NAME, "task_failures.jsonl"}
 
 
 @pytest.fixture(scope="module")
 def s3_env() -> Iterator[dict[str, str]]:
-    """A moto S3 server on a free port for the module; the variables that point boto3 at
-    it (fake credentials: the server accepts any)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([BIN / "moto_server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("moto_server did not start") from None
-                time.sleep(0.2)
-        _client(env).create_bucket(Bucket="forensics")
+    """A moto S3 server on a free port for the module (``s3_server.moto_server``)."""
+    with moto_server() as env:
         yield env
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def _client(env: dict[str, str]):
-    return boto3.session.Session(
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        region_name=env["AWS_DEFAULT_REGION"]).client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
-
-
-def _objects(env: dict[str, str], prefix: str) -> dict[str, bytes]:
-    """Every object under ``prefix/``, by its path under the output, with its bytes."""
-    client = _client(env)
-    pages = client.get_paginator("list_objects_v2").paginate(Bucket="forensics",
-                                                             Prefix=f"{prefix}/")
-    keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
-    return {key[len(prefix) + 1:]: client.get_object(Bucket="forensics", Key=key)["Body"].read()
-            for key in keys}
-
-
-def _published(local: Path) -> dict[str, bytes]:
-    """What a local output folder publishes, as the bucket holds it: every file but the
-    database, the lock and the validation pages (a run's own), and each link's files under
-    the link's path."""
-    found = {}
-    for folder, _, names in os.walk(local, followlinks=True):
-        for name in names:
-            rel = (Path(folder) / name).relative_to(local)
-            if rel.parts[0] != "validation" and name not in NOT_PUBLISHED:
-                found[rel.as_posix()] = (local / rel).read_bytes()
-    return found
 
 
 def _assert_same_publication(objects: dict[str, bytes], local: Path) -> None:
-    expected = _published(local)
+    expected = published_files(local)
     got = {k: v for k, v in objects.items()
            if k.split("/")[0] != "validation" and k not in NOT_PUBLISHED}
     assert sorted(got) == sorted(expected)
@@ -115,7 +63,7 @@ def test_a_run_into_a_bucket_publishes_a_local_runs_bytes_and_a_second_run_is_re
     started = time.monotonic()
     first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
-    client = _client(s3_env)
+    client = s3_client(s3_env)
     while first.poll() is None:
         listed = client.list_objects_v2(Bucket="forensics", Prefix=f"cli/{LOCK_NAME}")
         if listed.get("KeyCount"):
@@ -132,7 +80,7 @@ def test_a_run_into_a_bucket_publishes_a_local_runs_bytes_and_a_second_run_is_re
     assert "s3://forensics/cli is in use by another run (pid " in second.stderr
     assert f"run_id {holder}, command run" in second.stderr
     assert "; wait for it to finish" in second.stderr
-    objects = _objects(s3_env, "cli")
+    objects = bucket_objects(s3_env, "cli")
     assert LOCK_NAME not in objects  # released
     _assert_same_publication(objects, sample_run)
     snapshot = tmp_path / "snapshot" / DB_NAME
@@ -166,7 +114,7 @@ def test_airflow_tasks_on_separate_machines_share_the_bucket(s3_env, sample_run,
     on("window")
     orch.run_window(plan)
 
-    objects = _objects(s3_env, "dag")
+    objects = bucket_objects(s3_env, "dag")
     _assert_same_publication(objects, sample_run)
     window = next((tmp_path / "window").glob("*/out"))
     assert query(window / DB_NAME, "SELECT run_id, status FROM runs ORDER BY run_id") == [
@@ -176,7 +124,7 @@ def test_airflow_tasks_on_separate_machines_share_the_bucket(s3_env, sample_run,
 def test_a_lapsed_lock_is_taken_over_and_a_live_one_refused(s3_env, monkeypatch):
     for name, value in s3_env.items():
         monkeypatch.setenv(name, value)
-    client = _client(s3_env)
+    client = s3_client(s3_env)
     holder = {"run_id": "dead-run", "command": "run", "started_at": "2026-12-01T02:00:00"}
     lapsed = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     client.put_object(Bucket="forensics", Key=f"lease/{LOCK_NAME}",
@@ -190,7 +138,7 @@ def test_a_lapsed_lock_is_taken_over_and_a_live_one_refused(s3_env, monkeypatch)
                            r"run \(pid \d+, host .*, run_id next-run, command run"), \
                 bucket.lease({"run_id": "third", "command": "run", "started_at": "now"}):
             pass
-    assert "lease" not in {k.split("/")[0] for k in _objects(s3_env, "lease")}
+    assert "lease" not in {k.split("/")[0] for k in bucket_objects(s3_env, "lease")}
 
 
 def test_a_missing_bucket_or_an_unreachable_endpoint_is_one_line(s3_env, monkeypatch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta, timezone
@@ -163,3 +164,10 @@ def test_the_findings_event_says_when_a_publication_is_not_valid(tmp_path):
         published=runner.Published(folder=tmp_path / "publications" / "2026-04-01",
                                    previous=None, reused=False, changes=0)))
     assert (valid["publication"], valid["valid"], valid["flagged"]) == ("2026-04-01", True, 1)
+
+
+def test_a_worker_records_its_own_name_as_host_when_it_has_one(monkeypatch):
+    monkeypatch.setenv(orch.ENV_WORKER_NAME, "worker2")
+    assert orch.worker_hostname() == "worker2"
+    monkeypatch.delenv(orch.ENV_WORKER_NAME)
+    assert orch.worker_hostname() == socket.getfqdn()
