@@ -25,11 +25,16 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	$(BIN)/forensics demo --out $(OUT)
 
-## Run the test suite (what CI runs).
+## Run the test suite (what CI runs), on TEST_WORKERS processes (pytest-xdist; 0: in this
+## one). Each test file runs whole on one worker (--dist loadfile), so a module's shared
+## fixture (an Airflow home, a published run) is still built once; the session's sample
+## run is built once per worker.
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadfile
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
 
 ## Unit, golden and rule tests only (no whole stages, no Airflow): the loop while coding.
 ## Their temporary files go to a RAM disk where there is one: they write a few thousand
@@ -37,7 +42,7 @@ test: $(STAMP)
 ## about as much as the tests' own work. Removed after a green run, kept after a red one.
 FAST_TMP := $(if $(wildcard /dev/shm/.),/dev/shm/forensics-test-fast-$(shell printf %s "$(CURDIR)" | cksum | cut -d' ' -f1))
 test-fast: $(STAMP)
-	$(BIN)/pytest tests/unit tests/golden tests/rules $(if $(FAST_TMP),--basetemp=$(FAST_TMP) && rm -rf $(FAST_TMP))
+	$(BIN)/pytest $(XDIST) tests/unit tests/golden tests/rules $(if $(FAST_TMP),--basetemp=$(FAST_TMP) && rm -rf $(FAST_TMP))
 
 ## The cluster tier (not in make test nor CI): starts the cluster of cluster-up in a
 ## temporary folder with an S3 server, runs rerun_range over a simulated week on its two
