@@ -42,6 +42,9 @@ STAGED_COLUMNS: tuple[tuple[str, str], ...] = (
 BATCH_FILES = 1024
 """Small files in one batch at most: few enough that two workers share a folder of them."""
 
+LINE_BATCH_ROWS = 8192
+"""Lines in one Arrow record batch of a block: the unit DuckDB hands to a thread."""
+
 
 def batch_query(staged: str) -> str:
     """A batch's staging query: ``staged`` (the query that stages one file, run over lines
@@ -218,10 +221,15 @@ def _split_lines(blocks: Iterator[bytes]) -> Iterator[pa.Table]:
 
 
 def _decoded(numbers: pa.Array, lines: pa.Array) -> pa.Table:
+    """A block's lines as a table of ``LINE_BATCH_ROWS``-row record batches (slices, no
+    copy): DuckDB scans one Arrow batch on one thread, so a block in one batch was judged
+    on one core while the other sat idle."""
     try:
         text = lines.cast(pa.large_string())
         text.validate(full=True)
         line = pa.nulls(len(lines), pa.large_binary())
     except pa.ArrowInvalid:
         text, line = pa.nulls(len(lines), pa.large_string()), lines
-    return pa.table({"source_line": numbers, "text": text, "line": line})
+    table = pa.table({"source_line": numbers, "text": text, "line": line})
+    return pa.Table.from_batches(table.to_batches(max_chunksize=LINE_BATCH_ROWS),
+                                 table.schema)
