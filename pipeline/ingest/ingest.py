@@ -43,6 +43,7 @@ from pipeline.ingest.staging import (
     Staging,
     batch_lines,
     batch_query,
+    expected_text,
     line_blocks,
     plan_units,
 )
@@ -227,7 +228,7 @@ def _stage_files(con: duckdb.DuckDBPyConnection, files: list[InputFile], folder:
     blocks are staged changes nothing downstream. A unit's error (a damaged archive) is
     raised in path order, as the first file's that failed.
     """
-    staging = Staging(folder, params.staging_memory_bytes)
+    staging = Staging(folder, params.staging_memory_bytes, expected_text(files))
     reading = _Reading(report, sum(f.size_bytes for f in files))
     report("reading logs: listing", 0, reading.total)
     units = plan_units(files, params.block_bytes)
