@@ -44,9 +44,10 @@ FAST_TMP := $(if $(wildcard /dev/shm/.),/dev/shm/forensics-test-fast-$(shell pri
 test-fast: $(STAMP)
 	$(BIN)/pytest $(XDIST) tests/unit tests/golden tests/rules $(if $(FAST_TMP),--basetemp=$(FAST_TMP) && rm -rf $(FAST_TMP))
 
-## The cluster tier (not in make test nor CI): starts the cluster of cluster-up in a
-## temporary folder with an S3 server, runs rerun_range over a simulated week on its two
-## workers, compares the bytes with forensics run, and stops it. About 3 minutes.
+## The cluster tier (not in make test; .ci/run runs it after make test): starts the
+## cluster of cluster-up in a temporary folder with an S3 server, runs rerun_range over a
+## simulated week on its two workers, compares the bytes with forensics run, and stops
+## it. About 3 minutes.
 test-cluster: $(STAMP)
 	$(BIN)/pytest tests/cluster --cluster -rP
 

@@ -161,10 +161,12 @@ class Staging:
         con.execute("CREATE VIEW staged AS " + " UNION ALL BY NAME ".join(parts))
 
 
-INFLATION = {"none": 1, "gzip": 3, "zstd": 3}
-"""What a log's bytes on disk are taken to grow to once decompressed, to foresee a run
-past the staging budget: JSONL logs inflate about 3 times from gzip (`seedday`: 3.05)
-and more from zstd. A guess too low only leaves a run to spill late, as without it."""
+INFLATION = {"gzip": 3, "zstd": 3}
+"""What a compressed log's bytes on disk are taken to grow to once decompressed, to foresee
+a run past the staging budget (an uncompressed file counts as its size): JSONL logs
+inflate about 3 times from gzip (`seedday`: 3.05), at least as much from zstd. Only when
+the spilling starts depends on it, never what is staged: a guess too low leaves a run to
+spill late, as without it, and one too high spills a run that would have fit."""
 
 
 def expected_text(files: Sequence[SizedLogFile]) -> int:
