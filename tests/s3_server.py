@@ -26,13 +26,27 @@ NOT_PUBLISHED = {DB_NAME, LOCK_NAME, "task_failures.jsonl"}
 """Files of an output folder that are a run's own, not its publication."""
 
 
+def free_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def listening(port: int) -> bool:
+    """Whether something accepts connections on ``port`` of 127.0.0.1."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 @contextmanager
 def moto_server() -> Iterator[dict[str, str]]:
     """moto's S3 server on a free port with the bucket ``forensics``; yields the AWS SDK's
     standard variables that point boto3 at it (fake credentials: it accepts any)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen([Path(sys.executable).parent / "moto_server", "-H", "127.0.0.1",
                                "-p", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -40,14 +54,10 @@ def moto_server() -> Iterator[dict[str, str]]:
            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
     try:
         deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("moto_server did not start") from None
-                time.sleep(0.2)
+        while not listening(port):
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("moto_server did not start")
+            time.sleep(0.2)
         s3_client(env).create_bucket(Bucket=BUCKET)
         yield env
     finally:

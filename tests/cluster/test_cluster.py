@@ -10,7 +10,8 @@ with its output in the bucket; the run must succeed with its day tasks on both w
 stops everything (twice: it is idempotent) and no process it started is left.
 
 Not in ``make test``: ``tests/conftest.py`` collects this folder only with ``--cluster``
-(``make test-cluster``). About 3 minutes on the 2-core machine; the figures are printed.
+(``make test-cluster``, which ``.ci/run`` runs after ``make test``). About 3 minutes on
+the 2-core machine; the figures are printed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,7 +34,14 @@ import pytest
 
 from pipeline import PROJECT_DIR
 
-from s3_server import NOT_PUBLISHED, bucket_objects, moto_server, published_files
+from s3_server import (
+    NOT_PUBLISHED,
+    bucket_objects,
+    free_port,
+    listening,
+    moto_server,
+    published_files,
+)
 
 pytestmark = pytest.mark.cluster
 
@@ -54,12 +61,6 @@ class Cluster:
     up_seconds: float
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def api(cluster: Cluster, path: str, body: dict | None = None) -> dict:
     """A call to the cluster's REST API (no login: the cluster's UI and API are local)."""
     request = urllib.request.Request(
@@ -68,14 +69,6 @@ def api(cluster: Cluster, path: str, body: dict | None = None) -> dict:
         headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.load(response)
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")

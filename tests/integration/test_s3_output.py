@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -31,7 +30,14 @@ from pipeline.run import orchestration as orch
 from pipeline.warehouse import DB_NAME, LOCK_NAME
 
 from conftest import query
-from s3_server import NOT_PUBLISHED, bucket_objects, moto_server, published_files, s3_client
+from s3_server import (
+    NOT_PUBLISHED,
+    bucket_objects,
+    free_port,
+    moto_server,
+    published_files,
+    s3_client,
+)
 
 BIN = Path(sys.executable).parent
 SAMPLE_ARGS = ["--logs", str(SAMPLE_DIR / "logs"), "--accounts",
@@ -147,10 +153,7 @@ def test_a_missing_bucket_or_an_unreachable_endpoint_is_one_line(s3_env, monkeyp
     with pytest.raises(ForensicsError, match=r"^s3://no-such-bucket/x: no bucket named "
                        r"no-such-bucket at http://127\.0\.0\.1:\d+$"):
         Bucket("s3://no-such-bucket/x")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = probe.getsockname()[1]
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{closed}")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
     with pytest.raises(ForensicsError, match=r"^s3://forensics/x: Could not connect to the "
                        r"endpoint URL.*set AWS_ENDPOINT_URL"):
         Bucket("s3://forensics/x")
