@@ -6,11 +6,13 @@ session imports this module, and a session of light tests alone need not pay for
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import io
 import json
 import math
 import os
+import pickle
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -196,10 +198,25 @@ def sample_demo(tmp_path_factory: pytest.TempPathFactory) -> SampleDemo:
     """``forensics demo --json`` on the committed sample, once per test session, read-only;
     what it printed is kept beside the folder, in ``demo.json``, and what the pipeline
     returned is kept with the folder, so that the demo's printed summary is tested on this
-    run too (its test hands the result to the command rather than run the sample again)."""
+    run too (its test hands the result to the command rather than run the sample again).
+
+    Under pytest-xdist the workers share one run: the first to ask makes it in the folder
+    above their own temporary folders, under a lock, and the others read it."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    folder = root / "sample-demo"
+    with open(root / "sample-demo.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "result.pickle").exists():
+            result = _run_demo(folder / "out")
+            (folder / "result.pickle").write_bytes(pickle.dumps(result))
+    return SampleDemo(folder / "out", pickle.loads((folder / "result.pickle").read_bytes()))
+
+
+def _run_demo(out: Path) -> RunResult:
     from pipeline.run import runner  # the data stack: see the module's docstring
 
-    out = tmp_path_factory.mktemp("sample") / "out"
     results: list[RunResult] = []
     run_pipeline = runner.run_pipeline
 
@@ -213,7 +230,7 @@ def sample_demo(tmp_path_factory: pytest.TempPathFactory) -> SampleDemo:
     assert done.exit_code == 0, done.stderr
     (out.parent / "demo.json").write_text(done.stdout, encoding="utf-8")
     [result] = results
-    return SampleDemo(out, result)
+    return result
 
 
 @pytest.fixture(scope="session")

@@ -120,9 +120,10 @@ class Gx:
                 else f"{suite}.{len(self.checkpoints)}"
             asset = self.source.add_dataframe_asset(name)
             definition = asset.add_batch_definition_whole_dataframe("frame")
-            expectation_suite = self.context.suites.add(gx.ExpectationSuite(name=name))
-            for expectation in build():
-                expectation_suite.add_expectation(expectation)
+            # Built whole before it is stored: once stored, each added expectation is a
+            # round-trip through GX's store (a deep copy of the suite each time).
+            expectation_suite = self.context.suites.add(
+                gx.ExpectationSuite(name=name, expectations=build()))
             validation = self.context.validation_definitions.add(
                 gx.ValidationDefinition(name=name, data=definition, suite=expectation_suite))
             result_format: dict[str, Any] = {"result_format": "SUMMARY",
