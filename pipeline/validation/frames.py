@@ -13,6 +13,7 @@ package, so that importing it stays cheap.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -59,12 +60,18 @@ def values_frame(con: duckdb.DuckDBPyConnection, source: str, rules: tuple[Rule,
 
 def expected_dtypes(columns: tuple[tuple[str, str], ...]) -> dict[str, str]:
     """The pandas dtype each registry type has after the same DuckDB -> Arrow conversion."""
+    by_kind = _dtypes_of(tuple(sorted({kind for _, kind in columns})))
+    return {name: by_kind[kind] for name, kind in columns}
+
+
+@cache
+def _dtypes_of(kinds: tuple[str, ...]) -> dict[str, str]:
+    """Probed once per set of types and process: a probe is a DuckDB connection (with the
+    shared macros), and a gate checks a dozen files of the same few types."""
     con = connect()
     try:
-        kinds = sorted({kind for _, kind in columns})
         probe = to_pandas(con.sql(
             "SELECT " + ", ".join(f"NULL::{k} AS c{i}" for i, k in enumerate(kinds))))
-        by_kind = {k: str(probe[f"c{i}"].dtype) for i, k in enumerate(kinds)}
+        return {k: str(probe[f"c{i}"].dtype) for i, k in enumerate(kinds)}
     finally:
         con.close()
-    return {name: by_kind[kind] for name, kind in columns}
