@@ -268,22 +268,51 @@ def cluster_accounts(accounts: pl.Series, edges: pl.DataFrame, evidence: pl.Data
 
 
 def join_card_holders(labels: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
-    """(account_id, label) with every community that shares a payment card merged: a card
-    is one payer at any count, so its holders are one cluster however sparse their other
-    evidence. Leiden's density criterion would cut a star of 300 card holders apart (a
-    card's n accounts are n - 1 star rows, not a clique), so cards join after it, as the
-    connected components of communities and cards."""
+    """(account_id, label) with each card's holders in one cluster: a card is one payer at
+    any count, so its holders are one cluster however sparse their other evidence.
+    Leiden's density criterion would cut a star of 300 card holders apart (a card's n
+    accounts are n - 1 star rows, not a clique), so cards join after it.
+
+    A card joins its holders, not always their communities. A community most of whose
+    members hold cards shared with other communities is a payer's fragment, and merges
+    with them (``_card_joined``). A community where only a few members hold such cards is
+    another operator's, which Leiden or the member test let those few into: they leave it
+    for the community that holds most of their card's holders (its home), and the
+    community stays whole, rather than one stray card bridging two campaigns into one.
+    """
     index = labels.sort("account_id").with_row_index("vertex")
-    anchors = index.group_by("label").agg(anchor=pl.col("vertex").min())
-    within = index.join(anchors, on="label").filter(pl.col("vertex") != pl.col("anchor"))
     cards = (card_pairs(evidence)
              .join(index.select(account_a="account_id", a="vertex"), on="account_a")
              .join(index.select(account_b="account_id", b="vertex"), on="account_b")
              .select("a", "b"))
+    groups = igraph.Graph(n=index.height, edges=cards.rows(), directed=False)
+    index = index.with_columns(card=pl.Series(groups.connected_components().membership,
+                                              dtype=pl.Int64))
+    joined = _card_joined(index)
+    held = index.filter(pl.len().over("card") > 1)
+    home = (held.group_by("card", "label").agg(holders=pl.len(), first=pl.col("vertex").min())
+            .sort(["card", "holders", "first"], descending=[False, True, False])
+            .group_by("card", maintain_order=True).first()
+            .select("card", home="label"))
+    stays = (index.join(home, on="card", how="left")
+             .join(joined, on="label", how="left")
+             .join(joined.select(home="label", home_joined="joined"), on="home", how="left")
+             .filter(pl.col("home").is_null() | (pl.col("home") == pl.col("label"))
+                     | (pl.col("joined") & pl.col("home_joined").fill_null(False))))
+    anchors = stays.group_by("label").agg(anchor=pl.col("vertex").min())
+    within = stays.join(anchors, on="label").filter(pl.col("vertex") != pl.col("anchor"))
     edges = pl.concat([within.select(a="vertex", b="anchor"), cards]).sort("a", "b")
     graph = igraph.Graph(n=index.height, edges=edges.rows(), directed=False)
     components = graph.connected_components().membership
     return index.select("account_id", label=pl.Series(components, dtype=pl.Int64))
+
+
+def _card_joined(index: pl.DataFrame) -> pl.DataFrame:
+    """(label, joined): whether at least half of a community's members hold a card whose
+    holders reach outside it, which makes it a fragment of the cards' payer."""
+    reach = index.with_columns(outside=pl.col("label").n_unique().over("card") > 1)
+    return reach.group_by("label").agg(
+        joined=pl.col("outside").sum() * 2 >= pl.len())
 
 
 def detect_communities(accounts: pl.Series, edges: pl.DataFrame,

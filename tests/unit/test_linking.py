@@ -20,6 +20,7 @@ from pipeline.linking.linking import (
     LinkParams,
     combine_evidence,
     edge_threshold,
+    join_card_holders,
 )
 from pipeline.linking.members import confirm_members
 from pipeline.linking.surprise import binomial_surprise, count_surprise, fisher_surprise
@@ -249,6 +250,39 @@ def test_two_card_holding_teams_are_not_one_community_by_what_each_shares_inside
     assert together_.filter(pl.col("account_id").str.starts_with("m"))["label"].eq(0).all()
 
 
+def card_rows(cards: list[list[str]]) -> pl.DataFrame:
+    """Evidence rows of shared cards, as linking writes them: a star on each card's first."""
+    return pl.DataFrame([(c[0], a) for c in cards for a in c[1:]],
+                        schema=["account_a", "account_b"], orient="row").with_columns(
+        key_type=pl.lit("payment_fingerprint"))
+
+
+def test_a_payer_that_leiden_cut_in_three_is_one_cluster_again_by_its_cards():
+    """Must join: thirty accounts on ten cards of three, which Leiden left as three
+    communities of ten; each card has holders in every part."""
+    accounts = [f"p{i:02d}" for i in range(30)]
+    parts = {a: i % 3 for i, a in enumerate(accounts)}
+    cards = [accounts[3 * k:3 * k + 3] for k in range(10)]
+    joined = join_card_holders(labels(parts), card_rows(cards))
+    assert joined["label"].n_unique() == 1
+
+
+def test_a_stray_card_holder_does_not_bridge_two_campaigns():
+    """Must not join: a campaign of twenty without cards, and in its community two
+    accounts of another payer whose card's other four holders are that payer's community.
+    The two go home to their payer; the campaign stays whole and apart."""
+    campaign = {f"c{i:02d}": 0 for i in range(20)}
+    payer = {f"q{i}": 1 for i in range(12)}
+    strays = {"q12": 0, "q13": 0}
+    cards = [["q0", "q1", "q2", "q12", "q13", "q3"]] + [
+        [f"q{i}", f"q{i + 1}"] for i in range(4, 12, 2)]
+    joined = dict(join_card_holders(labels({**campaign, **payer, **strays}),
+                                    card_rows(cards)).iter_rows())
+    assert len({joined[a] for a in campaign}) == 1
+    assert {joined[a] for a in [*payer, *strays]} == {joined["q0"]}
+    assert joined["c00"] != joined["q0"]
+
+
 def test_binomial_surprise_is_the_upper_tail_and_survives_underflow():
     assert binomial_surprise(np.array([6.0]), np.array([6.0]), np.array([0.5]))[0] \
         == pytest.approx(6 * np.log10(2))
@@ -309,8 +343,10 @@ def test_the_window_covers_the_range_and_the_lookback(lookback, expected_start):
 
 LINK_CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "payment_fingerprint": (
-        ("test_a_card_three_hundred_accounts_share_links_them_all",),
-        ("test_two_card_holding_teams_are_not_one_community_by_what_each_shares_inside",)),
+        ("test_a_card_three_hundred_accounts_share_links_them_all",
+         "test_a_payer_that_leiden_cut_in_three_is_one_cluster_again_by_its_cards"),
+        ("test_two_card_holding_teams_are_not_one_community_by_what_each_shares_inside",
+         "test_a_stray_card_holder_does_not_bridge_two_campaigns")),
     "email_domain": (
         ("test_a_private_mail_domain_moving_between_rare_prefixes_together_links",),
         ("test_a_consumer_mail_domain_of_many_unrelated_accounts_links_nobody",
