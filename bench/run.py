@@ -391,11 +391,8 @@ def bench_seedday(seed: int) -> Section:
                         Path(tmp) / "floor")
         steps = [measure("ingest", run_ingest, folder / "logs", out, start, end,
                          folder / "accounts.csv")]
-        validation = None
-        if (ROOT / "pipeline" / "validation.py").exists():
-            validation = measure("validate raw (Great Expectations)", run_validation, out,
-                                 days)
-            steps.append(validation)
+        validation = measure("validate raw (Great Expectations)", run_validation, out, days)
+        steps.append(validation)
         steps.append(measure("per-day tables", run_features, out, days))
         steps.append(measure("window: link, statistics, score, validate, reports",
                              run_window, out, folder / "logs", start, end))
@@ -412,9 +409,8 @@ def bench_seedday(seed: int) -> Section:
         Check("`seedday` end to end ÷ floor time", total / floor.seconds, "at_most", 8, "x"),
         Check("`seedday` largest process's peak RSS", peak * 2**20 / 1e9, "at_most", 4, " GB"),
     ]
-    if validation is not None:
-        checks.append(Check("`seedday` raw validation's share of the run, %",
-                            100 * validation.seconds / total, "at_most", 20))
+    checks.append(Check("`seedday` raw validation's share of the run, %",
+                        100 * validation.seconds / total, "at_most", 20))
     return with_checks(lines, checks)
 
 
