@@ -28,7 +28,7 @@ demo: $(STAMP)
 ## Run the test suite (what CI runs), on TEST_WORKERS processes (pytest-xdist; 0: in this
 ## one). Each test file runs whole on one worker (--dist loadfile), so a module's shared
 ## fixture (an Airflow home, a published run) is still built once; the session's sample
-## run is built once per worker.
+## run is built once for all workers (tests/conftest.py's sample_demo, under a file lock).
 TEST_WORKERS ?= 2
 XDIST := -n $(TEST_WORKERS) --dist loadfile
 test: $(STAMP)
