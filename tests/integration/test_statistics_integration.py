@@ -11,7 +11,7 @@ import pytest
 from pipeline import SAMPLE_DIR
 from simulator.evaluation import read_labels, score_verdicts
 
-from conftest import query
+from conftest import pdf_text, query
 
 SAMPLE = SAMPLE_DIR
 
@@ -46,6 +46,11 @@ def test_the_stealth_campaign_is_one_cohort_and_no_benign_account_is_in_one(samp
     assert len(rows) >= 0.9 * len(quiet)
     assert {(r[2], r[3]) for r in rows} == {("flagged", len(rows))}
     assert all(r[4] for r in rows)
+    weakest, bar = query(sample_run / "forensics.duckdb", "SELECT min(tie_surprise), "
+                         "max(required_surprise) FROM cluster_cohort")[0]
+    summary = next(t for t in pdf_text(sample_run / "reports" / f"{rows[0][1]}.pdf")
+                   if "A cohort." in t)
+    assert f"the weakest tie {weakest:.1f} against {bar:.1f}" in " ".join(summary.split())
 
 
 def test_every_statistic_has_a_baseline_and_valid_probabilities(sample_run):
