@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 from pipeline.detection.scoring import LINK_TABLES, join_candidates
-from pipeline.linking.cohorts import harvest_cohorts
+from pipeline.linking.cohorts import COHORT_SCHEMA, harvest_cohorts
 from pipeline.linking.linking import LinkResult, merge_clusters
 from pipeline.registry import CLUSTER_COHORT
 from pipeline.settings import LinkParams, ScoringParams
@@ -57,9 +57,7 @@ def _cohorts(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame, linked: Link
              link_params: LinkParams, params: ScoringParams) -> pl.DataFrame:
     """``harvest_cohorts`` on the window's watch fragments; no rows without linking's key
     tables or with fewer fragment accounts than a cohort needs."""
-    empty = pl.DataFrame(schema={"account_id": pl.String, "cluster_id": pl.String,
-                                 "cohort": pl.String, "tie_surprise": pl.Float64,
-                                 "required_surprise": pl.Float64, "round": pl.Int64})
+    empty = pl.DataFrame(schema=COHORT_SCHEMA)
     present = {r[0] for r in db.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
     if not set(LINK_TABLES) <= present:

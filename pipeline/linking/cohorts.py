@@ -18,6 +18,12 @@ from pipeline.linking.linking import detect_communities, window_resolution
 from pipeline.linking.members import fragment_ties
 from pipeline.settings import LinkParams
 
+COHORT_SCHEMA: dict[str, type[pl.DataType]] = {
+    "account_id": pl.String, "cluster_id": pl.String, "cohort": pl.String,
+    "tie_surprise": pl.Float64, "required_surprise": pl.Float64, "round": pl.Int64}
+"""What ``harvest_cohorts`` returns: an account of a merged fragment, its fragment, its
+cohort and its last test."""
+
 
 def harvest_cohorts(fragments: pl.DataFrame, edges: pl.DataFrame, shared: pl.DataFrame,
                     null: pl.DataFrame, cards: pl.DataFrame, window_accounts: int,
@@ -68,9 +74,7 @@ def harvest_cohorts(fragments: pl.DataFrame, edges: pl.DataFrame, shared: pl.Dat
         cohort=pl.col("cluster_id").min().over("label"))
     whole = whole.filter(pl.len().over("label") >= min_accounts)
     if not tests:
-        return whole.select("account_id", "cluster_id", "cohort").with_columns(
-            tie_surprise=pl.lit(None, pl.Float64), required_surprise=pl.lit(None, pl.Float64),
-            round=pl.lit(None, pl.Int64))
+        return pl.DataFrame(schema=COHORT_SCHEMA)
     last = (pl.concat(tests).sort("account_id", "round").unique("account_id", keep="last")
             .drop("label"))
     return (whole.join(last, on="account_id", how="left")
