@@ -1,6 +1,6 @@
--- reports/cohort: one row per flagged cluster that is a cohort (fragments on watch that
--- linking's member test confirms among themselves): its accounts, how many passed their
--- test, and the weakest passing tie against what it had to reach.
+-- reports/cohort: one row per flagged cluster that is a cohort, with its accounts, how
+-- many passed their test and the weakest passing tie against what it had to reach. A
+-- cohort is fragments on watch that linking's member test confirms among themselves.
 -- Input: cluster_cohort, _report_member.
 SELECT
     cluster_id,
