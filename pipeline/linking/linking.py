@@ -136,18 +136,47 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
     labels = cluster_accounts(accounts, edges, evidence, confirm, params)
     steps.next("case ids and lineage")
     previous = previous_clusters(db)
+    db.execute("CREATE OR REPLACE TEMP TABLE prior_clusters "
+               "(cluster_id VARCHAR, account_id VARCHAR)")
+    if previous is not None:
+        db.execute("INSERT INTO prior_clusters SELECT cluster_id, account_id FROM clusters")
+    result = _publish_clusters(db, labels, previous, run_id, first, last, edges.height,
+                               len(accounts))
+    steps.end()
+    return result
+
+
+def merge_clusters(db: duckdb.DuckDBPyConnection, merged: pl.DataFrame, run_id: str,
+                   linked: LinkResult) -> LinkResult:
+    """Rewrite ``clusters``, ``cluster_key`` and this run's lineage with the clusters of
+    ``merged`` (cluster_id, into) made one, named against the previous run's clusters as
+    linking named them (``link_accounts`` keeps those in a temporary table of the
+    connection), so that a cohort found again tomorrow keeps its case id."""
+    previous = db.sql("SELECT cluster_id, account_id FROM prior_clusters").pl()
+    clusters = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
+    labels = (clusters.join(merged, on="cluster_id", how="left")
+              .with_columns(into=pl.coalesce("into", "cluster_id"))
+              .with_columns(label=pl.col("into").rank("dense").cast(pl.Int64))
+              .select("account_id", "label"))
+    return _publish_clusters(db, labels, previous if previous.height else None, run_id,
+                             linked.window_start, linked.window_end, linked.edge_count,
+                             linked.account_count)
+
+
+def _publish_clusters(db: duckdb.DuckDBPyConnection, labels: pl.DataFrame,
+                      previous: pl.DataFrame | None, run_id: str, first: date, last: date,
+                      edge_count: int, account_count: int) -> LinkResult:
     clusters, lineage = assign_cluster_ids(labels, previous)
     clusters = clusters.with_columns(window_start=pl.lit(first), window_end=pl.lit(last))
     publish_frame(db, "clusters", clusters, "cluster_id, account_id")
     db.execute(f"CREATE OR REPLACE TABLE cluster_key AS {sql_text('cluster_key')}")
     record_lineage(db, lineage.with_columns(run_id=pl.lit(run_id), window_end=pl.lit(last)))
     sizes = clusters.group_by("cluster_id").len()
-    steps.end()
     return LinkResult(
         window_start=first,
         window_end=last,
-        account_count=len(accounts),
-        edge_count=edges.height,
+        account_count=account_count,
+        edge_count=edge_count,
         cluster_count=sizes.height,
         linked_cluster_count=int((sizes["len"] > 1).sum()),
         largest_cluster=int(sizes["len"].max() or 0),
@@ -259,12 +288,18 @@ def cluster_accounts(accounts: pl.Series, edges: pl.DataFrame, evidence: pl.Data
     carded = (carded.sort("account_id")
               .with_columns(label=pl.when(pl.len().over("label") > 1).then("label")
                             .otherwise(alone)))
-    pairs = max(len(accounts) * (len(accounts) - 1) / 2, 1.0)
-    density = float(edges["weight"].sum()) / pairs
-    sparse = params.model_copy(update={"resolution": min(params.resolution, density)
-                                       or params.resolution})
+    sparse = params.model_copy(update={"resolution": window_resolution(
+        edges, len(accounts), params.resolution)})
     confirmed = confirm(regroup_strays(carded, edges, sparse))
     return join_card_holders(confirmed.select("account_id", "label"), evidence)
+
+
+def window_resolution(edges: pl.DataFrame, accounts: int, resolution: float) -> float:
+    """The window's own evidence density (the graph's total weight over all pairs of its
+    ``accounts``: what two accounts of this window share on average) when that is below
+    ``resolution``: the bar for groups that the first pass could not find."""
+    density = float(edges["weight"].sum()) / max(accounts * (accounts - 1) / 2, 1.0)
+    return min(resolution, density) or resolution
 
 
 def join_card_holders(labels: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:

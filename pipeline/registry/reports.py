@@ -37,6 +37,9 @@ REPORT_QUERIES: dict[str, str] = {
     "cluster_figures": (
         "one row: the accounts of the window, its clusters, those of two or more accounts, and "
         "the largest cluster's accounts"),
+    "cohort": (
+        "one row per flagged cluster that is a cohort, with its accounts, how many passed "
+        "their test and the weakest passing tie against what it had to reach"),
     "daily": (
         "one row per flagged cluster and day of the window on which one of its accounts sent a "
         "request: requests, active accounts and tokens summed over the accounts"),

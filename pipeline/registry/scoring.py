@@ -103,6 +103,30 @@ CASE_TIE = Table(
     columns=(_CLUSTER, *_TIE_COLUMNS),
 )
 
+CLUSTER_COHORT = Table(
+    name="cluster_cohort",
+    grain="one row per account of a cohort: fragments on watch that linking's member test "
+          "confirms among themselves, merged into one cluster and judged as one",
+    key=("account_id",),
+    layer="scoring",
+    kind="table",
+    meaning="why a cluster is a cohort: each account's test against the rest of its cohort "
+            "(empty when the window has none)",
+    made_by="pipeline/detection/cohorts.py",
+    columns=(
+        _CLUSTER,
+        _ACCOUNT,
+        _c("tie_surprise", "DOUBLE",
+           "the account's member test against the rest of its cohort (pipeline/linking/"
+           "members.py: fragment_ties), -log10 p, Fisher over kinds; NULL: not tested, "
+           "merged with its fragment"),
+        _c("required_surprise", "DOUBLE",
+           "what tie_surprise had to reach: -log10(LinkParams.alpha / accounts tested in "
+           "the round)"),
+        _c("round", "BIGINT", "the round of the test (ScoringParams.join_rounds)"),
+    ),
+)
+
 VERDICT_HISTORY = Table(
     name="verdict_history",
     grain="one row per cluster of one run",

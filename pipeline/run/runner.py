@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline.detection.cohorts import group_cohorts
 from pipeline.detection.scoring import record_verdicts, score_clusters
 from pipeline.detection.statistics import compute_statistics
 from pipeline.features.features import build_day_features, create_feature_views
@@ -212,6 +213,13 @@ def window_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
             scoring = Steps(progress, "scoring", 2)
             scoring.next("cluster_findings")
             findings = score_clusters(db, params.scoring)
+            regrouped = group_cohorts(db, findings, linked, rid, params.linking,
+                                      params.scoring)
+            if regrouped is not None:
+                linked = regrouped
+                compute_statistics(db, linked.window_start, linked.window_end,
+                                   params.statistics, progress)
+                findings = score_clusters(db, params.scoring)
             scoring.next("verdict_history")
             record_verdicts(db, rid)
             scoring.end()

@@ -11,7 +11,7 @@ import pytest
 from pipeline import SAMPLE_DIR
 from simulator.evaluation import read_labels, score_verdicts
 
-from conftest import query
+from conftest import pdf_text, query
 
 SAMPLE = SAMPLE_DIR
 
@@ -24,12 +24,33 @@ def test_the_sample_flags_its_campaigns_and_no_hard_negative(sample_run):
     assert score.false_positives_by_population == {}
     assert score.per_campaign_recall["op-harvest-1"] == 1.0
     # The 3-day stealth campaign is too thin to link (README, linking): its accounts are
-    # fragments, and part of the point of testing single accounts is that they are watched.
-    assert score.per_campaign_recall_flagged_or_watch["op-quiet-1"] > 0.9
+    # fragments, each watched on its own behaviour, and the fragments are one cohort.
+    assert score.per_campaign_recall["op-quiet-1"] > 0.9
     assert set(findings.columns) == {
         "cluster_id", "verdict", "risk_score", "n_accounts", "n_requests", "first_seen",
         "last_seen", "strong_families", "signals", "hashes_only", "joined_case"}
     assert set(findings["cluster_id"]) == set(clusters["cluster_id"])
+
+
+def test_the_stealth_campaign_is_one_cohort_and_no_benign_account_is_in_one(sample_run):
+    """Must merge: the stealth campaign's fragments on watch. Must not: anyone else's
+    (the sample's people on watch). Every merged account's test is in ``cluster_cohort``,
+    and the cohort is judged again as one cluster."""
+    labels = read_labels(SAMPLE / "labels.csv")
+    quiet = set(labels.filter(pl.col("operator_id") == "op-quiet-1")["account_id"])
+    rows = query(sample_run / "forensics.duckdb", """
+        SELECT c.account_id, c.cluster_id, f.verdict, f.n_accounts,
+            c.tie_surprise >= c.required_surprise
+        FROM cluster_cohort AS c JOIN cluster_findings AS f USING (cluster_id)""")
+    assert {r[0] for r in rows} <= quiet
+    assert len(rows) >= 0.9 * len(quiet)
+    assert {(r[2], r[3]) for r in rows} == {("flagged", len(rows))}
+    assert all(r[4] for r in rows)
+    weakest, bar = query(sample_run / "forensics.duckdb", "SELECT min(tie_surprise), "
+                         "max(required_surprise) FROM cluster_cohort")[0]
+    summary = next(t for t in pdf_text(sample_run / "reports" / f"{rows[0][1]}.pdf")
+                   if "A cohort." in t)
+    assert f"the weakest tie {weakest:.1f} against {bar:.1f}" in " ".join(summary.split())
 
 
 def test_every_statistic_has_a_baseline_and_valid_probabilities(sample_run):
@@ -53,10 +74,10 @@ def test_the_sample_run_records_its_verdicts(sample_run):
 
 
 def test_few_clusters_of_several_accounts_are_judged_against_random_groups(sample_run):
-    """The sample links 5 clusters of several accounts, too few to be one another's null:
-    what accounts do together is tested against random groups of its accounts, published
-    so that each baseline can be re-derived. Must fire on the harvesting pool (one prompt
-    sampled across its accounts); must stay quiet on every other cluster."""
+    """The sample has 6 clusters of several accounts (5 linked, 1 cohort), too few to be
+    one another's null: what accounts do together is tested against random groups of its
+    accounts, published so that each baseline can be re-derived. Must fire on a campaign
+    (one prompt sampled across its accounts); must stay quiet on every other cluster."""
     db = sample_run / "forensics.duckdb"
     assert query(db, """
         SELECT count(*) FROM (SELECT group_id, any_value(group_size) AS size,
@@ -80,14 +101,15 @@ def test_few_clusters_of_several_accounts_are_judged_against_random_groups(sampl
         FROM tested AS t JOIN baseline_group_profile AS g ON g.group_size = t.size
         WHERE g.band_hour_count > 0
         GROUP BY ALL""")
-    assert len(rederived) == 5
+    assert len(rederived) == query(db, "SELECT count(*) FROM cluster_profile "
+                                       "WHERE n_accounts >= 2")[0][0] >= 5
     for _, median, again, count, groups in rederived:
         assert median == pytest.approx(again)
         assert count == groups >= 20
     labels = read_labels(SAMPLE / "labels.csv")
-    harvest = labels.filter(pl.col("operator_id") == "op-harvest-1")["account_id"].to_list()
+    campaigns = labels.filter(pl.col("is_campaign"))["account_id"].to_list()
     strong = query(db, """
         SELECT DISTINCT c.account_id FROM cluster_statistic AS s JOIN clusters AS c
             USING (cluster_id)
         WHERE s.rule_id = 'QD-08' AND s.is_strong""")
-    assert strong and {a for (a,) in strong} <= set(harvest)
+    assert strong and {a for (a,) in strong} <= set(campaigns)

@@ -6,6 +6,7 @@ run the per-day and linking stages, are in ``tests/integration/test_linking_inte
 from __future__ import annotations
 
 import ast
+import itertools
 import math
 from datetime import date
 from pathlib import Path
@@ -15,6 +16,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from pipeline.linking.cohorts import harvest_cohorts
 from pipeline.linking.lineage import assign_cluster_ids
 from pipeline.linking.linking import (
     LinkParams,
@@ -281,6 +283,59 @@ def test_a_stray_card_holder_does_not_bridge_two_campaigns():
     assert len({joined[a] for a in campaign}) == 1
     assert {joined[a] for a in [*payer, *strays]} == {joined["q0"]}
     assert joined["c00"] != joined["q0"]
+
+
+def cohort_world(fragments: list[str], shares: list[tuple[str, str, float]],
+                 others: int = 300) -> pl.DataFrame:
+    """harvest_cohorts on a window of the ``fragments`` (each a cluster of its own, on
+    watch) and ``others`` accounts o0.. (not on watch), each holding 10 prompts: every
+    (account, other, n) of ``shares`` is n prompts the two hold and nobody else, and a
+    graph edge of weight 1.5 (p about 0.03: alone, chance)."""
+    names = fragments + [f"o{i}" for i in range(others)]
+    null = pl.DataFrame([
+        {"account_id": name, "key_type": "same_prompt", "stratum": 0, "key_count": 10,
+         "coholder_count": 1, "type_incidences": 10 * len(names)} for name in names])
+    shared = pl.DataFrame([
+        {"account_id": holder, "key_type": "same_prompt", "key_value": f"{a} {b} {i}",
+         "unit": f"{a} {b} {i}", "unit_weight": 1.0, "locale": None}
+        for a, b, n in shares for i in range(int(n)) for holder in (a, b)])
+    edges = pl.DataFrame([{"account_a": min(a, b), "account_b": max(a, b), "weight": 1.5}
+                          for a, b, _ in shares]).unique(["account_a", "account_b"])
+    cards = pl.DataFrame(schema={"account_a": pl.String, "account_b": pl.String,
+                                 "key_type": pl.String})
+    frame = pl.DataFrame({"account_id": fragments, "cluster_id": [f"C{a}" for a in fragments]})
+    return harvest_cohorts(frame, edges, shared, null, cards, len(names), LinkParams(),
+                           min_accounts=3, rounds=2)
+
+
+def test_watch_fragments_sharing_one_family_among_themselves_are_one_cohort():
+    """Must group: thirty fragments on watch, each sharing a prompt with eight others of
+    them and nothing else (a pool harvested through residential proxies, no shared
+    registration): one family, which linking alone does not confirm
+    (``test_one_kind_of_evidence_however_concentrated_does_not_confirm_a_member``), but
+    their behaviour is the second explanation."""
+    campaign = [f"c{i:02d}" for i in range(30)]
+    cohorts = cohort_world(campaign, [(f"c{int(a[1:]):02d}", f"c{int(b[1:]):02d}", n)
+                                      for a, b, n in ring("c", 30, 4)])
+    assert cohorts["cluster_id"].to_list() == [f"C{a}" for a in campaign]
+    assert cohorts["cohort"].unique().to_list() == ["Cc00"]
+
+
+def test_watch_fragments_sharing_with_everyone_are_no_cohort():
+    """Must not group: five fragments on watch (heavy users with harvest-like habits),
+    each sharing sixty prompts with the window's other accounts and one with each of its
+    neighbours among the five: two of sixty-two is what their appetite predicts at the
+    five's share of the window (1.3%)."""
+    users = [f"w{i}" for i in range(5)]
+    shares = [(w, f"o{j}", 1.0) for k, w in enumerate(users) for j in range(60 * k, 60 * k + 60)]
+    shares += [(a, b, 1.0) for a, b in itertools.pairwise(users)]
+    assert cohort_world(users, shares).is_empty()
+
+
+def test_two_fragments_are_no_cohort_however_much_they_share():
+    """A cohort is judged as a cluster, and under ``min_accounts_flagged`` (3) accounts a
+    cluster cannot be flagged: two fragments stay as they are (the join rule is theirs)."""
+    assert cohort_world(["a", "b"], [("a", "b", 40.0)]).is_empty()
 
 
 def test_binomial_surprise_is_the_upper_tail_and_survives_underflow():

@@ -12,6 +12,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from pipeline.detection.cohorts import group_cohorts
 from pipeline.detection.scoring import (
     ScoringParams,
     _hochberg_bar,
@@ -27,7 +28,9 @@ from pipeline.detection.statistics import (
     judge,
 )
 from pipeline.features.features import build_day_features
+from pipeline.linking.linking import LinkResult
 from pipeline.registry import REQUESTS_COLUMNS
+from pipeline.settings import LinkParams
 from pipeline.warehouse import POLARS_TYPE, connect, partition_path
 from simulator.evaluation import roc_auc
 
@@ -583,3 +586,91 @@ def test_each_runs_verdicts_are_kept_and_a_retry_replaces_its_own():
                       "ORDER BY run_id").fetchall() == [
         ("night-1", date(2026, 4, 3), "watch"), ("night-2", date(2026, 4, 4), "flagged")]
 
+
+
+POOL = [f"p{i}" for i in range(6)]
+"""Six accounts linking left alone, each on watch by its own behaviour (``SWEEP``)."""
+
+
+def cohort_db(ring_prompts: int, reach: int, previous: pl.DataFrame | None = None,
+              ) -> tuple[duckdb.DuckDBPyConnection, LinkResult]:
+    """A window as scoring's first pass leaves it: the flagged case F (f0-f3), the ``POOL``
+    singletons P0-P5 on watch and the ``CROWD``, each account holding 10 prompts; each of
+    the pool shares ``ring_prompts`` prompts with each of its next ``reach`` in a ring and
+    nothing with anyone else (a graph edge of weight 1.5 each). ``previous``: the last
+    run's clusters."""
+    singles = {f"P{i}": [statistic(f"P{i}", s["rule_id"], s["p_adjusted"], s["effect_size"])
+                         for s in SWEEP] for i in range(6)}
+    profile, stats = small_world([], singles)
+    profile = profile.filter(pl.col("cluster_id") != "S")
+    db = connect()
+    for name, frame in {
+        "cluster_profile": profile, "cluster_statistic": stats,
+        "clusters": pl.DataFrame({"cluster_id": ["F"] * 4 + list(singles),
+                                  "account_id": CASE + POOL}),
+        "account_link": pl.DataFrame(
+            [{"account_a": a, "account_b": POOL[(i + k) % 6], "weight": 1.5}
+             for i, a in enumerate(POOL) for k in range(1, reach + 1)]),
+        "account_shared_key": pl.DataFrame(
+            [{"account_id": holder, "key_type": "same_prompt", "key_value": key, "unit": key,
+              "unit_weight": 1.0, "locale": None}
+             for i, a in enumerate(POOL) for k in range(1, reach + 1)
+             for n in range(ring_prompts)
+             for key in [f"{a}-{k}-{n}"] for holder in (a, POOL[(i + k) % 6])]),
+        "account_link_null": pl.DataFrame(
+            [{"account_id": a, "key_type": "same_prompt", "stratum": 0, "key_count": 10,
+              "coholder_count": 1, "type_incidences": 10 * 46} for a in CASE + POOL + CROWD]),
+        "prior_clusters": previous if previous is not None else pl.DataFrame(
+            schema={"cluster_id": pl.String, "account_id": pl.String}),
+    }.items():
+        db.register("frame", frame.to_arrow())
+        db.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
+        db.unregister("frame")
+    db.execute("CREATE TABLE account_link_evidence AS SELECT 'a' AS account_a, "
+               "'b' AS account_b, 'payment_fingerprint' AS key_type WHERE false")
+    db.execute("CREATE TABLE account_link_key AS SELECT 'a' AS account_id, "
+               "'k' AS key_type, 'v' AS key_value WHERE false")
+    db.execute("CREATE TABLE link_key AS SELECT 'k' AS key_type, 'v' AS key_value, "
+               "1::BIGINT AS account_count, 1.0 AS weight WHERE false")
+    db.execute("CREATE TABLE link_threshold AS SELECT 46::BIGINT AS account_count, "
+               "1035.0::DOUBLE AS pair_count, 0.01::DOUBLE AS alpha, 5.0::DOUBLE AS edge_surprise")
+    linked = LinkResult(window_start=date(2026, 4, 1), window_end=date(2026, 4, 3),
+                        account_count=46, edge_count=12, cluster_count=7,
+                        linked_cluster_count=1, largest_cluster=4)
+    return db, linked
+
+
+def test_watch_fragments_tied_among_themselves_are_one_cluster_judged_as_one():
+    """Must merge: each of the pool shares three prompts with each of its two neighbours
+    on either side, and nothing else: all twelve co-holders of its prompts are of the pool,
+    where chance puts one in nine (the pool's other 50 of the window's other 450 key
+    incidences): 11.5, far past the -log10(0.01 / 6) = 2.8 six tests need."""
+    db, linked = cohort_db(3, 2)
+    found = score_clusters(db, ScoringParams())
+    merged = group_cohorts(db, found, linked, "night-1", LinkParams(), ScoringParams())
+    assert merged is not None
+    assert (merged.cluster_count, merged.linked_cluster_count, merged.largest_cluster) == (
+        2, 2, 6)
+    cohort = db.sql("SELECT * FROM cluster_cohort ORDER BY account_id").pl()
+    assert cohort["account_id"].to_list() == POOL
+    assert cohort["cluster_id"].n_unique() == 1
+    assert (cohort["tie_surprise"] >= cohort["required_surprise"]).all()
+    assert cohort["required_surprise"].to_list() == [pytest.approx(2 + math.log10(6))] * 6
+    assert db.sql("SELECT count(*) FROM cluster_lineage WHERE run_id = 'night-1'"
+                  ).fetchall() == [(2,)]
+    tomorrow, linked = cohort_db(3, 2, db.sql("SELECT cluster_id, account_id FROM clusters").pl())
+    group_cohorts(tomorrow, score_clusters(tomorrow, ScoringParams()), linked, "night-2",
+                  LinkParams(), ScoringParams())
+    assert tomorrow.sql("SELECT DISTINCT cluster_id FROM clusters WHERE account_id LIKE 'p%'"
+                        ).fetchall() == [(cohort["cluster_id"][0],)]
+
+
+def test_watch_fragments_sharing_one_prompt_by_chance_stay_apart():
+    """Must not merge: one prompt with each neighbour, against the one in nine chance
+    gives: two of two is 1.9, under the 2.8 six tests need. The table is written empty and
+    the clusters are as linking left them."""
+    db, linked = cohort_db(1, 1)
+    found = score_clusters(db, ScoringParams())
+    assert group_cohorts(db, found, linked, "night-1", LinkParams(), ScoringParams()) is None
+    assert db.sql("SELECT count(*) FROM cluster_cohort").fetchall() == [(0,)]
+    assert db.sql("SELECT count(DISTINCT cluster_id) FROM clusters").fetchall() == [(7,)]

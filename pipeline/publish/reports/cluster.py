@@ -180,6 +180,17 @@ def _summary_paragraphs(data: RunData, finding: dict[str, Any], stats: pl.DataFr
         text.append("**Why one operator.** The accounts share " + ", ".join(parts) +
                     " keys (section Account linkage). Linkage says whom the verdict covers; "
                     "it is not itself evidence of distillation.")
+    cohort = data.of("cluster_cohort", cid)
+    if cohort.height:
+        row = cohort.row(0, named=True)
+        rest = int(row["account_count"]) - int(row["passed_count"])
+        text.append(f"**A cohort.** Linking left these accounts in fragments, and each "
+                    "fragment's own behaviour put it on watch. "
+                    f"{plural(int(row['passed_count']), 'account')} share keys with the rest "
+                    "far more often than chance (table cluster_cohort: the weakest tie "
+                    f"{row['weakest_tie']:.1f} against {row['required_surprise']:.1f})"
+                    + (f", {plural(rest, 'account')} came with their fragments" if rest else "")
+                    + ", so they are judged as one cluster.")
     joined = finding.get("joined_case")
     if joined:
         text.append(f"**Joined case {joined}.** Linking left these accounts outside case "

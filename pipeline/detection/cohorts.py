@@ -1,0 +1,79 @@
+"""Cohorts: fragments on ``watch`` that are one operator by what they share, made one
+cluster so that they are judged as one.
+
+In: ``cluster_findings`` and ``cluster_statistic`` of a first scoring pass, and linking's
+tables (``account_link``, ``account_shared_key``, ``account_link_null``,
+``account_link_evidence``, ``link_threshold``). Out: ``clusters``, ``cluster_key`` and this
+run's ``cluster_lineage`` rewritten with each cohort one cluster
+(``pipeline.linking.linking.merge_clusters``); the caller computes the statistics and the
+verdicts again.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from pipeline.detection.scoring import LINK_TABLES, join_candidates
+from pipeline.linking.cohorts import COHORT_SCHEMA, harvest_cohorts
+from pipeline.linking.linking import LinkResult, merge_clusters
+from pipeline.registry import CLUSTER_COHORT
+from pipeline.settings import LinkParams, ScoringParams
+from pipeline.warehouse import publish_frame
+
+
+def watch_fragments(findings: pl.DataFrame, statistics: pl.DataFrame,
+                    params: ScoringParams) -> pl.DataFrame:
+    """(cluster_id): the fragments whose own behaviour holds a harvest and puts them on
+    ``watch`` (three strong statistics at least, ``small_watch_strong``), and that joined
+    no case: an app or a person with one odd habit is a join candidate, not on watch."""
+    return (join_candidates(findings, statistics, params)
+            .join(findings.filter((pl.col("verdict") == "watch")
+                                  & pl.col("joined_case").is_null()),
+                  on="cluster_id", how="semi")
+            .select("cluster_id"))
+
+
+def group_cohorts(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
+                  linked: LinkResult, run_id: str, link_params: LinkParams,
+                  params: ScoringParams) -> LinkResult | None:
+    """Merge each cohort of ``watch`` fragments into one cluster (``harvest_cohorts``),
+    write ``cluster_cohort`` (empty when there is none) and return linking's result after
+    the merge; None when nothing was merged (or linking wrote no key tables)."""
+    cohorts = _cohorts(db, findings, linked, link_params, params)
+    merged = None
+    if cohorts.height:
+        merged = merge_clusters(db, cohorts.select("cluster_id", into="cohort").unique(),
+                                run_id, linked)
+        clusters = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
+        cohorts = cohorts.drop("cluster_id", "cohort").join(clusters, on="account_id")
+    publish_frame(db, CLUSTER_COHORT.name,
+                  cohorts.select([c.name for c in CLUSTER_COHORT.columns]),
+                  "cluster_id, account_id")
+    return merged
+
+
+def _cohorts(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame, linked: LinkResult,
+             link_params: LinkParams, params: ScoringParams) -> pl.DataFrame:
+    """``harvest_cohorts`` on the window's watch fragments; no rows without linking's key
+    tables or with fewer fragment accounts than a cohort needs."""
+    empty = pl.DataFrame(schema=COHORT_SCHEMA)
+    present = {r[0] for r in db.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
+    if not set(LINK_TABLES) <= present:
+        return empty
+    statistics = db.sql("SELECT cluster_id, family, rule_id, statistic, p_adjusted, "
+                        "effect_size, is_strong FROM cluster_statistic").pl()
+    members = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
+    fragments = members.join(watch_fragments(findings, statistics, params), on="cluster_id")
+    if fragments.height < params.min_accounts_flagged:
+        return empty
+    return harvest_cohorts(
+        fragments,
+        db.sql("SELECT account_a, account_b, weight FROM account_link").pl(),
+        db.sql("SELECT * FROM account_shared_key").pl(),
+        db.sql("SELECT * FROM account_link_null").pl(),
+        db.sql("SELECT account_a, account_b, key_type FROM account_link_evidence "
+               "WHERE key_type = 'payment_fingerprint'").pl(),
+        linked.account_count, link_params,
+        min_accounts=params.min_accounts_flagged, rounds=params.join_rounds)
