@@ -1,7 +1,7 @@
 """Cohorts: fragments on ``watch`` that are one operator by what they share, made one
 cluster so that they are judged as one.
 
-In: ``cluster_findings`` and ``cluster_statistic`` of a first scoring pass, and linking's
+In: ``cluster_findings`` of a first scoring pass, and linking's
 tables (``account_link``, ``account_shared_key``, ``account_link_null``,
 ``account_link_evidence``, ``link_threshold``). Out: ``clusters``, ``cluster_key`` and this
 run's ``cluster_lineage`` rewritten with each cohort one cluster
@@ -14,7 +14,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from pipeline.detection.scoring import LINK_TABLES, join_candidates
+from pipeline.detection.scoring import linking_wrote_keys
 from pipeline.linking.cohorts import COHORT_SCHEMA, harvest_cohorts
 from pipeline.linking.linking import LinkResult, merge_clusters
 from pipeline.registry import CLUSTER_COHORT
@@ -22,16 +22,14 @@ from pipeline.settings import LinkParams, ScoringParams
 from pipeline.warehouse import publish_frame
 
 
-def watch_fragments(findings: pl.DataFrame, statistics: pl.DataFrame,
-                    params: ScoringParams) -> pl.DataFrame:
-    """(cluster_id): the fragments whose own behaviour holds a harvest and puts them on
-    ``watch`` (three strong statistics at least, ``small_watch_strong``), and that joined
-    no case: an app or a person with one odd habit is a join candidate, not on watch."""
-    return (join_candidates(findings, statistics, params)
-            .join(findings.filter((pl.col("verdict") == "watch")
-                                  & pl.col("joined_case").is_null()),
-                  on="cluster_id", how="semi")
-            .select("cluster_id"))
+def watch_fragments(findings: pl.DataFrame, params: ScoringParams) -> pl.DataFrame:
+    """(cluster_id): the fragments (under ``min_accounts_flagged`` accounts) on ``watch``.
+    A fragment is on watch only with three strong statistics of its own, one of them a
+    harvest (``verdicts``), so a person or an app with one odd habit is not among them;
+    a fragment that joined a case is flagged, so it is not among them either."""
+    return findings.filter((pl.col("verdict") == "watch")
+                           & (pl.col("n_accounts") < params.min_accounts_flagged)
+                           ).select("cluster_id")
 
 
 def group_cohorts(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
@@ -58,14 +56,10 @@ def _cohorts(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame, linked: Link
     """``harvest_cohorts`` on the window's watch fragments; no rows without linking's key
     tables or with fewer fragment accounts than a cohort needs."""
     empty = pl.DataFrame(schema=COHORT_SCHEMA)
-    present = {r[0] for r in db.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
-    if not set(LINK_TABLES) <= present:
+    if not linking_wrote_keys(db):
         return empty
-    statistics = db.sql("SELECT cluster_id, family, rule_id, statistic, p_adjusted, "
-                        "effect_size, is_strong FROM cluster_statistic").pl()
     members = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
-    fragments = members.join(watch_fragments(findings, statistics, params), on="cluster_id")
+    fragments = members.join(watch_fragments(findings, params), on="cluster_id")
     if fragments.height < params.min_accounts_flagged:
         return empty
     return harvest_cohorts(

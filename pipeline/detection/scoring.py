@@ -177,6 +177,14 @@ def join_candidates(findings: pl.DataFrame, statistics: pl.DataFrame,
             .select("cluster_id", "n_accounts"))
 
 
+def linking_wrote_keys(db: duckdb.DuckDBPyConnection) -> bool:
+    """Whether linking's key tables, evidence and threshold (``LINK_TABLES``) exist: a
+    window scored without them (linking has not run) joins and groups nothing."""
+    present = {r[0] for r in db.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
+    return set(LINK_TABLES) <= present
+
+
 def case_ties(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
               statistics: pl.DataFrame, params: ScoringParams) -> pl.DataFrame:
     """Each candidate's strongest test against the flagged cases it shares a key with
@@ -186,10 +194,8 @@ def case_ties(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
     Empty when linking wrote no key tables or nothing is flagged (then no cluster joins: a
     missing tie is no tie)."""
     empty = empty_frame(CASE_TIE)
-    present = {r[0] for r in db.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
     waiting = join_candidates(findings, statistics, params)
-    if not set(LINK_TABLES) <= present or waiting.is_empty():
+    if not linking_wrote_keys(db) or waiting.is_empty():
         return empty
     members = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
     linking = {
