@@ -67,14 +67,14 @@ def harvest_cohorts(fragments: pl.DataFrame, edges: pl.DataFrame, shared: pl.Dat
         tests.append(ties)
         groups = _large(ties.filter(pl.col("tie_surprise") >= pl.col("required_surprise"))
                         .select("account_id", "label"), min_accounts)
+    if groups.is_empty():
+        return pl.DataFrame(schema=COHORT_SCHEMA)
     first = (groups.join(fragments, on="account_id")
              .sort("cluster_id", "account_id").unique("cluster_id", keep="first")
              .select("cluster_id", "label"))
     whole = fragments.join(first, on="cluster_id").with_columns(
         cohort=pl.col("cluster_id").min().over("label"))
     whole = whole.filter(pl.len().over("label") >= min_accounts)
-    if not tests:
-        return pl.DataFrame(schema=COHORT_SCHEMA)
     last = (pl.concat(tests).sort("account_id", "round").unique("account_id", keep="last")
             .drop("label"))
     return (whole.join(last, on="account_id", how="left")
