@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipeline.detection.cohorts import group_cohorts
+from pipeline.detection.cohorts import group_cohorts, watch_fragments
 from pipeline.detection.scoring import (
     ScoringParams,
     _hochberg_bar,
@@ -674,3 +674,12 @@ def test_watch_fragments_sharing_one_prompt_by_chance_stay_apart():
     assert group_cohorts(db, found, linked, "night-1", LinkParams(), ScoringParams()) is None
     assert db.sql("SELECT count(*) FROM cluster_cohort").fetchall() == [(0,)]
     assert db.sql("SELECT count(DISTINCT cluster_id) FROM clusters").fetchall() == [(7,)]
+
+
+def test_only_fragments_on_watch_are_grouped_into_cohorts():
+    """A cluster of three on watch is a community linking kept and was judged as one; a
+    flagged fragment (a joined one) and a clear one are no cohort's."""
+    findings = pl.DataFrame({"cluster_id": ["W1", "W3", "F1", "C1"],
+                             "verdict": ["watch", "watch", "flagged", "clear"],
+                             "n_accounts": [1, 3, 1, 2]})
+    assert watch_fragments(findings, ScoringParams())["cluster_id"].to_list() == ["W1"]
