@@ -6,7 +6,8 @@ ending at D. A manual run or ``airflow dags test nightly_forensics D+1`` does th
 Paths come from ``FORENSICS_LOGS_DIR``, ``FORENSICS_ACCOUNTS`` and ``FORENSICS_OUT_DIR``.
 
 Tasks: ``plan`` (the day, the paths, the thresholds) -> ``ingest`` (holds the output lock)
--> ``day_tables`` (mapped over the days ingest wrote; no lock, no database) -> ``window``
+-> ``day_tables`` (mapped over the days ingest wrote, or over a large day's shards; no lock,
+no database) -> ``merge_shards`` (a sharded day's tables from its shards) -> ``window``
 (every window stage: linking today, then statistics, scoring, validation and reports as
 they are added to ``pipeline.run.runner.window_task``; holds the lock, owns the database).
 One run at a time: the window stages read the clusters of the run before. Tasks pass a

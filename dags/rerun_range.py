@@ -7,9 +7,10 @@ Paths left empty come from ``FORENSICS_LOGS_DIR``, ``FORENSICS_ACCOUNTS`` and
 ``FORENSICS_OUT_DIR``.
 
 Tasks: ``plan`` -> ``ingest`` (the whole range, under the output lock) -> ``day_tables``
-mapped over the range's days (each day reads and writes only its own Parquet files, so
-they run side by side on as many workers as the executor has) -> ``window`` (every window
-stage, under the lock). This file only wires ``pipeline``.
+mapped over the range's days, and over shards of a day past ``FORENSICS_SHARD_REQUESTS``
+requests (each reads and writes only its own day's Parquet files, so they run side by
+side on as many workers as the executor has) -> ``merge_shards`` mapped over the sharded
+days -> ``window`` (every window stage, under the lock). This file only wires ``pipeline``.
 """
 
 from __future__ import annotations

@@ -77,6 +77,15 @@ class Settings(BaseModel):
             raise ForensicsError(describe(error)) from None
 
 
+DEFAULT_SHARD_REQUESTS = 5_000_000
+"""A DAG builds a day of more requests than this in shards of at most about this many
+each, one task per shard (``FORENSICS_SHARD_REQUESTS`` sets it for a deployment). At the
+30 s per million requests the per-day tables cost one worker of this machine (README,
+*Scale on paper*), a shard takes 2 to 3 minutes: short enough to retry, long enough that
+a task's start (seconds) stays small beside it. How a day is split never changes a byte of
+what is written, so it is a deployment's setting and not a run's parameter."""
+
+
 class IngestParams(Settings):
     """Ingest settings; the defaults are the nightly run's."""
 

@@ -123,6 +123,13 @@ def push_files(out: Path, remote: str, paths: Iterable[Path]) -> None:
     Bucket(remote).push(out, _State(out), only=list(paths))
 
 
+def delete_files(out: Path, remote: str, names: Iterable[str]) -> None:
+    """Delete objects a lock-free task no longer needs (a merged day's shards)."""
+    state = _State(out)
+    Bucket(remote).delete(sorted(names), state)
+    state.save()
+
+
 class Bucket:
     """An ``s3://bucket/prefix`` output: its objects, its lock, and the sync of a working
     folder with them. Errors of the endpoint, the credentials or the bucket are one line
@@ -243,19 +250,24 @@ class Bucket:
             etags = dict(zip(first, pool.map(lambda rel: self._upload(files[rel], rel), first),
                              strict=True))
         gone = sorted(set(state.entries) - set(files)) if only is None else []
-        for at in range(0, len(gone), 1000):
-            with self.errors():
-                self.client.delete_objects(Bucket=self.name, Delete={
-                    "Objects": [{"Key": self.key(rel)} for rel in gone[at:at + 1000]],
-                    "Quiet": True})
-        for rel in gone:
-            del state.entries[rel]
+        self.delete(gone, state)
         for rel in (rel for rel in LAST if rel in changed):
             with self.errors():
                 etags[rel] = self._upload(files[rel], rel)
         for rel, etag in etags.items():
             state.record(rel, files[rel], etag)
         state.save()
+
+    def delete(self, rels: list[str], state: _State) -> None:
+        """Delete the objects of these paths under the output (1,000 to a request, the
+        most S3 takes) and forget them in the working folder's sync state."""
+        for at in range(0, len(rels), 1000):
+            with self.errors():
+                self.client.delete_objects(Bucket=self.name, Delete={
+                    "Objects": [{"Key": self.key(rel)} for rel in rels[at:at + 1000]],
+                    "Quiet": True})
+        for rel in rels:
+            state.entries.pop(rel, None)
 
     def _upload(self, path: Path, rel: str) -> str:
         """One file as one object (a multipart upload past 8 MiB, visible only when

@@ -155,6 +155,7 @@ FAILOVER_DAY = Table(
     grain="one row per ordered pair of accounts (account_id, next_account_id) with at "
           "least one 429 failover from the first to the second",
     key=("account_id", "next_account_id"),
+    shared_by=("prompt_hash",),
     columns=(
         _c("account_id", "VARCHAR", "the account that was answered 429"),
         _c("next_account_id", "VARCHAR",
@@ -174,6 +175,8 @@ PROMPT_PAIR_DAY = Table(
           "prompt_hash within $pair_minutes of each other, counting only prompts sent by at "
           "most $max_accounts_per_prompt accounts that day",
     key=("account_a", "account_b"),
+    owner="account_a",
+    shared_by=("prompt_hash",),
     columns=(
         _c("account_a", "VARCHAR", "the pair's smaller account_id"),
         _c("account_b", "VARCHAR", "the pair's larger account_id"),
@@ -263,6 +266,7 @@ PREFIX_HANDOFF_DAY = Table(
     grain="one row per ordered pair of accounts and cacheable prefix that passed from the "
           "second account to the first within the TTL on the day",
     key=("account_id", "previous_account_id", "model", "system_hash"),
+    shared_by=("model", "system_hash"),
     columns=(
         _ACCOUNT,
         _c("previous_account_id", "VARCHAR",

@@ -158,6 +158,12 @@ class Table:
     beside the database's (a snapshot, or a publication's findings), with the registered
     columns or a leading part of them. The validation suites, the report's data appendix,
     the DDL and the typed empty stand-ins are all generated from these entries.
+
+    A per-day table built in shards (``pipeline.features.shards``) gives each row to the
+    shard of its ``owner`` account. A row that depends on other accounts' requests names
+    what they share in ``shared_by`` (request columns): a shard then reads every request
+    that shares those values with one of its own accounts, so that its rows are the ones a
+    whole-day build writes.
     """
 
     name: str
@@ -169,6 +175,8 @@ class Table:
     meaning: str = ""
     made_by: str = ""
     files: tuple[str, ...] = ()
+    owner: str = "account_id"
+    shared_by: tuple[str, ...] = ()
 
     @property
     def column_types(self) -> tuple[tuple[str, str], ...]:

@@ -3,10 +3,11 @@
 In: a DAG run's params (the CLI's option names: ``start``, ``end``, ``logs``, ``accounts``,
 ``out``, ``max_bad_share``, ``lookback_days``, ``allow_empty``), the environment
 (``FORENSICS_LOGS_DIR``, ``FORENSICS_ACCOUNTS``, ``FORENSICS_OUT_DIR``,
-``FORENSICS_SIGNING_KEY``) and Airflow's run id. Out: a **plan**, a flat dict of strings
-and numbers (absolute paths, ISO days, the parameter overrides) that tasks pass to each
-other through XCom; and, from the task functions, ISO days, paths and ledger run ids.
-Data never travels between tasks: only where it is.
+``FORENSICS_SIGNING_KEY``, ``FORENSICS_SHARD_REQUESTS``) and Airflow's run id. Out: a
+**plan**, a flat dict of strings and numbers (absolute paths, ISO days, the parameter
+overrides, the shard size) that tasks pass to each other through XCom; and, from the task
+functions, days and shards, paths and ledger run ids. Data never travels between tasks:
+only where it is.
 
 What an operator reads: each task function logs a few summary lines (rows read, kept and
 quarantined; clusters and verdicts; the validation outcome; where the pages and reports
@@ -55,6 +56,7 @@ ENV_ACCOUNTS = "FORENSICS_ACCOUNTS"
 ENV_OUT = "FORENSICS_OUT_DIR"
 ENV_SIGNING_KEY = "FORENSICS_SIGNING_KEY"
 ENV_WORKER_NAME = "FORENSICS_WORKER_NAME"
+ENV_SHARD_REQUESTS = "FORENSICS_SHARD_REQUESTS"
 DEFAULT_LOGS = SAMPLE_DIR / "logs"
 DEFAULT_ACCOUNTS = SAMPLE_DIR / "accounts.csv"
 DEFAULT_OUT = PROJECT_DIR / "out"
@@ -132,7 +134,8 @@ def plan_range(params: Mapping[str, Any], airflow_run_id: str,
     end = parse_day(params.get("end"), "end")
     if end < start:
         raise ForensicsError(f"end: {end} is before start {start}")
-    return _plan(_paths_of(params, env), start, end, overrides_of(params), airflow_run_id)
+    return _plan(_paths_of(params, env), start, end, overrides_of(params), airflow_run_id,
+                 env)
 
 
 def plan_day(data_interval_start: datetime, params: Mapping[str, Any], airflow_run_id: str,
@@ -142,7 +145,7 @@ def plan_day(data_interval_start: datetime, params: Mapping[str, Any], airflow_r
     if data_interval_start.tzinfo is None:
         raise ValueError("data_interval_start must carry its time zone")
     day = data_interval_start.astimezone(UTC).date()
-    return _plan(configured_paths(env), day, day, overrides_of(params), airflow_run_id)
+    return _plan(configured_paths(env), day, day, overrides_of(params), airflow_run_id, env)
 
 
 def days_of(plan: Mapping[str, Any]) -> list[str]:
@@ -157,25 +160,66 @@ def ledger_run_id(plan: Mapping[str, Any], task: str) -> str:
     return f"{plan['airflow_run_id']}:{task}"
 
 
-def ingest_days(plan: Mapping[str, Any]) -> list[str]:
-    """Task: ingest the plan's range (under the output lock); the days written, as ISO."""
+def ingest_days(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Task: ingest the plan's range (under the output lock); what the day tasks build,
+    each a day or a shard of one (``{"day", "shard", "shards"}``)."""
+    from pipeline.features.features import (  # cheap at parse time: see the module's docstring
+        shard_count,
+    )
     from pipeline.run.runner import ingest_task  # cheap at parse time: see the module's docstring
 
     run_id = ledger_run_id(plan, "ingest")
+    request = _request(plan)
     with quiet_libraries():
-        result = ingest_task(_request(plan), _params(plan), run_id=run_id)
-    _log_lines([*ingest_summary(result),
-                validation_line(_request(plan).out, run_id, "raw")])
-    return [d.isoformat() for d in result.days]
+        result = ingest_task(request, _params(plan), run_id=run_id)
+    counts = {d.isoformat(): shard_count(request.out, d, plan["shard_requests"])
+              for d in result.days}
+    sharded = [f"{day} in {n} shards" for day, n in counts.items() if n > 1]
+    _log_lines([*ingest_summary(result), validation_line(request.out, run_id, "raw"),
+                *([f"per-day tables in shards of at most about {plan['shard_requests']:,} "
+                   f"requests: {', '.join(sharded)}"] if sharded else [])])
+    return [{"day": day, "shard": i, "shards": n} for day, n in counts.items() for i in range(n)]
 
 
-def build_day(plan: Mapping[str, Any], day: str) -> list[str]:
-    """Task: one day's compact tables (no lock, no database); the files written."""
+def sharded_days(units: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Task: the days to merge, each with its shard count (``{"day", "shards"}``), from
+    the day tasks' units. A task of its own because Airflow maps only over a task's
+    whole return value."""
+    return [{"day": u["day"], "shards": u["shards"]} for u in units
+            if u["shards"] > 1 and u["shard"] == 0]
+
+
+def unit_label(unit: Mapping[str, Any]) -> str:
+    """A day task's label in the UI: its day, and its shard when the day is split."""
+    if unit["shards"] == 1:
+        return str(unit["day"])
+    return f"{unit['day']} shard {unit['shard'] + 1}/{unit['shards']}"
+
+
+def build_day(plan: Mapping[str, Any], unit: Mapping[str, Any]) -> list[str]:
+    """Task: one day's compact tables, or one shard of them (no lock, no database); the
+    files written."""
+    from pipeline.features.features import Shard  # cheap at parse time: see the docstring
     from pipeline.run.runner import day_task  # cheap at parse time: see the module's docstring
 
+    day = parse_day(unit["day"], "day")
+    shard = Shard(unit["shard"], unit["shards"]) if unit["shards"] > 1 else None
     with quiet_libraries():
-        written = day_task(_request(plan), _params(plan), parse_day(day, "day"))
-    _log_lines([f"{day}: {len(written)} per-day tables written under {plan['out']}"])
+        written = day_task(_request(plan), _params(plan), day, shard=shard)
+    _log_lines([f"{unit_label(unit)}: {len(written)} per-day tables written under "
+                f"{plan['out']}" + (" (a shard, for the merge)" if shard else "")])
+    return [str(p) for p in written]
+
+
+def merge_day(plan: Mapping[str, Any], unit: Mapping[str, Any]) -> list[str]:
+    """Task: a sharded day's partitions from its shards (no lock, no database)."""
+    from pipeline.run.runner import merge_task  # cheap at parse time: see the module's docstring
+
+    with quiet_libraries():
+        written = merge_task(_request(plan), _params(plan), parse_day(unit["day"], "day"),
+                             int(unit["shards"]))
+    _log_lines([f"{unit['day']}: {unit['shards']} shards merged into {len(written)} "
+                f"per-day tables under {plan['out']}"])
     return [str(p) for p in written]
 
 
@@ -282,30 +326,44 @@ def publication_event(plan: Mapping[str, Any], result: WindowResult) -> dict[str
 
 def wire_tasks(planned: XComArg, findings: Asset) -> None:
     """The tasks after a DAG's ``plan``, wired in the DAG being defined: ``ingest`` ->
-    ``day_tables`` mapped over the days ingest wrote -> ``window`` (whose outlet is
-    ``findings``). Both DAGs run these same tasks and differ only in how they plan, so the
-    wiring lives here once and a DAG file calls it inside its ``@dag`` function with its
-    ``plan`` task's output (imports Airflow: DAG files only)."""
+    ``day_tables`` mapped over the days ingest wrote, or their shards when a day is large
+    -> ``merge_shards`` mapped over the sharded days (``split_days`` lists them) ->
+    ``window`` (whose outlet is ``findings``). Both DAGs run these same tasks and differ
+    only in how they plan, so the wiring lives here once and a DAG file calls it inside its
+    ``@dag`` function with its ``plan`` task's output (imports Airflow: DAG files only)."""
     from airflow.sdk import (  # cheap at parse time: see the module's docstring
         get_current_context,
         task,
     )
 
     @task
-    def ingest(plan: dict) -> list[str]:
+    def ingest(plan: dict) -> list[dict[str, Any]]:
         return ingest_days(plan)
 
-    @task(map_index_template="{{ day }}")
-    def day_tables(plan: dict, day: str) -> list[str]:
-        get_current_context()["day"] = day  # the mapped task's label in the UI: its day
-        return build_day(plan, day)
+    @task
+    def split_days(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return sharded_days(units)
 
-    @task(outlets=[findings])
+    @task(map_index_template="{{ unit_label }}")
+    def day_tables(plan: dict, unit: dict) -> list[str]:
+        get_current_context()["unit_label"] = unit_label(unit)  # the mapped task's UI label
+        return build_day(plan, unit)
+
+    @task(map_index_template="{{ unit_label }}")
+    def merge_shards(plan: dict, unit: dict) -> list[str]:
+        get_current_context()["unit_label"] = str(unit["day"])
+        return merge_day(plan, unit)
+
+    # A run with no sharded day maps merge_shards over nothing, which Airflow marks
+    # skipped: the window still runs then, but never after a failure.
+    @task(outlets=[findings], trigger_rule="none_failed")
     def window(plan: dict, outlet_events: Any = None) -> str:
         return run_window(plan, outlet_events, findings)
 
-    days = ingest(planned)
-    day_tables.partial(plan=planned).expand(day=days) >> window(planned)
+    units = ingest(planned)
+    built = day_tables.partial(plan=planned).expand(unit=units)
+    merged = merge_shards.partial(plan=planned).expand(unit=split_days(units))
+    built >> merged >> window(planned)
 
 
 def findings_asset(dag_id: str) -> Asset:
@@ -375,9 +433,23 @@ def task_defaults() -> dict[str, Any]:
 
 
 def _plan(paths: dict[str, str | None], start: date, end: date, overrides: dict[str, Any],
-          airflow_run_id: str) -> dict[str, Any]:
+          airflow_run_id: str, env: Mapping[str, str] | None) -> dict[str, Any]:
     return {**paths, "start": start.isoformat(), "end": end.isoformat(), **overrides,
-            "airflow_run_id": airflow_run_id}
+            "shard_requests": shard_requests(env), "airflow_run_id": airflow_run_id}
+
+
+def shard_requests(env: Mapping[str, str] | None = None) -> int:
+    """The deployment's shard size (``FORENSICS_SHARD_REQUESTS``, else
+    ``settings.DEFAULT_SHARD_REQUESTS``); a value that is not a whole number of at least 1
+    is refused naming the variable."""
+    env = os.environ if env is None else env
+    text = (env.get(ENV_SHARD_REQUESTS) or "").strip().replace("_", "")
+    if not text:
+        return settings.DEFAULT_SHARD_REQUESTS
+    if not text.isdigit() or int(text) < 1:
+        raise ForensicsError(f"{ENV_SHARD_REQUESTS}: '{env[ENV_SHARD_REQUESTS]}' is not a "
+                             "whole number of requests (at least 1)")
+    return int(text)
 
 
 def _paths_of(params: Mapping[str, Any],

@@ -6,8 +6,9 @@ saying what ran, with which parameters, and how it ended.
 
 Three kinds of task, the same for ``forensics run`` and for the Airflow DAGs:
 ``ingest_task`` (the range's logs into day partitions; holds the output lock),
-``day_task`` (one day's compact tables; reads and writes only that day's Parquet files,
-so days run in parallel, in processes or on workers, without the lock) and
+``day_task`` (one day's compact tables, or one shard of a large day's, merged by
+``merge_task``; reads and writes only that day's Parquet files, so days and shards run in
+parallel, in processes or on workers, without the lock) and
 ``window_task`` (every window stage in order; holds the lock, owns the database).
 ``run_pipeline`` is the three in a row under one lock. The stages themselves live in
 their own modules and know nothing of locks or ledgers. Validation is imported inside the
@@ -30,7 +31,14 @@ from typing import TYPE_CHECKING, Any
 from pipeline.detection.cohorts import group_cohorts
 from pipeline.detection.scoring import record_verdicts, score_clusters
 from pipeline.detection.statistics import compute_statistics
-from pipeline.features.features import build_day_features, create_feature_views
+from pipeline.features.features import (
+    Shard,
+    build_day_features,
+    build_shard,
+    create_feature_views,
+    merge_shards,
+    shard_path,
+)
 from pipeline.ingest.accounts import ACCOUNTS_SNAPSHOT
 from pipeline.ingest.adapters import extract_spend_logs, redact_url
 from pipeline.ingest.ingest import IngestResult, check_inputs, ingest
@@ -38,7 +46,7 @@ from pipeline.linking.linking import LinkResult, link_accounts
 from pipeline.progress import Progress, Steps
 from pipeline.publish.manifest import ledger_inputs, prune_validation, write_manifest
 from pipeline.publish.publication import Published, publish, run_stamp
-from pipeline.publish.storage import held, locate, pull_files, push_files
+from pipeline.publish.storage import delete_files, held, locate, pull_files, push_files
 from pipeline.registry import FEATURE_TABLES, RUNS, WINDOW_TABLES
 from pipeline.settings import IngestParams, PipelineParams
 from pipeline.version import code_version
@@ -177,16 +185,38 @@ def ingest_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
 
 
 def day_task(request: RunRequest, params: PipelineParams, day: date,
-             steps: Steps | None = None, *, locked: bool = False) -> list[Path]:
-    """One day's compact tables. No lock and no database: days run side by side. With a
-    bucket output and no caller holding it (``locked``), the day's requests come from the
-    bucket and its tables go back to it, so a day runs on any machine."""
+             steps: Steps | None = None, *, shard: Shard | None = None,
+             locked: bool = False) -> list[Path]:
+    """One day's compact tables, or with ``shard`` one shard of them for ``merge_task``. No
+    lock and no database: days and shards run side by side. With a bucket output and no
+    caller holding it (``locked``), the day's requests come from the bucket and what the
+    task writes goes back to it, so a day or a shard runs on any machine."""
+    def build() -> list[Path]:
+        if shard is None:
+            return build_day_features(request.out, day, params=params.features, steps=steps)
+        return build_shard(request.out, day, shard, params=params.features, steps=steps)
+
     if request.remote is None or locked:
-        return build_day_features(request.out, day, params=params.features, steps=steps)
+        return build()
     pull_files(request.out, request.remote,
                [partition_path(Path(), "requests", day).as_posix(), ACCOUNTS_SNAPSHOT])
-    written = build_day_features(request.out, day, params=params.features, steps=steps)
+    written = build()
     push_files(request.out, request.remote, written)
+    return written
+
+
+def merge_task(request: RunRequest, params: PipelineParams, day: date, shards: int, *,
+               locked: bool = False) -> list[Path]:
+    """A sharded day's partitions from its ``shards`` shards (lock-free, like ``day_task``);
+    with a bucket output, the shards come from the bucket and leave it once merged."""
+    if request.remote is None or locked:
+        return merge_shards(request.out, day, shards, params=params.features)
+    names = [shard_path(Path(), table.name, day, Shard(i, shards)).as_posix()
+             for table in FEATURE_TABLES for i in range(shards)]
+    pull_files(request.out, request.remote, names)
+    written = merge_shards(request.out, day, shards, params=params.features)
+    push_files(request.out, request.remote, written)
+    delete_files(request.out, request.remote, names)
     return written
 
 

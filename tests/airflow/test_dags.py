@@ -180,16 +180,18 @@ def test_dags_import_cleanly_and_wire_the_pipeline_tasks(airflow_env):
     for dag_id, dag in bag["dags"].items():
         assert dag["max_active_runs"] == 1
         tasks = dag["tasks"]
-        assert list(tasks) == ["plan", "ingest", "day_tables", "window"]
-        assert tasks["day_tables"]["mapped"]
+        assert list(tasks) == ["plan", "ingest", "day_tables", "split_days", "merge_shards",
+                               "window"]
+        assert tasks["day_tables"]["mapped"] and tasks["merge_shards"]["mapped"]
         assert "ingest" in tasks["day_tables"]["upstream"]
-        assert "day_tables" in tasks["window"]["upstream"]
+        assert {"split_days", "day_tables"} <= set(tasks["merge_shards"]["upstream"])
+        assert "merge_shards" in tasks["window"]["upstream"]
         for task in tasks.values():
             assert task["retries"] >= 1
             assert task["backoff"] > 1
             assert task["policy"] == "ExceptionRetryPolicy"
             assert task["on_failure"] == ["record_failure"]
-        assert [t["outlets"] for t in tasks.values()] == [[], [], [], [
+        assert [t["outlets"] for t in tasks.values()] == [[], [], [], [], [], [
             {"nightly_forensics": "forensics_findings",
              "rerun_range": "forensics_rerun_findings"}[dag_id]]]
     assert bag["dags"]["nightly_forensics"]["schedule"] == "0 2 * * *"
@@ -212,6 +214,8 @@ def test_nightly_run_of_a_day_writes_what_the_cli_writes(airflow_env, tmp_path):
     assert (out / CLUSTERS).read_bytes() == (cli_out / CLUSTERS).read_bytes()
     assert "reports/summary.pdf" in published(out)
     assert published(out) == published(cli_out)
+    # The day is under the shard size: one day task, nothing to merge, and the window runs.
+    assert mapped_labels(airflow_env, "nightly_forensics", "day_tables") == ["2026-04-02"]
     runs = ledger(out)
     assert [(command, status) for _, command, status in runs] == [
         ("ingest", "succeeded"), ("window", "succeeded")]
@@ -243,18 +247,28 @@ def test_nightly_run_of_a_day_writes_what_the_cli_writes(airflow_env, tmp_path):
                         for v in ("flagged", "watch", "clear")}}
 
 
-def test_rerun_of_a_range_writes_what_the_cli_writes(airflow_env, tmp_path, sample_run):
+def test_rerun_of_a_range_in_shards_writes_what_the_cli_writes(airflow_env, tmp_path,
+                                                                sample_run):
     """The range is the demo's, and the demo is ``forensics run`` over it with the DAG's
-    defaults: the session's sample run is what the CLI writes."""
+    defaults: the session's sample run is what the CLI writes, each day whole. Here every
+    day (7,140 to 7,654 requests) is past a shard size of 3,000, so its tables are built in
+    3 shards, then merged."""
     out = tmp_path / "airflow_out"
     conf = {"start": "2026-04-01", "end": "2026-04-03", "lookback_days": 30}
-    airflow(airflow_env, "dags", "test", "rerun_range", "--conf", json.dumps(conf),
-            FORENSICS_OUT_DIR=str(out))
+    result = airflow(airflow_env, "dags", "test", "rerun_range", "--conf", json.dumps(conf),
+                     FORENSICS_OUT_DIR=str(out), FORENSICS_SHARD_REQUESTS="3000")
     days = ["date=2026-04-01", "date=2026-04-02", "date=2026-04-03"]
     assert sorted(p.name for p in (out / "requests").iterdir()) == days
     assert sorted(p.name for p in (out / "account_day").iterdir()) == days
     assert mapped_labels(airflow_env, "rerun_range", "day_tables") == [
+        f"2026-04-0{d} shard {i}/3" for d in (1, 2, 3) for i in (1, 2, 3)]
+    assert mapped_labels(airflow_env, "rerun_range", "merge_shards") == [
         "2026-04-01", "2026-04-02", "2026-04-03"]
+    assert not (out / "shards").exists() or not any((out / "shards").iterdir())
+    ingest_log = task_logs(result.stdout + result.stderr)["ingest"]
+    assert any("per-day tables in shards of at most about 3,000 requests: 2026-04-01 in 3 "
+               "shards, 2026-04-02 in 3 shards, 2026-04-03 in 3 shards" in line
+               for line in ingest_log)
     assert (out / CLUSTERS).read_bytes() == (sample_run / CLUSTERS).read_bytes()
     assert len([name for name in published(out) if name.startswith("reports/")]) >= 2
     assert published(out) == published(sample_run)

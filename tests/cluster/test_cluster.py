@@ -4,9 +4,10 @@
 Redis, the api-server, the scheduler, the dag-processor and two Celery workers; the module
 starts moto's S3 server (``tests/s3_server.py``) and simulates a week (the ``sample``
 scenario over 7 days). ``rerun_range`` over the week is triggered through the REST API
-with its output in the bucket; the run must succeed with its day tasks on both workers
-(the task instances' ``hostname``), and what the bucket holds must be byte for byte what
-``forensics run`` writes on one machine from the same input. ``cluster.sh down`` then
+with its output in the bucket and every day split in shards (part 3); the run must succeed
+with its day tasks on both workers (the task instances' ``hostname``), and what the bucket
+holds must be byte for byte what ``forensics run`` writes on one machine, whole days, from
+the same input. ``cluster.sh down`` then
 stops everything (twice: it is idempotent) and no process it started is left.
 
 Not in ``make test``: ``tests/conftest.py`` collects this folder only with ``--cluster``
@@ -49,6 +50,9 @@ SCRIPT = PROJECT_DIR / "cluster" / "cluster.sh"
 BIN = Path(sys.executable).parent
 START, END = "2026-04-01", "2026-04-07"
 PREFIX = "cluster"
+SHARD_REQUESTS = 4_000
+"""The workers' shard size: every simulated day (7,000 to 8,000 requests) is built in
+shards, as a day of hundreds of millions of requests would be at the default size."""
 SERVICES = ("postgres", "redis", "api-server", "scheduler", "dag-processor", "worker1",
             "worker2")
 
@@ -99,6 +103,7 @@ def cluster(s3_env: dict[str, str]) -> Iterator[Cluster]:
              "CLUSTER_REDIS_PORT": free_port()}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "FORENSICS_"))}
     env.update({"CLUSTER_DIR": str(state), "VENV_BIN": str(BIN), **s3_env,
+                "FORENSICS_SHARD_REQUESTS": str(SHARD_REQUESTS),
                 **{k: str(v) for k, v in ports.items()}})
     started = time.monotonic()
     up = subprocess.run([str(SCRIPT), "up"], env=env, capture_output=True, text=True,
@@ -172,9 +177,18 @@ def test_a_week_on_two_workers_publishes_what_one_machine_writes(cluster, week, 
     assert run["state"] == "success", f"{run}\n{table}"
 
     days = [t for t in tis if t["task_id"] == "day_tables"]
-    assert sorted(t["rendered_map_index"] for t in days) == [
-        f"2026-04-0{d}" for d in range(1, 8)]
+    shards = {}
+    for label in (t["rendered_map_index"] for t in days):
+        day, _, part = label.partition(" shard ")
+        index, _, count = part.partition("/")
+        shards.setdefault(day, set()).add((int(index), int(count)))
+    assert sorted(shards) == [f"2026-04-0{d}" for d in range(1, 8)]
+    assert all(len(got) > 1 and got == {(i, len(got)) for i in range(1, len(got) + 1)}
+               for got in shards.values()), shards
+    merges = [t for t in tis if t["task_id"] == "merge_shards"]
+    assert sorted(t["rendered_map_index"] for t in merges) == sorted(shards)
     assert {t["hostname"] for t in days} == {"worker1", "worker2"}
+    assert not [k for k in bucket_objects(s3_env, PREFIX) if k.startswith("shards/")]
     for worker in ("worker1", "worker2"):  # each worked in its own folder
         assert list((cluster.state / "workers" / worker / "work").rglob("*.parquet"))
 
@@ -196,11 +210,11 @@ def test_a_week_on_two_workers_publishes_what_one_machine_writes(cluster, week, 
         assert objects[rel] == (local / rel).read_bytes()
 
     first = min(_seconds(t["start_date"]) for t in days)
-    last = max(_seconds(t["end_date"]) for t in days)
+    last = max(_seconds(t["end_date"]) for t in days + merges)
     print(f"cluster up {cluster.up_seconds:.1f} s; rerun_range over {START}..{END} on 2 "
           f"workers: {run['duration']:.1f} s (trigger to success {waited:.1f} s), "
-          f"day_tables from first start to last end "
-          f"{last - first:.1f} s; forensics run on one "
+          f"{len(days)} day_tables shards and {len(merges)} merges from first start to last "
+          f"end {last - first:.1f} s; forensics run on one "
           f"machine {one_machine:.1f} s; {len(expected)} published files identical\n{table}")
 
 

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
+from pipeline.features.features import build_day_features
+from pipeline.ingest.accounts import ACCOUNTS_SNAPSHOT
 from pipeline.run import orchestration as orch
 from pipeline.run import runner
 from pipeline.settings import PipelineParams
 from pipeline.validation.pages import safe_name
 
-from conftest import query, record, write_logs
+from conftest import DAY, query, record, write_logs
 from task_results import WINDOW
 
 RUN = "manual__2026-04-04T02:00:00+00:00"
@@ -31,7 +34,8 @@ def test_the_task_functions_run_the_pipeline_and_pass_paths(tmp_path, monkeypatc
     raw = json.loads(next((out / "validation").glob("*/raw/outcome.json")).read_text())
     raw_expectations = raw["expectations"]
     orch_page = Path(safe_name(f"{RUN}:ingest"), "raw", "index.html")
-    assert days == ["2026-04-01"]
+    assert days == [{"day": "2026-04-01", "shard": 0, "shards": 1}]
+    assert orch.sharded_days(days) == []
     written = orch.build_day(plan, days[0])
     assert written and all(p.startswith(str(out)) and "date=2026-04-01" in p for p in written)
     assert query(out / "forensics.duckdb", "SELECT run_id, status FROM runs") == [
@@ -65,3 +69,30 @@ def test_the_task_functions_run_the_pipeline_and_pass_paths(tmp_path, monkeypatc
     assert events["asset"].extra == {"out": str(out), "publication": None, "valid": False,
                                      "window_start": "2026-03-30", "window_end": "2026-04-01",
                                      "flagged": 1, "watch": 0, "clear": 3}
+
+
+def test_the_task_functions_split_a_large_day_and_merge_it_into_its_whole_bytes(tmp_path,
+                                                                               caplog):
+    logs, out = tmp_path / "logs", tmp_path / "out"
+    write_logs(logs, "requests", [record(i, account_id=f"acct-{i % 40}") for i in range(200)])
+    plan = orch.plan_range({"start": "2026-04-01", "end": "2026-04-01", "logs": str(logs),
+                            "out": str(out)}, RUN, {orch.ENV_SHARD_REQUESTS: "80"})
+    with caplog.at_level(logging.INFO, logger="pipeline.run.orchestration"):
+        work = orch.ingest_days(plan)
+    assert work == [{"day": "2026-04-01", "shard": i, "shards": 3} for i in range(3)]
+    [merge] = orch.sharded_days(work)
+    assert merge == {"day": "2026-04-01", "shards": 3}
+    assert ("per-day tables in shards of at most about 80 requests: 2026-04-01 in 3 shards"
+            in caplog.messages)
+    for unit in work:
+        assert all("/shards/date=2026-04-01/" in p for p in orch.build_day(plan, unit))
+    assert not (out / "account_day").exists()
+    merged = orch.merge_day(plan, merge)
+
+    whole = tmp_path / "whole"
+    (whole / "requests").mkdir(parents=True)
+    shutil.copytree(out / "requests" / "date=2026-04-01", whole / "requests" / "date=2026-04-01")
+    if (out / ACCOUNTS_SNAPSHOT).exists():
+        shutil.copy(out / ACCOUNTS_SNAPSHOT, whole / ACCOUNTS_SNAPSHOT)
+    expected = {p.relative_to(whole): p.read_bytes() for p in build_day_features(whole, DAY)}
+    assert {Path(p).relative_to(out): Path(p).read_bytes() for p in merged} == expected

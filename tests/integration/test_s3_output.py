@@ -103,20 +103,29 @@ def test_airflow_tasks_on_separate_machines_share_the_bucket(s3_env, sample_run,
     plan = orch.plan_range({"start": "2026-04-01", "end": "2026-04-03",
                             "logs": str(SAMPLE_DIR / "logs"),
                             "accounts": str(SAMPLE_DIR / "accounts.csv"),
-                            "out": "s3://forensics/dag"}, "manual__s3", {})
+                            "out": "s3://forensics/dag"}, "manual__s3",
+                           {orch.ENV_SHARD_REQUESTS: "5000"})  # each sample day in 2 shards
     assert plan["out"] == "s3://forensics/dag"
 
     def on(machine: str) -> None:
         monkeypatch.setenv("FORENSICS_WORK_DIR", str(tmp_path / machine))
 
     on("ingest")
-    days = orch.ingest_days(plan)
-    for day in days:
-        on(f"day-{day}")
-        orch.build_day(plan, day)
-        machine = tmp_path / f"day-{day}"
-        assert [p.parent.name for p in machine.rglob("requests/*/*.parquet")] == [f"date={day}"]
-        assert not list(machine.rglob(DB_NAME))  # a day task holds no database
+    work = orch.ingest_days(plan)
+    assert [(u["day"], u["shard"]) for u in work] == [
+        (f"2026-04-0{d}", i) for d in (1, 2, 3) for i in (0, 1)]
+    for unit in work:
+        machine = f"day-{unit['day']}-{unit['shard']}"
+        on(machine)
+        orch.build_day(plan, unit)
+        assert [p.parent.name for p in (tmp_path / machine).rglob("requests/*/*.parquet")] == [
+            f"date={unit['day']}"]
+        assert not list((tmp_path / machine).rglob(DB_NAME))  # a day task holds no database
+    assert any(name.startswith("shards/") for name in bucket_objects(s3_env, "dag"))
+    for unit in orch.sharded_days(work):
+        on(f"merge-{unit['day']}")
+        orch.merge_day(plan, unit)
+    assert not [name for name in bucket_objects(s3_env, "dag") if name.startswith("shards/")]
     on("window")
     orch.run_window(plan)
 

@@ -20,9 +20,14 @@ from pipeline import warehouse
 from pipeline.errors import ForensicsError
 from pipeline.features.features import (
     FeatureParams,
+    Shard,
     build_day_features,
+    build_shard,
     create_feature_views,
+    merge_shards,
     open_day,
+    shard_count,
+    shard_folder,
 )
 from pipeline.ingest.accounts import ACCOUNTS_SNAPSHOT, export_accounts
 from pipeline.registry import ACCOUNT_COLUMNS, FEATURE_TABLES, TABLES
@@ -55,6 +60,47 @@ def test_every_table_is_written_with_the_registry_columns_and_types(tmp_path):
         table = path.parent.parent.name
         assert duckdb_types(path) == registry_types(table), table
         assert pl.read_parquet(path).height > 0, table
+
+
+@pytest.mark.parametrize("count", [2, 5])
+def test_a_day_built_in_shards_and_merged_is_the_whole_days_bytes(tmp_path, count):
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    for out in (whole, split):
+        synthetic_day(out, 5_000)
+    expected = {p.relative_to(whole): p.read_bytes() for p in build_day_features(whole, DAY)}
+    # Failovers, prompt pairs and handoffs between accounts of different shards exist, so
+    # a shard that read only its own accounts' requests would lose rows.
+    crossing = READER.execute(
+        "SELECT count(*) FROM read_parquet($p) "
+        "WHERE hash(account_id) % $n <> hash(next_account_id) % $n",
+        {"p": str(warehouse.partition_path(whole, "failover_day", DAY)), "n": count}).fetchone()
+    assert crossing[0] > 0
+    for i in range(count):
+        build_shard(split, DAY, Shard(i, count))
+    merged = merge_shards(split, DAY, count)
+    assert {p.relative_to(split): p.read_bytes() for p in merged} == expected
+    assert not shard_folder(split, DAY).exists()
+
+
+def test_a_merge_with_a_shard_missing_is_refused_naming_it(tmp_path):
+    out = tmp_path / "out"
+    synthetic_day(out, 500)
+    build_shard(out, DAY, Shard(0, 3))
+    build_shard(out, DAY, Shard(2, 3))
+    with pytest.raises(ForensicsError, match=r"shard\(s\) 2/3 of the per-day tables are missing"):
+        merge_shards(out, DAY, 3)
+    assert not warehouse.partition_path(out, "account_day", DAY).exists()
+    with pytest.raises(ForensicsError, match="shard 3 of 3: no such shard"):
+        Shard(3, 3)
+
+
+def test_a_day_is_split_by_its_request_count(tmp_path):
+    out = tmp_path / "out"
+    synthetic_day(out, 5_000)
+    assert [shard_count(out, DAY, size) for size in (10_000, 5_000, 4_999, 2_000, 1)] == [
+        1, 1, 2, 3, 5_000]
+    with pytest.raises(ForensicsError, match="no requests partition for 2026-04-02"):
+        shard_count(out, date(2026, 4, 2), 5_000)
 
 
 def test_an_empty_day_gives_empty_typed_partitions(tmp_path):

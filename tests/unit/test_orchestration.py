@@ -62,7 +62,7 @@ def test_a_range_plan_resolves_paths_and_thresholds():
                     "out": "/data/out", "signing_key": None, "start": "2026-04-01",
                     "end": "2026-04-03",
                     "lookback_days": 7, "max_bad_share": 0.01, "allow_empty": False,
-                    "format": "contract", "airflow_run_id": RUN}
+                    "format": "contract", "shard_requests": 5_000_000, "airflow_run_id": RUN}
     assert orch.days_of(plan) == ["2026-04-01", "2026-04-02", "2026-04-03"]
     assert orch.ledger_run_id(plan, "window") == f"{RUN}:window"
 
@@ -106,6 +106,23 @@ def test_relative_paths_are_taken_from_the_project_folder():
     paths = orch.configured_paths({orch.ENV_LOGS: "sim/logs", orch.ENV_OUT: "runs/q1"})
     assert paths["logs"] == str(orch.PROJECT_DIR / "sim" / "logs")
     assert paths["out"] == str(orch.PROJECT_DIR / "runs" / "q1")
+
+
+def test_the_shard_size_comes_from_the_deployment_and_a_bad_one_is_refused():
+    start = datetime(2026, 4, 2, 2, 0, tzinfo=UTC)
+    env = {orch.ENV_SHARD_REQUESTS: "2_000_000"}
+    assert orch.plan_day(start, {}, RUN, env)["shard_requests"] == 2_000_000
+    assert orch.plan_range({"start": "2026-04-01", "end": "2026-04-01"}, RUN,
+                           {orch.ENV_SHARD_REQUESTS: " 300 "})["shard_requests"] == 300
+    for bad in ("0", "-5", "1e6", "many"):
+        with pytest.raises(ForensicsError, match=f"FORENSICS_SHARD_REQUESTS: '{bad}' is not"):
+            orch.plan_day(start, {}, RUN, {orch.ENV_SHARD_REQUESTS: bad})
+
+
+def test_a_day_task_is_labelled_by_its_day_and_its_shard_when_split():
+    assert orch.unit_label({"day": "2026-04-02", "shard": 0, "shards": 1}) == "2026-04-02"
+    assert orch.unit_label({"day": "2026-04-02", "shard": 2, "shards": 3}) == (
+        "2026-04-02 shard 3/3")
 
 
 def test_a_nightly_plan_is_the_utc_day_its_data_interval_starts_on():
