@@ -37,9 +37,10 @@ from the data.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date
 from math import ceil
@@ -51,7 +52,7 @@ import pyarrow.parquet as pq
 from pipeline.errors import ForensicsError
 from pipeline.ingest.accounts import ACCOUNTS_SNAPSHOT
 from pipeline.progress import Steps
-from pipeline.registry import ACCOUNT_COLUMNS, FEATURE_TABLES
+from pipeline.registry import ACCOUNT_COLUMNS, FEATURE_TABLES, REQUESTS_COLUMNS
 from pipeline.settings import FeatureParams
 from pipeline.warehouse import (
     atomic_copy,
@@ -214,13 +215,19 @@ def _input_view(shared: tuple[str, ...]) -> str:
 
 def _input_query(shared: tuple[str, ...]) -> str:
     """The requests a shard's tables read: its own accounts', and with ``shared`` columns,
-    every request that shares their values with one of its own."""
-    own = _OWN.format(column="account_id")
+    every request that shares their values with one of its own. Only the request columns
+    those tables name are copied: the tables that join across accounts never read the
+    prompt's text, the widest column, and their requests are most of the day's."""
+    names = " ".join(sql_text(t.name) for t in FEATURE_TABLES if t.shared_by == shared)
+    columns = ", ".join(f"r.{name}" for name, _ in REQUESTS_COLUMNS
+                        if re.search(rf"\b{name}\b", names))
+    own = _OWN.format(column="r.account_id")
     if not shared:
-        return f"SELECT * FROM day_requests WHERE {own}"
-    keys = ", ".join(shared)
-    return (f"SELECT * FROM day_requests WHERE {own} OR ({keys}) IN "
-            f"(SELECT {keys} FROM day_requests WHERE {own})")
+        return f"SELECT {columns} FROM day_requests AS r WHERE {own}"
+    same = " AND ".join(f"k.{key} = r.{key}" for key in shared)
+    return (f"SELECT {columns} FROM day_requests AS r WHERE {own} OR EXISTS ("
+            f"SELECT 1 FROM day_requests AS k WHERE {_OWN.format(column='k.account_id')} "
+            f"AND {same})")
 
 
 def merge_shards(out: Path, day: date, count: int, *,
@@ -248,4 +255,6 @@ def merge_shards(out: Path, day: date, count: int, *,
             atomic_copy(con, "SELECT * FROM merged", {}, target)
             written.append(target)
     shutil.rmtree(shard_folder(out, day))
+    with suppress(OSError):  # the shards' folder, once no other day's shards are in it
+        shard_folder(out, day).parent.rmdir()
     return written

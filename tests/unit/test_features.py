@@ -79,7 +79,8 @@ def test_a_day_built_in_shards_and_merged_is_the_whole_days_bytes(tmp_path, coun
         build_shard(split, DAY, Shard(i, count))
     merged = merge_shards(split, DAY, count)
     assert {p.relative_to(split): p.read_bytes() for p in merged} == expected
-    assert not shard_folder(split, DAY).exists()
+    assert not shard_folder(split, DAY).parent.exists()
+    assert not list(whole.glob("shards*"))
 
 
 def test_a_merge_with_a_shard_missing_is_refused_naming_it(tmp_path):
