@@ -291,7 +291,7 @@ class ScoringParams(Settings):
     accounts, the whole watch budget; three in well under 0.1%."""
     min_harvest_strong: Count = 1
     """Strong harvest statistics (``Rule.harvest``) every verdict but ``clear`` needs, and
-    a small cluster needs to join a case. Without one, a research lab's benchmark run
+    a cluster needs to join a case. Without one, a research lab's benchmark run
     (novel prompts, at its rate limit, overnight) or an enterprise's agents (shared
     wrappers, night hours, synchronized cron starts) hold two families by how they send;
     on randomized seeds that flagged labs on nearly every seed and merged cloud apps and

@@ -1,5 +1,5 @@
 """Scoring: the statistics of each cluster turned into a verdict, a risk score and signals,
-and the small clusters whose behaviour and ties put them in a flagged case.
+and the clusters whose behaviour and ties put them in a flagged case.
 
 In: ``cluster_statistic``, ``cluster_profile`` and ``clusters`` (``forensics.duckdb``);
 ``account_link_pair`` and ``link_threshold`` from linking when they exist. Out:
@@ -23,13 +23,14 @@ with ``small_watch_strong`` (three) strong statistics: one or two odd habits (a 
 owl, a low max_tokens) are never enough. Anything else is ``clear``. Linkage says whom
 the verdict covers and is not a family here.
 
-Joining: a small cluster that is not flagged and holds a harvest statistic joins the
-flagged case it is most tied to when its tie (``sql/detection/case_tie.sql``: the Simes combination
-of its accounts' linking p-values with the case's accounts) reaches ``join_fraction`` of
-the surprise a pair needs to be a linking edge; it is then ``flagged`` with the case's id
-in ``joined_case`` and ``joined:<case>`` among its signals. The behaviour is evidence the
-edge did not have, and the search runs over the few candidates' pairs only, not over all
-pairs of the window, so half the edge's bound suffices (README, Statistics and verdicts).
+Joining: a cluster that is not flagged and holds a harvest statistic (a fragment linking
+left behind, or a community it cut off from its case) joins the flagged case it is most
+tied to when one of its accounts passes linking's member test against the case's accounts
+(``sql/detection/case_tie.sql`` finds the cases it shares keys with; ``tie_round``), by a
+Bonferroni bound over the round's tests and with a second family of ties; it is then
+``flagged`` with the case's id in ``joined_case`` and ``joined:<case>`` among its signals.
+The behaviour is evidence the edge did not have, and linking says whom the verdict covers:
+the whole cluster joins (README, Statistics and verdicts).
 
 The risk score is the mean over the three families of each family's strongest statistic's
 strength, strength being min(1, -log10(p_adjusted) / 10) times min(1, effect / the rule's
@@ -166,13 +167,14 @@ def strong_counts(statistics: pl.DataFrame) -> pl.DataFrame:
 
 def join_candidates(findings: pl.DataFrame, statistics: pl.DataFrame,
                     params: ScoringParams) -> pl.DataFrame:
-    """The clusters that may join a case (cluster_id, n_accounts): not flagged, under
-    ``min_accounts_flagged`` accounts, a harvest statistic strong. Only the fragments
-    linking may have cut off: a larger cluster is a community of its own, tested as one,
-    and the ``join_fraction`` argument counts on the candidates being few."""
+    """The clusters that may join a case (cluster_id, n_accounts): not flagged, a harvest
+    statistic strong. Of any size: Leiden cuts a large campaign into communities, and one
+    whose statistics fell short of the flagged rule (a harvest shown once, not twice) is
+    still the case's operator when its accounts are tied to the case's. Every account
+    tested counts in the round's Bonferroni bound, so a large candidate pays for its
+    size."""
     return (findings.join(strong_counts(statistics), on="cluster_id")
             .filter((pl.col("verdict") != "flagged")
-                    & (pl.col("n_accounts") < params.min_accounts_flagged)
                     & (pl.col("harvest_count") >= params.min_harvest_strong))
             .select("cluster_id", "n_accounts"))
 

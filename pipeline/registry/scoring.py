@@ -1,5 +1,5 @@
-"""What scoring writes and runs: the findings (the output contract), the small clusters
-that joined a flagged case and their ties to it, and every run's verdicts.
+"""What scoring writes and runs: the findings (the output contract), the clusters that
+joined a flagged case and their ties to it, and every run's verdicts.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ CLUSTER_FINDING = Table(
         _CLUSTER,
         _c("verdict", "VARCHAR",
            "flagged (three or more accounts, strong evidence in two or more behavioural "
-           "families and two harvest statistics or one across accounts; or a small cluster "
-           "that joined a flagged case), watch (a harvest statistic and less than that; "
-           "under three accounts, three strong statistics, one of them a harvest) or "
+           "families and two harvest statistics or one across accounts; or a cluster not "
+           "flagged by its own statistics that joined a flagged case), watch (a harvest "
+           "statistic and less than that; under three accounts, three strong statistics, "
+           "one of them a harvest) or "
            "clear"),
         _c("risk_score", "DOUBLE", "in [0, 1], monotone in the evidence"),
         _N_ACCOUNTS,
@@ -44,7 +45,7 @@ CLUSTER_FINDING = Table(
            "true when the cluster's logs carried no prompt text, so query-distribution "
            "statistics came from hashes and token counts only"),
         _c("joined_case", "VARCHAR",
-           "the flagged cluster this small cluster joined (its behaviour and its ties to "
+           "the flagged cluster this cluster joined (its behaviour and its ties to "
            "that case's accounts passed the join rule; rows in case_join), else NULL"),
     ),
 )
@@ -77,7 +78,8 @@ CASE_JOIN = Table(
     key=("account_id",),
     layer="scoring",
     kind="table",
-    meaning="the small clusters whose behaviour and ties put them in a flagged case, with "
+    meaning="the clusters (fragments, or communities cut off from a case) whose behaviour "
+            "and ties put them in a flagged case, with "
             "the numbers that decided it",
     made_by="pipeline/detection/scoring.py",
     columns=(
@@ -97,7 +99,7 @@ CASE_TIE = Table(
     key=("cluster_id", "joined_case"),
     layer="scoring",
     kind="query",
-    meaning="how strongly a small cluster is tied to a flagged case, for the join rule "
+    meaning="how strongly a cluster not flagged is tied to a flagged case, for the join rule "
             "(case_join)",
     made_by="pipeline/detection/scoring.py",
     columns=(_CLUSTER, *_TIE_COLUMNS),

@@ -1,5 +1,5 @@
--- case_tie: one row per candidate cluster (not flagged, under min_accounts_flagged accounts,
--- its own behaviour holding a harvest statistic) and flagged case whose accounts share at
+-- case_tie: one row per candidate cluster (not flagged, of any size, its own behaviour
+-- holding a harvest statistic) and flagged case whose accounts share at
 -- least one key of account_shared_key (a rare key, prompt, band, start or prefix-hour)
 -- with the cluster's accounts. coholders is how many of the case's accounts share one.
 -- The join rule (pipeline/detection/scoring.py) tests each candidate against each of these

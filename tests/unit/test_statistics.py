@@ -381,13 +381,13 @@ CROWD = [f"u{i:02d}" for i in range(36)]
 
 def small_world(singleton: list[dict[str, object]],
                 others: dict[str, list[dict[str, object]]] | None = None,
-                ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """A flagged four-account cluster F and a singleton S with the given statistics (and
-    more singletons, by cluster id, with theirs)."""
+                size: int = 1) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A flagged four-account cluster F and a cluster S of ``size`` accounts with the given
+    statistics (and more singletons, by cluster id, with theirs)."""
     others = others or {}
     singles = ["S", *others]
     profile = pl.DataFrame({
-        "cluster_id": ["F", *singles], "n_accounts": [4] + [1] * len(singles),
+        "cluster_id": ["F", *singles], "n_accounts": [4, size] + [1] * len(others),
         "request_count": [400] + [80] * len(singles),
         "first_seen": [at(0)] * (1 + len(singles)), "last_seen": [at(60)] * (1 + len(singles)),
         "text_request_count": [400] + [80] * len(singles),
@@ -435,21 +435,23 @@ def join_db(tmp_path: Path, singleton: list[dict[str, object]],
             shared: list[tuple[str, str, str]] | None,
             params: ScoringParams | None = None,
             others: dict[str, list[dict[str, object]]] | None = None,
-            ) -> tuple[pl.DataFrame, object]:
-    """A DuckDB with the tables scoring reads: F's accounts f0-f3, S's account s (and one
-    lower-case account per cluster of ``others``), and ``shared`` (account, key type, key)
+            size: int = 1) -> tuple[pl.DataFrame, object]:
+    """A DuckDB with the tables scoring reads: F's accounts f0-f3, S's account s (s, s1,
+    s2, ... with ``size``; and one lower-case account per cluster of ``others``), and
+    ``shared`` (account, key type, key)
     filling linking's ``account_shared_key``, with ``account_link_null`` (10 keys of each
     kind an account), no card and ``link_threshold`` (alpha 0.01); when ``shared`` is None,
     linking's tables do not exist (linking has not run)."""
-    profile, stats = small_world(singleton, others)
+    profile, stats = small_world(singleton, others, size)
     db = connect(tmp_path / "t.duckdb")
     db.register("p", profile.to_arrow())
     db.register("s", stats.to_arrow())
     db.execute("CREATE TABLE cluster_profile AS SELECT * FROM p")
     db.execute("CREATE TABLE cluster_statistic AS SELECT * FROM s")
-    singles = {"S": "s", **{c: c.lower() for c in (others or {})}}
-    members = pl.DataFrame({"cluster_id": ["F"] * 4 + list(singles),
-                            "account_id": [*CASE, *singles.values()]})
+    community = ["s", *(f"s{i}" for i in range(1, size))]
+    singles = {c: c.lower() for c in (others or {})}
+    members = pl.DataFrame({"cluster_id": ["F"] * 4 + ["S"] * size + list(singles),
+                            "account_id": [*CASE, *community, *singles.values()]})
     db.register("m", members.to_arrow())
     db.execute("CREATE TABLE clusters AS SELECT * FROM m")
     if shared is not None:
@@ -458,7 +460,7 @@ def join_db(tmp_path: Path, singleton: list[dict[str, object]],
         db.register("k", keys.with_columns(unit=pl.col("key_value"), unit_weight=1.0,
                                            locale=pl.lit(None, pl.String)).to_arrow())
         db.execute("CREATE TABLE account_shared_key AS SELECT * FROM k")
-        accounts = [*CASE, *singles.values(), *CROWD][:42]
+        accounts = [*CASE, *community, *singles.values(), *CROWD][:42]
         null = pl.DataFrame({"account_id": accounts}).join(
             pl.DataFrame({"key_type": ["same_prompt", "sync_start"]}), how="cross"
         ).with_columns(key_count=10, type_incidences=10 * 42)
@@ -508,6 +510,26 @@ def test_a_singleton_with_a_harvest_and_a_strong_tie_joins_the_case(tmp_path):
     assert (joined["coholders"], joined["round"]) == (4, 1)
     assert joined["families_held"] == "query_distribution"
     assert found.filter(pl.col("cluster_id") == "F")["joined_case"].item() is None
+
+
+@pytest.mark.parametrize(("ties", "joins"), [
+    (tie("s2", 6, 3), True), (tie("s2", 6, 0), False), (tie("s2", 1, 1), False)],
+    ids=["strong tie of one member", "one family", "weak tie"])
+def test_a_watched_community_cut_off_from_its_case_joins_it_whole_on_a_strong_tie(
+        tmp_path, ties, joins):
+    """S is three accounts with one family of its own (``SWEEP``): watched, not flagged by
+    itself. When one of its accounts passes the member test against F, with a second
+    family and over the three accounts' tests, the whole community joins F; linking put
+    the three together, and says whom the verdict covers."""
+    found, db = join_db(tmp_path, SWEEP, ties, size=3)
+    assert verdict_of(found, "S") == ("flagged" if joins else "watch")
+    joined = db.sql("SELECT account_id, cluster_id, joined_case, required_surprise "
+                    "FROM case_join ORDER BY account_id").fetchall()
+    if joins:
+        bar = 2.0 + math.log10(3)  # alpha 0.01, Bonferroni over the three accounts' tests
+        assert joined == [(a, "S", "F", pytest.approx(bar)) for a in ("s", "s1", "s2")]
+    else:
+        assert joined == []
 
 
 def test_one_family_of_ties_is_one_explanation_and_does_not_join(tmp_path):
