@@ -28,11 +28,8 @@ as a whole-day build reads the day. A row that also depends on other accounts' r
 failover, a prompt pair, a prefix handoff) is built from every request that shares
 ``Table.shared_by`` values (the prompt; the cacheable prefix) with one of the shard's
 accounts: the requests a whole day would have joined it with. No row is built twice, and
-the merge sorts each table on its key. A whole day is the one shard of one, merged the same
-way, and the merge writes from a table it fills first, so that both write the same bytes:
-DuckDB marks a written column required (no NULL) from what it can prove of its query, which
-differs between a table's SQL, one Parquet file and several, and from a table it proves it
-from the data.
+the merge sorts each table on its key. A whole day and a merge both write each table from a
+temporary table sorted on its key (``_write_sorted``), so that both write the same bytes.
 """
 
 from __future__ import annotations
@@ -52,7 +49,7 @@ import pyarrow.parquet as pq
 from pipeline.errors import ForensicsError
 from pipeline.ingest.accounts import ACCOUNTS_SNAPSHOT
 from pipeline.progress import Steps
-from pipeline.registry import ACCOUNT_COLUMNS, FEATURE_TABLES, REQUESTS_COLUMNS
+from pipeline.registry import ACCOUNT_COLUMNS, FEATURE_TABLES, REQUESTS_COLUMNS, Table
 from pipeline.settings import FeatureParams
 from pipeline.warehouse import (
     atomic_copy,
@@ -76,8 +73,31 @@ def build_day_features(out: Path, day: date, *, params: FeatureParams | None = N
     Raises ``ForensicsError`` when the day has no requests partition (ingest has not run
     for it); a partition with no rows gives empty, typed partitions.
     """
-    build_shard(out, day, Shard(0, 1), params=params, steps=steps)
-    return merge_shards(out, day, 1, params=params)
+    params = params or FeatureParams()
+    values = params.sql_parameters(day)
+    written = []
+    with open_day(out, day, params) as con:
+        for table in FEATURE_TABLES:
+            if steps is not None:
+                steps.next(f"{day} {table.name}")
+            query = f"SELECT * FROM (\n{sql_text(table.name)}\n)"
+            target = partition_path(out, table.name, day)
+            _write_sorted(con, table, query,
+                          {k: v for k, v in values.items() if f"${k}" in query}, target)
+            written.append(target)
+    return written
+
+
+def _write_sorted(con: duckdb.DuckDBPyConnection, table: Table, query: str,
+                  params: dict[str, object], target: Path) -> None:
+    """Write ``query``'s rows of ``table`` to ``target`` sorted on its key, through a
+    temporary table: DuckDB marks a written Parquet column required (no NULL) from what it
+    can prove of its input, which differs between a table's SQL, one Parquet file and
+    several, and which it proves of a table from its data, so a whole day and the merge of
+    its shards write the same bytes."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE sorted_rows AS {query} "
+                f"ORDER BY {', '.join(table.key)}", params)
+    atomic_copy(con, "SELECT * FROM sorted_rows", {}, target)
 
 
 @contextmanager
@@ -179,25 +199,20 @@ def shard_folder(out: Path, day: date) -> Path:
 def build_shard(out: Path, day: date, shard: Shard, *, params: FeatureParams | None = None,
                 steps: Steps | None = None) -> list[Path]:
     """Write every per-day table's rows of ``shard``'s accounts for ``merge_shards``;
-    return the paths. The one shard of one reads the day's partition as it is."""
+    return the paths."""
     params = params or FeatureParams()
     values = {**params.sql_parameters(day), "shard": shard.index, "shards": shard.count}
     written = []
     with (open_day(out, day, params, view="day_requests") as con,
           spill_folder(out, f"shard-{day}-{shard.index}") as inputs):
         for shared in sorted({table.shared_by for table in FEATURE_TABLES}):
-            if shard.count == 1:
-                con.execute(f"CREATE OR REPLACE TEMP VIEW {_input_view(shared)} AS "
-                            "SELECT * FROM day_requests")
-                continue
             path = inputs / f"{_input_view(shared)}.parquet"
             atomic_copy(con, _input_query(shared),
                         {"shard": shard.index, "shards": shard.count}, path)
             con.read_parquet(glob_literal(path)).create_view(_input_view(shared))
         for table in FEATURE_TABLES:
             if steps is not None:
-                steps.next(f"{day} {table.name}" if shard.count == 1
-                           else f"{day} {shard.label} {table.name}")
+                steps.next(f"{day} {shard.label} {table.name}")
             con.execute("CREATE OR REPLACE TEMP VIEW requests AS SELECT * FROM "
                         f"{_input_view(table.shared_by)}")
             query = (f"SELECT * FROM (\n{sql_text(table.name)}\n) "
@@ -249,10 +264,8 @@ def merge_shards(out: Path, day: date, count: int, *,
         for table in FEATURE_TABLES:
             files = [glob_literal(shard_path(out, table.name, day, s)) for s in shards]
             target = partition_path(out, table.name, day)
-            con.execute("CREATE OR REPLACE TEMP TABLE merged AS SELECT * FROM "
-                        "read_parquet($files, hive_partitioning = false) "
-                        f"ORDER BY {', '.join(table.key)}", {"files": files})
-            atomic_copy(con, "SELECT * FROM merged", {}, target)
+            _write_sorted(con, table, "SELECT * FROM read_parquet($files, "
+                          "hive_partitioning = false)", {"files": files}, target)
             written.append(target)
     shutil.rmtree(shard_folder(out, day))
     with suppress(OSError):  # the shards' folder, once no other day's shards are in it
