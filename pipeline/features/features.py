@@ -100,6 +100,14 @@ def _write_sorted(con: duckdb.DuckDBPyConnection, table: Table, query: str,
     atomic_copy(con, "SELECT * FROM sorted_rows", {}, target)
 
 
+def requests_partition(out: Path, day: date) -> Path:
+    """The day's requests partition, or a ``ForensicsError`` when ingest has not written it."""
+    source = partition_path(out, "requests", day)
+    if not source.is_file():
+        raise ForensicsError(f"no requests partition for {day} under {out}; ingest it first")
+    return source
+
+
 @contextmanager
 def open_day(out: Path, day: date, params: FeatureParams, *,
              view: str = "requests") -> Iterator[duckdb.DuckDBPyConnection]:
@@ -108,9 +116,7 @@ def open_day(out: Path, day: date, params: FeatureParams, *,
     folder removed, on leaving (``bounded_connection``). Public so that the benchmark's
     profile (``bench/profile.py``) runs each table's query as a build does, and shards
     (``shards.build_shard``) read the day under another name."""
-    source = partition_path(out, "requests", day)
-    if not source.is_file():
-        raise ForensicsError(f"no requests partition for {day} under {out}; ingest it first")
+    source = requests_partition(out, day)
     with bounded_connection(out, f"spill-{day}", params) as con:
         con.read_parquet(glob_literal(source)).create_view(view)
         _create_accounts_input(con, out / ACCOUNTS_SNAPSHOT)
@@ -177,9 +183,7 @@ class Shard:
 def shard_count(out: Path, day: date, shard_requests: int) -> int:
     """How many shards ``day``'s tables are built in: one up to ``shard_requests``
     requests, then one per ``shard_requests`` (from the partition's footer, not a scan)."""
-    source = partition_path(out, "requests", day)
-    if not source.is_file():
-        raise ForensicsError(f"no requests partition for {day} under {out}; ingest it first")
+    source = requests_partition(out, day)
     if shard_requests < 1:
         raise ForensicsError(f"shard_requests must be at least 1, not {shard_requests}")
     return max(1, ceil(pq.ParquetFile(source).metadata.num_rows / shard_requests))
@@ -201,14 +205,14 @@ def build_shard(out: Path, day: date, shard: Shard, *, params: FeatureParams | N
     """Write every per-day table's rows of ``shard``'s accounts for ``merge_shards``;
     return the paths."""
     params = params or FeatureParams()
-    values = {**params.sql_parameters(day), "shard": shard.index, "shards": shard.count}
+    own = {"shard": shard.index, "shards": shard.count}
+    values = {**params.sql_parameters(day), **own}
     written = []
     with (open_day(out, day, params, view="day_requests") as con,
           spill_folder(out, f"shard-{day}-{shard.index}") as inputs):
         for shared in sorted({table.shared_by for table in FEATURE_TABLES}):
             path = inputs / f"{_input_view(shared)}.parquet"
-            atomic_copy(con, _input_query(shared),
-                        {"shard": shard.index, "shards": shard.count}, path)
+            atomic_copy(con, _input_query(shared), own, path)
             con.read_parquet(glob_literal(path)).create_view(_input_view(shared))
         for table in FEATURE_TABLES:
             if steps is not None:
