@@ -32,6 +32,9 @@ from pipeline.registry import REGISTRY, Column, Table
 
 DB_NAME = "forensics.duckdb"
 LOCK_NAME = ".forensics.lock"
+STAGED_FOLDER = ".staged"
+"""In the output folder: the parts of a DAG run's logs staged by its ``stage_logs`` tasks,
+until its ingest has published them (``ingest.stage_part``)."""
 FAILURES_NAME = "task_failures.jsonl"
 """In the output folder: one JSON line per Airflow task that failed for good, written by
 the DAGs' failure callback (``run.orchestration.record_failure``). Not in the manifest: it

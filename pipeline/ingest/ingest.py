@@ -13,15 +13,18 @@ Parquet records are rendered to JSON objects on the way in. JSONL is split into 
 with numpy over blocks of bytes, because DuckDB's JSON reader turns a malformed line into
 NULLs without saying so; the lines keep their numbers and their undecodable bytes. Staged
 blocks are in-memory tables while they fit a budget, else Parquet; many small JSONL files are
-staged as one batch (``staging``).
+staged as one batch (``staging``). A DAG with large logs stages them in parts, each by a
+task of its own on any worker (``stage_part``), and the ingest reads the parts instead.
 Duplicate request_ids, the ledger and the bad-share ceiling are then computed over the
 staged rows, and only when the ceiling holds are the day partitions replaced.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
+import re
 import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +36,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipeline.errors import BadInputCeiling, ForensicsError
 from pipeline.ingest.accounts import export_accounts, load_accounts
@@ -43,8 +47,10 @@ from pipeline.ingest.staging import (
     Staging,
     batch_lines,
     batch_query,
+    create_staged_view,
     expected_text,
     line_blocks,
+    plan_parts,
     plan_units,
 )
 from pipeline.progress import Progress, ignore
@@ -56,6 +62,7 @@ from pipeline.registry import (
 from pipeline.settings import IngestParams
 from pipeline.warehouse import (
     DB_NAME,
+    STAGED_FOLDER,
     atomic_copy,
     connect,
     create_partition_view,
@@ -121,8 +128,9 @@ def check_inputs(logs: Path, start: date, end: date, accounts: Path | None) -> N
         raise ForensicsError(f"accounts file not found: {accounts}")
 
 
-def discover_files(logs: Path) -> tuple[list[InputFile], list[str]]:
-    """Every log file under ``logs`` in path order, hashed; and the files and folders
+def discover_files(logs: Path, *, hashed: bool = True) -> tuple[list[InputFile], list[str]]:
+    """Every log file under ``logs`` in path order, hashed (unless not ``hashed``: a
+    task that stages a part hashes only its own files); and the files and folders
     skipped, each as ``name: why``.
 
     Path order fixes which copy of a duplicated request_id is kept, so it must not depend
@@ -159,7 +167,7 @@ def discover_files(logs: Path) -> tuple[list[InputFile], list[str]]:
                 if fmt is None or (fmt == "parquet" and compression != "none"):
                     skipped.append(f"{rel}: not a log file (.jsonl .csv .parquet)")
                     continue
-                digest = sha256_file(path)
+                digest = sha256_file(path) if hashed else ""
                 size = path.stat().st_size
             except OSError as err:
                 raise ForensicsError(f"{rel}: cannot be read ({err.strerror or err})") from None
@@ -177,6 +185,110 @@ def _format_of(path: Path) -> tuple[str | None, str]:
     return fmt, compression
 
 
+def listed_files(logs: Path, params: IngestParams, *,
+                 hashed: bool = True) -> tuple[list[InputFile], list[str]]:
+    """The log files ``discover_files`` finds, each with the format it is read as; a folder
+    with none is refused."""
+    files, skipped = discover_files(logs, hashed=hashed)
+    if not files:
+        raise ForensicsError(f"no log files (.jsonl, .csv, .parquet; .gz, .zst) in {logs}")
+    return resolve(files, params.format), skipped
+
+
+def log_parts(logs: Path, params: IngestParams, part_bytes: int) -> list[list[list[InputFile]]]:
+    """The logs' units of staging work in parts of about ``part_bytes`` of text
+    (``staging.plan_parts``), unhashed: what ``stage_part`` stages one of."""
+    files, _ = listed_files(logs, params, hashed=False)
+    return plan_parts(files, params.block_bytes, part_bytes)
+
+
+FILES_NAME = "files.parquet"
+
+
+def staged_folder(out: Path, key: str) -> Path:
+    """Where the parts of one run's logs wait for its ingest, named after the run (``key``)
+    so that two runs never share one."""
+    return out / STAGED_FOLDER / re.sub(r"[^A-Za-z0-9._-]", "_", key)
+
+
+def part_folder(out: Path, key: str, part: int, parts: int) -> Path:
+    """The folder of one staged part: its records (``records/*.parquet``) and its files
+    (``files.parquet``, written last: a part without it is not staged)."""
+    return staged_folder(out, key) / f"part-{part + 1}-of-{parts}"
+
+
+def stage_part(logs: Path, out: Path, key: str, part: int, parts: int, part_bytes: int, *,
+               params: IngestParams | None = None) -> list[Path]:
+    """Stage part ``part`` (from 0) of the ``parts`` that ``log_parts`` makes of the logs,
+    for the ingest of run ``key`` (``ingest(..., staged=(key, parts))``); the files written.
+
+    Staging (decompress, cut lines, judge every record) is ingest's costliest step and
+    needs no lock: parts run as tasks of their own, on any worker that reads the logs, and
+    the ingest that finishes them judges and publishes the whole. The part's files are
+    hashed here, so no task hashes every file. A part is recomputed from the listing; logs
+    that no longer make ``parts`` parts changed since the run was planned, and are refused.
+    """
+    params = params or IngestParams()
+    planned = log_parts(logs, params, part_bytes)
+    if len(planned) != parts or not 0 <= part < parts:
+        raise ForensicsError(f"the logs in {logs} now make {len(planned)} part(s), not "
+                             f"{parts}: they changed since the run was planned; re-run it")
+    units = [[replace(f, sha256=_hash(f)) for f in unit] for unit in planned[part]]
+    folder = part_folder(out, key, part, parts)
+    spill = folder.with_name(f".spill-{folder.name}")
+    for old in (folder, spill):
+        shutil.rmtree(old, ignore_errors=True)
+    (folder / "records").mkdir(parents=True)
+    con = connect(memory_limit=params.memory_limit)
+    try:
+        con.execute("SET temp_directory = $dir", {"dir": str(spill)})
+        _stage_units(con, units, Staging(folder / "records", 0, 1), params, ignore)
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
+    files = [f for unit in units for f in unit]
+    pq.write_table(pa.table({name: [getattr(f, name) for f in files]
+                             for name in PART_FILE_FIELDS}), folder / f".{FILES_NAME}.tmp")
+    os.replace(folder / f".{FILES_NAME}.tmp", folder / FILES_NAME)
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+PART_FILE_FIELDS = ("index", "source_file", "format", "compression", "size_bytes", "sha256",
+                    "log_format")
+"""What a staged part records of each of its files: all of ``InputFile`` but the path,
+which the ingest that finishes the part takes from its own logs folder."""
+
+
+def _hash(f: InputFile) -> str:
+    try:
+        return sha256_file(f.path)
+    except OSError as err:
+        raise ForensicsError(f"{f.source_file}: cannot be read ({err.strerror or err})") from None
+
+
+def _staged_files(logs: Path, out: Path, key: str,
+                  parts: int) -> tuple[list[InputFile], list[str], list[Path]]:
+    """The files that ``parts`` staged parts hold, as the ledger records them, the skipped
+    names and the parts' record folders; refused, naming them, when parts are missing, and
+    when the logs no longer are the files the parts staged (a file added, removed or
+    resized since)."""
+    folders = [part_folder(out, key, i, parts) for i in range(parts)]
+    missing = [f.name for f in folders if not (f / FILES_NAME).is_file()]
+    if missing:
+        raise ForensicsError(f"the staged logs lack {', '.join(missing)} (under "
+                             f"{staged_folder(out, key)}): stage them before the ingest")
+    rows = pa.concat_tables([pq.read_table(f / FILES_NAME) for f in folders]).to_pylist()
+    files = [InputFile(path=logs / row["source_file"], **row) for row in rows]
+    listed, skipped = discover_files(logs, hashed=False)
+    now = [(f.source_file, f.size_bytes) for f in listed]
+    then = [(f.source_file, f.size_bytes) for f in files]
+    if now != then:
+        changed = sorted({name for name, _ in set(now) ^ set(then)})
+        raise ForensicsError(f"the logs in {logs} changed since they were staged ("
+                             f"{', '.join(changed[:3])}); re-run the range")
+    return files, skipped, [f / "records" for f in folders]
+
+
 def ingest(
     logs: Path,
     out: Path,
@@ -187,8 +299,11 @@ def ingest(
     accounts: Path | None = None,
     params: IngestParams | None = None,
     progress: Progress | None = None,
+    staged: tuple[str, int] | None = None,
 ) -> IngestResult:
-    """Ingest the logs of ``start``..``end`` (inclusive) into ``out``.
+    """Ingest the logs of ``start``..``end`` (inclusive) into ``out``; with ``staged``
+    (a run's key and its count of parts), from the parts ``stage_part`` staged, which are
+    removed once the partitions are published.
 
     The caller holds the output lock (``warehouse.output_lock``). Raises ``BadInputCeiling``
     after recording the quarantine and ledger, and before touching any partition, when a
@@ -196,10 +311,6 @@ def ingest(
     """
     params = params or IngestParams()
     check_inputs(logs, start, end, accounts)
-    files, skipped = discover_files(logs)
-    if not files:
-        raise ForensicsError(f"no log files (.jsonl, .csv, .parquet; .gz, .zst) in {logs}")
-    files = resolve(files, params.format)
     staging = out / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "records").mkdir(parents=True)
@@ -207,18 +318,30 @@ def ingest(
     con = connect(memory_limit=params.memory_limit)
     try:
         con.execute("SET temp_directory = $dir", {"dir": str(staging / "spill")})
-        _stage_files(con, files, staging / "records", params, report)
-        return _finish(con, files, skipped, staging, out, start, end, run_id, accounts,
-                       params, report)
+        if staged is None:
+            files, skipped = listed_files(logs, params)
+            whole = Staging(staging / "records", params.staging_memory_bytes,
+                            expected_text(files))
+            _stage_units(con, plan_units(files, params.block_bytes), whole, params, report)
+            whole.create_view(con)
+        else:
+            files, skipped, folders = _staged_files(logs, out, *staged)
+            create_staged_view(con, [], folders)
+        result = _finish(con, files, skipped, staging, out, start, end, run_id, accounts,
+                         params, report)
     finally:
         con.close()
         shutil.rmtree(staging, ignore_errors=True)
+    if staged is not None:
+        shutil.rmtree(staged_folder(out, staged[0]), ignore_errors=True)
+        with contextlib.suppress(OSError):
+            (out / STAGED_FOLDER).rmdir()
+    return result
 
 
-def _stage_files(con: duckdb.DuckDBPyConnection, files: list[InputFile], folder: Path,
-                 params: IngestParams, report: Progress) -> None:
-    """Stage every file, ``params.parallel_files`` units at a time, and make the
-    ``staged`` view.
+def _stage_units(con: duckdb.DuckDBPyConnection, units: list[list[InputFile]],
+                 staging: Staging, params: IngestParams, report: Progress) -> None:
+    """Stage every unit into ``staging``, ``params.parallel_files`` units at a time.
 
     A unit is one file or a batch of small JSONL files (``staging.plan_units``). One
     unit's work is a chain of steps that each leave a core idle part of the time
@@ -228,10 +351,8 @@ def _stage_files(con: duckdb.DuckDBPyConnection, files: list[InputFile], folder:
     blocks are staged changes nothing downstream. A unit's error (a damaged archive) is
     raised in path order, as the first file's that failed.
     """
-    staging = Staging(folder, params.staging_memory_bytes, expected_text(files))
-    reading = _Reading(report, sum(f.size_bytes for f in files))
+    reading = _Reading(report, sum(f.size_bytes for unit in units for f in unit))
     report("reading logs: listing", 0, reading.total)
-    units = plan_units(files, params.block_bytes)
     with ThreadPoolExecutor(max_workers=max(1, params.parallel_files)) as pool:
         staged = [pool.submit(_stage_unit, con, unit, staging, params.block_bytes, reading)
                   for unit in units]
@@ -240,7 +361,6 @@ def _stage_files(con: duckdb.DuckDBPyConnection, files: list[InputFile], folder:
             for f in unit:
                 if f.format != "jsonl":
                     reading.add(f.source_file, f.size_bytes)
-    staging.create_view(con)
 
 
 class _Reading:

@@ -4,9 +4,10 @@ and where the staged records are kept.
 In: input files (``ingest.InputFile``, seen here as ``adapters.LogFile``) and the staging
 folder. Out: each file's lines in Arrow blocks (``line_blocks``); the files grouped into
 units of work (``plan_units``: a large file alone, many small contract JSONL files in one
-batch) with one batch's lines as a single table that still knows each line's file and
-number (``batch_lines``, ``batch_query``); and ``Staging``, which holds the staged blocks
-and makes the ``staged`` view over them.
+batch) and the units in parts that tasks on other workers stage (``plan_parts``); one
+batch's lines as a single table that still knows each line's file and number
+(``batch_lines``, ``batch_query``); and ``Staging``, which holds the staged blocks, with
+the ``staged`` view over them or over parts staged elsewhere (``create_staged_view``).
 
 Why batches: staging one file costs about 55 ms whatever its size (a cursor with the
 macros, planning the ingest SQL, a table in the catalog, a reader thread), so a folder of
@@ -88,6 +89,26 @@ def plan_units(files: Sequence[F], block_bytes: int) -> list[list[F]]:
     return units
 
 
+def plan_parts(files: Sequence[F], block_bytes: int, part_bytes: int) -> list[list[list[F]]]:
+    """The files in path order, gathered into consecutive parts of at most about
+    ``part_bytes`` of expected text each (``expected_text``), for tasks that stage a part
+    each on any worker; each part as its units (``plan_units``). A part closes before the
+    file that would take it past ``part_bytes``; a file larger than that is a part alone,
+    since a file is never split. A batch of small files never reaches past a part, and
+    staged records depend neither on the batches nor on which part staged them: the parts
+    change what runs where, never what is written."""
+    parts: list[list[F]] = []
+    size = 0
+    for f in files:
+        text = expected_text([f])
+        if not parts or (size > 0 and size + text > part_bytes):
+            parts.append([])
+            size = 0
+        parts[-1].append(f)
+        size += text
+    return [plan_units(part, block_bytes) for part in parts]
+
+
 def _batchable(f: SizedLogFile, block_bytes: int) -> bool:
     return (f.format == "jsonl" and f.log_format == CONTRACT
             and f.size_bytes <= block_bytes // 16)
@@ -152,13 +173,21 @@ class Staging:
                              self.folder / f"{table}.parquet")
                 con.execute(f"DROP TABLE {table}")
             tables = []
-        parts = [f"SELECT * FROM {table}" for table in tables]
-        if any(self.folder.iterdir()):
-            parts.append("SELECT * FROM read_parquet("
-                         f"{sql_string(str(Path(glob_literal(self.folder)) / '*.parquet'))})")
-        if not parts:
-            parts.append(f"SELECT {empty_columns(STAGED_COLUMNS)} WHERE false")
-        con.execute("CREATE VIEW staged AS " + " UNION ALL BY NAME ".join(parts))
+        create_staged_view(con, tables, [self.folder])
+
+
+def create_staged_view(con: duckdb.DuckDBPyConnection, tables: list[str],
+                       folders: list[Path]) -> None:
+    """The ``staged`` view over staged tables and the Parquet blocks in ``folders`` (one
+    run's staging folder, or the folders of the parts other tasks staged)."""
+    parts = [f"SELECT * FROM {table}" for table in tables]
+    globs = [sql_string(str(Path(glob_literal(folder)) / "*.parquet")) for folder in folders
+             if folder.is_dir() and any(folder.glob("*.parquet"))]
+    if globs:
+        parts.append(f"SELECT * FROM read_parquet([{', '.join(globs)}])")
+    if not parts:
+        parts.append(f"SELECT {empty_columns(STAGED_COLUMNS)} WHERE false")
+    con.execute("CREATE VIEW staged AS " + " UNION ALL BY NAME ".join(parts))
 
 
 INFLATION = {"gzip": 3, "zstd": 3}

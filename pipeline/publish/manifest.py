@@ -47,17 +47,26 @@ from pipeline.publish.provenance import sql_hashes
 from pipeline.publish.reports.data import existing_tables, read_inputs
 from pipeline.validation.pages import write_landing
 from pipeline.validation.validation import VALIDATION_DIR
-from pipeline.warehouse import DB_NAME, FAILURES_NAME, LOCK_NAME, sha256_file, write_bytes_atomic
+from pipeline.warehouse import (
+    DB_NAME,
+    FAILURES_NAME,
+    LOCK_NAME,
+    STAGED_FOLDER,
+    sha256_file,
+    write_bytes_atomic,
+)
 
 MANIFEST_NAME = "manifest.json"
 SIGNATURE_SUFFIX = ".sig"
 MANIFEST_FORMAT = "distill-forensics manifest 1"
 EXCLUDED = {DB_NAME, f"{DB_NAME}.wal", LOCK_NAME, MANIFEST_NAME,
             f"manifest{SIGNATURE_SUFFIX}", FAILURES_NAME}
-EXCLUDED_DIRS = {VALIDATION_DIR}
+EXCLUDED_DIRS = {VALIDATION_DIR, STAGED_FOLDER}
 """Folders the manifest does not cover: the validation pages are a per-run record (they
 carry the run's id), listed in ``validation/manifest.json``; their
-outcomes are in forensics.duckdb and in the reports' provenance section."""
+outcomes are in forensics.duckdb and in the reports' provenance section. The staged parts
+of a DAG run's logs (``ingest.stage_part``) are work in progress, read by no report, and
+left by a failed ingest for its retry."""
 
 
 @dataclass(frozen=True)

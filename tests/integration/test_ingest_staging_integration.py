@@ -1,7 +1,9 @@
-"""Staging in batches on real files, whole ingests compared (``pipeline/ingest/staging.py``):
-50 small files of every kind read as a few batches give the same partitions, quarantine
-and ledger as each file read alone. Two whole ingests, so not in the fast tier; the
-batch planning and a damaged file in a batch are in ``tests/unit/test_ingest_staging.py``."""
+"""Staging in batches and in parts on real files, whole ingests compared
+(``pipeline/ingest/staging.py``): 50 small files of every kind read as a few batches, or
+staged in parts by separate calls (as separate tasks stage them), give the same
+partitions, quarantine and ledger as each file read alone in one run. Whole ingests, so
+not in the fast tier; the planning, a damaged file in a batch and the refusals of an
+ingest from parts are in ``tests/unit/test_ingest_staging.py``."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import pytest
 
 from pipeline.ingest import ingest as ingest_module
 from pipeline.ingest import staging
-from pipeline.ingest.ingest import ingest
+from pipeline.ingest.ingest import ingest, log_parts, stage_part
 
 from conftest import DAY, LENIENT, compress, jsonl_bytes, partition, query, record, write_logs
 
@@ -95,3 +97,23 @@ def test_small_files_in_batches_stage_as_each_file_alone(logs, tmp_path, monkeyp
                      ("m043.jsonl", 3, "missing required field"),
                      ("m043.jsonl", 4, "wrong type"),
                      ("m045.jsonl.gz", 1, "duplicate request_id")]
+
+
+def test_logs_staged_in_parts_ingest_as_one_run(logs, tmp_path):
+    """Each part staged by a call of its own, last first (tasks finish in any order),
+    with small blocks so that every file is a unit and a part of at most 2,000 bytes of
+    text holds a few."""
+    small_files(logs)
+    params = LENIENT.model_copy(update={"block_bytes": 4096})
+    whole = ingest(logs, tmp_path / "whole", *RANGE, run_id="test", params=params)
+    parts = len(log_parts(logs, params, 2000))
+    assert 5 <= parts < 50
+    out = tmp_path / "parts"
+    for i in reversed(range(parts)):
+        stage_part(logs, out, "run", i, parts, 2000, params=params)
+    staged = ingest(logs, out, *RANGE, run_id="test", params=params, staged=("run", parts))
+    assert outputs(out) == outputs(tmp_path / "whole")
+    assert (staged.rows_read, staged.rows_quarantined, staged.by_reason) == (
+        whole.rows_read, whole.rows_quarantined, whole.by_reason)
+    assert staged.skipped_files == whole.skipped_files
+    assert not (out / ".staged").exists()

@@ -302,6 +302,9 @@ def test_verify_sees_hidden_files_and_the_validation_docs(built: Path, tmp_path:
     page.write_text(page.read_text() + "<!-- edited -->")
     (page.parent / "added.html").write_text("<html></html>")
     (out / "task_failures.jsonl").write_text('{"task_id": "window"}\n')  # the scheduler's
+    staged = out / ".staged" / "failed_run" / "part-1-of-2" / "files.parquet"
+    staged.parent.mkdir(parents=True)
+    staged.write_bytes(b"PAR1")  # a failed ingest's parts, kept for its retry
     result = verify(out)
     rel = page.relative_to(out).as_posix()
     assert result.unexpected == [_listed(out, out / "reports" / ".x.pdf"),

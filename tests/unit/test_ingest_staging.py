@@ -1,17 +1,27 @@
-"""Staging in batches (``pipeline/ingest/staging.py``): which files a batch takes, and a
-damaged file in a batch still stopping the run naming it. That a batch stages the same
-records as each file read alone is ``tests/integration/test_ingest_staging_integration.py``
-(two whole ingests compared)."""
+"""Staging in batches and in parts (``pipeline/ingest/staging.py``): which files a batch
+and a part take, a damaged file in a batch still stopping the run naming it, and an ingest
+from parts refusing parts that are missing or logs that changed since. That a batch, or
+logs staged in parts, give the same records as each file read alone in one run is
+``tests/integration/test_ingest_staging_integration.py`` (whole ingests compared)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from pipeline.errors import ForensicsError
 from pipeline.ingest import staging
-from pipeline.ingest.ingest import InputFile, discover_files, ingest
+from pipeline.ingest.ingest import (
+    InputFile,
+    discover_files,
+    ingest,
+    log_parts,
+    part_folder,
+    stage_part,
+    staged_folder,
+)
 
 from conftest import DAY, LENIENT, partition, record, write_logs
 
@@ -52,3 +62,63 @@ def test_the_files_found_are_planned_in_path_order(logs):
     files, _ = discover_files(logs)
     units = staging.plan_units(files, 64 << 20)
     assert [[f.index for f in unit] for unit in units] == [[0, 1, 2], [3], [4, 5]]
+
+
+def test_parts_close_before_the_file_that_would_pass_their_size():
+    files = [file_of(0, 100), file_of(1, 100), file_of(2, 150), file_of(3, 500),
+             file_of(4, 50), file_of(5, 40, "csv"), file_of(6, 10)]
+    parts = staging.plan_parts(files, 1600, 250)
+    assert [[[f.index for f in unit] for unit in part] for part in parts] == [
+        [[0, 1]], [[2]], [[3]], [[4], [5], [6]]]
+    assert [len(staging.plan_parts(files, 1600, size)) for size in (1, 949, 950)] == [7, 2, 1]
+    assert staging.plan_parts(files, 1600, 950) == [staging.plan_units(files, 1600)]
+    gzip = [InputFile(0, Path("g"), "g", "jsonl", "gzip", 100, ""), file_of(1, 100)]
+    assert len(staging.plan_parts(gzip, 1600, 350)) == 2, "gzip counts as its text, inflated"
+
+
+@pytest.fixture
+def parted(logs: Path, out: Path) -> int:
+    """Ten one-record files, each staged alone and each a part of its own."""
+    for i in range(10):
+        write_logs(logs, f"m{i}", [record(i)], fmt="csv" if i % 2 else "jsonl")
+    parts = len(log_parts(logs, LENIENT, 1))
+    assert parts == 10
+    return parts
+
+
+def test_an_ingest_refuses_parts_not_staged_and_publishes_nothing(logs, out, parted):
+    for i in (0, 1, 2, 4, 5, 6, 7, 8, 9):
+        stage_part(logs, out, "run:1", i, parted, 1, params=LENIENT)
+    with pytest.raises(ForensicsError, match=r"the staged logs lack part-4-of-10 \(under "):
+        ingest(logs, out, DAY, DAY, run_id="test", params=LENIENT, staged=("run:1", parted))
+    assert not partition(out).exists()
+    stage_part(logs, out, "run:1", 3, parted, 1, params=LENIENT)
+    result = ingest(logs, out, DAY, DAY, run_id="test", params=LENIENT,
+                    staged=("run:1", parted))
+    assert result.rows_kept == 10 and partition(out).exists()
+    assert not staged_folder(out, "run:1").exists() and not (out / ".staged").exists()
+
+
+def test_logs_that_changed_after_staging_are_refused(logs, out, parted):
+    for i in range(parted):
+        stage_part(logs, out, "run", i, parted, 1, params=LENIENT)
+    write_logs(logs, "m3", [record(3), record(30)], fmt="csv")
+    with pytest.raises(ForensicsError, match=r"changed since they were staged \(m3\.csv\)"):
+        ingest(logs, out, DAY, DAY, run_id="test", params=LENIENT, staged=("run", parted))
+    write_logs(logs, "m99", [record(99)])
+    with pytest.raises(ForensicsError, match=r"now make 11 part\(s\), not 10"):
+        stage_part(logs, out, "run", 0, parted, 1, params=LENIENT)
+    assert not partition(out).exists()
+
+
+def test_a_part_records_its_files_hashed_as_a_whole_ingest_does(logs, out, parted):
+    written = stage_part(logs, out, "run", 2, parted, 1, params=LENIENT)
+    folder = part_folder(out, "run", 2, parted)
+    assert folder.name == "part-3-of-10"
+    assert sorted(p.relative_to(folder).parts[0] for p in written) == [
+        "files.parquet", "records"]
+    [whole] = [f for f in discover_files(logs)[0] if f.index == 2]
+    [row] = pq.read_table(folder / "files.parquet").to_pylist()
+    assert row == {"index": 2, "source_file": "m2.jsonl", "format": "jsonl",
+                   "compression": "none", "size_bytes": whole.size_bytes,
+                   "sha256": whole.sha256, "log_format": "contract"}
