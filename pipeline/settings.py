@@ -86,6 +86,15 @@ a task's start (seconds) stays small beside it. How a day is split never changes
 what is written, so it is a deployment's setting and not a run's parameter."""
 
 
+DEFAULT_STAGE_BYTES = 8 << 30
+"""A DAG stages logs of more text than this (gzip and zstd counted as inflated three times,
+``staging.INFLATION``) in parts of at most about this much each, one task per part, on any
+worker (``FORENSICS_STAGE_BYTES`` sets it for a deployment; a single larger file is one
+part). Staging took the `seedday` file's 3.9 GB of text about 55 s of CPU (README,
+*Scale on paper*), so a part is two to three minutes of one worker. Like the shards, the
+parts never change a byte of what is written: a deployment's setting, not a run's."""
+
+
 class IngestParams(Settings):
     """Ingest settings; the defaults are the nightly run's."""
 

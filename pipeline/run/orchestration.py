@@ -3,10 +3,11 @@
 In: a DAG run's params (the CLI's option names: ``start``, ``end``, ``logs``, ``accounts``,
 ``out``, ``max_bad_share``, ``lookback_days``, ``allow_empty``), the environment
 (``FORENSICS_LOGS_DIR``, ``FORENSICS_ACCOUNTS``, ``FORENSICS_OUT_DIR``,
-``FORENSICS_SIGNING_KEY``, ``FORENSICS_SHARD_REQUESTS``) and Airflow's run id. Out: a
-**plan**, a flat dict of strings and numbers (absolute paths, ISO days, the parameter
-overrides, the shard size) that tasks pass to each other through XCom; and, from the task
-functions, days and shards, paths and ledger run ids. Data never travels between tasks:
+``FORENSICS_SIGNING_KEY``, ``FORENSICS_SHARD_REQUESTS``, ``FORENSICS_STAGE_BYTES``) and
+Airflow's run id. Out: a **plan**, a flat dict of strings and numbers (absolute paths, ISO
+days, the parameter overrides, the shard and part sizes) that tasks pass to each other
+through XCom; and, from the task functions, parts of the logs, days and shards, paths and
+ledger run ids. Data never travels between tasks:
 only where it is.
 
 What an operator reads: each task function logs a few summary lines (rows read, kept and
@@ -57,6 +58,7 @@ ENV_OUT = "FORENSICS_OUT_DIR"
 ENV_SIGNING_KEY = "FORENSICS_SIGNING_KEY"
 ENV_WORKER_NAME = "FORENSICS_WORKER_NAME"
 ENV_SHARD_REQUESTS = "FORENSICS_SHARD_REQUESTS"
+ENV_STAGE_BYTES = "FORENSICS_STAGE_BYTES"
 DEFAULT_LOGS = SAMPLE_DIR / "logs"
 DEFAULT_ACCOUNTS = SAMPLE_DIR / "accounts.csv"
 DEFAULT_OUT = PROJECT_DIR / "out"
@@ -160,9 +162,46 @@ def ledger_run_id(plan: Mapping[str, Any], task: str) -> str:
     return f"{plan['airflow_run_id']}:{task}"
 
 
-def ingest_days(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Task: ingest the plan's range (under the output lock); what the day tasks build,
-    each a day or a shard of one (``{"day", "shard", "shards"}``)."""
+def logs_parts(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Task: the parts the plan's logs are staged in, each ``{"part", "parts"}``; none when
+    they fit one part (``stage_bytes``) or come from a database source (read under the
+    ingest's lock), and the ingest task then stages them itself."""
+    from pipeline.ingest.ingest import (  # cheap at parse time: see the module's docstring
+        log_parts,
+    )
+
+    request = _request(plan)
+    if request.source is not None:
+        return []
+    n = len(log_parts(request.logs, _params(plan).ingest, plan["stage_bytes"]))
+    if n > 1:
+        _log_lines([f"logs staged in {n} parts of at most about {plan['stage_bytes']:,} "
+                    "bytes of text each"])
+    return [{"part": i, "parts": n} for i in range(n)] if n > 1 else []
+
+
+def stage_part(plan: Mapping[str, Any], part: Mapping[str, Any]) -> list[str]:
+    """Task: one part of the logs staged for the ingest (no lock, no database); the files
+    written."""
+    from pipeline.run.runner import stage_task  # cheap at parse time: see the module's docstring
+
+    with quiet_libraries():
+        written = stage_task(_request(plan), _params(plan), ledger_run_id(plan, "ingest"),
+                             int(part["part"]), int(part["parts"]), plan["stage_bytes"])
+    _log_lines([f"{part_label(part)}: {len(written)} files staged under {plan['out']}"])
+    return [str(p) for p in written]
+
+
+def part_label(part: Mapping[str, Any]) -> str:
+    """A staging task's label in the UI."""
+    return f"part {int(part['part']) + 1}/{part['parts']}"
+
+
+def ingest_days(plan: Mapping[str, Any],
+                parts: list[Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Task: ingest the plan's range (under the output lock), from the ``parts`` that
+    ``stage_logs`` staged if any; what the day tasks build, each a day or a shard of one
+    (``{"day", "shard", "shards"}``)."""
     from pipeline.features.features import (  # cheap at parse time: see the module's docstring
         shard_count,
     )
@@ -170,8 +209,9 @@ def ingest_days(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
 
     run_id = ledger_run_id(plan, "ingest")
     request = _request(plan)
+    staged = (run_id, len(parts)) if parts else None
     with quiet_libraries():
-        result = ingest_task(request, _params(plan), run_id=run_id)
+        result = ingest_task(request, _params(plan), run_id=run_id, staged=staged)
     counts = {d.isoformat(): shard_count(request.out, d, plan["shard_requests"])
               for d in result.days}
     sharded = [f"{day} in {n} shards" for day, n in counts.items() if n > 1]
@@ -325,7 +365,9 @@ def publication_event(plan: Mapping[str, Any], result: WindowResult) -> dict[str
 
 
 def wire_tasks(planned: XComArg, findings: Asset) -> None:
-    """The tasks after a DAG's ``plan``, wired in the DAG being defined: ``ingest`` ->
+    """The tasks after a DAG's ``plan``, wired in the DAG being defined: ``split_logs`` ->
+    ``stage_logs`` mapped over the parts of large logs (none for logs that fit one) ->
+    ``ingest`` ->
     ``day_tables`` mapped over the days ingest wrote, or their shards when a day is large
     -> ``merge_shards`` mapped over the sharded days (``split_days`` lists them) ->
     ``window`` (whose outlet is ``findings``). Both DAGs run these same tasks and differ
@@ -337,8 +379,19 @@ def wire_tasks(planned: XComArg, findings: Asset) -> None:
     )
 
     @task
-    def ingest(plan: dict) -> list[dict[str, Any]]:
-        return ingest_days(plan)
+    def split_logs(plan: dict) -> list[dict[str, Any]]:
+        return logs_parts(plan)
+
+    @task(map_index_template="{{ part_label }}")
+    def stage_logs(plan: dict, part: dict) -> list[str]:
+        get_current_context()["part_label"] = part_label(part)  # the mapped task's UI label
+        return stage_part(plan, part)
+
+    # No parts (logs that fit one) map stage_logs over nothing, which Airflow marks skipped;
+    # ingest then stages the logs itself.
+    @task(trigger_rule="none_failed")
+    def ingest(plan: dict, parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return ingest_days(plan, parts)
 
     @task
     def split_days(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -360,7 +413,10 @@ def wire_tasks(planned: XComArg, findings: Asset) -> None:
     def window(plan: dict, outlet_events: Any = None) -> str:
         return run_window(plan, outlet_events, findings)
 
-    units = ingest(planned)
+    parts = split_logs(planned)
+    staged = stage_logs.partial(plan=planned).expand(part=parts)
+    units = ingest(planned, parts)
+    staged >> units
     built = day_tables.partial(plan=planned).expand(unit=units)
     merged = merge_shards.partial(plan=planned).expand(unit=split_days(units))
     built >> merged >> window(planned)
@@ -435,20 +491,27 @@ def task_defaults() -> dict[str, Any]:
 def _plan(paths: dict[str, str | None], start: date, end: date, overrides: dict[str, Any],
           airflow_run_id: str, env: Mapping[str, str] | None) -> dict[str, Any]:
     return {**paths, "start": start.isoformat(), "end": end.isoformat(), **overrides,
-            "shard_requests": shard_requests(env), "airflow_run_id": airflow_run_id}
+            "shard_requests": deployment_size(ENV_SHARD_REQUESTS, env),
+            "stage_bytes": deployment_size(ENV_STAGE_BYTES, env),
+            "airflow_run_id": airflow_run_id}
 
 
-def shard_requests(env: Mapping[str, str] | None = None) -> int:
-    """The deployment's shard size (``FORENSICS_SHARD_REQUESTS``, else
-    ``settings.DEFAULT_SHARD_REQUESTS``); a value that is not a whole number of at least 1
-    is refused naming the variable."""
+DEPLOYMENT_SIZES = {ENV_SHARD_REQUESTS: ("requests", settings.DEFAULT_SHARD_REQUESTS),
+                    ENV_STAGE_BYTES: ("bytes", settings.DEFAULT_STAGE_BYTES)}
+
+
+def deployment_size(variable: str, env: Mapping[str, str] | None = None) -> int:
+    """A deployment's size of work (``FORENSICS_SHARD_REQUESTS``: a day's shard;
+    ``FORENSICS_STAGE_BYTES``: a part of the logs), else its default in ``settings``; a
+    value that is not a whole number of at least 1 is refused naming the variable."""
     env = os.environ if env is None else env
-    text = (env.get(ENV_SHARD_REQUESTS) or "").strip().replace("_", "")
+    unit, default = DEPLOYMENT_SIZES[variable]
+    text = (env.get(variable) or "").strip().replace("_", "")
     if not text:
-        return settings.DEFAULT_SHARD_REQUESTS
+        return default
     if not text.isdigit() or int(text) < 1:
-        raise ForensicsError(f"{ENV_SHARD_REQUESTS}: '{env[ENV_SHARD_REQUESTS]}' is not a "
-                             "whole number of requests (at least 1)")
+        raise ForensicsError(f"{variable}: '{env[variable]}' is not a whole number of "
+                             f"{unit} (at least 1)")
     return int(text)
 
 

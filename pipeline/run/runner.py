@@ -5,7 +5,8 @@ write under the output folder, and rows in the ``runs`` table of ``forensics.duc
 saying what ran, with which parameters, and how it ended.
 
 Three kinds of task, the same for ``forensics run`` and for the Airflow DAGs:
-``ingest_task`` (the range's logs into day partitions; holds the output lock),
+``ingest_task`` (the range's logs into day partitions; holds the output lock; in a DAG
+whose logs are large, from parts that ``stage_task`` staged side by side, lock-free),
 ``day_task`` (one day's compact tables, or one shard of a large day's, merged by
 ``merge_task``; reads and writes only that day's Parquet files, so days and shards run in
 parallel, in processes or on workers, without the lock) and
@@ -41,7 +42,7 @@ from pipeline.features.features import (
 )
 from pipeline.ingest.accounts import ACCOUNTS_SNAPSHOT
 from pipeline.ingest.adapters import extract_spend_logs, redact_url
-from pipeline.ingest.ingest import IngestResult, check_inputs, ingest
+from pipeline.ingest.ingest import IngestResult, check_inputs, ingest, stage_part
 from pipeline.linking.linking import LinkResult, link_accounts
 from pipeline.progress import Progress, Steps
 from pipeline.publish.manifest import ledger_inputs, prune_validation, write_manifest
@@ -161,9 +162,25 @@ def run_ingest(request: RunRequest, params: IngestParams | None = None,
                        progress=progress)
 
 
+def stage_task(request: RunRequest, params: PipelineParams, key: str, part: int, parts: int,
+               part_bytes: int) -> list[Path]:
+    """One part of the logs staged for the ingest of run ``key`` (``ingest.stage_part``).
+    No lock and no database, like ``day_task``: parts run side by side on any worker that
+    reads the logs; with a bucket output what the part wrote goes to the bucket, where the
+    ingest's pull finds it and its push deletes it once ingested."""
+    check_inputs(request.logs, request.start, request.end, request.accounts)
+    written = stage_part(request.logs, request.out, key, part, parts, part_bytes,
+                         params=params.ingest)
+    if request.remote is not None:
+        push_files(request.out, request.remote, written)
+    return written
+
+
 def ingest_task(request: RunRequest, params: PipelineParams, *, run_id: str | None = None,
-                progress: Progress | None = None, locked: bool = False) -> IngestResult:
-    """Ingest the range (a task: takes the lock unless its caller holds it)."""
+                progress: Progress | None = None, locked: bool = False,
+                staged: tuple[str, int] | None = None) -> IngestResult:
+    """Ingest the range (a task: takes the lock unless its caller holds it); with
+    ``staged``, from the parts ``stage_task`` staged (a run's key, its count of parts)."""
     from pipeline.validation.validation import (  # Great Expectations: see the module's docstring
         raise_if_failed,
         validate_raw,
@@ -176,7 +193,8 @@ def ingest_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
             shutil.rmtree(request.logs, ignore_errors=True)
             extract_spend_logs(request.source, request.start, request.end, request.logs)
         ingested = ingest(request.logs, request.out, request.start, request.end, run_id=rid,
-                          accounts=request.accounts, params=params.ingest, progress=progress)
+                          accounts=request.accounts, params=params.ingest, progress=progress,
+                          staged=staged)
         steps = Steps(progress, "validating raw partitions", len(ingested.days) + 2)
         validation = validate_raw(request.out, ingested.days, rid, steps=steps)
         raise_if_failed(validation, allow_invalid=params.reports.allow_invalid)

@@ -60,6 +60,7 @@ dags = {}
 for dag_id, dag in bag.dags.items():
     tasks = {t.task_id: {"upstream": sorted(t.upstream_task_ids),
                          "mapped": type(t).__name__ == "DecoratedMappedOperator",
+                         "trigger_rule": str(getattr(t.trigger_rule, "value", t.trigger_rule)),
                          "retries": t.retries, "backoff": t.retry_exponential_backoff,
                          "policy": type(t.retry_policy).__name__,
                          "on_failure": [c.__qualname__ for c in (
@@ -122,13 +123,14 @@ def cli_run(out: Path, start: str, end: str) -> None:
                    check=True, capture_output=True, timeout=600)
 
 
-def mapped_labels(env: dict[str, str], dag_id: str, task_id: str) -> list[str]:
+def mapped_labels(env: dict[str, str], dag_id: str, task_id: str,
+                  column: str = "rendered_map_index") -> list[str]:
     """What the UI shows for each mapped task instance of the latest run, from the metadata
-    database: its rendered label, in map order."""
+    database: its rendered label (or another ``column``), in map order."""
     con = sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db")
     try:
         rows = con.execute(
-            "SELECT rendered_map_index FROM task_instance WHERE dag_id = ? AND task_id = ? "
+            f"SELECT {column} FROM task_instance WHERE dag_id = ? AND task_id = ? "
             "AND run_id = (SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY id DESC "
             "LIMIT 1) ORDER BY map_index", (dag_id, task_id, dag_id)).fetchall()
     finally:
@@ -180,9 +182,11 @@ def test_dags_import_cleanly_and_wire_the_pipeline_tasks(airflow_env):
     for dag_id, dag in bag["dags"].items():
         assert dag["max_active_runs"] == 1
         tasks = dag["tasks"]
-        assert list(tasks) == ["plan", "ingest", "day_tables", "split_days", "merge_shards",
-                               "window"]
-        assert tasks["day_tables"]["mapped"] and tasks["merge_shards"]["mapped"]
+        assert list(tasks) == ["plan", "split_logs", "stage_logs", "ingest", "day_tables",
+                               "split_days", "merge_shards", "window"]
+        assert all(tasks[t]["mapped"] for t in ("stage_logs", "day_tables", "merge_shards"))
+        assert {"split_logs", "stage_logs"} <= set(tasks["ingest"]["upstream"])
+        assert tasks["ingest"]["trigger_rule"] == "none_failed"
         assert "ingest" in tasks["day_tables"]["upstream"]
         assert {"split_days", "day_tables"} <= set(tasks["merge_shards"]["upstream"])
         assert "merge_shards" in tasks["window"]["upstream"]
@@ -191,7 +195,7 @@ def test_dags_import_cleanly_and_wire_the_pipeline_tasks(airflow_env):
             assert task["backoff"] > 1
             assert task["policy"] == "ExceptionRetryPolicy"
             assert task["on_failure"] == ["record_failure"]
-        assert [t["outlets"] for t in tasks.values()] == [[], [], [], [], [], [
+        assert [t["outlets"] for t in tasks.values()] == [[], [], [], [], [], [], [], [
             {"nightly_forensics": "forensics_findings",
              "rerun_range": "forensics_rerun_findings"}[dag_id]]]
     assert bag["dags"]["nightly_forensics"]["schedule"] == "0 2 * * *"
@@ -214,8 +218,11 @@ def test_nightly_run_of_a_day_writes_what_the_cli_writes(airflow_env, tmp_path):
     assert (out / CLUSTERS).read_bytes() == (cli_out / CLUSTERS).read_bytes()
     assert "reports/summary.pdf" in published(out)
     assert published(out) == published(cli_out)
-    # The day is under the shard size: one day task, nothing to merge, and the window runs.
+    # The day is under the shard size: one day task, nothing to merge, and the window runs;
+    # the logs fit one part: ingest stages them itself.
     assert mapped_labels(airflow_env, "nightly_forensics", "day_tables") == ["2026-04-02"]
+    assert mapped_labels(airflow_env, "nightly_forensics", "stage_logs", "state") == [
+        "skipped"]  # mapped over nothing: one unmapped instance, skipped
     runs = ledger(out)
     assert [(command, status) for _, command, status in runs] == [
         ("ingest", "succeeded"), ("window", "succeeded")]
@@ -252,11 +259,16 @@ def test_rerun_of_a_range_in_shards_writes_what_the_cli_writes(airflow_env, tmp_
     """The range is the demo's, and the demo is ``forensics run`` over it with the DAG's
     defaults: the session's sample run is what the CLI writes, each day whole. Here every
     day (7,140 to 7,654 requests) is past a shard size of 3,000, so its tables are built in
-    3 shards, then merged."""
+    3 shards, then merged; and the logs (three gzip files of 2.3 MB, taken as 6.9 MB of text each)
+    are past a part size of 2 MB, so each file is staged by a task of its own."""
     out = tmp_path / "airflow_out"
     conf = {"start": "2026-04-01", "end": "2026-04-03", "lookback_days": 30}
     result = airflow(airflow_env, "dags", "test", "rerun_range", "--conf", json.dumps(conf),
-                     FORENSICS_OUT_DIR=str(out), FORENSICS_SHARD_REQUESTS="3000")
+                     FORENSICS_OUT_DIR=str(out), FORENSICS_SHARD_REQUESTS="3000",
+                     FORENSICS_STAGE_BYTES="2000000")
+    assert mapped_labels(airflow_env, "rerun_range", "stage_logs") == [
+        "part 1/3", "part 2/3", "part 3/3"]
+    assert not (out / ".staged").exists()
     days = ["date=2026-04-01", "date=2026-04-02", "date=2026-04-03"]
     assert sorted(p.name for p in (out / "requests").iterdir()) == days
     assert sorted(p.name for p in (out / "account_day").iterdir()) == days
@@ -265,7 +277,10 @@ def test_rerun_of_a_range_in_shards_writes_what_the_cli_writes(airflow_env, tmp_
     assert mapped_labels(airflow_env, "rerun_range", "merge_shards") == [
         "2026-04-01", "2026-04-02", "2026-04-03"]
     assert not (out / "shards").exists()
-    ingest_log = task_logs(result.stdout + result.stderr)["ingest"]
+    logs = task_logs(result.stdout + result.stderr)
+    assert any("logs staged in 3 parts of at most about 2,000,000 bytes of text each" in line
+               for line in logs["split_logs"])
+    ingest_log = logs["ingest"]
     assert any("per-day tables in shards of at most about 3,000 requests: 2026-04-01 in 3 "
                "shards, 2026-04-02 in 3 shards, 2026-04-03 in 3 shards" in line
                for line in ingest_log)

@@ -4,8 +4,9 @@
 Redis, the api-server, the scheduler, the dag-processor and two Celery workers; the module
 starts moto's S3 server (``tests/s3_server.py``) and simulates a week (the ``sample``
 scenario over 7 days). ``rerun_range`` over the week is triggered through the REST API
-with its output in the bucket and every day split in shards (part 3); the run must succeed
-with its day tasks on both workers (the task instances' ``hostname``), and what the bucket
+with its output in the bucket, its logs staged in parts and every day split in shards
+(part 3); the run must succeed with its day tasks on both workers (the task instances'
+``hostname``), no staged part or shard may be left in the bucket, and what the bucket
 holds must be byte for byte what ``forensics run`` writes on one machine, whole days, from
 the same input. ``cluster.sh down`` then
 stops everything (twice: it is idempotent) and no process it started is left.
@@ -34,6 +35,8 @@ from pathlib import Path
 import pytest
 
 from pipeline import PROJECT_DIR
+from pipeline.ingest.ingest import log_parts
+from pipeline.settings import IngestParams
 
 from s3_server import (
     NOT_PUBLISHED,
@@ -53,6 +56,9 @@ PREFIX = "cluster"
 SHARD_REQUESTS = 4_000
 """The workers' shard size: every simulated day (7,000 to 8,000 requests) is built in
 shards, as a day of hundreds of millions of requests would be at the default size."""
+STAGE_BYTES = 15_000_000
+"""The workers' part size: the week's seven gzip files (2.3 MB each, taken as 6.9 MB of
+text) are staged two to a part, by tasks on either worker."""
 SERVICES = ("postgres", "redis", "api-server", "scheduler", "dag-processor", "worker1",
             "worker2")
 
@@ -104,6 +110,7 @@ def cluster(s3_env: dict[str, str]) -> Iterator[Cluster]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "FORENSICS_"))}
     env.update({"CLUSTER_DIR": str(state), "VENV_BIN": str(BIN), **s3_env,
                 "FORENSICS_SHARD_REQUESTS": str(SHARD_REQUESTS),
+                "FORENSICS_STAGE_BYTES": str(STAGE_BYTES),
                 **{k: str(v) for k, v in ports.items()}})
     started = time.monotonic()
     up = subprocess.run([str(SCRIPT), "up"], env=env, capture_output=True, text=True,
@@ -188,7 +195,13 @@ def test_a_week_on_two_workers_publishes_what_one_machine_writes(cluster, week, 
     merges = [t for t in tis if t["task_id"] == "merge_shards"]
     assert sorted(t["rendered_map_index"] for t in merges) == sorted(shards)
     assert {t["hostname"] for t in days} == {"worker1", "worker2"}
-    assert not [k for k in bucket_objects(s3_env, PREFIX) if k.startswith("shards/")]
+    parts = len(log_parts(week / "logs", IngestParams(), STAGE_BYTES))
+    staged = [t for t in tis if t["task_id"] == "stage_logs"]
+    assert parts > 1
+    assert sorted(t["rendered_map_index"] for t in staged) == [
+        f"part {i}/{parts}" for i in range(1, parts + 1)]
+    assert not [k for k in bucket_objects(s3_env, PREFIX)
+                if k.startswith(("shards/", ".staged/"))]
     for worker in ("worker1", "worker2"):  # each worked in its own folder
         assert list((cluster.state / "workers" / worker / "work").rglob("*.parquet"))
 
@@ -209,12 +222,15 @@ def test_a_week_on_two_workers_publishes_what_one_machine_writes(cluster, week, 
                 "reports/summary.pdf", "manifest.json"):
         assert objects[rel] == (local / rel).read_bytes()
 
-    first = min(_seconds(t["start_date"]) for t in days)
-    last = max(_seconds(t["end_date"]) for t in days + merges)
+    def span(tasks: list[dict]) -> float:
+        return (max(_seconds(t["end_date"]) for t in tasks)
+                - min(_seconds(t["start_date"]) for t in tasks))
+
     print(f"cluster up {cluster.up_seconds:.1f} s; rerun_range over {START}..{END} on 2 "
           f"workers: {run['duration']:.1f} s (trigger to success {waited:.1f} s), "
+          f"{len(staged)} stage_logs parts from first start to last end {span(staged):.1f} s, "
           f"{len(days)} day_tables shards and {len(merges)} merges from first start to last "
-          f"end {last - first:.1f} s; forensics run on one "
+          f"end {span(days + merges):.1f} s; forensics run on one "
           f"machine {one_machine:.1f} s; {len(expected)} published files identical\n{table}")
 
 

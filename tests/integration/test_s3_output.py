@@ -104,14 +104,23 @@ def test_airflow_tasks_on_separate_machines_share_the_bucket(s3_env, sample_run,
                             "logs": str(SAMPLE_DIR / "logs"),
                             "accounts": str(SAMPLE_DIR / "accounts.csv"),
                             "out": "s3://forensics/dag"}, "manual__s3",
-                           {orch.ENV_SHARD_REQUESTS: "5000"})  # each sample day in 2 shards
+                           {orch.ENV_SHARD_REQUESTS: "5000",  # each sample day in 2 shards
+                            orch.ENV_STAGE_BYTES: "2000000"})  # each log file a part
     assert plan["out"] == "s3://forensics/dag"
 
     def on(machine: str) -> None:
         monkeypatch.setenv("FORENSICS_WORK_DIR", str(tmp_path / machine))
 
+    on("split")
+    parts = orch.logs_parts(plan)
+    assert parts == [{"part": i, "parts": 3} for i in range(3)]
+    for part in parts:
+        on(f"stage-{part['part']}")
+        orch.stage_part(plan, part)
+    assert len([n for n in bucket_objects(s3_env, "dag") if n.endswith("/files.parquet")]) == 3
     on("ingest")
-    work = orch.ingest_days(plan)
+    work = orch.ingest_days(plan, parts)
+    assert not [name for name in bucket_objects(s3_env, "dag") if name.startswith(".staged/")]
     assert [(u["day"], u["shard"]) for u in work] == [
         (f"2026-04-0{d}", i) for d in (1, 2, 3) for i in (0, 1)]
     for unit in work:

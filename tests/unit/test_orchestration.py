@@ -62,7 +62,8 @@ def test_a_range_plan_resolves_paths_and_thresholds():
                     "out": "/data/out", "signing_key": None, "start": "2026-04-01",
                     "end": "2026-04-03",
                     "lookback_days": 7, "max_bad_share": 0.01, "allow_empty": False,
-                    "format": "contract", "shard_requests": 5_000_000, "airflow_run_id": RUN}
+                    "format": "contract", "shard_requests": 5_000_000, "stage_bytes": 8 << 30,
+                    "airflow_run_id": RUN}
     assert orch.days_of(plan) == ["2026-04-01", "2026-04-02", "2026-04-03"]
     assert orch.ledger_run_id(plan, "window") == f"{RUN}:window"
 
@@ -108,15 +109,24 @@ def test_relative_paths_are_taken_from_the_project_folder():
     assert paths["out"] == str(orch.PROJECT_DIR / "runs" / "q1")
 
 
-def test_the_shard_size_comes_from_the_deployment_and_a_bad_one_is_refused():
+@pytest.mark.parametrize(("variable", "key", "unit"), [
+    (orch.ENV_SHARD_REQUESTS, "shard_requests", "requests"),
+    (orch.ENV_STAGE_BYTES, "stage_bytes", "bytes")])
+def test_the_shard_and_part_sizes_come_from_the_deployment_and_a_bad_one_is_refused(
+        variable, key, unit):
     start = datetime(2026, 4, 2, 2, 0, tzinfo=UTC)
-    env = {orch.ENV_SHARD_REQUESTS: "2_000_000"}
-    assert orch.plan_day(start, {}, RUN, env)["shard_requests"] == 2_000_000
+    assert orch.plan_day(start, {}, RUN, {variable: "2_000_000"})[key] == 2_000_000
     assert orch.plan_range({"start": "2026-04-01", "end": "2026-04-01"}, RUN,
-                           {orch.ENV_SHARD_REQUESTS: " 300 "})["shard_requests"] == 300
+                           {variable: " 300 "})[key] == 300
     for bad in ("0", "-5", "1e6", "many"):
-        with pytest.raises(ForensicsError, match=f"FORENSICS_SHARD_REQUESTS: '{bad}' is not"):
-            orch.plan_day(start, {}, RUN, {orch.ENV_SHARD_REQUESTS: bad})
+        with pytest.raises(ForensicsError,
+                           match=f"{variable}: '{bad}' is not a whole number of {unit}"):
+            orch.plan_day(start, {}, RUN, {variable: bad})
+
+
+def test_a_staging_task_is_labelled_by_its_part():
+    assert orch.part_label({"part": 0, "parts": 3}) == "part 1/3"
+    assert orch.part_label({"part": 2, "parts": 3}) == "part 3/3"
 
 
 def test_a_day_task_is_labelled_by_its_day_and_its_shard_when_split():
