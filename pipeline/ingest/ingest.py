@@ -26,7 +26,6 @@ import csv
 import os
 import re
 import shutil
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -44,6 +43,7 @@ from pipeline.ingest.adapters import CONTRACT, ledger_format, resolve, staging_q
 from pipeline.ingest.coverage import refuse_short_days
 from pipeline.ingest.decompress import decompressed_blocks
 from pipeline.ingest.staging import (
+    Reading,
     Staging,
     batch_lines,
     batch_query,
@@ -351,7 +351,7 @@ def _stage_units(con: duckdb.DuckDBPyConnection, units: list[list[InputFile]],
     blocks are staged changes nothing downstream. A unit's error (a damaged archive) is
     raised in path order, as the first file's that failed.
     """
-    reading = _Reading(report, sum(f.size_bytes for unit in units for f in unit))
+    reading = Reading(report, sum(f.size_bytes for unit in units for f in unit))
     report("reading logs: listing", 0, reading.total)
     with ThreadPoolExecutor(max_workers=max(1, params.parallel_files)) as pool:
         staged = [pool.submit(_stage_unit, con, unit, staging, params.block_bytes, reading)
@@ -361,21 +361,6 @@ def _stage_units(con: duckdb.DuckDBPyConnection, units: list[list[InputFile]],
             for f in unit:
                 if f.format != "jsonl":
                     reading.add(f.source_file, f.size_bytes)
-
-
-class _Reading:
-    """The bytes of the input files read so far, reported as JSONL blocks are read, so one
-    large file's bar moves while it is read (CSV and Parquet, which DuckDB reads whole,
-    count when done). The workers reading files side by side all add to it."""
-
-    def __init__(self, report: Progress, total: int) -> None:
-        self.report, self.total, self.done = report, total, 0
-        self.lock = threading.Lock()
-
-    def add(self, name: str, size: int) -> None:
-        with self.lock:
-            self.done += size
-            self.report(f"reading logs: {name}", self.done, self.total)
 
 
 def _write_partitions(con: duckdb.DuckDBPyConnection, out: Path, days: list[date],
@@ -412,7 +397,7 @@ def _cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 
 def _stage_unit(db: duckdb.DuckDBPyConnection, unit: list[InputFile], staging: Staging,
-                block_bytes: int, reading: _Reading) -> None:
+                block_bytes: int, reading: Reading) -> None:
     """Classify every record of one file, a block at a time, or of a batch of small files
     at once, into ``staging``."""
     with _cursor(db) as con:
@@ -423,7 +408,7 @@ def _stage_unit(db: duckdb.DuckDBPyConnection, unit: list[InputFile], staging: S
 
 
 def _stage_batch(con: duckdb.DuckDBPyConnection, batch: list[InputFile], staging: Staging,
-                 block_bytes: int, reading: _Reading) -> None:
+                 block_bytes: int, reading: Reading) -> None:
     """Stage small contract JSONL files with one query: their lines in one table, judged
     by the same SQL as one file's, each record then given back its file and line."""
     blocks = [(f.index, lines) for f in batch
@@ -446,7 +431,7 @@ def _stage_batch(con: duckdb.DuckDBPyConnection, batch: list[InputFile], staging
 
 
 def _stage_records(con: duckdb.DuckDBPyConnection, f: InputFile, staging: Staging,
-                   block_bytes: int, reading: _Reading) -> None:
+                   block_bytes: int, reading: Reading) -> None:
     records = sql_text("ingest_records")
     params = {"source_file": f.source_file, "file_index": f.index}
     if f.format == "jsonl":

@@ -7,7 +7,8 @@ units of work (``plan_units``: a large file alone, many small contract JSONL fil
 batch) and the units in parts that tasks on other workers stage (``plan_parts``); one
 batch's lines as a single table that still knows each line's file and number
 (``batch_lines``, ``batch_query``); and ``Staging``, which holds the staged blocks, with
-the ``staged`` view over them or over parts staged elsewhere (``create_staged_view``).
+the ``staged`` view over them or over parts staged elsewhere (``create_staged_view``);
+``Reading``, the bytes read so far, for the progress bar.
 
 Why batches: staging one file costs about 55 ms whatever its size (a cursor with the
 macros, planning the ingest SQL, a table in the catalog, a reader thread), so a folder of
@@ -32,6 +33,7 @@ import pyarrow as pa
 
 from pipeline.ingest.adapters import CONTRACT, LogFile
 from pipeline.ingest.decompress import decompressed_blocks
+from pipeline.progress import Progress
 from pipeline.registry import INGEST_RECORDS
 from pipeline.warehouse import empty_columns, glob_literal, sql_string
 
@@ -188,6 +190,21 @@ def create_staged_view(con: duckdb.DuckDBPyConnection, tables: list[str],
     if not parts:
         parts.append(f"SELECT {empty_columns(STAGED_COLUMNS)} WHERE false")
     con.execute("CREATE VIEW staged AS " + " UNION ALL BY NAME ".join(parts))
+
+
+class Reading:
+    """The bytes of the input files read so far, reported as JSONL blocks are read, so one
+    large file's bar moves while it is read (CSV and Parquet, which DuckDB reads whole,
+    count when done). The workers reading files side by side all add to it."""
+
+    def __init__(self, report: Progress, total: int) -> None:
+        self.report, self.total, self.done = report, total, 0
+        self.lock = threading.Lock()
+
+    def add(self, name: str, size: int) -> None:
+        with self.lock:
+            self.done += size
+            self.report(f"reading logs: {name}", self.done, self.total)
 
 
 INFLATION = {"gzip": 3, "zstd": 3}
