@@ -12,6 +12,8 @@ Sections (all by default; ``--only`` picks some):
 - ``smallfiles``: the ``seedday`` rows cut into 1,000 and 10,000 files (and 10,000 files
   of one row), one gateway file per host and minute: ingest against read_json of the same
   files.
+- ``parts``: the ``seedday`` rows in 64 files ingested whole, and staged in 2 and 4
+  parts (a process each, as workers run them) then ingested from the parts.
 - ``peer``: the per-day tables against the pandas script, on one day of ``default``.
 - ``profile``: each per-day table's query alone on the ``seedday`` day, with DuckDB's
   profile: its time, memory and heaviest operators (``bench/profile.py``).
@@ -381,6 +383,80 @@ def bench_profile(seed: int) -> Section:
     ], [])
 
 
+PART_FILES = 64
+"""The ``parts`` layout: the ``seedday`` rows in this many gzip files, so that its text
+can be staged in parts (a part never splits a file)."""
+PART_COUNTS = (2, 4)
+
+
+def run_stage_part(logs: Path, out: Path, part: int, parts: int, part_bytes: int) -> int:
+    import pyarrow.parquet as pq
+
+    from pipeline.ingest.ingest import stage_part
+
+    written = stage_part(logs, out, "bench", part, parts, part_bytes)
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in written
+               if p.parent.name == "records")
+
+
+def run_staged_ingest(logs: Path, out: Path, start: date, end: date, parts: int) -> int:
+    from pipeline.ingest.ingest import ingest
+
+    return ingest(logs, out, start, end, run_id="bench", staged=("bench", parts)).rows_read
+
+
+def bench_parts(seed: int) -> Section:
+    """Issue 17: ingest split for several workers. The ``seedday`` rows in
+    ``PART_FILES`` files, ingested whole in one process, then staged in 2 and 4 parts,
+    each part in a process of its own (as a worker would run it) and the ingest from the
+    parts; on as many workers as parts the ingest takes the slowest part and the finish."""
+    from math import ceil
+
+    from pipeline.ingest.ingest import listed_files, log_parts
+    from pipeline.ingest.staging import expected_text
+    from pipeline.settings import IngestParams
+    from pipeline.warehouse import partition_path
+
+    folder = scenario_logs("seedday", seed)
+    start, end = scenario_range(folder)
+    logs = CACHE / f"seedday-seed{seed}-split{PART_FILES}-None"
+    measure(f"{PART_FILES} files: cut", cut_logs, folder / "logs", logs, PART_FILES, None)
+    files = listed_files(logs, IngestParams(), hashed=False)[0]
+    text, largest = expected_text(files), max(expected_text([f]) for f in files)
+    rows, notes = [], []
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        whole_out = Path(tmp) / "whole"
+        whole = measure(f"{PART_FILES} files: ingest whole", run_ingest, logs, whole_out,
+                        start, end, None)
+        rows.append(whole.row())
+        for wanted in PART_COUNTS:
+            # A part closes before the file that would pass its size, so a size of one
+            # share plus the largest file makes ``wanted`` parts, none of them a remainder.
+            part_bytes = ceil(text / wanted) + largest
+            n = len(log_parts(logs, IngestParams(), part_bytes))
+            out = Path(tmp) / f"parts{n}"
+            staged = [measure(f"{n} parts: stage part {i + 1}", run_stage_part, logs, out, i,
+                              n, part_bytes) for i in range(n)]
+            finish = measure(f"{n} parts: ingest from the parts", run_staged_ingest, logs,
+                             out, start, end, n)
+            rows += [*(m.row() for m in staged), finish.row()]
+            same = all(partition_path(out, "requests", day).read_bytes()
+                       == partition_path(whole_out, "requests", day).read_bytes()
+                       for day in (start + timedelta(days=i)
+                                   for i in range((end - start).days + 1)))
+            wall = max(m.seconds for m in staged) + finish.seconds
+            notes.append(
+                f"- {n} parts on {n} workers: slowest part {max(m.seconds for m in staged):.1f}"
+                f" s + ingest from the parts {finish.seconds:.1f} s = **{wall:.1f} s**, "
+                f"**{whole.seconds / wall:.2f}x** the whole ingest's speed, for "
+                f"{(sum(m.seconds for m in staged) + finish.seconds) / whole.seconds:.2f} "
+                f"times its work; partitions byte-identical to the whole ingest's: "
+                f"**{'yes' if same else 'NO'}**.")
+    return Section([
+        f"### Ingest in parts: `seedday` (seed {seed}) in {PART_FILES} gzip files, {start}",
+        "", *HEADER, *rows, "", *notes, ""], [])
+
+
 def bench_seedday(seed: int) -> Section:
     folder = scenario_logs("seedday", seed)
     start, end = scenario_range(folder)
@@ -599,7 +675,7 @@ def main() -> None:
 SECTIONS: dict[str, Callable[[int], Section]] = {
     "ingest": bench_ingest, "smallfiles": bench_smallfiles, "peer": bench_peer,
     "seedday": bench_seedday, "profile": bench_profile, "scaling": bench_scaling,
-    "reports": bench_reports, "linking": bench_linking}
+    "reports": bench_reports, "linking": bench_linking, "parts": bench_parts}
 
 
 if __name__ == "__main__":
