@@ -167,12 +167,14 @@ def logs_parts(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
     they fit one part (``stage_bytes``) or come from a database source (read under the
     ingest's lock), and the ingest task then stages them itself."""
     from pipeline.ingest.ingest import (  # cheap at parse time: see the module's docstring
+        check_inputs,
         log_parts,
     )
 
     request = _request(plan)
     if request.source is not None:
         return []
+    check_inputs(request.logs, request.start, request.end, request.accounts)
     n = len(log_parts(request.logs, _params(plan).ingest, plan["stage_bytes"]))
     if n > 1:
         _log_lines([f"logs staged in {n} parts of at most about {plan['stage_bytes']:,} "

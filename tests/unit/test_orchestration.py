@@ -124,6 +124,16 @@ def test_the_shard_and_part_sizes_come_from_the_deployment_and_a_bad_one_is_refu
             orch.plan_day(start, {}, RUN, {variable: bad})
 
 
+def test_logs_are_split_in_parts_only_past_the_part_size(tmp_path):
+    conf = {"start": "2026-04-01", "end": "2026-04-03", "out": str(tmp_path / "out")}
+    assert orch.logs_parts(orch.plan_range(conf, RUN, {})) == []  # the sample fits one
+    small = orch.plan_range(conf, RUN, {orch.ENV_STAGE_BYTES: "2000000"})
+    assert orch.logs_parts(small) == [{"part": i, "parts": 3} for i in range(3)]
+    missing = orch.plan_range({**conf, "logs": str(tmp_path / "nowhere")}, RUN, {})
+    with pytest.raises(ForensicsError, match="logs folder not found"):
+        orch.logs_parts(missing)
+
+
 def test_a_staging_task_is_labelled_by_its_part():
     assert orch.part_label({"part": 0, "parts": 3}) == "part 1/3"
     assert orch.part_label({"part": 2, "parts": 3}) == "part 3/3"
