@@ -421,7 +421,7 @@ def bench_parts(seed: int) -> Section:
     start, end = scenario_range(folder)
     logs = CACHE / f"seedday-seed{seed}-split{PART_FILES}-None"
     measure(f"{PART_FILES} files: cut", cut_logs, folder / "logs", logs, PART_FILES, None)
-    files = listed_files(logs, IngestParams(), hashed=False)[0]
+    files = listed_files(logs, IngestParams(), hash_files=False)[0]
     text, largest = expected_text(files), max(expected_text([f]) for f in files)
     rows, notes = [], []
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:

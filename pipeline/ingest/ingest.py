@@ -128,9 +128,10 @@ def check_inputs(logs: Path, start: date, end: date, accounts: Path | None) -> N
         raise ForensicsError(f"accounts file not found: {accounts}")
 
 
-def discover_files(logs: Path, *, hashed: bool = True) -> tuple[list[InputFile], list[str]]:
-    """Every log file under ``logs`` in path order, hashed (unless not ``hashed``: a
-    task that stages a part hashes only its own files); and the files and folders
+def discover_files(logs: Path, *,
+                   hash_files: bool = True) -> tuple[list[InputFile], list[str]]:
+    """Every log file under ``logs`` in path order, hashed (unless not ``hash_files``: a
+    task that stages a part hashes only its own, ``hashed``); and the files and folders
     skipped, each as ``name: why``.
 
     Path order fixes which copy of a duplicated request_id is kept, so it must not depend
@@ -167,13 +168,13 @@ def discover_files(logs: Path, *, hashed: bool = True) -> tuple[list[InputFile],
                 if fmt is None or (fmt == "parquet" and compression != "none"):
                     skipped.append(f"{rel}: not a log file (.jsonl .csv .parquet)")
                     continue
-                digest = sha256_file(path) if hashed else ""
                 size = path.stat().st_size
             except OSError as err:
                 raise ForensicsError(f"{rel}: cannot be read ({err.strerror or err})") from None
-            found.append(InputFile(0, path, rel, fmt, compression, size, digest))
+            found.append(InputFile(0, path, rel, fmt, compression, size, ""))
     found.sort(key=lambda f: Path(f.source_file).parts)
-    return [replace(f, index=i) for i, f in enumerate(found)], sorted(skipped)
+    files = [replace(f, index=i) for i, f in enumerate(found)]
+    return (hashed(files) if hash_files else files), sorted(skipped)
 
 
 def _format_of(path: Path) -> tuple[str | None, str]:
@@ -186,10 +187,10 @@ def _format_of(path: Path) -> tuple[str | None, str]:
 
 
 def listed_files(logs: Path, params: IngestParams, *,
-                 hashed: bool = True) -> tuple[list[InputFile], list[str]]:
+                 hash_files: bool = True) -> tuple[list[InputFile], list[str]]:
     """The log files ``discover_files`` finds, each with the format it is read as; a folder
     with none is refused."""
-    files, skipped = discover_files(logs, hashed=hashed)
+    files, skipped = discover_files(logs, hash_files=hash_files)
     if not files:
         raise ForensicsError(f"no log files (.jsonl, .csv, .parquet; .gz, .zst) in {logs}")
     return resolve(files, params.format), skipped
@@ -198,7 +199,7 @@ def listed_files(logs: Path, params: IngestParams, *,
 def log_parts(logs: Path, params: IngestParams, part_bytes: int) -> list[list[list[InputFile]]]:
     """The logs' units of staging work in parts of about ``part_bytes`` of text
     (``staging.plan_parts``), unhashed: what ``stage_part`` stages one of."""
-    files, _ = listed_files(logs, params, hashed=False)
+    files, _ = listed_files(logs, params, hash_files=False)
     return plan_parts(files, params.block_bytes, part_bytes)
 
 
@@ -233,7 +234,7 @@ def stage_part(logs: Path, out: Path, key: str, part: int, parts: int, part_byte
     if len(planned) != parts or not 0 <= part < parts:
         raise ForensicsError(f"the logs in {logs} now make {len(planned)} part(s), not "
                              f"{parts}: they changed since the run was planned; re-run it")
-    units = [[replace(f, sha256=_hash(f)) for f in unit] for unit in planned[part]]
+    units = [hashed(unit) for unit in planned[part]]
     folder = part_folder(out, key, part, parts)
     spill = folder.with_name(f".spill-{folder.name}")
     for old in (folder, spill):
@@ -242,7 +243,7 @@ def stage_part(logs: Path, out: Path, key: str, part: int, parts: int, part_byte
     con = connect(memory_limit=params.memory_limit)
     try:
         con.execute("SET temp_directory = $dir", {"dir": str(spill)})
-        _stage_units(con, units, Staging(folder / "records", 0, 1), params, ignore)
+        _stage_units(con, units, Staging.on_disk(folder / "records"), params, ignore)
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)
@@ -259,7 +260,12 @@ PART_FILE_FIELDS = ("index", "source_file", "format", "compression", "size_bytes
 which the ingest that finishes the part takes from its own logs folder."""
 
 
-def _hash(f: InputFile) -> str:
+def hashed(files: list[InputFile]) -> list[InputFile]:
+    """The files with their sha256, as the ledger records them."""
+    return [replace(f, sha256=_sha256(f)) for f in files]
+
+
+def _sha256(f: InputFile) -> str:
     try:
         return sha256_file(f.path)
     except OSError as err:
@@ -279,7 +285,7 @@ def _staged_files(logs: Path, out: Path, key: str,
                              f"{staged_folder(out, key)}): stage them before the ingest")
     rows = pa.concat_tables([pq.read_table(f / FILES_NAME) for f in folders]).to_pylist()
     files = [InputFile(path=logs / row["source_file"], **row) for row in rows]
-    listed, skipped = discover_files(logs, hashed=False)
+    listed, skipped = discover_files(logs, hash_files=False)
     now = [(f.source_file, f.size_bytes) for f in listed]
     then = [(f.source_file, f.size_bytes) for f in files]
     if now != then:
@@ -302,8 +308,8 @@ def ingest(
     staged: tuple[str, int] | None = None,
 ) -> IngestResult:
     """Ingest the logs of ``start``..``end`` (inclusive) into ``out``; with ``staged``
-    (a run's key and its count of parts), from the parts ``stage_part`` staged, which are
-    removed once the partitions are published.
+    (a run's key and its count of parts), from the parts ``stage_part`` staged, which stay
+    until the caller removes them (``remove_staged``).
 
     The caller holds the output lock (``warehouse.output_lock``). Raises ``BadInputCeiling``
     after recording the quarantine and ledger, and before touching any partition, when a
@@ -327,16 +333,20 @@ def ingest(
         else:
             files, skipped, folders = _staged_files(logs, out, *staged)
             create_staged_view(con, [], folders)
-        result = _finish(con, files, skipped, staging, out, start, end, run_id, accounts,
-                         params, report)
+        return _finish(con, files, skipped, staging, out, start, end, run_id, accounts,
+                       params, report)
     finally:
         con.close()
         shutil.rmtree(staging, ignore_errors=True)
-    if staged is not None:
-        shutil.rmtree(staged_folder(out, staged[0]), ignore_errors=True)
-        with contextlib.suppress(OSError):
-            (out / STAGED_FOLDER).rmdir()
-    return result
+
+
+def remove_staged(out: Path, key: str) -> None:
+    """Remove run ``key``'s staged parts (and the parts' folder when no other run's are
+    left): for the task that ingested them, once its partitions passed validation, so
+    that a retry of an ingest that failed still finds them."""
+    shutil.rmtree(staged_folder(out, key), ignore_errors=True)
+    with contextlib.suppress(OSError):
+        (out / STAGED_FOLDER).rmdir()
 
 
 def _stage_units(con: duckdb.DuckDBPyConnection, units: list[list[InputFile]],

@@ -150,6 +150,14 @@ class Staging:
         self.tables: list[str] = []
         self.lock = threading.Lock()
 
+    @classmethod
+    def on_disk(cls, folder: Path) -> Staging:
+        """Staging that writes every block to Parquet from the first: a part staged for
+        an ingest that runs elsewhere, which can read only files."""
+        staging = cls(folder, 0)
+        staging.spilled = True
+        return staging
+
     def store(self, con: duckdb.DuckDBPyConnection, query: str, params: dict[str, object],
               index: int, block: int, size: int) -> None:
         """Stage one block's records (``query``) of about ``size`` bytes of text, named

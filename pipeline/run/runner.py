@@ -42,7 +42,13 @@ from pipeline.features.features import (
 )
 from pipeline.ingest.accounts import ACCOUNTS_SNAPSHOT
 from pipeline.ingest.adapters import extract_spend_logs, redact_url
-from pipeline.ingest.ingest import IngestResult, check_inputs, ingest, stage_part
+from pipeline.ingest.ingest import (
+    IngestResult,
+    check_inputs,
+    ingest,
+    remove_staged,
+    stage_part,
+)
 from pipeline.linking.linking import LinkResult, link_accounts
 from pipeline.progress import Progress, Steps
 from pipeline.publish.manifest import ledger_inputs, prune_validation, write_manifest
@@ -180,7 +186,9 @@ def ingest_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
                 progress: Progress | None = None, locked: bool = False,
                 staged: tuple[str, int] | None = None) -> IngestResult:
     """Ingest the range (a task: takes the lock unless its caller holds it); with
-    ``staged``, from the parts ``stage_task`` staged (a run's key, its count of parts)."""
+    ``staged``, from the parts ``stage_task`` staged (a run's key, its count of parts),
+    removed once the raw partitions pass validation (with a bucket output, the push that
+    ends the task deletes their objects)."""
     from pipeline.validation.validation import (  # Great Expectations: see the module's docstring
         raise_if_failed,
         validate_raw,
@@ -198,6 +206,8 @@ def ingest_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
         steps = Steps(progress, "validating raw partitions", len(ingested.days) + 2)
         validation = validate_raw(request.out, ingested.days, rid, steps=steps)
         raise_if_failed(validation, allow_invalid=params.reports.allow_invalid)
+        if staged is not None:
+            remove_staged(request.out, staged[0])
         steps.end()
         return replace(ingested, validation=validation)
 

@@ -15,6 +15,8 @@ import pytest
 from pipeline.ingest import ingest as ingest_module
 from pipeline.ingest import staging
 from pipeline.ingest.ingest import ingest, log_parts, stage_part
+from pipeline.run.runner import RunRequest, ingest_task
+from pipeline.settings import PipelineParams
 
 from conftest import DAY, LENIENT, compress, jsonl_bytes, partition, query, record, write_logs
 
@@ -100,7 +102,8 @@ def test_small_files_in_batches_stage_as_each_file_alone(logs, tmp_path, monkeyp
 
 
 def test_logs_staged_in_parts_ingest_as_one_run(logs, tmp_path):
-    """Each part staged by a call of its own, last first (tasks finish in any order),
+    """Each part staged by a call of its own, last first (tasks finish in any order), and
+    ingested by the task (which validates, then removes the parts),
     with small blocks so that every file is a unit and a part of at most 2,000 bytes of
     text holds a few."""
     small_files(logs)
@@ -111,9 +114,12 @@ def test_logs_staged_in_parts_ingest_as_one_run(logs, tmp_path):
     out = tmp_path / "parts"
     for i in reversed(range(parts)):
         stage_part(logs, out, "run", i, parts, 2000, params=params)
-    staged = ingest(logs, out, *RANGE, run_id="test", params=params, staged=("run", parts))
+    request = RunRequest(logs=logs, out=out, start=RANGE[0], end=RANGE[1])
+    staged = ingest_task(request, PipelineParams(ingest=params), run_id="test",
+                         staged=("run", parts))
     assert outputs(out) == outputs(tmp_path / "whole")
     assert (staged.rows_read, staged.rows_quarantined, staged.by_reason) == (
         whole.rows_read, whole.rows_quarantined, whole.by_reason)
     assert staged.skipped_files == whole.skipped_files
-    assert not (out / ".staged").exists()
+    assert staged.validation is not None and staged.validation.success
+    assert not (out / ".staged").exists(), "the task removes the parts once validated"
