@@ -90,8 +90,10 @@ DEFAULT_STAGE_BYTES = 8 << 30
 """A DAG stages logs of more text than this (gzip and zstd counted as inflated three times,
 ``staging.INFLATION``) in parts of at most about this much each, one task per part, on any
 worker (``FORENSICS_STAGE_BYTES`` sets it for a deployment; a single larger file is one
-part). Staging took the `seedday` file's 3.9 GB of text about 55 s of CPU (README,
-*Scale on paper*), so a part is two to three minutes of one worker. Like the shards, the
+part). Staging cost about 12 s per million requests of a part on one worker of this
+machine (``make bench``'s ``parts``), so a part of 8 GiB (about 6.9 M requests of
+`seedday`'s kind) takes about a minute and a half: long enough that a task's start stays
+small beside it, short enough to retry. Like the shards, the
 parts never change a byte of what is written: a deployment's setting, not a run's."""
 
 
