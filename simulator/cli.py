@@ -90,6 +90,7 @@ def evaluate(
     import polars as pl  # the data stack: see the module's docstring
 
     from simulator.evaluation import (  # the data stack: see the module's docstring
+        case_ari,
         read_labels,
         score_linking,
         score_verdicts,
@@ -108,12 +109,14 @@ def evaluate(
             raise ForensicsError(f"no findings under {out}: run `forensics run` first")
         truth = read_labels(labels)
         clusters = pl.read_parquet(clusters_file)
-        score = score_linking(clusters, truth)
-        verdicts = score_verdicts(clusters, pl.read_parquet(findings_file), truth)
+        findings = pl.read_parquet(findings_file)
+        score, cases = score_linking(clusters, truth), case_ari(clusters, findings, truth)
+        verdicts = score_verdicts(clusters, findings, truth)
     table = Table(title=f"linking: {out}")
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_row("campaign ARI (clusters vs operators)", f"{score.campaign_ari:.3f}")
+    table.add_row("campaign ARI (cases vs operators)", f"{cases:.3f}")
     for operator, figures in score.per_campaign.items():
         table.add_row(f"  {operator}: accounts / clusters / largest share",
                       f"{figures['accounts']:.0f} / {figures['clusters']:.0f} / "

@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 
+from pipeline.detection.scoring import case_roots
 from pipeline.errors import ForensicsError
 
 
@@ -60,6 +61,19 @@ def adjusted_rand_index(truth: pl.Series, predicted: pl.Series) -> float:
     if maximum == expected:
         return 1.0
     return (index - expected) / (maximum - expected)
+
+
+def case_ari(clusters: pl.DataFrame, findings: pl.DataFrame, labels: pl.DataFrame) -> float:
+    """ARI of the campaign accounts' cases against their operators. A case is a cluster and
+    every cluster that joined it (``joined_case``, followed to its end): one report per
+    cluster, but one operator per case, so this is the grouping an investigator is handed;
+    the clusters' ARI (``score_linking``) is what linking alone found."""
+    roots = case_roots(findings.filter(pl.col("joined_case").is_not_null())
+                       .select("cluster_id", "joined_case"))
+    campaign = (clusters.join(roots, on="cluster_id", how="left")
+                .with_columns(case=pl.coalesce("root", "cluster_id"))
+                .join(labels.filter(pl.col("is_campaign")), on="account_id"))
+    return adjusted_rand_index(campaign["operator_id"], campaign["case"])
 
 
 def read_labels(path: Path) -> pl.DataFrame:
@@ -225,6 +239,7 @@ def score_seed(seed: int, sim: Path, out: Path) -> dict[str, Any]:
         "flagged": {k: verdicts.flagged[k] for k in keep},
         "flagged_or_watch": {k: verdicts.flagged_or_watch[k] for k in keep},
         "campaign_ari": link.campaign_ari,
+        "case_ari": case_ari(clusters, findings, labels),
         "roc_auc": verdicts.roc_auc,
         "benign_flagged_by_population": verdicts.false_positives_by_population,
         "benign_in_campaign_clusters": link.benign_in_campaign_clusters,
@@ -241,6 +256,7 @@ SWEEP_MEASURES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("false-positive rate (benign, flagged or watch)",
      ("flagged_or_watch", "false_positive_rate"), "high"),
     ("campaign ARI (clusters vs operators)", ("campaign_ari",), "low"),
+    ("campaign ARI (cases vs operators)", ("case_ari",), "low"),
 )
 
 
@@ -336,8 +352,9 @@ def sweep_markdown(sweep: dict) -> str:
                  f"{_fmt(cr['worst_campaign']['seed'] if cr['worst_campaign'] else None)} |")
     lines += ["", "## Per seed", "",
               "| seed | days | prompts | rows | campaigns (findable) | F1 | precision | recall "
-              "| FPR | FPR flagged or watch | ARI |",
-              "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              "| FPR | FPR flagged or watch | ARI (clusters) | ARI (cases) |",
+              "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+              "| ---: |"]
     for r in ok:
         n_find = sum(c["findable"] for c in r["campaigns"])
         lines.append(
@@ -346,7 +363,7 @@ def sweep_markdown(sweep: dict) -> str:
             f"{_fmt(r['flagged']['precision'])} | {_fmt(r['flagged']['recall'])} | "
             f"{_fmt(r['flagged']['false_positive_rate'])} | "
             f"{_fmt(r['flagged_or_watch']['false_positive_rate'])} | "
-            f"{_fmt(r['campaign_ari'], 3)} |")
+            f"{_fmt(r['campaign_ari'], 3)} | {_fmt(r['case_ari'], 3)} |")
     lines += ["", "## Campaigns", "", _CAMPAIGN_HEAD]
     lines += [_campaign_row({"seed": r["seed"], **c}) for r in ok for c in r["campaigns"]
               if c["findable"]]

@@ -25,12 +25,15 @@ the verdict covers and is not a family here.
 
 Joining: a cluster that is not flagged and holds a harvest statistic (a fragment linking
 left behind, or a community it cut off from its case) joins the flagged case it is most
-tied to when one of its accounts passes linking's member test against the case's accounts
+tied to when its accounts together pass linking's member test against the case's accounts
 (``sql/detection/case_tie.sql`` finds the cases it shares keys with; ``tie_round``), by a
 Bonferroni bound over the round's tests and with a second family of ties; it is then
 ``flagged`` with the case's id in ``joined_case`` and ``joined:<case>`` among its signals.
 The behaviour is evidence the edge did not have, and linking says whom the verdict covers:
-the whole cluster joins (README, Statistics and verdicts).
+the whole cluster joins (README, Statistics and verdicts). Then each flagged cluster is
+tested the same way against the larger flagged cases (``case_merges``): pieces of one
+operator that Leiden cut apart, each flagged on its own, become one case (``joined_case``
+names the larger one); no verdict changes.
 
 The risk score is the mean over the three families of each family's strongest statistic's
 strength, strength being min(1, -log10(p_adjusted) / 10) times min(1, effect / the rule's
@@ -46,7 +49,7 @@ import duckdb
 import polars as pl
 
 from pipeline.detection.rules import RULES
-from pipeline.linking.members import fragment_ties
+from pipeline.linking.members import cluster_ties
 from pipeline.registry import (
     CASE_JOIN,
     CASE_TIE,
@@ -75,7 +78,8 @@ def score_clusters(db: duckdb.DuckDBPyConnection,
     ties = case_ties(db, findings, statistics, params)
     members = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
     findings, joined = join_cases(findings, ties, members)
-    publish_frame(db, "case_join", joined, "account_id")
+    findings, merged = join_cases(findings, case_merges(db, findings, params), members)
+    publish_frame(db, "case_join", pl.concat([joined, merged]), "account_id")
     publish_frame(db, "cluster_findings", findings, "cluster_id")
     return findings
 
@@ -195,11 +199,54 @@ def case_ties(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
     of ``CASE_TIE``, one row per candidate tested (the round it joined in, or its last).
     Empty when linking wrote no key tables or nothing is flagged (then no cluster joins: a
     missing tie is no tie)."""
-    empty = empty_frame(CASE_TIE)
     waiting = join_candidates(findings, statistics, params)
     if not linking_wrote_keys(db) or waiting.is_empty():
-        return empty
+        return empty_frame(CASE_TIE)
     members = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
+    cases = (findings.filter(pl.col("verdict") == "flagged").select("cluster_id")
+             .join(members, on="cluster_id"))
+    waiting = waiting.select("cluster_id").join(members, on="cluster_id")
+    return _tie_rounds(db, waiting, cases, range(1, params.join_rounds + 1))
+
+
+def case_merges(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
+                params: ScoringParams) -> pl.DataFrame:
+    """Flagged clusters that are one case with a larger flagged case: the join rule's test
+    (``tie_round``) of each flagged cluster that joined nothing against the flagged cases
+    larger than it (more accounts, its joined clusters counted; ties: the smaller id), in
+    ``join_rounds`` rounds of its own after the joins (its own Bonferroni bound, so the
+    joins are not changed by it). Leiden cuts a large campaign into communities that are
+    each flagged on their own behaviour; their ties say they are one operator, so they are
+    one case (one ``joined_case`` chain) rather than a case per piece. Verdicts do not
+    change: every cluster tested is flagged already. Columns of ``CASE_TIE``, rounds
+    numbered after the joins'."""
+    flagged = findings.filter(pl.col("verdict") == "flagged")
+    if flagged.height < 2 or not linking_wrote_keys(db):
+        return empty_frame(CASE_TIE)
+    members = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
+    cases = (flagged.select("cluster_id", label=pl.coalesce("joined_case", "cluster_id"))
+             .join(members, on="cluster_id")
+             .select(cluster_id="label", account_id="account_id"))
+    waiting = (flagged.filter(pl.col("joined_case").is_null()).select("cluster_id")
+               .join(members, on="cluster_id"))
+    order = (cases.group_by("cluster_id").len()
+             .sort(["len", "cluster_id"], descending=[True, False])
+             .with_row_index("rank").select("cluster_id", "rank"))
+    first = params.join_rounds + 1
+    return _tie_rounds(db, waiting, cases, range(first, first + params.join_rounds), order)
+
+
+def _tie_rounds(db: duckdb.DuckDBPyConnection, waiting: pl.DataFrame, cases: pl.DataFrame,
+                rounds: range, order: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The join rule's rounds: each cluster of ``waiting`` (cluster_id, account_id) tested
+    against the cases (``cases``: cluster_id naming the case, account_id) it shares keys
+    with; a cluster that joins counts for its case's root in the next round. With
+    ``order`` (cluster_id, rank) a cluster is tested only against cases ranked before its
+    own, so no two cases join each other. One ``CASE_TIE`` row per cluster tested (the
+    round it joined in, or its last)."""
+    empty = empty_frame(CASE_TIE)
+    if waiting.is_empty() or cases.is_empty():
+        return empty
     linking = {
         "shared": db.sql("SELECT * FROM account_shared_key").pl(),
         "null": db.sql("SELECT * FROM account_link_null").pl(),
@@ -207,13 +254,8 @@ def case_ties(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
                         "WHERE key_type = 'payment_fingerprint'").pl(),
     }
     alpha = float(db.execute("SELECT max(alpha) FROM link_threshold").fetchall()[0][0])
-    cases = (findings.filter(pl.col("verdict") == "flagged").select("cluster_id")
-             .join(members, on="cluster_id"))
-    if cases.is_empty():
-        return empty
-    waiting = waiting.select("cluster_id").join(members, on="cluster_id")
     decided, tied = [], empty
-    for round_ in range(1, params.join_rounds + 1):
+    for round_ in rounds:
         roles = pl.concat([waiting.with_columns(role=pl.lit("candidate")),
                            cases.with_columns(role=pl.lit("case"))])
         db.register("_tie_role", roles.select("account_id", "cluster_id", "role").to_arrow())
@@ -221,6 +263,13 @@ def case_ties(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
             coholders = db.sql(sql_text("case_tie")).pl()
         finally:
             db.unregister("_tie_role")
+        if order is not None:
+            coholders = (coholders
+                         .join(order, on="cluster_id")
+                         .join(order, left_on="joined_case", right_on="cluster_id",
+                               suffix="_case")
+                         .filter(pl.col("rank_case") < pl.col("rank"))
+                         .drop("rank", "rank_case"))
         if coholders.is_empty():
             break
         tied = tie_round(coholders, waiting, cases, linking, alpha).with_columns(
@@ -229,12 +278,32 @@ def case_ties(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
         if joins.is_empty():
             break
         decided.append(joins)
-        cases = pl.concat([cases, joins.select("cluster_id", "joined_case")
-                           .join(waiting, on="cluster_id")
-                           .select(cluster_id="joined_case", account_id="account_id")])
+        root = case_roots(joins.select("cluster_id", "joined_case"))
+        moved = (waiting.join(root, on="cluster_id")
+                 .select(cluster_id="root", account_id="account_id"))
+        cases = pl.concat([
+            cases.join(moved, on="account_id", how="anti")
+            .join(root, on="cluster_id", how="left")
+            .select(cluster_id=pl.coalesce("root", "cluster_id"), account_id="account_id"),
+            moved])
         waiting = waiting.join(joins, on="cluster_id", how="anti")
         tied = tied.join(joins, on="cluster_id", how="anti")
     return pl.concat([*decided, tied]).sort("cluster_id")
+
+
+def case_roots(joins: pl.DataFrame) -> pl.DataFrame:
+    """(cluster_id, root): the case each cluster that joined (``joins``: cluster_id,
+    joined_case) ends in, following a case that itself joined another in the same round.
+    A chain never loops (a case joins only one ranked before it) and is at most as long as
+    the joins."""
+    root = joins.select("cluster_id", root="joined_case")
+    for _ in range(joins.height):
+        step = root.join(root.select(pl.col("cluster_id").alias("root"), next="root"),
+                         on="root", how="left")
+        if step["next"].is_null().all():
+            break
+        root = step.select("cluster_id", root=pl.coalesce("next", "root"))
+    return root
 
 
 def joins_case() -> pl.Expr:
@@ -249,30 +318,33 @@ def tie_round(coholders: pl.DataFrame, waiting: pl.DataFrame, cases: pl.DataFram
     account_id) tested against every case (``cases``: cluster_id, account_id) it shares a
     key with (``coholders``, from ``case_tie.sql``); its row is its strongest test.
 
-    A test is linking's member test of one of the cluster's accounts against one case's
-    accounts (``fragment_ties``: the accounts it shares keys with, against the case's share
-    of the window); it must reach -log10(alpha / tests), Bonferroni over this round's
-    tests. One family of evidence can be one explanation (a mobile user on the carrier
-    prefixes a campaign's proxies also use; a researcher on the benchmark a campaign also
-    harvests), so the tie's second family must pass too, by the Benjamini-Hochberg
-    procedure at alpha over the candidates whose tie passed: when many of them are a
-    campaign's fragments, a modest second family suffices; when few pass, it must be as
-    strong as a Bonferroni bound over them."""
+    A test is linking's member test of the cluster's accounts together against one case's
+    accounts (``cluster_ties``: of the co-holders of its keys outside it, a key counted
+    once for the whole cluster, how many are the case's, against the case's share of the
+    window): linking put the cluster's accounts together and the whole cluster joins, so
+    the whole cluster's sharing is the evidence, not its best account's. It must reach
+    -log10(alpha / tests), Bonferroni over this round's tests (a cluster and a case). One
+    family of evidence can be one explanation (a mobile user on the carrier prefixes a
+    campaign's proxies also use; a researcher on the benchmark a campaign also harvests),
+    so the tie's second family must pass too, by the Benjamini-Hochberg procedure at alpha
+    over the candidates whose tie passed: when many of them are a campaign's fragments, a
+    modest second family suffices; when few pass, it must be as strong as a Bonferroni
+    bound over them."""
     case_label = coholders.select("joined_case").unique().sort("joined_case") \
         .with_row_index("label").with_columns(pl.col("label").cast(pl.Int64))
     counted = cases.join(case_label, left_on="cluster_id", right_on="joined_case") \
         .select("account_id", "label")
     tested = (waiting.join(coholders.select("cluster_id", "joined_case"), on="cluster_id")
               .join(case_label, on="joined_case"))
-    ties = fragment_ties(linking["shared"], linking["null"], linking["cards"], counted,
-                         tested.select("account_id", "label"),
-                         {t.key_type: t.family for t in DEFAULT_LINK_TYPES})
-    required = math.log10(max(tested.height, 1)) - math.log10(alpha)
-    rows = (tested.join(ties, on=["account_id", "label"], how="left")
+    ties = cluster_ties(linking["shared"], linking["null"], linking["cards"], counted,
+                        tested.select("account_id", "cluster_id", "label"),
+                        {t.key_type: t.family for t in DEFAULT_LINK_TYPES})
+    required = math.log10(max(coholders.height, 1)) - math.log10(alpha)
+    rows = (coholders.join(case_label, on="joined_case")
+            .join(ties, on=["cluster_id", "label"], how="left")
             .with_columns(pl.col("tie_surprise", "second_surprise").fill_null(0.0))
-            .join(coholders, on=["cluster_id", "joined_case"])
-            .sort("cluster_id", "tie_surprise", "joined_case", "account_id",
-                  descending=[False, True, False, False])
+            .sort("cluster_id", "tie_surprise", "joined_case",
+                  descending=[False, True, False])
             .unique("cluster_id", keep="first", maintain_order=True)
             .select("cluster_id", "joined_case", "coholders", "tie_surprise",
                     "second_surprise", required_surprise=pl.lit(required)))
@@ -312,6 +384,6 @@ def join_cases(findings: pl.DataFrame, ties: pl.DataFrame,
                     signals=pl.when(pl.col("case").is_null()).then(pl.col("signals"))
                     .otherwise(pl.concat_str(pl.col("signals"), pl.lit("joined:") + pl.col("case"),
                                              separator=",").str.strip_chars(",")),
-                    joined_case=pl.col("case"))
+                    joined_case=pl.coalesce("case", "joined_case"))
                 .drop("case"))
     return findings, case_join

@@ -145,10 +145,8 @@ def _counts(frame: pl.DataFrame, by: list[str], name: str) -> pl.DataFrame:
 def _key_tests(shared: pl.DataFrame, null: pl.DataFrame, label: pl.DataFrame,
                payer: pl.DataFrame, tested: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per member (``label``: account_id, label) and kind: whether the accounts it shares
-    keys with (``account_shared_key``) are of its community more often than chance makes
-    them.
-
-    Under the null each co-holder of a key is one account drawn at random, of the community
+    keys with (``account_shared_key``) are of its community more often than chance. Under
+    the null each co-holder of a key is one account drawn at random, of the community
     with probability q: the community's share of the window's keys of that kind (its
     activity), or, for a key with a ``locale`` (the hour of a start), its share of the
     locale's holders. Of the T co-holders of the account's keys, H are of its community; the
@@ -160,19 +158,20 @@ def _key_tests(shared: pl.DataFrame, null: pl.DataFrame, label: pl.DataFrame,
     carrier's pool is nine co-holders, not nine an hour; the hour's locale does the same
     for starts, where a campaign working around the clock is most of who starts. Accounts of
     the member's own card (``_payers``) are neither co-holders nor in q: they are joined
-    afterwards anyway. ``tested`` (account_id, label) are the tests to make, by default
-    every account of ``label`` against its own community; an account may also be tested
-    against a community it is not in (``label`` has only the communities' accounts), or
-    against several: how ``fragment_ties`` asks whether a fragment belongs with a flagged
-    case. Columns: account_id, label, key_type, stratum (0), surprise."""
+    afterwards anyway. ``tested`` (account_id, label): the tests (default: each account of
+    ``label`` against its own; ``fragment_ties``: against others), the accounts of one
+    ``tested_as`` as one (``cluster_ties``). Columns: account_id (or ``tested_as``), label,
+    key_type, stratum (0), surprise."""
     tested = label if tested is None else tested
+    as_one = pl.col("tested_as" if "tested_as" in tested.columns else "account_id")
     key, local = ["key_type", "key_value"], ["key_type", "locale"]
     rows = shared.join(payer, on="account_id")
     grouped = rows.join(label, on="account_id")
     keyed = (rows.join(_counts(rows, key, "n"), on=key)
              .join(_counts(rows, [*key, "payer"], "n_payer"), on=[*key, "payer"])
              .with_columns(others=pl.col("n") - pl.col("n_payer")))
-    held = (tested.join(keyed.filter(pl.col("others") > 0), on="account_id")
+    held = (tested.with_columns(tested_as=as_one)
+            .join(keyed.filter(pl.col("others") > 0), on="account_id")
             .join(_counts(grouped, [*key, "label"], "g"), on=[*key, "label"], how="left")
             .join(_counts(grouped, [*key, "label", "payer"], "g_payer"),
                   on=[*key, "label", "payer"], how="left")
@@ -207,21 +206,48 @@ def _key_tests(shared: pl.DataFrame, null: pl.DataFrame, label: pl.DataFrame,
     units = (held.join(located, on=["account_id", "label", *local], how="left")
              .join(window, on=["account_id", "label", "key_type"], how="left")
              .with_columns(q=pl.coalesce("q", "window_q", pl.lit(0.0)).clip(0.0, 1.0))
-             .group_by("account_id", "label", "key_type", "unit").agg(
+             .group_by("tested_as", "label", "key_type", "unit").agg(
                  weight=pl.col("unit_weight").first(),
                  others=pl.col("others").max(),
                  inside=pl.col("inside").max(),
                  q=(pl.col("q") * pl.col("others")).sum() / pl.col("others").sum()))
-    tested = units.group_by("account_id", "label", "key_type").agg(
+    tested = units.group_by("tested_as", "label", "key_type").agg(
         trials=(pl.col("weight") * pl.col("others")).sum(),
         hits=(pl.col("weight") * pl.col("inside")).sum(),
         share=(pl.col("weight") * pl.col("others") * pl.col("q")).sum()
         / (pl.col("weight") * pl.col("others")).sum(),
-    ).filter(pl.col("hits") > 0).sort("account_id", "key_type")
-    return tested.select("account_id", "label", "key_type", stratum=pl.lit(0)).with_columns(
+    ).filter(pl.col("hits") > 0).sort("tested_as", "key_type")
+    return tested.select(pl.col("tested_as").alias("account_id"), "label", "key_type",
+                         stratum=pl.lit(0)).with_columns(
         surprise=pl.Series(binomial_surprise(tested["hits"].to_numpy(),
                                              tested["trials"].to_numpy(),
                                              tested["share"].to_numpy()), dtype=pl.Float64))
+
+
+def cluster_ties(shared: pl.DataFrame, null: pl.DataFrame, evidence: pl.DataFrame,
+                 cases: pl.DataFrame, tested: pl.DataFrame,
+                 families: dict[str, str]) -> pl.DataFrame:
+    """The member test of each cluster as a whole against each case it is to be tested
+    against (``tested``: account_id, cluster_id, label; the case's accounts ``cases``:
+    account_id, label, the cluster none of them): (cluster_id, label, tie_surprise,
+    second_surprise). Of the co-holders of the cluster's keys outside the cluster (its
+    accounts and their cards' other holders are one payer here, so their sharing among
+    themselves is neither a trial nor in q), how many are the case's, a key counted once
+    for the whole cluster. A cluster cut
+    from a large campaign shares a little per account but much as a whole; counting each
+    key once keeps its accounts' common keys from being counted as many trials."""
+    accounts = pl.concat([shared["account_id"], null["account_id"]]).unique().sort()
+    cards = _payers(evidence, accounts)
+    as_one = (cards.join(tested.select("account_id", "cluster_id"), on="account_id")
+              .sort("payer", "cluster_id").unique("payer", keep="first")
+              .select("payer", cluster=pl.lit("cluster:") + pl.col("cluster_id")))
+    payer = cards.join(as_one, on="payer", how="left").select(
+        "account_id", payer=pl.coalesce("cluster", "payer"))
+    tests = _key_tests(shared, null, cases, payer,
+                       tested.select("account_id", "label", tested_as="cluster_id"))
+    return _member_surprise(tests, families).select(
+        cluster_id="account_id", label="label", tie_surprise="member_surprise",
+        second_surprise="second_surprise").sort("cluster_id", "label")
 
 
 def _payers(evidence: pl.DataFrame, accounts: pl.Series) -> pl.DataFrame:

@@ -46,7 +46,9 @@ CLUSTER_FINDING = Table(
            "statistics came from hashes and token counts only"),
         _c("joined_case", "VARCHAR",
            "the flagged cluster this cluster joined (its behaviour and its ties to "
-           "that case's accounts passed the join rule; rows in case_join), else NULL"),
+           "that case's accounts passed the join rule; rows in case_join), else NULL; "
+           "a flagged cluster names the larger flagged cluster it is one case with, so a "
+           "case is a chain of joined_case"),
     ),
 )
 
@@ -57,11 +59,12 @@ _TIE_COLUMNS = (
     _c("coholders", "BIGINT",
        "the case's accounts that share a key (account_shared_key) with the cluster's"),
     _c("tie_surprise", "DOUBLE",
-       "linking's member test of the cluster's most tied account against the case's "
-       "accounts (pipeline/linking/members.py: fragment_ties), -log10 p, Fisher over kinds"),
+       "linking's member test of the cluster's accounts together against the case's "
+       "accounts (pipeline/linking/members.py: cluster_ties; a key counted once for the "
+       "cluster), -log10 p, Fisher over kinds"),
     _c("required_surprise", "DOUBLE",
-       "what tie_surprise had to reach: -log10(link_threshold.alpha / candidate accounts "
-       "tested in the round)"),
+       "what tie_surprise had to reach: -log10(link_threshold.alpha / tests in the round, "
+       "a test being a cluster and a case it shares a key with)"),
     _c("second_surprise", "DOUBLE",
        "the tie's second strongest evidence family on its own, -log10 p"),
     _c("required_second", "DOUBLE",
@@ -69,7 +72,9 @@ _TIE_COLUMNS = (
        "link_threshold.alpha over the round's candidates whose tie passed (infinite when "
        "none passes it)"),
     _c("round", "BIGINT", "the round of the join rule the test is from (ScoringParams."
-       "join_rounds: a joined cluster counts for its case in the next round)"),
+       "join_rounds: a joined cluster counts for its case in the next round); rounds past "
+       "join_rounds are flagged clusters joining a larger flagged case (one operator cut "
+       "by Leiden: one case)"),
 )
 
 CASE_JOIN = Table(
@@ -78,9 +83,9 @@ CASE_JOIN = Table(
     key=("account_id",),
     layer="scoring",
     kind="table",
-    meaning="the clusters (fragments, or communities cut off from a case) whose behaviour "
-            "and ties put them in a flagged case, with "
-            "the numbers that decided it",
+    meaning="the clusters (fragments, communities cut off from a case, or flagged pieces "
+            "of a larger flagged case) whose behaviour and ties put them in a flagged case, "
+            "with the numbers that decided it",
     made_by="pipeline/detection/scoring.py",
     columns=(
         _ACCOUNT,

@@ -36,7 +36,7 @@ def _seed(seed: int, f1: float, fpr: float, ari: float, campaigns: list[dict],
             "flagged": {"f1": f1, "precision": f1, "recall": f1, "false_positive_rate": fpr},
             "flagged_or_watch": {"f1": f1, "precision": f1, "recall": f1,
                                  "false_positive_rate": 2 * fpr},
-            "campaign_ari": ari, "benign_flagged_by_population": benign or {},
+            "campaign_ari": ari, "case_ari": ari, "benign_flagged_by_population": benign or {},
             "campaigns": campaigns}
 
 
@@ -104,7 +104,8 @@ def test_score_seed_from_a_run_built_in_code(tmp_path: Path) -> None:
                  ).write_parquet(out / "findings" / "clusters.parquet")
     pl.DataFrame({"cluster_id": ["c1", "c2", "c3", "c4", "c5", "c6"],
                   "verdict": ["flagged", "clear", "watch", "clear", "clear", "watch"],
-                  "risk_score": [0.9, 0.1, 0.5, 0.0, 0.0, 0.4]}
+                  "risk_score": [0.9, 0.1, 0.5, 0.0, 0.0, 0.4],
+                  "joined_case": [None, "c1", None, None, None, None]}
                  ).write_parquet(out / "findings" / "cluster_findings.parquet")
     design_keys = {"registration": "isp", "accounts_per_card": 3, "proxies": "datacenter",
                    "retries": True, "failover_share": 0.01, "schedule": "trickle",
@@ -132,6 +133,8 @@ def test_score_seed_from_a_run_built_in_code(tmp_path: Path) -> None:
     assert by_op["op-1"]["registration"] == "isp" and by_op["op-1"]["requests"] == 300
     assert by_op["op-2"]["recall_flagged_or_watch"] == 1.0 and not by_op["op-2"]["findable"]
     assert by_op["op-3"]["active_accounts"] == 0 and by_op["op-3"]["recall"] is None
+    # c2 joined case c1: op-1 is one case though in two clusters
+    assert record["campaign_ari"] < 1.0 and record["case_ari"] == pytest.approx(1.0)
     json.dumps(record)  # the record is what result.json holds
 
 

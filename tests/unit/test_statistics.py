@@ -16,6 +16,7 @@ from pipeline.detection.cohorts import group_cohorts, watch_fragments
 from pipeline.detection.scoring import (
     ScoringParams,
     _hochberg_bar,
+    case_roots,
     record_verdicts,
     score_clusters,
     verdicts,
@@ -526,10 +527,33 @@ def test_a_watched_community_cut_off_from_its_case_joins_it_whole_on_a_strong_ti
     joined = db.sql("SELECT account_id, cluster_id, joined_case, required_surprise "
                     "FROM case_join ORDER BY account_id").fetchall()
     if joins:
-        bar = 2.0 + math.log10(3)  # alpha 0.01, Bonferroni over the three accounts' tests
+        bar = 2.0  # alpha 0.01, one test: the community against F
         assert joined == [(a, "S", "F", pytest.approx(bar)) for a in ("s", "s1", "s2")]
     else:
         assert joined == []
+
+
+def test_a_community_joins_on_what_its_accounts_share_together(tmp_path):
+    """Each of S's three accounts shares two prompts and one start with F: alone, its
+    second family (one start, about 1) is short of the bar of 2, but the community's
+    three starts together pass it. The whole community is the test, as it is what joins."""
+    ties = tie("s", 2, 1) + tie("s1", 2, 1) + tie("s2", 2, 1)
+    found, db = join_db(tmp_path, SWEEP, ties, size=3)
+    assert verdict_of(found, "S") == "flagged"
+    row = db.execute("SELECT second_surprise, coholders FROM case_join LIMIT 1").fetchone()
+    # F's share of the window's keys without the community's own thirty
+    assert row[0] == pytest.approx(-3 * math.log10(40 / 390))
+    assert row[1] == 2  # f0 and f1
+
+
+def test_one_key_all_of_a_communitys_accounts_share_counts_once(tmp_path):
+    """S's three accounts all hold the same prompt and the same start as F's f0: one
+    coincidence for the community, not three (about 1 each, under the bar of 2)."""
+    ties = [(a, kind, f"one-{kind}") for a in ("s", "s1", "s2", "f0")
+            for kind in ("same_prompt", "sync_start")]
+    found, db = join_db(tmp_path, SWEEP, ties, size=3)
+    assert verdict_of(found, "S") == "watch"
+    assert db.execute("SELECT count(*) FROM case_join").fetchall() == [(0,)]
 
 
 def test_one_family_of_ties_is_one_explanation_and_does_not_join(tmp_path):
@@ -580,6 +604,41 @@ def test_a_fragment_tied_only_to_a_joined_fragment_joins_in_the_next_round(tmp_p
     assert verdict_of(found, "T") == ("flagged" if rounds == 2 else "watch")
     if rounds == 2:
         assert db.sql("SELECT round FROM case_join WHERE account_id = 't'").fetchall() == [(2,)]
+
+
+FLAGGED = [statistic("S", "QD-05", 1e-12, 0.5), statistic("S", "CM-01", 1e-9, 0.9)]
+"""S's own statistics as strong as F's: flagged on its own behaviour."""
+
+
+@pytest.mark.parametrize(("ties", "merges"), [
+    (tie("s2", 6, 3), True), (tie("s2", 6, 0), False), (tie("s2", 1, 1), False)],
+    ids=["strong tie", "one family", "weak tie"])
+def test_a_flagged_community_tied_to_a_larger_flagged_case_is_one_case_with_it(
+        tmp_path, ties, merges):
+    """S (three accounts) and F (four) are each flagged on their own behaviour: Leiden cut
+    one operator in two. When one of S's accounts passes the join rule's test against F,
+    S is part of F's case (the larger one); F never joins the smaller S, though their
+    ties are the same both ways. Verdicts do not move: both are flagged either way."""
+    found, db = join_db(tmp_path, FLAGGED, ties, size=3)
+    assert verdict_of(found, "S") == verdict_of(found, "F") == "flagged"
+    assert found.filter(pl.col("cluster_id") == "F")["joined_case"].item() is None
+    joined = db.sql("SELECT account_id, cluster_id, joined_case, round "
+                    "FROM case_join ORDER BY account_id").fetchall()
+    case = found.filter(pl.col("cluster_id") == "S").row(0, named=True)
+    if merges:
+        assert case["joined_case"] == "F"
+        assert "joined:F" in case["signals"].split(",")
+        first = ScoringParams().join_rounds + 1
+        assert joined == [(a, "S", "F", first) for a in ("s", "s1", "s2")]
+    else:
+        assert case["joined_case"] is None
+        assert joined == []
+
+
+def test_a_case_that_joins_another_in_the_same_round_takes_its_joiners_along():
+    roots = case_roots(pl.DataFrame({"cluster_id": ["A", "B", "D"],
+                                      "joined_case": ["B", "C", "C"]}))
+    assert sorted(roots.iter_rows()) == [("A", "C"), ("B", "C"), ("D", "C")]
 
 
 @pytest.mark.parametrize(("surprises", "bar"), [
