@@ -99,13 +99,13 @@ CASE_JOIN = Table(
 CASE_TIE = Table(
     name="case_tie",
     grain="one row per candidate cluster and flagged case its accounts share a key with "
-          "(from the SQL); the join rule keeps, per candidate, the case it was tested "
-          "against with the test's numbers",
+          "(from the SQL); the join rule keeps, per candidate, the case of its strongest "
+          "test with the test's numbers",
     key=("cluster_id", "joined_case"),
     layer="scoring",
     kind="query",
-    meaning="how strongly a cluster not flagged is tied to a flagged case, for the join rule "
-            "(case_join)",
+    meaning="how strongly a cluster (not flagged; or flagged, against larger flagged cases) "
+            "is tied to a flagged case, for the join rule (case_join)",
     made_by="pipeline/detection/scoring.py",
     columns=(_CLUSTER, *_TIE_COLUMNS),
 )

@@ -1,10 +1,11 @@
 -- case_tie: one row per candidate cluster (not flagged, of any size, its own behaviour
--- holding a harvest statistic) and flagged case whose accounts share at
--- least one key of account_shared_key (a rare key, prompt, band, start or prefix-hour)
--- with the cluster's accounts. coholders is how many of the case's accounts share one.
--- The join rule (pipeline/detection/scoring.py) tests each candidate against each of these
--- cases by the member test of linking (pipeline/linking/members.py: fragment_ties) and keeps
--- its strongest test, with the test's numbers.
+-- holding a harvest statistic; or, for case_merges, a flagged cluster) and flagged case
+-- whose accounts share at least one key of account_shared_key (a rare key, prompt, band,
+-- start or prefix-hour) with the cluster's accounts. coholders is how many of the case's
+-- accounts share one. The join rule (pipeline/detection/scoring.py) tests each candidate
+-- against each of these cases by the member test of linking on the candidate's accounts
+-- together (pipeline/linking/members.py: cluster_ties; case_merges keeps only the cases
+-- larger than the candidate) and keeps its strongest test, with the test's numbers.
 --
 -- Input: account_shared_key (linking) and _tie_role (account_id, cluster_id, role:
 -- 'candidate' with the account's own cluster, or 'case' with the flagged case it counts
