@@ -75,10 +75,12 @@ def score_clusters(db: duckdb.DuckDBPyConnection,
     statistics = db.sql("SELECT cluster_id, family, rule_id, statistic, p_adjusted, "
                         "effect_size, is_strong FROM cluster_statistic").pl()
     findings = verdicts(profile, statistics, params)
-    ties = case_ties(db, findings, statistics, params)
     members = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
+    linking = linking_tables(db)
+    ties = case_ties(db, linking, members, findings, statistics, params)
     findings, joined = join_cases(findings, ties, members)
-    findings, merged = join_cases(findings, case_merges(db, findings, params), members)
+    findings, merged = join_cases(
+        findings, case_merges(db, linking, members, findings, params), members)
     publish_frame(db, "case_join", pl.concat([joined, merged]), "account_id")
     publish_frame(db, "cluster_findings", findings, "cluster_id")
     return findings
@@ -191,7 +193,22 @@ def linking_wrote_keys(db: duckdb.DuckDBPyConnection) -> bool:
     return set(LINK_TABLES) <= present
 
 
-def case_ties(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
+def linking_tables(db: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame] | None:
+    """Linking's key tables the join rule reads (read once for the joins and the merges),
+    with its alpha; None when linking wrote none (``linking_wrote_keys``)."""
+    if not linking_wrote_keys(db):
+        return None
+    return {
+        "shared": db.sql("SELECT * FROM account_shared_key").pl(),
+        "null": db.sql("SELECT * FROM account_link_null").pl(),
+        "cards": db.sql("SELECT account_a, account_b, key_type FROM account_link_evidence "
+                        "WHERE key_type = 'payment_fingerprint'").pl(),
+        "alpha": db.sql("SELECT max(alpha) AS alpha FROM link_threshold").pl(),
+    }
+
+
+def case_ties(db: duckdb.DuckDBPyConnection, linking: dict[str, pl.DataFrame] | None,
+              members: pl.DataFrame, findings: pl.DataFrame,
               statistics: pl.DataFrame, params: ScoringParams) -> pl.DataFrame:
     """Each candidate's strongest test against the flagged cases it shares a key with
     (``sql/detection/case_tie.sql``, ``tie_round``), ``join_rounds`` times, a candidate
@@ -200,16 +217,16 @@ def case_ties(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
     Empty when linking wrote no key tables or nothing is flagged (then no cluster joins: a
     missing tie is no tie)."""
     waiting = join_candidates(findings, statistics, params)
-    if not linking_wrote_keys(db) or waiting.is_empty():
+    if linking is None or waiting.is_empty():
         return empty_frame(CASE_TIE)
-    members = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
     cases = (findings.filter(pl.col("verdict") == "flagged").select("cluster_id")
              .join(members, on="cluster_id"))
     waiting = waiting.select("cluster_id").join(members, on="cluster_id")
-    return _tie_rounds(db, waiting, cases, range(1, params.join_rounds + 1))
+    return _tie_rounds(db, linking, waiting, cases, range(1, params.join_rounds + 1))
 
 
-def case_merges(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
+def case_merges(db: duckdb.DuckDBPyConnection, linking: dict[str, pl.DataFrame] | None,
+                members: pl.DataFrame, findings: pl.DataFrame,
                 params: ScoringParams) -> pl.DataFrame:
     """Flagged clusters that are one case with a larger flagged case: the join rule's test
     (``tie_round``) of each flagged cluster that joined nothing against the flagged cases
@@ -221,9 +238,8 @@ def case_merges(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
     change: every cluster tested is flagged already. Columns of ``CASE_TIE``, rounds
     numbered after the joins'."""
     flagged = findings.filter(pl.col("verdict") == "flagged")
-    if flagged.height < 2 or not linking_wrote_keys(db):
+    if flagged.height < 2 or linking is None:
         return empty_frame(CASE_TIE)
-    members = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
     cases = (flagged.select("cluster_id", label=pl.coalesce("joined_case", "cluster_id"))
              .join(members, on="cluster_id")
              .select(cluster_id="label", account_id="account_id"))
@@ -233,11 +249,13 @@ def case_merges(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
              .sort(["len", "cluster_id"], descending=[True, False])
              .with_row_index("rank").select("cluster_id", "rank"))
     first = params.join_rounds + 1
-    return _tie_rounds(db, waiting, cases, range(first, first + params.join_rounds), order)
+    return _tie_rounds(db, linking, waiting, cases, range(first, first + params.join_rounds),
+                       order)
 
 
-def _tie_rounds(db: duckdb.DuckDBPyConnection, waiting: pl.DataFrame, cases: pl.DataFrame,
-                rounds: range, order: pl.DataFrame | None = None) -> pl.DataFrame:
+def _tie_rounds(db: duckdb.DuckDBPyConnection, linking: dict[str, pl.DataFrame],
+                waiting: pl.DataFrame, cases: pl.DataFrame, rounds: range,
+                order: pl.DataFrame | None = None) -> pl.DataFrame:
     """The join rule's rounds: each cluster of ``waiting`` (cluster_id, account_id) tested
     against the cases (``cases``: cluster_id naming the case, account_id) it shares keys
     with; a cluster that joins counts for its case's root in the next round. With
@@ -247,13 +265,7 @@ def _tie_rounds(db: duckdb.DuckDBPyConnection, waiting: pl.DataFrame, cases: pl.
     empty = empty_frame(CASE_TIE)
     if waiting.is_empty() or cases.is_empty():
         return empty
-    linking = {
-        "shared": db.sql("SELECT * FROM account_shared_key").pl(),
-        "null": db.sql("SELECT * FROM account_link_null").pl(),
-        "cards": db.sql("SELECT account_a, account_b, key_type FROM account_link_evidence "
-                        "WHERE key_type = 'payment_fingerprint'").pl(),
-    }
-    alpha = float(db.execute("SELECT max(alpha) FROM link_threshold").fetchall()[0][0])
+    alpha = float(linking["alpha"]["alpha"].item())
     decided, tied = [], empty
     for round_ in rounds:
         roles = pl.concat([waiting.with_columns(role=pl.lit("candidate")),
