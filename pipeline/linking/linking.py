@@ -278,16 +278,22 @@ def cluster_accounts(accounts: pl.Series, edges: pl.DataFrame, evidence: pl.Data
                      confirm: Callable[[pl.DataFrame], pl.DataFrame],
                      params: LinkParams) -> pl.DataFrame:
     """(account_id, label): Leiden's communities with each member confirmed, card holders
-    joined, and then the accounts still alone grouped again among themselves and
+    joined, and then the accounts still unheld grouped again among themselves and
     confirmed. Card holders join before the strays are regrouped: an account its
     community's test let go but whose card its community holds is that payer's, not a
-    stray free to fall in with another campaign's accounts."""
+    stray free to fall in with another campaign's accounts. A group that only cards
+    hold (none of its accounts passed the member test) is strays too: a campaign that
+    pays two accounts per card and that the first pass cut by mail domain would
+    otherwise stay hundreds of card pairs, each too small to flag; its cards join it
+    again at the end."""
     confirmed = confirm(detect_communities(accounts, edges, params))
     carded = join_card_holders(confirmed.select("account_id", "label"), evidence)
+    held = confirmed.filter(pl.col("label") >= 0).select("account_id", held=pl.lit(True))
     alone = -1 - pl.int_range(pl.len())
-    carded = (carded.sort("account_id")
-              .with_columns(label=pl.when(pl.len().over("label") > 1).then("label")
-                            .otherwise(alone)))
+    carded = (carded.join(held, on="account_id", how="left").sort("account_id")
+              .with_columns(label=pl.when(pl.col("held").fill_null(False).any().over("label"))
+                            .then("label").otherwise(alone))
+              .select("account_id", "label"))
     sparse = params.model_copy(update={"resolution": window_resolution(
         edges, len(accounts), params.resolution)})
     confirmed = confirm(regroup_strays(carded, edges, sparse))

@@ -20,6 +20,7 @@ from pipeline.linking.cohorts import harvest_cohorts
 from pipeline.linking.lineage import assign_cluster_ids
 from pipeline.linking.linking import (
     LinkParams,
+    cluster_accounts,
     combine_evidence,
     edge_threshold,
     join_card_holders,
@@ -99,16 +100,11 @@ FAMILY = {"same_prompt": "content", "prompt_band": "content", "sync_start": "tim
           "payment_fingerprint": "registry"}
 
 
-def member_world(community: int, others: int, shares: dict[str, list[tuple[str, str, float]]],
-                 strong: list[tuple[str, str]] = ()) -> pl.DataFrame:
-    """confirm_members on a window of ``community`` accounts m0.. (one Leiden community)
-    and ``others`` accounts o0.. (each its own), every account holding 10 keys of each
-    kind in ``shares`` (kind -> (account, other, shared count)): each shared thing is a
-    key of its own that the two accounts hold; the ``strong`` pairs link on their own
-    (``is_edge``)."""
-    names = [f"m{i}" for i in range(community)] + [f"o{i}" for i in range(others)]
-    labels = pl.DataFrame({"account_id": names,
-                           "label": [0] * community + list(range(1, others + 1))})
+def member_frames(names: list[str], shares: dict[str, list[tuple[str, str, float]]]
+                  ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(evidence, null, shared) of a window of ``names``, every account holding 10 keys of
+    each kind in ``shares`` (kind -> (account, other, shared count)): each shared thing
+    is a key of its own that the two accounts hold."""
     evidence = pl.DataFrame([
         {"account_a": min(a, b), "account_b": max(a, b), "family": FAMILY[kind],
          "key_type": kind, "stratum": 0, "shared_count": n, "expected_count": 0.01,
@@ -123,13 +119,30 @@ def member_world(community: int, others: int, shares: dict[str, list[tuple[str, 
          "unit": f"{a} {b} {i}", "unit_weight": 1.0, "locale": None}
         for kind, rows in shares.items() if kind != "payment_fingerprint"
         for a, b, n in rows for i in range(int(n)) for holder in (a, b)])
-    pairs = pl.DataFrame({"account_a": [min(p) for p in strong],
-                          "account_b": [max(p) for p in strong],
-                          "is_edge": [True] * len(strong)},
-                         schema={"account_a": pl.String, "account_b": pl.String,
-                                 "is_edge": pl.Boolean})
+    return evidence, null, shared
+
+
+def strong_pairs(strong: list[tuple[str, str]]) -> pl.DataFrame:
+    """``combine_evidence``'s pairs, reduced to the ``strong`` ones (``is_edge``)."""
+    return pl.DataFrame({"account_a": [min(p) for p in strong],
+                         "account_b": [max(p) for p in strong],
+                         "is_edge": [True] * len(strong)},
+                        schema={"account_a": pl.String, "account_b": pl.String,
+                                "is_edge": pl.Boolean})
+
+
+def member_world(community: int, others: int, shares: dict[str, list[tuple[str, str, float]]],
+                 strong: list[tuple[str, str]] = ()) -> pl.DataFrame:
+    """confirm_members on a window of ``community`` accounts m0.. (one Leiden community)
+    and ``others`` accounts o0.. (each its own), with the keys of ``member_frames``; the
+    ``strong`` pairs link on their own (``is_edge``)."""
+    names = [f"m{i}" for i in range(community)] + [f"o{i}" for i in range(others)]
+    labels = pl.DataFrame({"account_id": names,
+                           "label": [0] * community + list(range(1, others + 1))})
+    evidence, null, shared = member_frames(names, shares)
     threshold = edge_threshold(len(names), 0.01)
-    return confirm_members(labels, evidence, pairs, null, shared, threshold, families=FAMILY)
+    return confirm_members(labels, evidence, strong_pairs(strong), null, shared, threshold,
+                           families=FAMILY)
 
 
 def ring(prefix: str, size: int, reach: int) -> list[tuple[str, str, float]]:
@@ -283,6 +296,49 @@ def test_a_stray_card_holder_does_not_bridge_two_campaigns():
     assert len({joined[a] for a in campaign}) == 1
     assert {joined[a] for a in [*payer, *strays]} == {joined["q0"]}
     assert joined["c00"] != joined["q0"]
+
+
+def paired_world(pairs: int, shares: dict[str, list[tuple[str, str, float]]]
+                 ) -> dict[str, object]:
+    """``cluster_accounts`` on a window of ``pairs`` card pairs m0-m1, m2-m3, .. and 300
+    other accounts o0.., the keys of ``member_frames``, and a graph edge of weight 0.1 for
+    each pair that shares something (too sparse for the first pass's resolution):
+    account -> its cluster's label."""
+    campaign = [f"m{i}" for i in range(2 * pairs)]
+    names = campaign + [f"o{i}" for i in range(300)]
+    cards = [(campaign[i], campaign[i + 1], 1.0) for i in range(0, len(campaign), 2)]
+    evidence, null, shared = member_frames(names, {**shares, "payment_fingerprint": cards})
+    edges = (pl.DataFrame([{"account_a": min(a, b), "account_b": max(a, b), "weight": 0.1}
+                           for rows in shares.values() for a, b, _ in rows])
+             .unique(["account_a", "account_b"]).sort("account_a", "account_b"))
+    threshold = edge_threshold(len(names), 0.01)
+
+    def confirm(grouping: pl.DataFrame) -> pl.DataFrame:
+        return confirm_members(grouping, evidence, strong_pairs([]), null, shared, threshold,
+                               families=FAMILY)
+
+    accounts = pl.Series("account_id", sorted(names))
+    return dict(cluster_accounts(accounts, edges, evidence, confirm, LinkParams()).iter_rows())
+
+
+def test_card_pairs_the_first_pass_left_apart_are_grouped_again_as_one_campaign():
+    """Must link: forty accounts on twenty cards of two, each sharing a prompt and a
+    synchronized start with eight others of them (the campaign's accounts live a day
+    each, so every pair shares little): too sparse for the first pass, each pair held only
+    by its card. Pairs none of whose accounts the member test kept are strays, grouped
+    again with the others and confirmed; one cluster."""
+    shares = {"same_prompt": ring("m", 40, 4), "sync_start": ring("m", 40, 4)}
+    clusters = paired_world(20, shares)
+    assert len({clusters[f"m{i}"] for i in range(40)}) == 1
+    assert clusters["o0"] != clusters["m0"]
+
+
+def test_card_pairs_sharing_one_kind_among_themselves_stay_pairs():
+    """Must not link: the same forty sharing prompts only (one explanation, a corpus) are
+    grouped again and fail the member test: twenty clusters of a card's two holders."""
+    clusters = paired_world(20, {"same_prompt": ring("m", 40, 4)})
+    assert len({clusters[f"m{i}"] for i in range(40)}) == 20
+    assert all(clusters[f"m{i}"] == clusters[f"m{i + 1}"] for i in range(0, 40, 2))
 
 
 def cohort_world(fragments: list[str], shares: list[tuple[str, str, float]],
