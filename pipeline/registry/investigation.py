@@ -34,6 +34,13 @@ INVESTIGATION_QUERIES: tuple[Table, ...] = (
            _of(CLUSTER_FINDING, "cluster_id", "verdict", "risk_score", "n_accounts",
                "n_requests", "first_seen", "last_seen", "strong_families", "signals",
                "joined_case")),
+    _query("case_pieces", "run/investigation", "investigation",
+           "one row per cluster of the case: its root and every cluster joined to it",
+           ("cluster_id",), "forensics case: the pieces of one operator's case", (
+               _c("case_id", "VARCHAR", "the case's root: the cluster its joined_case "
+                  "chain ends in"),
+               *_of(CLUSTER_FINDING, "cluster_id", "verdict", "risk_score", "n_accounts",
+                    "n_requests", "joined_case"))),
     _query("case_keys", "run/investigation", "investigation",
            "one row per linking key at least two of the case's accounts hold",
            ("key_type", "key_value"), "forensics case: the keys that tie its accounts", (

@@ -91,14 +91,17 @@ def resolve_case(db: duckdb.DuckDBPyConnection, cluster_id: str, out: Path) -> s
 
 
 def case(out: Path, cluster_id: str, *, keys: int = 20) -> Answer:
-    """A case's verdict, why its accounts are linked (the rarest keys they hold together
-    and the evidence of their pairs against the null) and the rules that hold for it."""
+    """A case's verdict, the pieces of its operator's case (scoring joins the flagged
+    pieces Leiden cut apart: an investigator handed one must see the rest), why its
+    accounts are linked (the rarest keys they hold together and the evidence of their
+    pairs against the null) and the rules that hold for it."""
     with open_run(out) as db:
         cluster_id = resolve_case(db, cluster_id, out)
         record = _rows(db, "case_finding", {"cluster_id": cluster_id})[0]
         report = out / "reports" / f"{cluster_id}.pdf"
         record["report"] = str(report) if report.is_file() else None
         return Answer(record, {
+            "pieces": _rows(db, "case_pieces", {"cluster_id": cluster_id}),
             "keys": _rows(db, "case_keys", {"cluster_id": cluster_id, "limit": keys}),
             "evidence": _rows(db, "case_evidence", {"cluster_id": cluster_id}),
             "rules": _rows(db, "case_rules", {"cluster_id": cluster_id}),

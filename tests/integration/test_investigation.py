@@ -58,6 +58,22 @@ def test_a_case_evidence_is_counted_over_pairs_of_its_own_accounts(sample_run):
                for r in answer.tables["keys"])
 
 
+def test_a_joined_piece_and_its_case_list_the_same_pieces(sample_run):
+    joined = query(sample_run / "forensics.duckdb", "SELECT cluster_id, joined_case FROM "
+                   "cluster_findings WHERE joined_case IS NOT NULL ORDER BY cluster_id")
+    assert joined, "the sample has a flagged piece joined to a case"
+    piece, root = joined[0]
+    from_piece = case(sample_run, piece).tables["pieces"]
+    from_root = case(sample_run, root).tables["pieces"]
+    assert from_piece == from_root
+    assert from_piece[0]["cluster_id"] == from_piece[0]["case_id"]
+    assert from_piece[0]["joined_case"] is None
+    members = {r["cluster_id"] for r in from_piece}
+    assert {piece, root} <= members
+    assert all(r["joined_case"] in members for r in from_piece[1:])
+    assert {r["case_id"] for r in from_piece} == {from_piece[0]["cluster_id"]}
+
+
 def test_an_account_reports_its_case_and_every_request_by_day(sample_run):
     cid = flagged_case(sample_run)
     db = sample_run / "forensics.duckdb"
