@@ -4,8 +4,9 @@ and the clusters whose behaviour and ties put them in a flagged case.
 In: ``cluster_statistic``, ``cluster_profile`` and ``clusters`` (``forensics.duckdb``);
 ``account_link_pair`` and ``link_threshold`` from linking when they exist. Out:
 ``cluster_findings`` (one row per cluster of the window, the output contract's columns
-and ``joined_case``) and ``case_join`` (one row
-per account of a cluster that joined a flagged case, with the numbers that decided it).
+and ``joined_case``), ``case_join`` (one row per account of a cluster that joined a
+flagged case, with the numbers that decided it) and ``case_test`` (one row per cluster
+the join rule tested, joined or not).
 
 A family of evidence (query distribution, caching mismatch, traffic shape) holds when at
 least ``min_strong_per_family`` of its statistics are strong (corrected p-value and effect
@@ -52,6 +53,7 @@ from pipeline.detection.rules import RULES
 from pipeline.linking.members import cluster_ties
 from pipeline.registry import (
     CASE_JOIN,
+    CASE_TEST,
     CASE_TIE,
     DEFAULT_LINK_TYPES,
     FAMILIES,
@@ -67,8 +69,8 @@ LINK_TABLES = ("account_shared_key", "account_link_null", "account_link_evidence
 
 def score_clusters(db: duckdb.DuckDBPyConnection,
                    params: ScoringParams | None = None) -> pl.DataFrame:
-    """Build ``cluster_findings`` and ``case_join`` (``pipeline.publish.publication`` publishes
-    the findings once they pass validation)."""
+    """Build ``cluster_findings``, ``case_join`` and ``case_test``
+    (``pipeline.publish.publication`` publishes the findings once they pass validation)."""
     params = params or ScoringParams()
     profile = db.sql("SELECT cluster_id, n_accounts, request_count, first_seen, last_seen, "
                      "text_request_count FROM cluster_profile").pl()
@@ -79,9 +81,10 @@ def score_clusters(db: duckdb.DuckDBPyConnection,
     linking = linking_tables(db)
     ties = case_ties(db, linking, members, findings, statistics, params)
     findings, joined = join_cases(findings, ties, members)
-    findings, merged = join_cases(
-        findings, case_merges(db, linking, members, findings, params), members)
+    merges = case_merges(db, linking, members, findings, params)
+    findings, merged = join_cases(findings, merges, members)
     publish_frame(db, "case_join", pl.concat([joined, merged]), "account_id")
+    publish_frame(db, "case_test", case_tests(pl.concat([ties, merges])), "cluster_id")
     publish_frame(db, "cluster_findings", findings, "cluster_id")
     return findings
 
@@ -374,6 +377,17 @@ def _hochberg_bar(surprises: pl.Series, alpha: float) -> float:
     line = -(pl.col("k").cast(pl.Float64) * alpha / m).log10()
     passing = ranked.filter(pl.col("s") >= line).select(line.alias("bar"))
     return float(passing["bar"].min()) if passing.height else math.inf
+
+
+def case_tests(ties: pl.DataFrame) -> pl.DataFrame:
+    """``case_test`` from the ``CASE_TIE`` rows of the joins and the merges: every test,
+    passed or not, so an investigator can read how far a watched fragment fell short of
+    its case rather than find nothing (a cluster is tested in one of the two: a candidate
+    that did not join is not flagged, one that joined is not tested again)."""
+    return (ties.with_columns(joined=joins_case())
+            .rename({"joined_case": "tested_case"})
+            .select([c.name for c in CASE_TEST.columns])
+            .sort("cluster_id"))
 
 
 def join_cases(findings: pl.DataFrame, ties: pl.DataFrame,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pipeline.registry.columns import _ACCOUNT, _CLUSTER, _RATE_LIMITED, _REQUESTS
 from pipeline.registry.publication import VERDICT_CHANGE
-from pipeline.registry.scoring import CLUSTER_FINDING
+from pipeline.registry.scoring import CASE_TEST, CLUSTER_FINDING
 from pipeline.registry.shape import Column, Layer, Table, _c
 
 
@@ -41,6 +41,18 @@ INVESTIGATION_QUERIES: tuple[Table, ...] = (
                   "chain ends in"),
                *_of(CLUSTER_FINDING, "cluster_id", "verdict", "risk_score", "n_accounts",
                     "n_requests", "joined_case"))),
+    _query("join_test", "run/investigation", "investigation",
+           "the join rule's one test of a cluster, or none when it was not tested",
+           ("cluster_id",), "forensics case and account: whether and why (not) the "
+           "cluster joined a flagged case", (
+               *_of(CASE_TEST, "cluster_id", "tested_case", "joined", "coholders",
+                    "tie_surprise", "required_surprise", "second_surprise",
+                    "required_second"),
+               _c("tie_short_by", "DOUBLE", "required_surprise - tie_surprise, at least 0"),
+               _c("second_short_by", "DOUBLE",
+                  "required_second - second_surprise, at least 0 (infinite: no tie of "
+                  "the round passed, so no second family could)"),
+               *_of(CASE_TEST, "round"))),
     _query("case_keys", "run/investigation", "investigation",
            "one row per linking key at least two of the case's accounts hold",
            ("key_type", "key_value"), "forensics case: the keys that tie its accounts", (

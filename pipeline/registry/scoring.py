@@ -110,6 +110,27 @@ CASE_TIE = Table(
     columns=(_CLUSTER, *_TIE_COLUMNS),
 )
 
+CASE_TEST = Table(
+    name="case_test",
+    grain="one row per cluster the join rule tested: its strongest test, in the round it "
+          "joined in or its last",
+    key=("cluster_id",),
+    layer="scoring",
+    kind="table",
+    meaning="every test of the join rule, passed or not: why a watched fragment did not "
+            "join a case is read here (case_join holds the accounts of the tests that "
+            "passed)",
+    made_by="pipeline/detection/scoring.py",
+    columns=(
+        _CLUSTER,
+        _c("tested_case", "VARCHAR", "the flagged case of the cluster's strongest test "
+           "(the case it joined when joined is true)"),
+        *_TIE_COLUMNS[1:],
+        _c("joined", "BOOLEAN", "whether the tie and its second family both reached their "
+           "bars, so the cluster joined tested_case"),
+    ),
+)
+
 CLUSTER_COHORT = Table(
     name="cluster_cohort",
     grain="one row per account of a cohort: fragments on watch that linking's member test "

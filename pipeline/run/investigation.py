@@ -92,7 +92,8 @@ def resolve_case(db: duckdb.DuckDBPyConnection, cluster_id: str, out: Path) -> s
 
 def case(out: Path, cluster_id: str, *, keys: int = 20) -> Answer:
     """A case's verdict, the pieces of its operator's case (scoring joins the flagged
-    pieces Leiden cut apart: an investigator handed one must see the rest), why its
+    pieces Leiden cut apart: an investigator handed one must see the rest), the join
+    rule's test of it (a watched fragment that did not join shows by how much), why its
     accounts are linked (the rarest keys they hold together and the evidence of their
     pairs against the null) and the rules that hold for it."""
     with open_run(out) as db:
@@ -102,6 +103,7 @@ def case(out: Path, cluster_id: str, *, keys: int = 20) -> Answer:
         record["report"] = str(report) if report.is_file() else None
         return Answer(record, {
             "pieces": _rows(db, "case_pieces", {"cluster_id": cluster_id}),
+            "join_test": _rows(db, "join_test", {"cluster_id": cluster_id}),
             "keys": _rows(db, "case_keys", {"cluster_id": cluster_id, "limit": keys}),
             "evidence": _rows(db, "case_evidence", {"cluster_id": cluster_id}),
             "rules": _rows(db, "case_rules", {"cluster_id": cluster_id}),
@@ -109,13 +111,15 @@ def case(out: Path, cluster_id: str, *, keys: int = 20) -> Answer:
 
 
 def account(out: Path, account_id: str, *, keys: int = 20) -> Answer:
-    """An account's case, the linking keys it holds (rarest first) and its days."""
+    """An account's case, its cluster's join test (why it did or did not join a flagged
+    case), the linking keys it holds (rarest first) and its days."""
     with open_run(out) as db:
         found = _rows(db, "account_case", {"account_id": account_id})
         if not found:
             raise ForensicsError(f"account {account_id} sent no request in the window of "
                                  f"the run in {out}")
         return Answer(found[0], {
+            "join_test": _rows(db, "join_test", {"cluster_id": found[0]["cluster_id"]}),
             "keys": _rows(db, "account_keys", {"account_id": account_id, "limit": keys}),
             "days": _rows(db, "account_days", {"account_id": account_id}),
         })

@@ -147,15 +147,13 @@ def print_answer(answer: Answer, as_json: bool, title: str) -> None:
     if as_json:
         sys.stdout.write(json.dumps(answer.as_json(), indent=2, allow_nan=False) + "\n")
         return
-    head = Table(title=title, show_header=False, title_justify="left")
-    head.add_column(style="bold")
-    head.add_column(overflow="fold")
-    for name, value in answer.record.items():
-        head.add_row(name, cell(value))
-    out_console.print(head)
+    out_console.print(_record(title, answer.record))
     for name, rows in answer.tables.items():
         if not rows:
             out_console.print(f"[bold]{name}[/]: none")
+            continue
+        if len(rows) == 1:
+            out_console.print(_record(name, rows[0]))
             continue
         cells = [[cell(v) for v in row.values()] for row in rows]
         table = Table(title=name, title_justify="left")
@@ -168,3 +166,14 @@ def print_answer(answer: Answer, as_json: bool, title: str) -> None:
         for row in cells:
             table.add_row(*row)
         out_console.print(table)
+
+
+def _record(title: str, record: dict[str, object]) -> Table:
+    """One row as name and value lines: a wide row (a join test's ten numbers) stays
+    readable in an 80-column terminal, where its columns would be cut to ellipses."""
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for name, value in record.items():
+        table.add_row(name, cell(value))
+    return table

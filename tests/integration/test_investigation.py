@@ -72,6 +72,9 @@ def test_a_joined_piece_and_its_case_list_the_same_pieces(sample_run):
     assert {piece, root} <= members
     assert all(r["joined_case"] in members for r in from_piece[1:])
     assert {r["case_id"] for r in from_piece} == {from_piece[0]["cluster_id"]}
+    tested = case(sample_run, piece).tables["join_test"]
+    assert [(t["tested_case"], t["joined"], t["tie_short_by"]) for t in tested] == [
+        (root, True, 0.0)]
 
 
 def test_an_account_reports_its_case_and_every_request_by_day(sample_run):

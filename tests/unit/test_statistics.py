@@ -576,11 +576,32 @@ def test_the_same_harvest_without_a_tie_is_watched_not_flagged(tmp_path):
     assert db.execute("SELECT count(*) FROM case_join").fetchall() == [(0,)]
 
 
+@pytest.mark.parametrize(("ties", "joins"), [
+    (tie("s", 6, 3), True), (tie("s", 1, 1), False), (tie("s", 6, 0), False)],
+    ids=["joined", "weak tie", "one family"])
+def test_every_test_of_the_join_rule_is_on_record_joined_or_not(tmp_path, ties, joins):
+    """``case_test`` keeps the test of a fragment that stayed on watch too, with what it
+    lacked: an investigator asking why it did not join reads the numbers, not an absence."""
+    found, db = join_db(tmp_path, SWEEP, ties)
+    test = db.sql("SELECT * FROM case_test").pl()
+    assert test["cluster_id"].to_list() == ["S"]
+    row = test.row(0, named=True)
+    assert (row["tested_case"], row["joined"]) == ("F", joins)
+    assert row["joined"] == (verdict_of(found, "S") == "flagged")
+    passed = (row["tie_surprise"] >= row["required_surprise"]
+              and row["second_surprise"] >= row["required_second"])
+    assert passed == joins
+    joined = db.sql("SELECT DISTINCT cluster_id, joined_case, tie_surprise FROM case_join")
+    expected = [("S", "F", pytest.approx(row["tie_surprise"]))] if joins else []
+    assert joined.fetchall() == expected
+
+
 def test_no_key_tables_from_linking_means_no_tie(tmp_path):
     found, db = join_db(tmp_path, SWEEP, None)
     assert verdict_of(found, "S") == "watch"
     assert found["joined_case"].is_null().all()
     assert db.execute("SELECT count(*) FROM case_join").fetchall() == [(0,)]
+    assert db.execute("SELECT count(*) FROM case_test").fetchall() == [(0,)]
 
 
 @pytest.mark.parametrize("behaviour", [ORDINARY, NIGHT_OWL],
@@ -625,6 +646,8 @@ def test_a_flagged_community_tied_to_a_larger_flagged_case_is_one_case_with_it(
     joined = db.sql("SELECT account_id, cluster_id, joined_case, round "
                     "FROM case_join ORDER BY account_id").fetchall()
     case = found.filter(pl.col("cluster_id") == "S").row(0, named=True)
+    tested = db.sql("SELECT cluster_id, tested_case, joined FROM case_test").fetchall()
+    assert tested == [("S", "F", merges)]
     if merges:
         assert case["joined_case"] == "F"
         assert "joined:F" in case["signals"].split(",")
