@@ -152,20 +152,36 @@ def print_answer(answer: Answer, as_json: bool, title: str) -> None:
         if not rows:
             out_console.print(f"[bold]{name}[/]: none")
             continue
-        if len(rows) == 1:
-            out_console.print(_record(name, rows[0]))
+        table = _rows_table(name, rows)
+        if len(rows) > 1 and _fits(table):
+            out_console.print(table)
             continue
-        cells = [[cell(v) for v in row.values()] for row in rows]
-        table = Table(title=name, title_justify="left")
-        for i, (column, value) in enumerate(rows[0].items()):
-            numeric = isinstance(value, int | float) and not isinstance(value, bool)
-            widest = max(len(row[i]) for row in cells)
-            table.add_column(column.replace("_", " "), justify="right" if numeric else "left",
-                             overflow="ellipsis", max_width=None if numeric else TEXT_WIDTH,
-                             min_width=widest if numeric else min(widest, TEXT_MIN))
-        for row in cells:
-            table.add_row(*row)
-        out_console.print(table)
+        for i, row in enumerate(rows, 1):
+            out_console.print(_record(name if len(rows) == 1 else f"{name} {i} of {len(rows)}",
+                                      row))
+
+
+def _rows_table(name: str, rows: list[dict[str, object]]) -> Table:
+    cells = [[cell(v) for v in row.values()] for row in rows]
+    table = Table(title=name, title_justify="left")
+    for i, (column, value) in enumerate(rows[0].items()):
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        widest = max(len(row[i]) for row in cells)
+        table.add_column(column.replace("_", " "), justify="right" if numeric else "left",
+                         overflow="ellipsis", max_width=None if numeric else TEXT_WIDTH,
+                         min_width=widest if numeric else min(widest, TEXT_MIN))
+    for row in cells:
+        table.add_row(*row)
+    return table
+
+
+def _fits(table: Table) -> bool:
+    """Whether the table's narrowest layout fits the terminal: rich crops a wider one at
+    the right edge, and the columns past it (a rule's source table, a piece's case) would
+    be lost without a sign."""
+    lines = out_console.render_lines(table, out_console.options, pad=False)
+    bottom = "".join(segment.text for segment in lines[-1]).rstrip()
+    return table.box is not None and bottom.endswith(table.box.bottom_right)
 
 
 def _record(title: str, record: dict[str, object]) -> Table:

@@ -119,6 +119,10 @@ def test_the_commands_print_tables_and_json_and_change_nothing(sample_run):
     assert shown.returncode == 0, shown.stderr
     assert "evidence" in shown.stdout and "rules" in shown.stdout
     assert max(len(line) for line in shown.stdout.splitlines()) <= 80
+    framed = [line.rstrip() for line in shown.stdout.splitlines() if line[:1] in "┏┃┡│┌├└"]
+    assert framed and all(line[-1] in "┓┃┩│┐┤┘" for line in framed), "a table was cropped"
+    for column in ("source_table", "p_adjusted", "joined_case"):
+        assert column in shown.stdout or column.replace("_", " ") in shown.stdout
     scripted = forensics("case", cid, "--out", str(sample_run), "--json")
     assert json.loads(scripted.stdout) == case(sample_run, cid).as_json()
     missing = forensics("account", "acct_nobody", "--out", str(sample_run))
