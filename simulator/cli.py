@@ -84,6 +84,9 @@ def evaluate(
     without: Annotated[str | None, typer.Option(
         "--without", help="Sweep: leave these linking evidence kinds out (comma-separated, "
         "e.g. payment_fingerprint,sync_start): an ablation.")] = None,
+    rescore: Annotated[Path | None, typer.Option(
+        "--rescore", help="A finished sweep's folder: score its seeds again with this code's "
+        "scoring stage alone (into --out, default <folder>/rescored) and compare.")] = None,
 ) -> None:
     """Score a run's clusters against a simulation's labels, or sweep fresh randomized
     scenarios (--sweep K or --seeds) and report per seed and overall."""
@@ -96,6 +99,9 @@ def evaluate(
         score_verdicts,
     )
 
+    if rescore is not None:
+        _evaluate_rescore(rescore, out or rescore / "rescored")
+        return
     if sweep or seeds:
         _evaluate_sweep(out or Path("eval"), sweep, seeds, hashes_only, row_budget, without)
         return
@@ -190,7 +196,33 @@ def _evaluate_sweep(out: Path, k: int, seeds: str | None, hashes_only: bool,
     with console.status(f"sweeping {len(chosen)} seeds into {out}"):
         result = run_sweep(chosen, out, hashes_only=hashes_only, on_result=report,
                            row_budget=budget, without=left_out)
-    agg = result["aggregate"]
+    _print_aggregate(result["aggregate"], out)
+
+
+def _evaluate_rescore(sweep: Path, out: Path) -> None:
+    """A stored sweep scored again: a line per seed, before → after, then the aggregate."""
+    from simulator.evaluation import value_at  # the data stack: see the module's docstring
+    from simulator.sweep import (  # the data stack: see the module's docstring
+        RESCORED,
+        rescore_sweep,
+    )
+
+    with user_errors():
+        if not (sweep / "sweep.json").is_file():
+            raise ForensicsError(f"--rescore: no sweep.json in {sweep}: give the folder a "
+                                 "sweep wrote")
+
+    def report(old: dict, new: dict) -> None:
+        moved = ", ".join(f"{name} {value_at(old, p):.4f} → {value_at(new, p):.4f}"
+                          for name, p in RESCORED.items())
+        out_console.print(f"seed {old['seed']}: {moved}", highlight=False)
+
+    with console.status(f"re-scoring {sweep} into {out}"):
+        result = rescore_sweep(sweep, out, on_result=report)
+    _print_aggregate(result["aggregate"], out)
+
+
+def _print_aggregate(agg: dict, out: Path) -> None:
     table = Table(title=f"sweep: {agg['succeeded']} of {agg['seeds']} seeds ran ({out})")
     table.add_column("measure")
     table.add_column("median", justify="right")

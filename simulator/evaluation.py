@@ -204,10 +204,16 @@ _DESIGN_KEYS = ("size", "registration", "accounts_per_card", "proxies", "retries
 def score_seed(seed: int, sim: Path, out: Path) -> dict[str, Any]:
     """One sweep seed's record: the design, account-level accuracy, linking, and per
     campaign its design, accounts active in the window, requests and recall."""
+    return score_frames(seed, sim, pl.read_parquet(out / "findings" / "clusters.parquet"),
+                        pl.read_parquet(out / "findings" / "cluster_findings.parquet"))
+
+
+def score_frames(seed: int, sim: Path, clusters: pl.DataFrame,
+                 findings: pl.DataFrame) -> dict[str, Any]:
+    """``score_seed`` on clusters and findings in hand: a published run's, or those a
+    re-scoring of its database gave (``simulator.sweep.rescore_sweep``)."""
     labels = read_labels(sim / "labels.csv")
     design = json.loads((sim / "scenario.json").read_text(encoding="utf-8"))
-    clusters = pl.read_parquet(out / "findings" / "clusters.parquet")
-    findings = pl.read_parquet(out / "findings" / "cluster_findings.parquet")
     link = score_linking(clusters, labels)
     verdicts = score_verdicts(clusters, findings, labels)
     realized = design["realized"]["campaigns"]
@@ -260,7 +266,9 @@ SWEEP_MEASURES: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 
 
-def _get(record: dict, path: tuple[str, ...]) -> float:
+def value_at(record: dict, path: tuple[str, ...]) -> float:
+    """A seed's measure by its path in the record (``("flagged", "f1")``): the aggregate
+    and a re-scoring's before-and-after read the same places."""
     value: Any = record
     for key in path:
         value = value[key]
@@ -274,7 +282,7 @@ def aggregate_sweep(results: list[dict]) -> dict[str, Any]:
     ok = [r for r in results if r.get("status") == "ok"]
     measures = {}
     for name, path, worse in SWEEP_MEASURES:
-        values = [(_get(r, path), r["seed"]) for r in ok]
+        values = [(value_at(r, path), r["seed"]) for r in ok]
         values = [(v, s) for v, s in values if v == v]  # NaN: nothing to measure
         if not values:
             measures[name] = {"median": None, "worst": None, "worst_seed": None}
@@ -350,6 +358,17 @@ def sweep_markdown(sweep: dict) -> str:
     lines.append(f"| campaign recall (findable campaigns: {cr['findable_campaigns']}) | "
                  f"{_fmt(cr['median'])} | {_fmt(cr['worst'])} | "
                  f"{_fmt(cr['worst_campaign']['seed'] if cr['worst_campaign'] else None)} |")
+    if sweep.get("rescored_from"):
+        lines[1:1] = ["", f"Re-scored from {sweep['rescored_from']}: the scoring stage alone, "
+                      "on each seed's database (linking, statistics and cohorts as the run "
+                      "left them)."]
+        names = [k for k in sweep["compared"][0] if k != "seed"] if sweep["compared"] else []
+        lines += ["", "## Before and after re-scoring", "",
+                  "| seed | " + " | ".join(names) + " |",
+                  "| ---: | " + " | ".join("---:" for _ in names) + " |"]
+        lines += [f"| {c['seed']} | " + " | ".join(
+            f"{_fmt(c[n][0])} → {_fmt(c[n][1])}" for n in names) + " |"
+            for c in sweep["compared"]]
     lines += ["", "## Per seed", "",
               "| seed | days | prompts | rows | campaigns (findable) | F1 | precision | recall "
               "| FPR | FPR flagged or watch | ARI (clusters) | ARI (cases) |",

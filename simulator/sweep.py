@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -29,7 +30,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from simulator.evaluation import aggregate_sweep, score_seed, sweep_markdown
+from simulator.evaluation import aggregate_sweep, score_seed, sweep_markdown, value_at
 from simulator.randomized import ROW_BUDGET
 
 RESULT = "result.json"
@@ -123,6 +124,58 @@ def run_sweep(
         if on_result is not None:
             on_result(result)
     return sweep
+
+
+RESCORED: dict[str, tuple[str, ...]] = {
+    "F1": ("flagged", "f1"), "FPR": ("flagged", "false_positive_rate"),
+    "FPR flagged or watch": ("flagged_or_watch", "false_positive_rate"),
+    "ARI (cases)": ("case_ari",)}
+"""What a re-scoring compares per seed, before and after, by name and path in a record."""
+
+
+def rescore_sweep(sweep: Path, out: Path,
+                  on_result: Callable[[dict, dict], None] | None = None) -> dict:
+    """Every finished seed of ``sweep`` scored again by this code's scoring stage alone
+    (``score_clusters`` on a copy of the seed's database: linking, statistics and cohorts
+    as the run left them), under ``out``: ``seed-N/result.json``, and ``sweep.json`` and
+    ``sweep.md`` with the aggregate and, per seed, each ``RESCORED`` measure before and
+    after. A change to the join rule or the verdicts is measured on a stored sweep in
+    minutes instead of hours of simulation and linking; the seeds it is measured on are
+    no longer fresh for a choice made while looking at them."""
+    from pipeline.detection.scoring import score_clusters  # the data stack, imported late
+    from pipeline.warehouse import DB_NAME, connect  # the data stack, imported late
+    from simulator.evaluation import score_frames
+
+    done = json.loads((sweep / "sweep.json").read_text(encoding="utf-8"))
+    before = [r for r in done["results"] if r.get("status") == "ok"]
+    out.mkdir(parents=True, exist_ok=True)
+    results, compared = [], []
+    for old in before:
+        folder = sweep / f"seed-{old['seed']}"
+        target = out / f"seed-{old['seed']}"
+        target.mkdir(parents=True, exist_ok=True)
+        copy = target / DB_NAME
+        shutil.copyfile(folder / "out" / DB_NAME, copy)
+        with connect(copy) as db:
+            findings = score_clusters(db)
+            clusters = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
+        copy.unlink()
+        new = {**score_frames(old["seed"], folder / "sim", clusters, findings),
+               "seconds": old.get("seconds")}
+        _write_json(target / RESULT, new)
+        results.append(new)
+        compared.append({"seed": old["seed"], **{
+            name: [value_at(old, path), value_at(new, path)]
+            for name, path in RESCORED.items()}})
+        if on_result is not None:
+            on_result(old, new)
+    rescored = {**{k: done[k] for k in ("seeds", "hashes_only", "row_budget", "without")},
+                "seeds": [r["seed"] for r in before], "rescored_from": str(sweep),
+                "results": results, "compared": compared,
+                "aggregate": aggregate_sweep(results)}
+    _write_json(out / "sweep.json", rescored)
+    (out / "sweep.md").write_text(sweep_markdown(rescored), encoding="utf-8")
+    return rescored
 
 
 def _write_json(path: Path, value: dict) -> None:

@@ -1,6 +1,6 @@
 """Tests of the evaluation sweep: one seed's record from a run's findings, the aggregate
 over seeds (median, worst case, campaigns reported apart, failures kept), the files a sweep
-leaves after each seed, and one real sweep end to end (slow)."""
+leaves after each seed, and one real sweep end to end (slow), re-scored."""
 
 from __future__ import annotations
 
@@ -28,4 +28,15 @@ def test_evaluate_sweep_end_to_end(tmp_path: Path) -> None:
     assert (out / "seed-13" / "out" / "findings" / "cluster_findings.parquet").is_file()
     assert len(record["campaigns"]) == 3
     assert "# Evaluation sweep: 1 of 1 seeds ran" in (out / "sweep.md").read_text()
-
+    rescored = tmp_path / "rescored"
+    again = CliRunner().invoke(full_app(), ["evaluate", "--rescore", str(out),
+                                            "--out", str(rescored)])
+    assert again.exit_code == 0, again.output
+    redone = json.loads((rescored / "sweep.json").read_text())
+    assert redone["rescored_from"] == str(out)
+    # the same code scores the same database the same: every measure before = after
+    assert all(pair[0] == pair[1] for c in redone["compared"] for k, pair in c.items()
+               if k != "seed")
+    assert redone["results"][0]["flagged"] == record["flagged"]
+    assert redone["results"][0]["campaigns"] == record["campaigns"]
+    assert "## Before and after re-scoring" in (rescored / "sweep.md").read_text()

@@ -201,3 +201,9 @@ def test_evaluate_needs_labels_or_a_sweep() -> None:
     result = CliRunner().invoke(full_app(), ["evaluate", "--seeds", "1,x"])
     assert result.exit_code != 0 and "--seeds" in result.output
 
+
+
+def test_rescore_needs_a_folder_a_sweep_wrote(tmp_path: Path) -> None:
+    result = CliRunner().invoke(full_app(), ["evaluate", "--rescore", str(tmp_path)])
+    assert result.exit_code != 0 and "no sweep.json" in result.output
+    assert not (tmp_path / "rescored").exists()
