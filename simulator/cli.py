@@ -89,7 +89,18 @@ def evaluate(
         "scoring stage alone (into --out, default <folder>/rescored) and compare.")] = None,
 ) -> None:
     """Score a run's clusters against a simulation's labels, or sweep fresh randomized
-    scenarios (--sweep K or --seeds) and report per seed and overall."""
+    scenarios (--sweep K or --seeds) and report per seed and overall, or score a stored
+    sweep again (--rescore)."""
+    if rescore is not None:
+        _evaluate_rescore(rescore, out or rescore / "rescored")
+    elif sweep or seeds:
+        _evaluate_sweep(out or Path("eval"), sweep, seeds, hashes_only, row_budget, without)
+    else:
+        _evaluate_run(labels, out or Path("out"))
+
+
+def _evaluate_run(labels: Path | None, out: Path) -> None:
+    """One run's clusters and verdicts against a simulation's labels, as two tables."""
     import polars as pl  # the data stack: see the module's docstring
 
     from simulator.evaluation import (  # the data stack: see the module's docstring
@@ -99,13 +110,6 @@ def evaluate(
         score_verdicts,
     )
 
-    if rescore is not None:
-        _evaluate_rescore(rescore, out or rescore / "rescored")
-        return
-    if sweep or seeds:
-        _evaluate_sweep(out or Path("eval"), sweep, seeds, hashes_only, row_budget, without)
-        return
-    out = out or Path("out")
     with user_errors():
         if labels is None:
             raise ForensicsError("--labels: required unless --sweep or --seeds is given")

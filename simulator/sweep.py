@@ -30,7 +30,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from simulator.evaluation import aggregate_sweep, score_seed, sweep_markdown, value_at
+from simulator.evaluation import (
+    aggregate_sweep,
+    score_frames,
+    score_seed,
+    sweep_markdown,
+    value_at,
+)
 from simulator.randomized import ROW_BUDGET
 
 RESULT = "result.json"
@@ -144,7 +150,6 @@ def rescore_sweep(sweep: Path, out: Path,
     no longer fresh for a choice made while looking at them."""
     from pipeline.detection.scoring import score_clusters  # the data stack, imported late
     from pipeline.warehouse import DB_NAME, connect  # the data stack, imported late
-    from simulator.evaluation import score_frames
 
     done = json.loads((sweep / "sweep.json").read_text(encoding="utf-8"))
     before = [r for r in done["results"] if r.get("status") == "ok"]
