@@ -362,7 +362,7 @@ def tie_round(coholders: pl.DataFrame, waiting: pl.DataFrame, cases: pl.DataFram
                   descending=[False, True, False])
             .unique("cluster_id", keep="first", maintain_order=True)
             .select("cluster_id", "joined_case", "coholders", "tie_surprise",
-                    "second_surprise", required_surprise=pl.lit(required)))
+                    "second_surprise", "tie_families", required_surprise=pl.lit(required)))
     return rows.with_columns(required_second=pl.lit(
         _hochberg_bar(rows.filter(pl.col("tie_surprise") >= required)["second_surprise"],
                       alpha)))

@@ -230,12 +230,13 @@ def cluster_ties(shared: pl.DataFrame, null: pl.DataFrame, evidence: pl.DataFram
     """The member test of each cluster as a whole against each case it is to be tested
     against (``tested``: account_id, cluster_id, label; the case's accounts ``cases``:
     account_id, label, the cluster none of them): (cluster_id, label, tie_surprise,
-    second_surprise). Of the co-holders of the cluster's keys outside the cluster (its
-    accounts and their cards' other holders are one payer here, so their sharing among
-    themselves is neither a trial nor in q), how many are the case's, a key counted once
-    for the whole cluster. A cluster cut
-    from a large campaign shares a little per account but much as a whole; counting each
-    key once keeps its accounts' common keys from being counted as many trials."""
+    second_surprise, tie_families: each family's surprise, strongest first). Of the
+    co-holders of the cluster's keys outside the cluster (its accounts and their cards'
+    other holders are one payer here, so their sharing among themselves is neither a
+    trial nor in q), how many are the case's, a key counted once for the whole cluster.
+    A cluster cut from a large campaign shares a little per account but much as a whole;
+    counting each key once keeps its accounts' common keys from being counted as many
+    trials."""
     accounts = pl.concat([shared["account_id"], null["account_id"]]).unique().sort()
     cards = _payers(evidence, accounts)
     as_one = (cards.join(tested.select("account_id", "cluster_id"), on="account_id")
@@ -247,7 +248,7 @@ def cluster_ties(shared: pl.DataFrame, null: pl.DataFrame, evidence: pl.DataFram
                        tested.select("account_id", "label", tested_as="cluster_id"))
     return _member_surprise(tests, families).select(
         cluster_id="account_id", label="label", tie_surprise="member_surprise",
-        second_surprise="second_surprise").sort("cluster_id", "label")
+        second_surprise="second_surprise", tie_families="families").sort("cluster_id", "label")
 
 
 def _payers(evidence: pl.DataFrame, accounts: pl.Series) -> pl.DataFrame:
@@ -286,7 +287,8 @@ def _member_surprise(tested: pl.DataFrame, families: dict[str, str]) -> pl.DataF
     """Per member (account_id, label): Fisher over its tests (the stronger kind
     of each correlated group only), and the surprise of its second strongest family on its
     own, supporting families left out (``second_surprise``): a second, independent
-    explanation."""
+    explanation; ``families`` names each family with its surprise, strongest first, so a
+    decision says what it rested on."""
     kept = drop_correlated(tested, ["account_id", "label"]).with_columns(
         family=pl.col("key_type").replace_strict(families, default="other"))
     by_family = kept.group_by("account_id", "label", "family").agg(
@@ -298,6 +300,11 @@ def _member_surprise(tested: pl.DataFrame, families: dict[str, str]) -> pl.DataF
                     descending=[False, False, True, False])
               .filter(pl.int_range(pl.len()).over("account_id", "label") == 1)
               .select("account_id", "label", second_surprise="family_surprise"))
+    named = (by_family.sort("account_id", "label", "family_surprise", "family",
+                            descending=[False, False, True, False])
+             .group_by("account_id", "label", maintain_order=True)
+             .agg(families=pl.format("{} {}", "family", pl.col("family_surprise").round(1))
+                  .str.join(", ")))
     members = kept.group_by("account_id", "label").agg(
         components=pl.len().cast(pl.Float64),
         summed=pl.col("surprise").sum(),
@@ -307,7 +314,8 @@ def _member_surprise(tested: pl.DataFrame, families: dict[str, str]) -> pl.DataF
         member_surprise=pl.Series(fisher_surprise(
             members["summed"].to_numpy(), members["components"].to_numpy()),
             dtype=pl.Float64),
-    ).select("account_id", "label", "member_surprise", "second_surprise")
+    ).join(named, on=["account_id", "label"], how="left").select(
+        "account_id", "label", "member_surprise", "second_surprise", "families")
 
 
 def fragment_ties(shared: pl.DataFrame, null: pl.DataFrame, evidence: pl.DataFrame,

@@ -47,7 +47,7 @@ INVESTIGATION_QUERIES: tuple[Table, ...] = (
            "cluster joined a flagged case", (
                *_of(CASE_TEST, "cluster_id", "tested_case", "joined", "coholders",
                     "tie_surprise", "required_surprise", "second_surprise",
-                    "required_second"),
+                    "required_second", "tie_families"),
                _c("tie_short_by", "DOUBLE", "required_surprise - tie_surprise, at least 0"),
                _c("second_short_by", "DOUBLE",
                   "required_second - second_surprise, at least 0 (infinite: no tie of "

@@ -67,6 +67,10 @@ _TIE_COLUMNS = (
        "a test being a cluster and a case it shares a key with)"),
     _c("second_surprise", "DOUBLE",
        "the tie's second strongest evidence family on its own, -log10 p"),
+    _c("tie_families", "VARCHAR",
+       "each evidence family of the tie with its surprise on its own, strongest first "
+       "('content 12.3, infrastructure 2.1'): what the decision rested on (NULL: the "
+       "cluster shares no key the test counts)"),
     _c("required_second", "DOUBLE",
        "what second_surprise had to reach: the Benjamini-Hochberg bar at "
        "link_threshold.alpha over the round's candidates whose tie passed (infinite when "

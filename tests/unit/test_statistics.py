@@ -510,6 +510,9 @@ def test_a_singleton_with_a_harvest_and_a_strong_tie_joins_the_case(tmp_path):
     assert joined["required_second"] == pytest.approx(2.0)
     assert (joined["coholders"], joined["round"]) == (4, 1)
     assert joined["families_held"] == "query_distribution"
+    content, timing = (f.rsplit(" ", 1) for f in joined["tie_families"].split(", "))
+    assert (content[0], timing[0]) == ("content", "timing")
+    assert float(timing[1]) == pytest.approx(starts, abs=0.05)
     assert found.filter(pl.col("cluster_id") == "F")["joined_case"].item() is None
 
 

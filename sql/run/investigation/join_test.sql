@@ -12,6 +12,7 @@ SELECT
     required_surprise,
     second_surprise,
     required_second,
+    tie_families,
     greatest(required_surprise - tie_surprise, 0.0) AS tie_short_by,
     greatest(required_second - second_surprise, 0.0) AS second_short_by,
     round
