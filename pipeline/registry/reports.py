@@ -40,6 +40,9 @@ REPORT_QUERIES: dict[str, str] = {
     "cohort": (
         "one row per flagged cluster that is a cohort, with its accounts, how many passed "
         "their test and the weakest passing tie against what it had to reach"),
+    "join": (
+        "one row per flagged cluster of the reports that joined a case by the join rule, with "
+        "the test that decided it and each evidence family's surprise"),
     "daily": (
         "one row per flagged cluster and day of the window on which one of its accounts sent a "
         "request: requests, active accounts and tokens summed over the accounts"),

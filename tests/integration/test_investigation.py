@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ForensicsError
+from pipeline.publish.reports.format import fmt_num
 from pipeline.run.investigation import account, case, changes
 from pipeline.settings import StatisticsParams
 
-from conftest import query
+from conftest import pdf_text, query
 
 
 def forensics(*args: str) -> subprocess.CompletedProcess[str]:
@@ -75,6 +76,20 @@ def test_a_joined_piece_and_its_case_list_the_same_pieces(sample_run):
     tested = case(sample_run, piece).tables["join_test"]
     assert [(t["tested_case"], t["joined"], t["tie_short_by"]) for t in tested] == [
         (root, True, 0.0)]
+
+
+def test_a_joined_pieces_report_gives_the_numbers_of_its_join_test(sample_run):
+    """The report says the piece passed the join rule with the numbers of its case_test row,
+    formatted as the report formats numbers, so a reader can find them in the table."""
+    rows = query(sample_run / "forensics.duckdb", "SELECT cluster_id, tie_surprise, "
+                 "required_surprise, tie_families FROM case_test WHERE joined "
+                 "ORDER BY cluster_id")
+    assert rows, "the sample has a cluster that joined a case"
+    cid, tie, required, families = rows[0]
+    text = " ".join(" ".join(page.split()) for page in pdf_text(
+        sample_run / "reports" / f"{cid}.pdf"))
+    assert f"tie {fmt_num(tie)} against {fmt_num(required)}" in text
+    assert f"by family: {families}" in text
 
 
 def test_an_account_reports_its_case_and_every_request_by_day(sample_run):

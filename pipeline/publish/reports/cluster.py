@@ -196,8 +196,8 @@ def _summary_paragraphs(data: RunData, finding: dict[str, Any], stats: pl.DataFr
         text.append(f"**Joined case {joined}.** Linking left these accounts outside case "
                     f"{joined}, but their own behaviour holds "
                     f"{families_text(','.join(families))} and their shared evidence with "
-                    f"that case's accounts passes the join rule (table case_join: tie "
-                    "surprise against the threshold), so they are flagged as part of it.")
+                    f"that case's accounts passes the join rule{join_numbers(data, cid)}, "
+                    "so they are flagged as part of it.")
     elif families:
         text.append(f"**What they did.** A flagged verdict needs strong evidence in at least "
                     f"two behavioural families; here {len(families)} hold: "
@@ -217,3 +217,17 @@ def _summary_paragraphs(data: RunData, finding: dict[str, Any], stats: pl.DataFr
         text.append("The per-statistic evidence (table cluster_statistic) is not available "
                     "in this run.")
     return text
+
+
+def join_numbers(data: RunData, cid: str) -> str:
+    """The join's decisive numbers as a parenthesis (table case_test), so the sentence can
+    be checked against the table, or nothing when this run has no test for the cluster
+    (a database from before case_test existed)."""
+    test = data.of("case_test", cid)
+    if not test.height:
+        return ""
+    row = test.row(0, named=True)
+    return (f" (table case_test: tie {fmt_num(row['tie_surprise'])} against "
+            f"{fmt_num(row['required_surprise'])}, second family "
+            f"{fmt_num(row['second_surprise'])} against {fmt_num(row['required_second'])}; "
+            f"by family: {row['tie_families']})")

@@ -211,7 +211,7 @@ def _optional_frames(db: duckdb.DuckDBPyConnection, tables: set[str]
     """The optional per-cluster tables present in this run, by table name."""
     queries = (("cluster_cache_day", "cache_day"), ("cluster_cache_collision", "cache_collision"),
                ("cluster_capability", "capability_mix"), ("cluster_profile", "cache_profile"),
-               ("cluster_cohort", "cohort"))
+               ("cluster_cohort", "cohort"), ("case_test", "join"))
     return {table: _query(db, query) for table, query in queries if table in tables}
 
 
