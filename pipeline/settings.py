@@ -319,6 +319,10 @@ class ScoringParams(Settings):
     case's accounts in the next, so fragments of one campaign that share more with each
     other than with the linked part are tested against it too (as the member test of
     linking is repeated once its failures leave)."""
+    merge_rounds: Count = 2
+    """Rounds in which a flagged cluster is tested against the larger flagged cases, to
+    make the pieces of one operator that Leiden cut apart one case (``case_merges``); 0
+    merges nothing, and each flagged cluster is a case of its own."""
 
 
 class ReportParams(Settings):

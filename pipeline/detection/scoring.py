@@ -234,14 +234,14 @@ def case_merges(db: duckdb.DuckDBPyConnection, linking: dict[str, pl.DataFrame] 
     """Flagged clusters that are one case with a larger flagged case: the join rule's test
     (``tie_round``) of each flagged cluster that joined nothing against the flagged cases
     larger than it (more accounts, its joined clusters counted; ties: the smaller id), in
-    ``join_rounds`` rounds of its own after the joins (its own Bonferroni bound, so the
+    ``merge_rounds`` rounds of its own after the joins (its own Bonferroni bound, so the
     joins are not changed by it). Leiden cuts a large campaign into communities that are
     each flagged on their own behaviour; their ties say they are one operator, so they are
     one case (one ``joined_case`` chain) rather than a case per piece. Verdicts do not
     change: every cluster tested is flagged already. Columns of ``CASE_TIE``, rounds
     numbered after the joins'."""
     flagged = findings.filter(pl.col("verdict") == "flagged")
-    if flagged.height < 2 or linking is None:
+    if flagged.height < 2 or linking is None or params.merge_rounds == 0:
         return empty_frame(CASE_TIE)
     cases = (flagged.select("cluster_id", label=pl.coalesce("joined_case", "cluster_id"))
              .join(members, on="cluster_id")
@@ -252,7 +252,7 @@ def case_merges(db: duckdb.DuckDBPyConnection, linking: dict[str, pl.DataFrame] 
              .sort(["len", "cluster_id"], descending=[True, False])
              .with_row_index("rank").select("cluster_id", "rank"))
     first = params.join_rounds + 1
-    return _tie_rounds(db, linking, waiting, cases, range(first, first + params.join_rounds),
+    return _tie_rounds(db, linking, waiting, cases, range(first, first + params.merge_rounds),
                        order)
 
 

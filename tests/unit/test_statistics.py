@@ -661,6 +661,16 @@ def test_a_flagged_community_tied_to_a_larger_flagged_case_is_one_case_with_it(
         assert joined == []
 
 
+def test_without_merge_rounds_each_flagged_cluster_is_a_case_of_its_own(tmp_path):
+    """The strong tie that makes S one case with F (above) merges nothing when the run
+    asks for no merge rounds: both stay flagged, S names no case and nothing is tested."""
+    found, db = join_db(tmp_path, FLAGGED, tie("s2", 6, 3), ScoringParams(merge_rounds=0),
+                        size=3)
+    assert verdict_of(found, "S") == verdict_of(found, "F") == "flagged"
+    assert found["joined_case"].is_null().all()
+    assert db.execute("SELECT count(*) FROM case_test").fetchall() == [(0,)]
+
+
 def test_a_case_that_joins_another_in_the_same_round_takes_its_joiners_along():
     roots = case_roots(pl.DataFrame({"cluster_id": ["A", "B", "D"],
                                       "joined_case": ["B", "C", "C"]}))
