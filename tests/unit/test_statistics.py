@@ -643,7 +643,7 @@ def test_a_flagged_community_tied_to_a_larger_flagged_case_is_one_case_with_it(
     one operator in two. When one of S's accounts passes the join rule's test against F,
     S is part of F's case (the larger one); F never joins the smaller S, though their
     ties are the same both ways. Verdicts do not move: both are flagged either way."""
-    found, db = join_db(tmp_path, FLAGGED, ties, size=3)
+    found, db = join_db(tmp_path, FLAGGED, ties, ScoringParams(merge_rounds=2), size=3)
     assert verdict_of(found, "S") == verdict_of(found, "F") == "flagged"
     assert found.filter(pl.col("cluster_id") == "F")["joined_case"].item() is None
     joined = db.sql("SELECT account_id, cluster_id, joined_case, round "
@@ -661,11 +661,10 @@ def test_a_flagged_community_tied_to_a_larger_flagged_case_is_one_case_with_it(
         assert joined == []
 
 
-def test_without_merge_rounds_each_flagged_cluster_is_a_case_of_its_own(tmp_path):
-    """The strong tie that makes S one case with F (above) merges nothing when the run
-    asks for no merge rounds: both stay flagged, S names no case and nothing is tested."""
-    found, db = join_db(tmp_path, FLAGGED, tie("s2", 6, 3), ScoringParams(merge_rounds=0),
-                        size=3)
+def test_by_default_each_flagged_cluster_is_a_case_of_its_own(tmp_path):
+    """The strong tie that makes S one case with F (above, with merge rounds) merges
+    nothing by default: both stay flagged, S names no case and nothing is tested."""
+    found, db = join_db(tmp_path, FLAGGED, tie("s2", 6, 3), size=3)
     assert verdict_of(found, "S") == verdict_of(found, "F") == "flagged"
     assert found["joined_case"].is_null().all()
     assert db.execute("SELECT count(*) FROM case_test").fetchall() == [(0,)]
