@@ -174,7 +174,7 @@ def rescore_sweep(sweep: Path, out: Path,
             for name, path in RESCORED.items()}})
         if on_result is not None:
             on_result(old, new)
-    rescored = {**{k: done[k] for k in ("seeds", "hashes_only", "row_budget", "without")},
+    rescored = {**{k: done[k] for k in ("hashes_only", "row_budget", "without")},
                 "seeds": [r["seed"] for r in before], "rescored_from": str(sweep),
                 "results": results, "compared": compared,
                 "aggregate": aggregate_sweep(results)}

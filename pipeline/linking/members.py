@@ -295,14 +295,12 @@ def _member_surprise(tested: pl.DataFrame, families: dict[str, str]) -> pl.DataF
         components=pl.len().cast(pl.Float64), summed=pl.col("surprise").sum())
     by_family = by_family.with_columns(family_surprise=pl.Series(fisher_surprise(
         by_family["summed"].to_numpy(), by_family["components"].to_numpy()), dtype=pl.Float64))
-    second = (by_family.filter(~pl.col("family").is_in(SUPPORTING_FAMILIES))
-              .sort("account_id", "label", "family_surprise", "family",
-                    descending=[False, False, True, False])
+    ranked = by_family.sort("account_id", "label", "family_surprise", "family",
+                            descending=[False, False, True, False])
+    second = (ranked.filter(~pl.col("family").is_in(SUPPORTING_FAMILIES))
               .filter(pl.int_range(pl.len()).over("account_id", "label") == 1)
               .select("account_id", "label", second_surprise="family_surprise"))
-    named = (by_family.sort("account_id", "label", "family_surprise", "family",
-                            descending=[False, False, True, False])
-             .group_by("account_id", "label", maintain_order=True)
+    named = (ranked.group_by("account_id", "label", maintain_order=True)
              .agg(families=pl.format("{} {}", "family", pl.col("family_surprise").round(1))
                   .str.join(", ")))
     members = kept.group_by("account_id", "label").agg(

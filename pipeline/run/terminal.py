@@ -152,8 +152,7 @@ def print_answer(answer: Answer, as_json: bool, title: str) -> None:
         if not rows:
             out_console.print(f"[bold]{name}[/]: none")
             continue
-        table = _rows_table(name, rows)
-        if len(rows) > 1 and _fits(table):
+        if len(rows) > 1 and _fits(table := _rows_table(name, rows)):
             out_console.print(table)
             continue
         for i, row in enumerate(rows, 1):

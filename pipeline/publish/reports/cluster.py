@@ -220,13 +220,9 @@ def _summary_paragraphs(data: RunData, finding: dict[str, Any], stats: pl.DataFr
 
 
 def join_numbers(data: RunData, cid: str) -> str:
-    """The join's decisive numbers as a parenthesis (table case_test), so the sentence can
-    be checked against the table, or nothing when this run has no test for the cluster
-    (a database from before case_test existed)."""
-    test = data.of("case_test", cid)
-    if not test.height:
-        return ""
-    row = test.row(0, named=True)
+    """The join's decisive numbers as a parenthesis (table case_test, which scoring writes
+    with every ``joined_case``), so the sentence can be checked against the table."""
+    row = data.of("case_test", cid).row(0, named=True)
     return (f" (table case_test: tie {fmt_num(row['tie_surprise'])} against "
             f"{fmt_num(row['required_surprise'])}, second family "
             f"{fmt_num(row['second_surprise'])} against {fmt_num(row['required_second'])}; "
