@@ -1,4 +1,5 @@
-"""The per-query profile of the per-day tables (``make bench``'s ``profile`` section).
+"""The per-query profile of the per-day tables (``make bench``'s ``profile`` section) and
+the per-step profile of the window stage (its ``seedday`` section).
 
 In: an output folder with a day's requests partition. Out, per per-day table: its query
 run alone, as a build runs it (``features.open_day``, the nightly settings, written to
@@ -12,6 +13,9 @@ largest of theirs, which is what this profile has to explain.
 from __future__ import annotations
 
 import json
+import os
+import threading
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -68,3 +72,48 @@ def _what(operator: dict[str, Any]) -> str:
             text = ", ".join(value) if isinstance(value, list) else str(value)
             return f"{key}: {text[:70]}" + ("…" if len(text) > 70 else "")
     return ""
+
+
+class StepClock:
+    """A ``Progress`` that times each step a stage announces and keeps the largest RSS of
+    the process seen while it ran (sampled every 20 ms by a thread): the window stage is
+    one call of many steps, and the step that sets its peak is the one to shrink."""
+
+    def __init__(self) -> None:
+        self.steps: list[dict[str, Any]] = []
+        self._page = os.sysconf("SC_PAGE_SIZE")
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._open("start")
+        self._sampler.start()
+
+    def _rss_mb(self) -> float:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * self._page / 2**20
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            rss = self._rss_mb()
+            with self._lock:
+                self.steps[-1]["peak_rss_mb"] = max(self.steps[-1]["peak_rss_mb"], rss)
+
+    def _open(self, step: str) -> None:
+        now = time.perf_counter()
+        with self._lock:
+            if self.steps:
+                self.steps[-1]["seconds"] = now - self.steps[-1]["started"]
+            self.steps.append({"step": step, "started": now, "seconds": 0.0,
+                               "peak_rss_mb": self._rss_mb()})
+
+    def __call__(self, step: str, _done: int, _total: int) -> None:
+        if step != self.steps[-1]["step"]:
+            self._open(step)
+
+    def finish(self, path: Path) -> None:
+        """Stop sampling and write the steps (name, seconds, peak RSS MiB) to ``path``."""
+        self._open("end")
+        self._stop.set()
+        self._sampler.join()
+        rows = [{k: s[k] for k in ("step", "seconds", "peak_rss_mb")} for s in self.steps[:-1]]
+        path.write_text(json.dumps(rows, indent=1), encoding="utf-8")
