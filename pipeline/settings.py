@@ -9,8 +9,10 @@ same message wherever it came from. Standard library and pydantic only, so the D
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -28,17 +30,59 @@ Count = Annotated[int, Field(ge=0)]
 AtLeastOne = Annotated[int, Field(ge=1)]
 AtLeastTwo = Annotated[int, Field(ge=2)]
 
-DAY_MEMORY_SHARE = 0.125
-"""The per-day tables' DuckDB memory ceiling when no ``memory_limit`` is given: this share
-of the machine's memory (an eighth: 3 GiB of 24), within ``DAY_MEMORY_BOUNDS``. A day of
-the public case's volume then spills its MinHash bands to disk rather than hold 9.6 GiB,
-and days built in parallel processes still fit beside each other and the window stage.
-Constants rather than settings: a run records every setting in its manifest, where a
-value taken from the machine would make the same run's record differ between machines,
-and how much memory a day may use changes none of its bytes."""
-DAY_MEMORY_BOUNDS = (1 << 30, 4 << 30)
-"""Least and most bytes ``DAY_MEMORY_SHARE`` gives: below 1 GiB the day's queries would
+MEMORY_SHARE = 0.125
+"""DuckDB's memory ceiling for a stage's connection (ingest, a day's tables, the window)
+when its ``memory_limit`` is not given: this share of the machine's memory (an eighth:
+3 GiB of 24), within ``MEMORY_BOUNDS``. Past it DuckDB spills to disk: without a ceiling
+it takes 80% of the machine, never spills, and keeps the buffers a finished query freed
+for the next one, so a day of the public case's volume held 9.6 GiB for its MinHash
+bands and its window 6.2 GiB. An eighth leaves room for the frames a stage holds beside
+its connection and for stages run in parallel processes. Constants rather than settings:
+a run records every setting in its manifest, where a value taken from the machine would
+make the same run's record differ between machines, and how much memory a stage may use
+changes none of its bytes."""
+MEMORY_BOUNDS = (1 << 30, 4 << 30)
+"""Least and most bytes ``MEMORY_SHARE`` gives: below 1 GiB a stage's queries would
 spill what fits anywhere; above 4 GiB a large machine keeps buffers it does not need."""
+
+
+WINDOW_MEMORY_BOUNDS = (3 << 30, 8 << 30)
+"""The window stage's bounds instead: the same share, but at least 3 GiB. Linking's
+evidence query over a large window does not always spill: on the ``seedday`` window
+(105,552 accounts, 4.9 M evidence rows) it ran out of memory under ceilings of 1.5 and
+2 GiB, and not under 1, 2.5 or 3. The window hands DuckDB's kept buffers back before its
+frames grow (``warehouse.release_buffers``), so the ceiling costs memory only while a
+query needs it."""
+ENV_MEMORY_LIMIT = "FORENSICS_MEMORY_LIMIT"
+"""A machine's own DuckDB ceiling for every stage (e.g. "2GiB" on a small one), where no
+stage's ``memory_limit`` is given: how much memory a run may use is the machine's
+business, changes none of its bytes, and so is not recorded with the run's settings."""
+
+
+def memory_ceiling(memory_limit: str | None, machine_bytes: int | None = None, *,
+                   window: bool = False) -> str:
+    """DuckDB's memory ceiling for a stage on a machine of ``machine_bytes`` (default:
+    this one, ``machine_memory_bytes``): the stage's ``memory_limit`` when given, else
+    ``FORENSICS_MEMORY_LIMIT`` when set, else ``MEMORY_SHARE`` of the machine within
+    ``MEMORY_BOUNDS`` (the ``window`` stage's: ``WINDOW_MEMORY_BOUNDS``)."""
+    if memory_limit or os.environ.get(ENV_MEMORY_LIMIT):
+        return memory_limit or os.environ[ENV_MEMORY_LIMIT]
+    low, high = WINDOW_MEMORY_BOUNDS if window else MEMORY_BOUNDS
+    wanted = int((machine_bytes or machine_memory_bytes()) * MEMORY_SHARE)
+    return f"{min(max(wanted, low), high) >> 20}MiB"
+
+
+def machine_memory_bytes() -> int:
+    """The memory this process's machine has: physical memory, or the container's limit
+    (cgroup v2 ``memory.max``) when that is lower, since a ceiling set from the physical
+    memory inside a smaller container would be killed before it spills."""
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text(encoding="ascii").strip()
+    except OSError:
+        return physical
+    return min(physical, int(limit)) if limit.isdigit() else physical
+
 
 _BOUNDS = {"greater_than_equal": "at least {ge:g}", "less_than_equal": "at most {le:g}",
            "greater_than": "more than {gt:g}", "less_than": "less than {lt:g}"}
@@ -121,8 +165,10 @@ class IngestParams(Settings):
     the run fails): a deliberate run."""
     block_bytes: AtLeastOne = 64 << 20
     """Decompressed bytes of JSONL handed to DuckDB at a time: bounds memory per file."""
-    memory_limit: str = "6GB"
-    """DuckDB's memory ceiling for staging; it spills to the staging folder beyond it."""
+    memory_limit: str | None = None
+    """DuckDB's memory ceiling for staging and the day sorts (e.g. "6GB"); it spills to
+    the staging folder beyond it. None: ``MEMORY_SHARE`` of the machine
+    (``memory_ceiling``)."""
     parallel_files: AtLeastOne = 2
     """Files staged at once: enough to keep two cores busy; each holds two blocks."""
     staging_memory_bytes: Count = 2 << 30
@@ -169,18 +215,8 @@ class FeatureParams(Settings):
     """DuckDB threads; None uses every core. Lower it when days build in parallel."""
     memory_limit: str | None = None
     """DuckDB memory ceiling (e.g. "4GB"), beyond which a day's queries spill to a
-    temporary folder in the output folder; None takes ``DAY_MEMORY_SHARE`` of the
-    machine's memory (``day_memory_limit``)."""
-
-    def day_memory_limit(self, machine_bytes: int) -> str:
-        """DuckDB's memory ceiling for a day's tables on a machine of ``machine_bytes``:
-        ``memory_limit`` when given, else ``DAY_MEMORY_SHARE`` of the machine within
-        ``DAY_MEMORY_BOUNDS``. Without a ceiling DuckDB takes 80% of the machine and never
-        spills, so one table's buffers (the MinHash bands) made the whole run's peak."""
-        if self.memory_limit:
-            return self.memory_limit
-        low, high = DAY_MEMORY_BOUNDS
-        return f"{min(max(int(machine_bytes * DAY_MEMORY_SHARE), low), high) >> 20}MiB"
+    temporary folder in the output folder; None takes ``MEMORY_SHARE`` of the machine's
+    memory (``memory_ceiling``)."""
 
     def sql_parameters(self, day: date) -> dict[str, object]:
         """The bound parameters the SQL files take, by name without the ``$``."""
@@ -246,6 +282,11 @@ class LinkParams(Settings):
     link_types: tuple[LinkType, ...] = DEFAULT_LINK_TYPES
     edge_margin_minutes: Count = 5
     """A day's first minutes this close to midnight continue the night, not a start."""
+    memory_limit: str | None = None
+    """DuckDB memory ceiling (e.g. "4GB") of the window stage's connection (linking,
+    statistics, scoring, validation, reports), beyond which it spills to a folder beside
+    the database; None takes ``MEMORY_SHARE`` of the machine's memory
+    (``memory_ceiling``)."""
 
 
 class StatisticsParams(Settings):

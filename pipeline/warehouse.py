@@ -27,8 +27,9 @@ import duckdb
 import polars as pl
 
 from pipeline import PROJECT_DIR
-from pipeline.errors import OutputLocked
+from pipeline.errors import ForensicsError, OutputLocked
 from pipeline.registry import REGISTRY, Column, Table
+from pipeline.settings import ENV_MEMORY_LIMIT
 
 DB_NAME = "forensics.duckdb"
 LOCK_NAME = ".forensics.lock"
@@ -122,18 +123,6 @@ def connect(database: Path | str = ":memory:", *, threads: int | None = None,
     return con
 
 
-def machine_memory_bytes() -> int:
-    """The memory this process's machine has: physical memory, or the container's limit
-    (cgroup v2 ``memory.max``) when that is lower, since a ceiling set from the physical
-    memory inside a smaller container would be killed before it spills."""
-    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    try:
-        limit = Path("/sys/fs/cgroup/memory.max").read_text(encoding="ascii").strip()
-    except OSError:
-        return physical
-    return min(physical, int(limit)) if limit.isdigit() else physical
-
-
 @contextmanager
 def spill_folder(out: Path, name: str) -> Iterator[Path]:
     """A folder in ``out`` for DuckDB to spill to, removed afterwards. In the output folder
@@ -145,6 +134,43 @@ def spill_folder(out: Path, name: str) -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def bounded_connection(out: Path, name: str, memory_limit: str, *,
+                       database: Path | str = ":memory:",
+                       threads: int | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection (``connect``) under ``memory_limit`` whose excess spills to the folder
+    ``name`` in ``out``; closed, and the folder removed, on leaving. A query that could
+    not spill enough stops the stage saying which ceiling it hit and how to raise it."""
+    with spill_folder(out, name) as spill:
+        con = connect(database, threads=threads, memory_limit=memory_limit)
+        try:
+            con.execute("SET temp_directory = $dir", {"dir": str(spill)})
+            yield con
+        except duckdb.OutOfMemoryException as err:
+            raise ForensicsError(
+                f"DuckDB ran out of its memory ceiling of {memory_limit} ({name} under "
+                f"{out}): set {ENV_MEMORY_LIMIT} higher (for example 8GiB) and run again"
+            ) from err
+        finally:
+            con.close()
+
+
+def release_buffers(db: duckdb.DuckDBPyConnection) -> None:
+    """Return to the system the buffers DuckDB keeps after a query, before the caller
+    holds a large result in frames beside them. DuckDB keeps what a finished query freed
+    for the next one, up to its ceiling, and only lets it go under pressure: the window's
+    evidence query left 2.3 GiB held while linking worked on its result in Polars.
+    Lowering the ceiling for a moment is that pressure (what cannot be let go spills);
+    the ceiling is then what it was."""
+    limit = db.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    try:
+        db.execute("SET memory_limit = '64MiB'")
+    except duckdb.OutOfMemoryException:
+        pass  # what could not be let go stays held: the stage goes on as it would have
+    finally:
+        db.execute("SET memory_limit = $limit", {"limit": limit})
 
 
 @contextmanager

@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date
 from math import ceil
@@ -50,15 +50,14 @@ from pipeline.errors import ForensicsError
 from pipeline.ingest.accounts import ACCOUNTS_SNAPSHOT
 from pipeline.progress import Steps
 from pipeline.registry import ACCOUNT_COLUMNS, FEATURE_TABLES, REQUESTS_COLUMNS, Table
-from pipeline.settings import FeatureParams
+from pipeline.settings import FeatureParams, memory_ceiling
 from pipeline.warehouse import (
     atomic_copy,
+    bounded_connection,
     cast_columns,
-    connect,
     create_partition_view,
     empty_columns,
     glob_literal,
-    machine_memory_bytes,
     partition_path,
     spill_folder,
     sql_text,
@@ -113,30 +112,23 @@ def open_day(out: Path, day: date, params: FeatureParams, *,
              view: str = "requests") -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection with a day's inputs, as its tables are built on it: the day's requests
     partition as ``view`` and the accounts snapshot as ``accounts``; closed, and its spill
-    folder removed, on leaving (``bounded_connection``). Public so that the benchmark's
+    folder removed, on leaving (``day_connection``). Public so that the benchmark's
     profile (``bench/profile.py``) runs each table's query as a build does, and shards
     (``shards.build_shard``) read the day under another name."""
     source = requests_partition(out, day)
-    with bounded_connection(out, f"spill-{day}", params) as con:
+    with day_connection(out, f"spill-{day}", params) as con:
         con.read_parquet(glob_literal(source)).create_view(view)
         _create_accounts_input(con, out / ACCOUNTS_SNAPSHOT)
         yield con
 
 
-@contextmanager
-def bounded_connection(out: Path, name: str,
-                       params: FeatureParams) -> Iterator[duckdb.DuckDBPyConnection]:
-    """An in-memory connection whose memory is bounded (``FeatureParams.day_memory_limit``)
-    and whose excess spills to the folder ``name`` in ``out``: DuckDB's default, 80% of the
-    machine and no spilling, let one table's buffers take 9.6 GiB."""
-    with spill_folder(out, name) as spill:
-        con = connect(threads=params.threads,
-                      memory_limit=params.day_memory_limit(machine_memory_bytes()))
-        try:
-            con.execute("SET temp_directory = $dir", {"dir": str(spill)})
-            yield con
-        finally:
-            con.close()
+def day_connection(out: Path, name: str,
+                   params: FeatureParams) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+    """An in-memory connection under the day's memory ceiling (``settings.memory_ceiling``),
+    spilling to the folder ``name`` in ``out``: DuckDB's default, 80% of the machine and no
+    spilling, let one table's buffers take 9.6 GiB."""
+    return bounded_connection(out, name, memory_ceiling(params.memory_limit),
+                              threads=params.threads)
 
 
 def _create_accounts_input(con: duckdb.DuckDBPyConnection, snapshot: Path) -> None:
@@ -264,7 +256,7 @@ def merge_shards(out: Path, day: date, count: int, *,
         raise ForensicsError(f"{day}: shard(s) {', '.join(missing)} of the per-day tables "
                              f"are missing under {shard_folder(out, day)}; build them first")
     written = []
-    with bounded_connection(out, f"merge-{day}", params) as con:
+    with day_connection(out, f"merge-{day}", params) as con:
         for table in FEATURE_TABLES:
             files = [glob_literal(shard_path(out, table.name, day, s)) for s in shards]
             target = partition_path(out, table.name, day)

@@ -59,7 +59,7 @@ from pipeline.registry import (
     QUARANTINE,
     REQUESTS_COLUMNS,
 )
-from pipeline.settings import IngestParams
+from pipeline.settings import IngestParams, memory_ceiling
 from pipeline.warehouse import (
     DB_NAME,
     STAGED_FOLDER,
@@ -240,7 +240,7 @@ def stage_part(logs: Path, out: Path, key: str, part: int, parts: int, part_byte
     for old in (folder, spill):
         shutil.rmtree(old, ignore_errors=True)
     (folder / "records").mkdir(parents=True)
-    con = connect(memory_limit=params.memory_limit)
+    con = connect(memory_limit=memory_ceiling(params.memory_limit))
     try:
         con.execute("SET temp_directory = $dir", {"dir": str(spill)})
         _stage_units(con, units, Staging.on_disk(folder / "records"), params, ignore)
@@ -321,7 +321,7 @@ def ingest(
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "records").mkdir(parents=True)
     report = progress or ignore
-    con = connect(memory_limit=params.memory_limit)
+    con = connect(memory_limit=memory_ceiling(params.memory_limit))
     try:
         con.execute("SET temp_directory = $dir", {"dir": str(staging / "spill")})
         if staged is None:

@@ -55,10 +55,11 @@ from pipeline.publish.manifest import ledger_inputs, prune_validation, write_man
 from pipeline.publish.publication import Published, publish, run_stamp
 from pipeline.publish.storage import delete_files, held, locate, pull_files, push_files
 from pipeline.registry import FEATURE_TABLES, RUNS, WINDOW_TABLES
-from pipeline.settings import IngestParams, PipelineParams
+from pipeline.settings import IngestParams, PipelineParams, memory_ceiling
 from pipeline.version import code_version
 from pipeline.warehouse import (
     DB_NAME,
+    bounded_connection,
     connect,
     describe_objects,
     partition_path,
@@ -260,8 +261,9 @@ def window_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
     )
 
     with _ledgered("window", request, params, run_id, locked) as rid:
-        db = connect(request.out / DB_NAME)
-        try:
+        ceiling = memory_ceiling(params.linking.memory_limit, window=True)
+        with bounded_connection(request.out, "spill-window", ceiling,
+                                database=request.out / DB_NAME) as db:
             create_feature_views(db, request.out)
             linked = link_accounts(db, request.start, request.end, run_id=rid,
                                    params=params.linking, features=params.features,
@@ -291,8 +293,6 @@ def window_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
             if publish:
                 published = publish_run(db, request, params, rid,
                                         invalid=not validation.success, progress=progress)
-        finally:
-            db.close()
         counts = dict(findings.group_by("verdict").len().sort("verdict").iter_rows())
         flagged = findings.filter(findings["verdict"] == "flagged").sort("cluster_id")
         return WindowResult(linking=linked, verdicts=counts, published=published,

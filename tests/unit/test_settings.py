@@ -8,7 +8,15 @@ import json
 import pytest
 
 from pipeline.errors import ForensicsError
-from pipeline.settings import PARTS, FeatureParams, IngestParams, LinkParams, PipelineParams
+from pipeline.settings import (
+    ENV_MEMORY_LIMIT,
+    PARTS,
+    FeatureParams,
+    IngestParams,
+    LinkParams,
+    PipelineParams,
+    memory_ceiling,
+)
 
 
 @pytest.mark.parametrize("kind,values,message", [
@@ -64,6 +72,32 @@ def test_a_default_given_explicitly_is_the_same_value_of_the_same_type():
 
 
 @pytest.mark.parametrize("machine_gib,limit", [(24, "3072MiB"), (2, "1024MiB"), (256, "4096MiB")])
-def test_a_days_memory_ceiling_is_a_share_of_the_machine_within_its_bounds(machine_gib, limit):
-    assert FeatureParams().day_memory_limit(machine_gib << 30) == limit
-    assert FeatureParams(memory_limit="6GB").day_memory_limit(machine_gib << 30) == "6GB"
+def test_a_stages_memory_ceiling_is_a_share_of_the_machine_within_its_bounds(machine_gib, limit,
+                                                                            monkeypatch):
+    monkeypatch.delenv(ENV_MEMORY_LIMIT, raising=False)
+    assert memory_ceiling(None, machine_gib << 30) == limit
+    assert memory_ceiling("6GB", machine_gib << 30) == "6GB"
+
+
+@pytest.mark.parametrize("machine_gib,limit", [(24, "3072MiB"), (8, "3072MiB"), (48, "6144MiB"),
+                                               (256, "8192MiB")])
+def test_the_windows_ceiling_has_a_higher_floor(machine_gib, limit, monkeypatch):
+    """Below 3 GiB linking's evidence query over a large window ran out of memory."""
+    monkeypatch.delenv(ENV_MEMORY_LIMIT, raising=False)
+    assert memory_ceiling(None, machine_gib << 30, window=True) == limit
+
+
+def test_a_machines_own_ceiling_applies_where_a_stage_names_none(monkeypatch):
+    monkeypatch.setenv(ENV_MEMORY_LIMIT, "2GiB")
+    assert memory_ceiling(None, 24 << 30) == "2GiB"
+    assert memory_ceiling(None, 24 << 30, window=True) == "2GiB"
+    assert memory_ceiling("6GB", 24 << 30) == "6GB"
+
+
+def test_every_stage_with_a_connection_of_its_own_takes_the_memory_limit_override():
+    """One ``--memory-limit`` bounds ingest, the days and the window alike; a stage left
+    out would take DuckDB's default of 80% of the machine."""
+    params = PipelineParams.from_overrides({"memory_limit": "2GiB"})
+    assert (params.ingest.memory_limit, params.features.memory_limit,
+            params.linking.memory_limit) == ("2GiB",) * 3
+    assert PipelineParams().ingest.memory_limit is None
