@@ -52,7 +52,7 @@ from pipeline.linking.members import (
 from pipeline.linking.surprise import count_surprise, fisher_surprise
 from pipeline.progress import Progress, Steps
 from pipeline.settings import FeatureParams, LinkParams
-from pipeline.warehouse import publish_frame, sql_text
+from pipeline.warehouse import publish_frame, release_buffers, sql_text
 
 TIMED_KINDS: tuple[str, ...] = ("same_prompt", "failover")
 """Kinds that are coordination in time by themselves (the same prompt within minutes, a
@@ -103,23 +103,27 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
         steps.next(table)
         db.execute(f"CREATE OR REPLACE TABLE {table} AS {sql_text(table)}", values)
     steps.next("account_link_evidence")
-    counted = db.sql(sql_text("account_link_evidence"), params={
-        **window, "max_key_accounts": params.max_key_accounts,
-        "bands_per_prompt": features.band_bins // features.band_rows,
-        "sync_minutes": params.sync_minutes,
-    }).pl()
-    db.unregister("link_type")
-
     accounts = db.sql(
         "SELECT DISTINCT account_id FROM account_day WHERE date BETWEEN $start AND $end "
         "ORDER BY account_id", params=window).pl()["account_id"]
     threshold = edge_threshold(len(accounts), params.alpha)
-    evidence = score_evidence(counted, threshold, params.dispersion)
+    evidence = score_evidence(db.sql(sql_text("account_link_evidence"), params={
+        **window, "max_key_accounts": params.max_key_accounts,
+        "bands_per_prompt": features.band_bins // features.band_rows,
+        "sync_minutes": params.sync_minutes,
+    }).pl(), threshold, params.dispersion)
+    db.unregister("link_type")
+    release_buffers(db)
     pairs = combine_evidence(evidence, threshold)
     publish_frame(db, "account_link_evidence", evidence,
                   "account_a, account_b, key_type, stratum")
     publish_frame(db, "account_link_pair", pairs, "account_a, account_b")
     publish_frame(db, "link_threshold", pl.DataFrame([threshold]), "account_count")
+    # The communities read only the cards and failovers of the evidence and the pairs that
+    # link alone: the rest is published, and held on through them it made the window's
+    # peak of memory.
+    evidence = evidence.filter(pl.col("key_type").is_in(["payment_fingerprint", "failover"]))
+    pairs = pairs.filter("is_edge")
     steps.next("account_link")
     db.execute(f"CREATE OR REPLACE TABLE account_link AS {sql_text('account_link')}",
                {"min_pair_surprise": params.min_pair_surprise})
@@ -128,6 +132,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
     edges = db.sql("SELECT account_a, account_b, weight FROM account_link").pl()
     null = db.sql("SELECT * FROM account_link_null").pl()
     shared = db.sql("SELECT * FROM account_shared_key").pl()
+    release_buffers(db)
     def confirm(labels: pl.DataFrame) -> pl.DataFrame:
         return confirm_members(labels, evidence, pairs, null, shared, threshold,
                                families={t.key_type: t.family for t in params.link_types},
