@@ -206,12 +206,19 @@ def _key_tests(shared: pl.DataFrame, null: pl.DataFrame, label: pl.DataFrame,
     units = (held.join(located, on=["account_id", "label", *local], how="left")
              .join(window, on=["account_id", "label", "key_type"], how="left")
              .with_columns(q=pl.coalesce("q", "window_q", pl.lit(0.0)).clip(0.0, 1.0))
+             .pipe(_canonical)
              .group_by("tested_as", "label", "key_type", "unit").agg(
                  weight=pl.col("unit_weight").first(),
                  others=pl.col("others").max(),
                  inside=pl.col("inside").max(),
                  q=(pl.col("q") * pl.col("others")).sum() / pl.col("others").sum()))
-    tested = units.group_by("tested_as", "label", "key_type").agg(
+    return _binomial_tests(units)
+
+
+def _binomial_tests(units: pl.DataFrame) -> pl.DataFrame:
+    """Per tested account (or cluster) and kind, the binomial tail of its hits among its
+    trials at the mean share of its units (``_key_tests``)."""
+    tested = _canonical(units).group_by("tested_as", "label", "key_type").agg(
         trials=(pl.col("weight") * pl.col("others")).sum(),
         hits=(pl.col("weight") * pl.col("inside")).sum(),
         share=(pl.col("weight") * pl.col("others") * pl.col("q")).sum()
@@ -222,6 +229,14 @@ def _key_tests(shared: pl.DataFrame, null: pl.DataFrame, label: pl.DataFrame,
         surprise=pl.Series(binomial_surprise(tested["hits"].to_numpy(),
                                              tested["trials"].to_numpy(),
                                              tested["share"].to_numpy()), dtype=pl.Float64))
+
+
+def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` in the order of all its columns. A group keeps the order of its rows, and
+    the joins before it may hand them over in another order on another run: floating-point
+    sums in another order end in other digits (a few of the ``seedday`` window's 4,482
+    ``case_test`` ties moved by 5e-15 from one run to the next)."""
+    return frame.sort(frame.columns)
 
 
 def cluster_ties(shared: pl.DataFrame, null: pl.DataFrame, evidence: pl.DataFrame,
