@@ -44,8 +44,6 @@ changes none of its bytes."""
 MEMORY_BOUNDS = (1 << 30, 4 << 30)
 """Least and most bytes ``MEMORY_SHARE`` gives: below 1 GiB a stage's queries would
 spill what fits anywhere; above 4 GiB a large machine keeps buffers it does not need."""
-
-
 WINDOW_MEMORY_BOUNDS = (3 << 30, 8 << 30)
 """The window stage's bounds instead: the same share, but at least 3 GiB. Linking's
 evidence query over a large window does not always spill: on the ``seedday`` window
