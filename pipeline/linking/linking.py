@@ -5,8 +5,9 @@ In: the compact per-day tables of a window (``account_day``, ``account_key_day``
 ``prompt_pair_day``, ``failover_day``) and the ``accounts`` table, through
 ``forensics.duckdb``. Out, in ``forensics.duckdb``: ``account_link_key`` (every key an
 account holds), ``link_key`` (each shared key's popularity), ``account_link_null`` (what
-the window's null of unrelated accounts needs per account), ``account_link_evidence`` (per
-pair, evidence kind and rarity stratum: shared count, chance expectation, p-value),
+the window's null of unrelated accounts needs per account), ``account_link_count`` (per
+pair, evidence kind and rarity stratum: what the pair shares), ``account_link_evidence``
+(the same rows against the null: chance expectation, p-value),
 ``account_link_pair`` (per pair: the combined surprise), ``link_threshold`` (the edge
 threshold of this window), ``account_link`` (the graph's edges), ``clusters`` (every account
 of the window in exactly one cluster, case ids from ``pipeline.linking.lineage``), ``cluster_key``
@@ -107,11 +108,8 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
         "SELECT DISTINCT account_id FROM account_day WHERE date BETWEEN $start AND $end "
         "ORDER BY account_id", params=window).pl()["account_id"]
     threshold = edge_threshold(len(accounts), params.alpha)
-    evidence = score_evidence(db.sql(sql_text("account_link_evidence"), params={
-        **window, "max_key_accounts": params.max_key_accounts,
-        "bands_per_prompt": features.band_bins // features.band_rows,
-        "sync_minutes": params.sync_minutes,
-    }).pl(), threshold, params.dispersion)
+    evidence = score_evidence(db.sql(sql_text("account_link_evidence"), params=window).pl(),
+                              threshold, params.dispersion)
     db.unregister("link_type")
     release_buffers(db)
     pairs = combine_evidence(evidence, threshold)
@@ -193,6 +191,7 @@ def _key_tables(window: dict[str, date], params: LinkParams,
     """The key tables linking builds in SQL, in order, with their parameters."""
     keyed = {**window, "max_key_accounts": params.max_key_accounts,
              "max_accounts_per_prompt": features.max_accounts_per_prompt}
+    bands_per_prompt = features.band_bins // features.band_rows
     return (
         ("account_link_key", {**window, "burst_minutes": params.burst_minutes,
                               "edge_margin_minutes": params.edge_margin_minutes,
@@ -200,8 +199,10 @@ def _key_tables(window: dict[str, date], params: LinkParams,
                               "idle_minutes": params.idle_minutes}),
         ("link_key", {}),
         ("account_link_null", keyed),
-        ("account_shared_key", {**keyed,
-                                "bands_per_prompt": features.band_bins // features.band_rows}),
+        ("account_shared_key", {**keyed, "bands_per_prompt": bands_per_prompt}),
+        ("account_link_count", {**window, "max_key_accounts": params.max_key_accounts,
+                                "bands_per_prompt": bands_per_prompt,
+                                "sync_minutes": params.sync_minutes}),
     )
 
 

@@ -93,6 +93,30 @@ ACCOUNT_SHARED_KEY = Table(
     ),
 )
 
+ACCOUNT_LINK_COUNT = Table(
+    name="account_link_count",
+    grain="one row per pair of accounts (account_a < account_b), evidence kind and rarity "
+          "stratum that ties them in the window (failovers left out)",
+    key=("account_a", "account_b", "key_type", "stratum"),
+    layer="linking",
+    kind="table",
+    meaning="how much a pair shares of one kind, before the null: what "
+            "account_link_evidence sets against chance",
+    columns=(
+        _PAIR_A,
+        _PAIR_B,
+        _KEY_TYPE,
+        _STRATUM,
+        _c("shared_count", "DOUBLE", "distinct things of the kind the pair shares (bands in "
+           "prompts: divided by the bands per prompt)"),
+        _c("unit_ratio", "DOUBLE", "independent observations per shared key (distinct "
+           "prompts per band-day, prefixes per prefix-hour; 1 otherwise): the null's mean "
+           "is scaled by it"),
+        _c("sync_expected", "DOUBLE", "sync_start only: the day's null, the chance mean of "
+           "shared start buckets given each day's starts; NULL for other kinds"),
+    ),
+)
+
 ACCOUNT_LINK_EVIDENCE = Table(
     name="account_link_evidence",
     grain="one row per pair of accounts (account_a < account_b), evidence kind and rarity "
