@@ -63,15 +63,24 @@ bands AS (
     GROUP BY prompt_hash, band
 ),
 
+-- A prompt's band keys, each once: with prompts one row per (account, prompt, hour), the
+-- join below has one row per prompt of an account-hour-band, so count(*) counts its
+-- distinct prompts without a DISTINCT aggregate, which held every group's set of hashes
+-- (the seedday day's query alone: 3.0 -> 1.9 GiB of RSS, same rows).
+prompt_bands AS (
+    SELECT DISTINCT prompt_hash, band_key
+    FROM bands
+),
+
 final AS (
     SELECT
         p.account_id,
         p.hour_at,
         b.band_key,
         sum(p.request_count)::BIGINT AS request_count,
-        count(DISTINCT p.prompt_hash)::BIGINT AS prompt_count
+        count(*)::BIGINT AS prompt_count
     FROM prompts AS p
-    JOIN bands AS b USING (prompt_hash)
+    JOIN prompt_bands AS b USING (prompt_hash)
     GROUP BY p.account_id, p.hour_at, b.band_key
 )
 
