@@ -24,10 +24,18 @@ def linkage_section(pdf: EvidencePDF, data: RunData, cid: str, attach: Attach) -
     """Whom the verdict covers: linkage is not itself evidence of distillation, so this
     section only shows how strongly the accounts are tied."""
     pdf.h1("Account linkage")
-    pdf.para("Why these accounts are treated as one operator. Each shared key is weighted by "
-             "its rarity in the window (1 for a key two accounts share, 0 for one the whole "
-             "population shares), so a public NAT, a popular VPN exit or an SDK's default "
-             "prompt links nobody.")
+    pdf.para("Why these accounts are treated as one operator. Two accounts are linked by "
+             "what they share measured against chance in this window: for each kind of key "
+             "(card, mail domain, network prefix, prompt, synchronized start and the rest), "
+             "how many distinct keys the pair shares against how many two unrelated "
+             "accounts of the window would share, given how many accounts hold each key and "
+             "how active the two are (account_link_evidence). A public NAT, a popular VPN "
+             "exit or an SDK's default prompt is held by many unrelated accounts, so "
+             "sharing it is expected and weighs almost nothing. The keys below are ordered "
+             "by their rarity weight, log10((window accounts - 1) / (key holders - 1)) "
+             "(link_key.weight: 0 for a key every account holds, about 4 for one "
+             "two accounts of 10,000 share); it orders them for the reader and is not "
+             "summed into the evidence.")
     keys = data.of("keys", cid)
     links = data.of("links", cid)
     accounts = data.of("accounts", cid)
