@@ -7,8 +7,10 @@ from __future__ import annotations
 import gzip
 import json
 
+import pytest
+
 from bench.profile import summary as profile_summary
-from bench.run import split_logs
+from bench.run import Measure, mean_measure, split_logs
 from bench.verdict import Check, exit_status, summary
 
 from conftest import jsonl_bytes, record
@@ -32,6 +34,15 @@ def test_one_check_short_makes_the_run_fail_and_says_which():
     assert "| peak RSS | 9.50 GB | ≤ 4.00 GB | NOT MET |" in table
     assert table[-1] == "1 of 2 targets met; 1 fell short."
     assert short.line() == "- peak RSS: **9.50 GB** (target ≤ 4.00 GB): **NOT MET**"
+
+
+def test_a_reference_run_twice_is_their_mean_time_at_the_larger_peak():
+    floor = mean_measure("floor", [Measure("before", 14.0, 900.0, 3_000),
+                                   Measure("after", 18.0, 1_000.0, 3_000)])
+    assert (floor.seconds, floor.peak_rss_mb, floor.rows) == (16.0, 1_000.0, 3_000)
+    with pytest.raises(ValueError, match="different row counts"):
+        mean_measure("floor", [Measure("before", 14.0, 900.0, 3_000),
+                               Measure("after", 18.0, 900.0, 2_999)])
 
 
 def test_split_logs_cuts_a_days_rows_into_files_in_order(tmp_path):
