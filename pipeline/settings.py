@@ -44,28 +44,24 @@ changes none of its bytes."""
 MEMORY_BOUNDS = (1 << 30, 4 << 30)
 """Least and most bytes ``MEMORY_SHARE`` gives: below 1 GiB a stage's queries would
 spill what fits anywhere; above 4 GiB a large machine keeps buffers it does not need."""
-WINDOW_MEMORY_BOUNDS = (3 << 30, 8 << 30)
-"""The window stage's bounds instead: the same share, but at least 3 GiB. Linking's
-evidence query over a large window does not always spill: on the ``seedday`` window
-(105,552 accounts, 4.9 M evidence rows) it ran out of memory under ceilings of 1.5 and
-2 GiB, and not under 1, 2.5 or 3. The window hands DuckDB's kept buffers back before its
-frames grow (``warehouse.release_buffers``), so the ceiling costs memory only while a
-query needs it."""
 ENV_MEMORY_LIMIT = "FORENSICS_MEMORY_LIMIT"
 """A machine's own DuckDB ceiling for every stage (e.g. "2GiB" on a small one), where no
 stage's ``memory_limit`` is given: how much memory a run may use is the machine's
 business, changes none of its bytes, and so is not recorded with the run's settings."""
 
 
-def memory_ceiling(memory_limit: str | None, machine_bytes: int | None = None, *,
-                   window: bool = False) -> str:
+def memory_ceiling(memory_limit: str | None, machine_bytes: int | None = None) -> str:
     """DuckDB's memory ceiling for a stage on a machine of ``machine_bytes`` (default:
     this one, ``machine_memory_bytes``): the stage's ``memory_limit`` when given, else
     ``FORENSICS_MEMORY_LIMIT`` when set, else ``MEMORY_SHARE`` of the machine within
-    ``MEMORY_BOUNDS`` (the ``window`` stage's: ``WINDOW_MEMORY_BOUNDS``)."""
+    ``MEMORY_BOUNDS``. The window stage takes the same: its largest query, linking's
+    evidence, spills since the pairs' counts are a table of their own
+    (``account_link_count``), and the ``seedday`` window (105,552 accounts, 4.9 M
+    evidence rows) completes under ceilings of 1, 1.5, 2 and 3 GiB with the same
+    findings; it had needed 3 GiB before."""
     if memory_limit or os.environ.get(ENV_MEMORY_LIMIT):
         return memory_limit or os.environ[ENV_MEMORY_LIMIT]
-    low, high = WINDOW_MEMORY_BOUNDS if window else MEMORY_BOUNDS
+    low, high = MEMORY_BOUNDS
     wanted = int((machine_bytes or machine_memory_bytes()) * MEMORY_SHARE)
     return f"{min(max(wanted, low), high) >> 20}MiB"
 

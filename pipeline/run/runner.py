@@ -261,7 +261,7 @@ def window_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
     )
 
     with _ledgered("window", request, params, run_id, locked) as rid:
-        ceiling = memory_ceiling(params.linking.memory_limit, window=True)
+        ceiling = memory_ceiling(params.linking.memory_limit)
         with bounded_connection(request.out, "spill-window", ceiling,
                                 database=request.out / DB_NAME) as db:
             create_feature_views(db, request.out)

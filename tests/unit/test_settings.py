@@ -79,18 +79,9 @@ def test_a_stages_memory_ceiling_is_a_share_of_the_machine_within_its_bounds(mac
     assert memory_ceiling("6GB", machine_gib << 30) == "6GB"
 
 
-@pytest.mark.parametrize("machine_gib,limit", [(24, "3072MiB"), (8, "3072MiB"), (48, "6144MiB"),
-                                               (256, "8192MiB")])
-def test_the_windows_ceiling_has_a_higher_floor(machine_gib, limit, monkeypatch):
-    """Below 3 GiB linking's evidence query over a large window ran out of memory."""
-    monkeypatch.delenv(ENV_MEMORY_LIMIT, raising=False)
-    assert memory_ceiling(None, machine_gib << 30, window=True) == limit
-
-
 def test_a_machines_own_ceiling_applies_where_a_stage_names_none(monkeypatch):
     monkeypatch.setenv(ENV_MEMORY_LIMIT, "2GiB")
     assert memory_ceiling(None, 24 << 30) == "2GiB"
-    assert memory_ceiling(None, 24 << 30, window=True) == "2GiB"
     assert memory_ceiling("6GB", 24 << 30) == "6GB"
 
 
