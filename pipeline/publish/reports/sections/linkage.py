@@ -31,8 +31,8 @@ def linkage_section(pdf: EvidencePDF, data: RunData, cid: str, attach: Attach) -
              "accounts of the window would share, given how many accounts hold each key and "
              "how active the two are (account_link_evidence). A public NAT, a popular VPN "
              "exit or an SDK's default prompt is held by many unrelated accounts, so "
-             "sharing it is expected and weighs almost nothing. The keys below are ordered "
-             "by their rarity weight, log10((window accounts - 1) / (key holders - 1)) "
+             "sharing it is expected and weighs almost nothing. Shared keys are listed "
+             "by rarity weight, log10((window accounts - 1) / (key holders - 1)) "
              "(link_key.weight: 0 for a key every account holds, about 4 for one "
              "two accounts of 10,000 share); it orders them for the reader and is not "
              "summed into the evidence.")
