@@ -145,15 +145,17 @@ CREATE OR REPLACE TEMP MACRO prompt_text_hash(text) AS
         THEN trim(regexp_replace(text, '\s+', ' ', 'g')) ELSE text END);
 
 -- The prompt's opening as a template: lower case, code blocks, quoted strings, numbers and
--- nonce-like tokens masked, white space folded, the first eight words kept.
+-- nonce-like tokens masked, white space folded, the first eight words kept. The words are
+-- taken with one match of the first eight rather than a split of the whole text, which was
+-- half the macro's time (the same templates on the seedday day's 268,412 texts).
 CREATE OR REPLACE TEMP MACRO prompt_template(text) AS
-    array_to_string(list_slice(list_filter(string_split_regex(
+    regexp_replace(regexp_extract(
         regexp_replace(regexp_replace(regexp_replace(regexp_replace(lower(text),
             '```.*?```', ' ‹code› ', 'gs'),
             '"[^"]{1,200}"|''[^'']{1,200}''', ' ‹q› ', 'g'),
             '\b[a-z0-9_-]*\d[a-z0-9_-]{4,}\b', ' ‹x› ', 'g'),
             '\d+([.,]\d+)*', ' ‹n› ', 'g'),
-        '\s+'), lambda w: w <> ''), 1, 8), ' ');
+        '^\s*(\S+(\s+\S+){0,7})', 1), '\s+', ' ', 'g');
 
 -- Chain-of-thought elicitation: the prompt asks for the reasoning, not only the answer.
 CREATE OR REPLACE TEMP MACRO prompt_elicits_reasoning(text) AS

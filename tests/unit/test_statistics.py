@@ -141,6 +141,18 @@ def test_templates_mask_slots_but_not_openings(macros):
     assert rows == [(True, False)]
 
 
+@pytest.mark.parametrize(("text", "template"), [
+    (" A  b\tc\n\nd e f g h i j k ", "a b c d e f g h"),
+    ("Converting 85 F to Celsius.", "converting \u2039n\u203a f to celsius."),
+    ('Say "hi there" to token abc12345 now', "say \u2039q\u203a to token \u2039x\u203a now"),
+    ("x", "x"),
+    ("   ", ""),
+    ("", ""),
+])
+def test_a_template_is_the_first_eight_masked_words_folded(macros, text, template):
+    assert macros.execute("SELECT prompt_template($t)", {"t": text}).fetchall() == [(template,)]
+
+
 def test_benjamini_hochberg_matches_the_hand_computation():
     frame = pl.DataFrame({"cluster_id": ["a", "b", "c", "d"], "statistic": ["s"] * 4,
                           "p_value": [0.01, 0.04, 0.03, 0.5]})
