@@ -95,6 +95,33 @@ def test_client_evidence_adds_to_a_pair_but_not_to_the_graph():
     assert cd["surprise"] == pytest.approx(6.0) and cd["graph_surprise"] == 0.0
 
 
+def test_a_pair_links_alone_on_a_card_two_corroborating_families_or_a_timed_kind():
+    """``is_edge`` past the bound: a card; two families that are not client software; a
+    timed kind by itself. One family twice over, or one family and a client, does not link
+    alone; ``families`` lists each pair's families once, sorted, whatever the row order."""
+    threshold = edge_threshold(100, 0.01)
+    strong = float(threshold["edge_surprise"]) * 2
+    rows = [
+        ("e", "f", "timing", "sync_start", strong), ("e", "f", "content", "prompt_band", strong),
+        ("a", "b", "registry", "payment_fingerprint", 0.1),
+        ("c", "d", "content", "prompt_band", strong), ("c", "d", "client", "user_agent", strong),
+        ("g", "h", "content", "same_prompt", strong),
+        ("i", "j", "infrastructure", "ip_prefix_hour", strong),
+        ("i", "j", "infrastructure", "ip_prefix_hour", strong),
+    ]
+    evidence = pl.DataFrame(rows, schema=["account_a", "account_b", "family", "key_type",
+                                          "surprise"], orient="row")
+    pairs = combine_evidence(evidence, threshold)
+    assert pairs.select("account_a", "account_b", "families", "is_edge").rows() == [
+        ("a", "b", ["registry"], True),
+        ("c", "d", ["client", "content"], False),
+        ("e", "f", ["content", "timing"], True),
+        ("g", "h", ["content"], True),
+        ("i", "j", ["infrastructure"], False),
+    ]
+    assert pairs.filter(pl.col("account_a") == "i")["components"].to_list() == [2]
+
+
 FAMILY = {"same_prompt": "content", "prompt_band": "content", "sync_start": "timing",
           "ip_prefix_hour": "infrastructure", "user_agent": "client",
           "payment_fingerprint": "registry"}
