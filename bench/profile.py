@@ -1,13 +1,14 @@
-"""The per-query profile of the per-day tables (``make bench``'s ``profile`` section) and
-the per-step profile of the window stage (its ``seedday`` section).
+"""The per-query profile of the per-day tables and of linking's SQL (``make bench``'s
+``profile`` section) and the per-step profile of the window stage (its ``seedday`` section).
 
-In: an output folder with a day's requests partition. Out, per per-day table: its query
-run alone, as a build runs it (``features.open_day``, the nightly settings, written to
-Parquet), with DuckDB's JSON profiling on; what ``summary`` reads from the profile: the
-query's wall and CPU time, DuckDB's peak buffer memory and the operators that took the
-most time. One table per process (``bench.run.measure``), so each query's peak RSS is
-its own: the build runs them one after another on one connection, and its peak is the
-largest of theirs, which is what this profile has to explain.
+In: an output folder with a day's requests partition (and, for linking's queries, a
+finished window). Out, per per-day table and per linking query: its query run alone, as a
+build runs it (``features.open_day``, the nightly settings, written to Parquet; linking's
+on the window's database), with DuckDB's JSON profiling on; what ``summary`` reads from
+the profile: the query's wall and CPU time, DuckDB's peak buffer memory and the operators
+that took the most time. One query per process (``bench.run.measure``), so each query's
+peak RSS is its own: the build runs them one after another on one connection, and its
+peak is the largest of theirs, which is what this profile has to explain.
 """
 
 from __future__ import annotations
@@ -37,6 +38,42 @@ def run_table(out: Path, day: date, table: str, profile: Path) -> int:
         atomic_copy(con, query, values, partition_path(out, table, day))
         con.execute("SET enable_profiling = 'no_output'")
         return con.execute("SELECT count(*) FROM requests").fetchall()[0][0]
+
+
+WINDOW_TABLES = ("account_link_key", "link_key", "account_link_null", "account_shared_key",
+                 "account_link_count", "account_link_evidence")
+"""Linking's SQL, in the order it runs: its key tables, then the pairs' query that linking
+scores in Polars (``account_link_evidence``)."""
+
+
+def run_window_table(out: Path, start: date, end: date, table: str, profile: Path) -> int:
+    """Run linking's query of ``table`` again on a finished window's database under
+    ``out``, as ``link_accounts`` runs it (the window's parameters and memory ceiling, the
+    per-day views), with profiling to ``profile``; returns the rows it made. The tables
+    it reads are the window's own, so each query sees what it saw in the run."""
+    import pyarrow as pa
+
+    from pipeline.features.features import create_feature_views
+    from pipeline.linking.linking import key_tables, link_window
+    from pipeline.settings import PipelineParams, memory_ceiling
+    from pipeline.warehouse import DB_NAME, bounded_connection, sql_text
+
+    params = PipelineParams()
+    first, last = link_window(start, end, params.linking)
+    window = {"start": first, "end": last}
+    values = dict(key_tables(window, params.linking, params.features)).get(table, window)
+    with bounded_connection(out, "spill-profile", memory_ceiling(params.linking.memory_limit),
+                            database=out / DB_NAME) as con:
+        create_feature_views(con, out)
+        con.register("link_type", pa.table({
+            "key_type": [t.key_type for t in params.linking.link_types],
+            "family": [t.family for t in params.linking.link_types]}))
+        con.execute("SET enable_progress_bar = false")
+        con.execute("SET enable_profiling = 'json'")
+        con.execute("SET profiling_output = $path", {"path": str(profile)})
+        con.execute(f"CREATE OR REPLACE TEMP TABLE profiled AS {sql_text(table)}", values)
+        con.execute("SET enable_profiling = 'no_output'")
+        return con.execute("SELECT count(*) FROM profiled").fetchall()[0][0]
 
 
 def _operators(node: dict[str, Any]) -> list[dict[str, Any]]:

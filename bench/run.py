@@ -15,8 +15,9 @@ Sections (all by default; ``--only`` picks some):
 - ``parts``: the ``seedday`` rows in 64 files ingested whole, and staged in 2 and 4
   parts (a process each, as workers run them) then ingested from the parts.
 - ``peer``: the per-day tables against the pandas script, on one day of ``default``.
-- ``profile``: each per-day table's query alone on the ``seedday`` day, with DuckDB's
-  profile: its time, memory and heaviest operators (``bench/profile.py``).
+- ``profile``: each per-day table's query alone on the ``seedday`` day, then each of
+  linking's queries alone on that day's window, with DuckDB's profile: its time, memory
+  and heaviest operators (``bench/profile.py``).
 - ``seedday``: the public case's daily volume end to end, per stage; the validation share.
 - ``scaling``: the whole pipeline over 1, 7 and 28 days of the default scenario's per-day
   volume; per-day cost at each length and the 91-day extrapolation.
@@ -379,41 +380,71 @@ def bench_smallfiles(seed: int) -> Section:
 
 
 def bench_profile(seed: int) -> Section:
-    """Issue 16, part 1: which per-day query takes the time and the memory, on the
-    ``seedday`` day, each query alone in a process with DuckDB's profiling on."""
-    from bench.profile import run_table, summary
+    """Issue 16, part 1: which per-day query, and which of linking's queries, takes the
+    time and the memory, on the ``seedday`` day, each query alone in a process with
+    DuckDB's profiling on (linking's on the window the day's run made)."""
+    from bench.profile import WINDOW_TABLES, run_table, run_window_table
     from pipeline.registry import FEATURE_TABLES
 
     folder = scenario_logs("seedday", seed)
     start, end = scenario_range(folder)
-    rows, found = [], {}
+    days: dict[str, tuple[Measure, Path]] = {}
+    linking: dict[str, tuple[Measure, Path]] = {}
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
         out = Path(tmp) / "out"
         measure("ingest", run_ingest, folder / "logs", out, start, end, folder / "accounts.csv")
         for table in FEATURE_TABLES:
             path = Path(tmp) / f"{table.name}.json"
-            ran = measure(table.name, run_table, out, start, table.name, path)
-            found[table.name] = (ran, summary(path))
-    for name, (ran, p) in found.items():
+            days[table.name] = (measure(table.name, run_table, out, start, table.name, path),
+                                path)
+        measure("window", run_window, out, folder / "logs", start, end)
+        for name in WINDOW_TABLES:
+            path = Path(tmp) / f"window-{name}.json"
+            linking[name] = (measure(name, run_window_table, out, start, end, name, path),
+                             path)
+        day_rows, day_lines = _profile_rows(days, with_rows=False)
+        link_rows, link_lines = _profile_rows(linking, with_rows=True)
+    columns = ["| wall s | CPU s | peak RSS MiB | DuckDB peak MiB | spilled MiB | "
+               "heaviest operators |", "| ---: | ---: | ---: | ---: | ---: | --- |"]
+    requests = next(iter(days.values()))[0].rows
+    return with_checks([
+        f"### Profile of the per-day tables: `seedday` (seed {seed}), {start}, "
+        f"{requests:,} requests", "",
+        "Each table's query alone in a process (wall time and peak RSS of the process; "
+        "CPU time, DuckDB's peak buffer memory and bytes spilled from its JSON profile; "
+        "the two operators with the most time, as shares of all operators' time).", "",
+        "| table " + columns[0], "| --- " + columns[1], *day_rows, "", *day_lines, "",
+        "Linking's SQL on the window of that day, each query alone in a process on the "
+        "finished window's database, with the window's parameters and memory ceiling "
+        "(`account_link_evidence` is the pairs' query that linking then scores in Polars; "
+        "rows: what each query made).", "",
+        "| query | rows " + columns[0], "| --- | ---: " + columns[1], *link_rows, "",
+        *link_lines,
+    ], [])
+
+
+def _profile_rows(found: dict[str, tuple[Measure, Path]], *, with_rows: bool
+                  ) -> tuple[list[str], list[str]]:
+    """Table rows of profiled queries (``bench/profile.py``'s ``summary``: DuckDB's CPU,
+    peak buffers, spill and heaviest operators), ``with_rows`` the rows each made, and a
+    line on the slowest and the largest."""
+    from bench.profile import summary
+
+    rows = []
+    for name, (ran, path) in found.items():
+        p = summary(path)
         heaviest = "; ".join(f"{op} {share:.0%} ({what})" for op, what, share in p["heaviest"])
-        rows.append(f"| {name} | {ran.seconds:.1f} | {p['cpu_seconds']:.1f} | "
+        counted = f"{ran.rows:,} | " if with_rows else ""
+        rows.append(f"| {name} | {counted}{ran.seconds:.1f} | {p['cpu_seconds']:.1f} | "
                     f"{ran.peak_rss_mb:,.0f} | {p['peak_buffer_mb']:,.0f} | "
                     f"{p['spilled_mb']:,.0f} | {heaviest} |")
     total = sum(ran.seconds for ran, _ in found.values())
     slowest = max(found, key=lambda n: found[n][0].seconds)
     biggest = max(found, key=lambda n: found[n][0].peak_rss_mb)
-    return with_checks([
-        f"### Profile of the per-day tables: `seedday` (seed {seed}), {start}, "
-        f"{next(iter(found.values()))[0].rows:,} requests", "",
-        "Each table's query alone in a process (wall time and peak RSS of the process; "
-        "CPU time, DuckDB's peak buffer memory and bytes spilled from its JSON profile; "
-        "the two operators with the most time, as shares of all operators' time).", "",
-        "| table | wall s | CPU s | peak RSS MiB | DuckDB peak MiB | spilled MiB | "
-        "heaviest operators |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |", *rows, "",
+    return rows, [
         f"- All {len(found)} queries: **{total:.0f} s**; the slowest is `{slowest}` "
         f"({found[slowest][0].seconds:.0f} s, {found[slowest][0].seconds / total:.0%}), the "
-        f"largest `{biggest}` ({found[biggest][0].peak_rss_mb:,.0f} MiB peak RSS).",
-    ], [])
+        f"largest `{biggest}` ({found[biggest][0].peak_rss_mb:,.0f} MiB peak RSS)."]
 
 
 PART_FILES = 64

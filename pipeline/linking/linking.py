@@ -98,7 +98,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
         "key_type": [t.key_type for t in params.link_types],
         "family": [t.family for t in params.link_types],
     }))
-    tables = _key_tables(window, params, features)
+    tables = key_tables(window, params, features)
     steps = Steps(progress, "linking", len(tables) + 4)
     for table, values in tables:
         steps.next(table)
@@ -186,9 +186,10 @@ def _publish_clusters(db: duckdb.DuckDBPyConnection, labels: pl.DataFrame,
     )
 
 
-def _key_tables(window: dict[str, date], params: LinkParams,
-                features: FeatureParams) -> tuple[tuple[str, dict[str, object]], ...]:
-    """The key tables linking builds in SQL, in order, with their parameters."""
+def key_tables(window: dict[str, date], params: LinkParams,
+               features: FeatureParams) -> tuple[tuple[str, dict[str, object]], ...]:
+    """The key tables linking builds in SQL, in order, with their parameters: one list for
+    the build and for ``make bench``'s profile of each query."""
     keyed = {**window, "max_key_accounts": params.max_key_accounts,
              "max_accounts_per_prompt": features.max_accounts_per_prompt}
     bands_per_prompt = features.band_bins // features.band_rows
