@@ -64,6 +64,7 @@ from pipeline.warehouse import (
     DB_NAME,
     STAGED_FOLDER,
     atomic_copy,
+    bounded_connection,
     connect,
     create_partition_view,
     empty_columns,
@@ -236,17 +237,11 @@ def stage_part(logs: Path, out: Path, key: str, part: int, parts: int, part_byte
                              f"{parts}: they changed since the run was planned; re-run it")
     units = [hashed(unit) for unit in planned[part]]
     folder = part_folder(out, key, part, parts)
-    spill = folder.with_name(f".spill-{folder.name}")
-    for old in (folder, spill):
-        shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
     (folder / "records").mkdir(parents=True)
-    con = connect(memory_limit=memory_ceiling(params.memory_limit))
-    try:
-        con.execute("SET temp_directory = $dir", {"dir": str(spill)})
+    with bounded_connection(folder.parent, f"spill-{folder.name}",
+                            memory_ceiling(params.memory_limit)) as con:
         _stage_units(con, units, Staging.on_disk(folder / "records"), params, ignore)
-    finally:
-        con.close()
-        shutil.rmtree(spill, ignore_errors=True)
     files = [f for unit in units for f in unit]
     pq.write_table(pa.table({name: [getattr(f, name) for f in files]
                              for name in PART_FILE_FIELDS}), folder / f".{FILES_NAME}.tmp")
@@ -321,23 +316,21 @@ def ingest(
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "records").mkdir(parents=True)
     report = progress or ignore
-    con = connect(memory_limit=memory_ceiling(params.memory_limit))
-    try:
-        con.execute("SET temp_directory = $dir", {"dir": str(staging / "spill")})
-        if staged is None:
-            files, skipped = listed_files(logs, params)
-            whole = Staging(staging / "records", params.staging_memory_bytes,
-                            expected_text(files))
-            _stage_units(con, plan_units(files, params.block_bytes), whole, params, report)
-            whole.create_view(con)
-        else:
-            files, skipped, folders = _staged_files(logs, out, *staged)
-            create_staged_view(con, [], folders)
-        return _finish(con, files, skipped, staging, out, start, end, run_id, accounts,
-                       params, report)
-    finally:
-        con.close()
-        shutil.rmtree(staging, ignore_errors=True)
+    with bounded_connection(out, "spill-ingest", memory_ceiling(params.memory_limit)) as con:
+        try:
+            if staged is None:
+                files, skipped = listed_files(logs, params)
+                whole = Staging(staging / "records", params.staging_memory_bytes,
+                                expected_text(files))
+                _stage_units(con, plan_units(files, params.block_bytes), whole, params, report)
+                whole.create_view(con)
+            else:
+                files, skipped, folders = _staged_files(logs, out, *staged)
+                create_staged_view(con, [], folders)
+            return _finish(con, files, skipped, staging, out, start, end, run_id, accounts,
+                           params, report)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def remove_staged(out: Path, key: str) -> None:

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from pipeline import SAMPLE_DIR, warehouse
-from pipeline.errors import OutputLocked
+from pipeline.errors import ForensicsError, OutputLocked
 from pipeline.ingest.ingest import IngestParams, ingest
 from pipeline.run.runner import RunRequest, run_ingest, run_pipeline
 
@@ -152,3 +152,14 @@ def test_the_reading_bar_moves_within_one_large_file(logs, out, compression):
     total = reading[-1][1]
     assert done == sorted(done) and done[-1] == total
     assert sum(0 < d < total for d in done) >= 2, reading
+
+
+def test_an_ingest_past_its_memory_ceiling_says_which_and_leaves_nothing(tmp_path):
+    """DuckDB's own out-of-memory error names no setting; ingest's connection is a bounded
+    one, so the run stops saying which ceiling it hit and how to raise it, and takes its
+    staging and spill folders with it."""
+    out = tmp_path / "out"
+    with pytest.raises(ForensicsError, match=r"memory ceiling of 1MiB.*FORENSICS_MEMORY_LIMIT"):
+        ingest(SAMPLE_DIR / "logs", out, DAY, DAY, run_id="t",
+               params=IngestParams(memory_limit="1MiB"))
+    assert list(out.iterdir()) == []
