@@ -51,10 +51,8 @@ def run_window_table(out: Path, start: date, end: date, table: str, profile: Pat
     ``out``, as ``link_accounts`` runs it (the window's parameters and memory ceiling, the
     per-day views), with profiling to ``profile``; returns the rows it made. The tables
     it reads are the window's own, so each query sees what it saw in the run."""
-    import pyarrow as pa
-
     from pipeline.features.features import create_feature_views
-    from pipeline.linking.linking import key_tables, link_window
+    from pipeline.linking.linking import key_tables, link_window, register_link_types
     from pipeline.settings import PipelineParams, memory_ceiling
     from pipeline.warehouse import DB_NAME, bounded_connection, sql_text
 
@@ -65,9 +63,7 @@ def run_window_table(out: Path, start: date, end: date, table: str, profile: Pat
     with bounded_connection(out, "spill-profile", memory_ceiling(params.linking.memory_limit),
                             database=out / DB_NAME) as con:
         create_feature_views(con, out)
-        con.register("link_type", pa.table({
-            "key_type": [t.key_type for t in params.linking.link_types],
-            "family": [t.family for t in params.linking.link_types]}))
+        register_link_types(con, params.linking)
         con.execute("SET enable_progress_bar = false")
         con.execute("SET enable_profiling = 'json'")
         con.execute("SET profiling_output = $path", {"path": str(profile)})

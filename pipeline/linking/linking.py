@@ -94,10 +94,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
     features = features or FeatureParams()
     first, last = link_window(start, end, params)
     window = {"start": first, "end": last}
-    db.register("link_type", pa.table({
-        "key_type": [t.key_type for t in params.link_types],
-        "family": [t.family for t in params.link_types],
-    }))
+    register_link_types(db, params)
     tables = key_tables(window, params, features)
     steps = Steps(progress, "linking", len(tables) + 4)
     for table, values in tables:
@@ -184,6 +181,15 @@ def _publish_clusters(db: duckdb.DuckDBPyConnection, labels: pl.DataFrame,
         linked_cluster_count=int((sizes["len"] > 1).sum()),
         largest_cluster=int(sizes["len"].max() or 0),
     )
+
+
+def register_link_types(db: duckdb.DuckDBPyConnection, params: LinkParams) -> None:
+    """``link_type`` (key_type, family), which linking's evidence query reads: the kinds
+    of evidence and their families are settings, not a table of the database."""
+    db.register("link_type", pa.table({
+        "key_type": [t.key_type for t in params.link_types],
+        "family": [t.family for t in params.link_types],
+    }))
 
 
 def key_tables(window: dict[str, date], params: LinkParams,

@@ -12,7 +12,7 @@ from bench.profile import WINDOW_TABLES, run_window_table, summary
 from pipeline.warehouse import DB_NAME
 
 
-@pytest.mark.parametrize("table", [t for t in WINDOW_TABLES if t != "account_link_evidence"])
+@pytest.mark.parametrize("table", WINDOW_TABLES)
 def test_a_linking_query_profiled_again_makes_the_runs_rows(sample_run, tmp_path, table):
     out = tmp_path / "out"
     shutil.copytree(sample_run, out, symlinks=True)
