@@ -187,6 +187,36 @@ def test_a_campaign_sharing_a_little_with_many_of_its_own_accounts_is_confirmed(
         .eq(0).all()
 
 
+def test_a_members_test_is_its_own_whatever_the_accounts_are_called():
+    """The member test numbers accounts, keys and payers in the order of their strings
+    (``members._holders``): renaming the accounts so that they sort the other way round
+    must leave every account with its own result, not its neighbour's."""
+    shares = {"same_prompt": ring("m", 30, 4) + [(f"m{i}", f"m{i + 7}", 1.0)
+                                                 for i in range(10)],
+              "sync_start": ring("m", 30, 4) + [(f"m{i}", f"m{i + 11}", 1.0)
+                                                for i in range(5, 19)]}
+    confirmed = member_world(30, 300, shares)
+    assert confirmed["member_surprise"].drop_nulls().n_unique() == 3
+    rename = {f"{p}{i}": f"{'z' if p == 'm' else 'y'}{999 - i:03d}"
+              for p, n in (("m", 30), ("o", 300)) for i in range(n)}
+    back = {v: k for k, v in rename.items()}
+    renamed = {kind: [(rename[a], rename[b], n) for a, b, n in rows]
+               for kind, rows in shares.items()}
+    names = sorted(rename.values(), key=lambda v: back[v][0] + f"{int(back[v][1:]):03d}")
+    labels = pl.DataFrame({"account_id": names,
+                           "label": [0 if back[n].startswith("m") else 1 + int(back[n][1:])
+                                     for n in names]})
+    evidence, null, shared = member_frames(names, renamed)
+    again = confirm_members(labels, evidence, strong_pairs([]), null, shared,
+                            edge_threshold(len(names), 0.01), families=FAMILY)
+    again = again.with_columns(pl.col("account_id").replace_strict(back))
+    both = confirmed.join(again, on="account_id", suffix="_renamed")
+    assert both.height == 330
+    assert both["member_surprise"].fill_null(-1.0).to_list() == pytest.approx(
+        both["member_surprise_renamed"].fill_null(-1.0).to_list())
+    assert (both["label"] == 0).to_list() == (both["label_renamed"] == 0).to_list()
+
+
 def test_one_kind_of_evidence_however_concentrated_does_not_confirm_a_member():
     """Must not link: the same thirty accounts sharing prompts only (a topic's heavy
     users, a corpus) are one explanation, not an operator."""
