@@ -45,10 +45,12 @@ grows. A join does not change it: it is the cluster's own evidence.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import duckdb
 import polars as pl
 
+from pipeline.detection.consistency import cross_consistency, pair_shared
 from pipeline.detection.rules import RULES
 from pipeline.linking.members import cluster_ties
 from pipeline.registry import (
@@ -252,19 +254,29 @@ def case_merges(db: duckdb.DuckDBPyConnection, linking: dict[str, pl.DataFrame] 
              .sort(["len", "cluster_id"], descending=[True, False])
              .with_row_index("rank").select("cluster_id", "rank"))
     first = params.join_rounds + 1
+    shared = pair_shared(db)
+    alpha = float(linking["alpha"]["alpha"].item())
+
+    def consistent(tied: pl.DataFrame, counted: pl.DataFrame) -> pl.DataFrame:
+        return cross_consistency(shared, tied, counted, alpha)
+
     return _tie_rounds(db, linking, waiting, cases, range(first, first + params.merge_rounds),
-                       order)
+                       order, consistent)
 
 
 def _tie_rounds(db: duckdb.DuckDBPyConnection, linking: dict[str, pl.DataFrame],
                 waiting: pl.DataFrame, cases: pl.DataFrame, rounds: range,
-                order: pl.DataFrame | None = None) -> pl.DataFrame:
+                order: pl.DataFrame | None = None,
+                consistent: Callable[[pl.DataFrame, pl.DataFrame], pl.DataFrame] | None = None
+                ) -> pl.DataFrame:
     """The join rule's rounds: each cluster of ``waiting`` (cluster_id, account_id) tested
     against the cases (``cases``: cluster_id naming the case, account_id) it shares keys
     with; a cluster that joins counts for its case's root in the next round. With
     ``order`` (cluster_id, rank) a cluster is tested only against cases ranked before its
-    own, so no two cases join each other. One ``CASE_TIE`` row per cluster tested (the
-    round it joined in, or its last)."""
+    own, so no two cases join each other; ``consistent`` adds the merge rule's
+    consistency test to each round's strongest tests (``cross_consistency``; without it
+    the columns are null and do not hold a join back). One ``CASE_TIE`` row per cluster
+    tested (the round it joined in, or its last)."""
     empty = empty_frame(CASE_TIE)
     if waiting.is_empty() or cases.is_empty():
         return empty
@@ -288,7 +300,10 @@ def _tie_rounds(db: duckdb.DuckDBPyConnection, linking: dict[str, pl.DataFrame],
         if coholders.is_empty():
             break
         tied = tie_round(coholders, waiting, cases, linking, alpha).with_columns(
-            round=pl.lit(round_, pl.Int64)).select(empty.columns)
+            round=pl.lit(round_, pl.Int64))
+        tied = (consistent(tied, cases) if consistent is not None else tied.with_columns(
+            cross_ratio=pl.lit(None, pl.Float64), cross_z=pl.lit(None, pl.Float64),
+            required_z=pl.lit(None, pl.Float64))).select(empty.columns)
         joins = tied.filter(joins_case())
         if joins.is_empty():
             break
@@ -322,9 +337,12 @@ def case_roots(joins: pl.DataFrame) -> pl.DataFrame:
 
 
 def joins_case() -> pl.Expr:
-    """The join rule on a ``CASE_TIE`` row: both the tie and its second family pass."""
+    """The join rule on a ``CASE_TIE`` row: both the tie and its second family pass, and
+    a merge's consistency test (``required_z`` set) does too."""
     return ((pl.col("tie_surprise") >= pl.col("required_surprise"))
-            & (pl.col("second_surprise") >= pl.col("required_second")))
+            & (pl.col("second_surprise") >= pl.col("required_second"))
+            & (pl.col("required_z").is_null()
+               | (pl.col("cross_z") >= pl.col("required_z")).fill_null(False)))
 
 
 def tie_round(coholders: pl.DataFrame, waiting: pl.DataFrame, cases: pl.DataFrame,

@@ -75,6 +75,19 @@ _TIE_COLUMNS = (
        "what second_surprise had to reach: the Benjamini-Hochberg bar at "
        "link_threshold.alpha over the round's candidates whose tie passed (infinite when "
        "none passes it)"),
+    _c("cross_ratio", "DOUBLE",
+       "a merge's consistency (rounds past join_rounds; NULL for a join, or when either "
+       "side shares nothing inside or the two nothing across): the rate per pair of what "
+       "the cluster's and the case's accounts share across (account_link_evidence without "
+       "cards) over the geometric mean of the rates inside each (pipeline/detection/"
+       "consistency.py); about 1 for pieces of one operator"),
+    _c("cross_z", "DOUBLE",
+       "log(cross_ratio) over its standard error, accounts as units (the delta method); "
+       "NULL when cross_ratio is"),
+    _c("required_z", "DOUBLE",
+       "what cross_z had to reach for a merge: the normal quantile at link_threshold.alpha "
+       "(below it the cross rate is lower than one operator's); NULL for a join, which "
+       "has no such test"),
     _c("round", "BIGINT", "the round of the join rule the test is from (ScoringParams."
        "join_rounds: a joined cluster counts for its case in the next round); rounds past "
        "join_rounds are flagged clusters joining a larger flagged case (one operator cut "
@@ -131,7 +144,7 @@ CASE_TEST = Table(
            "(the case it joined when joined is true)"),
         *_TIE_COLUMNS[1:],
         _c("joined", "BOOLEAN", "whether the tie and its second family both reached their "
-           "bars, so the cluster joined tested_case"),
+           "bars (and, for a merge, cross_z its bar), so the cluster joined tested_case"),
     ),
 )
 

@@ -3,10 +3,12 @@ and rules that must not, and the sample end to end against its labels."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from statistics import NormalDist
 
 import duckdb
 import polars as pl
@@ -453,7 +455,8 @@ def join_db(tmp_path: Path, singleton: list[dict[str, object]],
     s2, ... with ``size``; and one lower-case account per cluster of ``others``), and
     ``shared`` (account, key type, key)
     filling linking's ``account_shared_key``, with ``account_link_null`` (10 keys of each
-    kind an account), no card and ``link_threshold`` (alpha 0.01); when ``shared`` is None,
+    kind an account), ``account_link_evidence`` (each pair of a key's holders, counted per
+    kind; no card) and ``link_threshold`` (alpha 0.01); when ``shared`` is None,
     linking's tables do not exist (linking has not run)."""
     profile, stats = small_world(singleton, others, size)
     db = connect(tmp_path / "t.duckdb")
@@ -479,8 +482,14 @@ def join_db(tmp_path: Path, singleton: list[dict[str, object]],
         ).with_columns(key_count=10, type_incidences=10 * 42)
         db.register("n", null.to_arrow())
         db.execute("CREATE TABLE account_link_null AS SELECT * FROM n")
-        db.execute("CREATE TABLE account_link_evidence AS SELECT 'a' AS account_a, "
-                   "'b' AS account_b, 'payment_fingerprint' AS key_type WHERE false")
+        holders = keys.select("account_id", "key_type", "key_value")
+        pairs = (holders.join(holders, on=["key_type", "key_value"], suffix="_b")
+                 .filter(pl.col("account_id") < pl.col("account_id_b"))
+                 .group_by(account_a="account_id", account_b="account_id_b",
+                           key_type="key_type")
+                 .agg(shared_count=pl.len().cast(pl.Float64)))
+        db.register("e", pairs.to_arrow())
+        db.execute("CREATE TABLE account_link_evidence AS SELECT * FROM e")
         db.execute("CREATE TABLE link_threshold AS SELECT 42::BIGINT AS account_count, "
                    "861.0::DOUBLE AS pair_count, 0.01::DOUBLE AS alpha, "
                    "11.0::DOUBLE AS edge_surprise")
@@ -645,16 +654,44 @@ def test_a_fragment_tied_only_to_a_joined_fragment_joins_in_the_next_round(tmp_p
 FLAGGED = [statistic("S", "QD-05", 1e-12, 0.5), statistic("S", "CM-01", 1e-9, 0.9)]
 """S's own statistics as strong as F's: flagged on its own behaviour."""
 
+PIECES = ["s", "s1", "s2"]
+
+
+def mesh(accounts: list[str], prompts: int, starts: int) -> list[tuple[str, str, str]]:
+    """Every pair of ``accounts`` sharing ``prompts`` distinct prompts and ``starts``
+    synchronized starts of its own."""
+    rows = []
+    for a, b in itertools.combinations(accounts, 2):
+        for kind, n in (("same_prompt", prompts), ("sync_start", starts)):
+            rows += [(x, kind, f"{a}-{b}-{kind}-{i}") for i in range(n) for x in (a, b)]
+    return rows
+
+
+ONE_OPERATOR = mesh(PIECES + CASE, 2, 1) + [
+    (a, "same_prompt", key) for key, pair in (("more-across", ("s", "f0")),
+                                              ("more-inside", ("s1", "s2"))) for a in pair]
+"""S's three accounts and F's four share alike, whichever piece they are in (one more
+prompt across, one more inside): one operator that Leiden cut in two."""
+
+TWO_OPERATORS = mesh(PIECES, 6, 3) + mesh(CASE, 6, 3) + tie("s2", 6, 3)
+"""Each piece shares much inside, and across only what s2 shares with F (two operators
+renting one proxy pool): the same strong tie as a one-operator piece would have."""
+
 
 @pytest.mark.parametrize(("ties", "merges"), [
-    (tie("s2", 6, 3), True), (tie("s2", 6, 0), False), (tie("s2", 1, 1), False)],
-    ids=["strong tie", "one family", "weak tie"])
+    (ONE_OPERATOR, True), (TWO_OPERATORS, False), (tie("s2", 6, 3), False),
+    (mesh(PIECES + CASE, 2, 0), False), (mesh(PIECES + CASE, 0, 0) + tie("s2", 1, 1), False)],
+    ids=["one operator", "two operators on one pool", "nothing inside", "one family",
+         "weak tie"])
 def test_a_flagged_community_tied_to_a_larger_flagged_case_is_one_case_with_it(
         tmp_path, ties, merges):
-    """S (three accounts) and F (four) are each flagged on their own behaviour: Leiden cut
-    one operator in two. When one of S's accounts passes the join rule's test against F,
-    S is part of F's case (the larger one); F never joins the smaller S, though their
-    ties are the same both ways. Verdicts do not move: both are flagged either way."""
+    """S (three accounts) and F (four) are each flagged on their own behaviour. When S's
+    accounts pass the join rule's test against F and share with F's accounts as much as
+    each piece shares inside (Leiden cut one operator in two), S is part of F's case (the
+    larger one); F never joins the smaller S, though their ties are the same both ways.
+    A tie with far less across than inside is two operators (the cross rate is below one
+    operator's at alpha), and pieces that share nothing inside have no rate to compare: both
+    stay cases of their own. Verdicts do not move: both are flagged either way."""
     found, db = join_db(tmp_path, FLAGGED, ties, ScoringParams(merge_rounds=2), size=3)
     assert verdict_of(found, "S") == verdict_of(found, "F") == "flagged"
     assert found.filter(pl.col("cluster_id") == "F")["joined_case"].item() is None
@@ -667,16 +704,41 @@ def test_a_flagged_community_tied_to_a_larger_flagged_case_is_one_case_with_it(
         assert case["joined_case"] == "F"
         assert "joined:F" in case["signals"].split(",")
         first = ScoringParams().join_rounds + 1
-        assert joined == [(a, "S", "F", first) for a in ("s", "s1", "s2")]
+        assert joined == [(a, "S", "F", first) for a in PIECES]
     else:
         assert case["joined_case"] is None
         assert joined == []
 
 
+def test_the_consistency_of_two_pieces_is_their_cross_rate_against_their_own(tmp_path):
+    """``case_test`` keeps the merge test's numbers. One operator: every pair shares three
+    things, across as inside (and one pair of each four), a ratio of about 1. Two
+    operators: 9 things across 12
+    pairs (0.75 a pair) against 9 a pair inside each, a ratio of 1/12; by hand, the
+    accounts' influences (y/X - z/Z) square to 2/3 on S's side (-1/3, -1/3, 2/3) and
+    11/324 on F's (1/12, 1/12, -1/36, -5/36), so z = log(1/12) / sqrt(2/3 + 11/324)."""
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    _, db = join_db(tmp_path / "one", FLAGGED, ONE_OPERATOR, ScoringParams(merge_rounds=2),
+                    size=3)
+    ratio, z, required = db.sql("SELECT cross_ratio, cross_z, required_z "
+                                "FROM case_test").fetchall()[0]
+    inside = (3 * 3 + 1) / 3 * (3 * 6) / 6  # S: 10 over 3 pairs, F: 18 over 6 pairs
+    assert ratio == pytest.approx((37 / 12) / math.sqrt(inside))
+    assert required == pytest.approx(NormalDist().inv_cdf(0.01))
+    assert required < z < 0
+    _, db = join_db(tmp_path / "two", FLAGGED, TWO_OPERATORS, ScoringParams(merge_rounds=2),
+                    size=3)
+    two = db.sql("SELECT cross_ratio, cross_z FROM case_test").fetchall()
+    assert two == [(pytest.approx(1 / 12),
+                    pytest.approx(math.log(1 / 12) / math.sqrt(2 / 3 + 11 / 324)))]
+    assert two[0][1] < NormalDist().inv_cdf(0.01)
+
+
 def test_by_default_each_flagged_cluster_is_a_case_of_its_own(tmp_path):
-    """The strong tie that makes S one case with F (above, with merge rounds) merges
-    nothing by default: both stay flagged, S names no case and nothing is tested."""
-    found, db = join_db(tmp_path, FLAGGED, tie("s2", 6, 3), size=3)
+    """The pieces of one operator that merge with merge rounds (above) merge nothing by
+    default: both stay flagged, S names no case and nothing is tested."""
+    found, db = join_db(tmp_path, FLAGGED, ONE_OPERATOR, size=3)
     assert verdict_of(found, "S") == verdict_of(found, "F") == "flagged"
     assert found["joined_case"].is_null().all()
     assert db.execute("SELECT count(*) FROM case_test").fetchall() == [(0,)]

@@ -1,0 +1,107 @@
+"""Consistency: whether a flagged piece shares with a larger flagged case as much as each of
+the two shares inside itself, as one operator's pieces do.
+
+In: the window's pair evidence summed per pair (``account_link_evidence`` without cards:
+account_a, account_b, shared), the tests of the merge rule (cluster_id, joined_case) and
+the case every flagged account counts for (cluster_id, account_id). Out: the tests with
+``cross_ratio``, ``cross_z`` and ``required_z`` for ``pipeline.detection.scoring``'s
+merge rule.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import duckdb
+import polars as pl
+
+PAIR_SHARED = ("SELECT account_a, account_b, sum(shared_count) AS shared "
+               "FROM account_link_evidence WHERE key_type <> 'payment_fingerprint' "
+               "GROUP BY account_a, account_b")
+"""What each pair of the window shares, cards left out (a card is one payer inside a
+piece and never crosses two flagged pieces: it joined them already)."""
+
+
+def pair_shared(db: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """(account_a, account_b, shared): ``PAIR_SHARED`` on the window's evidence."""
+    return db.sql(PAIR_SHARED).pl()
+
+
+def cross_consistency(shared: pl.DataFrame, tests: pl.DataFrame, cases: pl.DataFrame,
+                      alpha: float) -> pl.DataFrame:
+    """``tests`` (cluster_id, joined_case, ...) with the consistency of each piece P
+    (cluster_id) with its case C (joined_case), the accounts of both from ``cases``.
+
+    A tie says a piece shares with a case more than chance; two operators who rent one
+    proxy pool or harvest one corpus do too. What tells one operator is proportion: one
+    operator's accounts share with each other alike, whichever piece Leiden or its cards
+    put them in, so the rate per pair across the two (x / |P||C|) is the geometric mean of
+    the rates inside each (one operator's accounts share in proportion to how active each
+    is), and ``cross_ratio`` = cross rate / sqrt(rate in P * rate in C) is 1. Two
+    operators share inside each far more than across. The ratio's spread is measured, not
+    assumed: each account is a unit (an account's rows are not independent draws), and the
+    variance of log(ratio) is the sum over the accounts of both of their squared influence
+    (y/X - z/Z: an account's share of the cross sum less its share of its own side's
+    inside sum; the delta method, as a Poisson bootstrap over accounts would estimate it).
+    ``cross_z`` = log(ratio) / its standard error; the piece is consistent with the case
+    unless ``cross_z`` is below ``required_z`` (the normal quantile at ``alpha``: the
+    cross rate is lower than one operator's at that level). Both are null, and nothing
+    merges, when either side shares nothing inside or the two nothing across (nothing
+    says they are one) or no account's influence differs from zero (no spread to judge).
+    """
+    group = cases.select("account_id", group="cluster_id")
+    directed = pl.concat([
+        shared.select(account_id="account_a", other="account_b", shared="shared"),
+        shared.select(account_id="account_b", other="account_a", shared="shared"),
+    ])
+    sums = (directed.join(group, on="account_id")
+            .join(group.select(other="account_id", other_group="group"), on="other")
+            .group_by("account_id", "group", "other_group").agg(pl.col("shared").sum()))
+    sizes = group.group_by("group").len("n")
+    pieces = tests.select(piece="cluster_id", case="joined_case").unique()
+    sides = [_side(pieces, sums, own, other) for own, other in (("piece", "case"),
+                                                               ("case", "piece"))]
+    crossed = (pieces
+               .join(sides[0], on=["piece", "case"], how="left")
+               .join(sides[1], on=["piece", "case"], how="left", suffix="_case")
+               .join(sizes.select(piece="group", n_piece="n"), on="piece")
+               .join(sizes.select(case="group", n_case="n"), on="case"))
+    rate = pl.col("cross") / (pl.col("n_piece") * pl.col("n_case"))
+    inside = (pl.col("inside") / (pl.col("n_piece") * (pl.col("n_piece") - 1))
+              * pl.col("inside_case") / (pl.col("n_case") * (pl.col("n_case") - 1)))
+    defined = (pl.col("cross") > 0) & (pl.col("inside") > 0) & (pl.col("inside_case") > 0)
+    crossed = crossed.with_columns(
+        cross_ratio=pl.when(defined).then(rate / inside.sqrt()),
+        spread=(pl.col("influence") + pl.col("influence_case")).sqrt(),
+    ).with_columns(
+        cross_z=pl.when(pl.col("spread") > 0)
+        .then(pl.col("cross_ratio").log() / pl.col("spread")))
+    return tests.join(
+        crossed.select(cluster_id="piece", joined_case="case", cross_ratio="cross_ratio",
+                       cross_z="cross_z"),
+        on=["cluster_id", "joined_case"], how="left", maintain_order="left",
+    ).with_columns(required_z=pl.lit(required_z(alpha)))
+
+
+def required_z(alpha: float) -> float:
+    """The normal quantile at ``alpha`` (negative): how far below one operator's ratio a
+    piece's must fall for the two to be kept apart."""
+    return NormalDist().inv_cdf(alpha) if 0 < alpha < 1 else -math.inf
+
+
+def _side(pieces: pl.DataFrame, sums: pl.DataFrame, own: str, other: str) -> pl.DataFrame:
+    """Per test, one side's sums (``own``: the piece or the case): cross (what its accounts
+    share with the other side), inside (with their own side, each pair counted from both
+    ends) and the sum of its accounts' squared influence on log(ratio)."""
+    accounts = (pieces.join(sums, left_on=own, right_on="group")
+                .group_by("piece", "case", "account_id").agg(
+                    y=pl.col("shared").filter(pl.col("other_group") == pl.col(other)).sum(),
+                    z=pl.col("shared").filter(pl.col("other_group") == pl.col(own)).sum()))
+    totals = accounts.group_by("piece", "case").agg(
+        cross=pl.col("y").sum(), inside=pl.col("z").sum())
+    influence = (accounts.join(totals, on=["piece", "case"])
+                 .group_by("piece", "case").agg(influence=(
+                     pl.col("y") / pl.col("cross") - pl.col("z") / pl.col("inside")
+                 ).fill_nan(0.0).pow(2).sum()))
+    return totals.join(influence, on=["piece", "case"])
