@@ -93,14 +93,16 @@ def required_z(alpha: float) -> float:
 def _side(pieces: pl.DataFrame, sums: pl.DataFrame, own: str, other: str) -> pl.DataFrame:
     """Per test, one side's sums (``own``: the piece or the case): cross (what its accounts
     share with the other side), inside (with their own side, each pair counted from both
-    ends) and the sum of its accounts' squared influence on log(ratio)."""
+    ends) and the sum of its accounts' squared influence on log(ratio), summed in account
+    order (a float sum in another order differs in its last digits: same inputs, same bytes)."""
     accounts = (pieces.join(sums, left_on=own, right_on="group")
                 .group_by("piece", "case", "account_id").agg(
                     y=pl.col("shared").filter(pl.col("other_group") == pl.col(other)).sum(),
-                    z=pl.col("shared").filter(pl.col("other_group") == pl.col(own)).sum()))
+                    z=pl.col("shared").filter(pl.col("other_group") == pl.col(own)).sum())
+                .sort("piece", "case", "account_id"))
     totals = accounts.group_by("piece", "case").agg(
         cross=pl.col("y").sum(), inside=pl.col("z").sum())
-    influence = (accounts.join(totals, on=["piece", "case"])
+    influence = (accounts.join(totals, on=["piece", "case"], maintain_order="left")
                  .group_by("piece", "case").agg(influence=(
                      pl.col("y") / pl.col("cross") - pl.col("z") / pl.col("inside")
                  ).fill_nan(0.0).pow(2).sum()))
