@@ -148,14 +148,16 @@ def _counts(frame: pl.DataFrame, by: list[str], name: str) -> pl.DataFrame:
 class _Holders(NamedTuple):
     """Who holds each key, apart from any grouping (``_holders``): the part of the member
     test that every round and every grouping shares, built once (1.4 s of each 3.6 s
-    test on the ``seedday`` window). Accounts, keys, units, locales and payers are
-    integer codes in the order of their strings (``accounts`` decodes an account)."""
+    test on the ``seedday`` window). Accounts, kinds, keys, units, locales and payers are
+    integer codes in the order of their strings (``accounts`` and ``kinds`` decode an
+    account and a kind)."""
 
     rows: pl.DataFrame
     keyed: pl.DataFrame
     starters: pl.DataFrame
     activity: pl.DataFrame
     accounts: pl.DataFrame
+    kinds: pl.DataFrame
 
 
 def _holders(shared: pl.DataFrame, null: pl.DataFrame, payer: pl.DataFrame) -> _Holders:
@@ -168,11 +170,12 @@ def _holders(shared: pl.DataFrame, null: pl.DataFrame, payer: pl.DataFrame) -> _
     order, so ``_canonical`` sorts the rows as it would the strings and every sum adds in
     the same order: the same bytes."""
     key, local = ["key_type", "key_value"], ["key_type", "locale"]
-    accounts = _account_codes(shared, null, payer)
+    accounts = _codes(shared, null, payer, column="account_id")
+    kinds = _codes(shared, null, column="key_type")
     payer = _encoded(payer, accounts).with_columns(_order_code("payer"))
-    shared = _encoded(shared, accounts).with_columns(
+    shared = _encoded(_encoded(shared, accounts), kinds).with_columns(
         _order_code("key_value"), _order_code("unit"), _order_code("locale"))
-    null = _encoded(null, accounts)
+    null = _encoded(_encoded(null, accounts), kinds)
     rows = shared.join(payer, on="account_id")
     keyed = (rows.join(_counts(rows, key, "n"), on=key)
              .join(_counts(rows, [*key, "payer"], "n_payer"), on=[*key, "payer"])
@@ -181,20 +184,27 @@ def _holders(shared: pl.DataFrame, null: pl.DataFrame, payer: pl.DataFrame) -> _
                 .select("account_id", "payer", *local).unique())
     activity = (null.select("account_id", "key_type", "key_count", "type_incidences")
                 .unique().join(payer, on="account_id"))
-    return _Holders(rows, keyed, starters, activity, accounts)
+    return _Holders(rows, keyed, starters, activity, accounts, kinds)
 
 
-def _account_codes(*frames: pl.DataFrame) -> pl.DataFrame:
-    """(account_id, code): every account of ``frames`` numbered in the order of its id."""
-    accounts = pl.concat([f["account_id"] for f in frames]).unique().sort()
-    return pl.DataFrame({"account_id": accounts,
-                         "code": np.arange(len(accounts), dtype=np.uint32)})
+def _codes(*frames: pl.DataFrame, column: str) -> pl.DataFrame:
+    """(``column``, code): every value of ``column`` in ``frames`` numbered in its order."""
+    values = pl.concat([f[column] for f in frames]).unique().sort()
+    return pl.DataFrame({column: values, "code": np.arange(len(values), dtype=np.uint32)})
 
 
-def _encoded(frame: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with its account_id replaced by the account's code."""
-    return (frame.join(accounts, on="account_id", how="left", maintain_order="left")
-            .with_columns(account_id="code").drop("code"))
+def _encoded(frame: pl.DataFrame, codes: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with the column of ``codes`` replaced by each value's code."""
+    column = codes.columns[0]
+    return (frame.join(codes, on=column, how="left", maintain_order="left")
+            .with_columns(pl.col("code").alias(column)).drop("code"))
+
+
+def _decoded(frame: pl.DataFrame, codes: pl.DataFrame, column: str) -> pl.DataFrame:
+    """``frame`` with the codes in ``column`` replaced by the values of ``codes``."""
+    decode = codes.select(pl.col("code").alias(column), value=codes.columns[0])
+    return (frame.join(decode, on=column, how="left", maintain_order="left")
+            .with_columns(pl.col("value").alias(column)).drop("value"))
 
 
 def _order_code(column: str) -> pl.Expr:
@@ -224,6 +234,10 @@ def _key_tests(holders: _Holders, label: pl.DataFrame,
     key_type, stratum (0), surprise."""
     label = _encoded(label, holders.accounts)
     tested = label if tested is None else _encoded(tested, holders.accounts)
+    groups = None
+    if "tested_as" in tested.columns:
+        groups = _codes(tested, column="tested_as")
+        tested = _encoded(tested, groups)
     as_one = pl.col("tested_as" if "tested_as" in tested.columns else "account_id")
     key, local = ["key_type", "key_value"], ["key_type", "locale"]
     keyed, starters, activity = holders.keyed, holders.starters, holders.activity
@@ -266,12 +280,8 @@ def _key_tests(holders: _Holders, label: pl.DataFrame,
                  others=pl.col("others").max(),
                  inside=pl.col("inside").max(),
                  q=(pl.col("q") * pl.col("others")).sum() / pl.col("others").sum()))
-    tests = _binomial_tests(units)
-    if tests.schema["account_id"] == pl.String:
-        return tests
-    decode = holders.accounts.select(pl.col("code").alias("account_id"), tested="account_id")
-    return (tests.join(decode, on="account_id", how="left", maintain_order="left")
-            .with_columns(account_id="tested").drop("tested"))
+    tests = _decoded(_binomial_tests(units), holders.kinds, "key_type")
+    return _decoded(tests, holders.accounts if groups is None else groups, "account_id")
 
 
 def _binomial_tests(units: pl.DataFrame) -> pl.DataFrame:
