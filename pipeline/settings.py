@@ -273,6 +273,11 @@ class LinkParams(Settings):
     over a population do not."""
     seed: int = 7
     """Leiden's random seed: the same inputs and seed give the same clusters."""
+    leiden_passes: AtLeastOne | None = None
+    """Leiden's passes over the graph; None runs until no vertex moves. Each later pass
+    moves fewer vertices (on the ``seedday`` window about 25 passes, five giving a
+    partition with an ARI of 0.997 against the last): a bound trades the last moves for
+    time on windows far larger than a night's."""
     link_types: tuple[LinkType, ...] = DEFAULT_LINK_TYPES
     edge_margin_minutes: Count = 5
     """A day's first minutes this close to midnight continue the night, not a start."""

@@ -415,7 +415,8 @@ def detect_communities(accounts: pl.Series, edges: pl.DataFrame,
     igraph.set_random_number_generator(random)
     partition = graph.community_leiden(
         objective_function="CPM", weights=pairs["weight"].to_list() or None,
-        resolution=params.resolution, n_iterations=-1)
+        resolution=params.resolution,
+        n_iterations=-1 if params.leiden_passes is None else params.leiden_passes)
     return index.with_columns(label=pl.Series(partition.membership, dtype=pl.Int64)) \
         .select("account_id", "label")
 

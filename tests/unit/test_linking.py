@@ -16,12 +16,14 @@ import numpy as np
 import polars as pl
 import pytest
 
+from pipeline.errors import ForensicsError
 from pipeline.linking.cohorts import harvest_cohorts
 from pipeline.linking.lineage import assign_cluster_ids
 from pipeline.linking.linking import (
     LinkParams,
     cluster_accounts,
     combine_evidence,
+    detect_communities,
     edge_threshold,
     join_card_holders,
 )
@@ -309,6 +311,25 @@ def two_teams(cards: bool) -> list[tuple[str, str, float]]:
         shares["payment_fingerprint"] = [(min(t), a, 1.0) for t in team for a in t
                                           if a != min(t)]  # a star on the card's first
     return member_world(16, 300, shares)
+
+
+@pytest.mark.parametrize("passes", [None, 1, 5])
+def test_leiden_finds_two_cliques_joined_by_a_bridge_in_any_number_of_passes(passes):
+    """A bound on the passes (``leiden_passes``) stops refining, it does not skip the
+    first: two cliques of six and a lone account come out as they are after one pass."""
+    cliques = [[f"a{i}" for i in range(6)], [f"b{i}" for i in range(6)]]
+    pairs = [(x, y) for clique in cliques for x, y in itertools.combinations(clique, 2)]
+    edges = pl.DataFrame([*pairs, ("a0", "b0")], schema=["account_a", "account_b"],
+                         orient="row").with_columns(weight=pl.lit(3.0))
+    accounts = pl.Series("account_id", sorted(sum(cliques, ["lone"])))
+    found = detect_communities(accounts, edges, LinkParams(leiden_passes=passes))
+    groups = found.group_by("label").agg(pl.col("account_id").sort())["account_id"]
+    assert sorted(groups.to_list()) == [cliques[0], cliques[1], ["lone"]]
+
+
+def test_leiden_cannot_be_asked_for_no_pass():
+    with pytest.raises(ForensicsError, match="leiden_passes: must be at least 1"):
+        LinkParams(leiden_passes=0)
 
 
 def test_two_card_holding_teams_are_not_one_community_by_what_each_shares_inside():
