@@ -755,13 +755,19 @@ def test_the_consistency_is_the_same_bytes_whatever_order_the_pairs_come_in():
     assert all(run.equals(runs[0]) for run in runs)
 
 
-def test_by_default_each_flagged_cluster_is_a_case_of_its_own(tmp_path):
-    """The pieces of one operator that merge with merge rounds (above) merge nothing by
-    default: both stay flagged, S names no case and nothing is tested."""
-    found, db = join_db(tmp_path, FLAGGED, ONE_OPERATOR, size=3)
+@pytest.mark.parametrize("params", [ScoringParams(), ScoringParams(merge_rounds=0)],
+                         ids=["default", "no merge rounds"])
+def test_one_operators_pieces_are_one_case_by_default_and_not_without_merge_rounds(
+        tmp_path, params):
+    """The nightly default merges (sweep AF's pre-registered rule); ``merge_rounds=0``
+    leaves both pieces flagged, S naming no case and nothing tested."""
+    found, db = join_db(tmp_path, FLAGGED, ONE_OPERATOR, params, size=3)
     assert verdict_of(found, "S") == verdict_of(found, "F") == "flagged"
-    assert found["joined_case"].is_null().all()
-    assert db.execute("SELECT count(*) FROM case_test").fetchall() == [(0,)]
+    if params.merge_rounds:
+        assert found.filter(pl.col("cluster_id") == "S")["joined_case"].to_list() == ["F"]
+    else:
+        assert found["joined_case"].is_null().all()
+        assert db.execute("SELECT count(*) FROM case_test").fetchall() == [(0,)]
 
 
 def test_a_case_that_joins_another_in_the_same_round_takes_its_joiners_along():
