@@ -52,6 +52,11 @@ INVESTIGATION_QUERIES: tuple[Table, ...] = (
                _c("second_short_by", "DOUBLE",
                   "required_second - second_surprise, at least 0 (infinite: no tie of "
                   "the round passed, so no second family could)"),
+               *_of(CASE_TEST, "cross_ratio", "cross_z", "required_z"),
+               _c("consistency_short_by", "DOUBLE",
+                  "required_z - cross_z, at least 0: how far a merge test's piece fell "
+                  "below one operator's consistency; NULL for a join test and for a "
+                  "merge test whose consistency is undefined (kept apart)"),
                *_of(CASE_TEST, "round"))),
     _query("case_keys", "run/investigation", "investigation",
            "one row per linking key at least two of the case's accounts hold",
