@@ -198,7 +198,8 @@ campaigns apart (never drops them) instead of counting them as misses."""
 
 _DESIGN_KEYS = ("size", "registration", "accounts_per_card", "proxies", "retries",
                 "failover_share", "schedule", "requests_per_account_day", "nonce_share",
-                "paraphrase_share", "repeat_share", "activity", "lifetime_days")
+                "paraphrase_share", "public_share", "repeat_share", "activity",
+                "lifetime_days")
 
 
 def score_seed(seed: int, sim: Path, out: Path) -> dict[str, Any]:
@@ -224,7 +225,7 @@ def score_frames(seed: int, sim: Path, clusters: pl.DataFrame,
         active = int(seen.get("accounts", 0))
         campaigns.append({
             "operator_id": op,
-            **{k: spec[k] for k in _DESIGN_KEYS},
+            **{k: spec.get(k) for k in _DESIGN_KEYS},  # a knob newer than the sweep: None
             "active_accounts": active,
             "active_accounts_simulated": realized.get(op, {}).get("active_accounts", 0),
             "requests": realized.get(op, {}).get("requests", 0),

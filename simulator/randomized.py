@@ -216,6 +216,9 @@ def randomized_scenario(seed: int, row_budget: int = ROW_BUDGET) -> tuple[Scenar
     hashes_only = bool(rng.random() < 0.25)
     n_campaigns = int(rng.integers(1, 5))
     drawn = tuple(_draw_campaign(rng, k, days) for k in range(n_campaigns))
+    public = np.random.default_rng([seed, 4_242])  # drawn apart: the other draws stay
+    drawn = tuple(dataclasses.replace(c, public_share=_r(public.uniform(0.0, 0.8)))
+                  for c in drawn)
     benign = _draw_benign(rng, days)
     sc = Scenario(name="randomized", days=days, start=_START, campaigns=drawn,
                   hashes_only=hashes_only, **benign)
@@ -240,6 +243,7 @@ def describe(sc: Scenario, drawn: Scenario, seed: int, row_budget: int) -> dict:
             "failover_share": spec.failover_share,
             "nonce_share": spec.nonce_share,
             "paraphrase_share": spec.paraphrase_share,
+            "public_share": spec.public_share,
             "repeat_share": spec.repeat_share,
             "next_turn_share": spec.next_turn_share,
             "schedule": spec.schedule,

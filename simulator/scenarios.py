@@ -52,6 +52,9 @@ class CampaignSpec:
         than an exact copy).
     activity: daily chance that a live account works (1.0: every day of its life); the
         randomized scenario lowers it to keep a huge campaign inside the row budget.
+    public_share: share of requests sent as the bare public prompt (no wrapper, opener or
+        nonce): the very text benign users send, so not every hash of the campaign is its
+        own (an operator harvesting a public corpus as it is).
     """
 
     operator_id: str
@@ -73,6 +76,7 @@ class CampaignSpec:
     nonce_share: float = 1.0
     paraphrase_share: float = 0.0
     activity: float = 1.0
+    public_share: float = 0.0
 
 
 @dataclass(frozen=True)

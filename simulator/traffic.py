@@ -378,6 +378,9 @@ def _campaign(ctx: Ctx, day: Day, spec: CampaignSpec, k: int, accts: np.ndarray)
     if spec.nonce_share < 1.0:
         plain = rng.random(len(a)) >= spec.nonce_share
         r["nonce_fmt"][plain], r["nonce"][plain] = 0, 0
+    if spec.public_share > 0:  # the bare public prompt: the text benign users send too
+        bare = rng.random(len(a)) < spec.public_share
+        r["wrap"][bare], r["nonce_fmt"][bare], r["nonce"][bare] = 0, 0, 0
     own_nonce = r["nonce"].copy()
     src = _copy_from_recent(rng, r, spec.repeat_share, 40, _COPY)
     if spec.paraphrase_share > 0:  # a re-sent prompt reworded: new opener, its own nonce

@@ -389,6 +389,24 @@ def test_campaign_knobs(tmp_path: Path) -> None:
     assert per_minute.max() <= 50 and per_minute.quantile(0.5) >= 35
 
 
+@pytest.mark.parametrize("public_share", [0.0, 0.6])
+def test_a_campaign_sending_public_prompts_bare_shares_hashes_with_benign_users(
+        tmp_path: Path, public_share: float) -> None:
+    """With ``public_share`` a campaign sends that share of its prompts as the bare public
+    text (no wrapper, opener or nonce), so some of its hashes are benign users' too; without
+    it every campaign prompt carries the operator's wrapper and none is."""
+    simulate(_knob_scenario(public_share=public_share), tmp_path, seed=3)
+    labels = pl.read_csv(tmp_path / "labels.csv")
+    logs = read_logs(tmp_path).join(labels, on="account_id")
+    hashes = {side: set(logs.filter(pl.col("is_campaign") == side)["prompt_hash"])
+              for side in (True, False)}
+    shared = hashes[True] & hashes[False]
+    if public_share:
+        assert len(shared) >= 10
+    else:
+        assert not shared
+
+
 def test_isp_registration_and_residential_proxies(tmp_path: Path) -> None:
     sc = _knob_scenario(registration="isp", proxies="residential", accounts_per_card=20)
     simulate(sc, tmp_path, seed=4)

@@ -49,7 +49,7 @@ def test_randomized_designs_cover_the_ranges() -> None:
     rates = [c["requests_per_account_day"] for c in campaigns]
     assert min(rates) < 10 and max(rates) > 100 and min(rates) >= 3 and max(rates) <= 200
     for key, lo, hi in (("nonce_share", 0, 1), ("paraphrase_share", 0, 1),
-                        ("repeat_share", 0.05, 0.5)):
+                        ("repeat_share", 0.05, 0.5), ("public_share", 0, 0.8)):
         values = [c[key] for c in campaigns]
         assert lo <= min(values) < lo + (hi - lo) / 4 and hi - (hi - lo) / 4 < max(values) <= hi
     days = [d["days"] for d in designs]
