@@ -238,11 +238,10 @@ def _key_tests(holders: _Holders, label: pl.DataFrame,
     key_type, stratum (0), surprise."""
     label = _encoded(label, holders.accounts)
     tested = label if tested is None else _encoded(tested, holders.accounts)
-    groups = None
-    if "tested_as" in tested.columns:
-        groups = _codes(tested, column="tested_as")
+    groups = _codes(tested, column="tested_as") if "tested_as" in tested.columns else None
+    if groups is not None:
         tested = _encoded(tested, groups)
-    as_one = pl.col("tested_as" if "tested_as" in tested.columns else "account_id")
+    as_one = pl.col("account_id" if groups is None else "tested_as")
     key, local = ["key_type", "key_value"], ["key_type", "locale"]
     keyed, starters, activity = holders.keyed, holders.starters, holders.activity
     grouped = holders.rows.join(label, on="account_id")
