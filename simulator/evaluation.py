@@ -140,7 +140,7 @@ def _confusion(predicted: pl.Series, truth: pl.Series) -> dict[str, float]:
     fn = int((~predicted & truth).sum())
     tn = int((~predicted & ~truth).sum())
     precision = tp / (tp + fp) if tp + fp else 1.0
-    recall = tp / (tp + fn) if tp + fn else 1.0
+    recall = tp / (tp + fn) if tp + fn else float("nan")  # no campaign: nothing to find
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": precision, "recall": recall, "f1": f1,
             "false_positive_rate": fp / (fp + tn) if fp + tn else 0.0,
@@ -190,11 +190,20 @@ def score_verdicts(clusters: pl.DataFrame, findings: pl.DataFrame,
 
 
 FINDABLE_MIN_ACCOUNTS = 3
-"""A campaign with fewer accounts active in the window cannot be flagged on its own: a
-verdict of ``flagged`` needs a cluster of three or more accounts (``ScoringParams.
-min_accounts_flagged``), so one or two accounts are at most ``watch``, unless they join a
-case that is flagged, which a campaign this small has none of. The sweep reports such
-campaigns apart (never drops them) instead of counting them as misses."""
+"""A campaign with fewer accounts that sent two or more requests in the window cannot be
+flagged on its own: a verdict of ``flagged`` needs a cluster of three or more accounts
+(``ScoringParams.min_accounts_flagged``) whose behaviour passes two families, and an
+account with one request in the window shows no behaviour over time (no rate, no
+repetition, no synchrony across batches), so one or two such accounts are at most
+``watch``, and three accounts of one request each have nothing to score. The sweep reports
+such campaigns apart (never drops them) and leaves their accounts out of the seed's
+account-level figures instead of counting them as misses. Sweeps written before the
+simulator recorded ``accounts_two_requests`` fall back to the accounts active."""
+
+def _findable(active: int, realized: dict[str, int]) -> bool:
+    repeat = realized.get("accounts_two_requests", active)
+    return min(active, repeat) >= FINDABLE_MIN_ACCOUNTS
+
 
 _DESIGN_KEYS = ("size", "registration", "accounts_per_card", "proxies", "retries",
                 "failover_share", "schedule", "requests_per_account_day", "nonce_share",
@@ -215,13 +224,17 @@ def score_frames(seed: int, sim: Path, clusters: pl.DataFrame,
     re-scoring of its database gave (``simulator.sweep.rescore_sweep``)."""
     labels = read_labels(sim / "labels.csv")
     design = json.loads((sim / "scenario.json").read_text(encoding="utf-8"))
-    link = score_linking(clusters, labels)
-    verdicts = score_verdicts(clusters, findings, labels)
     realized = design["realized"]["campaigns"]
+    every = score_linking(clusters, labels)
+    per_campaign = score_verdicts(clusters, findings, labels)
+    apart = [op for op, seen in every.per_campaign.items()
+             if not _findable(int(seen["accounts"]), realized.get(op, {}))]
+    scored = labels.filter(~(pl.col("is_campaign") & pl.col("operator_id").is_in(apart)))
+    link, verdicts = score_linking(clusters, scored), score_verdicts(clusters, findings, scored)
     campaigns = []
     for spec in design["campaigns"]:
         op = spec["operator_id"]
-        seen = link.per_campaign.get(op, {})
+        seen = every.per_campaign.get(op, {})
         active = int(seen.get("accounts", 0))
         campaigns.append({
             "operator_id": op,
@@ -231,9 +244,10 @@ def score_frames(seed: int, sim: Path, clusters: pl.DataFrame,
             "requests": realized.get(op, {}).get("requests", 0),
             "clusters": int(seen.get("clusters", 0)),
             "largest_share": seen.get("largest_share"),
-            "recall": verdicts.per_campaign_recall.get(op),
-            "recall_flagged_or_watch": verdicts.per_campaign_recall_flagged_or_watch.get(op),
-            "findable": active >= FINDABLE_MIN_ACCOUNTS,
+            "accounts_two_requests": realized.get(op, {}).get("accounts_two_requests"),
+            "recall": per_campaign.per_campaign_recall.get(op),
+            "recall_flagged_or_watch": per_campaign.per_campaign_recall_flagged_or_watch.get(op),
+            "findable": _findable(active, realized.get(op, {})),
         })
     keep = ("precision", "recall", "f1", "false_positive_rate")
     return {
@@ -243,6 +257,7 @@ def score_frames(seed: int, sim: Path, clusters: pl.DataFrame,
         "hashes_only": design["hashes_only"],
         "rows": design["realized"]["rows"],
         "accounts_seen": clusters["account_id"].n_unique(),
+        "accounts_apart": int(sum(every.per_campaign[op]["accounts"] for op in apart)),
         "flagged": {k: verdicts.flagged[k] for k in keep},
         "flagged_or_watch": {k: verdicts.flagged_or_watch[k] for k in keep},
         "campaign_ari": link.campaign_ari,
@@ -387,8 +402,8 @@ def sweep_markdown(sweep: dict) -> str:
     lines += ["", "## Campaigns", "", _CAMPAIGN_HEAD]
     lines += [_campaign_row({"seed": r["seed"], **c}) for r in ok for c in r["campaigns"]
               if c["findable"]]
-    lines += ["", f"## Reported apart: fewer than {FINDABLE_MIN_ACCOUNTS} accounts active "
-              "in the window (cannot be flagged in principle)", ""]
+    lines += ["", f"## Reported apart: fewer than {FINDABLE_MIN_ACCOUNTS} accounts with two "
+              "or more requests in the window (cannot be flagged in principle)", ""]
     lines += [_CAMPAIGN_HEAD, *(_campaign_row(c) for c in agg["apart"])] if agg["apart"] \
         else ["none"]
     lines += ["", "## Benign accounts flagged, by population (all seeds)", ""]

@@ -167,11 +167,13 @@ def _write_design(out: Path, design: dict, hashes_only: bool, acc: AccountTable,
 
 
 def _realized(operator: np.ndarray, is_campaign: np.ndarray, per_account: np.ndarray) -> dict:
-    """Per campaign operator: accounts that sent anything in the window, and requests."""
+    """Per campaign operator: accounts that sent anything in the window, those that sent two
+    or more (what the sweep's findability asks), and requests."""
     out = {}
     for op in np.unique(operator[is_campaign]).tolist():
         mine = (operator == op) & is_campaign
         out[op] = {"active_accounts": int((per_account[mine] > 0).sum()),
+                   "accounts_two_requests": int((per_account[mine] > 1).sum()),
                    "requests": int(per_account[mine].sum())}
     return {"campaigns": out, "benign_active_accounts": int((per_account[~is_campaign] > 0)
                                                             .sum())}

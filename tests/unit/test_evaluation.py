@@ -5,6 +5,7 @@ leaves after each seed, and one real sweep end to end (slow)."""
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 from pathlib import Path
 
@@ -124,7 +125,9 @@ def test_score_seed_from_a_run_built_in_code(tmp_path: Path) -> None:
     record = score_seed(9, sim, out)
     assert record["status"] == "ok" and record["rows"] == 999
     assert record["flagged"]["precision"] == pytest.approx(3 / 4)
-    assert record["flagged"]["recall"] == pytest.approx(3 / 6)
+    # op-2's two accounts are reported apart: out of the seed's account-level figures
+    assert record["accounts_apart"] == 2
+    assert record["flagged"]["recall"] == pytest.approx(3 / 4)
     assert record["flagged"]["false_positive_rate"] == pytest.approx(1 / 4)
     assert record["flagged_or_watch"]["false_positive_rate"] == pytest.approx(2 / 4)
     assert record["benign_flagged_by_population"] == {"campus": 1}
@@ -136,6 +139,15 @@ def test_score_seed_from_a_run_built_in_code(tmp_path: Path) -> None:
     # c2 joined case c1: op-1 is one case though in two clusters
     assert record["campaign_ari"] < 1.0 and record["case_ari"] == pytest.approx(1.0)
     json.dumps(record)  # the record is what result.json holds
+    # op-1's four accounts, only two of them with a second request: nothing is findable,
+    # so the seed has no recall or F1 to give, and its false-positive rates stay
+    design["realized"]["campaigns"]["op-1"]["accounts_two_requests"] = 2
+    (sim / "scenario.json").write_text(json.dumps(design))
+    record = score_seed(9, sim, out)
+    assert not any(c["findable"] for c in record["campaigns"])
+    assert record["accounts_apart"] == 6 and record["campaigns"][0]["recall"] == 0.75
+    assert math.isnan(record["flagged"]["recall"]) and math.isnan(record["flagged"]["f1"])
+    assert record["flagged"]["false_positive_rate"] == pytest.approx(1 / 4)
 
 
 def test_sweep_saves_each_seed_and_reports_a_crash(tmp_path: Path,
