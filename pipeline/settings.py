@@ -258,6 +258,13 @@ class LinkParams(Settings):
     count is of a community's common keys, not of what two heavy users draw from one
     corpus, and a campaign member holds a few times more of them than chance, many times
     over."""
+    member_second: Literal["bonferroni", "hochberg"] = "bonferroni"
+    """The bar a member's second family must reach (``confirm_members``): Bonferroni over
+    the window's accounts (the first family's bar), or Benjamini-Hochberg at ``alpha``
+    over the window's member tests, which is Bonferroni's bar when one account shows a
+    second family and falls when many do (the case-join rule's second family is tested
+    so): a sparse campaign's accounts each share a little infrastructure with the rest,
+    modest alone and shown by thousands."""
     sync_minutes: AtLeastOne = 2
     """Activity starts in the same bucket of this many minutes are one synchronized start."""
     idle_minutes: AtLeastOne = 30

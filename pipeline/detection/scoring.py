@@ -53,6 +53,7 @@ import polars as pl
 from pipeline.detection.consistency import cross_consistency, pair_shared
 from pipeline.detection.rules import RULES
 from pipeline.linking.members import cluster_ties
+from pipeline.linking.surprise import hochberg_bar
 from pipeline.registry import (
     CASE_JOIN,
     CASE_TEST,
@@ -382,19 +383,8 @@ def tie_round(coholders: pl.DataFrame, waiting: pl.DataFrame, cases: pl.DataFram
             .select("cluster_id", "joined_case", "coholders", "tie_surprise",
                     "second_surprise", "tie_families", required_surprise=pl.lit(required)))
     return rows.with_columns(required_second=pl.lit(
-        _hochberg_bar(rows.filter(pl.col("tie_surprise") >= required)["second_surprise"],
-                      alpha)))
-
-
-def _hochberg_bar(surprises: pl.Series, alpha: float) -> float:
-    """The surprise (-log10 p) a test needs under Benjamini-Hochberg at ``alpha`` over
-    ``surprises``: -log10(k alpha / m) at the largest rank k (strongest first) whose
-    surprise reaches it; infinite when none does."""
-    m = surprises.len()
-    ranked = pl.DataFrame({"s": surprises.sort(descending=True)}).with_row_index("k", offset=1)
-    line = -(pl.col("k").cast(pl.Float64) * alpha / m).log10()
-    passing = ranked.filter(pl.col("s") >= line).select(line.alias("bar"))
-    return float(passing["bar"].min()) if passing.height else math.inf
+        hochberg_bar(rows.filter(pl.col("tie_surprise") >= required)["second_surprise"]
+                     .to_numpy(), alpha)))
 
 
 def case_tests(ties: pl.DataFrame) -> pl.DataFrame:

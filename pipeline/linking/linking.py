@@ -131,7 +131,8 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
     def confirm(labels: pl.DataFrame) -> pl.DataFrame:
         return confirm_members(labels, evidence, pairs, null, shared, threshold,
                                families={t.key_type: t.family for t in params.link_types},
-                               dispersion=params.member_dispersion)
+                               dispersion=params.member_dispersion,
+                               second=params.member_second)
 
     labels = cluster_accounts(accounts, edges, evidence, confirm, params)
     steps.next("case ids and lineage")

@@ -15,7 +15,12 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
-from pipeline.linking.surprise import binomial_surprise, count_surprise, fisher_surprise
+from pipeline.linking.surprise import (
+    binomial_surprise,
+    count_surprise,
+    fisher_surprise,
+    hochberg_bar,
+)
 
 SUPPORTING_FAMILIES: tuple[str, ...] = ("client",)
 """Families that add to the evidence but never corroborate it: a user agent and a default
@@ -48,7 +53,8 @@ def drop_correlated(evidence: pl.DataFrame, by: list[str]) -> pl.DataFrame:
 def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
                     pairs: pl.DataFrame, null: pl.DataFrame, shared: pl.DataFrame,
                     threshold: dict[str, float | int], *, families: dict[str, str],
-                    dispersion: float = 1e9, rounds: int = 2) -> pl.DataFrame:
+                    dispersion: float = 1e9, rounds: int = 2,
+                    second: str = "bonferroni") -> pl.DataFrame:
     """Keep in each community only the accounts the rest of it explains: (account_id,
     label, member_surprise), an account that fails becoming a community of its own.
 
@@ -63,7 +69,10 @@ def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
     -log10(alpha / window accounts) and so does its second strongest evidence ``family``
     on its own (key type to family): one explanation alone (a topic's heavy users, one
     NAT, one cloud range) is not an operator, and "client" evidence supports but never
-    corroborates. It also stays when one of its pairs inside the community links on its
+    corroborates. The second family's bar is the same Bonferroni bound, or with
+    ``second="hochberg"`` the Benjamini-Hochberg bar at alpha over the window's accounts
+    (``hochberg_bar``): the same bound when one account shows a second family, lower when
+    many do. It also stays when one of its pairs inside the community links on its
     own (``pairs.is_edge``) without a card, to a member that passes the test, or to anyone
     in a community where nobody passes it: that is how a community of two or three
     stands, while a team linked among itself does not ride inside another's community. A
@@ -89,9 +98,12 @@ def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
             _key_tests(holders, label),
             _failover_tests(failovers, label, failover_floor, dispersion),
         ], how="vertical_relaxed"), families).drop("label")
+        second_edge = member_edge if second == "bonferroni" else hochberg_bar(
+            members["second_surprise"].to_numpy(), float(threshold["alpha"]),
+            tests=int(threshold["account_count"]))
         tested = (label.join(members, on="account_id", how="left")
                   .with_columns(passes=(pl.col("member_surprise") >= member_edge)
-                                & (pl.col("second_surprise") >= member_edge))
+                                & (pl.col("second_surprise") >= second_edge))
                   .with_columns(pl.col("passes").fill_null(False))
                   .with_columns(settled=pl.col("passes").any().over("label")))
         partners = (_inside(strong, label)

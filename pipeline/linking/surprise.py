@@ -2,8 +2,9 @@
 linking evidence is weighed in.
 
 In: arrays of observed counts with their chance means (negative binomial), trials and a
-share (binomial), or summed surprises and their number of components (Fisher). Out:
-arrays of surprise, exact deep into the tail where p underflows a float.
+share (binomial), or summed surprises and their number of components (Fisher); a family of
+tests' surprises (Benjamini-Hochberg). Out: arrays of surprise, exact deep into the tail
+where p underflows a float; the bar a family of tests must reach.
 """
 
 from __future__ import annotations
@@ -61,3 +62,16 @@ def fisher_surprise(surprise: np.ndarray, components: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
         exact = -np.log10(tail)
     return np.where(tail > 1e-300, exact, -lead).clip(0.0, None)
+
+
+def hochberg_bar(surprise: np.ndarray, alpha: float, tests: int | None = None) -> float:
+    """The surprise (-log10 p) a test needs under Benjamini-Hochberg at ``alpha`` over
+    ``tests`` tests (default: those given; more when the rest are known to be p = 1):
+    -log10(k alpha / tests) at the largest rank k (strongest first) whose surprise reaches
+    it; infinite when none does. With one test passing it is Bonferroni's bar; with many
+    it falls, so evidence that is modest alone counts where many tests show it."""
+    ranked = np.sort(np.asarray(surprise, dtype=np.float64))[::-1]
+    m = len(ranked) if tests is None else max(tests, len(ranked))
+    line = -np.log10(np.arange(1, len(ranked) + 1, dtype=np.float64) * alpha / m)
+    passing = ranked >= line
+    return float(line[passing].min()) if passing.any() else math.inf

@@ -28,7 +28,12 @@ from pipeline.linking.linking import (
     join_card_holders,
 )
 from pipeline.linking.members import confirm_members
-from pipeline.linking.surprise import binomial_surprise, count_surprise, fisher_surprise
+from pipeline.linking.surprise import (
+    binomial_surprise,
+    count_surprise,
+    fisher_surprise,
+    hochberg_bar,
+)
 from pipeline.warehouse import sql_text
 
 from conftest import labels
@@ -161,7 +166,8 @@ def strong_pairs(strong: list[tuple[str, str]]) -> pl.DataFrame:
 
 
 def member_world(community: int, others: int, shares: dict[str, list[tuple[str, str, float]]],
-                 strong: list[tuple[str, str]] = ()) -> pl.DataFrame:
+                 strong: list[tuple[str, str]] = (), second: str = "bonferroni"
+                 ) -> pl.DataFrame:
     """confirm_members on a window of ``community`` accounts m0.. (one Leiden community)
     and ``others`` accounts o0.. (each its own), with the keys of ``member_frames``; the
     ``strong`` pairs link on their own (``is_edge``)."""
@@ -171,7 +177,7 @@ def member_world(community: int, others: int, shares: dict[str, list[tuple[str, 
     evidence, null, shared = member_frames(names, shares)
     threshold = edge_threshold(len(names), 0.01)
     return confirm_members(labels, evidence, strong_pairs(strong), null, shared, threshold,
-                           families=FAMILY)
+                           families=FAMILY, second=second)
 
 
 def ring(prefix: str, size: int, reach: int) -> list[tuple[str, str, float]]:
@@ -219,12 +225,26 @@ def test_a_members_test_is_its_own_whatever_the_accounts_are_called():
     assert (both["label"] == 0).to_list() == (both["label_renamed"] == 0).to_list()
 
 
-def test_one_kind_of_evidence_however_concentrated_does_not_confirm_a_member():
+@pytest.mark.parametrize("second", ["bonferroni", "hochberg"])
+def test_one_kind_of_evidence_however_concentrated_does_not_confirm_a_member(second):
     """Must not link: the same thirty accounts sharing prompts only (a topic's heavy
-    users, a corpus) are one explanation, not an operator."""
+    users, a corpus) are one explanation, not an operator, whatever the second bar."""
     shares = {"same_prompt": ring("m", 30, 4)}
-    confirmed = member_world(30, 300, shares)
+    confirmed = member_world(30, 300, shares, second=second)
     assert confirmed.filter(pl.col("label") == 0).is_empty()
+
+
+def test_a_modest_second_family_shown_by_many_members_passes_benjamini_hochberg():
+    """Sixty accounts each share prompts with twelve of their own and synchronized starts
+    with four, in a window of 660: the starts alone are short of Bonferroni's bar for
+    every member, which keeps the campaign apart; shown by all sixty they pass the
+    Benjamini-Hochberg bar over the window's accounts (``member_second="hochberg"``)."""
+    shares = {"same_prompt": ring("m", 60, 6), "sync_start": ring("m", 60, 2)}
+    apart = member_world(60, 600, shares)
+    together = member_world(60, 600, shares, second="hochberg")
+    assert apart.filter(pl.col("label") == 0).is_empty()
+    assert together.filter(pl.col("label") == 0)["account_id"].sort().to_list() == sorted(
+        f"m{i}" for i in range(60))
 
 
 def test_a_heavy_user_sharing_with_everyone_is_not_confirmed_by_its_share_inside():
@@ -603,3 +623,22 @@ def test_every_evidence_kind_has_a_world_to_link_and_one_to_spare():
     for must_link, must_not in LINK_CASES.values():
         assert must_link and must_not
         assert set(must_link + must_not) <= tests, set(must_link + must_not) - tests
+
+
+@pytest.mark.parametrize(("surprises", "bar"), [
+    ([5.0, 3.0, 2.5, 0.1], 2.0 - math.log10(3 / 4)),
+    ([5.0], 2.0),
+    ([1.0, 0.5], math.inf),
+    ([], math.inf),
+], ids=["three of four", "one", "none", "no candidate"])
+def test_the_second_family_bar_is_benjamini_hochberg_over_the_tests(surprises, bar):
+    assert hochberg_bar(np.array(surprises), 0.01) == pytest.approx(bar)
+
+
+def test_tests_known_to_fail_raise_the_bar_to_bonferroni_when_one_passes():
+    # one test of 1,000 passing needs Bonferroni's -log10(0.01 / 1000) = 5
+    assert hochberg_bar(np.array([5.5, 0.2]), 0.01, tests=1000) == pytest.approx(5.0)
+    assert hochberg_bar(np.array([4.9, 0.2]), 0.01, tests=1000) == math.inf
+    # three hundred at 3.0 of 1,000 pass together: k = 300 gives -log10(0.003) = 2.52
+    assert hochberg_bar(np.full(300, 3.0), 0.01, tests=1000) == pytest.approx(
+        -math.log10(300 * 0.01 / 1000))

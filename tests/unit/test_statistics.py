@@ -18,7 +18,6 @@ from pipeline.detection.cohorts import group_cohorts, watch_fragments
 from pipeline.detection.consistency import cross_consistency
 from pipeline.detection.scoring import (
     ScoringParams,
-    _hochberg_bar,
     case_roots,
     record_verdicts,
     score_clusters,
@@ -774,17 +773,6 @@ def test_a_case_that_joins_another_in_the_same_round_takes_its_joiners_along():
     roots = case_roots(pl.DataFrame({"cluster_id": ["A", "B", "D"],
                                       "joined_case": ["B", "C", "C"]}))
     assert sorted(roots.iter_rows()) == [("A", "C"), ("B", "C"), ("D", "C")]
-
-
-@pytest.mark.parametrize(("surprises", "bar"), [
-    ([5.0, 3.0, 2.5, 0.1], 2.0 - math.log10(3 / 4)),
-    ([5.0], 2.0),
-    ([1.0, 0.5], math.inf),
-    ([], math.inf),
-], ids=["three of four", "one", "none", "no candidate"])
-def test_the_second_family_bar_is_benjamini_hochberg_over_the_ties_that_passed(surprises,
-                                                                               bar):
-    assert _hochberg_bar(pl.Series(surprises, dtype=pl.Float64), 0.01) == pytest.approx(bar)
 
 
 def test_each_runs_verdicts_are_kept_and_a_retry_replaces_its_own():
