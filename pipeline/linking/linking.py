@@ -52,8 +52,9 @@ from pipeline.linking.members import (
 )
 from pipeline.linking.surprise import count_surprise, fisher_surprise
 from pipeline.progress import Progress, Steps
+from pipeline.registry import PRIOR_CLUSTERS
 from pipeline.settings import FeatureParams, LinkParams
-from pipeline.warehouse import publish_frame, release_buffers, sql_text
+from pipeline.warehouse import publish_frame, release_buffers, sql_text, table_ddl
 
 TIMED_KINDS: tuple[str, ...] = ("same_prompt", "failover")
 """Kinds that are coordination in time by themselves (the same prompt within minutes, a
@@ -137,10 +138,11 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
     labels = cluster_accounts(accounts, edges, evidence, confirm, params)
     steps.next("case ids and lineage")
     previous = previous_clusters(db)
-    db.execute("CREATE OR REPLACE TEMP TABLE prior_clusters "
-               "(cluster_id VARCHAR, account_id VARCHAR)")
+    db.execute("DROP TABLE IF EXISTS prior_clusters")
+    db.execute(table_ddl(PRIOR_CLUSTERS))
     if previous is not None:
-        db.execute("INSERT INTO prior_clusters SELECT cluster_id, account_id FROM clusters")
+        db.execute("INSERT INTO prior_clusters SELECT cluster_id, account_id FROM clusters "
+                   "ORDER BY cluster_id, account_id")
     result = _publish_clusters(db, labels, previous, run_id, first, last, edges.height,
                                len(accounts))
     steps.end()
@@ -151,8 +153,8 @@ def merge_clusters(db: duckdb.DuckDBPyConnection, merged: pl.DataFrame, run_id: 
                    linked: LinkResult) -> LinkResult:
     """Rewrite ``clusters``, ``cluster_key`` and this run's lineage with the clusters of
     ``merged`` (cluster_id, into) made one, named against the previous run's clusters as
-    linking named them (``link_accounts`` keeps those in a temporary table of the
-    connection), so that a cohort found again tomorrow keeps its case id."""
+    linking named them (``link_accounts`` keeps those in ``prior_clusters``), so that a
+    cohort found again tomorrow keeps its case id."""
     previous = db.sql("SELECT cluster_id, account_id FROM prior_clusters").pl()
     clusters = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
     labels = (clusters.join(merged, on="cluster_id", how="left")

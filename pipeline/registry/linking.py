@@ -237,6 +237,20 @@ CLUSTER_KEY = Table(
     ),
 )
 
+PRIOR_CLUSTERS = Table(
+    name="prior_clusters",
+    grain="one row per account of the clusters this run named its own against: the "
+          "previous run's clusters as the run found them (no rows on a first run)",
+    key=("cluster_id", "account_id"),
+    layer="linking",
+    kind="table",
+    meaning="what the stable case ids of this run were derived from, kept so that a "
+            "re-derivation (forensics verify --rederive) starts from the same ids, as the "
+            "join and merge rounds break ties by id",
+    made_by="pipeline/linking/linking.py",
+    columns=(_CLUSTER, _ACCOUNT),
+)
+
 CLUSTER_LINEAGE = Table(
     name="cluster_lineage",
     grain="one row per run, cluster and related cluster of the previous run",

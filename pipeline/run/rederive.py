@@ -50,7 +50,10 @@ def rederive(out: Path, *, keep: Path | None = None) -> RederiveResult:
     and compare its ``findings/*.parquet`` with the published ones.
 
     The copy links the partition folders (read only) and copies ``forensics.duckdb`` (the
-    previous clusters decide the stable case ids, the accounts table feeds linking). The
+    accounts table feeds linking), whose ``clusters`` are put back to those the run named
+    its own against (``prior_clusters``): the stable case ids come from them, and the join
+    and merge rounds break ties by id, so a re-derivation from the published clusters
+    instead could differ. The
     window is the manifest's ``start``/``end`` and the stages' parameters are the
     manifest's. Each findings file is compared as a table: the same columns, the same rows
     in key order, equal values (floats within a relative 1e-9). ``keep`` keeps the copy
@@ -75,6 +78,7 @@ def rederive(out: Path, *, keep: Path | None = None) -> RederiveResult:
                 shutil.copyfile(entry, copy / DB_NAME)
             elif not entry.name.endswith(".wal"):
                 (copy / entry.name).symlink_to(entry.resolve())
+        _restore_prior_clusters(copy / DB_NAME)
         request = RunRequest(logs=work, out=copy, start=start, end=end)
         window_task(request, PipelineParams.from_nested(params), publish=False)
         db = connect(copy / DB_NAME)
@@ -86,6 +90,25 @@ def rederive(out: Path, *, keep: Path | None = None) -> RederiveResult:
     finally:
         if keep is None:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _restore_prior_clusters(database: Path) -> None:
+    """The copy's ``clusters`` as the published run found them: ``prior_clusters``, or no
+    table where that run was the first (none). A database written before ``prior_clusters``
+    existed keeps its clusters."""
+    db = connect(database)
+    try:
+        kept = db.execute("SELECT count(*) FROM duckdb_tables() "
+                          "WHERE table_name = 'prior_clusters'").fetchall()[0][0]
+        if not kept:
+            return
+        if db.execute("SELECT count(*) FROM prior_clusters").fetchall()[0][0]:
+            db.execute("CREATE OR REPLACE TABLE clusters AS "
+                       "SELECT cluster_id, account_id FROM prior_clusters")
+        else:
+            db.execute("DROP TABLE IF EXISTS clusters")
+    finally:
+        db.close()
 
 
 def compare_findings(published: Path, derived: Path) -> RederiveResult:

@@ -349,6 +349,23 @@ def test_an_unsigned_folder_fails_a_verify_that_expects_a_signature(built: Path,
     assert any("not signed: manifest.sig is missing" in line for line in result.lines())
 
 
+def test_rederive_names_cases_from_the_clusters_the_run_started_from(sample_run: Path,
+                                                                    tmp_path: Path):
+    """The database's ``clusters`` are the run's own (or a later run's) by the time an
+    auditor re-derives; the run named its cases against what was there before it
+    (``prior_clusters``: nothing, for the sample's first run). Ids the run never saw must
+    not rename the re-derived cases."""
+    out = _copy(sample_run, tmp_path / "a")
+    db = connect(out / DB_NAME)
+    try:
+        assert db.execute("SELECT count(*) FROM prior_clusters").fetchall() == [(0,)]
+        db.execute("UPDATE clusters SET cluster_id = 'Clater' || cluster_id")
+    finally:
+        db.close()
+    result = rederive(out)
+    assert result.ok, result.differences
+
+
 def test_rederive_passes_on_a_clean_run_and_fails_on_edited_findings(sample_run: Path,
                                                                      tmp_path: Path):
     """On the run itself (``built`` publishes planted findings, which the pipeline would
