@@ -206,13 +206,14 @@ def _with_window_baseline(frame: pl.DataFrame, params: StatisticsParams,
 def _ratios(profile: pl.DataFrame, rule: Rule) -> pl.DataFrame:
     """Each cluster's count k of n for ``rule`` and their ratio, from its fallback columns
     when its logs carry no prompt text; a rule that needs text and has no fallback leaves
-    such clusters out. ``group_size`` is kept when the profile has it."""
+    such clusters out. ``first_account`` and ``group_size`` are kept when the profile has
+    them (a cluster's profile has the first, a random group of accounts the second)."""
     hashes_only = _hashes_only(profile)
     fallback = rule.hashes_fallback or (rule.numerator, rule.denominator)
     frame = profile.filter(~(hashes_only & rule.needs_text & (rule.hashes_fallback is None)))
     return frame.select(
-        pl.col("cluster_id", "n_accounts", *(["group_size"] if "group_size" in profile.columns
-                                             else [])),
+        pl.col("cluster_id", "n_accounts",
+               *(c for c in ("first_account", "group_size") if c in profile.columns)),
         k=pl.when(_hashes_only(frame)).then(pl.col(fallback[0]))
         .otherwise(pl.col(rule.numerator)),
         n=pl.when(_hashes_only(frame)).then(pl.col(fallback[1]))
@@ -267,8 +268,11 @@ def _weighted_quartiles(values: np.ndarray, weights: np.ndarray, tested: np.ndar
 
 def _with_baseline(frame: pl.DataFrame, params: StatisticsParams) -> pl.DataFrame:
     """Add the baseline of each tested cluster: the nearest clusters in size, itself left
-    out, as median and quartiles; untested and under-populated rows are dropped."""
-    ordered = frame.sort("n_accounts", "cluster_id")
+    out, as median and quartiles; untested and under-populated rows are dropped. Clusters
+    of one size are in the order of their first account: thousands of single accounts
+    share a size, and ordered by id the neighbours drawn (and so the verdicts) would
+    depend on the names lineage gave them, which a re-run inherits from the run before."""
+    ordered = frame.sort("n_accounts", "first_account")
     values = ordered["value"].to_numpy()
     total = len(values)
     size = min(params.baseline_clusters, total - 1)

@@ -37,6 +37,9 @@ CLUSTER_PROFILE = Table(
     columns=(
         _CLUSTER,
         _N_ACCOUNTS,
+        _c("first_account", "VARCHAR", "the cluster's smallest account_id: what orders "
+           "clusters of one size when the nearest in size are drawn as a baseline, so the "
+           "baseline does not depend on the clusters' names"),
         _CLUSTER_REQUESTS,
         _c("ok_count", "BIGINT", "requests answered 2xx"),
         _RATE_LIMITED,

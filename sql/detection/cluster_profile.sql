@@ -175,13 +175,15 @@ synchrony AS (
 ),
 
 sizes AS (
-    SELECT cluster_id, count(*)::BIGINT AS n_accounts FROM members GROUP BY cluster_id
+    SELECT cluster_id, count(*)::BIGINT AS n_accounts, min(account_id) AS first_account
+    FROM members GROUP BY cluster_id
 ),
 
 final AS (
     SELECT
         s.cluster_id,
         s.n_accounts,
+        s.first_account,
         coalesce(v.request_count, 0) AS request_count,
         coalesce(v.ok_count, 0) AS ok_count,
         coalesce(v.rate_limited_count, 0) AS rate_limited_count,

@@ -31,7 +31,8 @@ def world(case: Case) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
             profile.append(dict.fromkeys(columns, 0)
                            | {"request_count": requests, "text_request_count": requests}
                            | dict(group.counts)
-                           | {"cluster_id": cluster, "n_accounts": group.accounts})
+                           | {"cluster_id": cluster, "n_accounts": group.accounts,
+                              "first_account": f"{cluster}-0"})
             for capability_name, count in group.mix.items():
                 capability.append({"cluster_id": cluster, "capability": capability_name,
                                    "request_count": count * group.accounts})

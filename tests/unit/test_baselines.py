@@ -26,7 +26,8 @@ def profile(clusters: dict[str, tuple[int, int]], *, groups: int = 0) -> pl.Data
     for cluster, (accounts, shared) in clusters.items():
         row: dict[str, object] = {c: 100 if c in {r.denominator for r in RULES} else 0
                                   for c in columns}
-        row.update(cluster_id=cluster, n_accounts=accounts, text_request_count=100,
+        row.update(cluster_id=cluster, first_account=f"{cluster}-0", n_accounts=accounts,
+                   text_request_count=100,
                    request_count=100)
         row[SAMPLING.numerator] = shared
         if groups:

@@ -261,7 +261,8 @@ def profile_of(clusters: dict[str, tuple[int, float, float]]) -> pl.DataFrame:
     for cluster, (accounts, reuse, novelty) in clusters.items():
         row: dict[str, object] = {c: 100 if c in {r.denominator for r in RULES} else 0
                                   for c in columns}
-        row.update(cluster_id=cluster, n_accounts=accounts, text_request_count=100,
+        row.update(cluster_id=cluster, first_account=f"{cluster}-0", n_accounts=accounts,
+                   text_request_count=100,
                    request_count=100, reused_template_count=round(100 * reuse),
                    novel_prompt_count=round(100 * novelty))
         rows.append(row)
@@ -310,6 +311,30 @@ SHARDS = {f"shard{i:02d}": (60, 0.5, None) for i in range(30)}
 
 
 """A campaign that linking left in thirty card-sized clusters, eliciting reasoning."""
+
+
+def test_the_nearest_clusters_in_size_do_not_depend_on_the_clusters_names():
+    """Two hundred single accounts, the first hundred (by account) novel in 90% of their
+    prompts, the rest in 10%: named so that the two kinds alternate in id order (as
+    lineage may name them on a re-run), each must get the baseline it gets when names
+    follow accounts, since its neighbours in size are drawn in account order."""
+    clusters = {f"c{i:03d}": (1, 0.0, 0.9 if i < 100 else 0.1) for i in range(200)}
+    profile = profile_of(clusters)
+    interleaved = {f"c{i:03d}": f"x{2 * i if i < 100 else 2 * (i - 100) + 1:03d}"
+                   for i in range(200)}
+    renamed = profile.with_columns(pl.col("cluster_id").replace_strict(interleaved))
+
+    def by_account(frame: pl.DataFrame) -> pl.DataFrame:
+        stats = binomial_statistics(frame, StatisticsParams())
+        return (stats.join(frame.select("cluster_id", "first_account"), on="cluster_id")
+                .filter(pl.col("rule_id") == "QD-04")
+                .select("first_account", "baseline_median", "p_value").sort("first_account"))
+
+    named, again = by_account(profile), by_account(renamed)
+    assert named.height == 200
+    assert named.filter(pl.col("first_account") == "c050-0")["baseline_median"].item() \
+        == pytest.approx(0.9)
+    assert again.to_dicts() == named.to_dicts()
 
 
 def test_a_campaign_split_into_same_size_clusters_is_not_its_own_baseline():
