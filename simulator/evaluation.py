@@ -200,6 +200,7 @@ such campaigns apart (never drops them) and leaves their accounts out of the see
 account-level figures instead of counting them as misses. Sweeps written before the
 simulator recorded ``accounts_two_requests`` fall back to the accounts active."""
 
+
 def _findable(active: int, realized: dict[str, int]) -> bool:
     repeat = realized.get("accounts_two_requests", active)
     return min(active, repeat) >= FINDABLE_MIN_ACCOUNTS
