@@ -228,8 +228,36 @@ UNIT = ["tested_as", "label", "key_type", "unit"]
 """What ``_key_tests`` counts once: a unit's keys, for one tested account and community."""
 
 
+BATCH_ROWS = 4_000_000
+"""Key rows (a tested account's keys, once per case it is tested against) one batch of
+``_key_tests`` joins at most. Seed 1952501016 of sweep AI, its merge rounds testing the
+pieces of a 4,649-account campaign against every larger case at once, passed 23 GB and
+was killed; tested in batches, each test is the same (it needs only its own rows)."""
+
+
 def _key_tests(holders: _Holders, label: pl.DataFrame,
                tested: pl.DataFrame | None = None) -> pl.DataFrame:
+    """``_batch_tests`` over ``tested`` in batches of whole tests (a tested account or
+    cluster against one label) of at most ``BATCH_ROWS`` key rows each, a test larger
+    than that alone: memory bounded by the batch, not by the clusters times the cases."""
+    if tested is None:
+        return _batch_tests(holders, label)
+    as_one = "tested_as" if "tested_as" in tested.columns else "account_id"
+    held = (holders.keyed.filter(pl.col("others") > 0).group_by("account_id").len("rows")
+            .pipe(_decoded, holders.accounts, "account_id"))
+    batch = (tested.join(held, on="account_id", how="left")
+             .group_by(as_one, "label").agg(pl.col("rows").sum())
+             .sort(as_one, "label")
+             .select(as_one, "label", batch=pl.col("rows").cum_sum() // BATCH_ROWS))
+    parts = tested.join(batch, on=[as_one, "label"]).partition_by(
+        "batch", maintain_order=True, include_key=False)
+    if len(parts) < 2:
+        return _batch_tests(holders, label, tested)
+    return pl.concat([_batch_tests(holders, label, part) for part in parts])
+
+
+def _batch_tests(holders: _Holders, label: pl.DataFrame,
+                 tested: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per member (``label``: account_id, label) and kind: whether the accounts it shares
     keys with (``account_shared_key``) are of its community more often than chance. Under
     the null each co-holder of a key is one account drawn at random, of the community

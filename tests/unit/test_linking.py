@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 from pipeline.errors import ForensicsError
+from pipeline.linking import members
 from pipeline.linking.cohorts import harvest_cohorts
 from pipeline.linking.lineage import assign_cluster_ids
 from pipeline.linking.linking import (
@@ -27,7 +28,7 @@ from pipeline.linking.linking import (
     edge_threshold,
     join_card_holders,
 )
-from pipeline.linking.members import confirm_members
+from pipeline.linking.members import cluster_ties, confirm_members
 from pipeline.linking.surprise import (
     binomial_surprise,
     count_surprise,
@@ -302,6 +303,30 @@ def beside_a_campaign(kind: str, locale: str | None) -> float:
     confirmed = confirm_members(labels, evidence, pairs, null, shared,
                                 edge_threshold(len(names), 0.01), families=FAMILY, rounds=1)
     return confirmed.filter(pl.col("account_id") == "u")["member_surprise"].item()
+
+
+def test_ties_tested_in_batches_are_the_ties_tested_at_once(monkeypatch):
+    """Three clusters (two fragments of a ring campaign and a pair of strangers) tested
+    against two cases, in batches of one test each: the same frame, row for row, as all
+    tests in one batch (a test needs only its own rows)."""
+    names = [f"m{i}" for i in range(12)] + [f"o{i}" for i in range(40)]
+    shares = {"same_prompt": ring("m", 12, 3),
+              "sync_start": [*ring("m", 12, 2), ("o0", "m1", 1.0), ("o1", "m7", 1.0)]}
+    evidence, null, shared = member_frames(names, shares)
+    cases = pl.DataFrame({"account_id": [f"m{i}" for i in range(8)],
+                          "label": [0] * 4 + [1] * 4})
+    tested = pl.DataFrame({
+        "account_id": ["m8", "m9", "m10", "m11", "o0", "o1"] * 2,
+        "cluster_id": ["C1", "C1", "C2", "C2", "C3", "C3"] * 2,
+        "label": [0] * 6 + [1] * 6})
+
+    def ties() -> pl.DataFrame:
+        return cluster_ties(shared, null, evidence, cases, tested, FAMILY)
+
+    at_once = ties()
+    monkeypatch.setattr(members, "BATCH_ROWS", 1)
+    assert at_once.height == 6
+    assert ties().equals(at_once)
 
 
 def test_a_units_keys_count_its_coholders_once():
