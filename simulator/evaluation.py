@@ -12,6 +12,7 @@ of both (``score_seed``) and a sweep's aggregate over seeds (``aggregate_sweep``
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -280,16 +281,18 @@ SWEEP_MEASURES: tuple[tuple[str, tuple[str, ...], str], ...] = (
      ("flagged_or_watch", "false_positive_rate"), "high"),
     ("campaign ARI (clusters vs operators)", ("campaign_ari",), "low"),
     ("campaign ARI (cases vs operators)", ("case_ari",), "low"),
+    ("peak RSS of a seed's process, MiB", ("peak_rss_mib",), "high"),
 )
 
 
 def value_at(record: dict, path: tuple[str, ...]) -> float:
     """A seed's measure by its path in the record (``("flagged", "f1")``): the aggregate
-    and a re-scoring's before-and-after read the same places."""
+    and a re-scoring's before-and-after read the same places. NaN when the record has no
+    such measure (a sweep written before it was recorded): nothing to measure."""
     value: Any = record
     for key in path:
-        value = value[key]
-    return float(value)
+        value = value.get(key) if isinstance(value, dict) else None
+    return math.nan if value is None else float(value)
 
 
 def aggregate_sweep(results: list[dict]) -> dict[str, Any]:
@@ -388,9 +391,10 @@ def sweep_markdown(sweep: dict) -> str:
             for c in sweep["compared"]]
     lines += ["", "## Per seed", "",
               "| seed | days | prompts | rows | campaigns (findable) | F1 | precision | recall "
-              "| FPR | FPR flagged or watch | ARI (clusters) | ARI (cases) |",
+              "| FPR | FPR flagged or watch | ARI (clusters) | ARI (cases) | run s "
+              "| peak RSS MiB |",
               "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-              "| ---: |"]
+              "| ---: | ---: | ---: |"]
     for r in ok:
         n_find = sum(c["findable"] for c in r["campaigns"])
         lines.append(
@@ -399,7 +403,8 @@ def sweep_markdown(sweep: dict) -> str:
             f"{_fmt(r['flagged']['precision'])} | {_fmt(r['flagged']['recall'])} | "
             f"{_fmt(r['flagged']['false_positive_rate'])} | "
             f"{_fmt(r['flagged_or_watch']['false_positive_rate'])} | "
-            f"{_fmt(r['campaign_ari'], 3)} | {_fmt(r['case_ari'], 3)} |")
+            f"{_fmt(r['campaign_ari'], 3)} | {_fmt(r['case_ari'], 3)} | "
+            f"{_fmt((r.get('seconds') or {}).get('run'), 1)} | {_fmt(r.get('peak_rss_mib'))} |")
     lines += ["", "## Campaigns", "", _CAMPAIGN_HEAD]
     lines += [_campaign_row({"seed": r["seed"], **c}) for r in ok for c in r["campaigns"]
               if c["findable"]]

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -83,8 +85,23 @@ def run_seed(seed: int, folder: Path, hashes_only: bool = False,
     ran = time.perf_counter()
     result = score_seed(seed, sim, out)
     result["seconds"] = {"simulate": round(simulated - began, 1), "run": round(ran - simulated, 1)}
+    # Linux reports KiB: the seed's whole process (simulation and run), as the OOM killer sees it.
+    result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     _write_json(folder / RESULT, result)
     return result
+
+
+def _exit(code: int) -> str:
+    """How a seed's process ended, in words: a seed killed for want of memory leaves no
+    traceback, only the signal the kernel's out-of-memory killer sends."""
+    if code >= 0:
+        return f"exit code {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    hint = " (the kernel's out-of-memory killer sends it)" if -code == signal.SIGKILL else ""
+    return f"killed by {name}{hint}, exit code {code}"
 
 
 def _failure(seed: int, error: str) -> dict:
@@ -120,7 +137,7 @@ def run_sweep(
             result = json.loads((folder / RESULT).read_text(encoding="utf-8"))
         else:
             tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
-            result = _failure(seed, f"exit code {done.returncode}: " + " | ".join(tail))
+            result = _failure(seed, f"{_exit(done.returncode)}: " + " | ".join(tail))
         results.append(result)
         sweep = {"seeds": seeds, "hashes_only": hashes_only, "row_budget": row_budget,
                  "without": list(without), "results": results,
@@ -166,7 +183,7 @@ def rescore_sweep(sweep: Path, out: Path,
             clusters = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
         copy.unlink()
         new = {**score_frames(old["seed"], folder / "sim", clusters, findings),
-               "seconds": old.get("seconds")}
+               "seconds": old.get("seconds"), "peak_rss_mib": old.get("peak_rss_mib")}
         _write_json(target / RESULT, new)
         results.append(new)
         compared.append({"seed": old["seed"], **{

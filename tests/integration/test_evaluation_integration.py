@@ -27,6 +27,8 @@ def test_evaluate_sweep_end_to_end(tmp_path: Path) -> None:
     assert (out / "seed-13" / "sim" / "scenario.json").is_file()
     assert (out / "seed-13" / "out" / "findings" / "cluster_findings.parquet").is_file()
     assert len(record["campaigns"]) == 3
+    # the seed's process held at least the data stack it imported, and said so
+    assert record["peak_rss_mib"] > 100
     assert "# Evaluation sweep: 1 of 1 seeds ran" in (out / "sweep.md").read_text()
     rescored = tmp_path / "rescored"
     again = CliRunner().invoke(full_app(), ["evaluate", "--rescore", str(out),
@@ -39,4 +41,5 @@ def test_evaluate_sweep_end_to_end(tmp_path: Path) -> None:
                if k != "seed")
     assert redone["results"][0]["flagged"] == record["flagged"]
     assert redone["results"][0]["campaigns"] == record["campaigns"]
+    assert redone["results"][0]["peak_rss_mib"] == record["peak_rss_mib"]
     assert "## Before and after re-scoring" in (rescored / "sweep.md").read_text()

@@ -43,8 +43,9 @@ def _seed(seed: int, f1: float, fpr: float, ari: float, campaigns: list[dict],
 
 RESULTS = [
     _seed(1, 0.9, 0.001, 0.8, [_campaign("op-a", 50, 0.9), _campaign("op-b", 2, 0.0)],
-          {"campus": 3}),
-    _seed(2, 0.5, 0.004, 0.95, [_campaign("op-a", 400, 0.4)], {"campus": 1, "mobile": 2}),
+          {"campus": 3}) | {"peak_rss_mib": 3100},
+    _seed(2, 0.5, 0.004, 0.95, [_campaign("op-a", 400, 0.4)], {"campus": 1, "mobile": 2})
+    | {"seconds": {"simulate": 3.0, "run": 41.5}, "peak_rss_mib": 2900},
     _seed(3, 0.7, 0.0, 1.0, [_campaign("op-a", 3, 1.0), _campaign("op-b", 0, None)]),
     {"seed": 4, "status": "failed", "error": "MemoryError: out of memory"},
 ]
@@ -60,6 +61,9 @@ def test_aggregate_median_worst_apart_and_failures() -> None:
     assert fpr == {"median": 0.001, "worst": 0.004, "worst_seed": 2}
     assert agg["measures"]["false-positive rate (benign, flagged or watch)"]["worst"] == 0.008
     assert agg["measures"]["campaign ARI (clusters vs operators)"]["worst_seed"] == 1
+    # seed 3's record predates the peak's: the two that have one make the measure
+    rss = agg["measures"]["peak RSS of a seed's process, MiB"]
+    assert rss == {"median": 3000.0, "worst": 3100.0, "worst_seed": 1}
     recall = agg["campaign_recall"]
     assert recall["findable_campaigns"] == 3  # exactly 3 active accounts is findable
     assert recall["median"] == 0.9 and recall["worst"] == 0.4
@@ -87,6 +91,8 @@ def test_markdown_has_every_table() -> None:
     assert "- campus: 4" in md and "- seed 4: MemoryError" in md
     rows = [line for line in md.splitlines() if line.startswith("| 2 | op-a |")]
     assert len(rows) == 1 and "| 0.400 |" in rows[0]
+    assert any(line.startswith("| 2 | 5 | text |") and line.endswith("| 41.5 | 2900 |")
+               for line in md.splitlines())
 
 
 def test_score_seed_from_a_run_built_in_code(tmp_path: Path) -> None:
@@ -169,9 +175,11 @@ def test_sweep_saves_each_seed_and_reports_a_crash(tmp_path: Path,
     result = sweep_module.run_sweep([1, 2], tmp_path, hashes_only=True, row_budget=5_000)
     assert json.loads((tmp_path / "seeds.json").read_text())["seeds"] == [1, 2]
     assert all("--hashes-only" in c and "5000" in c for c in seen)
-    assert result["aggregate"]["failed"] == [{"seed": 2, "error": "exit code -9: line | Killed"}]
+    assert result["aggregate"]["failed"] == [{"seed": 2, "error": (
+        "killed by SIGKILL (the kernel's out-of-memory killer sends it), exit code -9: "
+        "line | Killed")}]
     assert json.loads((tmp_path / "sweep.json").read_text()) == result
-    assert "seed 2: exit code -9" in (tmp_path / "sweep.md").read_text()
+    assert "seed 2: killed by SIGKILL" in (tmp_path / "sweep.md").read_text()
     assert (tmp_path / "seed-2" / "log.txt").read_text() == "line\nKilled"
 
 
