@@ -363,6 +363,13 @@ class ScoringParams(Settings):
     Each single-account harvest statistic is also a habit of some people and labs (a
     benchmark run with chain-of-thought prompts elicits reasoning; a low max_tokens
     saturates), as with ``small_watch_strong``; one of them puts a cluster on ``watch``."""
+    flagged_harvest_hashes_only: Count = 1
+    """``flagged_harvest`` for a cluster whose requests carry no prompt text (hashes only).
+    Without text the capability sweep and reasoning rules (QD-01, QD-02, QD-05) cannot be
+    measured, so such a cluster has three harvest statistics to show instead of six, and
+    asking for two of them left whole hashes-only campaigns, linked as one cluster with two
+    families, on ``watch``. Pre-registered and judged on seeds not looked at (README,
+    Accuracy over fresh randomized seeds)."""
     join_rounds: AtLeastOne = 2
     """Rounds of the join rule: a fragment that joined a case in one round counts among the
     case's accounts in the next, so fragments of one campaign that share more with each

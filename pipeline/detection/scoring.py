@@ -17,7 +17,8 @@ hours, pacing, synchronized starts, failovers and shared cache prefixes are how 
 lab's benchmark run or an enterprise's agents send too. Every verdict but ``clear`` needs
 a strong harvest statistic. A cluster of ``min_accounts_flagged`` accounts or more is
 ``flagged`` with ``min_families_flagged`` families and the harvest shown twice
-(``flagged_harvest``: two harvest statistics, or one measured across accounts), and
+(``flagged_harvest``: two harvest statistics, or one measured across accounts; one for a
+cluster whose requests carry no prompt text, ``flagged_harvest_hashes_only``), and
 ``watch`` otherwise. A smaller
 cluster (one or two accounts: a fragment linking left behind, or a person) is ``watch``
 with ``small_watch_strong`` (three) strong statistics: one or two odd habits (a night
@@ -142,16 +143,19 @@ def verdicts(profile: pl.DataFrame, statistics: pl.DataFrame,
             signals=pl.col("signals").fill_null(""),
         )
         .with_columns(
+            hashes_only=(pl.col("text_request_count") == 0) & (pl.col("request_count") > 0))
+        .with_columns(
             verdict=pl.when(pl.col("harvest_count") < params.min_harvest_strong)
             .then(pl.lit("clear"))
             .when(~small & (pl.col("family_count") >= params.min_families_flagged)
-                  & (pl.col("harvest_weight") >= params.flagged_harvest))
+                  & (pl.col("harvest_weight") >= pl.when(pl.col("hashes_only"))
+                     .then(params.flagged_harvest_hashes_only)
+                     .otherwise(params.flagged_harvest)))
             .then(pl.lit("flagged"))
             .when(~small & (pl.col("family_count") >= 1)).then(pl.lit("watch"))
             .when(small & (pl.col("strong_count") >= params.small_watch_strong))
             .then(pl.lit("watch"))
             .otherwise(pl.lit("clear")),
-            hashes_only=(pl.col("text_request_count") == 0) & (pl.col("request_count") > 0),
         )
         .select(
             "cluster_id", "verdict", "risk_score",

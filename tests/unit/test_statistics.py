@@ -225,6 +225,35 @@ def test_flagged_needs_the_harvest_shown_twice_or_across_accounts(harvest, verdi
     assert row["verdict"].item() == verdict
 
 
+HASHES = pl.DataFrame({
+    "cluster_id": ["hashes", "text"], "n_accounts": [50, 50], "request_count": [600, 600],
+    "first_seen": [at(0)] * 2, "last_seen": [at(60)] * 2, "text_request_count": [0, 600],
+})
+
+
+@pytest.mark.parametrize(("harvest", "hashes", "text"), [
+    (["QD-06"], "flagged", "watch"),  # output saturation, the one harvest shown
+    (["CM-01"], "flagged", "watch"),  # cache busting
+    ([], "clear", "clear"),           # two families of how it sends, nothing harvested
+])
+def test_a_hashes_only_cluster_is_flagged_on_one_harvest_statistic(harvest, hashes, text):
+    """Must fire and must not: without prompt text QD-01, QD-02 and QD-05 cannot be
+    measured, so a hashes-only cluster with two families is flagged on one harvest
+    statistic; a text cluster with the same statistics stays on watch, and a hashes-only
+    cluster with no harvest statistic stays clear."""
+    rows = [statistic(c, r, 1e-12, 0.9) for c in ("hashes", "text")
+            for r in [*harvest, "TS-01", "QD-04"]]
+    got = dict(verdicts(HASHES, pl.DataFrame(rows), ScoringParams())
+               .select("cluster_id", "verdict").iter_rows())
+    assert got == {"hashes": hashes, "text": text}
+
+
+def test_a_hashes_only_cluster_still_needs_two_families():
+    rows = [statistic("hashes", r, 1e-12, 0.9) for r in ("QD-06", "QD-04")]
+    got = verdicts(HASHES, pl.DataFrame(rows), ScoringParams())
+    assert got.filter(pl.col("cluster_id") == "hashes")["verdict"].item() == "watch"
+
+
 def test_two_strong_families_flag_one_watches_none_clears():
     stats = pl.DataFrame([
         statistic("two", "QD-05", 1e-12, 0.5), statistic("two", "CM-01", 1e-9, 0.9),
