@@ -370,6 +370,12 @@ class ScoringParams(Settings):
     asking for two of them left whole hashes-only campaigns, linked as one cluster with two
     families, on ``watch``. Pre-registered and judged on seeds not looked at (README,
     Accuracy over fresh randomized seeds)."""
+    habit_ties_without_infrastructure: bool = True
+    """Whether a cluster whose own strong statistics hold one family must also pass the
+    join rule's tie with the infrastructure family left out (``tie_round``): one habit
+    and the carrier's prefixes are what a mobile bystander of a campaign on mobile proxies
+    has. Pre-registered and judged on seeds not looked at (README, Accuracy over fresh
+    randomized seeds)."""
     join_rounds: AtLeastOne = 2
     """Rounds of the join rule: a fragment that joined a case in one round counts among the
     case's accounts in the next, so fragments of one campaign that share more with each

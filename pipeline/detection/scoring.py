@@ -231,8 +231,12 @@ def case_ties(db: duckdb.DuckDBPyConnection, linking: dict[str, pl.DataFrame] | 
         return empty_frame(CASE_TIE)
     cases = (findings.filter(pl.col("verdict") == "flagged").select("cluster_id")
              .join(members, on="cluster_id"))
+    habits = (findings.filter(~pl.col("strong_families").str.contains(","))
+              .join(waiting, on="cluster_id", how="semi")["cluster_id"]
+              if params.habit_ties_without_infrastructure else None)
     waiting = waiting.select("cluster_id").join(members, on="cluster_id")
-    return _tie_rounds(db, linking, waiting, cases, range(1, params.join_rounds + 1))
+    return _tie_rounds(db, linking, waiting, cases, range(1, params.join_rounds + 1),
+                       habits=habits)
 
 
 def case_merges(db: duckdb.DuckDBPyConnection, linking: dict[str, pl.DataFrame] | None,
@@ -272,16 +276,17 @@ def case_merges(db: duckdb.DuckDBPyConnection, linking: dict[str, pl.DataFrame] 
 def _tie_rounds(db: duckdb.DuckDBPyConnection, linking: dict[str, pl.DataFrame],
                 waiting: pl.DataFrame, cases: pl.DataFrame, rounds: range,
                 order: pl.DataFrame | None = None,
-                consistent: Callable[[pl.DataFrame, pl.DataFrame], pl.DataFrame] | None = None
-                ) -> pl.DataFrame:
+                consistent: Callable[[pl.DataFrame, pl.DataFrame], pl.DataFrame] | None = None,
+                habits: pl.Series | None = None) -> pl.DataFrame:
     """The join rule's rounds: each cluster of ``waiting`` (cluster_id, account_id) tested
     against the cases (``cases``: cluster_id naming the case, account_id) it shares keys
     with; a cluster that joins counts for its case's root in the next round. With
     ``order`` (cluster_id, rank) a cluster is tested only against cases ranked before its
     own, so no two cases join each other; ``consistent`` adds the merge rule's
     consistency test to each round's strongest tests (``cross_consistency``; without it
-    the columns are null and do not hold a join back). One ``CASE_TIE`` row per cluster
-    tested (the round it joined in, or its last)."""
+    the columns are null and do not hold a join back); the clusters of ``habits`` must
+    pass their tie without infrastructure too (``tie_round``). One ``CASE_TIE`` row per
+    cluster tested (the round it joined in, or its last)."""
     empty = empty_frame(CASE_TIE)
     if waiting.is_empty() or cases.is_empty():
         return empty
@@ -304,7 +309,7 @@ def _tie_rounds(db: duckdb.DuckDBPyConnection, linking: dict[str, pl.DataFrame],
                          .drop("rank", "rank_case"))
         if coholders.is_empty():
             break
-        tied = tie_round(coholders, waiting, cases, linking, alpha).with_columns(
+        tied = tie_round(coholders, waiting, cases, linking, alpha, habits).with_columns(
             round=pl.lit(round_, pl.Int64))
         tied = (consistent(tied, cases) if consistent is not None else tied.with_columns(
             cross_ratio=pl.lit(None, pl.Float64), cross_z=pl.lit(None, pl.Float64),
@@ -342,16 +347,20 @@ def case_roots(joins: pl.DataFrame) -> pl.DataFrame:
 
 
 def joins_case() -> pl.Expr:
-    """The join rule on a ``CASE_TIE`` row: both the tie and its second family pass, and
-    a merge's consistency test (``required_z`` set) does too."""
+    """The join rule on a ``CASE_TIE`` row: both the tie and its second family pass, a
+    habit's tie without infrastructure (when set) too, and a merge's consistency test
+    (``required_z`` set) does too."""
     return ((pl.col("tie_surprise") >= pl.col("required_surprise"))
+            & (pl.col("tie_without_infrastructure").is_null()
+               | (pl.col("tie_without_infrastructure") >= pl.col("required_surprise")))
             & (pl.col("second_surprise") >= pl.col("required_second"))
             & (pl.col("required_z").is_null()
                | (pl.col("cross_z") >= pl.col("required_z")).fill_null(False)))
 
 
 def tie_round(coholders: pl.DataFrame, waiting: pl.DataFrame, cases: pl.DataFrame,
-              linking: dict[str, pl.DataFrame], alpha: float) -> pl.DataFrame:
+              linking: dict[str, pl.DataFrame], alpha: float,
+              habits: pl.Series | None = None) -> pl.DataFrame:
     """One round of the join rule (pure): each candidate cluster (``waiting``: cluster_id,
     account_id) tested against every case (``cases``: cluster_id, account_id) it shares a
     key with (``coholders``, from ``case_tie.sql``); its row is its strongest test.
@@ -367,25 +376,47 @@ def tie_round(coholders: pl.DataFrame, waiting: pl.DataFrame, cases: pl.DataFram
     so the tie's second family must pass too, by the Benjamini-Hochberg procedure at alpha
     over the candidates whose tie passed: when many of them are a campaign's fragments, a
     modest second family suffices; when few pass, it must be as strong as a Bonferroni
-    bound over them."""
+    bound over them.
+
+    A candidate of ``habits`` (its own strong statistics hold one family: a habit such as
+    a low max_tokens, which some people have) must also pass the tie with the
+    infrastructure family left out (``tie_without_infrastructure``): such a person on the
+    mobile carrier whose prefixes a campaign's proxies also use shares the campaign's
+    prefix-hours by where they connect from, and with the campaign's many fragments
+    passing beside them, a modest second family passes too. The tie must rest on
+    something it did or registered (prompts, timing, a card); infrastructure may still be
+    its second family, as it is for a fragment of card pairs on shared proxies."""
     case_label = coholders.select("joined_case").unique().sort("joined_case") \
         .with_row_index("label").with_columns(pl.col("label").cast(pl.Int64))
     counted = cases.join(case_label, left_on="cluster_id", right_on="joined_case") \
         .select("account_id", "label")
     tested = (waiting.join(coholders.select("cluster_id", "joined_case"), on="cluster_id")
               .join(case_label, on="joined_case"))
+    families = {t.key_type: t.family for t in DEFAULT_LINK_TYPES}
     ties = cluster_ties(linking["shared"], linking["null"], linking["cards"], counted,
-                        tested.select("account_id", "cluster_id", "label"),
-                        {t.key_type: t.family for t in DEFAULT_LINK_TYPES})
+                        tested.select("account_id", "cluster_id", "label"), families)
+    habit = pl.col("cluster_id").is_in(
+        (habits if habits is not None else pl.Series([], dtype=pl.String)).implode())
+    left_in = ~pl.col("key_type").is_in(
+        [k for k, family in families.items() if family == "infrastructure"])
+    bare = cluster_ties(linking["shared"].filter(left_in), linking["null"].filter(left_in),
+                        linking["cards"], counted,
+                        tested.filter(habit).select("account_id", "cluster_id", "label"),
+                        families).select("cluster_id", "label",
+                                         tie_without_infrastructure="tie_surprise")
     required = math.log10(max(coholders.height, 1)) - math.log10(alpha)
     rows = (coholders.join(case_label, on="joined_case")
             .join(ties, on=["cluster_id", "label"], how="left")
-            .with_columns(pl.col("tie_surprise", "second_surprise").fill_null(0.0))
+            .join(bare, on=["cluster_id", "label"], how="left")
+            .with_columns(pl.col("tie_surprise", "second_surprise").fill_null(0.0),
+                          tie_without_infrastructure=pl.when(habit).then(
+                              pl.col("tie_without_infrastructure").fill_null(0.0)))
             .sort("cluster_id", "tie_surprise", "joined_case",
                   descending=[False, True, False])
             .unique("cluster_id", keep="first", maintain_order=True)
             .select("cluster_id", "joined_case", "coholders", "tie_surprise",
-                    "second_surprise", "tie_families", required_surprise=pl.lit(required)))
+                    "tie_without_infrastructure", "second_surprise", "tie_families",
+                    required_surprise=pl.lit(required)))
     return rows.with_columns(required_second=pl.lit(
         hochberg_bar(rows.filter(pl.col("tie_surprise") >= required)["second_surprise"]
                      .to_numpy(), alpha)))

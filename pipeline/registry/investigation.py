@@ -46,9 +46,11 @@ INVESTIGATION_QUERIES: tuple[Table, ...] = (
            ("cluster_id",), "forensics case and account: whether and why (not) the "
            "cluster joined a flagged case", (
                *_of(CASE_TEST, "cluster_id", "tested_case", "joined", "coholders",
-                    "tie_surprise", "required_surprise", "second_surprise",
+                    "tie_surprise", "required_surprise", "tie_without_infrastructure",
+                    "second_surprise",
                     "required_second", "tie_families"),
-               _c("tie_short_by", "DOUBLE", "required_surprise - tie_surprise, at least 0"),
+               _c("tie_short_by", "DOUBLE", "required_surprise - tie_surprise (or "
+                  "tie_without_infrastructure when it is lower), at least 0"),
                _c("second_short_by", "DOUBLE",
                   "required_second - second_surprise, at least 0 (infinite: no tie of "
                   "the round passed, so no second family could)"),

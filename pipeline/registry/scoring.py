@@ -65,6 +65,10 @@ _TIE_COLUMNS = (
     _c("required_surprise", "DOUBLE",
        "what tie_surprise had to reach: -log10(link_threshold.alpha / tests in the round, "
        "a test being a cluster and a case it shares a key with)"),
+    _c("tie_without_infrastructure", "DOUBLE",
+       "for a cluster whose own strong statistics hold one family (a habit), the same "
+       "test with the infrastructure family left out, which must reach required_surprise "
+       "too (ScoringParams.habit_ties_without_infrastructure); NULL for other clusters"),
     _c("second_surprise", "DOUBLE",
        "the tie's second strongest evidence family on its own, -log10 p"),
     _c("tie_families", "VARCHAR",

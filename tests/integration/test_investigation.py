@@ -82,13 +82,15 @@ def test_a_joined_pieces_report_gives_the_numbers_of_its_join_test(sample_run):
     """The report says the piece passed the join rule with the numbers of its case_test row,
     formatted as the report formats numbers, so a reader can find them in the table."""
     rows = query(sample_run / "forensics.duckdb", "SELECT cluster_id, tie_surprise, "
-                 "required_surprise, tie_families FROM case_test WHERE joined "
-                 "ORDER BY cluster_id")
+                 "tie_without_infrastructure, required_surprise, tie_families "
+                 "FROM case_test WHERE joined ORDER BY cluster_id")
     assert rows, "the sample has a cluster that joined a case"
-    cid, tie, required, families = rows[0]
+    cid, tie, bare, required, families = rows[0]
     text = " ".join(" ".join(page.split()) for page in pdf_text(
         sample_run / "reports" / f"{cid}.pdf"))
-    assert f"tie {fmt_num(tie)} against {fmt_num(required)}" in text
+    without = ("" if bare is None
+               else f" ({fmt_num(bare)} without infrastructure: one family of its own)")
+    assert f"tie {fmt_num(tie)}{without} against {fmt_num(required)}" in text
     assert f"by family: {families}" in text
 
 

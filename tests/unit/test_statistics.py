@@ -532,7 +532,8 @@ def join_db(tmp_path: Path, singleton: list[dict[str, object]],
         db.execute("CREATE TABLE account_shared_key AS SELECT * FROM k")
         accounts = [*CASE, *community, *singles.values(), *CROWD][:42]
         null = pl.DataFrame({"account_id": accounts}).join(
-            pl.DataFrame({"key_type": ["same_prompt", "sync_start"]}), how="cross"
+            pl.DataFrame({"key_type": ["same_prompt", "sync_start", "ip_prefix_hour"]}),
+            how="cross"
         ).with_columns(key_count=10, type_incidences=10 * 42)
         db.register("n", null.to_arrow())
         db.execute("CREATE TABLE account_link_null AS SELECT * FROM n")
@@ -552,11 +553,12 @@ def join_db(tmp_path: Path, singleton: list[dict[str, object]],
 
 
 def tie(account: str, prompts: int, starts: int, case: list[str] = CASE,
-        ) -> list[tuple[str, str, str]]:
-    """``account`` sharing ``prompts`` distinct prompts and ``starts`` synchronized starts,
-    each with one of ``case``'s accounts in turn."""
+        prefixes: int = 0) -> list[tuple[str, str, str]]:
+    """``account`` sharing ``prompts`` distinct prompts, ``starts`` synchronized starts
+    and ``prefixes`` prefix-hours, each with one of ``case``'s accounts in turn."""
     rows = []
-    for kind, n in (("same_prompt", prompts), ("sync_start", starts)):
+    for kind, n in (("same_prompt", prompts), ("sync_start", starts),
+                    ("ip_prefix_hour", prefixes)):
         for i in range(n):
             key = f"{account}-{kind}-{i}"
             rows += [(account, kind, key), (case[i % len(case)], kind, key)]
@@ -640,6 +642,58 @@ def test_one_family_of_ties_is_one_explanation_and_does_not_join(tmp_path):
     found, db = join_db(tmp_path, SWEEP, tie("s", 6, 0))
     assert verdict_of(found, "S") == "watch"
     assert db.execute("SELECT count(*) FROM case_join").fetchall() == [(0,)]
+
+
+FRAGMENTS = {f"T{i:02d}": [{**row, "cluster_id": f"T{i:02d}"} for row in SWEEP]
+             for i in range(19)}
+"""Nineteen fragments of F's campaign beside S, each tied to F by six prompts and three
+starts: twenty tests in the round put the tie's bar at 2 + log10(20) = 3.3, while the
+second family's Benjamini-Hochberg bar over twenty passing ties stays at 2."""
+
+
+@pytest.mark.parametrize(("own", "without", "joins"), [
+    ([statistic("S", "QD-06", 1e-8, 0.4)], True, False),
+    ([statistic("S", "QD-06", 1e-8, 0.4)], False, True),
+    ([statistic("S", "QD-06", 1e-8, 0.4), statistic("S", "TS-01", 1e-12, 0.5)], True, True),
+], ids=["one habit", "the rule off", "two families of its own"])
+def test_a_habit_and_the_carriers_prefixes_do_not_join(tmp_path, own, without, joins):
+    """Must not join: one habit of its own (a low max_tokens), eight prefix-hours and
+    three starts shared with F (3.0, past the second family's bar of 2 but short of the
+    tie's 3.3 without the prefixes): a mobile user on the carrier a campaign's proxies
+    use, among the campaign's fragments. Must join: the same ties with two families of
+    its own behaviour, or with the rule off (``habit_ties_without_infrastructure``). One
+    round, so the test read is the one of the round with the fragments."""
+    ties = tie("s", 0, 3, prefixes=8) + [
+        row for i in range(19) for row in tie(f"t{i:02d}", 6, 3)]
+    found, db = join_db(tmp_path, own, ties,
+                        ScoringParams(habit_ties_without_infrastructure=without,
+                                      join_rounds=1),
+                        others=FRAGMENTS)
+    assert (verdict_of(found, "S") == "flagged") == joins
+    assert found.filter(pl.col("cluster_id").str.starts_with("T"))["verdict"].to_list() \
+        == ["flagged"] * 19
+    test = db.execute("SELECT tie_surprise, required_surprise, tie_without_infrastructure, "
+                      "second_surprise, required_second FROM case_test "
+                      "WHERE cluster_id = 'S'").fetchone()
+    tied, bar, bare, second, second_bar = test
+    assert tied > bar == pytest.approx(2 + math.log10(20))
+    assert second >= second_bar == pytest.approx(2.0)
+    if without and len(own) == 1:
+        assert bare == pytest.approx(-3 * math.log10(Q), abs=0.1)
+        assert bare < bar
+    else:
+        assert bare is None
+
+
+def test_a_habit_tied_by_what_it_did_joins_with_its_prefixes_second(tmp_path):
+    """Must join: one habit, six prompts and eight prefix-hours shared with F; without
+    the prefixes the prompts pass the tie, and the prefixes are its second family (a
+    campaign's card pairs on shared proxies join so)."""
+    found, db = join_db(tmp_path, [statistic("S", "QD-06", 1e-8, 0.4)],
+                        tie("s", 6, 0, prefixes=8))
+    assert verdict_of(found, "S") == "flagged"
+    families = db.execute("SELECT tie_families FROM case_join").fetchone()[0]
+    assert [f.split()[0] for f in families.split(", ")] == ["infrastructure", "content"]
 
 
 def test_one_harvest_statistic_is_enough_to_join_with_a_strong_tie(tmp_path):

@@ -1,7 +1,8 @@
 -- join_test: the join rule's test of one cluster (its strongest, in the round it joined
 -- in or its last): one row, or none when the rule never tested it (it held no harvest
 -- statistic, shared no key with a flagged case, or is flagged and the largest piece of
--- its case). short_by is how much -log10 p the tie, then its second family, lacked; a
+-- its case). short_by is how much -log10 p the tie (and, for a cluster holding one family
+-- of its own, the tie without infrastructure), then its second family, lacked; a
 -- merge test (a flagged piece against a larger flagged case) also has its consistency
 -- and how far its z fell below the bar (NULL for a join test, and for a merge test
 -- whose consistency is undefined: nothing shared inside or across, so kept apart).
@@ -13,10 +14,12 @@ SELECT
     coholders,
     tie_surprise,
     required_surprise,
+    tie_without_infrastructure,
     second_surprise,
     required_second,
     tie_families,
-    greatest(required_surprise - tie_surprise, 0.0) AS tie_short_by,
+    greatest(required_surprise - least(tie_surprise,
+        coalesce(tie_without_infrastructure, tie_surprise)), 0.0) AS tie_short_by,
     greatest(required_second - second_surprise, 0.0) AS second_short_by,
     cross_ratio,
     cross_z,
