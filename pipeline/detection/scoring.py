@@ -29,8 +29,9 @@ Joining: a cluster that is not flagged and holds a harvest statistic (a fragment
 left behind, or a community it cut off from its case) joins the flagged case it is most
 tied to when its accounts together pass linking's member test against the case's accounts
 (``sql/detection/case_tie.sql`` finds the cases it shares keys with; ``tie_round``), by a
-Bonferroni bound over the round's tests and with a second family of ties; it is then
-``flagged`` with the case's id in ``joined_case`` and ``joined:<case>`` among its signals.
+Bonferroni bound over the round's tests and with a second family of ties (a cluster whose
+own behaviour holds one family, a habit, must pass the tie without infrastructure too); it
+is then ``flagged`` with the case's id in ``joined_case`` and ``joined:<case>`` among its signals.
 The behaviour is evidence the edge did not have, and linking says whom the verdict covers:
 the whole cluster joins (README, Statistics and verdicts). Then each flagged cluster is
 tested the same way against the larger flagged cases (``case_merges``): pieces of one
