@@ -89,7 +89,7 @@ def test_a_joined_pieces_report_gives_the_numbers_of_its_join_test(sample_run):
     text = " ".join(" ".join(page.split()) for page in pdf_text(
         sample_run / "reports" / f"{cid}.pdf"))
     without = ("" if bare is None
-               else f" ({fmt_num(bare)} without infrastructure: one family of its own)")
+               else f", {fmt_num(bare)} without infrastructure (one family of its own),")
     assert f"tie {fmt_num(tie)}{without} against {fmt_num(required)}" in text
     assert f"by family: {families}" in text
 

@@ -225,7 +225,7 @@ def join_numbers(data: RunData, cid: str) -> str:
     row = data.of("case_test", cid).row(0, named=True)
     bare = row.get("tie_without_infrastructure")
     without = ("" if bare is None
-               else f" ({fmt_num(bare)} without infrastructure: one family of its own)")
+               else f", {fmt_num(bare)} without infrastructure (one family of its own),")
     return (f" (table case_test: tie {fmt_num(row['tie_surprise'])}{without} against "
             f"{fmt_num(row['required_surprise'])}, second family "
             f"{fmt_num(row['second_surprise'])} against {fmt_num(row['required_second'])}; "
