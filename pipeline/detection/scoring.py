@@ -400,11 +400,11 @@ def tie_round(coholders: pl.DataFrame, waiting: pl.DataFrame, cases: pl.DataFram
         (habits if habits is not None else pl.Series([], dtype=pl.String)).implode())
     left_in = ~pl.col("key_type").is_in(
         [k for k, family in families.items() if family == "infrastructure"])
-    bare = cluster_ties(linking["shared"].filter(left_in), linking["null"].filter(left_in),
-                        linking["cards"], counted,
-                        tested.filter(habit).select("account_id", "cluster_id", "label"),
-                        families).select("cluster_id", "label",
-                                         tie_without_infrastructure="tie_surprise")
+    habit_tested = tested.filter(habit).select("account_id", "cluster_id", "label")
+    bare = (cluster_ties(linking["shared"].filter(left_in), linking["null"].filter(left_in),
+                         linking["cards"], counted, habit_tested, families)
+            if not habit_tested.is_empty() else ties.clear()).select(
+        "cluster_id", "label", tie_without_infrastructure="tie_surprise")
     required = math.log10(max(coholders.height, 1)) - math.log10(alpha)
     rows = (coholders.join(case_label, on="joined_case")
             .join(ties, on=["cluster_id", "label"], how="left")
