@@ -54,6 +54,7 @@ import polars as pl
 
 from pipeline.detection.consistency import cross_consistency, pair_shared
 from pipeline.detection.rules import RULES
+from pipeline.detection.statistics import hashes_only
 from pipeline.linking.members import cluster_ties
 from pipeline.linking.surprise import hochberg_bar
 from pipeline.registry import (
@@ -143,8 +144,7 @@ def verdicts(profile: pl.DataFrame, statistics: pl.DataFrame,
             strong_families=pl.col("strong_families").fill_null(""),
             signals=pl.col("signals").fill_null(""),
         )
-        .with_columns(
-            hashes_only=(pl.col("text_request_count") == 0) & (pl.col("request_count") > 0))
+        .with_columns(hashes_only=hashes_only())
         .with_columns(
             verdict=pl.when(pl.col("harvest_count") < params.min_harvest_strong)
             .then(pl.lit("clear"))
@@ -396,8 +396,8 @@ def tie_round(coholders: pl.DataFrame, waiting: pl.DataFrame, cases: pl.DataFram
     families = {t.key_type: t.family for t in DEFAULT_LINK_TYPES}
     ties = cluster_ties(linking["shared"], linking["null"], linking["cards"], counted,
                         tested.select("account_id", "cluster_id", "label"), families)
-    habit = pl.col("cluster_id").is_in(
-        (habits if habits is not None else pl.Series([], dtype=pl.String)).implode())
+    habit = (pl.col("cluster_id").is_in(habits.implode()) if habits is not None
+             else pl.lit(False))
     left_in = ~pl.col("key_type").is_in(
         [k for k, family in families.items() if family == "infrastructure"])
     habit_tested = tested.filter(habit).select("account_id", "cluster_id", "label")

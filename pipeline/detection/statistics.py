@@ -136,7 +136,9 @@ def _strong(binomial: pl.DataFrame, permuted: pl.DataFrame,
     ).sort("cluster_id", "statistic").select([c.name for c in CLUSTER_STATISTIC.columns])
 
 
-def _hashes_only(profile: pl.DataFrame) -> pl.Expr:
+def hashes_only() -> pl.Expr:
+    """Whether a cluster's (or group's) requests carry no prompt text: the rules that need
+    text are measured on their fallbacks or not at all, and scoring asks less of it."""
     return (pl.col("text_request_count") == 0) & (pl.col("request_count") > 0)
 
 
@@ -208,15 +210,14 @@ def _ratios(profile: pl.DataFrame, rule: Rule) -> pl.DataFrame:
     when its logs carry no prompt text; a rule that needs text and has no fallback leaves
     such clusters out. ``first_account`` and ``group_size`` are kept when the profile has
     them (a cluster's profile has the first, a random group of accounts the second)."""
-    hashes_only = _hashes_only(profile)
     fallback = rule.hashes_fallback or (rule.numerator, rule.denominator)
-    frame = profile.filter(~(hashes_only & rule.needs_text & (rule.hashes_fallback is None)))
+    frame = profile.filter(~(hashes_only() & rule.needs_text & (rule.hashes_fallback is None)))
     return frame.select(
         pl.col("cluster_id", "n_accounts",
                *(c for c in ("first_account", "group_size") if c in profile.columns)),
-        k=pl.when(_hashes_only(frame)).then(pl.col(fallback[0]))
+        k=pl.when(hashes_only()).then(pl.col(fallback[0]))
         .otherwise(pl.col(rule.numerator)),
-        n=pl.when(_hashes_only(frame)).then(pl.col(fallback[1]))
+        n=pl.when(hashes_only()).then(pl.col(fallback[1]))
         .otherwise(pl.col(rule.denominator)),
     ).filter(pl.col("n") > 0).with_columns(value=pl.col("k") / pl.col("n"))
 
