@@ -18,8 +18,8 @@ SELECT
     second_surprise,
     required_second,
     tie_families,
-    greatest(required_surprise - least(tie_surprise,
-        coalesce(tie_without_infrastructure, tie_surprise)), 0.0) AS tie_short_by,
+    greatest(required_surprise - least(tie_surprise, tie_without_infrastructure), 0.0)
+        AS tie_short_by,
     greatest(required_second - second_surprise, 0.0) AS second_short_by,
     cross_ratio,
     cross_z,
