@@ -237,6 +237,9 @@ class LinkParams(Settings):
     gathered from), ending at the run's last day."""
     burst_minutes: AtLeastOne = 10
     """Accounts created in the same bucket of this many minutes share a creation key."""
+    wave_context_days: AtLeastOne = 7
+    """Days either side whose creations at the same time of day give a creation bucket's
+    chance count (``creation_wave``): a week each way holds every weekday twice."""
     alpha: Probability = 0.01
     """Chance edges allowed per window: a pair is an edge when its combined p-value is
     below alpha / (pairs of accounts in the window)."""

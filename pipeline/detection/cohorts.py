@@ -14,7 +14,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from pipeline.detection.scoring import linking_wrote_keys
+from pipeline.detection.scoring import card_rows, linking_wrote_keys
 from pipeline.linking.cohorts import COHORT_SCHEMA, harvest_cohorts
 from pipeline.linking.linking import LinkResult, merge_clusters
 from pipeline.registry import CLUSTER_COHORT
@@ -67,7 +67,6 @@ def _cohorts(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame, linked: Link
         db.sql("SELECT account_a, account_b, weight FROM account_link").pl(),
         db.sql("SELECT * FROM account_shared_key").pl(),
         db.sql("SELECT * FROM account_link_null").pl(),
-        db.sql("SELECT account_a, account_b, key_type FROM account_link_evidence "
-               "WHERE key_type = 'payment_fingerprint'").pl(),
+        card_rows(db),
         linked.account_count, link_params,
         min_accounts=params.min_accounts_flagged, rounds=params.join_rounds)

@@ -16,16 +16,18 @@ from statistics import NormalDist
 import duckdb
 import polars as pl
 
+from pipeline.linking.members import REGISTRANT_KINDS
+
 PAIR_SHARED = ("SELECT account_a, account_b, sum(shared_count) AS shared "
-               "FROM account_link_evidence WHERE key_type <> 'payment_fingerprint' "
+               "FROM account_link_evidence WHERE NOT list_contains($registrant, key_type) "
                "GROUP BY account_a, account_b")
-"""What each pair of the window shares, cards left out (a card is one payer inside a
-piece and never crosses two flagged pieces: it joined them already)."""
+"""What each pair of the window shares, cards and creation waves left out (one payer or
+registrant inside a piece never crosses two flagged pieces: it joined them already)."""
 
 
 def pair_shared(db: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """(account_a, account_b, shared): ``PAIR_SHARED`` on the window's evidence."""
-    return db.sql(PAIR_SHARED).pl()
+    return db.sql(PAIR_SHARED, params={"registrant": list(REGISTRANT_KINDS)}).pl()
 
 
 def cross_consistency(shared: pl.DataFrame, tests: pl.DataFrame, cases: pl.DataFrame,

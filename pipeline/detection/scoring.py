@@ -55,7 +55,7 @@ import polars as pl
 from pipeline.detection.consistency import cross_consistency, pair_shared
 from pipeline.detection.rules import RULES
 from pipeline.detection.statistics import hashes_only
-from pipeline.linking.members import cluster_ties
+from pipeline.linking.members import REGISTRANT_KINDS, cluster_ties
 from pipeline.linking.surprise import hochberg_bar
 from pipeline.registry import (
     CASE_JOIN,
@@ -204,6 +204,14 @@ def linking_wrote_keys(db: duckdb.DuckDBPyConnection) -> bool:
     return set(LINK_TABLES) <= present
 
 
+def card_rows(db: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The evidence rows of cards and creation waves (account_a, account_b, key_type): the
+    member test leaves what an account shares with its own registrant's holders out."""
+    return db.sql("SELECT account_a, account_b, key_type FROM account_link_evidence "
+                  "WHERE list_contains($registrant, key_type)",
+                  params={"registrant": list(REGISTRANT_KINDS)}).pl()
+
+
 def linking_tables(db: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame] | None:
     """Linking's key tables the join rule reads (read once for the joins and the merges),
     with its alpha; None when linking wrote none (``linking_wrote_keys``)."""
@@ -212,8 +220,7 @@ def linking_tables(db: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame] | N
     return {
         "shared": db.sql("SELECT * FROM account_shared_key").pl(),
         "null": db.sql("SELECT * FROM account_link_null").pl(),
-        "cards": db.sql("SELECT account_a, account_b, key_type FROM account_link_evidence "
-                        "WHERE key_type = 'payment_fingerprint'").pl(),
+        "cards": card_rows(db),
         "alpha": db.sql("SELECT max(alpha) AS alpha FROM link_threshold").pl(),
     }
 

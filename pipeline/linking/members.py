@@ -27,13 +27,22 @@ SUPPORTING_FAMILIES: tuple[str, ...] = ("client",)
 system prompt are what every customer of one SDK sends, so two families of evidence must
 come from elsewhere (registration, network, content, timing)."""
 
+REGISTRANT_KINDS: tuple[str, ...] = ("payment_fingerprint", "creation_wave")
+"""Kinds that are one registrant at any count: a payment card is one payer, and a creation
+wave (``creation_wave``: far more accounts made in adjacent minutes than the window's own
+creation rate allows) is one registrant's batch. Their holders link as a star from the
+first holder, take the edge bound and are joined whatever Leiden and the member test say
+(``join_card_holders``); "card" below means either."""
+
 CORRELATED_KINDS: dict[str, str] = {
     "same_prompt": "prompt", "prompt_band": "prompt",
     "user_agent": "client", "system_hash": "client",
+    "created_burst": "creation", "creation_wave": "creation",
 }
 """Kinds that see one observation twice, by group: a prompt sent exactly is also a band
 coincidence, and a client's user agent and its default system prompt are one piece of
-software. Of each group a pair (or a member) keeps only the stronger kind: it counts once."""
+software; a creation wave is made of creation buckets. Of each group a pair (or a member)
+keeps only the stronger kind: it counts once."""
 
 
 def drop_correlated(evidence: pl.DataFrame, by: list[str]) -> pl.DataFrame:
@@ -144,8 +153,9 @@ def _directed(pairs: pl.DataFrame) -> pl.DataFrame:
 
 
 def card_pairs(evidence: pl.DataFrame) -> pl.DataFrame:
-    """(account_a, account_b) of every card: a star from the card's first account."""
-    return (evidence.filter(pl.col("key_type") == "payment_fingerprint")
+    """(account_a, account_b) of every card (``REGISTRANT_KINDS``): a star from the card's
+    first account."""
+    return (evidence.filter(pl.col("key_type").is_in(REGISTRANT_KINDS))
             .select("account_a", "account_b").unique())
 
 
@@ -454,7 +464,7 @@ def fragment_ties(shared: pl.DataFrame, null: pl.DataFrame, evidence: pl.DataFra
     against (``tested``: account_id, label), the case's accounts being ``cases``
     (account_id, label) and the fragment none of them: (account_id, label, tie_surprise,
     second_surprise), Fisher over its kinds and the second strongest family on its own, as
-    in ``confirm_members``. ``evidence`` needs only the card rows (``payment_fingerprint``),
+    in ``confirm_members``. ``evidence`` needs only the card rows (``REGISTRANT_KINDS``),
     which say whose sharing is one payer's."""
     accounts = pl.concat([shared["account_id"], null["account_id"]]).unique().sort()
     tests = _key_tests(_holders(shared, null, _payers(evidence, accounts)), cases, tested)

@@ -1,10 +1,10 @@
 """Tail probabilities as surprise, -log10 p, in numpy: the one currency every piece of
 linking evidence is weighed in.
 
-In: arrays of observed counts with their chance means (negative binomial), trials and a
-share (binomial), or summed surprises and their number of components (Fisher); a family of
-tests' surprises (Benjamini-Hochberg). Out: arrays of surprise, exact deep into the tail
-where p underflows a float; the bar a family of tests must reach.
+In: arrays of observed counts with their chance means (negative binomial or Poisson),
+trials and a share (binomial), or summed surprises and their number of components
+(Fisher); a family of tests' surprises (Benjamini-Hochberg). Out: arrays of surprise,
+exact deep into the tail where p underflows a float; the bar a family of tests must reach.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import betainc, gammaincc, gammaln
+from scipy.special import betainc, gammainc, gammaincc, gammaln
 
 
 def count_surprise(count: np.ndarray, mean: np.ndarray, size: np.ndarray) -> np.ndarray:
@@ -49,6 +49,20 @@ def binomial_surprise(count: np.ndarray, trials: np.ndarray, share: np.ndarray) 
         exact = -np.log10(tail)
     surprise = np.where(tail > 1e-300, exact, -lead)
     return np.where(positive, surprise, 0.0).clip(0.0, None)
+
+
+def poisson_surprise(count: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """-log10 P(X >= count) for X Poisson with this mean: the regularized lower incomplete
+    gamma P(count, mean); a count of 0 is no surprise. Below 1e-300 the probability of the
+    count itself takes over, as in ``count_surprise``."""
+    mean = np.maximum(mean, 1e-300)
+    positive = count > 0
+    k = np.where(positive, count, 1.0)
+    tail = gammainc(k, mean)
+    lead = (-mean + k * np.log(mean) - gammaln(k + 1)) / math.log(10)
+    with np.errstate(divide="ignore"):
+        exact = -np.log10(tail)
+    return np.where(positive, np.where(tail > 1e-300, exact, -lead), 0.0).clip(0.0, None)
 
 
 def fisher_surprise(surprise: np.ndarray, components: np.ndarray) -> np.ndarray:

@@ -16,6 +16,37 @@ _STRATUM = _c("stratum", "INTEGER",
               "rarity stratum: floor(log2(accounts holding the key - 1)); 0 for same_prompt")
 _FAMILIES_LIST = _c("families", "VARCHAR[]", "the linking families behind it, sorted")
 
+CREATION_WAVE = Table(
+    name="creation_wave",
+    grain="one row per creation bucket (LinkParams.burst_minutes wide) in which at least two "
+          "accounts of the window were created",
+    key=("bucket",),
+    layer="linking",
+    kind="table",
+    meaning="how many of the window's accounts were created in the bucket against how many "
+            "its own creation rate predicts there, and whether the bucket is in a wave (one "
+            "registrant's batch); sql/linking/creation_wave.sql counts, "
+            "pipeline/linking/linking.py tests",
+    made_by="pipeline/linking/linking.py",
+    columns=(
+        _c("bucket", "VARCHAR", "the bucket's start, '%Y-%m-%dT%H:%M' (the created_burst key)"),
+        _c("bucket_at", "TIMESTAMPTZ", "the bucket's start"),
+        _c("account_count", "BIGINT", "accounts of the window created in it"),
+        _c("time_of_day_rate", "DOUBLE", "accounts created in the same bucket of the day on "
+           "the other days within LinkParams.wave_context_days, per such day"),
+        _c("day_rate", "DOUBLE", "accounts created on the same day outside the bucket, per "
+           "other bucket of the day"),
+        _c("span_rate", "DOUBLE", "the window's accounts per bucket of their creation span"),
+        _c("expected_count", "DOUBLE", "the chance count: the largest of the three rates"),
+        _c("span_buckets", "BIGINT", "buckets of the creation span: the buckets tested"),
+        _c("surprise", "DOUBLE", "-log10 P(X >= account_count), X Poisson(expected_count)"),
+        _c("required_surprise", "DOUBLE", "log10(span_buckets) - log10(LinkParams.alpha): "
+           "Bonferroni over the buckets tested"),
+        _c("wave", "VARCHAR", "the wave it is in: the first bucket of its run of adjacent "
+           "buckets past the bar; NULL when it is not past it"),
+    ),
+)
+
 ACCOUNT_LINK_KEY = Table(
     name="account_link_key",
     grain="one row per account seen in the window and linking key it holds",

@@ -50,6 +50,10 @@ DEFAULT_LINK_TYPES: tuple[LinkType, ...] = (
              "the same e-mail domain: a registrant when few accounts of the window hold it, "
              "a provider when many do (the null says which)"),
     LinkType("created_burst", "registry", "created in the same ten minutes"),
+    LinkType("creation_wave", "registry",
+             "created in one wave: adjacent ten minutes each holding far more of the "
+             "window's accounts than its creation rate predicts (one registrant at any "
+             "count, as a card)"),
     LinkType("system_hash", "client",
              "the same system prompt (what one client software or SDK sends)"),
     LinkType("ip_prefix_hour", "infrastructure", "the same /24 or /48 in the same hour"),

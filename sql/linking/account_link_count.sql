@@ -23,9 +23,9 @@
 --     likely as one account's start before the data says otherwise, so on a day only the
 --     pair works their bucket is one of the day's, not theirs by definition;
 --   same_prompt: distinct rare prompts sent within minutes of each other (prompt_pair_day);
---   payment_fingerprint: one payer at any count. Each card's accounts are tied to its
---     first account (a star: n - 1 rows for n accounts, not n(n - 1) / 2), which links them
---     all.
+--   payment_fingerprint and creation_wave: one payer (one registrant) at any count. Each
+--     card's (wave's) accounts are tied to its first account (a star: n - 1 rows for n
+--     accounts, not n(n - 1) / 2), which links them all.
 -- Input: account_link_key, link_key, prompt_pair_day. Parameters: $start, $end,
 -- $max_key_accounts, $bands_per_prompt, $sync_minutes.
 WITH shared_keys AS (
@@ -36,7 +36,8 @@ WITH shared_keys AS (
             ELSE k.key_value END AS unit
     FROM account_link_key AS k
     JOIN link_key AS w USING (key_type, key_value)
-    WHERE w.account_count <= $max_key_accounts AND k.key_type <> 'payment_fingerprint'
+    WHERE w.account_count <= $max_key_accounts
+        AND k.key_type NOT IN ('payment_fingerprint', 'creation_wave')
 ),
 
 -- Every independent thing two accounts share (account_a < account_b) and how many keys
@@ -74,15 +75,15 @@ key_pairs AS (
 ),
 
 cards AS (
-    SELECT k.account_id, k.key_value, w.stratum,
-        min(k.account_id) OVER (PARTITION BY k.key_value) AS hub
+    SELECT k.account_id, k.key_type, k.key_value, w.stratum,
+        min(k.account_id) OVER (PARTITION BY k.key_type, k.key_value) AS hub
     FROM account_link_key AS k
     JOIN link_key AS w USING (key_type, key_value)
-    WHERE k.key_type = 'payment_fingerprint'
+    WHERE k.key_type IN ('payment_fingerprint', 'creation_wave')
 ),
 
 card_pairs AS (
-    SELECT hub AS account_a, account_id AS account_b, 'payment_fingerprint' AS key_type,
+    SELECT hub AS account_a, account_id AS account_b, key_type,
         min(stratum) AS stratum, count(*)::DOUBLE AS shared_count, 1.0 AS unit_ratio
     FROM cards
     WHERE account_id <> hub

@@ -1,6 +1,7 @@
 -- account_link_key: one row per account seen in the window ($start..$end) and linking key
 -- it holds: registry keys from the accounts table (payment fingerprint, e-mail domain,
--- creation burst) and traffic keys from the compact per-day tables (user agent, system
+-- creation burst, and the creation wave of creation_wave when its bucket is in one) and
+-- traffic keys from the compact per-day tables (user agent, system
 -- prompt, IP prefix in an hour, near-duplicate prompt band on a day, and the
 -- $sync_minutes-wide bucket of every activity start: a minute with requests after
 -- $idle_minutes or more of silence, leaving out the first minutes of a day that merely
@@ -15,8 +16,8 @@
 -- many accounts of the window hold it (account_link_null, account_link_evidence), so a
 -- consumer mail domain, a public NAT or an SDK's default prompt weighs little because the
 -- data shows many unrelated accounts share it.
--- Input: accounts, account_day, account_key_day, account_prefix_hour, account_band_day,
--- account_minute. Parameters: $start, $end, $burst_minutes, $edge_margin_minutes,
+-- Input: accounts, creation_wave, account_day, account_key_day, account_prefix_hour,
+-- account_band_day, account_minute. Parameters: $start, $end, $burst_minutes, $edge_margin_minutes,
 -- $sync_minutes, $idle_minutes.
 WITH seen AS (
     SELECT DISTINCT account_id FROM account_day WHERE date BETWEEN $start AND $end
@@ -36,6 +37,13 @@ registry AS (
             '%Y-%m-%dT%H:%M')
     FROM accounts SEMI JOIN seen USING (account_id)
     WHERE created_at IS NOT NULL
+),
+
+waves AS (
+    SELECT r.account_id, 'creation_wave' AS key_type, w.wave AS key_value
+    FROM registry AS r
+    JOIN creation_wave AS w ON w.bucket = r.key_value
+    WHERE r.key_type = 'created_burst' AND w.wave IS NOT NULL
 ),
 
 minutes AS (
@@ -82,6 +90,7 @@ bands AS (
 SELECT DISTINCT account_id, key_type, key_value, popular_as
 FROM (
     SELECT * FROM registry
+    UNION ALL SELECT * FROM waves
     UNION ALL SELECT * FROM traffic
     UNION ALL BY NAME SELECT * FROM bands
 )

@@ -316,6 +316,57 @@ def test_a_creation_burst_started_together_links_and_a_burst_alone_does_not(tmp_
         == len(signups)
 
 
+def test_a_wave_of_accounts_that_share_nothing_else_links_them_all(tmp_path):
+    """Must link (creation_wave): thirty accounts created in twenty-five minutes of one day,
+    each on its own network, at its own hours, with its own prompts and its own card and
+    domain, where the window's other accounts were made one every two days or so: far more
+    in those buckets than the window's creation rate allows, one registrant's batch."""
+    wave = [f"w{i:02d}" for i in range(30)]
+    created = datetime(2026, 3, 30, 12, 0, tzinfo=UTC)
+    accounts = ([account(n, created_at=created + timedelta(seconds=50 * i))
+                 for i, n in enumerate(wave)] + [account(n) for n in BACKGROUND])
+    clusters = build(tmp_path, three_days(BACKGROUND + wave), accounts)
+    assert clusters.filter(pl.col("account_id").is_in(wave))["cluster_id"].n_unique() == 1
+    assert clusters.filter(pl.col("account_id").is_in(BACKGROUND))["cluster_id"].n_unique() \
+        == len(BACKGROUND)
+    waves = query(tmp_path / DB_NAME, "SELECT DISTINCT wave FROM creation_wave "
+                  "WHERE wave IS NOT NULL")
+    assert waves == [("2026-03-30T12:00",)]
+
+
+def test_a_launch_day_and_a_busy_hour_of_sign_ups_make_no_wave(tmp_path):
+    """Must not link (creation_wave): on a launch day 294 accounts sign up, eight of them
+    in its busiest ten minutes (a fourfold peak over the day's rate); and for fourteen days
+    six accounts sign up every day between 12:00 and 12:10 (the hour a newsletter goes
+    out). Against the window's mean rate both would be waves; against the day's and the
+    clock's rate neither is, and nothing else ties them."""
+    launch = [f"l{i:03d}" for i in range(294)]
+    daily = [f"d{i:02d}" for i in range(84)]
+    day = datetime(2026, 3, 28, tzinfo=UTC)
+    peak = [day + timedelta(hours=12, minutes=i) for i in range(8)]
+    spread_out = [day + timedelta(minutes=5 * i + 1) for i in range(288) if not 144 <= i < 146]
+    noon = datetime(2026, 3, 14, 12, 1, tzinfo=UTC)
+    accounts = ([account(n, created_at=t) for n, t in zip(launch, peak + spread_out,
+                                                           strict=True)]
+                + [account(n, created_at=noon + timedelta(days=i // 6, minutes=i % 6))
+                   for i, n in enumerate(daily)]
+                + [account(n) for n in BACKGROUND])
+    clusters = build(tmp_path, three_days(BACKGROUND + launch + daily), accounts)
+    assert query(tmp_path / DB_NAME, "SELECT count(*) FROM creation_wave "
+                 "WHERE wave IS NOT NULL") == [(0,)]
+    signed_up = clusters.filter(pl.col("account_id").is_in(launch + daily))
+    assert signed_up["cluster_id"].n_unique() == len(launch) + len(daily)
+    busiest = query(tmp_path / DB_NAME, "SELECT account_count, day_rate, span_rate "
+                    "FROM creation_wave ORDER BY account_count DESC LIMIT 1")
+    count, day_rate, span = busiest[0]
+    assert count == 8 and day_rate > 1.5 and span < 0.05  # the launch peak: the day's rate
+    noon = query(tmp_path / DB_NAME, "SELECT count(*), min(time_of_day_rate), max(day_rate) "
+                 "FROM creation_wave WHERE bucket LIKE '%T12:00' AND account_count = 6")
+    # every noon bucket: the clock's rate (six a day; three at the series' first and last
+    # days, whose neighbours lie on one side), nothing else that day
+    assert noon == [(14, 3.0, 0.0)]
+
+
 def test_an_sdk_user_agent_and_default_prompt_link_nobody_even_when_rare(tmp_path):
     """Must not link (user_agent, system_hash): eight customers of a small agent framework
     share its user agent and default system prompt on every request for three days. The

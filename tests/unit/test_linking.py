@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 import itertools
 import math
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -24,6 +24,7 @@ from pipeline.linking.linking import (
     LinkParams,
     cluster_accounts,
     combine_evidence,
+    creation_waves,
     detect_communities,
     edge_threshold,
     join_card_holders,
@@ -34,6 +35,7 @@ from pipeline.linking.surprise import (
     count_surprise,
     fisher_surprise,
     hochberg_bar,
+    poisson_surprise,
 )
 from pipeline.warehouse import sql_text
 
@@ -595,6 +597,54 @@ def test_the_window_covers_the_range_and_the_lookback(lookback, expected_start):
     assert (first, last) == (expected_start, date(2026, 4, 1))
 
 
+def buckets(counts: dict[int, tuple[int, float]], span_buckets: int = 100_000) -> pl.DataFrame:
+    """creation_wave.sql's rows: ten-minute buckets (by index from a day's midnight) with
+    their count and chance count."""
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    at = [start + timedelta(minutes=10 * i) for i in counts]
+    return pl.DataFrame({
+        "bucket": [t.strftime("%Y-%m-%dT%H:%M") for t in at],
+        "bucket_at": at,
+        "account_count": [n for n, _ in counts.values()],
+        "expected_count": [e for _, e in counts.values()],
+        "span_buckets": [span_buckets] * len(counts),
+    })
+
+
+def test_adjacent_buckets_past_the_bar_are_one_wave_and_a_gap_starts_another():
+    # the bar: -log10(0.01 / 100,000) = 7; 40 accounts where 0.05 are expected pass it,
+    # 3 do not (P(X >= 3) = 2e-5): 10:30 breaks the run, and 10:40 starts another
+    waves = creation_waves(buckets({60: (40, 0.05), 61: (38, 0.05), 62: (45, 0.05),
+                                    63: (3, 0.05), 64: (41, 0.05), 90: (2, 0.05)}),
+                           alpha=0.01, burst_minutes=10)
+    assert waves["required_surprise"].to_list() == pytest.approx([7.0] * 6)
+    assert dict(waves.select("bucket", "wave").iter_rows()) == {
+        "2026-03-01T10:00": "2026-03-01T10:00", "2026-03-01T10:10": "2026-03-01T10:00",
+        "2026-03-01T10:20": "2026-03-01T10:00", "2026-03-01T10:30": None,
+        "2026-03-01T10:40": "2026-03-01T10:40", "2026-03-01T15:00": None}
+
+
+def test_a_bucket_is_a_wave_against_its_chance_count_not_its_size():
+    # the same 40 accounts: a wave where 0.05 are expected, none where the clock or the day
+    # predicts 25 (a busy hour, a launch day)
+    waves = creation_waves(buckets({0: (40, 0.05), 6 * 144: (40, 25.0)}), alpha=0.01,
+                           burst_minutes=10)
+    assert waves["wave"].to_list() == ["2026-03-01T00:00", None]
+    assert waves["surprise"].to_list() == pytest.approx(
+        poisson_surprise(np.array([40.0, 40.0]), np.array([0.05, 25.0])).tolist())
+
+
+def test_the_poisson_tail_is_exact_and_deep():
+    from scipy.stats import poisson
+
+    counts, means = np.array([1.0, 2.0, 5.0, 100.0]), np.array([0.04, 0.04, 3.0, 8.0])
+    assert poisson_surprise(counts, means) == pytest.approx(
+        -np.log10(poisson.sf(counts - 1, means)))
+    assert poisson_surprise(np.array([0.0]), np.array([3.0])) == pytest.approx([0.0])
+    # far past a float's smallest p the count's own probability takes over
+    assert poisson_surprise(np.array([400.0]), np.array([0.01]))[0] > 1000
+
+
 LINK_CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "payment_fingerprint": (
         ("test_a_card_three_hundred_accounts_share_links_them_all",
@@ -608,6 +658,9 @@ LINK_CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "created_burst": (
         ("test_a_creation_burst_started_together_links_and_a_burst_alone_does_not",),
         ("test_a_creation_burst_started_together_links_and_a_burst_alone_does_not",)),
+    "creation_wave": (
+        ("test_a_wave_of_accounts_that_share_nothing_else_links_them_all",),
+        ("test_a_launch_day_and_a_busy_hour_of_sign_ups_make_no_wave",)),
     "system_hash": (
         ("test_client_evidence_adds_to_a_pair_but_not_to_the_graph",),
         ("test_an_sdk_user_agent_and_default_prompt_link_nobody_even_when_rare",)),
