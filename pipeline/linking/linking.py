@@ -3,16 +3,16 @@
 In: the compact per-day tables of a window (``account_day``, ``account_key_day``,
 ``account_prefix_hour``, ``account_band_day``, ``account_minute``, ``account_prompt_day``,
 ``prompt_pair_day``, ``failover_day``) and the ``accounts`` table, through
-``forensics.duckdb``. Out, in ``forensics.duckdb``: ``account_link_key`` (every key an
-account holds), ``link_key`` (each shared key's popularity), ``account_link_null`` (what
-the window's null of unrelated accounts needs per account), ``account_link_count`` (per
-pair, evidence kind and rarity stratum: what the pair shares), ``account_link_evidence``
-(the same rows against the null: chance expectation, p-value),
-``account_link_pair`` (per pair: the combined surprise), ``link_threshold`` (the edge
-threshold of this window), ``account_link`` (the graph's edges), ``clusters`` (every account
-of the window in exactly one cluster, case ids from ``pipeline.linking.lineage``), ``cluster_key``
-(why each cluster is one operator) and ``cluster_lineage`` (``pipeline.publish.publication``
-publishes the clusters).
+``forensics.duckdb``. Out, in ``forensics.duckdb``: ``creation_wave`` (each creation bucket
+against its chance count), ``account_link_key`` (every key an account holds), ``link_key``
+(each shared key's popularity), ``account_link_null`` (what the window's null of unrelated
+accounts needs per account), ``account_link_count`` (per pair, evidence kind and rarity
+stratum: what the pair shares), ``account_link_evidence`` (the same rows against the null:
+chance expectation, p-value), ``account_link_pair`` (per pair: the combined surprise),
+``link_threshold`` (the edge threshold of this window), ``account_link`` (the graph's
+edges), ``clusters`` (every account of the window in exactly one cluster, case ids from
+``pipeline.linking.lineage``), ``cluster_key`` (why each cluster is one operator) and
+``cluster_lineage`` (``pipeline.publish.publication`` publishes the clusters).
 
 Linking is not accusation: it says whom a verdict would cover. Evidence is measured
 against the window's own null: for each kind of shared thing (a key, a prompt sent within
@@ -26,7 +26,9 @@ because many unrelated accounts of the window share it. A pair links alone past 
 Bonferroni bound over the window's pairs; weaker pairs are the edges of a graph whose
 Leiden communities (igraph, seeded, vertices in account order: the same inputs give the
 same clusters) are kept member by member, each confirmed against what the rest of its
-community holds in common. A payment card is one payer at any count and joins its holders.
+community holds in common. A payment card is one payer at any count and joins its holders;
+so does a creation wave (``creation_wave``: adjacent minutes that made far more of the
+window's accounts than its own creation rate predicts), one registrant's batch.
 """
 
 from __future__ import annotations
