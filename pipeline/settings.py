@@ -344,7 +344,9 @@ class ScoringParams(Settings):
     one operator behind many accounts; a researcher's two accounts running a benchmark
     overnight, or an app and its staging key, behave oddly but are not that case, and one
     or two accounts leave the statistics resting on one account's habits. Such a cluster is
-    ``flagged`` only by joining a flagged case."""
+    ``flagged`` only by joining a flagged case. A larger cluster's harvest must be shown by
+    this many of its own accounts too (``accounts_above_baseline``), or two accounts linked
+    to bystanders (a small cloud /24 shared with other tenants) would pass for three."""
     small_watch_strong: AtLeastOne = 3
     """Strong statistics (in one family or several) a cluster under
     ``min_accounts_flagged`` accounts needs for ``watch``. A binomial test of one account's

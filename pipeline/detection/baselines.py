@@ -63,7 +63,7 @@ def random_group_profiles(db: duckdb.DuckDBPyConnection, profile_params: Mapping
             .select(cluster_id="account_id", account_id="account_id"),
         ])
         groups.append(drawn)
-        profiles.append(_profile_of(db, partition, profile_params)
+        profiles.append(profile_of(db, partition, profile_params)
                         .join(drawn.select("group_id", "group_size").unique(),
                               left_on="cluster_id", right_on="group_id")
                         .select("group_size", *profile.columns))
@@ -83,7 +83,7 @@ def publish_no_groups(db: duckdb.DuckDBPyConnection) -> None:
                   "group_size, cluster_id")
 
 
-def _profile_of(db: duckdb.DuckDBPyConnection, partition: pl.DataFrame,
+def profile_of(db: duckdb.DuckDBPyConnection, partition: pl.DataFrame,
                 profile_params: Mapping[str, object]) -> pl.DataFrame:
     """``cluster_profile.sql`` over another partition of the window's accounts: a temporary
     ``clusters`` shadows the linked one for this connection while the query runs."""

@@ -18,8 +18,10 @@ lab's benchmark run or an enterprise's agents send too. Every verdict but ``clea
 a strong harvest statistic. A cluster of ``min_accounts_flagged`` accounts or more is
 ``flagged`` with ``min_families_flagged`` families and the harvest shown twice
 (``flagged_harvest``: two harvest statistics, or one measured across accounts; one for a
-cluster whose requests carry no prompt text, ``flagged_harvest_hashes_only``), and
-``watch`` otherwise. A smaller
+cluster whose requests carry no prompt text, ``flagged_harvest_hashes_only``) shown by
+``min_accounts_flagged`` of its accounts (``accounts_above_baseline`` of
+``cluster_statistic``: two accounts that harvest, linked to riders that do not, are two
+accounts), and ``watch`` otherwise. A smaller
 cluster (one or two accounts: a fragment linking left behind, or a person) is ``watch``
 with ``small_watch_strong`` (three) strong statistics: one or two odd habits (a night
 owl, a low max_tokens) are never enough. Anything else is ``clear``. Linkage says whom
@@ -80,8 +82,10 @@ def score_clusters(db: duckdb.DuckDBPyConnection,
     params = params or ScoringParams()
     profile = db.sql("SELECT cluster_id, n_accounts, request_count, first_seen, last_seen, "
                      "text_request_count FROM cluster_profile").pl()
-    statistics = db.sql("SELECT cluster_id, family, rule_id, statistic, p_adjusted, "
-                        "effect_size, is_strong FROM cluster_statistic").pl()
+    statistics = db.sql("SELECT * FROM cluster_statistic").pl().select(
+        "cluster_id", "family", "rule_id", "statistic", "p_adjusted", "effect_size",
+        "is_strong", *(c for c in ("accounts_above_baseline",)
+                       if c in db.table("cluster_statistic").columns))
     findings = verdicts(profile, statistics, params)
     members = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
     linking = linking_tables(db)
@@ -133,6 +137,8 @@ def verdicts(profile: pl.DataFrame, statistics: pl.DataFrame,
     signals = strength.filter(pl.col("is_strong")).group_by("cluster_id").agg(
         signals=pl.col("rule_id").unique().sort().str.join(","))
     small = pl.col("n_accounts") < params.min_accounts_flagged
+    shown_by = (pl.when(pl.col("harvest_together") | pl.col("harvest_accounts").is_null())
+                .then(pl.col("n_accounts")).otherwise(pl.col("harvest_accounts")))
     return (
         profile.join(per_cluster, on="cluster_id", how="left")
         .join(signals, on="cluster_id", how="left")
@@ -140,6 +146,7 @@ def verdicts(profile: pl.DataFrame, statistics: pl.DataFrame,
         .with_columns(
             pl.col("family_count", "strong_count", "harvest_count", "harvest_weight")
             .fill_null(0),
+            pl.col("harvest_together").fill_null(False),
             risk_score=pl.col("risk_score").fill_null(0.0).clip(0.0, 1.0),
             strong_families=pl.col("strong_families").fill_null(""),
             signals=pl.col("signals").fill_null(""),
@@ -151,7 +158,8 @@ def verdicts(profile: pl.DataFrame, statistics: pl.DataFrame,
             .when(~small & (pl.col("family_count") >= params.min_families_flagged)
                   & (pl.col("harvest_weight") >= pl.when(pl.col("hashes_only"))
                      .then(params.flagged_harvest_hashes_only)
-                     .otherwise(params.flagged_harvest)))
+                     .otherwise(params.flagged_harvest))
+                  & (shown_by >= params.min_accounts_flagged))
             .then(pl.lit("flagged"))
             .when(~small & (pl.col("family_count") >= 1)).then(pl.lit("watch"))
             .when(small & (pl.col("strong_count") >= params.small_watch_strong))
@@ -171,14 +179,25 @@ def verdicts(profile: pl.DataFrame, statistics: pl.DataFrame,
 
 def strong_counts(statistics: pl.DataFrame) -> pl.DataFrame:
     """Per cluster: its strong statistics, those of them that are harvest statistics, and
-    their weight for ``flagged_harvest`` (an across-accounts one counts twice)."""
+    their weight for ``flagged_harvest`` (an across-accounts one counts twice); and how
+    many of its accounts show the harvest: the most accounts above the baseline on one
+    strong harvest statistic (``harvest_accounts``), unless one is measured on the accounts
+    together (across accounts, or a capability mix by permutation: ``harvest_together``),
+    which counts as the whole cluster. Statistics stored before
+    ``accounts_above_baseline`` existed count as the whole cluster too."""
     harvest = [r.statistic for r in RULES if r.harvest]
     together = [r.statistic for r in RULES if r.harvest and r.across_accounts]
+    own = [r.statistic for r in RULES if r.harvest and r.test == "binomial" and not r.by_size]
+    if "accounts_above_baseline" not in statistics.columns:
+        statistics = statistics.with_columns(accounts_above_baseline=pl.lit(None, pl.Int64))
+    is_harvest = pl.col("statistic").is_in(harvest)
     return statistics.filter(pl.col("is_strong")).group_by("cluster_id").agg(
         strong_count=pl.len().cast(pl.Int64),
-        harvest_count=pl.col("statistic").is_in(harvest).sum().cast(pl.Int64),
-        harvest_weight=(pl.col("statistic").is_in(harvest).sum()
+        harvest_count=is_harvest.sum().cast(pl.Int64),
+        harvest_weight=(is_harvest.sum()
                         + pl.col("statistic").is_in(together).sum()).cast(pl.Int64),
+        harvest_accounts=pl.col("accounts_above_baseline").filter(is_harvest).max(),
+        harvest_together=(is_harvest & ~pl.col("statistic").is_in(own)).any(),
     )
 
 

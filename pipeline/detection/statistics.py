@@ -37,7 +37,7 @@ p-values are adjusted with Benjamini-Hochberg across the clusters tested, per st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import duckdb
@@ -47,6 +47,7 @@ from scipy.stats import binom
 
 from pipeline.detection.baselines import (
     needs_random_groups,
+    profile_of,
     publish_no_groups,
     random_group_profiles,
 )
@@ -95,7 +96,8 @@ def compute_statistics(db: duckdb.DuckDBPyConnection, start: date, end: date,
     else:
         groups = None
         publish_no_groups(db)
-    statistics = judge(profile, permuted, params, suspected, groups)
+    judged = judge(profile, permuted, params, suspected, groups)
+    statistics = with_accounts_above_baseline(judged, own_profiles(db, profile_params, judged))
     publish_frame(db, "cluster_statistic", statistics, "cluster_id, statistic")
     steps.end()
     return statistics
@@ -133,7 +135,63 @@ def _strong(binomial: pl.DataFrame, permuted: pl.DataFrame,
         is_strong=(pl.col("p_adjusted") <= params.alpha)
         & (pl.col("effect_size") >= pl.col("statistic").replace_strict(
             {r.statistic: r.min_effect for r in RULES}, return_dtype=pl.Float64)),
+        accounts_above_baseline=pl.lit(None, pl.Int64),
     ).sort("cluster_id", "statistic").select([c.name for c in CLUSTER_STATISTIC.columns])
+
+
+OWN_RULES = tuple(r for r in RULES if r.test == "binomial" and not r.by_size)
+"""The ratio rules of an account's own behaviour: the ones an account's own requests can
+show, and so the ones whose evidence can be counted account by account."""
+
+
+def own_profiles(db: duckdb.DuckDBPyConnection, profile_params: Mapping[str, object],
+                 statistics: pl.DataFrame) -> pl.DataFrame:
+    """``cluster_profile`` of each account alone (cluster_id is the account; ``member_of``
+    its cluster), for the accounts of every cluster of two or more with a strong statistic
+    of ``OWN_RULES``. ``text_request_count`` is the cluster's, so that an account is
+    measured on the columns its cluster was (prompt text or its hashes-only fallback)."""
+    strong = statistics.filter(pl.col("is_strong") & pl.col("statistic").is_in(
+        [r.statistic for r in OWN_RULES]))["cluster_id"].unique()
+    members = db.sql("SELECT cluster_id, account_id FROM clusters ORDER BY account_id").pl()
+    members = members.filter(pl.col("cluster_id").is_in(strong.to_list())
+                             & (pl.len().over("cluster_id") >= 2))
+    if members.is_empty():
+        return pl.DataFrame(schema={"cluster_id": pl.String, "member_of": pl.String})
+    texts = db.sql("SELECT cluster_id, text_request_count FROM cluster_profile").pl()
+    alone = profile_of(db, members.select(cluster_id="account_id", account_id="account_id"),
+                       profile_params)
+    return (alone.drop("text_request_count")
+            .join(members.rename({"cluster_id": "member_of"}), left_on="cluster_id",
+                  right_on="account_id")
+            .join(texts.rename({"cluster_id": "member_of"}), on="member_of"))
+
+
+def with_accounts_above_baseline(statistics: pl.DataFrame,
+                                 accounts: pl.DataFrame) -> pl.DataFrame:
+    """``accounts_above_baseline`` of every strong statistic of ``OWN_RULES``: the accounts
+    whose own value is above the baseline's median. A cluster's value is the mean of its
+    accounts' values weighed by their n, so a strong one has at least one; how many says
+    whether the cluster's accounts do this or a couple of them do and the rest ride along
+    on their links (``scoring``: the harvest must be shown by ``min_accounts_flagged``)."""
+    strong = statistics.filter(pl.col("is_strong")).select(
+        "cluster_id", "statistic", "baseline_median")
+    rules = [r for r in OWN_RULES if r.statistic in set(strong["statistic"])]
+    if accounts.is_empty() or not rules:
+        return statistics
+    own = pl.concat([
+        _ratios(accounts, rule).join(accounts.select("cluster_id", "member_of"),
+                                     on="cluster_id")
+        .select("member_of", pl.lit(rule.statistic).alias("statistic"), "value")
+        for rule in rules])
+    counted = (strong
+               .join(own, left_on=["cluster_id", "statistic"],
+                     right_on=["member_of", "statistic"])
+               .group_by("cluster_id", "statistic")
+               .agg(above=(pl.col("value") > pl.col("baseline_median")).sum().cast(pl.Int64)))
+    return (statistics.join(counted, on=["cluster_id", "statistic"], how="left")
+            .with_columns(accounts_above_baseline=pl.col("above"))
+            .sort("cluster_id", "statistic")
+            .select([c.name for c in CLUSTER_STATISTIC.columns]))
 
 
 def hashes_only() -> pl.Expr:

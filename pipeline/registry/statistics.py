@@ -207,5 +207,9 @@ CLUSTER_STATISTIC = Table(
         _c("is_strong", "BOOLEAN",
            "p_adjusted and effect_size both pass the statistic's named thresholds"),
         _c("source_table", "VARCHAR", "the table (and SQL file) the value is computed from"),
+        _c("accounts_above_baseline", "BIGINT",
+           "for a strong statistic of an account's own behaviour in a cluster of two or "
+           "more accounts: how many of its accounts have an own value (the same k / n over "
+           "the account's own cluster_profile) above baseline_median; NULL otherwise"),
     ),
 )

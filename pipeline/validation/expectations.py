@@ -143,6 +143,8 @@ DECLARED: dict[str, tuple[Rule, ...]] = {
         Rule("in_set", ("test",), "the tests the statistics stage documents",
              values=STATISTIC_TESTS),
         Rule("not_null", (CLUSTER_ACCOUNT_COUNT,), "a statistic belongs to an existing cluster"),
+        _between("accounts_above_baseline", 1, None, "a strong value above its baseline is "
+                 "a mean of its accounts' values, so at least one of them is above it"),
     ),
     "cluster_findings": (
         Rule("in_set", ("verdict",), "the verdicts of the output contract",

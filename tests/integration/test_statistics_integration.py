@@ -113,3 +113,29 @@ def test_few_clusters_of_several_accounts_are_judged_against_random_groups(sampl
             USING (cluster_id)
         WHERE s.rule_id = 'QD-08' AND s.is_strong""")
     assert strong and {a for (a,) in strong} <= set(campaigns)
+
+
+def test_accounts_above_baseline_is_what_each_accounts_own_rows_say(sample_run):
+    """An auditor re-derives ``accounts_above_baseline`` of cache busting from the per-day
+    table it sums (account_prefix_day): per account of the cluster, busted over predicted
+    hits against the row's baseline median. The sample's loud campaign busts the cache on
+    some of its accounts, not all: a count that read the cluster's size would differ. A
+    single account's statistics have no count (it is its own value)."""
+    rows = query(sample_run / "forensics.duckdb", """
+        WITH own AS (
+            SELECT c.cluster_id, p.account_id,
+                sum(p.busted_count) / sum(p.predicted_hit_count) AS share
+            FROM account_prefix_day AS p JOIN clusters AS c USING (account_id)
+            GROUP BY ALL HAVING sum(p.predicted_hit_count) > 0
+        )
+        SELECT s.cluster_id, s.accounts_above_baseline,
+            count(*) FILTER (WHERE o.share > s.baseline_median),
+            (SELECT count(*) FROM clusters AS c WHERE c.cluster_id = s.cluster_id)
+        FROM cluster_statistic AS s JOIN own AS o USING (cluster_id)
+        WHERE s.statistic = 'cache_busting_share' AND s.is_strong
+        GROUP BY ALL""")
+    several = [r for r in rows if r[3] >= 2]
+    assert several
+    assert all(stored == derived for _, stored, derived, _ in several)
+    assert any(stored < size for _, stored, _, size in several)
+    assert all(stored is None for _, stored, _, size in rows if size == 1)

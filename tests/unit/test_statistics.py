@@ -29,12 +29,13 @@ from pipeline.detection.statistics import (
     adjust_benjamini_hochberg,
     binomial_statistics,
     judge,
+    with_accounts_above_baseline,
 )
 from pipeline.features.features import build_day_features
 from pipeline.linking.linking import LinkResult
-from pipeline.registry import REQUESTS_COLUMNS
+from pipeline.registry import CLUSTER_STATISTIC, REQUESTS_COLUMNS
 from pipeline.settings import LinkParams
-from pipeline.warehouse import POLARS_TYPE, connect, partition_path
+from pipeline.warehouse import POLARS_TYPE, connect, empty_frame, partition_path
 from simulator.evaluation import roc_auc
 
 DAY = date(2026, 4, 1)
@@ -252,6 +253,56 @@ def test_a_hashes_only_cluster_still_needs_two_families():
     rows = [statistic("hashes", r, 1e-12, 0.9) for r in ("QD-06", "QD-04")]
     got = verdicts(HASHES, pl.DataFrame(rows), ScoringParams())
     assert got.filter(pl.col("cluster_id") == "hashes")["verdict"].item() == "watch"
+
+
+@pytest.mark.parametrize(("showing", "harvest", "verdict"), [
+    (2, "CM-01", "watch"),     # two cloud apps that never read the cache, four riders
+    (3, "CM-01", "flagged"),
+    (None, "CM-01", "flagged"),  # not counted (a table stored before the count)
+    (1, "QD-08", "flagged"),   # one prompt sampled across the pool: shown together
+])
+def test_the_harvest_must_be_shown_by_three_of_the_clusters_accounts(showing, harvest,
+                                                                     verdict):
+    """Must fire and must not: a hashes-only cluster of 50 whose cache busting (its one
+    harvest statistic) comes from two of its accounts is those two accounts, and two are
+    under ``min_accounts_flagged``; three flag it. A harvest measured across accounts
+    counts as the whole cluster."""
+    rows = [statistic("hashes", r, 1e-12, 0.9) | {"accounts_above_baseline": n}
+            for r, n in ((harvest, showing), ("TS-01", 50), ("QD-04", None))]
+    stats = pl.DataFrame(rows, schema_overrides={"accounts_above_baseline": pl.Int64})
+    found = verdicts(HASHES, stats, ScoringParams())
+    assert found.filter(pl.col("cluster_id") == "hashes")["verdict"].item() == verdict
+
+
+def own_statistics(baseline: float) -> pl.DataFrame:
+    """cluster_statistic rows of cluster ``c``: cache busting strong against ``baseline``,
+    saturation tested and not strong."""
+    columns = [c.name for c in CLUSTER_STATISTIC.columns]
+    rows = [{"cluster_id": "c", "statistic": statistic_name, "baseline_median": baseline,
+             "is_strong": strong} | {k: None for k in columns
+                                     if k not in ("cluster_id", "statistic",
+                                                  "baseline_median", "is_strong")}
+            for statistic_name, strong in (("cache_busting_share", True),
+                                           ("max_tokens_saturation_share", False))]
+    return pl.DataFrame(rows, schema=empty_frame(CLUSTER_STATISTIC).schema)
+
+
+def test_accounts_above_baseline_counts_the_accounts_of_a_strong_statistic():
+    """Must count: the accounts whose own busted share is above the baseline's median
+    (0.3 and 0.9 against 0.1; 0.1 itself is not above; an account with nothing cacheable
+    cannot show it). Must not: a statistic that is not strong."""
+    rule = next(r for r in RULES if r.statistic == "cache_busting_share")
+    saturation = next(r for r in RULES if r.statistic == "max_tokens_saturation_share")
+    accounts = pl.DataFrame({
+        "cluster_id": ["a1", "a2", "a3", "a4"], "member_of": ["c"] * 4,
+        "n_accounts": [1] * 4, "request_count": [10] * 4, "text_request_count": [40] * 4,
+        rule.numerator: [3, 9, 1, 0], rule.denominator: [10, 10, 10, 0],
+        saturation.numerator: [9] * 4, saturation.denominator: [10] * 4,
+    })
+    got = with_accounts_above_baseline(own_statistics(0.1), accounts)
+    assert dict(got.select("statistic", "accounts_above_baseline").iter_rows()) == {
+        "cache_busting_share": 2, "max_tokens_saturation_share": None}
+    assert got.columns == [c.name for c in CLUSTER_STATISTIC.columns]
 
 
 def test_two_strong_families_flag_one_watches_none_clears():
