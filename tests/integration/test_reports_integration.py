@@ -148,6 +148,24 @@ def test_report_figures_match_the_tables(built: Path):
             assert rule in appendix
 
 
+def test_the_summary_says_how_many_accounts_are_above_each_baseline(sample_run: Path):
+    """Each strong statistic the summary names with a count of accounts says it as
+    cluster_statistic holds it; the sample's loud campaign busts the cache on some of its
+    accounts, so at least one count is below the cluster's size."""
+    rows = _query(sample_run, """
+        SELECT s.cluster_id, s.rule_id, s.accounts_above_baseline, f.n_accounts
+        FROM cluster_statistic AS s JOIN cluster_findings AS f USING (cluster_id)
+        WHERE f.verdict = 'flagged' AND s.is_strong AND s.accounts_above_baseline IS NOT NULL
+        ORDER BY ALL""")
+    assert any(above < n for _, _, above, n in rows)
+    said = 0
+    for cid, rule, above, n in rows:
+        text = " ".join(" ".join(pdf_text(sample_run / "reports" / f"{cid}.pdf")[:4]).split())
+        said += f"{above:,} of {n:,} accounts above it" in text
+        assert rule in text
+    assert said >= 1
+
+
 def test_reports_are_pdfa_3b_with_the_run_date_in_their_metadata(built: Path):
     for path in sorted((built / "reports").glob("*.pdf")):
         raw = path.read_bytes()

@@ -211,12 +211,21 @@ def _summary_paragraphs(data: RunData, finding: dict[str, Any], stats: pl.DataFr
             items = "; ".join(
                 f"{r['rule_id']} {r['statistic'].replace('_', ' ')}: {fmt_num(r['value'])} "
                 f"against a baseline median of {fmt_num(r['baseline_median'])} "
-                f"(adjusted p {fmt_p(r['p_adjusted'])})" for r in rows[:4])
+                f"(adjusted p {fmt_p(r['p_adjusted'])}{above_in(r, n_accounts)})"
+                for r in rows[:4])
             text.append(f"**{FAMILY_TITLES[family]}.** {items}.")
     elif stats is None:
         text.append("The per-statistic evidence (table cluster_statistic) is not available "
                     "in this run.")
     return text
+
+
+def above_in(row: dict[str, Any], n_accounts: int) -> str:
+    """How many of the cluster's accounts are above the baseline on their own, where
+    statistics counted it (``accounts_above_baseline``): a harvest is flagged only when
+    enough of them show it, and an auditor reading one pooled share cannot see that."""
+    above = row.get("accounts_above_baseline")
+    return "" if above is None else f"; {fmt_int(above)} of {fmt_int(n_accounts)} accounts above it"
 
 
 def join_numbers(data: RunData, cid: str) -> str:
