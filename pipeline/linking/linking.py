@@ -211,6 +211,7 @@ def key_tables(window: dict[str, date], params: LinkParams,
     keyed = {**window, "max_key_accounts": params.max_key_accounts,
              "max_accounts_per_prompt": features.max_accounts_per_prompt}
     bands_per_prompt = features.band_bins // features.band_rows
+    registrant = list(REGISTRANT_KINDS)
     return (
         ("account_link_key", {**window, "burst_minutes": params.burst_minutes,
                               "edge_margin_minutes": params.edge_margin_minutes,
@@ -218,10 +219,12 @@ def key_tables(window: dict[str, date], params: LinkParams,
                               "idle_minutes": params.idle_minutes}),
         ("link_key", {}),
         ("account_link_null", keyed),
-        ("account_shared_key", {**keyed, "bands_per_prompt": bands_per_prompt}),
+        ("account_shared_key", {**keyed, "bands_per_prompt": bands_per_prompt,
+                                "registrant": registrant}),
         ("account_link_count", {**window, "max_key_accounts": params.max_key_accounts,
                                 "bands_per_prompt": bands_per_prompt,
-                                "sync_minutes": params.sync_minutes}),
+                                "sync_minutes": params.sync_minutes,
+                                "registrant": registrant}),
     )
 
 

@@ -23,11 +23,12 @@
 --     likely as one account's start before the data says otherwise, so on a day only the
 --     pair works their bucket is one of the day's, not theirs by definition;
 --   same_prompt: distinct rare prompts sent within minutes of each other (prompt_pair_day);
---   payment_fingerprint and creation_wave: one payer (one registrant) at any count. Each
+--   the $registrant kinds (payment_fingerprint, creation_wave): one payer (one registrant)
+--     at any count. Each
 --     card's (wave's) accounts are tied to its first account (a star: n - 1 rows for n
 --     accounts, not n(n - 1) / 2), which links them all.
 -- Input: account_link_key, link_key, prompt_pair_day. Parameters: $start, $end,
--- $max_key_accounts, $bands_per_prompt, $sync_minutes.
+-- $max_key_accounts, $bands_per_prompt, $sync_minutes, $registrant.
 WITH shared_keys AS (
     SELECT k.account_id, k.key_type, k.key_value, w.stratum,
         CASE k.key_type
@@ -37,7 +38,7 @@ WITH shared_keys AS (
     FROM account_link_key AS k
     JOIN link_key AS w USING (key_type, key_value)
     WHERE w.account_count <= $max_key_accounts
-        AND k.key_type NOT IN ('payment_fingerprint', 'creation_wave')
+        AND NOT list_contains($registrant, k.key_type)
 ),
 
 -- Every independent thing two accounts share (account_a < account_b) and how many keys
@@ -79,7 +80,7 @@ cards AS (
         min(k.account_id) OVER (PARTITION BY k.key_type, k.key_value) AS hub
     FROM account_link_key AS k
     JOIN link_key AS w USING (key_type, key_value)
-    WHERE k.key_type IN ('payment_fingerprint', 'creation_wave')
+    WHERE list_contains($registrant, k.key_type)
 ),
 
 card_pairs AS (

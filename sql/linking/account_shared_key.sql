@@ -15,11 +15,12 @@
 --                    together between its own rare prefixes shares: the prefix's users
 --                    would be the crew.)
 -- Keys are those account_link_evidence weighs: held by 2 to $max_key_accounts accounts,
--- cards and creation waves left out (one payer or registrant at any count, joined apart);
+-- the $registrant kinds (cards, creation waves) left out (one payer or registrant at any
+-- count, joined apart);
 -- and, for same_prompt, the prompts of a day that 2 to $max_accounts_per_prompt accounts
 -- sent (account_link_null's items).
 -- Input: account_link_key, link_key, account_prompt_day. Parameters: $start, $end,
--- $max_key_accounts, $max_accounts_per_prompt, $bands_per_prompt.
+-- $max_key_accounts, $max_accounts_per_prompt, $bands_per_prompt, $registrant.
 WITH keys AS (
     SELECT
         k.account_id,
@@ -35,7 +36,7 @@ WITH keys AS (
     FROM account_link_key AS k
     JOIN link_key AS w USING (key_type, key_value)
     WHERE w.account_count <= $max_key_accounts
-        AND k.key_type NOT IN ('payment_fingerprint', 'creation_wave')
+        AND NOT list_contains($registrant, k.key_type)
 ),
 
 prompts AS (
