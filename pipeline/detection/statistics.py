@@ -70,7 +70,7 @@ def compute_statistics(db: duckdb.DuckDBPyConnection, start: date, end: date,
     params = params or StatisticsParams()
     window = {"start": start, "end": end}
     tables = ("cluster_capability", "cluster_cache_day", "cluster_cache_collision")
-    steps = Steps(progress, "statistics", len(tables) + 2)
+    steps = Steps(progress, "statistics", len(tables) + 3)
     steps.next("cluster_profile")
     profile_params = {**window, "night_start_hour": params.night_start_hour,
                       "night_end_hour": params.night_end_hour, "pacing_low": params.pacing_low,
@@ -97,6 +97,7 @@ def compute_statistics(db: duckdb.DuckDBPyConnection, start: date, end: date,
         groups = None
         publish_no_groups(db)
     judged = judge(profile, permuted, params, suspected, groups)
+    steps.next("accounts_above_baseline")
     statistics = with_accounts_above_baseline(judged, own_profiles(db, profile_params, judged))
     publish_frame(db, "cluster_statistic", statistics, "cluster_id, statistic")
     steps.end()
