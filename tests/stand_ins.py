@@ -41,7 +41,8 @@ def parameters(text: str) -> dict[str, object]:
                                  "end": DAY, "run_id": "r", "source_file": "f",
                                  "compared": True, "bands_per_prompt": 4,
                                  "verdict": "flagged", "case_verdicts": ["flagged", "watch"],
-                                 "cases_only": True, "cluster_id": "c", "account_id": "a"}
+                                 "cases_only": True, "cluster_id": "c", "account_id": "a",
+                                 "registrant": ["payment_fingerprint"]}
     return {name: values.get(name, 1) for name in set(re.findall(r"\$([a-z_]+)", text))}
 
 
