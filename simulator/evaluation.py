@@ -44,11 +44,16 @@ def adjusted_rand_index(truth: pl.Series, predicted: pl.Series) -> float:
 
     Written out from the contingency table, with Polars, because the formula is short and
     scikit-learn would be a large dependency for one function.
+
+    NaN when the truth has one class (a window with one campaign): the index is then 0 for
+    every partition but the trivial one, so one stray account out of 193 scores as badly
+    as 193 clusters of one; there is nothing to tell apart, and the campaign's pieces and
+    largest share (``score_linking``) say how whole it is.
     """
     frame = pl.DataFrame({"t": truth, "p": predicted})
     n = frame.height
-    if n < 2:
-        return 1.0
+    if frame["t"].n_unique() < 2:
+        return math.nan
 
     def pairs(counts: pl.Series) -> float:
         return float((counts.cast(pl.Float64) * (counts.cast(pl.Float64) - 1) / 2).sum())
@@ -263,7 +268,7 @@ def score_frames(seed: int, sim: Path, clusters: pl.DataFrame,
         "flagged": {k: verdicts.flagged[k] for k in keep},
         "flagged_or_watch": {k: verdicts.flagged_or_watch[k] for k in keep},
         "campaign_ari": link.campaign_ari,
-        "case_ari": case_ari(clusters, findings, labels),
+        "case_ari": case_ari(clusters, findings, scored),
         "roc_auc": verdicts.roc_auc,
         "benign_flagged_by_population": verdicts.false_positives_by_population,
         "benign_in_campaign_clusters": link.benign_in_campaign_clusters,

@@ -17,7 +17,10 @@ from pipeline.run.cli import full_app
 from simulator import sweep as sweep_module
 from simulator.evaluation import (
     FINDABLE_MIN_ACCOUNTS,
+    adjusted_rand_index,
     aggregate_sweep,
+    case_ari,
+    score_linking,
     score_seed,
     sweep_markdown,
 )
@@ -142,8 +145,14 @@ def test_score_seed_from_a_run_built_in_code(tmp_path: Path) -> None:
     assert by_op["op-1"]["registration"] == "isp" and by_op["op-1"]["requests"] == 300
     assert by_op["op-2"]["recall_flagged_or_watch"] == 1.0 and not by_op["op-2"]["findable"]
     assert by_op["op-3"]["active_accounts"] == 0 and by_op["op-3"]["recall"] is None
-    # c2 joined case c1: op-1 is one case though in two clusters
-    assert record["campaign_ari"] < 1.0 and record["case_ari"] == pytest.approx(1.0)
+    # op-2 apart, op-1 is the one operator left: nothing for an index to tell apart
+    assert math.isnan(record["campaign_ari"]) and math.isnan(record["case_ari"])
+    # c2 joined case c1: with op-2 counted, op-1 is one case though in two clusters
+    clusters = pl.read_parquet(out / "findings" / "clusters.parquet")
+    findings = pl.read_parquet(out / "findings" / "cluster_findings.parquet")
+    labels = pl.read_csv(sim / "labels.csv")
+    assert case_ari(clusters, findings, labels) == pytest.approx(1.0)
+    assert score_linking(clusters, labels).campaign_ari < 1.0
     json.dumps(record)  # the record is what result.json holds
     # op-1's four accounts, only two of them with a second request: nothing is findable,
     # so the seed has no recall or F1 to give, and its false-positive rates stay
@@ -227,3 +236,14 @@ def test_rescore_needs_a_folder_a_sweep_wrote(tmp_path: Path) -> None:
     result = CliRunner().invoke(full_app(), ["evaluate", "--rescore", str(tmp_path)])
     assert result.exit_code != 0 and "no sweep.json" in result.output
     assert not (tmp_path / "rescored").exists()
+
+
+def test_the_adjusted_rand_index_needs_two_operators() -> None:
+    """Must score: two operators, one stray account. Must not: one operator, where the
+    index is 0 for any split and 1 only for one cluster, whatever the split's size."""
+    two = adjusted_rand_index(pl.Series(["a"] * 4 + ["b"] * 4),
+                              pl.Series(["x"] * 4 + ["y"] * 3 + ["z"]))
+    assert 0.5 < two < 1.0
+    assert adjusted_rand_index(pl.Series(["a", "b"]), pl.Series(["x", "y"])) == 1.0
+    assert math.isnan(adjusted_rand_index(pl.Series(["a"] * 8), pl.Series(["x"] * 7 + ["y"])))
+    assert math.isnan(adjusted_rand_index(pl.Series(["a"] * 8), pl.Series(["x"] * 8)))
