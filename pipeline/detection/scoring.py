@@ -56,7 +56,7 @@ import polars as pl
 
 from pipeline.detection.consistency import cross_consistency, pair_shared
 from pipeline.detection.rules import RULES
-from pipeline.detection.statistics import hashes_only
+from pipeline.detection.statistics import OWN_RULES, hashes_only
 from pipeline.linking.members import REGISTRANT_KINDS, cluster_ties
 from pipeline.linking.surprise import hochberg_bar
 from pipeline.registry import (
@@ -82,10 +82,7 @@ def score_clusters(db: duckdb.DuckDBPyConnection,
     params = params or ScoringParams()
     profile = db.sql("SELECT cluster_id, n_accounts, request_count, first_seen, last_seen, "
                      "text_request_count FROM cluster_profile").pl()
-    statistics = db.sql("SELECT * FROM cluster_statistic").pl().select(
-        "cluster_id", "family", "rule_id", "statistic", "p_adjusted", "effect_size",
-        "is_strong", *(c for c in ("accounts_above_baseline",)
-                       if c in db.table("cluster_statistic").columns))
+    statistics = db.sql("SELECT * FROM cluster_statistic").pl()
     findings = verdicts(profile, statistics, params)
     members = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
     linking = linking_tables(db)
@@ -187,7 +184,7 @@ def strong_counts(statistics: pl.DataFrame) -> pl.DataFrame:
     ``accounts_above_baseline`` existed count as the whole cluster too."""
     harvest = [r.statistic for r in RULES if r.harvest]
     together = [r.statistic for r in RULES if r.harvest and r.across_accounts]
-    own = [r.statistic for r in RULES if r.harvest and r.test == "binomial" and not r.by_size]
+    own = [r.statistic for r in OWN_RULES]
     if "accounts_above_baseline" not in statistics.columns:
         statistics = statistics.with_columns(accounts_above_baseline=pl.lit(None, pl.Int64))
     is_harvest = pl.col("statistic").is_in(harvest)

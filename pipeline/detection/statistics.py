@@ -98,7 +98,8 @@ def compute_statistics(db: duckdb.DuckDBPyConnection, start: date, end: date,
         publish_no_groups(db)
     judged = judge(profile, permuted, params, suspected, groups)
     steps.next("accounts_above_baseline")
-    statistics = with_accounts_above_baseline(judged, own_profiles(db, profile_params, judged))
+    statistics = with_accounts_above_baseline(
+        judged, own_profiles(db, profile_params, profile, judged))
     publish_frame(db, "cluster_statistic", statistics, "cluster_id, statistic")
     steps.end()
     return statistics
@@ -146,25 +147,27 @@ show, and so the ones whose evidence can be counted account by account."""
 
 
 def own_profiles(db: duckdb.DuckDBPyConnection, profile_params: Mapping[str, object],
-                 statistics: pl.DataFrame) -> pl.DataFrame:
+                 profile: pl.DataFrame, statistics: pl.DataFrame) -> pl.DataFrame:
     """``cluster_profile`` of each account alone (cluster_id is the account; ``member_of``
-    its cluster), for the accounts of every cluster of two or more with a strong statistic
-    of ``OWN_RULES``. ``text_request_count`` is the cluster's, so that an account is
-    measured on the columns its cluster was (prompt text or its hashes-only fallback)."""
+    its cluster), for the accounts of every cluster of two or more (``profile``) with a
+    strong statistic of ``OWN_RULES``. ``text_request_count`` is the cluster's, so that an
+    account is measured on the columns its cluster was (prompt text or its hashes-only
+    fallback)."""
     strong = statistics.filter(pl.col("is_strong") & pl.col("statistic").is_in(
-        [r.statistic for r in OWN_RULES]))["cluster_id"].unique()
-    members = db.sql("SELECT cluster_id, account_id FROM clusters ORDER BY account_id").pl()
-    members = members.filter(pl.col("cluster_id").is_in(strong.to_list())
-                             & (pl.len().over("cluster_id") >= 2))
-    if members.is_empty():
+        [r.statistic for r in OWN_RULES])).select("cluster_id").unique()
+    tested = (profile.filter(pl.col("n_accounts") >= 2)
+              .join(strong, on="cluster_id")
+              .select(member_of="cluster_id", text_request_count="text_request_count"))
+    if tested.is_empty():
         return pl.DataFrame(schema={"cluster_id": pl.String, "member_of": pl.String})
-    texts = db.sql("SELECT cluster_id, text_request_count FROM cluster_profile").pl()
+    members = (db.sql("SELECT cluster_id AS member_of, account_id FROM clusters "
+                      "ORDER BY account_id").pl()
+               .join(tested.select("member_of"), on="member_of"))
     alone = profile_of(db, members.select(cluster_id="account_id", account_id="account_id"),
                        profile_params)
     return (alone.drop("text_request_count")
-            .join(members.rename({"cluster_id": "member_of"}), left_on="cluster_id",
-                  right_on="account_id")
-            .join(texts.rename({"cluster_id": "member_of"}), on="member_of"))
+            .join(members, left_on="cluster_id", right_on="account_id")
+            .join(tested, on="member_of"))
 
 
 def with_accounts_above_baseline(statistics: pl.DataFrame,
