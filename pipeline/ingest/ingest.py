@@ -52,6 +52,7 @@ from pipeline.ingest.staging import (
     line_blocks,
     plan_parts,
     plan_units,
+    side_by_side,
 )
 from pipeline.progress import Progress, ignore
 from pipeline.registry import (
@@ -440,10 +441,8 @@ def _stage_records(con: duckdb.DuckDBPyConnection, f: InputFile, staging: Stagin
     if f.format == "jsonl":
         reader = sql_text("raw_records_from_jsonl")
         read = partial(reading.add, f.source_file)
-        for chunk, lines in enumerate(line_blocks(f, block_bytes, read)):
-            con.register("raw_lines", lines)
-            _stage_block(con, staging, reader, records, params, f, chunk, lines.nbytes)
-            con.unregister("raw_lines")
+        side_by_side(line_blocks(f, block_bytes, read), partial(
+            _stage_lines, con, staging, reader, records, params, f))
         return
     if f.size_bytes == 0:
         return
@@ -488,6 +487,14 @@ def _csv_header(f: InputFile) -> list[str]:
     if not names or "" in names:
         raise ForensicsError(f"{f.source_file}: the CSV header has an empty column name")
     return names
+
+
+def _stage_lines(db: duckdb.DuckDBPyConnection, staging: Staging, reader: str, records: str,
+                 params: dict[str, object], f: InputFile, chunk: int, lines: pa.Table) -> None:
+    with _cursor(db) as con:
+        con.register("raw_lines", lines)
+        _stage_block(con, staging, reader, records, params, f, chunk, lines.nbytes)
+        con.unregister("raw_lines")
 
 
 def _stage_block(con: duckdb.DuckDBPyConnection, staging: Staging, reader: str,

@@ -22,8 +22,9 @@ staged with the same values, and the same rules, as when its file is read alone.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -32,7 +33,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline.ingest.adapters import CONTRACT, LogFile
-from pipeline.ingest.decompress import decompressed_blocks
+from pipeline.ingest.decompress import READ_BYTES, Decompressed, fill, open_decompressed
 from pipeline.progress import Progress
 from pipeline.registry import INGEST_RECORDS
 from pipeline.warehouse import empty_columns, glob_literal, sql_string
@@ -45,8 +46,29 @@ STAGED_COLUMNS: tuple[tuple[str, str], ...] = (
 BATCH_FILES = 1024
 """Small files in one batch at most: few enough that two workers share a folder of them."""
 
+BLOCKS_AT_ONCE = 2
+"""Blocks of one JSONL file staged side by side (``side_by_side``). A block's query ends
+in writing its Parquet file on one thread; with the next block already at work the second
+core is not left idle (the `seedday` file's 58 blocks: staging 52.7 s one at a time,
+44.1 s two; docs/benchmarks.md). Each block's records are the same either way: a block is
+judged alone, and every later step orders rows by file and line."""
+
 LINE_BATCH_ROWS = 8192
 """Lines in one Arrow record batch of a block: the unit DuckDB hands to a thread."""
+
+
+def side_by_side(blocks: Iterator[T], stage: Callable[[int, T], None]) -> None:
+    """``stage`` each block with its number, ``BLOCKS_AT_ONCE`` at a time, in a pool: no
+    more blocks are read ahead than are staged, and a block's error is raised in block
+    order."""
+    with ThreadPoolExecutor(max_workers=BLOCKS_AT_ONCE) as pool:
+        pending: deque[Future[None]] = deque()
+        for number, block in enumerate(blocks):
+            if len(pending) == BLOCKS_AT_ONCE:
+                pending.popleft().result()
+            pending.append(pool.submit(stage, number, block))
+        for future in pending:
+            future.result()
 
 
 def batch_query(staged: str) -> str:
@@ -68,6 +90,7 @@ class SizedLogFile(LogFile, Protocol):
 
 
 F = TypeVar("F", bound=SizedLogFile)
+T = TypeVar("T")
 
 
 def plan_units(files: Sequence[F], block_bytes: int) -> list[list[F]]:
@@ -241,62 +264,132 @@ def line_blocks(f: LogFile, block_bytes: int, read: Callable[[int], None], *,
                 ahead: bool = True) -> Iterator[pa.Table]:
     """The file's lines in blocks: (source_line, text, line), line ends included.
 
-    Lines are cut with numpy on whole blocks and handed to Arrow without copying each
-    line. Arrow checks a whole block's UTF-8 at once; only a block that fails is passed on
-    as bytes (text NULL) for DuckDB to decode line by line, so a bad byte costs its block
-    a slower path and loses nothing. With ``ahead``, decompression runs one block ahead in
-    a thread (zlib and zstd release the GIL) while DuckDB works on the previous block; a
-    small file of a batch has one block, and the thread would cost more than it saves.
+    The file is decompressed into buffers of ``block_bytes`` (fewer for a small file)
+    that are used again once nothing reads their lines any more (``_Buffers``); lines are
+    cut with numpy on whole buffers and handed to Arrow without copying a line, except the
+    one that a buffer's end cuts in two, which is put together as a block of its own
+    (``_split_lines``). Arrow checks a whole block's UTF-8 at once; only a block that fails
+    is passed on as bytes (text NULL) for DuckDB to decode line by line, so a bad byte
+    costs its block a slower path and loses nothing. With ``ahead``, decompression fills
+    the next buffer in a thread (ISA-L, zstd and file reads release the GIL) while DuckDB
+    works on the previous block; a small file of a batch has one block, and the thread
+    would cost more than it saves.
     """
-    blocks = decompressed_blocks(f.path, f.compression, f.source_file, block_bytes, read)
-    if not ahead:
-        yield from _split_lines(blocks)
-        return
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        yield from _split_lines(_read_ahead(pool, blocks))
+    on_disk = f.path.stat().st_size
+    size = min(block_bytes, max(1 << 16, on_disk * INFLATION.get(f.compression, 1) + 1))
+    buffers = _Buffers(size)
+    with open_decompressed(f.path, f.compression, f.source_file, read,
+                           min(block_bytes, READ_BYTES)) as source:
+        if not ahead:
+            yield from _split_lines(_filled(source, buffers), buffers)
+            return
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            yield from _split_lines(_read_ahead(pool, source, buffers), buffers)
 
 
-def _read_ahead(pool: ThreadPoolExecutor, blocks: Iterator[bytes]) -> Iterator[bytes]:
-    pending = pool.submit(next, blocks, b"")
-    while block := pending.result():
-        pending = pool.submit(next, blocks, b"")
-        yield block
+class _Buffers:
+    """Buffers to decompress into, each used again once no Arrow array holds its bytes.
+
+    A fresh 64 MiB buffer a block is memory the kernel maps and zeroes every time (about
+    4 GB for the `seedday` file, a tenth of its staging time in page faults); keeping two
+    or three avoids that. A buffer is free again when it can be resized: Python refuses
+    to resize a bytearray while any view of it (an Arrow buffer made by ``py_buffer``, and
+    every array or table sliced from it) is alive, so a block still staged, or kept by a
+    caller, is never overwritten, whoever holds it.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.given: list[bytearray] = []
+        self.scratch = np.empty(size, dtype=np.bool_)
+        self.lock = threading.Lock()
+
+    def take(self) -> bytearray:
+        with self.lock:
+            for i, buffer in enumerate(self.given):
+                if _unviewed(buffer):
+                    return self.given.pop(i)
+        return bytearray(self.size)
+
+    def give(self, buffer: bytearray) -> None:
+        with self.lock:
+            self.given.append(buffer)
 
 
-def _split_lines(blocks: Iterator[bytes]) -> Iterator[pa.Table]:
+def _unviewed(buffer: bytearray) -> bool:
+    try:
+        buffer.append(0)
+    except BufferError:
+        return False
+    del buffer[-1]
+    return True
+
+
+def _filled(source: Decompressed, buffers: _Buffers) -> Iterator[tuple[bytearray, int]]:
+    while True:
+        buffer = buffers.take()
+        size = fill(source, buffer)
+        if not size:
+            return
+        yield buffer, size
+
+
+def _read_ahead(pool: ThreadPoolExecutor, source: Decompressed,
+                buffers: _Buffers) -> Iterator[tuple[bytearray, int]]:
+    def next_block() -> tuple[bytearray, int]:
+        buffer = buffers.take()
+        return buffer, fill(source, buffer)
+
+    pending = pool.submit(next_block)
+    while True:
+        buffer, size = pending.result()
+        if not size:
+            return
+        pending = pool.submit(next_block)
+        yield buffer, size
+
+
+def _split_lines(filled: Iterator[tuple[bytearray, int]], buffers: _Buffers
+                 ) -> Iterator[pa.Table]:
+    """Each filled buffer's whole lines as a block; the line cut by a buffer's end is
+    carried (copied) and put together with its rest, the first line of the next block."""
     line_no = 0
     carry = b""
-    while True:
-        block = next(blocks, b"")
-        last = not block
-        buf = carry + block
-        if not buf:
-            break
-        ends = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
-        if last and (ends.size == 0 or ends[-1] != len(buf) - 1):
-            ends = np.append(ends, len(buf) - 1)
+    for buffer, size in filled:
+        data = np.frombuffer(buffer, dtype=np.uint8, count=size)
+        ends = np.flatnonzero(np.equal(data, 10, out=buffers.scratch[:size]))
         if ends.size == 0:
-            carry = buf
+            carry += bytes(data)
+            buffers.give(buffer)
             continue
-        offsets = np.concatenate(([0], ends + 1)).astype(np.int64)
-        lines = pa.LargeBinaryArray.from_buffers(
-            pa.large_binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(buf)]
-        )
-        numbers = pa.array(np.arange(line_no + 1, line_no + len(ends) + 1, dtype=np.int64))
-        line_no += len(ends)
-        carry = buf[int(ends[-1]) + 1:]
-        yield _decoded(numbers, lines)
-        if last:
-            break
+        first = int(ends[0]) + 1
+        chunks = [_binary([carry + bytes(data[:first])])]
+        if ends.size > 1:
+            offsets = (ends + 1).astype(np.int64)
+            chunks.append(pa.LargeBinaryArray.from_buffers(
+                pa.large_binary(), ends.size - 1,
+                [None, pa.py_buffer(offsets), pa.py_buffer(buffer)]))
+        carry = bytes(data[int(ends[-1]) + 1:])
+        buffers.give(buffer)
+        yield _decoded(line_no, pa.chunked_array(chunks, pa.large_binary()))
+        line_no += ends.size
+    if carry:
+        yield _decoded(line_no, pa.chunked_array([_binary([carry])], pa.large_binary()))
 
 
-def _decoded(numbers: pa.Array, lines: pa.Array) -> pa.Table:
-    """A block's lines as a table of ``LINE_BATCH_ROWS``-row record batches (slices, no
-    copy): DuckDB scans one Arrow batch on one thread, so a block in one batch was judged
-    on one core while the other sat idle."""
+def _binary(lines: list[bytes]) -> pa.Array:
+    return pa.array(lines, pa.large_binary())
+
+
+def _decoded(before: int, lines: pa.ChunkedArray) -> pa.Table:
+    """A block's lines, numbered from ``before`` + 1, as a table of ``LINE_BATCH_ROWS``-row
+    record batches (slices, no copy): DuckDB scans one Arrow batch on one thread, so a
+    block in one batch was judged on one core while the other sat idle."""
+    numbers = pa.array(np.arange(before + 1, before + len(lines) + 1, dtype=np.int64))
     try:
         text = lines.cast(pa.large_string())
-        text.validate(full=True)
+        for chunk in text.chunks:
+            chunk.validate(full=True)
         line = pa.nulls(len(lines), pa.large_binary())
     except pa.ArrowInvalid:
         text, line = pa.nulls(len(lines), pa.large_string()), lines
