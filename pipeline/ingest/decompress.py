@@ -53,18 +53,17 @@ def decompressed_blocks(path: Path, compression: str, name: str, block_bytes: in
                         read: Callable[[int], None] | None = None) -> Iterator[bytes]:
     """The file's bytes after decompression, in blocks of at most ``block_bytes``, each a
     copy of its own: for readers that keep blocks or read only the first."""
-    buffer = bytearray(block_bytes)
+    buffer = memoryview(bytearray(block_bytes))
     with open_decompressed(path, compression, name, read, min(block_bytes, READ_BYTES)
                            ) as source:
         while size := fill(source, buffer):
-            yield bytes(memoryview(buffer)[:size])
+            yield bytes(buffer[:size])
 
 
-def fill(source: Decompressed, buffer: bytearray) -> int:
+def fill(source: Decompressed, buffer: memoryview) -> int:
     """Read ``source`` into ``buffer`` until it is full or the file ends: the bytes read."""
-    view = memoryview(buffer)
     size = 0
-    while size < len(buffer) and (got := source.readinto(view[size:])):
+    while size < len(buffer) and (got := source.readinto(buffer[size:])):
         size += got
     return size
 
@@ -95,12 +94,11 @@ class _Gunzip:
     """Gzip inflated by ISA-L straight into the caller's buffer, member after member and
     past zero padding, as ``gzip`` reads a file.
 
-    ``isal_zlib._GzipReader`` is the C reader behind ``isal.igzip`` (its public file class
-    wraps it in a buffered reader, and reading through that wrapper cost the `seedday`
-    file 4 s more of kernel time): it inflates into the buffer given, where ``decompress``
-    returns new bytes objects that are then joined into a block, and every fresh 64 MiB
-    block is memory the kernel must map and zero. On that file (1.27 GB of gzip, 3.87 GB
-    of text) the old way took 16.8 s, this one 8 s (python-isal 1.9, pinned in the lock).
+    ``isal_zlib._GzipReader`` is the C reader behind ``isal.igzip`` (whose public file
+    class wraps it in a buffered reader, which cost the `seedday` file 4 s more of kernel
+    time). It inflates into the buffer given, where ``decompress`` returned new bytes
+    objects that were then joined into a block: on that file (1.27 GB of gzip, 3.87 GB of
+    text) 16.8 s before, 8 s this way (python-isal 1.9, pinned in the lock).
     """
 
     def __init__(self, raw: _Counted, name: str, read_bytes: int) -> None:

@@ -25,6 +25,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -264,113 +265,63 @@ def line_blocks(f: LogFile, block_bytes: int, read: Callable[[int], None], *,
                 ahead: bool = True) -> Iterator[pa.Table]:
     """The file's lines in blocks: (source_line, text, line), line ends included.
 
-    The file is decompressed into buffers of ``block_bytes`` (fewer for a small file)
-    that are used again once nothing reads their lines any more (``_Buffers``); lines are
-    cut with numpy on whole buffers and handed to Arrow without copying a line, except the
-    one that a buffer's end cuts in two, which is put together as a block of its own
-    (``_split_lines``). Arrow checks a whole block's UTF-8 at once; only a block that fails
-    is passed on as bytes (text NULL) for DuckDB to decode line by line, so a bad byte
-    costs its block a slower path and loses nothing. With ``ahead``, decompression fills
-    the next buffer in a thread (ISA-L, zstd and file reads release the GIL) while DuckDB
-    works on the previous block; a small file of a batch has one block, and the thread
-    would cost more than it saves.
+    The file is decompressed straight into Arrow buffers of ``block_bytes`` (fewer for a
+    small file), taken from Arrow's memory pool: a fresh 64 MiB block from the system is
+    memory the kernel maps and zeroes every time (4 GB for the `seedday` file, a tenth of
+    its staging time in page faults), while the pool hands the blocks that staged arrays
+    let go back out. Lines are cut with numpy on whole buffers and handed to Arrow without
+    copying a line, except the one that a buffer's end cuts in two (``_split_lines``).
+    Arrow checks a whole block's UTF-8 at once; only a block that fails is passed on as
+    bytes (text NULL) for DuckDB to decode line by line, so a bad byte costs its block a
+    slower path and loses nothing. With ``ahead``, decompression fills the next buffer in
+    a thread (ISA-L, zstd and file reads release the GIL) while DuckDB works on the
+    previous block; a small file of a batch has one block, and the thread would cost more
+    than it saves.
     """
     on_disk = f.path.stat().st_size
     size = min(block_bytes, max(1 << 16, on_disk * INFLATION.get(f.compression, 1) + 1))
-    buffers = _Buffers(size)
     with open_decompressed(f.path, f.compression, f.source_file, read,
                            min(block_bytes, READ_BYTES)) as source:
         if not ahead:
-            yield from _split_lines(_filled(source, buffers), buffers)
+            yield from _split_lines(iter(partial(_next_block, source, size), None), size)
             return
         with ThreadPoolExecutor(max_workers=1) as pool:
-            yield from _split_lines(_read_ahead(pool, source, buffers), buffers)
+            yield from _split_lines(_read_ahead(pool, source, size), size)
 
 
-class _Buffers:
-    """Buffers to decompress into, each used again once no Arrow array holds its bytes.
-
-    A fresh 64 MiB buffer a block is memory the kernel maps and zeroes every time (about
-    4 GB for the `seedday` file, a tenth of its staging time in page faults); keeping two
-    or three avoids that. A buffer is free again when it can be resized: Python refuses
-    to resize a bytearray while any view of it (an Arrow buffer made by ``py_buffer``, and
-    every array or table sliced from it) is alive, so a block still staged, or kept by a
-    caller, is never overwritten, whoever holds it.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.given: list[bytearray] = []
-        self.scratch = np.empty(size, dtype=np.bool_)
-        self.lock = threading.Lock()
-
-    def take(self) -> bytearray:
-        with self.lock:
-            for i, buffer in enumerate(self.given):
-                if _unviewed(buffer):
-                    return self.given.pop(i)
-        return bytearray(self.size)
-
-    def give(self, buffer: bytearray) -> None:
-        with self.lock:
-            self.given.append(buffer)
-
-
-def _unviewed(buffer: bytearray) -> bool:
-    try:
-        buffer.append(0)
-    except BufferError:
-        return False
-    del buffer[-1]
-    return True
-
-
-def _filled(source: Decompressed, buffers: _Buffers) -> Iterator[tuple[bytearray, int]]:
-    while True:
-        buffer = buffers.take()
-        size = fill(source, buffer)
-        if not size:
-            return
-        yield buffer, size
+def _next_block(source: Decompressed, size: int) -> tuple[pa.Buffer, int] | None:
+    buffer = pa.allocate_buffer(size)
+    filled = fill(source, memoryview(buffer).cast("B"))
+    return (buffer, filled) if filled else None
 
 
 def _read_ahead(pool: ThreadPoolExecutor, source: Decompressed,
-                buffers: _Buffers) -> Iterator[tuple[bytearray, int]]:
-    def next_block() -> tuple[bytearray, int]:
-        buffer = buffers.take()
-        return buffer, fill(source, buffer)
-
-    pending = pool.submit(next_block)
-    while True:
-        buffer, size = pending.result()
-        if not size:
-            return
-        pending = pool.submit(next_block)
-        yield buffer, size
+                size: int) -> Iterator[tuple[pa.Buffer, int]]:
+    pending = pool.submit(_next_block, source, size)
+    while block := pending.result():
+        pending = pool.submit(_next_block, source, size)
+        yield block
 
 
-def _split_lines(filled: Iterator[tuple[bytearray, int]], buffers: _Buffers
-                 ) -> Iterator[pa.Table]:
+def _split_lines(filled: Iterator[tuple[pa.Buffer, int]], size: int) -> Iterator[pa.Table]:
     """Each filled buffer's whole lines as a block; the line cut by a buffer's end is
     carried (copied) and put together with its rest, the first line of the next block."""
     line_no = 0
     carry = b""
-    for buffer, size in filled:
-        data = np.frombuffer(buffer, dtype=np.uint8, count=size)
-        ends = np.flatnonzero(np.equal(data, 10, out=buffers.scratch[:size]))
+    newlines = np.empty(size, dtype=np.bool_)
+    for buffer, length in filled:
+        data = np.frombuffer(buffer, dtype=np.uint8, count=length)
+        ends = np.flatnonzero(np.equal(data, 10, out=newlines[:length]))
         if ends.size == 0:
-            carry += bytes(data)
-            buffers.give(buffer)
+            carry += data.tobytes()
             continue
         first = int(ends[0]) + 1
-        chunks = [_binary([carry + bytes(data[:first])])]
+        chunks = [_binary([carry + data[:first].tobytes()])]
         if ends.size > 1:
-            offsets = (ends + 1).astype(np.int64)
             chunks.append(pa.LargeBinaryArray.from_buffers(
                 pa.large_binary(), ends.size - 1,
-                [None, pa.py_buffer(offsets), pa.py_buffer(buffer)]))
-        carry = bytes(data[int(ends[-1]) + 1:])
-        buffers.give(buffer)
+                [None, pa.py_buffer((ends + 1).astype(np.int64)), buffer]))
+        carry = data[int(ends[-1]) + 1:].tobytes()
         yield _decoded(line_no, pa.chunked_array(chunks, pa.large_binary()))
         line_no += ends.size
     if carry:
