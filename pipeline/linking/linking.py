@@ -10,7 +10,8 @@ accounts needs per account), ``account_link_count`` (per pair, evidence kind and
 stratum: what the pair shares), ``account_link_evidence`` (the same rows against the null:
 chance expectation, p-value), ``account_link_pair`` (per pair: the combined surprise),
 ``link_threshold`` (the edge threshold of this window), ``account_link`` (the graph's
-edges), ``clusters`` (every account of the window in exactly one cluster, case ids from
+edges), ``cluster_split`` (the split test's joins, ``pipeline.linking.split``),
+``clusters`` (every account of the window in exactly one cluster, case ids from
 ``pipeline.linking.lineage``), ``cluster_key`` (why each cluster is one operator) and
 ``cluster_lineage`` (``pipeline.publish.publication`` publishes the clusters).
 
@@ -53,6 +54,8 @@ from pipeline.linking.members import (
     confirm_members,
     drop_correlated,
 )
+from pipeline.linking.split import TEST_SCHEMA as SPLIT_TEST_SCHEMA
+from pipeline.linking.split import split_clusters
 from pipeline.linking.surprise import count_surprise, fisher_surprise, poisson_surprise
 from pipeline.progress import Progress, Steps
 from pipeline.registry import PRIOR_CLUSTERS
@@ -100,7 +103,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
     window = {"start": first, "end": last}
     register_link_types(db, params)
     tables = key_tables(window, params, features)
-    steps = Steps(progress, "linking", len(tables) + 5)
+    steps = Steps(progress, "linking", len(tables) + 6)
     steps.next("creation_wave")
     counted = db.sql(sql_text("creation_wave"), params={
         **window, "burst_minutes": params.burst_minutes,
@@ -145,6 +148,16 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
                                second=params.member_second)
 
     labels = cluster_accounts(accounts, edges, evidence, confirm, params)
+    steps.next("split test")
+    stars = evidence.filter(pl.col("key_type").is_in(REGISTRANT_KINDS)).select(
+        "account_a", "account_b", "key_type").unique()
+    if params.split_test:
+        labels, tests = split_clusters(db, labels, edges, stars,
+                                       min_surprise=params.min_pair_surprise,
+                                       alpha=params.alpha, seed=params.seed)
+    else:
+        tests = pl.DataFrame(schema=SPLIT_TEST_SCHEMA)
+    publish_frame(db, "cluster_split", tests, "first_a, first_b")
     steps.next("case ids and lineage")
     previous = previous_clusters(db)
     db.execute("DROP TABLE IF EXISTS prior_clusters")

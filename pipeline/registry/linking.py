@@ -213,6 +213,41 @@ LINK_THRESHOLD = Table(
     ),
 )
 
+CLUSTER_SPLIT = Table(
+    name="cluster_split",
+    grain="one row per join of two groups of a cluster that the split test could weigh "
+          "(its strongest tested family), in the order the groups were joined back",
+    key=("first_a", "first_b"),
+    layer="linking",
+    kind="table",
+    meaning="whether two groups linking put in one cluster are one operator: how often "
+            "each group's own pairs and the pairs across share a family of behaviour, "
+            "against the window's rate between clusters (pipeline/linking/split.py)",
+    made_by="pipeline/linking/split.py",
+    columns=(
+        _c("first_a", "VARCHAR", "the first account of one group"),
+        _c("accounts_a", "BIGINT", "its accounts"),
+        _c("first_b", "VARCHAR", "the first account of the other group"),
+        _c("accounts_b", "BIGINT", "its accounts"),
+        _c("tested_family", "VARCHAR", "the family weighed (infrastructure, content, timing)"),
+        _c("given_family", "VARCHAR", "the family the pairs counted share too (any: pairs "
+           "with any evidence row)"),
+        _c("shared_a", "BIGINT", "pairs inside group a sharing both families"),
+        _c("given_a", "BIGINT", "pairs inside group a sharing the given family"),
+        _c("shared_b", "BIGINT", "pairs inside group b sharing both families"),
+        _c("given_b", "BIGINT", "pairs inside group b sharing the given family"),
+        _c("shared_across", "BIGINT", "pairs across sharing both families"),
+        _c("given_across", "BIGINT", "pairs across sharing the given family"),
+        _c("one_operator_rate", "DOUBLE", "the lower of the two groups' own rates, at its "
+           "lower Clopper-Pearson bound (alpha)"),
+        _c("window_rate", "DOUBLE", "the rate among pairs of accounts in different clusters"),
+        _c("log10_ratio", "DOUBLE", "log10 of the binomial likelihood of shared_across at "
+           "window_rate over at one_operator_rate: the evidence for two operators"),
+        _c("bar", "DOUBLE", "-log10(alpha / window accounts)"),
+        _c("split", "BOOLEAN", "log10_ratio reached the bar: the groups stay apart"),
+    ),
+)
+
 ACCOUNT_LINK = Table(
     name="account_link",
     grain="one row per pair of accounts (account_a < account_b) that is an edge of the "
