@@ -1,0 +1,136 @@
+"""The split test (``pipeline.linking.split``) on a small window built in code: two groups
+that a creation wave bound into one cluster, each tied within itself by a family of
+behaviour; what must cut them, and what must not."""
+
+from __future__ import annotations
+
+import itertools
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+
+from pipeline.linking.split import split_clusters
+
+GROUP_A = [f"a{i}" for i in range(6)]
+GROUP_B = [f"b{i}" for i in range(6)]
+OTHERS = [f"c{i:02d}" for i in range(12)]
+
+
+def _window(across_family: str | None, *, card_across: bool = False,
+            rng_pattern: bool = False) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame,
+                                                pl.DataFrame]:
+    """(evidence, edges, stars, labels): A and B one cluster, bound by a wave's star from
+    a0; inside each group every pair shares a prefix-hour and a prompt; across, every pair
+    shares ``across_family`` (None: a weak coincidence only; "all": prefix and prompt,
+    nine pairs in ten). The other accounts, each a
+    cluster of its own, share weak timing and now and then a prefix: the window's rate."""
+    rows: list[tuple[str, str, str, str, float]] = []
+    for group in (GROUP_A, GROUP_B):
+        for a, b in itertools.combinations(group, 2):
+            rows += [(a, b, "ip_prefix_hour", "infrastructure", 3.0),
+                     (a, b, "same_prompt", "content", 2.0)]
+    rng = np.random.default_rng(5)
+    for a, b in itertools.product(GROUP_A, GROUP_B):
+        rows.append((a, b, "sync_start", "timing", 0.3))
+        if across_family == "infrastructure" and (not rng_pattern or rng.random() < 0.9):
+            rows.append((a, b, "ip_prefix_hour", "infrastructure", 3.0))
+        if across_family == "all" and rng.random() < 0.9:
+            rows += [(a, b, "ip_prefix_hour", "infrastructure", 3.0),
+                     (a, b, "same_prompt", "content", 2.0)]
+    for i, (a, b) in enumerate(itertools.combinations(OTHERS, 2)):
+        rows.append((a, b, "sync_start", "timing", 0.3))
+        if i % 11 == 0:
+            rows.append((a, b, "ip_prefix_hour", "infrastructure", 1.5))
+    stars = [("a0", b, "creation_wave") for b in [*GROUP_A[1:], *GROUP_B]]
+    if card_across:
+        stars.append(("a1", "b1", "payment_fingerprint"))
+    star = pl.DataFrame(stars, schema=["account_a", "account_b", "key_type"], orient="row")
+    evidence = pl.DataFrame(rows, schema=["account_a", "account_b", "key_type", "family",
+                                          "surprise"], orient="row")
+    evidence = pl.concat([evidence, star.with_columns(family=pl.lit("registry"),
+                                                      surprise=pl.lit(12.0))
+                          .select(evidence.columns)])
+    weights = (evidence.filter(pl.col("surprise") >= 1.0)
+               .group_by("account_a", "account_b").agg(weight=pl.col("surprise").sum())
+               .sort("account_a", "account_b"))
+    labels = pl.DataFrame({"account_id": [*GROUP_A, *GROUP_B, *OTHERS],
+                           "label": [0] * 12 + list(range(1, 13))})
+    return evidence, weights, star, labels
+
+
+def _split(across_family: str | None, **kwargs: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
+    evidence, edges, stars, labels = _window(across_family, **kwargs)
+    db = duckdb.connect()
+    db.register("evidence_rows", evidence.to_arrow())
+    db.execute("CREATE TABLE account_link_evidence AS SELECT * FROM evidence_rows")
+    return split_clusters(db, labels, edges, stars, min_surprise=1.0, alpha=0.01, seed=7)
+
+
+def _groups(labels: pl.DataFrame) -> set[frozenset[str]]:
+    return {frozenset(g["account_id"].to_list())
+            for g in labels.partition_by("label") if g.height > 1}
+
+
+def test_two_groups_a_wave_bound_are_cut_where_their_prefixes_part():
+    labels, tests = _split(None)
+    assert _groups(labels) == {frozenset(GROUP_A), frozenset(GROUP_B)}
+    cut = tests.filter("split").row(0, named=True)
+    assert cut["tested_family"] in {"infrastructure", "content"}
+    assert cut["shared_across"] == 0 and cut["given_across"] == 36
+    assert cut["log10_ratio"] >= cut["bar"]
+    assert labels.filter(pl.col("account_id").is_in(OTHERS))["label"].n_unique() == 12
+
+
+def test_groups_sharing_across_what_they_share_within_stay_one_cluster():
+    labels, tests = _split("all")
+    assert _groups(labels) == {frozenset([*GROUP_A, *GROUP_B])}
+    assert not tests["split"].any()
+
+
+def test_one_proxy_pool_across_does_not_hold_two_prompt_sets_together():
+    """Two campaigns renting one carrier's prefixes share them across, but each sends its
+    own prompts: content read among the pairs that share a prefix parts them."""
+    labels, tests = _split("infrastructure", rng_pattern=True)
+    assert _groups(labels) == {frozenset(GROUP_A), frozenset(GROUP_B)}
+    cut = tests.filter("split").row(0, named=True)
+    assert cut["tested_family"] == "content" and cut["shared_across"] == 0
+
+
+def test_a_card_across_the_groups_keeps_them_one_payer():
+    labels, tests = _split(None, card_across=True)
+    assert _groups(labels) == {frozenset([*GROUP_A, *GROUP_B])}
+    assert tests.height == 0
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_group_that_shares_at_random_is_not_cut(seed):
+    """One operator whose pairs share a prompt at random (half of them) and a prefix-hour
+    throughout: however Leiden cuts it, the pairs across share as its own pairs do."""
+    rng = np.random.default_rng(seed)
+    group = [*GROUP_A, *GROUP_B]
+    rows = []
+    for a, b in itertools.combinations(group, 2):
+        rows.append((a, b, "ip_prefix_hour", "infrastructure", 2.0))
+        if rng.random() < 0.5:
+            rows.append((a, b, "same_prompt", "content", 2.0))
+    for i, (a, b) in enumerate(itertools.combinations(OTHERS, 2)):
+        rows.append((a, b, "sync_start", "timing", 0.3))
+        if i % 11 == 0:
+            rows.append((a, b, "same_prompt", "content", 1.5))
+    evidence = pl.DataFrame(rows, schema=["account_a", "account_b", "key_type", "family",
+                                          "surprise"], orient="row")
+    edges = (evidence.group_by("account_a", "account_b").agg(weight=pl.col("surprise").sum())
+             .filter(pl.col("weight") >= 1.0).sort("account_a", "account_b"))
+    labels = pl.DataFrame({"account_id": [*group, *OTHERS],
+                           "label": [0] * 12 + list(range(1, 13))})
+    db = duckdb.connect()
+    db.register("evidence_rows", evidence.to_arrow())
+    db.execute("CREATE TABLE account_link_evidence AS SELECT * FROM evidence_rows")
+    stars = pl.DataFrame(schema={"account_a": pl.String, "account_b": pl.String,
+                                 "key_type": pl.String})
+    split, tests = split_clusters(db, labels, edges, stars, min_surprise=1.0, alpha=0.01,
+                                  seed=7)
+    assert _groups(split) == {frozenset(group)}
+    assert not tests["split"].any()
