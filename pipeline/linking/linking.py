@@ -149,15 +149,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
 
     labels = cluster_accounts(accounts, edges, evidence, confirm, params)
     steps.next("split test")
-    stars = evidence.filter(pl.col("key_type").is_in(REGISTRANT_KINDS)).select(
-        "account_a", "account_b", "key_type").unique()
-    if params.split_test:
-        labels, tests = split_clusters(db, labels, edges, stars,
-                                       min_surprise=params.min_pair_surprise,
-                                       alpha=params.alpha, seed=params.seed)
-    else:
-        tests = pl.DataFrame(schema=SPLIT_TEST_SCHEMA)
-    publish_frame(db, "cluster_split", tests, "first_a, first_b")
+    labels = _split_test(db, labels, edges, evidence, params)
     steps.next("case ids and lineage")
     previous = previous_clusters(db)
     db.execute("DROP TABLE IF EXISTS prior_clusters")
@@ -169,6 +161,21 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
                                len(accounts))
     steps.end()
     return result
+
+
+def _split_test(db: duckdb.DuckDBPyConnection, labels: pl.DataFrame, edges: pl.DataFrame,
+                evidence: pl.DataFrame, params: LinkParams) -> pl.DataFrame:
+    """``labels`` with the clusters the split test cuts cut (``params.split_test``), its
+    joins published as ``cluster_split`` (no rows when it is off)."""
+    stars = evidence.filter(pl.col("key_type").is_in(REGISTRANT_KINDS)).select(
+        "account_a", "account_b", "key_type").unique()
+    tests = pl.DataFrame(schema=SPLIT_TEST_SCHEMA)
+    if params.split_test:
+        labels, tests = split_clusters(db, labels, edges, stars,
+                                       min_surprise=params.min_pair_surprise,
+                                       alpha=params.alpha, seed=params.seed)
+    publish_frame(db, "cluster_split", tests, "first_a, first_b")
+    return labels
 
 
 def merge_clusters(db: duckdb.DuckDBPyConnection, merged: pl.DataFrame, run_id: str,
