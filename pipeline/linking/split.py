@@ -10,12 +10,13 @@ campaigns made in the same hours are one creation wave, two that rent one carrie
 proxies share its prefixes. One operator's accounts come from its proxies whichever batch
 they came in: if the same prefixes in the same hours (``TESTED_FAMILIES``) bind each of
 two groups of a cluster within itself and the pairs across them share them no more often
-than unrelated accounts of the window do, the groups are two operators. The groups are Leiden's
-communities of the cluster's own graph (its density the resolution; the stars of cards
-and waves left out, since they are what may bind two operators), and a card's holders are
-one group at any count (one payer). Groups are joined back, the most tightly tied first,
-unless the test rejects the join; a group that no test rejected stays with its
-cluster's largest group.
+than unrelated accounts of the window do, the groups are two operators. The groups are
+Leiden's communities of the cluster's own graph and, inside each, of the community's own
+graph (each at its density; the stars of cards and waves left out, since they are what
+may bind two operators; a payment card's holders one vertex, one payer at any count).
+Groups are joined back, the most tightly tied first, unless the test rejects the join;
+each part left then joins the part it shares most behaviour with (or the largest), unless
+the test rejects that, and stands alone if it does.
 """
 
 from __future__ import annotations
@@ -80,40 +81,58 @@ def family_masks(db: duckdb.DuckDBPyConnection, labels: pl.DataFrame,
 
 def cluster_blocks(labels: pl.DataFrame, edges: pl.DataFrame, stars: pl.DataFrame,
                    seed: int) -> pl.DataFrame:
-    """``labels`` with ``block``: Leiden's communities inside each cluster, each edge
-    weighed against its own cluster's density (CPM at resolution 1 on weights divided by
-    it), a payment card's holders one block. Star pairs (``stars``: account_a, account_b,
-    key_type of cards and waves) are not edges here: a wave is what may have bound two
-    operators into one cluster."""
+    """``labels`` with ``block``: Leiden's communities inside each cluster, and inside each
+    of those again, each edge weighed against the density of the group it is cut from
+    (CPM at resolution 1 on weights divided by it), a payment card's holders one vertex.
+    Once is not enough: a cluster of two campaigns active over the same weeks is cut by
+    time first (accounts active on the same days share most), into cohorts that hold
+    both, and a cohort is cut by campaign. A card is one vertex rather than a union after
+    the cut: a few accounts Leiden put with the other campaign would chain every card of
+    both into one block. Star pairs (``stars``: account_a, account_b, key_type of cards
+    and waves) are not edges here: a wave is what may have bound two operators into one
+    cluster."""
     index = labels.sort("account_id").with_row_index("vertex")
-    size = index.group_by("label").len("n")
-    inside = (edges.join(stars, on=["account_a", "account_b"], how="anti")
-              .join(index.select(account_a="account_id", a="vertex", label_a="label"),
-                    on="account_a")
-              .join(index.select(account_b="account_id", b="vertex", label="label"),
-                    on="account_b")
-              .filter(pl.col("label_a") == pl.col("label"))
-              .join(size, on="label")
-              .with_columns(density=pl.col("weight").sum().over("label")
-                            / (pl.col("n") * (pl.col("n") - 1) / 2))
-              .select("a", "b", weight=pl.col("weight") / pl.col("density"))
-              .sort("a", "b"))
-    graph = igraph.Graph(n=index.height, edges=inside.select("a", "b").rows(), directed=False)
-    random.seed(seed)
-    igraph.set_random_number_generator(random)
-    leiden = graph.community_leiden(objective_function="CPM",
-                                    weights=inside["weight"].to_list() or None,
-                                    resolution=1.0, n_iterations=-1)
     held = (stars.filter(pl.col("key_type") == "payment_fingerprint")
             .join(index.select(account_a="account_id", a="vertex"), on="account_a")
             .join(index.select(account_b="account_id", b="vertex"), on="account_b")
             .select("a", "b"))
-    membership = np.asarray(leiden.membership, dtype=np.int64)
-    blocks = igraph.Graph(n=int(membership.max(initial=-1)) + 1, directed=False)
-    blocks.add_edges(list(zip(membership[held["a"].to_numpy()].tolist(),
-                              membership[held["b"].to_numpy()].tolist(), strict=True)))
-    joined = np.asarray(blocks.connected_components().membership, dtype=np.int64)
-    return index.with_columns(block=pl.Series(joined[membership], dtype=pl.Int64)).drop("vertex")
+    payers = igraph.Graph(n=index.height, edges=held.rows(), directed=False)
+    payer = np.asarray(payers.connected_components().membership, dtype=np.int64)
+    vertex = index.select("account_id", vertex=pl.Series(payer, dtype=pl.Int64))
+    inside = (edges.join(stars, on=["account_a", "account_b"], how="anti")
+              .join(vertex.select(account_a="account_id", a="vertex"), on="account_a")
+              .join(vertex.select(account_b="account_id", b="vertex"), on="account_b")
+              .filter(pl.col("a") != pl.col("b"))
+              .select(pl.min_horizontal("a", "b").alias("a"),
+                      pl.max_horizontal("a", "b").alias("b"), "weight")
+              .group_by("a", "b").agg(pl.col("weight").sum()).sort("a", "b"))
+    accounts = np.bincount(payer).astype(np.float64)
+    group = np.zeros(len(accounts), dtype=np.int64)
+    group[payer] = index["label"].to_numpy()
+    random.seed(seed)
+    igraph.set_random_number_generator(random)
+    for _ in range(2):
+        group = _communities(group, inside, accounts)
+    return index.with_columns(block=pl.Series(group[payer], dtype=pl.Int64)).drop("vertex")
+
+
+def _communities(group: np.ndarray, inside: pl.DataFrame, accounts: np.ndarray) -> np.ndarray:
+    """Each vertex's community within its ``group`` (vertex order): Leiden over the edges
+    (a, b, weight) inside each group, each weighed against its group's density, a vertex
+    counting as its ``accounts``."""
+    members = np.bincount(group, weights=accounts)
+    a, b = inside["a"].to_numpy(), inside["b"].to_numpy()
+    same = group[a] == group[b]
+    a, b, weight = a[same], b[same], inside["weight"].to_numpy()[same]
+    total = np.bincount(group[a], weights=weight, minlength=len(members))
+    density = total / np.maximum(members * (members - 1) / 2, 1.0)
+    graph = igraph.Graph(n=len(group), edges=list(zip(a.tolist(), b.tolist(), strict=True)),
+                         directed=False)
+    leiden = graph.community_leiden(objective_function="CPM",
+                                    weights=(weight / density[group[a]]).tolist() or None,
+                                    node_weights=accounts.tolist(),
+                                    resolution=1.0, n_iterations=-1)
+    return np.asarray(leiden.membership, dtype=np.int64)
 
 
 def split_clusters(db: duckdb.DuckDBPyConnection, labels: pl.DataFrame, edges: pl.DataFrame,
@@ -138,8 +157,9 @@ def split_clusters(db: duckdb.DuckDBPyConnection, labels: pl.DataFrame, edges: p
         accounts=pl.len(), first=pl.col("account_id").min())
     several = sizes.filter(pl.len().over("label") > 1)
     rows = within.partition_by("label_a", as_dict=True, include_key=False)
-    weights = edges_between(blocked, edges).partition_by("label", as_dict=True,
-                                                         include_key=False)
+    weights = edges_between(blocked, edges.join(stars, on=["account_a", "account_b"],
+                                                how="anti")).partition_by(
+        "label", as_dict=True, include_key=False)
     tests: list[dict[str, object]] = []
     parts: list[pl.DataFrame] = []
     for (label,), mine in several.sort("label", "block").partition_by(
@@ -208,66 +228,90 @@ def _by_mask(masks: np.ndarray, pairs: np.ndarray) -> np.ndarray:
 def _agglomerate(blocks: pl.DataFrame, rows: pl.DataFrame, between: pl.DataFrame,
                  background: np.ndarray, bar: float,
                  alpha: float) -> tuple[list[int], list[dict[str, object]]]:
-    """Each block's part: blocks joined back in the order of their weight per pair, a
-    join kept unless a test rejects it; parts no test rejected join the largest part."""
+    """Each block's part. Blocks are joined back in the order of their weight per pair, a
+    join kept unless the test rejects it; then each part left, the largest first, joins
+    the largest part unless the test rejects that join, and stands alone if it does.
+    Counts are kept per part and added up as parts join: a test reads its two parts'
+    sums, not the blocks'."""
     index = {b: i for i, b in enumerate(blocks["block"].to_list())}
-    size = blocks["accounts"].to_numpy()
+    size = blocks["accounts"].to_numpy().astype(np.int64)
     first = blocks["first"].to_list()
-    k = len(index)
-    matrix = np.zeros((k, k, len(GIVEN_FAMILIES), len(GIVEN_FAMILIES), 2))
+    inside: dict[int, np.ndarray] = {i: np.zeros(SHAPE) for i in range(len(index))}
+    across: dict[int, dict[int, np.ndarray]] = {i: {} for i in range(len(index))}
     for (a, b), group in rows.group_by("block_a", "block_b", maintain_order=True):
         counted = _by_mask(group["mask"].to_numpy(), group["pairs"].to_numpy())
         i, j = index[a], index[b]
-        matrix[i, j] += counted
-        if i != j:
-            matrix[j, i] += counted
-    part = list(range(k))
-    rejected = [False] * k
-    tested: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
+        if i == j:
+            inside[i] += counted
+        else:
+            across[i][j] = across[j][i] = across[i].get(j, np.zeros(SHAPE)) + counted
+    parent = list(range(len(index)))
     tests: list[dict[str, object]] = []
+
+    def part(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def join(x: int, y: int) -> bool:
+        """Join part y into x unless the test rejects it; whether it joined."""
+        test = _join_test(inside[x], inside[y], across[x].get(y, np.zeros(SHAPE)),
+                          background, alpha)
+        if test is not None:
+            tests.append({"first_a": first[x], "accounts_a": int(size[x]),
+                          "first_b": first[y], "accounts_b": int(size[y]),
+                          **test, "bar": bar, "split": test["log10_ratio"] >= bar})
+            if test["log10_ratio"] >= bar:
+                return False
+        inside[x] += inside.pop(y) + across[x].pop(y, np.zeros(SHAPE))
+        for z, counts in across.pop(y).items():
+            if z != x:
+                across[x][z] = across[z][x] = across[x].get(z, np.zeros(SHAPE)) + counts
+                del across[z][y]
+        size[x] += size[y]
+        first[x] = min(first[x], first[y])
+        parent[y] = x
+        return True
+
     sized = blocks.select("block", "accounts")
     order = (between
              .join(sized.select(block_a="block", size_a="accounts"), on="block_a")
              .join(sized.select(block_b="block", size_b="accounts"), on="block_b")
              .with_columns(per_pair=pl.col("weight") / (pl.col("size_a") * pl.col("size_b")))
              .sort(["per_pair", "block_a", "block_b"], descending=[True, False, False]))
+    refused: set[tuple[int, int, int, int]] = set()
     for a, b in order.select("block_a", "block_b").iter_rows():
-        x, y = part[index[a]], part[index[b]]
-        if x == y:
-            continue
-        xs = [i for i in range(k) if part[i] == x]
-        ys = [i for i in range(k) if part[i] == y]
-        if (tuple(xs), tuple(ys)) in tested:
-            continue
-        tested.add((tuple(xs), tuple(ys)))
-        strongest = _join_test(matrix, xs, ys, background, alpha)
-        if strongest:
-            test = strongest[0]
-            cut = test["log10_ratio"] >= bar
-            tests.append({"first_a": min(first[i] for i in xs), "accounts_a": int(size[xs].sum()),
-                          "first_b": min(first[i] for i in ys), "accounts_b": int(size[ys].sum()),
-                          **test, "bar": bar, "split": cut})
-            if cut:
-                for i in (*xs, *ys):
-                    rejected[i] = True
-                continue
-        for i in ys:
-            part[i] = x
-    largest = max(set(part), key=lambda p: (size[[i for i in range(k) if part[i] == p]].sum(), -p))
-    return [p if rejected[i] else largest for i, p in enumerate(part)], tests
+        x, y = part(index[a]), part(index[b])
+        if x != y and (x, y, size[x], size[y]) not in refused and not join(x, y):
+            refused.add((x, y, size[x], size[y]))
+    left = sorted({part(i) for i in range(len(parent))}, key=lambda p: (-size[p], p))
+    for y in left[1:]:
+        ties = {x: _tie(counts) for x, counts in across[y].items() if x != y}
+        x = max(ties, key=lambda x: (ties[x], size[x], -x)) if ties and max(ties.values()) > 0 \
+            else left[0]
+        join(part(x), y)
+    return [part(i) for i in range(len(parent))], tests
 
 
-def _join_test(matrix: np.ndarray, xs: list[int], ys: list[int], background: np.ndarray,
-               alpha: float) -> list[dict[str, object]]:
-    """Per tested family that can say, its strongest evidence that groups ``xs`` and ``ys``
-    are two operators (over the given families), strongest first."""
-    def inside(group: list[int]) -> np.ndarray:
-        block = matrix[np.ix_(group, group)].sum(axis=(0, 1))
-        own = sum(matrix[i, i] for i in group)
-        return (block + own) / 2
-    own_x, own_y = inside(xs), inside(ys)
-    across = matrix[np.ix_(xs, ys)].sum(axis=(0, 1))
-    best: dict[str, dict[str, object]] = {}
+def _tie(counts: np.ndarray) -> float:
+    """How many of the pairs between two parts share each family of behaviour (a pair
+    once per family): what a part left alone is closest to."""
+    return float(sum(counts[GIVEN_FAMILIES.index(f), 0, 0]
+                     for f in ("infrastructure", "content", "timing")))
+
+
+SHAPE = (len(GIVEN_FAMILIES), len(GIVEN_FAMILIES), 2)
+"""A part's counts: (given, tested) -> [pairs sharing the given family, of them the
+tested one too] (``_by_mask``)."""
+
+
+def _join_test(own_x: np.ndarray, own_y: np.ndarray, across: np.ndarray,
+               background: np.ndarray, alpha: float) -> dict[str, object] | None:
+    """The strongest evidence, over the tested and given families, that two parts (their
+    own pairs' counts and their pairs' across) are two operators; None when no family can
+    say."""
+    best: dict[str, object] | None = None
     for f, tested in enumerate(GIVEN_FAMILIES):
         if tested not in TESTED_FAMILIES:
             continue
@@ -285,12 +329,11 @@ def _join_test(matrix: np.ndarray, xs: list[int], ys: list[int], background: np.
                 continue
             ratio = (shared * (math.log10(max(window, 1e-300)) - math.log10(one))
                      + (trials - shared) * (math.log10(1 - window) - math.log10(1 - one)))
-            if tested not in best or ratio > best[tested]["log10_ratio"]:
-                best[tested] = {"tested_family": tested, "given_family": given,
-                                "shared_a": int(own_x[g, f, 1]), "given_a": int(own_x[g, f, 0]),
-                                "shared_b": int(own_y[g, f, 1]), "given_b": int(own_y[g, f, 0]),
-                                "shared_across": int(shared), "given_across": int(trials),
-                                "one_operator_rate": one, "window_rate": window,
-                                "log10_ratio": ratio}
-    return sorted(best.values(), key=lambda t: (-float(t["log10_ratio"]),
-                                                str(t["tested_family"])))
+            if best is None or ratio > best["log10_ratio"]:
+                best = {"tested_family": tested, "given_family": given,
+                        "shared_a": int(own_x[g, f, 1]), "given_a": int(own_x[g, f, 0]),
+                        "shared_b": int(own_y[g, f, 1]), "given_b": int(own_y[g, f, 0]),
+                        "shared_across": int(shared), "given_across": int(trials),
+                        "one_operator_rate": one, "window_rate": window,
+                        "log10_ratio": ratio}
+    return best
