@@ -174,7 +174,7 @@ def _split_test(db: duckdb.DuckDBPyConnection, labels: pl.DataFrame, edges: pl.D
         labels, tests = split_clusters(db, labels, edges, stars,
                                        min_surprise=params.min_pair_surprise,
                                        alpha=params.alpha, seed=params.seed)
-    publish_frame(db, "cluster_split", tests, "first_a, first_b")
+    publish_frame(db, "cluster_split", tests, "first_a, accounts_a, first_b, accounts_b")
     return labels
 
 

@@ -280,17 +280,25 @@ def _agglomerate(blocks: pl.DataFrame, rows: pl.DataFrame, between: pl.DataFrame
              .join(sized.select(block_b="block", size_b="accounts"), on="block_b")
              .with_columns(per_pair=pl.col("weight") / (pl.col("size_a") * pl.col("size_b")))
              .sort(["per_pair", "block_a", "block_b"], descending=[True, False, False]))
-    refused: set[tuple[int, int, int, int]] = set()
+    refused: set[tuple[tuple[int, int], ...]] = set()
+
+    def attempt(x: int, y: int) -> None:
+        """``join`` once per pair of parts as they are: a pair refused is not tested again
+        until one of them has grown, so ``cluster_split`` holds each test once."""
+        pair = tuple(sorted(((x, int(size[x])), (y, int(size[y])))))
+        if pair not in refused and not join(x, y):
+            refused.add(pair)
+
     for a, b in order.select("block_a", "block_b").iter_rows():
         x, y = part(index[a]), part(index[b])
-        if x != y and (x, y, size[x], size[y]) not in refused and not join(x, y):
-            refused.add((x, y, size[x], size[y]))
+        if x != y:
+            attempt(x, y)
     left = sorted({part(i) for i in range(len(parent))}, key=lambda p: (-size[p], p))
     for y in left[1:]:
         ties = {x: _tie(counts) for x, counts in across[y].items() if x != y}
         x = max(ties, key=lambda x: (ties[x], size[x], -x)) if ties and max(ties.values()) > 0 \
             else left[0]
-        join(part(x), y)
+        attempt(part(x), y)
     return [part(i) for i in range(len(parent))], tests
 
 

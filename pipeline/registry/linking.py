@@ -216,8 +216,9 @@ LINK_THRESHOLD = Table(
 CLUSTER_SPLIT = Table(
     name="cluster_split",
     grain="one row per join of two groups of a cluster that the split test could weigh "
-          "(its strongest tested family), in the order the groups were joined back",
-    key=("first_a", "first_b"),
+          "(its strongest tested family), in the order the groups were joined back; a "
+          "group is named by its first account and its size, which grows as it joins",
+    key=("first_a", "accounts_a", "first_b", "accounts_b"),
     layer="linking",
     kind="table",
     meaning="whether two groups linking put in one cluster are one operator: how often "
