@@ -291,9 +291,9 @@ class LinkParams(Settings):
     no seed's flagged F1 fell by more than 0.0033, the medians of flagged F1, cases' ARI
     and false-positive rate unchanged (README, *Linking*)."""
     split_test: bool = True
-    """Test each cluster's groups for two operators and cut where a family of behaviour
-    says so (``pipeline.linking.split``, table ``cluster_split``): a creation wave or a
-    rented proxy pool can bind two campaigns that share nothing else."""
+    """Test each cluster's groups for two operators and cut where their addresses say so
+    (``pipeline.linking.split``, table ``cluster_split``): a creation wave can bind two
+    campaigns whose proxies never meet."""
     link_types: tuple[LinkType, ...] = DEFAULT_LINK_TYPES
     edge_margin_minutes: Count = 5
     """A day's first minutes this close to midnight continue the night, not a start."""

@@ -54,13 +54,18 @@ from pipeline.linking.members import (
     confirm_members,
     drop_correlated,
 )
-from pipeline.linking.split import TEST_SCHEMA as SPLIT_TEST_SCHEMA
 from pipeline.linking.split import split_clusters
 from pipeline.linking.surprise import count_surprise, fisher_surprise, poisson_surprise
 from pipeline.progress import Progress, Steps
-from pipeline.registry import PRIOR_CLUSTERS
+from pipeline.registry import CLUSTER_SPLIT, PRIOR_CLUSTERS
 from pipeline.settings import FeatureParams, LinkParams
-from pipeline.warehouse import publish_frame, release_buffers, sql_text, table_ddl
+from pipeline.warehouse import (
+    empty_frame,
+    publish_frame,
+    release_buffers,
+    sql_text,
+    table_ddl,
+)
 
 TIMED_KINDS: tuple[str, ...] = ("same_prompt", "failover")
 """Kinds that are coordination in time by themselves (the same prompt within minutes, a
@@ -169,7 +174,7 @@ def _split_test(db: duckdb.DuckDBPyConnection, labels: pl.DataFrame, edges: pl.D
     joins published as ``cluster_split`` (no rows when it is off)."""
     stars = evidence.filter(pl.col("key_type").is_in(REGISTRANT_KINDS)).select(
         "account_a", "account_b", "key_type").unique()
-    tests = pl.DataFrame(schema=SPLIT_TEST_SCHEMA)
+    tests = empty_frame(CLUSTER_SPLIT)
     if params.split_test:
         labels, tests = split_clusters(db, labels, edges, stars,
                                        min_surprise=params.min_pair_surprise,

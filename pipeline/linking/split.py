@@ -8,7 +8,7 @@ same clusters with each one that holds two operators cut in two or more (a frame
 A cluster can hold two operators when something ties them that is not one operator: two
 campaigns made in the same hours are one creation wave, two that rent one carrier's
 proxies share its prefixes. One operator's accounts come from its proxies whichever batch
-they came in: if the same prefixes in the same hours (``TESTED_FAMILIES``) bind each of
+they came in: if the same prefixes in the same hours (``TESTED_FAMILY``) bind each of
 two groups of a cluster within itself and the pairs across them share them no more often
 than unrelated accounts of the window do, the groups are two operators. The groups are
 Leiden's communities of the cluster's own graph and, inside each, of the community's own
@@ -30,8 +30,11 @@ import numpy as np
 import polars as pl
 from scipy.stats import beta
 
-TESTED_FAMILIES: tuple[str, ...] = ("infrastructure",)
-"""Families a join is tested on: the addresses an operator's accounts come from at the
+from pipeline.registry import CLUSTER_SPLIT
+from pipeline.warehouse import empty_frame
+
+TESTED_FAMILY = "infrastructure"
+"""The family a join is tested on: the addresses an operator's accounts come from at the
 same hours, which one operator's batches share and two operators' do not unless they rent
 one pool. Registration is not tested: a campaign's cards and waves are its batches, each
 bound within itself and to no other by construction (one card's 74 accounts share it, the
@@ -41,10 +44,19 @@ into 20 clusters on synchronized starts, which its own pairs shared at 0.35 and 
 window's pairs between clusters at 0.29)."""
 
 GIVEN_FAMILIES: tuple[str, ...] = ("registry", "infrastructure", "content", "timing", "any")
-"""Families a tested family's rate is read among: pairs that share this too (``any``:
+"""Families the tested family's rate is read among: pairs that share this too (``any``:
 pairs with any evidence row). Reading a rate among pairs that share something else keeps
 accounts that were never active together (a campaign's early and late batches) from
-looking apart: a pair that shares a prefix-hour or a wave was there at the same time."""
+looking apart: a pair that shares a wave or a prompt within minutes was there at the same
+time. Bit i of a pair's mask is family i."""
+
+BEHAVIOUR: tuple[str, ...] = ("infrastructure", "content", "timing")
+"""Families a part left alone is put with the part it shares most of (``_agglomerate``)."""
+
+COUNTS = [f"{kind}_{family}" for family in GIVEN_FAMILIES for kind in ("given", "shared")]
+"""A block pair's counts (``_counted``): per given family, the pairs sharing it and, of
+them, the pairs sharing the tested family too; as an array, (given family, [given,
+shared])."""
 
 
 def family_masks(db: duckdb.DuckDBPyConnection, labels: pl.DataFrame,
@@ -79,7 +91,7 @@ def family_masks(db: duckdb.DuckDBPyConnection, labels: pl.DataFrame,
         db.unregister("split_bits")
 
 
-def cluster_blocks(labels: pl.DataFrame, edges: pl.DataFrame, stars: pl.DataFrame,
+def cluster_blocks(labels: pl.DataFrame, links: pl.DataFrame, stars: pl.DataFrame,
                    seed: int) -> pl.DataFrame:
     """``labels`` with ``block``: Leiden's communities inside each cluster, and inside each
     of those again, each edge weighed against the density of the group it is cut from
@@ -88,9 +100,9 @@ def cluster_blocks(labels: pl.DataFrame, edges: pl.DataFrame, stars: pl.DataFram
     time first (accounts active on the same days share most), into cohorts that hold
     both, and a cohort is cut by campaign. A card is one vertex rather than a union after
     the cut: a few accounts Leiden put with the other campaign would chain every card of
-    both into one block. Star pairs (``stars``: account_a, account_b, key_type of cards
-    and waves) are not edges here: a wave is what may have bound two operators into one
-    cluster."""
+    both into one block. ``links`` are the graph's edges without the star pairs of cards
+    and waves (``stars``: account_a, account_b, key_type): a wave is what may have bound
+    two operators into one cluster."""
     index = labels.sort("account_id").with_row_index("vertex")
     held = (stars.filter(pl.col("key_type") == "payment_fingerprint")
             .join(index.select(account_a="account_id", a="vertex"), on="account_a")
@@ -99,7 +111,7 @@ def cluster_blocks(labels: pl.DataFrame, edges: pl.DataFrame, stars: pl.DataFram
     payers = igraph.Graph(n=index.height, edges=held.rows(), directed=False)
     payer = np.asarray(payers.connected_components().membership, dtype=np.int64)
     vertex = index.select("account_id", vertex=pl.Series(payer, dtype=pl.Int64))
-    inside = (edges.join(stars, on=["account_a", "account_b"], how="anti")
+    inside = (links
               .join(vertex.select(account_a="account_id", a="vertex"), on="account_a")
               .join(vertex.select(account_b="account_id", b="vertex"), on="account_b")
               .filter(pl.col("a") != pl.col("b"))
@@ -148,26 +160,27 @@ def split_clusters(db: duckdb.DuckDBPyConnection, labels: pl.DataFrame, edges: p
     likelihood ratio of the binomial count at the window's rate between clusters against
     the lower Clopper-Pearson bound (at ``alpha``) of the lower of the two groups' own
     rates, so a group of a few pairs cannot reject by an estimate of luck."""
-    blocked = cluster_blocks(labels, edges, stars, seed)
-    counts = family_masks(db, blocked, min_surprise)
+    links = edges.join(stars, on=["account_a", "account_b"], how="anti")
+    blocked = cluster_blocks(labels, links, stars, seed)
+    counts = _counted(family_masks(db, blocked, min_surprise))
     bar = math.log10(max(labels.height, 1)) - math.log10(alpha)
-    background = _background(counts)
+    apart = counts.filter(pl.col("label_a") != pl.col("label_b"))
+    background = apart.select(pl.col(COUNTS).sum()).to_numpy().astype(np.float64).reshape(-1, 2)
     within = counts.filter(pl.col("label_a") == pl.col("label_b"))
     sizes = blocked.group_by("label", "block").agg(
         accounts=pl.len(), first=pl.col("account_id").min())
     several = sizes.filter(pl.len().over("label") > 1)
     rows = within.partition_by("label_a", as_dict=True, include_key=False)
-    weights = edges_between(blocked, edges.join(stars, on=["account_a", "account_b"],
-                                                how="anti")).partition_by(
-        "label", as_dict=True, include_key=False)
+    weights = edges_between(blocked, links).partition_by("label", as_dict=True,
+                                                         include_key=False)
+    unweighed = pl.DataFrame(schema={"block_a": pl.Int64, "block_b": pl.Int64,
+                                     "weight": pl.Float64})
     tests: list[dict[str, object]] = []
     parts: list[pl.DataFrame] = []
     for (label,), mine in several.sort("label", "block").partition_by(
             "label", as_dict=True, maintain_order=True).items():
-        empty = pl.DataFrame(schema={"block_a": pl.Int64, "block_b": pl.Int64,
-                                     "weight": pl.Float64})
         groups, made = _agglomerate(mine, rows.get((label,), within.clear()),
-                                    weights.get((label,), empty), background, bar, alpha)
+                                    weights.get((label,), unweighed), background, bar, alpha)
         tests.extend(made)
         parts.append(mine.select("label", "block", part=pl.Series(groups, dtype=pl.Int64)))
     split = blocked.join(pl.concat(parts) if parts else
@@ -177,19 +190,7 @@ def split_clusters(db: duckdb.DuckDBPyConnection, labels: pl.DataFrame, edges: p
     relabelled = (split.with_columns(pl.col("part").fill_null(0))
                   .with_columns(label=pl.struct("label", "part").rank("dense").cast(pl.Int64))
                   .select("account_id", "label").sort("account_id"))
-    return relabelled, pl.DataFrame(tests, schema=TEST_SCHEMA)
-
-
-TEST_SCHEMA = {
-    "first_a": pl.String, "accounts_a": pl.Int64, "first_b": pl.String,
-    "accounts_b": pl.Int64, "tested_family": pl.String, "given_family": pl.String,
-    "shared_a": pl.Int64, "given_a": pl.Int64, "shared_b": pl.Int64, "given_b": pl.Int64,
-    "shared_across": pl.Int64, "given_across": pl.Int64, "one_operator_rate": pl.Float64,
-    "window_rate": pl.Float64, "log10_ratio": pl.Float64, "bar": pl.Float64,
-    "split": pl.Boolean,
-}
-"""``cluster_split``'s columns: each group by its first account and size; f's and g's pair
-counts within each group and across; the rates compared; the evidence for two operators."""
+    return relabelled, pl.DataFrame(tests, schema=empty_frame(CLUSTER_SPLIT).schema)
 
 
 def edges_between(blocked: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
@@ -207,22 +208,16 @@ def edges_between(blocked: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
             .sort("label", "block_a", "block_b"))
 
 
-def _background(counts: pl.DataFrame) -> np.ndarray:
-    """Pairs between clusters by mask: the window's rate of each family among pairs that
-    share another, for accounts linking did not join."""
-    apart = counts.filter(pl.col("label_a") != pl.col("label_b"))
-    return _by_mask(apart["mask"].to_numpy(), apart["pairs"].to_numpy())
-
-
-def _by_mask(masks: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-    """(given, tested) -> [pairs sharing the given family, of them also the tested one]."""
-    out = np.zeros((len(GIVEN_FAMILIES), len(GIVEN_FAMILIES), 2))
-    for g in range(len(GIVEN_FAMILIES)):
-        has_g = (masks >> g) & 1 == 1
-        for f in range(len(GIVEN_FAMILIES)):
-            out[g, f, 0] = pairs[has_g].sum()
-            out[g, f, 1] = pairs[has_g & ((masks >> f) & 1 == 1)].sum()
-    return out
+def _counted(masks: pl.DataFrame) -> pl.DataFrame:
+    """``family_masks``'s rows summed per block pair into ``COUNTS``: for each given
+    family, the pairs sharing it and, of them, the pairs sharing the tested family too."""
+    def has(family: str) -> pl.Expr:
+        return (pl.col("mask") // (1 << GIVEN_FAMILIES.index(family))) % 2
+    return masks.group_by("label_a", "label_b", "block_a", "block_b").agg(
+        pl.col("pairs").mul(has(family) * (has(TESTED_FAMILY) if kind == "shared" else 1))
+        .sum().alias(f"{kind}_{family}")
+        for family in GIVEN_FAMILIES for kind in ("given", "shared")
+    ).sort("label_a", "label_b", "block_a", "block_b")
 
 
 def _agglomerate(blocks: pl.DataFrame, rows: pl.DataFrame, between: pl.DataFrame,
@@ -230,21 +225,23 @@ def _agglomerate(blocks: pl.DataFrame, rows: pl.DataFrame, between: pl.DataFrame
                  alpha: float) -> tuple[list[int], list[dict[str, object]]]:
     """Each block's part. Blocks are joined back in the order of their weight per pair, a
     join kept unless the test rejects it; then each part left, the largest first, joins
-    the largest part unless the test rejects that join, and stands alone if it does.
-    Counts are kept per part and added up as parts join: a test reads its two parts'
-    sums, not the blocks'."""
+    the part it shares most behaviour with (or the largest part), unless the test rejects
+    that join, and stands alone if it does. Counts (``_counted``, one row per block pair)
+    are kept per part and added up as parts join: a test reads its two parts' sums, not
+    the blocks'."""
     index = {b: i for i, b in enumerate(blocks["block"].to_list())}
     size = blocks["accounts"].to_numpy().astype(np.int64)
     first = blocks["first"].to_list()
     inside: dict[int, np.ndarray] = {i: np.zeros(SHAPE) for i in range(len(index))}
     across: dict[int, dict[int, np.ndarray]] = {i: {} for i in range(len(index))}
-    for (a, b), group in rows.group_by("block_a", "block_b", maintain_order=True):
-        counted = _by_mask(group["mask"].to_numpy(), group["pairs"].to_numpy())
+    counted = rows.select(COUNTS).to_numpy().astype(np.float64).reshape(-1, *SHAPE)
+    for (a, b), counts in zip(rows.select("block_a", "block_b").iter_rows(), counted,
+                              strict=True):
         i, j = index[a], index[b]
         if i == j:
-            inside[i] += counted
+            inside[i] = counts
         else:
-            across[i][j] = across[j][i] = across[i].get(j, np.zeros(SHAPE)) + counted
+            across[i][j] = across[j][i] = counts
     parent = list(range(len(index)))
     tests: list[dict[str, object]] = []
 
@@ -305,43 +302,36 @@ def _agglomerate(blocks: pl.DataFrame, rows: pl.DataFrame, between: pl.DataFrame
 def _tie(counts: np.ndarray) -> float:
     """How many of the pairs between two parts share each family of behaviour (a pair
     once per family): what a part left alone is closest to."""
-    return float(sum(counts[GIVEN_FAMILIES.index(f), 0, 0]
-                     for f in ("infrastructure", "content", "timing")))
+    return float(sum(counts[GIVEN_FAMILIES.index(f), 0] for f in BEHAVIOUR))
 
 
-SHAPE = (len(GIVEN_FAMILIES), len(GIVEN_FAMILIES), 2)
-"""A part's counts: (given, tested) -> [pairs sharing the given family, of them the
-tested one too] (``_by_mask``)."""
+SHAPE = (len(GIVEN_FAMILIES), 2)
+"""A part's counts: per given family, [pairs sharing it, of them the tested one too]."""
 
 
 def _join_test(own_x: np.ndarray, own_y: np.ndarray, across: np.ndarray,
                background: np.ndarray, alpha: float) -> dict[str, object] | None:
-    """The strongest evidence, over the tested and given families, that two parts (their
-    own pairs' counts and their pairs' across) are two operators; None when no family can
-    say."""
+    """The strongest evidence, over the given families, that two parts (their own pairs'
+    counts and their pairs' across) are two operators; None when no family can say."""
     best: dict[str, object] | None = None
-    for f, tested in enumerate(GIVEN_FAMILIES):
-        if tested not in TESTED_FAMILIES:
+    for g, given in enumerate(GIVEN_FAMILIES):
+        if given == TESTED_FAMILY or min(own_x[g, 0], own_y[g, 0], across[g, 0],
+                                         background[g, 0]) == 0:
             continue
-        for g, given in enumerate(GIVEN_FAMILIES):
-            if g == f or min(own_x[g, f, 0], own_y[g, f, 0], across[g, f, 0],
-                             background[g, f, 0]) == 0:
-                continue
-            lower = [float(beta.ppf(alpha, s, n - s + 1)) if s > 0 else 0.0
-                     for s, n in ((own_x[g, f, 1], own_x[g, f, 0]),
-                                  (own_y[g, f, 1], own_y[g, f, 0]))]
-            one = min(lower)
-            window = background[g, f, 1] / background[g, f, 0]
-            shared, trials = across[g, f, 1], across[g, f, 0]
-            if not window < one < 1 or shared / trials >= one:
-                continue
-            ratio = (shared * (math.log10(max(window, 1e-300)) - math.log10(one))
-                     + (trials - shared) * (math.log10(1 - window) - math.log10(1 - one)))
-            if best is None or ratio > best["log10_ratio"]:
-                best = {"tested_family": tested, "given_family": given,
-                        "shared_a": int(own_x[g, f, 1]), "given_a": int(own_x[g, f, 0]),
-                        "shared_b": int(own_y[g, f, 1]), "given_b": int(own_y[g, f, 0]),
-                        "shared_across": int(shared), "given_across": int(trials),
-                        "one_operator_rate": one, "window_rate": window,
-                        "log10_ratio": ratio}
+        lower = [float(beta.ppf(alpha, s, n - s + 1)) if s > 0 else 0.0
+                 for n, s in (own_x[g], own_y[g])]
+        one = min(lower)
+        window = background[g, 1] / background[g, 0]
+        trials, shared = across[g]
+        if not window < one < 1 or shared / trials >= one:
+            continue
+        ratio = (shared * (math.log10(max(window, 1e-300)) - math.log10(one))
+                 + (trials - shared) * (math.log10(1 - window) - math.log10(1 - one)))
+        if best is None or ratio > best["log10_ratio"]:
+            best = {"tested_family": TESTED_FAMILY, "given_family": given,
+                    "shared_a": int(own_x[g, 1]), "given_a": int(own_x[g, 0]),
+                    "shared_b": int(own_y[g, 1]), "given_b": int(own_y[g, 0]),
+                    "shared_across": int(shared), "given_across": int(trials),
+                    "one_operator_rate": one, "window_rate": window,
+                    "log10_ratio": ratio}
     return best

@@ -222,15 +222,15 @@ CLUSTER_SPLIT = Table(
     layer="linking",
     kind="table",
     meaning="whether two groups linking put in one cluster are one operator: how often "
-            "each group's own pairs and the pairs across share a family of behaviour, "
-            "against the window's rate between clusters (pipeline/linking/split.py)",
+            "each group's own pairs and the pairs across share a prefix-hour, against the "
+            "window's rate between clusters (pipeline/linking/split.py)",
     made_by="pipeline/linking/split.py",
     columns=(
         _c("first_a", "VARCHAR", "the first account of one group"),
         _c("accounts_a", "BIGINT", "its accounts"),
         _c("first_b", "VARCHAR", "the first account of the other group"),
         _c("accounts_b", "BIGINT", "its accounts"),
-        _c("tested_family", "VARCHAR", "the family weighed (infrastructure, content, timing)"),
+        _c("tested_family", "VARCHAR", "the family weighed (infrastructure)"),
         _c("given_family", "VARCHAR", "the family the pairs counted share too (any: pairs "
            "with any evidence row)"),
         _c("shared_a", "BIGINT", "pairs inside group a sharing both families"),
