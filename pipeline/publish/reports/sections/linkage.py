@@ -92,12 +92,12 @@ def _graph(pdf: EvidencePDF, links: pl.DataFrame, n_total: int, attach: Attach) 
                              links.select(pl.col("account_b").alias("account_id"), "weight")])
                   .group_by("account_id").agg(pl.col("weight").sum().alias("strength"))
                   .sort(["strength", "account_id"], descending=[True, False]))
-        shown = degree.head(GRAPH_MAX_ACCOUNTS)["account_id"].to_list()
-        keep = set(shown)
-        edges = [(r["account_a"], r["account_b"], r["weight"], _primary_family(r["families"]))
-                 for r in links.iter_rows(named=True)
-                 if r["account_a"] in keep and r["account_b"] in keep]
-        nodes = sorted(keep)
+        shown = degree.head(GRAPH_MAX_ACCOUNTS)["account_id"]
+        drawn = links.filter(pl.col("account_a").is_in(shown.implode()),
+                             pl.col("account_b").is_in(shown.implode()))
+        edges = [(a, b, weight, _primary_family(families)) for a, b, weight, families
+                 in drawn.select("account_a", "account_b", "weight", "families").iter_rows()]
+        nodes = sorted(shown.to_list())
         partial = (f" It shows the {fmt_int(len(nodes))} most strongly linked of the "
                    f"{fmt_int(n_total)} accounts." if len(nodes) < n_total else "")
         svg = charts.account_graph(nodes, edges, title=f"Links between the cluster's "
