@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import duckdb
 import polars as pl
@@ -57,7 +58,7 @@ import polars as pl
 from pipeline.detection.consistency import cross_consistency, pair_shared
 from pipeline.detection.rules import RULES
 from pipeline.detection.statistics import OWN_RULES, hashes_only
-from pipeline.linking.members import REGISTRANT_KINDS, cluster_ties
+from pipeline.linking.members import REGISTRANT_KINDS, KeyCodes, cluster_ties, key_codes
 from pipeline.linking.surprise import hochberg_bar
 from pipeline.registry import (
     CASE_JOIN,
@@ -228,20 +229,28 @@ def card_rows(db: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                   params={"registrant": list(REGISTRANT_KINDS)}).pl()
 
 
-def linking_tables(db: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame] | None:
+class LinkingTables(NamedTuple):
+    """What the join rule reads of linking: its keys encoded once for every tie test of
+    the joins and the merges (``key_codes``), the card rows and linking's alpha."""
+
+    keys: KeyCodes
+    cards: pl.DataFrame
+    alpha: float
+
+
+def linking_tables(db: duckdb.DuckDBPyConnection) -> LinkingTables | None:
     """Linking's key tables the join rule reads (read once for the joins and the merges),
     with its alpha; None when linking wrote none (``linking_wrote_keys``)."""
     if not linking_wrote_keys(db):
         return None
-    return {
-        "shared": db.sql("SELECT * FROM account_shared_key").pl(),
-        "null": db.sql("SELECT * FROM account_link_null").pl(),
-        "cards": card_rows(db),
-        "alpha": db.sql("SELECT max(alpha) AS alpha FROM link_threshold").pl(),
-    }
+    return LinkingTables(
+        key_codes(db.sql("SELECT * FROM account_shared_key").pl(),
+                  db.sql("SELECT * FROM account_link_null").pl()),
+        card_rows(db),
+        float(db.execute("SELECT max(alpha) FROM link_threshold").fetchall()[0][0]))
 
 
-def case_ties(db: duckdb.DuckDBPyConnection, linking: dict[str, pl.DataFrame] | None,
+def case_ties(db: duckdb.DuckDBPyConnection, linking: LinkingTables | None,
               members: pl.DataFrame, findings: pl.DataFrame,
               statistics: pl.DataFrame, params: ScoringParams) -> pl.DataFrame:
     """Each candidate's strongest test against the flagged cases it shares a key with
@@ -263,7 +272,7 @@ def case_ties(db: duckdb.DuckDBPyConnection, linking: dict[str, pl.DataFrame] | 
                        habits=habits)
 
 
-def case_merges(db: duckdb.DuckDBPyConnection, linking: dict[str, pl.DataFrame] | None,
+def case_merges(db: duckdb.DuckDBPyConnection, linking: LinkingTables | None,
                 members: pl.DataFrame, findings: pl.DataFrame,
                 params: ScoringParams) -> pl.DataFrame:
     """Flagged clusters that are one case with a larger flagged case: the join rule's test
@@ -288,7 +297,7 @@ def case_merges(db: duckdb.DuckDBPyConnection, linking: dict[str, pl.DataFrame] 
              .with_row_index("rank").select("cluster_id", "rank"))
     first = params.join_rounds + 1
     shared = pair_shared(db)
-    alpha = float(linking["alpha"]["alpha"].item())
+    alpha = linking.alpha
 
     def consistent(tied: pl.DataFrame, counted: pl.DataFrame) -> pl.DataFrame:
         return cross_consistency(shared, tied, counted, alpha)
@@ -297,7 +306,7 @@ def case_merges(db: duckdb.DuckDBPyConnection, linking: dict[str, pl.DataFrame] 
                        order, consistent)
 
 
-def _tie_rounds(db: duckdb.DuckDBPyConnection, linking: dict[str, pl.DataFrame],
+def _tie_rounds(db: duckdb.DuckDBPyConnection, linking: LinkingTables,
                 waiting: pl.DataFrame, cases: pl.DataFrame, rounds: range,
                 order: pl.DataFrame | None = None,
                 consistent: Callable[[pl.DataFrame, pl.DataFrame], pl.DataFrame] | None = None,
@@ -314,7 +323,7 @@ def _tie_rounds(db: duckdb.DuckDBPyConnection, linking: dict[str, pl.DataFrame],
     empty = empty_frame(CASE_TIE)
     if waiting.is_empty() or cases.is_empty():
         return empty
-    alpha = float(linking["alpha"]["alpha"].item())
+    alpha = linking.alpha
     decided, tied = [], empty
     for round_ in rounds:
         roles = pl.concat([waiting.with_columns(role=pl.lit("candidate")),
@@ -383,7 +392,7 @@ def joins_case() -> pl.Expr:
 
 
 def tie_round(coholders: pl.DataFrame, waiting: pl.DataFrame, cases: pl.DataFrame,
-              linking: dict[str, pl.DataFrame], alpha: float,
+              linking: LinkingTables, alpha: float,
               habits: pl.Series | None = None) -> pl.DataFrame:
     """One round of the join rule (pure): each candidate cluster (``waiting``: cluster_id,
     account_id) tested against every case (``cases``: cluster_id, account_id) it shares a
@@ -417,15 +426,14 @@ def tie_round(coholders: pl.DataFrame, waiting: pl.DataFrame, cases: pl.DataFram
     tested = (waiting.join(coholders.select("cluster_id", "joined_case"), on="cluster_id")
               .join(case_label, on="joined_case"))
     families = {t.key_type: t.family for t in DEFAULT_LINK_TYPES}
-    ties = cluster_ties(linking["shared"], linking["null"], linking["cards"], counted,
+    ties = cluster_ties(linking.keys, linking.cards, counted,
                         tested.select("account_id", "cluster_id", "label"), families)
     habit = (pl.col("cluster_id").is_in(habits.implode()) if habits is not None
              else pl.lit(False))
-    left_in = ~pl.col("key_type").is_in(
-        [k for k, family in families.items() if family == "infrastructure"])
+    infrastructure = [k for k, family in families.items() if family == "infrastructure"]
     habit_tested = tested.filter(habit).select("account_id", "cluster_id", "label")
-    bare = (cluster_ties(linking["shared"].filter(left_in), linking["null"].filter(left_in),
-                         linking["cards"], counted, habit_tested, families)
+    bare = (cluster_ties(linking.keys.without(infrastructure), linking.cards, counted,
+                         habit_tested, families)
             if not habit_tested.is_empty() else ties.clear()).select(
         "cluster_id", "label", tie_without_infrastructure="tie_surprise")
     required = math.log10(max(coholders.height, 1)) - math.log10(alpha)

@@ -15,7 +15,7 @@ import math
 import polars as pl
 
 from pipeline.linking.linking import detect_communities, window_resolution
-from pipeline.linking.members import fragment_ties
+from pipeline.linking.members import fragment_ties, key_codes
 from pipeline.settings import LinkParams
 
 COHORT_SCHEMA: dict[str, type[pl.DataType]] = {
@@ -54,12 +54,13 @@ def harvest_cohorts(fragments: pl.DataFrame, edges: pl.DataFrame, shared: pl.Dat
         edges, window_accounts, params.resolution)})
     groups = _large(detect_communities(accounts, among, sparse), min_accounts)
     families = {t.key_type: t.family for t in params.link_types}
+    keys = key_codes(shared, null)
     tests = []
     for round_ in range(1, rounds + 1):
         if groups.is_empty():
             break
         required = math.log10(groups.height) - math.log10(params.alpha)
-        ties = (groups.join(fragment_ties(shared, null, cards, groups, groups, families),
+        ties = (groups.join(fragment_ties(keys, cards, groups, groups, families),
                             on=["account_id", "label"], how="left")
                 .select("account_id", "label",
                         tie_surprise=pl.col("tie_surprise").fill_null(0.0),

@@ -98,7 +98,8 @@ def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
                                          how="anti")
     strong = _directed(edges.select("account_a", "account_b"))
     failover_floor = float(failovers["expected_count"].min() or 0.0)
-    holders = _holders(shared, null, _payers(evidence, labels["account_id"]))
+    holders = _holders(key_codes(shared, null, labels["account_id"]),
+                       _payers(evidence, labels["account_id"]))
     current = labels.with_columns(member_surprise=pl.lit(None, pl.Float64))
     for _ in range(rounds):
         label = current.select("account_id", "label")
@@ -168,11 +169,11 @@ def _counts(frame: pl.DataFrame, by: list[str], name: str) -> pl.DataFrame:
 
 
 class _Holders(NamedTuple):
-    """Who holds each key, apart from any grouping (``_holders``): the part of the member
-    test that every round and every grouping shares, built once (1.4 s of each 3.6 s
-    test on the ``seedday`` window). Accounts, kinds, keys, units, locales and payers are
-    integer codes in the order of their strings (``accounts`` and ``kinds`` decode an
-    account and a kind)."""
+    """Who holds each key, counted by payer (``_holders``): the part of the member test
+    that every round and every grouping of one set of tests shares, built once (1.4 s of
+    each 3.6 s test on the ``seedday`` window). Accounts, kinds, keys, units, locales and
+    payers are integer codes in the order of their strings (``accounts`` and ``kinds``
+    decode an account and a kind)."""
 
     rows: pl.DataFrame
     keyed: pl.DataFrame
@@ -182,31 +183,64 @@ class _Holders(NamedTuple):
     kinds: pl.DataFrame
 
 
-def _holders(shared: pl.DataFrame, null: pl.DataFrame, payer: pl.DataFrame) -> _Holders:
-    """``shared`` (``account_shared_key``) with each row's payer (``_payers``) and how many
-    others hold its key (others than the payer's accounts); the starters of each locale;
-    each account's activity per kind (``account_link_null``).
+class KeyCodes(NamedTuple):
+    """The window's ``account_shared_key`` and ``account_link_null`` on integer codes
+    (``key_codes``): what no grouping changes, encoded once for every member test that
+    reads the same tables (1 s of each 1.8 s ``_holders`` on the ``seedday`` window, nine
+    times a window). Accounts, kinds, keys, units and locales are codes in the order of
+    their strings, so a test sorts and sums as it would on the strings."""
+
+    shared: pl.DataFrame
+    null: pl.DataFrame
+    accounts: pl.DataFrame
+    kinds: pl.DataFrame
+
+    def account_ids(self) -> pl.Series:
+        """The accounts that hold a key or an activity here, sorted."""
+        held = pl.concat([self.shared["account_id"], self.null["account_id"]]).unique()
+        return self.accounts.filter(pl.col("code").is_in(held.implode()))["account_id"]
+
+    def without(self, kinds: list[str]) -> KeyCodes:
+        """The same codes with the rows of ``kinds`` left out: a subset keeps every
+        code's order, so a test on it is the test on the subset's strings."""
+        dropped = self.kinds.filter(pl.col("key_type").is_in(kinds))["code"].implode()
+        return self._replace(shared=self.shared.filter(~pl.col("key_type").is_in(dropped)),
+                             null=self.null.filter(~pl.col("key_type").is_in(dropped)))
+
+
+def key_codes(shared: pl.DataFrame, null: pl.DataFrame,
+              accounts: pl.Series | None = None) -> KeyCodes:
+    """``shared`` (``account_shared_key``) and ``null`` (``account_link_null``) encoded,
+    ``accounts`` given a code too when some of them hold no key (a community's members).
 
     The member test joins and groups these rows by account, key and payer several times a
     round; integers do that about twice as fast as strings. Each code keeps its string's
     order, so ``_canonical`` sorts the rows as it would the strings and every sum adds in
     the same order: the same bytes."""
-    key, local = ["key_type", "key_value"], ["key_type", "locale"]
-    accounts = _codes(shared, null, payer, column="account_id")
+    extra = [pl.DataFrame({"account_id": accounts})] if accounts is not None else []
+    account_codes = _codes(shared, null, *extra, column="account_id")
     kinds = _codes(shared, null, column="key_type")
-    payer = _encoded(payer, accounts).with_columns(_order_code("payer"))
-    shared = _encoded(_encoded(shared, accounts), kinds).with_columns(
-        _order_code("key_value"), _order_code("unit"), _order_code("locale"))
-    null = _encoded(_encoded(null, accounts), kinds)
-    rows = shared.join(payer, on="account_id")
+    return KeyCodes(
+        _encoded(_encoded(shared, account_codes), kinds).with_columns(
+            _order_code("key_value"), _order_code("unit"), _order_code("locale")),
+        _encoded(_encoded(null, account_codes), kinds), account_codes, kinds)
+
+
+def _holders(keys: KeyCodes, payer: pl.DataFrame) -> _Holders:
+    """The keys' rows (``key_codes``) with each row's payer (``_payers``) and how many
+    others hold its key (others than the payer's accounts); the starters of each locale;
+    each account's activity per kind (``account_link_null``)."""
+    key, local = ["key_type", "key_value"], ["key_type", "locale"]
+    payer = _encoded(payer, keys.accounts).with_columns(_order_code("payer"))
+    rows = keys.shared.join(payer, on="account_id")
     keyed = (rows.join(_counts(rows, key, "n"), on=key)
              .join(_counts(rows, [*key, "payer"], "n_payer"), on=[*key, "payer"])
              .with_columns(others=pl.col("n") - pl.col("n_payer")))
     starters = (keyed.filter(pl.col("others") > 0, pl.col("locale").is_not_null())
                 .select("account_id", "payer", *local).unique())
-    activity = (null.select("account_id", "key_type", "key_count", "type_incidences")
+    activity = (keys.null.select("account_id", "key_type", "key_count", "type_incidences")
                 .unique().join(payer, on="account_id"))
-    return _Holders(rows, keyed, starters, activity, accounts, kinds)
+    return _Holders(rows, keyed, starters, activity, keys.accounts, keys.kinds)
 
 
 def _codes(*frames: pl.DataFrame, column: str) -> pl.DataFrame:
@@ -365,9 +399,8 @@ def _canonical(frame: pl.DataFrame, first: list[str]) -> pl.DataFrame:
     return frame.sort([*first, *(c for c in frame.columns if c not in first)])
 
 
-def cluster_ties(shared: pl.DataFrame, null: pl.DataFrame, evidence: pl.DataFrame,
-                 cases: pl.DataFrame, tested: pl.DataFrame,
-                 families: dict[str, str]) -> pl.DataFrame:
+def cluster_ties(keys: KeyCodes, evidence: pl.DataFrame, cases: pl.DataFrame,
+                 tested: pl.DataFrame, families: dict[str, str]) -> pl.DataFrame:
     """The member test of each cluster as a whole against each case it is to be tested
     against (``tested``: account_id, cluster_id, label; the case's accounts ``cases``:
     account_id, label, the cluster none of them): (cluster_id, label, tie_surprise,
@@ -378,14 +411,13 @@ def cluster_ties(shared: pl.DataFrame, null: pl.DataFrame, evidence: pl.DataFram
     A cluster cut from a large campaign shares a little per account but much as a whole;
     counting each key once keeps its accounts' common keys from being counted as many
     trials."""
-    accounts = pl.concat([shared["account_id"], null["account_id"]]).unique().sort()
-    cards = _payers(evidence, accounts)
+    cards = _payers(evidence, keys.account_ids())
     as_one = (cards.join(tested.select("account_id", "cluster_id"), on="account_id")
               .sort("payer", "cluster_id").unique("payer", keep="first")
               .select("payer", cluster=pl.lit("cluster:") + pl.col("cluster_id")))
     payer = cards.join(as_one, on="payer", how="left").select(
         "account_id", payer=pl.coalesce("cluster", "payer"))
-    tests = _key_tests(_holders(shared, null, payer), cases,
+    tests = _key_tests(_holders(keys, payer), cases,
                        tested.select("account_id", "label", tested_as="cluster_id"))
     return _member_surprise(tests, families).select(
         cluster_id="account_id", label="label", tie_surprise="member_surprise",
@@ -457,17 +489,15 @@ def _member_surprise(tested: pl.DataFrame, families: dict[str, str]) -> pl.DataF
         "account_id", "label", "member_surprise", "second_surprise", "families")
 
 
-def fragment_ties(shared: pl.DataFrame, null: pl.DataFrame, evidence: pl.DataFrame,
-                  cases: pl.DataFrame, tested: pl.DataFrame,
-                  families: dict[str, str]) -> pl.DataFrame:
+def fragment_ties(keys: KeyCodes, evidence: pl.DataFrame, cases: pl.DataFrame,
+                  tested: pl.DataFrame, families: dict[str, str]) -> pl.DataFrame:
     """The member test of each fragment account against each case it is to be tested
     against (``tested``: account_id, label), the case's accounts being ``cases``
     (account_id, label) and the fragment none of them: (account_id, label, tie_surprise,
     second_surprise), Fisher over its kinds and the second strongest family on its own, as
     in ``confirm_members``. ``evidence`` needs only the card rows (``REGISTRANT_KINDS``),
     which say whose sharing is one payer's."""
-    accounts = pl.concat([shared["account_id"], null["account_id"]]).unique().sort()
-    tests = _key_tests(_holders(shared, null, _payers(evidence, accounts)), cases, tested)
+    tests = _key_tests(_holders(keys, _payers(evidence, keys.account_ids())), cases, tested)
     return _member_surprise(tests, families).select(
         "account_id", "label", tie_surprise="member_surprise",
         second_surprise="second_surprise").sort("account_id", "label")

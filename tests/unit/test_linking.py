@@ -29,7 +29,7 @@ from pipeline.linking.linking import (
     edge_threshold,
     join_card_holders,
 )
-from pipeline.linking.members import cluster_ties, confirm_members
+from pipeline.linking.members import cluster_ties, confirm_members, key_codes
 from pipeline.linking.surprise import (
     binomial_surprise,
     count_surprise,
@@ -323,7 +323,7 @@ def test_ties_tested_in_batches_are_the_ties_tested_at_once(monkeypatch):
         "label": [0] * 6 + [1] * 6})
 
     def ties() -> pl.DataFrame:
-        return cluster_ties(shared, null, evidence, cases, tested, FAMILY)
+        return cluster_ties(key_codes(shared, null), evidence, cases, tested, FAMILY)
 
     at_once = ties()
     monkeypatch.setattr(members, "BATCH_ROWS", 1)
