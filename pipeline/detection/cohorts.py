@@ -14,7 +14,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from pipeline.detection.scoring import card_rows, linking_wrote_keys
+from pipeline.detection.scoring import LinkingTables, linking_tables
 from pipeline.linking.cohorts import COHORT_SCHEMA, harvest_cohorts
 from pipeline.linking.linking import LinkResult, merge_clusters
 from pipeline.registry import CLUSTER_COHORT
@@ -34,11 +34,13 @@ def watch_fragments(findings: pl.DataFrame, params: ScoringParams) -> pl.DataFra
 
 def group_cohorts(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
                   linked: LinkResult, run_id: str, link_params: LinkParams,
-                  params: ScoringParams) -> LinkResult | None:
+                  params: ScoringParams, tables: LinkingTables | None = None
+                  ) -> LinkResult | None:
     """Merge each cohort of ``watch`` fragments into one cluster (``harvest_cohorts``),
     write ``cluster_cohort`` (empty when there is none) and return linking's result after
-    the merge; None when nothing was merged (or linking wrote no key tables)."""
-    cohorts = _cohorts(db, findings, linked, link_params, params)
+    the merge; None when nothing was merged (or linking wrote no key tables). ``tables``:
+    linking's, when the caller has read them (``linking_tables``); read here otherwise."""
+    cohorts = _cohorts(db, findings, linked, link_params, params, tables)
     merged = None
     if cohorts.height:
         merged = merge_clusters(db, cohorts.select("cluster_id", into="cohort").unique(),
@@ -52,11 +54,13 @@ def group_cohorts(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame,
 
 
 def _cohorts(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame, linked: LinkResult,
-             link_params: LinkParams, params: ScoringParams) -> pl.DataFrame:
+             link_params: LinkParams, params: ScoringParams,
+             tables: LinkingTables | None) -> pl.DataFrame:
     """``harvest_cohorts`` on the window's watch fragments; no rows without linking's key
     tables or with fewer fragment accounts than a cohort needs."""
     empty = pl.DataFrame(schema=COHORT_SCHEMA)
-    if not linking_wrote_keys(db):
+    tables = tables if tables is not None else linking_tables(db)
+    if tables is None:
         return empty
     members = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
     fragments = members.join(watch_fragments(findings, params), on="cluster_id")
@@ -65,8 +69,5 @@ def _cohorts(db: duckdb.DuckDBPyConnection, findings: pl.DataFrame, linked: Link
     return harvest_cohorts(
         fragments,
         db.sql("SELECT account_a, account_b, weight FROM account_link").pl(),
-        db.sql("SELECT * FROM account_shared_key").pl(),
-        db.sql("SELECT * FROM account_link_null").pl(),
-        card_rows(db),
-        linked.account_count, link_params,
+        tables.keys, tables.cards, linked.account_count, link_params,
         min_accounts=params.min_accounts_flagged, rounds=params.join_rounds)

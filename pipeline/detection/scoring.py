@@ -76,17 +76,20 @@ LINK_TABLES = ("account_shared_key", "account_link_null", "account_link_evidence
 """Linking's key tables, evidence and threshold; without them no cluster joins a case."""
 
 
-def score_clusters(db: duckdb.DuckDBPyConnection,
-                   params: ScoringParams | None = None) -> pl.DataFrame:
+def score_clusters(db: duckdb.DuckDBPyConnection, params: ScoringParams | None = None,
+                   tables: LinkingTables | None = None) -> pl.DataFrame:
     """Build ``cluster_findings``, ``case_join`` and ``case_test``
-    (``pipeline.publish.publication`` publishes the findings once they pass validation)."""
+    (``pipeline.publish.publication`` publishes the findings once they pass validation).
+    ``tables``: linking's, when the caller has read them (``linking_tables``), so that a
+    window scored again after its cohorts were merged does not read and encode them again;
+    read here otherwise."""
     params = params or ScoringParams()
     profile = db.sql("SELECT cluster_id, n_accounts, request_count, first_seen, last_seen, "
                      "text_request_count FROM cluster_profile").pl()
     statistics = db.sql("SELECT * FROM cluster_statistic").pl()
     findings = verdicts(profile, statistics, params)
     members = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
-    linking = linking_tables(db)
+    linking = tables if tables is not None else linking_tables(db)
     ties = case_ties(db, linking, members, findings, statistics, params)
     findings, joined = join_cases(findings, ties, members)
     merges = case_merges(db, linking, members, findings, params)

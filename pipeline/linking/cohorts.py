@@ -15,7 +15,7 @@ import math
 import polars as pl
 
 from pipeline.linking.linking import detect_communities, window_resolution
-from pipeline.linking.members import fragment_ties, key_codes
+from pipeline.linking.members import KeyCodes, fragment_ties
 from pipeline.settings import LinkParams
 
 COHORT_SCHEMA: dict[str, type[pl.DataType]] = {
@@ -25,8 +25,8 @@ COHORT_SCHEMA: dict[str, type[pl.DataType]] = {
 cohort and its last test."""
 
 
-def harvest_cohorts(fragments: pl.DataFrame, edges: pl.DataFrame, shared: pl.DataFrame,
-                    null: pl.DataFrame, cards: pl.DataFrame, window_accounts: int,
+def harvest_cohorts(fragments: pl.DataFrame, edges: pl.DataFrame, keys: KeyCodes,
+                    cards: pl.DataFrame, window_accounts: int,
                     params: LinkParams, *, min_accounts: int, rounds: int
                     ) -> pl.DataFrame:
     """The fragments (``fragments``: account_id, cluster_id) that make one cohort, each
@@ -54,7 +54,6 @@ def harvest_cohorts(fragments: pl.DataFrame, edges: pl.DataFrame, shared: pl.Dat
         edges, window_accounts, params.resolution)})
     groups = _large(detect_communities(accounts, among, sparse), min_accounts)
     families = {t.key_type: t.family for t in params.link_types}
-    keys = key_codes(shared, null)
     tests = []
     for round_ in range(1, rounds + 1):
         if groups.is_empty():

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.detection.cohorts import group_cohorts
-from pipeline.detection.scoring import record_verdicts, score_clusters
+from pipeline.detection.scoring import linking_tables, record_verdicts, score_clusters
 from pipeline.detection.statistics import compute_statistics
 from pipeline.features.features import (
     Shard,
@@ -272,14 +272,15 @@ def window_task(request: RunRequest, params: PipelineParams, *, run_id: str | No
                                params.statistics, progress)
             scoring = Steps(progress, "scoring", 2)
             scoring.next("cluster_findings")
-            findings = score_clusters(db, params.scoring)
+            tables = linking_tables(db)
+            findings = score_clusters(db, params.scoring, tables)
             regrouped = group_cohorts(db, findings, linked, rid, params.linking,
-                                      params.scoring)
+                                      params.scoring, tables)
             if regrouped is not None:
                 linked = regrouped
                 compute_statistics(db, linked.window_start, linked.window_end,
                                    params.statistics, progress)
-                findings = score_clusters(db, params.scoring)
+                findings = score_clusters(db, params.scoring, tables)
             scoring.next("verdict_history")
             record_verdicts(db, rid)
             scoring.end()

@@ -505,7 +505,7 @@ def cohort_world(fragments: list[str], shares: list[tuple[str, str, float]],
     cards = pl.DataFrame(schema={"account_a": pl.String, "account_b": pl.String,
                                  "key_type": pl.String})
     frame = pl.DataFrame({"account_id": fragments, "cluster_id": [f"C{a}" for a in fragments]})
-    return harvest_cohorts(frame, edges, shared, null, cards, len(names), LinkParams(),
+    return harvest_cohorts(frame, edges, key_codes(shared, null), cards, len(names), LinkParams(),
                            min_accounts=3, rounds=2)
 
 
