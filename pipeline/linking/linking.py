@@ -53,6 +53,7 @@ from pipeline.linking.members import (
     card_pairs,
     confirm_members,
     drop_correlated,
+    key_codes,
 )
 from pipeline.linking.split import split_clusters
 from pipeline.linking.surprise import count_surprise, fisher_surprise, poisson_surprise
@@ -143,11 +144,11 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
 
     steps.next("communities")
     edges = db.sql("SELECT account_a, account_b, weight FROM account_link").pl()
-    null = db.sql("SELECT * FROM account_link_null").pl()
-    shared = db.sql("SELECT * FROM account_shared_key").pl()
+    keys = key_codes(db.sql("SELECT * FROM account_shared_key").pl(),
+                     db.sql("SELECT * FROM account_link_null").pl(), accounts)
     release_buffers(db)
     def confirm(labels: pl.DataFrame) -> pl.DataFrame:
-        return confirm_members(labels, evidence, pairs, null, shared, threshold,
+        return confirm_members(labels, evidence, pairs, keys, threshold,
                                families={t.key_type: t.family for t in params.link_types},
                                dispersion=params.member_dispersion,
                                second=params.member_second)

@@ -60,7 +60,7 @@ def drop_correlated(evidence: pl.DataFrame, by: list[str]) -> pl.DataFrame:
 
 
 def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
-                    pairs: pl.DataFrame, null: pl.DataFrame, shared: pl.DataFrame,
+                    pairs: pl.DataFrame, keys: KeyCodes,
                     threshold: dict[str, float | int], *, families: dict[str, str],
                     dispersion: float = 1e9, rounds: int = 2,
                     second: str = "bonferroni") -> pl.DataFrame:
@@ -69,7 +69,7 @@ def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
 
     Leiden groups accounts whose pairs are denser in evidence than the resolution; an
     account can ride along on a few weak pairs. Each member is therefore tested on whether
-    the distinct keys it shares (``shared``: ``account_shared_key``) fall on the rest of its
+    the distinct keys it shares (``keys``: ``account_shared_key``) fall on the rest of its
     community more often than chance would put them there (``_key_tests``: a binomial tail
     per kind; failovers as events against their chance means), the kinds combined by
     Fisher's method. What it shares with its own card's holders is left out
@@ -98,8 +98,7 @@ def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
                                          how="anti")
     strong = _directed(edges.select("account_a", "account_b"))
     failover_floor = float(failovers["expected_count"].min() or 0.0)
-    holders = _holders(key_codes(shared, null, labels["account_id"]),
-                       _payers(evidence, labels["account_id"]))
+    holders = _holders(keys, _payers(evidence, labels["account_id"]))
     current = labels.with_columns(member_surprise=pl.lit(None, pl.Float64))
     for _ in range(rounds):
         label = current.select("account_id", "label")

@@ -179,8 +179,8 @@ def member_world(community: int, others: int, shares: dict[str, list[tuple[str, 
                            "label": [0] * community + list(range(1, others + 1))})
     evidence, null, shared = member_frames(names, shares)
     threshold = edge_threshold(len(names), 0.01)
-    return confirm_members(labels, evidence, strong_pairs(strong), null, shared, threshold,
-                           families=FAMILY, second=second)
+    return confirm_members(labels, evidence, strong_pairs(strong), key_codes(shared, null),
+                           threshold, families=FAMILY, second=second)
 
 
 def ring(prefix: str, size: int, reach: int) -> list[tuple[str, str, float]]:
@@ -218,7 +218,7 @@ def test_a_members_test_is_its_own_whatever_the_accounts_are_called():
                            "label": [0 if back[n].startswith("m") else 1 + int(back[n][1:])
                                      for n in names]})
     evidence, null, shared = member_frames(names, renamed)
-    again = confirm_members(labels, evidence, strong_pairs([]), null, shared,
+    again = confirm_members(labels, evidence, strong_pairs([]), key_codes(shared, null),
                             edge_threshold(len(names), 0.01), families=FAMILY)
     again = again.with_columns(pl.col("account_id").replace_strict(back))
     both = confirmed.join(again, on="account_id", suffix="_renamed")
@@ -302,7 +302,7 @@ def beside_a_campaign(kind: str, locale: str | None) -> float:
                                     "shared_count": pl.Float64, "expected_count": pl.Float64})
     pairs = pl.DataFrame(schema={"account_a": pl.String, "account_b": pl.String,
                                  "is_edge": pl.Boolean})
-    confirmed = confirm_members(labels, evidence, pairs, null, shared,
+    confirmed = confirm_members(labels, evidence, pairs, key_codes(shared, null),
                                 edge_threshold(len(names), 0.01), families=FAMILY, rounds=1)
     return confirmed.filter(pl.col("account_id") == "u")["member_surprise"].item()
 
@@ -459,8 +459,8 @@ def paired_world(pairs: int, shares: dict[str, list[tuple[str, str, float]]]
     threshold = edge_threshold(len(names), 0.01)
 
     def confirm(grouping: pl.DataFrame) -> pl.DataFrame:
-        return confirm_members(grouping, evidence, strong_pairs([]), null, shared, threshold,
-                               families=FAMILY)
+        return confirm_members(grouping, evidence, strong_pairs([]), key_codes(shared, null),
+                               threshold, families=FAMILY)
 
     accounts = pl.Series("account_id", sorted(names))
     return dict(cluster_accounts(accounts, edges, evidence, confirm, LinkParams()).iter_rows())
