@@ -185,8 +185,9 @@ class _Holders(NamedTuple):
 class KeyCodes(NamedTuple):
     """The window's ``account_shared_key`` and ``account_link_null`` on integer codes
     (``key_codes``): what no grouping changes, encoded once for every member test that
-    reads the same tables (1 s of each 1.8 s ``_holders`` on the ``seedday`` window, nine
-    times a window). Accounts, kinds, keys, units and locales are codes in the order of
+    reads the same tables (once for linking's confirmations, once for scoring and the
+    cohorts; encoded by each test, it was 1 s of each of nine 1.8 s ``_holders`` on the
+    ``seedday`` window). Accounts, kinds, keys, units and locales are codes in the order of
     their strings, so a test sorts and sums as it would on the strings."""
 
     shared: pl.DataFrame
