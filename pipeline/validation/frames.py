@@ -24,6 +24,7 @@ from pipeline.warehouse import connect
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 
 def to_pandas(relation: duckdb.DuckDBPyRelation, *, exact: bool = True) -> pd.DataFrame:
@@ -33,10 +34,10 @@ def to_pandas(relation: duckdb.DuckDBPyRelation, *, exact: bool = True) -> pd.Da
     Otherwise strings keep Arrow dtypes (no copies into Python objects) and the other
     columns become numpy columns, which GX compares with bounds vectorized instead of
     value by value in Python (10 M calls, 9 s of the ``seedday`` window gate), which it
-    does for int64 and float64 only: integers widen to int64, or become float64 with NULLs
-    (where NULL is the only NaN there can be), and so does a float column without NaN. A
-    float column holding a NaN keeps its Arrow dtype, where a NaN is a value and not a
-    NULL, so a bound still sees it.
+    does for int64 and float64 only: integers widen to int64 (a UBIGINT stays as it is),
+    or become float64 with NULLs (where NULL is the only NaN there can be), and so does a
+    float column without NaN. A float column holding a NaN keeps its Arrow dtype, where a
+    NaN is a value and not a NULL, so a bound still sees it.
     """
     import pandas as pd  # slow: module docstring
     import pyarrow as pa  # slow: module docstring
@@ -54,9 +55,18 @@ def to_pandas(relation: duckdb.DuckDBPyRelation, *, exact: bool = True) -> pd.Da
         for name, column in zip(table.column_names, table.columns, strict=True):
             if pa.types.is_floating(column.type) and not pc.any(pc.is_nan(column)).as_py():
                 frame[name] = column.to_numpy(zero_copy_only=False).astype("float64")
-            elif pa.types.is_integer(column.type) and column.null_count == 0:
+            elif _fits_int64(column.type) and column.null_count == 0:
                 frame[name] = frame[name].astype("int64")
     return frame
+
+
+def _fits_int64(kind: pa.DataType) -> bool:
+    """Whether every value of an integer type is an int64 (a UBIGINT, such as a hash, is
+    not: widened, its upper half would wrap to negative numbers)."""
+    import pyarrow as pa  # slow: module docstring
+
+    return pa.types.is_signed_integer(kind) or (pa.types.is_unsigned_integer(kind)
+                                                and kind.bit_width < 64)
 
 
 def schema_frame(con: duckdb.DuckDBPyConnection, source: str) -> pd.DataFrame:

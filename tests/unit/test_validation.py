@@ -45,6 +45,10 @@ def test_values_frames_are_numpy_where_gx_can_compare_them_vectorized():
     assert [str(frame[c].dtype) for c in ("k", "share", "sparse", "count")] == \
         ["int64", "float64", "float64", "float64"]
     assert frame["sparse"].isna().tolist() == [True, False, False]
+    hashes = to_pandas(con.sql("SELECT 18446744073709551615::UBIGINT AS h, "
+                               "4000000000::UINTEGER AS n"), exact=False)
+    assert hashes["h"].tolist() == [18446744073709551615]
+    assert str(hashes["n"].dtype) == "int64" and hashes["n"].tolist() == [4000000000]
     kept = to_pandas(con.sql(VALUES.format(third="'NaN'::DOUBLE")), exact=False)
     assert str(kept["share"].dtype) == "double[pyarrow]"
     assert str(kept["sparse"].dtype) == "float64"
