@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipeline.linking.split import split_clusters
+from pipeline.linking.split import cluster_blocks, split_clusters
 
 GROUP_A = [f"a{i}" for i in range(6)]
 GROUP_B = [f"b{i}" for i in range(6)]
@@ -105,31 +105,42 @@ def test_a_card_across_the_groups_keeps_its_holders_together():
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_a_group_that_shares_at_random_is_not_cut(seed):
-    """One operator whose pairs share a prompt at random (half of them) and a prefix-hour
-    throughout: however Leiden cuts it, the pairs across share as its own pairs do."""
+def test_one_operator_whose_batches_share_at_random_is_not_cut(seed):
+    """One operator in two batches of 30, each keeping to a task bank of its own (nine in
+    ten of a batch's pairs share a prompt, one in ten across), whose pairs all share a
+    prefix-hour at random (six in ten), in a window whose other pairs share a prefix now
+    and then: Leiden cuts the batches apart by their prompts, so the join is weighed, and
+    the pairs across share prefixes as each batch's own do, up to chance: chance alone
+    must not cut it."""
     rng = np.random.default_rng(seed)
-    group = [*GROUP_A, *GROUP_B]
+    first, second = [f"p{i:02d}" for i in range(30)], [f"q{i:02d}" for i in range(30)]
+    group = [*first, *second]
     rows = []
     for a, b in itertools.combinations(group, 2):
-        rows.append((a, b, "ip_prefix_hour", "infrastructure", 2.0))
-        if rng.random() < 0.5:
+        rows.append((a, b, "sync_start", "timing", 0.3))
+        if rng.random() < 0.6:
+            rows.append((a, b, "ip_prefix_hour", "infrastructure", 2.0))
+        if rng.random() < (0.9 if (a in first) == (b in first) else 0.1):
             rows.append((a, b, "same_prompt", "content", 2.0))
     for i, (a, b) in enumerate(itertools.combinations(OTHERS, 2)):
         rows.append((a, b, "sync_start", "timing", 0.3))
         if i % 11 == 0:
             rows.append((a, b, "same_prompt", "content", 1.5))
+        if i % 7 == 0:
+            rows.append((a, b, "ip_prefix_hour", "infrastructure", 1.5))
     evidence = pl.DataFrame(rows, schema=["account_a", "account_b", "key_type", "family",
                                           "surprise"], orient="row")
     edges = (evidence.group_by("account_a", "account_b").agg(weight=pl.col("surprise").sum())
              .filter(pl.col("weight") >= 1.0).sort("account_a", "account_b"))
     labels = pl.DataFrame({"account_id": [*group, *OTHERS],
-                           "label": [0] * 12 + list(range(1, 13))})
+                           "label": [0] * len(group) + list(range(1, 13))})
     db = duckdb.connect()
     db.register("evidence_rows", evidence.to_arrow())
     db.execute("CREATE TABLE account_link_evidence AS SELECT * FROM evidence_rows")
     stars = pl.DataFrame(schema={"account_a": pl.String, "account_b": pl.String,
                                  "key_type": pl.String})
+    blocks = cluster_blocks(labels, edges, stars, 7).filter(pl.col("label") == 0)
+    assert blocks["block"].n_unique() > 1
     split, tests = split_clusters(db, labels, edges, stars, min_surprise=1.0, alpha=0.01,
                                   seed=7)
     assert _groups(split) == {frozenset(group)}
