@@ -29,7 +29,8 @@ Leiden communities (igraph, seeded, vertices in account order: the same inputs g
 same clusters) are kept member by member, each confirmed against what the rest of its
 community holds in common. A payment card is one payer at any count and joins its holders;
 so does a creation wave (``creation_wave``: adjacent minutes that made far more of the
-window's accounts than its own creation rate predicts), one registrant's batch.
+window's accounts than its own creation rate predicts), most likely one registrant's
+batch, except for the members of other operators' communities made in its hours.
 """
 
 from __future__ import annotations
@@ -50,7 +51,6 @@ from pipeline.linking.lineage import assign_cluster_ids, previous_clusters, reco
 from pipeline.linking.members import (
     REGISTRANT_KINDS,
     SUPPORTING_FAMILIES,
-    card_pairs,
     confirm_members,
     drop_correlated,
     key_codes,
@@ -427,16 +427,16 @@ def join_card_holders(labels: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFr
     another operator's, which Leiden or the member test let those few into: they leave it
     for the community that holds most of their card's holders (its home), and the
     community stays whole, rather than one stray card bridging two campaigns into one.
+
+    A creation wave (``_wave_edges``) is one registrant's batch only most likely: another
+    operator's batch made in the same hours, or an account signing up by chance, is in it
+    too. Its holders that ``labels`` leaves alone (negative labels) are joined, and so are
+    communities that are its fragments; a member of any other community stays there.
     """
     index = labels.sort("account_id").with_row_index("vertex")
-    cards = (card_pairs(evidence)
-             .join(index.select(account_a="account_id", a="vertex"), on="account_a")
-             .join(index.select(account_b="account_id", b="vertex"), on="account_b")
-             .select("a", "b"))
-    groups = igraph.Graph(n=index.height, edges=cards.rows(), directed=False)
-    index = index.with_columns(card=pl.Series(groups.connected_components().membership,
-                                              dtype=pl.Int64))
-    joined = _card_joined(index)
+    cards = _stars(evidence, ["payment_fingerprint"], index)
+    index = index.with_columns(card=_components(index.height, cards))
+    joined = _card_joined(index, "card")
     held = index.filter(pl.len().over("card") > 1)
     home = (held.group_by("card", "label").agg(holders=pl.len(), first=pl.col("vertex").min())
             .sort(["card", "holders", "first"], descending=[False, True, False])
@@ -449,16 +449,63 @@ def join_card_holders(labels: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFr
                      | (pl.col("joined") & pl.col("home_joined").fill_null(False))))
     anchors = stays.group_by("label").agg(anchor=pl.col("vertex").min())
     within = stays.join(anchors, on="label").filter(pl.col("vertex") != pl.col("anchor"))
-    edges = pl.concat([within.select(a="vertex", b="anchor"), cards]).sort("a", "b")
+    edges = pl.concat([within.select(a="vertex", b="anchor"), cards,
+                       _wave_edges(index, evidence)]).sort("a", "b")
     graph = igraph.Graph(n=index.height, edges=edges.rows(), directed=False)
     components = graph.connected_components().membership
     return index.select("account_id", label=pl.Series(components, dtype=pl.Int64))
 
 
-def _card_joined(index: pl.DataFrame) -> pl.DataFrame:
-    """(label, joined): whether at least half of a community's members hold a card whose
-    holders reach outside it, which makes it a fragment of the cards' payer."""
-    reach = index.with_columns(outside=pl.col("label").n_unique().over("card") > 1)
+def _wave_edges(index: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
+    """(a, b): a star over each creation wave's holders that join it (``index``: account_id,
+    label, vertex). The wave's home is the group holding most of its holders, the holders
+    no community holds (a negative label) counted as one group: one operator's batch that
+    the member test left unconfirmed is one group, not hundreds of one. A holder joins
+    unless a community holds it that is neither the home nor the wave's fragment
+    (``_card_joined``): sweep AS's 1650387480 made 3 of a 21-account campaign in the
+    hours another made 732 of its own; the 732 were unconfirmed, each its own label, so
+    the 21-account community held most of the wave and took all 732 in."""
+    waves = _stars(evidence, ["creation_wave"], index)
+    alone = int(index["label"].min() or 0) - 1
+    index = index.with_columns(card=_components(index.height, waves),
+                               group=pl.when(pl.col("label") >= 0).then("label")
+                               .otherwise(alone))
+    joined = _card_joined(index, "card")
+    home = (index.filter(pl.len().over("card") > 1)
+            .group_by("card", "group").agg(holders=pl.len(), first=pl.col("vertex").min())
+            .sort(["card", "holders", "first"], descending=[False, True, False])
+            .group_by("card", maintain_order=True).first()
+            .select("card", home="group"))
+    fragment = pl.col("joined") & pl.col("home_joined").fill_null(True)
+    joins = (index.join(home, on="card")
+             .join(joined, on="label", how="left")
+             .join(joined.select(home="label", home_joined="joined"), on="home", how="left")
+             .filter((pl.col("group") == alone) | (pl.col("group") == pl.col("home"))
+                     | fragment)
+             .with_columns(hub=pl.col("vertex").min().over("card")))
+    return joins.filter(pl.col("vertex") != pl.col("hub")).select(a="hub", b="vertex")
+
+
+def _stars(evidence: pl.DataFrame, kinds: list[str], index: pl.DataFrame) -> pl.DataFrame:
+    """(a, b): the vertices of ``index`` of the star rows of ``kinds`` in ``evidence``."""
+    return (evidence.filter(pl.col("key_type").is_in(kinds))
+            .select("account_a", "account_b").unique()
+            .join(index.select(account_a="account_id", a="vertex"), on="account_a")
+            .join(index.select(account_b="account_id", b="vertex"), on="account_b")
+            .select("a", "b"))
+
+
+def _components(vertices: int, edges: pl.DataFrame) -> pl.Series:
+    """Each vertex's connected component over ``edges`` (a, b)."""
+    graph = igraph.Graph(n=vertices, edges=edges.rows(), directed=False)
+    return pl.Series(graph.connected_components().membership, dtype=pl.Int64)
+
+
+def _card_joined(index: pl.DataFrame, by: str) -> pl.DataFrame:
+    """(label, joined): whether at least half of a community's members hold a card (or a
+    wave: ``by``) whose holders reach outside it, which makes it a fragment of the card's
+    payer."""
+    reach = index.with_columns(outside=pl.col("label").n_unique().over(by) > 1)
     return reach.group_by("label").agg(
         joined=pl.col("outside").sum() * 2 >= pl.len())
 

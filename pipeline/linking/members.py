@@ -30,9 +30,11 @@ come from elsewhere (registration, network, content, timing)."""
 REGISTRANT_KINDS: tuple[str, ...] = ("payment_fingerprint", "creation_wave")
 """Kinds that are one registrant at any count: a payment card is one payer, and a creation
 wave (``creation_wave``: far more accounts made in adjacent minutes than the window's own
-creation rate allows) is one registrant's batch. Their holders link as a star from the
-first holder, take the edge bound and are joined whatever Leiden and the member test say
-(``join_card_holders``); "card" below means either."""
+creation rate allows) is, most likely, one registrant's batch. Their holders link as a
+star from the first holder and take the edge bound; a card's holders are joined whatever
+Leiden and the member test say, a wave's unless a community the member test confirmed
+holds them and it is neither the wave's home nor its fragment (``join_card_holders``);
+"card" below means either."""
 
 CORRELATED_KINDS: dict[str, str] = {
     "same_prompt": "prompt", "prompt_band": "prompt",

@@ -443,6 +443,50 @@ def test_a_stray_card_holder_does_not_bridge_two_campaigns():
     assert joined["c00"] != joined["q0"]
 
 
+def wave_rows(holders: list[str]) -> pl.DataFrame:
+    """Evidence rows of one creation wave, as linking writes them: a star on its first."""
+    return card_rows([holders]).with_columns(key_type=pl.lit("creation_wave"))
+
+
+def test_another_operators_batch_in_a_wave_does_not_take_a_campaign_in():
+    """Must not join: a campaign of 21 the member test confirmed, 3 of them made in the
+    hours another operator made 40 accounts that no community holds (sweep AS's
+    1650387480). The 40 are one group when the wave's home is chosen, not 40 of one, so
+    the campaign is neither the wave's home nor its fragment: it stays whole and apart,
+    and the 40 are one cluster."""
+    campaign = {f"c{i:02d}": 0 for i in range(21)}
+    batch = {f"w{i:02d}": -1 - i for i in range(40)}
+    joined = dict(join_card_holders(labels({**campaign, **batch}),
+                                    wave_rows(["c00", "c01", "c02", *batch])).iter_rows())
+    assert len({joined[a] for a in campaign}) == 1
+    assert len({joined[a] for a in batch}) == 1
+    assert joined["c00"] != joined["w00"]
+
+
+def test_a_team_member_made_in_a_campaigns_wave_stays_with_its_team():
+    """Must not join: one account of a confirmed team of eight was made in the ten
+    minutes a confirmed campaign of fifty made its accounts. A wave is one registrant's
+    batch only most likely; the member test put the account with its team, and the wave
+    does not take it (nor the team) into the campaign."""
+    campaign = {f"c{i:02d}": 0 for i in range(50)}
+    team = {f"t{i}": 1 for i in range(8)}
+    joined = dict(join_card_holders(labels({**campaign, **team}),
+                                    wave_rows([*campaign, "t0"])).iter_rows())
+    assert {joined[a] for a in team} == {joined["t1"]}
+    assert joined["t0"] != joined["c00"]
+    assert len({joined[a] for a in campaign}) == 1
+
+
+def test_a_wave_joins_its_unconfirmed_holders_and_the_communities_cut_from_it():
+    """Must join: a wave of 60 whose accounts share nothing else (30 left alone by the
+    member test) and of which Leiden made two communities of 15 (every member holds it):
+    both communities are its fragments, and all 60 are one cluster."""
+    strays = {f"s{i:02d}": -1 - i for i in range(30)}
+    parts = {f"p{i:02d}": i % 2 for i in range(30)}
+    joined = join_card_holders(labels({**strays, **parts}), wave_rows([*parts, *strays]))
+    assert joined["label"].n_unique() == 1
+
+
 def paired_world(pairs: int, shares: dict[str, list[tuple[str, str, float]]]
                  ) -> dict[str, object]:
     """``cluster_accounts`` on a window of ``pairs`` card pairs m0-m1, m2-m3, .. and 300
