@@ -155,7 +155,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
 
     labels = cluster_accounts(accounts, edges, evidence, confirm, params)
     steps.next("split test")
-    labels = _split_test(db, labels, edges, evidence, params)
+    labels = _split_test(db, labels, evidence, params)
     steps.next("case ids and lineage")
     previous = previous_clusters(db)
     db.execute("DROP TABLE IF EXISTS prior_clusters")
@@ -169,7 +169,7 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
     return result
 
 
-def _split_test(db: duckdb.DuckDBPyConnection, labels: pl.DataFrame, edges: pl.DataFrame,
+def _split_test(db: duckdb.DuckDBPyConnection, labels: pl.DataFrame,
                 evidence: pl.DataFrame, params: LinkParams) -> pl.DataFrame:
     """``labels`` with the clusters the split test cuts cut (``params.split_test``), its
     joins published as ``cluster_split`` (no rows when it is off)."""
@@ -177,7 +177,7 @@ def _split_test(db: duckdb.DuckDBPyConnection, labels: pl.DataFrame, edges: pl.D
         "account_a", "account_b", "key_type").unique()
     tests = empty_frame(CLUSTER_SPLIT)
     if params.split_test:
-        labels, tests = split_clusters(db, labels, edges, stars,
+        labels, tests = split_clusters(db, labels, stars,
                                        min_surprise=params.min_pair_surprise,
                                        alpha=params.alpha, seed=params.seed)
     publish_frame(db, "cluster_split", tests, "first_a, accounts_a, first_b, accounts_b")

@@ -60,12 +60,41 @@ def _window(across_family: str | None, *, card_across: bool = False,
     return evidence, weights, star, labels
 
 
-def _split(across_family: str | None, **kwargs: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
-    evidence, edges, stars, labels = _window(across_family, **kwargs)
+def _database(evidence: pl.DataFrame) -> duckdb.DuckDBPyConnection:
+    """An in-memory database whose ``account_link_evidence`` is ``evidence``."""
     db = duckdb.connect()
     db.register("evidence_rows", evidence.to_arrow())
     db.execute("CREATE TABLE account_link_evidence AS SELECT * FROM evidence_rows")
-    return split_clusters(db, labels, edges, stars, min_surprise=1.0, alpha=0.01, seed=7)
+    return db
+
+
+def _split(across_family: str | None, **kwargs: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
+    evidence, _, stars, labels = _window(across_family, **kwargs)
+    return split_clusters(_database(evidence), labels, stars, min_surprise=1.0, alpha=0.01,
+                          seed=7)
+
+
+NO_STARS = pl.DataFrame(schema={"account_a": pl.String, "account_b": pl.String,
+                                "key_type": pl.String})
+
+
+def _one_cluster(group: list[str], rows: list[tuple[str, str, str, str, float]]
+                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(evidence, labels): ``group`` one cluster with its pairs' ``rows``, and the window's
+    other accounts, each a cluster of its own, sharing weak timing, now and then a prompt
+    and a prefix: the window's rates."""
+    rows = list(rows)
+    for i, (a, b) in enumerate(itertools.combinations(OTHERS, 2)):
+        rows.append((a, b, "sync_start", "timing", 0.3))
+        if i % 11 == 0:
+            rows.append((a, b, "same_prompt", "content", 1.5))
+        if i % 7 == 0:
+            rows.append((a, b, "ip_prefix_hour", "infrastructure", 1.5))
+    evidence = pl.DataFrame(rows, schema=["account_a", "account_b", "key_type", "family",
+                                          "surprise"], orient="row")
+    labels = pl.DataFrame({"account_id": [*group, *OTHERS],
+                           "label": [0] * len(group) + list(range(1, 13))})
+    return evidence, labels
 
 
 def _groups(labels: pl.DataFrame) -> set[frozenset[str]]:
@@ -122,26 +151,38 @@ def test_one_operator_whose_batches_share_at_random_is_not_cut(seed):
             rows.append((a, b, "ip_prefix_hour", "infrastructure", 2.0))
         if rng.random() < (0.9 if (a in first) == (b in first) else 0.1):
             rows.append((a, b, "same_prompt", "content", 2.0))
-    for i, (a, b) in enumerate(itertools.combinations(OTHERS, 2)):
-        rows.append((a, b, "sync_start", "timing", 0.3))
-        if i % 11 == 0:
-            rows.append((a, b, "same_prompt", "content", 1.5))
-        if i % 7 == 0:
-            rows.append((a, b, "ip_prefix_hour", "infrastructure", 1.5))
-    evidence = pl.DataFrame(rows, schema=["account_a", "account_b", "key_type", "family",
-                                          "surprise"], orient="row")
+    evidence, labels = _one_cluster(group, rows)
     edges = (evidence.group_by("account_a", "account_b").agg(weight=pl.col("surprise").sum())
              .filter(pl.col("weight") >= 1.0).sort("account_a", "account_b"))
-    labels = pl.DataFrame({"account_id": [*group, *OTHERS],
-                           "label": [0] * len(group) + list(range(1, 13))})
-    db = duckdb.connect()
-    db.register("evidence_rows", evidence.to_arrow())
-    db.execute("CREATE TABLE account_link_evidence AS SELECT * FROM evidence_rows")
-    stars = pl.DataFrame(schema={"account_a": pl.String, "account_b": pl.String,
-                                 "key_type": pl.String})
-    blocks = cluster_blocks(labels, edges, stars, 7).filter(pl.col("label") == 0)
+    blocks = cluster_blocks(labels, edges, NO_STARS, 7).filter(pl.col("label") == 0)
     assert blocks["block"].n_unique() > 1
-    split, tests = split_clusters(db, labels, edges, stars, min_surprise=1.0, alpha=0.01,
-                                  seed=7)
+    split, tests = split_clusters(_database(evidence), labels, NO_STARS, min_surprise=1.0,
+                                  alpha=0.01, seed=7)
+    assert _groups(split) == {frozenset(group)}
+    assert not tests["split"].any()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_one_operator_busy_in_shifts_is_not_cut_where_its_prefixes_are_dense(seed):
+    """One operator of 60 accounts in three shifts (accounts of one shift are busy in the
+    same hours), every pair drawing prompts from one task bank (three in ten share one)
+    and only accounts of one shift sharing prefix-hours (six in ten): its addresses are
+    dense where it is busy together. Cut on the account graph, whose edges the prefixes
+    make, the shifts are the groups, and the pairs across share no prefix; cut on what
+    the pairs share besides prefixes, the groups hold every shift, and the prefixes fall
+    across as inside: the operator stays one cluster."""
+    rng = np.random.default_rng(seed)
+    group = [f"s{i:02d}" for i in range(60)]
+    shift = {a: i % 3 for i, a in enumerate(group)}
+    rows = []
+    for a, b in itertools.combinations(group, 2):
+        rows.append((a, b, "sync_start", "timing", 0.3))
+        if shift[a] == shift[b] and rng.random() < 0.6:
+            rows.append((a, b, "ip_prefix_hour", "infrastructure", 3.0))
+        if rng.random() < 0.3:
+            rows.append((a, b, "same_prompt", "content", 2.0))
+    evidence, labels = _one_cluster(group, rows)
+    split, tests = split_clusters(_database(evidence), labels, NO_STARS, min_surprise=1.0,
+                                  alpha=0.01, seed=7)
     assert _groups(split) == {frozenset(group)}
     assert not tests["split"].any()
