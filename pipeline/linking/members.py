@@ -429,9 +429,12 @@ def cluster_ties(keys: KeyCodes, evidence: pl.DataFrame, cases: pl.DataFrame,
 def _payers(evidence: pl.DataFrame, accounts: pl.Series) -> pl.DataFrame:
     """(account_id, payer): the first account of the card it pays with, or itself. Card
     holders are joined afterwards whatever else they share (``join_card_holders``), so a
-    member must be tied to its community by accounts other than its card's."""
-    hubs = card_pairs(evidence).select(account_id="account_b", payer="account_a") \
-        .unique("account_id")
+    member must be tied to its community by accounts other than its card's. An account
+    with two stars (a card and a wave) takes the smaller first account: kept at random,
+    its payer, and with it the member test, changed from run to run (sweep AU's
+    1752545399 linked into three different partitions in three runs)."""
+    hubs = (card_pairs(evidence).group_by("account_b")
+            .agg(payer=pl.col("account_a").min()).rename({"account_b": "account_id"}))
     return (pl.DataFrame({"account_id": accounts}).join(hubs, on="account_id", how="left")
             .with_columns(payer=pl.coalesce("payer", "account_id")))
 
