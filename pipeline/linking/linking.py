@@ -437,11 +437,7 @@ def join_card_holders(labels: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFr
     cards = _stars(evidence, ["payment_fingerprint"], index)
     index = index.with_columns(card=_components(index.height, cards))
     joined = _card_joined(index, "card")
-    held = index.filter(pl.len().over("card") > 1)
-    home = (held.group_by("card", "label").agg(holders=pl.len(), first=pl.col("vertex").min())
-            .sort(["card", "holders", "first"], descending=[False, True, False])
-            .group_by("card", maintain_order=True).first()
-            .select("card", home="label"))
+    home = _homes(index, "label")
     stays = (index.join(home, on="card", how="left")
              .join(joined, on="label", how="left")
              .join(joined.select(home="label", home_joined="joined"), on="home", how="left")
@@ -471,11 +467,7 @@ def _wave_edges(index: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
                                group=pl.when(pl.col("label") >= 0).then("label")
                                .otherwise(alone))
     joined = _card_joined(index, "card")
-    home = (index.filter(pl.len().over("card") > 1)
-            .group_by("card", "group").agg(holders=pl.len(), first=pl.col("vertex").min())
-            .sort(["card", "holders", "first"], descending=[False, True, False])
-            .group_by("card", maintain_order=True).first()
-            .select("card", home="group"))
+    home = _homes(index, "group")
     fragment = pl.col("joined") & pl.col("home_joined").fill_null(True)
     joins = (index.join(home, on="card")
              .join(joined, on="label", how="left")
@@ -484,6 +476,16 @@ def _wave_edges(index: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
                      | fragment)
              .with_columns(hub=pl.col("vertex").min().over("card")))
     return joins.filter(pl.col("vertex") != pl.col("hub")).select(a="hub", b="vertex")
+
+
+def _homes(index: pl.DataFrame, group: str) -> pl.DataFrame:
+    """(card, home): the ``group`` that holds most of each card's (or wave's: ``card``)
+    holders, the one with the first vertex among equals; cards of one holder have none."""
+    return (index.filter(pl.len().over("card") > 1)
+            .group_by("card", group).agg(holders=pl.len(), first=pl.col("vertex").min())
+            .sort(["card", "holders", "first"], descending=[False, True, False])
+            .group_by("card", maintain_order=True).first()
+            .select("card", home=group))
 
 
 def _stars(evidence: pl.DataFrame, kinds: list[str], index: pl.DataFrame) -> pl.DataFrame:
