@@ -150,14 +150,15 @@ def own_profiles(db: duckdb.DuckDBPyConnection, profile_params: Mapping[str, obj
                  profile: pl.DataFrame, statistics: pl.DataFrame) -> pl.DataFrame:
     """``cluster_profile`` of each account alone (cluster_id is the account; ``member_of``
     its cluster), for the accounts of every cluster of two or more (``profile``) with a
-    strong statistic of ``OWN_RULES``. ``text_request_count`` is the cluster's, so that an
+    strong statistic of ``OWN_RULES``. ``member_hashes_only`` is the cluster's, so that an
     account is measured on the columns its cluster was (prompt text or its hashes-only
-    fallback)."""
+    fallback); its counts, ``text_request_count`` among them, stay its own, since one is
+    reasoning elicitation's denominator."""
     strong = statistics.filter(pl.col("is_strong") & pl.col("statistic").is_in(
         [r.statistic for r in OWN_RULES])).select("cluster_id").unique()
     tested = (profile.filter(pl.col("n_accounts") >= 2)
               .join(strong, on="cluster_id")
-              .select(member_of="cluster_id", text_request_count="text_request_count"))
+              .select(member_of="cluster_id", member_hashes_only=hashes_only()))
     if tested.is_empty():
         return pl.DataFrame(schema={"cluster_id": pl.String, "member_of": pl.String})
     members = (db.sql("SELECT cluster_id AS member_of, account_id FROM clusters "
@@ -165,8 +166,7 @@ def own_profiles(db: duckdb.DuckDBPyConnection, profile_params: Mapping[str, obj
                .join(tested.select("member_of"), on="member_of"))
     alone = profile_of(db, members.select(cluster_id="account_id", account_id="account_id"),
                        profile_params)
-    return (alone.drop("text_request_count")
-            .join(members, left_on="cluster_id", right_on="account_id")
+    return (alone.join(members, left_on="cluster_id", right_on="account_id")
             .join(tested, on="member_of"))
 
 
@@ -183,7 +183,8 @@ def with_accounts_above_baseline(statistics: pl.DataFrame,
     if accounts.is_empty() or not rules:
         return statistics
     own = pl.concat([
-        _ratios(accounts, rule).join(accounts.select("cluster_id", "member_of"),
+        _ratios(accounts, rule, pl.col("member_hashes_only"))
+        .join(accounts.select("cluster_id", "member_of"),
                                      on="cluster_id")
         .select("member_of", pl.lit(rule.statistic).alias("statistic"), "value")
         for rule in rules])
@@ -267,20 +268,22 @@ def _with_window_baseline(frame: pl.DataFrame, params: StatisticsParams,
     ).filter(pl.col("baseline_count") >= params.min_baseline_clusters)
 
 
-def _ratios(profile: pl.DataFrame, rule: Rule) -> pl.DataFrame:
+def _ratios(profile: pl.DataFrame, rule: Rule,
+            hashes: pl.Expr | None = None) -> pl.DataFrame:
     """Each cluster's count k of n for ``rule`` and their ratio, from its fallback columns
-    when its logs carry no prompt text; a rule that needs text and has no fallback leaves
-    such clusters out. ``first_account`` and ``group_size`` are kept when the profile has
-    them (a cluster's profile has the first, a random group of accounts the second)."""
+    when its logs carry no prompt text (``hashes``: by default its own ``hashes_only``;
+    an account is measured as its cluster was); a rule that needs text and has no fallback
+    leaves such clusters out. ``first_account`` and ``group_size`` are kept when the
+    profile has them (a cluster's profile has the first, a random group of accounts the
+    second)."""
+    hashes = hashes_only() if hashes is None else hashes
     fallback = rule.hashes_fallback or (rule.numerator, rule.denominator)
-    frame = profile.filter(~(hashes_only() & rule.needs_text & (rule.hashes_fallback is None)))
+    frame = profile.filter(~(hashes & rule.needs_text & (rule.hashes_fallback is None)))
     return frame.select(
         pl.col("cluster_id", "n_accounts",
                *(c for c in ("first_account", "group_size") if c in profile.columns)),
-        k=pl.when(hashes_only()).then(pl.col(fallback[0]))
-        .otherwise(pl.col(rule.numerator)),
-        n=pl.when(hashes_only()).then(pl.col(fallback[1]))
-        .otherwise(pl.col(rule.denominator)),
+        k=pl.when(hashes).then(pl.col(fallback[0])).otherwise(pl.col(rule.numerator)),
+        n=pl.when(hashes).then(pl.col(fallback[1])).otherwise(pl.col(rule.denominator)),
     ).filter(pl.col("n") > 0).with_columns(value=pl.col("k") / pl.col("n"))
 
 

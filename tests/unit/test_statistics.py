@@ -29,14 +29,17 @@ from pipeline.detection.statistics import (
     adjust_benjamini_hochberg,
     binomial_statistics,
     judge,
+    own_profiles,
     with_accounts_above_baseline,
 )
 from pipeline.features.features import build_day_features
 from pipeline.linking.linking import LinkResult
 from pipeline.registry import CLUSTER_STATISTIC, REQUESTS_COLUMNS
 from pipeline.settings import LinkParams
-from pipeline.warehouse import POLARS_TYPE, connect, empty_frame, partition_path
+from pipeline.warehouse import POLARS_TYPE, connect, empty_frame, partition_path, sql_text
 from simulator.evaluation import roc_auc
+
+from stand_ins import build_stand_ins
 
 DAY = date(2026, 4, 1)
 
@@ -274,16 +277,16 @@ def test_the_harvest_must_be_shown_by_three_of_the_clusters_accounts(showing, ha
     assert found.filter(pl.col("cluster_id") == "hashes")["verdict"].item() == verdict
 
 
-def own_statistics(baseline: float) -> pl.DataFrame:
-    """cluster_statistic rows of cluster ``c``: cache busting strong against ``baseline``,
-    saturation tested and not strong."""
+def own_statistics(baseline: float, strong: str = "cache_busting_share",
+                   weak: str = "max_tokens_saturation_share") -> pl.DataFrame:
+    """cluster_statistic rows of cluster ``c``: ``strong`` strong against ``baseline``,
+    ``weak`` tested and not strong."""
     columns = [c.name for c in CLUSTER_STATISTIC.columns]
     rows = [{"cluster_id": "c", "statistic": statistic_name, "baseline_median": baseline,
-             "is_strong": strong} | {k: None for k in columns
-                                     if k not in ("cluster_id", "statistic",
-                                                  "baseline_median", "is_strong")}
-            for statistic_name, strong in (("cache_busting_share", True),
-                                           ("max_tokens_saturation_share", False))]
+             "is_strong": is_strong} | {k: None for k in columns
+                                        if k not in ("cluster_id", "statistic",
+                                                     "baseline_median", "is_strong")}
+            for statistic_name, is_strong in ((strong, True), (weak, False))]
     return pl.DataFrame(rows, schema=empty_frame(CLUSTER_STATISTIC).schema)
 
 
@@ -296,6 +299,7 @@ def test_accounts_above_baseline_counts_the_accounts_of_a_strong_statistic():
     accounts = pl.DataFrame({
         "cluster_id": ["a1", "a2", "a3", "a4"], "member_of": ["c"] * 4,
         "n_accounts": [1] * 4, "request_count": [10] * 4, "text_request_count": [40] * 4,
+        "member_hashes_only": [False] * 4,
         rule.numerator: [3, 9, 1, 0], rule.denominator: [10, 10, 10, 0],
         saturation.numerator: [9] * 4, saturation.denominator: [10] * 4,
     })
@@ -303,6 +307,32 @@ def test_accounts_above_baseline_counts_the_accounts_of_a_strong_statistic():
     assert dict(got.select("statistic", "accounts_above_baseline").iter_rows()) == {
         "cache_busting_share": 2, "max_tokens_saturation_share": None}
     assert got.columns == [c.name for c in CLUSTER_STATISTIC.columns]
+
+
+def test_each_account_is_measured_on_its_own_prompts_not_its_clusters(tmp_path):
+    """Must count: forty accounts of one cluster, each asking for the reasoning in 5 of its
+    10 prompts (0.5 against a baseline of 0.05), are forty accounts above it. Measured on
+    the cluster's 400 prompts, as they were, each showed 5 in 400 and none was above: the
+    window gate stopped a 429-account cluster of a fresh seed (44723695) on that."""
+    db = build_stand_ins(tmp_path).run
+    day = date(2026, 4, 1)
+    accounts = [f"a{i:02d}" for i in range(40)]
+    db.register("_members", pl.DataFrame({"cluster_id": "c", "account_id": accounts}))
+    db.execute("INSERT INTO clusters BY NAME SELECT * FROM _members")
+    db.execute("INSERT INTO account_day BY NAME SELECT account_id, $day AS date, "
+               "10 AS request_count, 10 AS ok_count FROM _members", {"day": day})
+    db.execute("INSERT INTO account_capability_day BY NAME SELECT account_id, $day AS date, "
+               "'math' AS capability, 10 AS request_count, 5 AS reasoning_elicited_count "
+               "FROM _members", {"day": day})
+    window = {"start": day, "end": day, "night_start_hour": 0, "night_end_hour": 6,
+              "pacing_low": 0.5, "pacing_high": 1.0, "edge_margin_minutes": 5}
+    profile = db.sql(sql_text("cluster_profile"), params=window).pl()
+    assert profile.select("reasoning_elicited_count", "text_request_count").row(0) == (200, 400)
+    statistics = own_statistics(0.05, strong="reasoning_elicitation_share")
+    got = with_accounts_above_baseline(statistics, own_profiles(db, window, profile,
+                                                                statistics))
+    assert dict(got.select("statistic", "accounts_above_baseline").iter_rows()) == {
+        "reasoning_elicitation_share": 40, "max_tokens_saturation_share": None}
 
 
 def test_two_strong_families_flag_one_watches_none_clears():
