@@ -2,7 +2,8 @@
 the two shares inside itself, as one operator's pieces do.
 
 In: the window's pair evidence summed per pair (``account_link_evidence`` without cards:
-account_a, account_b, shared), the tests of the merge rule (cluster_id, joined_case) and
+account_a, account_b, shared), each account's days of activity in the window (``account_day``
+within ``link_threshold``'s window), the tests of the merge rule (cluster_id, joined_case) and
 the case every flagged account counts for (cluster_id, account_id). Out: the tests with
 ``cross_ratio``, ``cross_z`` and ``required_z`` for ``pipeline.detection.scoring``'s
 merge rule.
@@ -25,22 +26,39 @@ PAIR_SHARED = ("SELECT account_a, account_b, sum(shared_count) AS shared "
 registrant inside a piece never crosses two flagged pieces: it joined them already)."""
 
 
+ACTIVE_SPANS = ("SELECT account_id, min(date) AS first_day, max(date) AS last_day "
+                "FROM account_day WHERE date BETWEEN (SELECT window_start FROM link_threshold) "
+                "AND (SELECT window_end FROM link_threshold) GROUP BY account_id")
+"""Each account's first and last day of activity in the linked window: two accounts can
+share only while both are active."""
+
+
 def pair_shared(db: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """(account_a, account_b, shared): ``PAIR_SHARED`` on the window's evidence."""
     return db.sql(PAIR_SHARED, params={"registrant": list(REGISTRANT_KINDS)}).pl()
 
 
+def active_spans(db: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """(account_id, first_day, last_day): ``ACTIVE_SPANS`` of the linked window."""
+    return db.sql(ACTIVE_SPANS).pl()
+
+
 def cross_consistency(shared: pl.DataFrame, tests: pl.DataFrame, cases: pl.DataFrame,
-                      alpha: float) -> pl.DataFrame:
+                      alpha: float, spans: pl.DataFrame) -> pl.DataFrame:
     """``tests`` (cluster_id, joined_case, ...) with the consistency of each piece P
     (cluster_id) with its case C (joined_case), the accounts of both from ``cases``.
 
     A tie says a piece shares with a case more than chance; two operators who rent one
     proxy pool or harvest one corpus do too. What tells one operator is proportion: one
     operator's accounts share with each other alike, whichever piece Leiden or its cards
-    put them in, so the rate per pair across the two (x / |P||C|) is the geometric mean of
-    the rates inside each (one operator's accounts share in proportion to how active each
-    is), and ``cross_ratio`` = cross rate / sqrt(rate in P * rate in C) is 1. Two
+    put them in, so the rate per pair across the two is the geometric mean of the rates
+    inside each (one operator's accounts share in proportion to how active each is), and
+    ``cross_ratio`` = cross rate / sqrt(rate in P * rate in C) is 1. A rate is per pair
+    that could share: both accounts active at once (``spans``: account_id, first_day,
+    last_day; ``coactive_pairs``), since what pairs share (a prefix's hour, a prompt's
+    minutes, a start) is shared in time: one operator's batch made a week after the other
+    shares with it only where their days overlap (sweep AX's 1651227967: two creation
+    waves of one campaign, 0.72 per pair of all pairs, 1.12 per pair active together). Two
     operators share inside each far more than across. The ratio's spread is measured, not
     assumed: each account is a unit (an account's rows are not independent draws), and the
     variance of log(ratio) is the sum over the accounts of both of their squared influence
@@ -60,19 +78,24 @@ def cross_consistency(shared: pl.DataFrame, tests: pl.DataFrame, cases: pl.DataF
     sums = (directed.join(group, on="account_id")
             .join(group.select(other="account_id", other_group="group"), on="other")
             .group_by("account_id", "group", "other_group").agg(pl.col("shared").sum()))
-    sizes = group.group_by("group").len("n")
     pieces = tests.select(piece="cluster_id", case="joined_case").unique()
     sides = [_side(pieces, sums, own, other) for own, other in (("piece", "case"),
                                                                ("case", "piece"))]
+    active = spans.join(group, on="account_id")
+    pairs = {name: coactive_pairs(active, pieces.select(group=a, other=b))
+             .select(piece="group", case="other", **{name: "pairs"})
+             for name, a, b in (("across", "piece", "case"), ("in_piece", "piece", "piece"),
+                                ("in_case", "case", "case"))}
     crossed = (pieces
                .join(sides[0], on=["piece", "case"], how="left")
-               .join(sides[1], on=["piece", "case"], how="left", suffix="_case")
-               .join(sizes.select(piece="group", n_piece="n"), on="piece")
-               .join(sizes.select(case="group", n_case="n"), on="case"))
-    rate = pl.col("cross") / (pl.col("n_piece") * pl.col("n_case"))
-    inside = (pl.col("inside") / (pl.col("n_piece") * (pl.col("n_piece") - 1))
-              * pl.col("inside_case") / (pl.col("n_case") * (pl.col("n_case") - 1)))
-    defined = (pl.col("cross") > 0) & (pl.col("inside") > 0) & (pl.col("inside_case") > 0)
+               .join(sides[1], on=["piece", "case"], how="left", suffix="_case"))
+    for name, frame in pairs.items():
+        on = ["piece", "case"] if name == "across" else [name.removeprefix("in_")]
+        crossed = crossed.join(frame.select(*on, name).unique(), on=on, how="left")
+    rate = pl.col("cross") / pl.col("across")
+    inside = pl.col("inside") / pl.col("in_piece") * pl.col("inside_case") / pl.col("in_case")
+    defined = ((pl.col("cross") > 0) & (pl.col("inside") > 0) & (pl.col("inside_case") > 0)
+               & (pl.min_horizontal("across", "in_piece", "in_case") > 0))
     crossed = crossed.with_columns(
         cross_ratio=pl.when(defined).then(rate / inside.sqrt()),
         spread=(pl.col("influence") + pl.col("influence_case")).sqrt(),
@@ -84,6 +107,30 @@ def cross_consistency(shared: pl.DataFrame, tests: pl.DataFrame, cases: pl.DataF
                        cross_z="cross_z"),
         on=["cluster_id", "joined_case"], how="left", maintain_order="left",
     ).with_columns(required_z=pl.lit(required_z(alpha)))
+
+
+def coactive_pairs(active: pl.DataFrame, tests: pl.DataFrame) -> pl.DataFrame:
+    """(group, other, pairs): of each test's (``tests``: group, other) ordered pairs of an
+    account of one and another account of the other (``active``: account_id, group,
+    first_day, last_day), those whose days overlap. All pairs less those where one
+    ended before the other began, counted from the days the accounts begin and end, so
+    the cost is days squared per test, not accounts squared; a group tested against
+    itself leaves out each account's pair with itself."""
+    ends = active.group_by("group", "last_day").len("ended")
+    begins = active.group_by("group", "first_day").len("began")
+    sizes = active.group_by("group").len("n")
+    before = [(tests.join(ends, left_on=a, right_on="group")
+               .join(begins, left_on=b, right_on="group")
+               .filter(pl.col("first_day") > pl.col("last_day"))
+               .group_by("group", "other").agg(apart=(pl.col("ended") * pl.col("began")).sum()))
+              for a, b in (("group", "other"), ("other", "group"))]
+    return (tests.unique()
+            .join(sizes, on="group").join(sizes.select(other="group", m="n"), on="other")
+            .join(before[0], on=["group", "other"], how="left")
+            .join(before[1], on=["group", "other"], how="left", suffix="_after")
+            .select("group", "other", pairs=pl.col("n") * pl.col("m")
+                    - pl.col("apart").fill_null(0) - pl.col("apart_after").fill_null(0)
+                    - pl.when(pl.col("group") == pl.col("other")).then("n").otherwise(0)))
 
 
 def required_z(alpha: float) -> float:

@@ -55,7 +55,7 @@ from typing import NamedTuple
 import duckdb
 import polars as pl
 
-from pipeline.detection.consistency import cross_consistency, pair_shared
+from pipeline.detection.consistency import active_spans, cross_consistency, pair_shared
 from pipeline.detection.rules import RULES
 from pipeline.detection.statistics import OWN_RULES, hashes_only
 from pipeline.linking.members import REGISTRANT_KINDS, KeyCodes, cluster_ties, key_codes
@@ -299,11 +299,11 @@ def case_merges(db: duckdb.DuckDBPyConnection, linking: LinkingTables | None,
              .sort(["len", "cluster_id"], descending=[True, False])
              .with_row_index("rank").select("cluster_id", "rank"))
     first = params.join_rounds + 1
-    shared = pair_shared(db)
+    shared, spans = pair_shared(db), active_spans(db)
     alpha = linking.alpha
 
     def consistent(tied: pl.DataFrame, counted: pl.DataFrame) -> pl.DataFrame:
-        return cross_consistency(shared, tied, counted, alpha)
+        return cross_consistency(shared, tied, counted, alpha, spans)
 
     return _tie_rounds(db, linking, waiting, cases, range(first, first + params.merge_rounds),
                        order, consistent)

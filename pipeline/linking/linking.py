@@ -132,7 +132,8 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
     publish_frame(db, "account_link_evidence", evidence,
                   "account_a, account_b, key_type, stratum")
     publish_frame(db, "account_link_pair", pairs, "account_a, account_b")
-    publish_frame(db, "link_threshold", pl.DataFrame([threshold]), "account_count")
+    publish_frame(db, "link_threshold", pl.DataFrame(
+        [{**threshold, "window_start": first, "window_end": last}]), "account_count")
     # The communities read only the cards and failovers of the evidence and the pairs that
     # link alone: the rest is published, and held on through them it made the window's
     # peak of memory.

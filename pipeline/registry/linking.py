@@ -199,7 +199,7 @@ ACCOUNT_LINK_PAIR = Table(
 
 LINK_THRESHOLD = Table(
     name="link_threshold",
-    grain="one row: the window's edge threshold",
+    grain="one row: the window's edge threshold, and the window",
     key=("account_count",),
     layer="linking",
     kind="table",
@@ -210,6 +210,8 @@ LINK_THRESHOLD = Table(
         _c("pair_count", "DOUBLE", "pairs of them: account_count (account_count - 1) / 2"),
         _c("alpha", "DOUBLE", "chance edges allowed per window (LinkParams.alpha)"),
         _c("edge_surprise", "DOUBLE", "log10(pair_count) - log10(alpha)"),
+        _c("window_start", "DATE", "first day of the window linked"),
+        _c("window_end", "DATE", "last day of the window linked"),
     ),
 )
 

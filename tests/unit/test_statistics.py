@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from pipeline.detection.cohorts import group_cohorts, watch_fragments
-from pipeline.detection.consistency import cross_consistency
+from pipeline.detection.consistency import coactive_pairs, cross_consistency
 from pipeline.detection.scoring import (
     ScoringParams,
     case_roots,
@@ -628,7 +628,10 @@ def join_db(tmp_path: Path, singleton: list[dict[str, object]],
         db.execute("CREATE TABLE account_link_evidence AS SELECT * FROM e")
         db.execute("CREATE TABLE link_threshold AS SELECT 42::BIGINT AS account_count, "
                    "861.0::DOUBLE AS pair_count, 0.01::DOUBLE AS alpha, "
-                   "11.0::DOUBLE AS edge_surprise")
+                   "11.0::DOUBLE AS edge_surprise, $day AS window_start, $day AS window_end",
+                   {"day": DAY})
+        db.execute("CREATE TABLE account_day AS SELECT account_id, $day AS date FROM n "
+                   "GROUP BY account_id", {"day": DAY})
     found = score_clusters(db, params or ScoringParams())
     return found, db
 
@@ -924,6 +927,57 @@ def test_the_consistency_of_two_pieces_is_their_cross_rate_against_their_own(tmp
     assert two[0][1] < NormalDist().inv_cdf(0.01)
 
 
+def two_batches(across: float) -> dict[str, pl.DataFrame]:
+    """cross_consistency's inputs: case C of an early batch (e00-e09, days 1 to 2) and a
+    late one (l00-l09, days 3 to 4) and piece P (p00-p09, days 3 to 4). Accounts active
+    together share 2 things a pair inside each side, ``across`` a pair between P and the
+    late batch; the early and the late batch never share (never active together)."""
+    day = [DAY + timedelta(days=d) for d in range(4)]
+    early, late, piece = ([f"{x}{i:02d}" for i in range(10)] for x in "elp")
+    spans = pl.DataFrame({"account_id": early + late + piece,
+                          "first_day": [day[0]] * 10 + [day[2]] * 20,
+                          "last_day": [day[1]] * 10 + [day[3]] * 20})
+    pairs = ([(a, b, 2.0) for side in (early, late, piece)
+              for a, b in itertools.combinations(side, 2)]
+             + [(a, b, across) for a in late for b in piece])
+    return {"shared": pl.DataFrame(pairs, schema=["account_a", "account_b", "shared"],
+                                   orient="row"),
+            "tests": pl.DataFrame({"cluster_id": ["P"], "joined_case": ["C"]}),
+            "cases": pl.DataFrame({"cluster_id": ["C"] * 20 + ["P"] * 10,
+                                   "account_id": early + late + piece}),
+            "spans": spans}
+
+
+def test_a_later_batch_of_one_operator_is_measured_on_the_pairs_active_with_it():
+    """Must merge: P shares with C's late batch what each batch shares inside (2 a pair),
+    and nothing with the early batch, which it never overlapped: per pair active
+    together the rates are all 2, a ratio of exactly 1. Per pair of all accounts C's rate
+    is 180 / 190 and the cross rate 1, a ratio of 0.73 (sweep AX's 1651227967: 0.72, and
+    two waves of one campaign stayed two cases). The coactive pairs: P with the late
+    batch only (100), P's own 90 ordered pairs, C's 180."""
+    world = two_batches(across=2.0)
+    got = cross_consistency(world["shared"], world["tests"], world["cases"], 0.01,
+                            world["spans"]).row(0, named=True)
+    assert got["cross_ratio"] == pytest.approx(1.0)
+    assert got["cross_z"] == pytest.approx(0.0, abs=1e-9)
+    active = world["spans"].join(world["cases"].select("account_id", group="cluster_id"),
+                                 on="account_id")
+    tests = pl.DataFrame({"group": ["P", "P", "C"], "other": ["C", "P", "C"]})
+    assert sorted(coactive_pairs(active, tests).iter_rows()) == [
+        ("C", "C", 180), ("P", "C", 100), ("P", "P", 90)]
+
+
+def test_a_second_operator_active_with_the_case_stays_apart_whatever_the_days():
+    """Must not merge: P shares 0.2 a pair with C's late batch, active with it, against 2
+    inside: a tenth of one operator's rate, below it at alpha; the days it was active
+    change nothing."""
+    world = two_batches(across=0.2)
+    got = cross_consistency(world["shared"], world["tests"], world["cases"], 0.01,
+                            world["spans"]).row(0, named=True)
+    assert got["cross_ratio"] == pytest.approx(0.1)
+    assert got["cross_z"] < got["required_z"]
+
+
 def test_the_consistency_is_the_same_bytes_whatever_order_the_pairs_come_in():
     """Float sums in another order differ in their last digits; the evidence rows come from
     hash joins in no fixed order, and the report must not change with them. (Eight pieces
@@ -937,8 +991,9 @@ def test_the_consistency_is_the_same_bytes_whatever_order_the_pairs_come_in():
     groups = [f"P{i % 8}" if i % 3 else "C" for i in range(len(accounts))]
     cases = pl.DataFrame({"cluster_id": groups, "account_id": accounts})
     tests = pl.DataFrame({"cluster_id": [f"P{i}" for i in range(8)], "joined_case": "C"})
+    spans = pl.DataFrame({"account_id": accounts, "first_day": DAY, "last_day": DAY})
     runs = [cross_consistency(shared.sample(fraction=1.0, shuffle=True, seed=seed), tests,
-                              cases, 0.01) for seed in range(6)]
+                              cases, 0.01, spans) for seed in range(6)]
     assert runs[0]["cross_z"].is_not_null().all()
     assert all(run.equals(runs[0]) for run in runs)
 
