@@ -455,24 +455,14 @@ def join_card_holders(labels: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFr
 
 def _wave_edges(index: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
     """(a, b): a star over each creation wave's holders that join it (``index``: account_id,
-    label, vertex, and card: the holder's card, ``_components``). The wave's home is the
-    group holding most of its holders, the holders no community holds (a negative label)
-    counted as one group: one operator's batch that the member test left unconfirmed is
-    one group, not hundreds of one. A holder joins unless a community holds it that is
-    neither the home nor the wave's fragment (``_card_joined``): sweep AS's 1650387480
-    made 3 of a 21-account campaign in the hours another made 732 of its own; the 732
-    were unconfirmed, each its own label, so the 21-account community held most of the
-    wave and took all 732 in. A holder whose card has as many holders outside the wave
-    as in it is not the wave's: a card is one payer for certain, a wave one registrant
-    only most likely, so the holder is its card's account made in those minutes (sweep
-    AX's 1651227967: 5 of a 51-account campaign's, on two cards, made in another's wave
-    of 2,858 took the 51 in with them)."""
-    waves = (index.with_columns(wave=_components(index.height, _stars(
-                 evidence, ["creation_wave"], index)))
-             .filter(pl.len().over("card", "wave") * 2 > pl.len().over("card"))
-             .filter(pl.len().over("wave") > 1)
-             .with_columns(a=pl.col("vertex").min().over("wave"))
-             .filter(pl.col("vertex") != pl.col("a")).select("a", b="vertex"))
+    label, vertex). The wave's home is the group holding most of its holders, the holders
+    no community holds (a negative label) counted as one group: one operator's batch that
+    the member test left unconfirmed is one group, not hundreds of one. A holder joins
+    unless a community holds it that is neither the home nor the wave's fragment
+    (``_card_joined``): sweep AS's 1650387480 made 3 of a 21-account campaign in the
+    hours another made 732 of its own; the 732 were unconfirmed, each its own label, so
+    the 21-account community held most of the wave and took all 732 in."""
+    waves = _stars(evidence, ["creation_wave"], index)
     alone = int(index["label"].min() or 0) - 1
     index = index.with_columns(card=_components(index.height, waves),
                                group=pl.when(pl.col("label") >= 0).then("label")

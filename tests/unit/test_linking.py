@@ -500,33 +500,6 @@ def test_a_wave_joins_its_unconfirmed_holders_and_the_communities_cut_from_it():
     assert joined["label"].n_unique() == 1
 
 
-def test_a_card_made_mostly_outside_a_wave_keeps_its_holders_out_of_it():
-    """Must not join: forty unconfirmed accounts of one operator's wave, and ten of
-    another's on one card, three of them made in the wave's minutes (sweep AX's
-    1651227967). The card is one payer for certain, the wave one registrant only most
-    likely: the three stay with their card, and the two operators apart."""
-    batch = {f"w{i:02d}": -1 - i for i in range(40)}
-    card = {f"k{i}": -41 - i for i in range(10)}
-    joined = dict(join_card_holders(
-        labels({**batch, **card}),
-        pl.concat([wave_rows([*batch, "k0", "k1", "k2"]), card_rows([list(card)])])
-    ).iter_rows())
-    assert len({joined[a] for a in batch}) == 1
-    assert {joined[a] for a in card} == {joined["k9"]}
-    assert joined["k0"] != joined["w00"]
-
-
-def test_a_wave_made_of_whole_cards_joins_them():
-    """Must join: a wave of thirty unconfirmed accounts on six cards of five, all made in
-    it, with two holders of a seventh card made in it and one made later: the wave and
-    the cards most of whose holders it made are one cluster."""
-    accounts = [f"a{i:02d}" for i in range(33)]
-    cards = [accounts[5 * k:5 * k + 5] for k in range(6)] + [accounts[30:33]]
-    joined = join_card_holders(labels({a: -1 - i for i, a in enumerate(accounts)}),
-                               pl.concat([wave_rows(accounts[:32]), card_rows(cards)]))
-    assert joined["label"].n_unique() == 1
-
-
 def paired_world(pairs: int, shares: dict[str, list[tuple[str, str, float]]]
                  ) -> dict[str, object]:
     """``cluster_accounts`` on a window of ``pairs`` card pairs m0-m1, m2-m3, .. and 300
