@@ -160,12 +160,15 @@ def rescore_sweep(sweep: Path, out: Path,
                   on_result: Callable[[dict, dict], None] | None = None) -> dict:
     """Every finished seed of ``sweep`` scored again by this code's scoring stage alone
     (``score_clusters`` on a copy of the seed's database: linking, statistics and cohorts
-    as the run left them), under ``out``: ``seed-N/result.json``, and ``sweep.json`` and
-    ``sweep.md`` with the aggregate and, per seed, each ``RESCORED`` measure before and
-    after. A change to the join rule or the verdicts is measured on a stored sweep in
-    minutes instead of hours of simulation and linking; the seeds it is measured on are
-    no longer fresh for a choice made while looking at them."""
+    as the run left them; its per-day views made again over the seed's own partitions,
+    which the merge rule reads for the accounts' days), under ``out``:
+    ``seed-N/result.json``, and ``sweep.json`` and ``sweep.md`` with the aggregate and,
+    per seed, each ``RESCORED`` measure before and after. A change to the join rule or the
+    verdicts is measured on a stored sweep in minutes instead of hours of simulation and
+    linking; the seeds it is measured on are no longer fresh for a choice made while
+    looking at them."""
     from pipeline.detection.scoring import score_clusters  # the data stack, imported late
+    from pipeline.features.features import create_feature_views  # the data stack, late
     from pipeline.warehouse import DB_NAME, connect  # the data stack, imported late
 
     done = json.loads((sweep / "sweep.json").read_text(encoding="utf-8"))
@@ -179,6 +182,7 @@ def rescore_sweep(sweep: Path, out: Path,
         copy = target / DB_NAME
         shutil.copyfile(folder / "out" / DB_NAME, copy)
         with connect(copy) as db:
+            create_feature_views(db, folder / "out")
             findings = score_clusters(db)
             clusters = db.sql("SELECT cluster_id, account_id FROM clusters").pl()
         copy.unlink()
