@@ -82,16 +82,16 @@ def cross_consistency(shared: pl.DataFrame, tests: pl.DataFrame, cases: pl.DataF
     sides = [_side(pieces, sums, own, other) for own, other in (("piece", "case"),
                                                                ("case", "piece"))]
     active = spans.join(group, on="account_id")
-    pairs = {name: coactive_pairs(active, pieces.select(group=a, other=b))
-             .select(piece="group", case="other", **{name: "pairs"})
-             for name, a, b in (("across", "piece", "case"), ("in_piece", "piece", "piece"),
-                                ("in_case", "case", "case"))}
+    across = coactive_pairs(active, pieces.select(group="piece", other="case"))
+    within = coactive_pairs(active, pl.concat([pieces["piece"], pieces["case"]]).unique()
+                            .to_frame("group").with_columns(other=pl.col("group")))
     crossed = (pieces
                .join(sides[0], on=["piece", "case"], how="left")
-               .join(sides[1], on=["piece", "case"], how="left", suffix="_case"))
-    for name, frame in pairs.items():
-        on = ["piece", "case"] if name == "across" else [name.removeprefix("in_")]
-        crossed = crossed.join(frame.select(*on, name).unique(), on=on, how="left")
+               .join(sides[1], on=["piece", "case"], how="left", suffix="_case")
+               .join(across.select(piece="group", case="other", across="pairs"),
+                     on=["piece", "case"], how="left")
+               .join(within.select(piece="group", in_piece="pairs"), on="piece", how="left")
+               .join(within.select(case="group", in_case="pairs"), on="case", how="left"))
     rate = pl.col("cross") / pl.col("across")
     inside = pl.col("inside") / pl.col("in_piece") * pl.col("inside_case") / pl.col("in_case")
     defined = ((pl.col("cross") > 0) & (pl.col("inside") > 0) & (pl.col("inside_case") > 0)
@@ -115,7 +115,10 @@ def coactive_pairs(active: pl.DataFrame, tests: pl.DataFrame) -> pl.DataFrame:
     first_day, last_day), those whose days overlap. All pairs less those where one
     ended before the other began, counted from the days the accounts begin and end, so
     the cost is days squared per test, not accounts squared; a group tested against
-    itself leaves out each account's pair with itself."""
+    itself leaves out each account's pair with itself. A test given twice is counted
+    once (a case tested by several pieces was counted once per piece: its pairs came out
+    too few, even negative)."""
+    tests = tests.unique()
     ends = active.group_by("group", "last_day").len("ended")
     begins = active.group_by("group", "first_day").len("began")
     sizes = active.group_by("group").len("n")
@@ -124,7 +127,7 @@ def coactive_pairs(active: pl.DataFrame, tests: pl.DataFrame) -> pl.DataFrame:
                .filter(pl.col("first_day") > pl.col("last_day"))
                .group_by("group", "other").agg(apart=(pl.col("ended") * pl.col("began")).sum()))
               for a, b in (("group", "other"), ("other", "group"))]
-    return (tests.unique()
+    return (tests
             .join(sizes, on="group").join(sizes.select(other="group", m="n"), on="other")
             .join(before[0], on=["group", "other"], how="left")
             .join(before[1], on=["group", "other"], how="left", suffix="_after")

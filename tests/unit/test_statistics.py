@@ -967,6 +967,27 @@ def test_a_later_batch_of_one_operator_is_measured_on_the_pairs_active_with_it()
         ("C", "C", 180), ("P", "C", 100), ("P", "P", 90)]
 
 
+def test_a_case_tested_by_two_pieces_counts_its_pairs_once():
+    """The same world with a second piece Q (q00-q09, days 3 to 4, tied like P) tested
+    against C too: each ratio is still exactly 1. Counted once per piece (74f83e2), C's
+    early and late batches were apart twice over: 400 - 2 x 200 - 20 = -20 pairs, and a
+    ratio of 4,885."""
+    world = two_batches(across=2.0)
+    late = [f"l{i:02d}" for i in range(10)]
+    second = [f"q{i:02d}" for i in range(10)]
+    shared = pl.concat([world["shared"], pl.DataFrame(
+        [(a, b, 2.0) for a, b in itertools.combinations(second, 2)]
+        + [(a, b, 2.0) for a in late for b in second],
+        schema=["account_a", "account_b", "shared"], orient="row")])
+    day = world["spans"]["first_day"].max()
+    spans = pl.concat([world["spans"], pl.DataFrame(
+        {"account_id": second, "first_day": day, "last_day": world["spans"]["last_day"].max()})])
+    cases = pl.concat([world["cases"], pl.DataFrame({"cluster_id": "Q", "account_id": second})])
+    tests = pl.DataFrame({"cluster_id": ["P", "Q"], "joined_case": ["C", "C"]})
+    got = cross_consistency(shared, tests, cases, 0.01, spans)
+    assert got["cross_ratio"].to_list() == [pytest.approx(1.0), pytest.approx(1.0)]
+
+
 def test_a_second_operator_active_with_the_case_stays_apart_whatever_the_days():
     """Must not merge: P shares 0.2 a pair with C's late batch, active with it, against 2
     inside: a tenth of one operator's rate, below it at alpha; the days it was active
