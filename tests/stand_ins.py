@@ -31,6 +31,7 @@ CODE_INPUTS = {
                    "NULL::BIGINT AS size_bytes, NULL::VARCHAR AS sha256",
     "raw_lines": "NULL::BIGINT AS source_line, NULL::VARCHAR AS text, NULL::BLOB AS line",
     "window_account_day": "NULL::VARCHAR AS account_id",
+    "linked_labels": "NULL::VARCHAR AS account_id, NULL::BIGINT AS label",
     "range_requests": "NULL::VARCHAR AS source_file",
 }
 
@@ -42,7 +43,8 @@ def parameters(text: str) -> dict[str, object]:
                                  "compared": True, "bands_per_prompt": 4,
                                  "verdict": "flagged", "case_verdicts": ["flagged", "watch"],
                                  "cases_only": True, "cluster_id": "c", "account_id": "a",
-                                 "registrant": ["payment_fingerprint"]}
+                                 "registrant": ["payment_fingerprint"],
+                                 "creation_kinds": ["created_burst", "creation_wave"]}
     return {name: values.get(name, 1) for name in set(re.findall(r"\$([a-z_]+)", text))}
 
 

@@ -57,6 +57,7 @@ from pipeline.linking.members import (
 )
 from pipeline.linking.split import split_clusters
 from pipeline.linking.surprise import count_surprise, fisher_surprise, poisson_surprise
+from pipeline.linking.waves import weigh_wave_holders, without_waves_of
 from pipeline.progress import Progress, Steps
 from pipeline.registry import CLUSTER_SPLIT, PRIOR_CLUSTERS
 from pipeline.settings import FeatureParams, LinkParams
@@ -155,6 +156,10 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
                                second=params.member_second)
 
     labels = cluster_accounts(accounts, edges, evidence, confirm, params)
+    bystanders = weigh_wave_holders(db, labels, params.alpha)
+    if bystanders.len():
+        evidence = without_waves_of(evidence, bystanders)
+        labels = cluster_accounts(accounts, edges, evidence, confirm, params)
     steps.next("split test")
     labels = _split_test(db, labels, evidence, params)
     steps.next("case ids and lineage")

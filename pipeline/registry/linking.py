@@ -251,6 +251,39 @@ CLUSTER_SPLIT = Table(
     ),
 )
 
+WAVE_HOLDER = Table(
+    name="wave_holder",
+    grain="one row per account holding a creation wave's key that linking put in a cluster "
+          "of two or more accounts",
+    key=("account_id",),
+    layer="linking",
+    kind="table",
+    meaning="whether a wave's holder ties to its cluster as a member or as an outsider "
+            "who signed up in the same minutes; a holder that leaves is linked again "
+            "without its wave (pipeline/linking/linking.py)",
+    made_by="sql/linking/wave_holder.sql",
+    columns=(
+        _ACCOUNT,
+        _c("wave", "VARCHAR", "the wave it holds (creation_wave.wave)"),
+        _c("cluster_accounts", "BIGINT", "accounts of the cluster linking put it in"),
+        _c("partners", "BIGINT", "accounts it shares evidence with, its creation time "
+           "aside"),
+        _c("inside", "BIGINT", "those of them in its cluster"),
+        _c("members_share", "DOUBLE", "the cluster's members' partners inside over all "
+           "their partners"),
+        _c("members_spread", "DOUBLE", "the variance of the members' shares beyond the "
+           "binomial"),
+        _c("outsiders_share", "DOUBLE", "the other accounts' partners in the cluster over "
+           "all their partners"),
+        _c("outsiders_spread", "DOUBLE", "the variance of their shares beyond the "
+           "binomial"),
+        _c("log10_ratio", "DOUBLE", "log10 of the likelihood of its share as an outsider's "
+           "over as a member's; NULL without partners"),
+        _c("bar", "DOUBLE", "log10(holders tested) - log10(LinkParams.alpha)"),
+        _c("leaves", "BOOLEAN", "its ties are an outsider's: linking drops its wave key"),
+    ),
+)
+
 ACCOUNT_LINK = Table(
     name="account_link",
     grain="one row per pair of accounts (account_a < account_b) that is an edge of the "

@@ -37,6 +37,7 @@ from pipeline.linking.surprise import (
     hochberg_bar,
     poisson_surprise,
 )
+from pipeline.linking.waves import weigh_wave_holders, without_waves_of
 from pipeline.warehouse import sql_text
 
 from conftest import labels
@@ -498,6 +499,66 @@ def test_a_wave_joins_its_unconfirmed_holders_and_the_communities_cut_from_it():
     parts = {f"p{i:02d}": i % 2 for i in range(30)}
     joined = join_card_holders(labels({**strays, **parts}), wave_rows([*parts, *strays]))
     assert joined["label"].n_unique() == 1
+
+
+def wave_window(inside: int, outside: int) -> duckdb.DuckDBPyConnection:
+    """A window linking put in one cluster: 40 accounts made in one wave (w00-w39) that
+    each share evidence with the next 20 of them and with 2 of 200 outsiders, a holder
+    ``b`` of the wave sharing evidence with ``inside`` of the 40 and ``outside`` of the
+    outsiders, and a holder ``q`` that shares nothing else; the outsiders (o000-o199) are
+    clusters of one, each sharing with the next 3 of them."""
+    campaign = [f"w{i:02d}" for i in range(40)]
+    outsiders = [f"o{i:03d}" for i in range(200)]
+    pairs = [(a, campaign[(i + k) % 40]) for i, a in enumerate(campaign) for k in range(1, 11)]
+    pairs += [(a, outsiders[(7 * i + k) % 200]) for i, a in enumerate(campaign) for k in (0, 1)]
+    pairs += [(a, outsiders[(i + k) % 200]) for i, a in enumerate(outsiders) for k in (1, 2, 3)]
+    pairs += [("b", a) for a in campaign[:inside]]
+    pairs += [("b", a) for a in outsiders[:outside]]
+    pairs += [("b", "w00"), ("q", "w01")]
+    kinds = ["sync_start"] * (len(pairs) - 2) + ["creation_wave", "created_burst"]
+    db = duckdb.connect()
+    db.register("rows", pl.DataFrame({
+        "account_a": [min(a, b) for a, b in pairs], "account_b": [max(a, b) for a, b in pairs],
+        "key_type": kinds}).to_arrow())
+    db.execute("CREATE TABLE account_link_evidence AS SELECT * FROM rows")
+    holders = [*campaign, "b", "q"]
+    db.register("keys", pl.DataFrame({"account_id": holders, "key_type": "creation_wave",
+                                      "key_value": "2026-03-01T10:00"}).to_arrow())
+    db.execute("CREATE TABLE account_link_key AS SELECT * FROM keys")
+    return db
+
+
+def wave_labels() -> pl.DataFrame:
+    return labels({**{f"w{i:02d}": 0 for i in range(40)}, "b": 0, "q": 0,
+                   **{f"o{i:03d}": 1 + i for i in range(200)}})
+
+
+def test_a_wave_holder_whose_ties_fall_as_an_outsiders_leaves_the_wave():
+    """Must fire: b signed up in the wave's minutes (sweep BB's 590037408) and shares
+    evidence with 3 of the cluster's 40 accounts and 60 outsiders, as an outsider's ties
+    fall on the cluster; the wave's accounts, and q, which shares nothing but its
+    creation time, stay."""
+    db = wave_window(inside=3, outside=60)
+    assert weigh_wave_holders(db, wave_labels(), alpha=0.01).to_list() == ["b"]
+    tested = db.sql("SELECT * FROM wave_holder").pl()
+    assert tested.filter(pl.col("account_id") == "q")["log10_ratio"].is_null().all()
+    assert tested.height == 42
+
+
+def test_a_wave_holder_tied_inside_as_a_member_is_stays():
+    """Must not fire: a holder sharing with 30 of the cluster's 40 accounts and 5
+    outsiders ties inside as the wave's own accounts do."""
+    db = wave_window(inside=30, outside=5)
+    assert weigh_wave_holders(db, wave_labels(), alpha=0.01).is_empty()
+
+
+def test_a_holder_out_of_its_wave_leaves_the_star_and_the_rest_stay_one():
+    """The first holder of a wave's star leaving does not break the star: the wave is
+    drawn again from its next holder, and cards are untouched."""
+    evidence = pl.concat([wave_rows(["a", "b", "c", "d"]), card_rows([["a", "e"]])])
+    kept = without_waves_of(evidence, pl.Series(["a", "c"]))
+    assert sorted(kept.select("account_a", "account_b", "key_type").iter_rows()) == [
+        ("a", "e", "payment_fingerprint"), ("b", "d", "creation_wave")]
 
 
 def paired_world(pairs: int, shares: dict[str, list[tuple[str, str, float]]]
