@@ -545,7 +545,7 @@ def test_a_wave_holder_whose_ties_fall_as_an_outsiders_leaves_the_wave():
     assert tested.height == 42
 
 
-def test_a_wave_holder_tied_inside_as_a_member_is_stays():
+def test_a_wave_holder_tied_inside_as_members_are_stays_in_its_wave():
     """Must not fire: a holder sharing with 30 of the cluster's 40 accounts and 5
     outsiders ties inside as the wave's own accounts do."""
     db = wave_window(inside=30, outside=5)
