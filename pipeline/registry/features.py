@@ -255,7 +255,8 @@ ACCOUNT_PREFIX_DAY = Table(
            "the TTL, not concurrent)"),
         _c("observed_read_count", "BIGINT", "requests that read the cache"),
         _c("observed_write_count", "BIGINT", "requests that wrote the cache"),
-        _c("busted_count", "BIGINT", "predicted hits that read nothing (a busted cache)"),
+        _c("busted_count", "BIGINT", "predicted hits that wrote the prefix again instead of "
+           "reading it (a busted cache)"),
     ),
 )
 

@@ -66,7 +66,8 @@ CLUSTER_PROFILE = Table(
         _c("shared_band_hour_count", "BIGINT", "of those, sent by two or more of its accounts"),
         _CACHEABLE,
         _PREDICTED,
-        _c("busted_count", "BIGINT", "predicted hits that read nothing (a busted cache)"),
+        _c("busted_count", "BIGINT", "predicted hits that wrote the prefix again instead of "
+           "reading it (a busted cache)"),
         _OBSERVED_READ,
         _c("read_without_write_count", "BIGINT", "cache reads on prefixes its account never "
            "wrote"),

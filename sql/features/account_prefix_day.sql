@@ -4,9 +4,11 @@
 -- follows the documented rules: exact prefix match (system_hash and model), entries live
 -- $ttl_seconds and every use refreshes them, a prefix shorter than $min_cacheable_tokens
 -- is never cached, and a request within $concurrency_ms of the previous one misses (the
--- first response has not started). A predicted hit with no cache read is a busted cache
--- (a nonce in the prefix); a read with no creation anywhere in the account is a cache
--- someone else warmed. Input: requests (one day).
+-- first response has not started). A predicted hit that wrote the prefix again instead of
+-- reading it is a busted cache (a nonce in the prefix); a predicted hit that neither read
+-- nor wrote asked for no caching (caching is the client's choice, and a prefix shorter than
+-- the minimum at its breakpoint is never cached) and is not busted. A read with no creation
+-- anywhere in the account is a cache someone else warmed. Input: requests (one day).
 -- Parameters: $ttl_seconds, $min_cacheable_tokens, $concurrency_ms.
 WITH cacheable AS (
     SELECT
@@ -33,7 +35,7 @@ final AS (
         count(*) FILTER (WHERE was_read)::BIGINT AS observed_read_count,
         count(*) FILTER (WHERE was_written)::BIGINT AS observed_write_count,
         count(*) FILTER (WHERE gap_us BETWEEN $concurrency_ms * 1000 AND $ttl_seconds * 1000000
-            AND NOT was_read)::BIGINT AS busted_count
+            AND was_written AND NOT was_read)::BIGINT AS busted_count
     FROM cacheable
     GROUP BY account_id, model, system_hash
 )

@@ -115,7 +115,7 @@ CACHE_COUNTS = (
     ("cacheable_count", "cacheable (long enough to cache)"),
     ("predicted_hit_count", "predicted hits: the account's own earlier request within the TTL"),
     ("observed_read_count", "observed cache reads"),
-    ("busted_count", "predicted hits that read nothing (cache busted)"),
+    ("busted_count", "predicted hits that wrote the prefix again (cache busted)"),
     ("handoff_count", "prefix used by another account of the cluster within the TTL"),
     ("read_without_write_count", "reads of a prefix the account never wrote"),
 )
