@@ -15,6 +15,8 @@
 --   bar: log10(holders tested) - log10($alpha), Bonferroni over the rows;
 --   leaves: it has partners, members tie more inside than outsiders do, and log10_ratio
 --     reaches the bar: linking drops its wave key (pipeline/linking/linking.py).
+-- Sums of fractions add in account order: in parallel they added in any order, and
+-- the last digits of the spreads and ratios moved from run to run.
 -- Input: account_link_evidence, account_link_key, linked_labels. Parameters:
 -- $creation_kinds, $alpha.
 WITH pair AS (
@@ -64,9 +66,9 @@ members AS (
         count(*) AS accounts,
         sum(partners) AS partners,
         sum(inside) AS inside,
-        sum(1.0 / partners) AS inverse_partners,
+        sum(1.0 / partners ORDER BY account_id) AS inverse_partners,
         sum(inside) / sum(partners) AS share,
-        coalesce(var_samp(inside / partners), 0.0) AS share_variance
+        coalesce(var_samp(inside / partners ORDER BY account_id), 0.0) AS share_variance
     FROM own
     WHERE partners > 0
     GROUP BY label
@@ -75,8 +77,8 @@ members AS (
 outside AS (
     SELECT
         c.partner_label AS label,
-        sum(c.ties / d.partners) AS share_sum,
-        sum((c.ties / d.partners) ^ 2) AS share_squares
+        sum(c.ties / d.partners ORDER BY c.account_id) AS share_sum,
+        sum((c.ties / d.partners) ^ 2 ORDER BY c.account_id) AS share_squares
     FROM counted AS c
     JOIN degree AS d USING (account_id)
     JOIN placed AS a USING (account_id)
@@ -85,7 +87,8 @@ outside AS (
 ),
 
 window_partners AS (
-    SELECT count(*) AS accounts, sum(partners) AS partners, sum(1.0 / partners) AS inverse
+    SELECT count(*) AS accounts, sum(partners) AS partners,
+        sum(1.0 / partners ORDER BY account_id) AS inverse
     FROM degree
 ),
 
