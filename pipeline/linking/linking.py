@@ -57,7 +57,12 @@ from pipeline.linking.members import (
 )
 from pipeline.linking.split import split_clusters
 from pipeline.linking.surprise import count_surprise, fisher_surprise, poisson_surprise
-from pipeline.linking.waves import weigh_wave_holders, without_waves_of
+from pipeline.linking.waves import (
+    Confirmations,
+    moved_by,
+    weigh_wave_holders,
+    without_waves_of,
+)
 from pipeline.progress import Progress, Steps
 from pipeline.registry import CLUSTER_SPLIT, PRIOR_CLUSTERS
 from pipeline.settings import FeatureParams, LinkParams
@@ -149,30 +154,41 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
     keys = key_codes(db.sql("SELECT * FROM account_shared_key").pl(),
                      db.sql("SELECT * FROM account_link_null").pl(), accounts)
     release_buffers(db)
-    def confirm(labels: pl.DataFrame) -> pl.DataFrame:
+    def confirm(labels: pl.DataFrame, only: pl.Series | None) -> pl.DataFrame:
         return confirm_members(labels, evidence, pairs, keys, threshold,
                                families={t.key_type: t.family for t in params.link_types},
                                dispersion=params.member_dispersion,
-                               second=params.member_second)
+                               second=params.member_second, only=only)
 
-    labels = cluster_accounts(accounts, edges, evidence, confirm, params)
+    confirmations = Confirmations(confirm, reuse=params.member_second == "bonferroni")
+    labels = cluster_accounts(accounts, edges, evidence, confirmations, params)
     bystanders = weigh_wave_holders(db, labels, params.alpha)
     if bystanders.len():
-        evidence = without_waves_of(evidence, bystanders)
-        labels = cluster_accounts(accounts, edges, evidence, confirm, params)
+        left = without_waves_of(evidence, bystanders)
+        confirmations.after_leaving(moved_by(evidence, left))
+        evidence = left
+        labels = cluster_accounts(accounts, edges, evidence, confirmations, params)
     steps.next("split test")
     labels = _split_test(db, labels, evidence, params)
     steps.next("case ids and lineage")
+    previous = _keep_prior_clusters(db)
+    result = _publish_clusters(db, labels, previous, run_id, first, last, edges.height,
+                               len(accounts))
+    steps.end()
+    return result
+
+
+def _keep_prior_clusters(db: duckdb.DuckDBPyConnection) -> pl.DataFrame | None:
+    """The clusters of the run before (``previous_clusters``), also kept as
+    ``prior_clusters``: the lineage names clusters after them, and an investigator asks
+    what a cluster was before tonight's run."""
     previous = previous_clusters(db)
     db.execute("DROP TABLE IF EXISTS prior_clusters")
     db.execute(table_ddl(PRIOR_CLUSTERS))
     if previous is not None:
         db.execute("INSERT INTO prior_clusters SELECT cluster_id, account_id FROM clusters "
                    "ORDER BY cluster_id, account_id")
-    result = _publish_clusters(db, labels, previous, run_id, first, last, edges.height,
-                               len(accounts))
-    steps.end()
-    return result
+    return previous
 
 
 def _split_test(db: duckdb.DuckDBPyConnection, labels: pl.DataFrame,

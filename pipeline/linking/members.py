@@ -65,7 +65,8 @@ def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
                     pairs: pl.DataFrame, keys: KeyCodes,
                     threshold: dict[str, float | int], *, families: dict[str, str],
                     dispersion: float = 1e9, rounds: int = 2,
-                    second: str = "bonferroni") -> pl.DataFrame:
+                    second: str = "bonferroni",
+                    only: pl.Series | None = None) -> pl.DataFrame:
     """Keep in each community only the accounts the rest of it explains: (account_id,
     label, member_surprise), an account that fails becoming a community of its own.
 
@@ -89,8 +90,11 @@ def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
     stands, while a team linked among itself does not ride inside another's community. A
     card does not keep an account in a community: card holders are joined to each other
     afterwards (``join_card_holders``), so an enterprise's card cannot hold it inside a
-    campaign's community.
-    Tested again after the failures leave, ``rounds`` times.
+    campaign's community. Tested again after the failures leave, ``rounds`` times.
+
+    ``only``: test just the communities holding these accounts, the others coming out
+    alone (``waves.Confirmations`` has their tests): with the Bonferroni bar a test reads
+    no other community, so each is the one the whole call makes (Hochberg's reads all).
     """
     member_edge = math.log10(max(int(threshold["account_count"]), 1)) \
         - math.log10(float(threshold["alpha"]))
@@ -102,11 +106,14 @@ def confirm_members(labels: pl.DataFrame, evidence: pl.DataFrame,
     failover_floor = float(failovers["expected_count"].min() or 0.0)
     holders = _holders(keys, _payers(evidence, labels["account_id"]))
     current = labels.with_columns(member_surprise=pl.lit(None, pl.Float64))
+    chosen = (None if only is None else labels.filter(pl.col("label").is_in(
+        labels.filter(pl.col("account_id").is_in(only.implode()))["label"].implode())))
     for _ in range(rounds):
         label = current.select("account_id", "label")
         size = label.group_by("label").len("n")
+        subset = None if chosen is None else label.join(chosen, on="account_id", how="semi")
         members = _member_surprise(pl.concat([
-            _key_tests(holders, label),
+            _key_tests(holders, label, subset),
             _failover_tests(failovers, label, failover_floor, dispersion),
         ], how="vertical_relaxed"), families).drop("label")
         second_edge = member_edge if second == "bonferroni" else hochberg_bar(
@@ -321,7 +328,11 @@ def _batch_tests(holders: _Holders, label: pl.DataFrame,
     afterwards anyway. ``tested`` (account_id, label): the tests (default: each account of
     ``label`` against its own; ``fragment_ties``: against others), the accounts of one
     ``tested_as`` as one (``cluster_ties``). Columns: account_id (or ``tested_as``), label,
-    key_type, stratum (0), surprise."""
+    key_type, stratum (0), surprise. Each count of a community (its holders of a key, of
+    a locale, its activity) reads only its own accounts, so only the communities tested
+    against are counted."""
+    if tested is not None:
+        label = label.join(tested.select("label").unique(), on="label", how="semi")
     label = _encoded(label, holders.accounts)
     tested = label if tested is None else _encoded(tested, holders.accounts)
     groups = _codes(tested, column="tested_as") if "tested_as" in tested.columns else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import itertools
 import math
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -37,7 +38,12 @@ from pipeline.linking.surprise import (
     hochberg_bar,
     poisson_surprise,
 )
-from pipeline.linking.waves import weigh_wave_holders, without_waves_of
+from pipeline.linking.waves import (
+    Confirmations,
+    moved_by,
+    weigh_wave_holders,
+    without_waves_of,
+)
 from pipeline.warehouse import sql_text
 
 from conftest import labels
@@ -330,6 +336,68 @@ def test_ties_tested_in_batches_are_the_ties_tested_at_once(monkeypatch):
     monkeypatch.setattr(members, "BATCH_ROWS", 1)
     assert at_once.height == 6
     assert ties().equals(at_once)
+
+
+def two_communities() -> tuple[pl.DataFrame, Callable[[pl.DataFrame, pl.Series | None],
+                                                     pl.DataFrame]]:
+    """A ring campaign m0..m29 (label 0), a ring team t0..t11 that also shares a little
+    with the campaign (label 1), and 200 accounts alone; and the member test on them
+    (labels, only)."""
+    names = ([f"m{i}" for i in range(30)] + [f"t{i}" for i in range(12)]
+             + [f"o{i}" for i in range(200)])
+    shares = {"same_prompt": ring("m", 30, 4) + ring("t", 12, 3) + [("t0", "m3", 1.0)],
+              "sync_start": ring("m", 30, 4) + ring("t", 12, 2) + [("t5", "o9", 1.0)]}
+    evidence, null, shared = member_frames(names, shares)
+    labels = pl.DataFrame({"account_id": names,
+                           "label": [0] * 30 + [1] * 12 + list(range(2, 202))})
+    keys, threshold = key_codes(shared, null), edge_threshold(len(names), 0.01)
+
+    def confirm(grouping: pl.DataFrame, only: pl.Series | None) -> pl.DataFrame:
+        return confirm_members(grouping, evidence, strong_pairs([]), keys, threshold,
+                               families=FAMILY, only=only)
+
+    return labels, confirm
+
+
+def test_the_member_test_of_one_community_is_its_test_among_all():
+    """A community tested alone (``only``) gets, member by member, what the test of every
+    community gives it; the communities not tested come out alone."""
+    labels, confirm = two_communities()
+    every = confirm(labels, None)
+    team = confirm(labels, pl.Series(["t4"]))
+    assert every.filter(pl.col("label") == 1).height == 12
+    assert team.filter(pl.col("account_id").str.starts_with("t")).equals(
+        every.filter(pl.col("account_id").str.starts_with("t")))
+    assert (team.filter(pl.col("account_id").str.starts_with("m"))["label"] < 0).all()
+
+
+def test_the_pass_after_leaving_tests_only_what_changed_and_finds_what_all_would():
+    """After holders leave their waves, a community with the members it had and no
+    moved account keeps its test (the campaign); one that changed (the team without t11)
+    or holds a moved account is tested again; the result is the test of everything."""
+    labels, confirm = two_communities()
+    asked: list[int | None] = []
+
+    def counted(grouping: pl.DataFrame, only: pl.Series | None) -> pl.DataFrame:
+        asked.append(None if only is None else only.len())
+        return confirm(grouping, only)
+
+    confirmations = Confirmations(counted)
+    confirmations(labels)
+    changed = labels.with_columns(label=pl.when(pl.col("account_id") == "t11")
+                                  .then(pl.lit(999)).otherwise("label"))
+    confirmations.after_leaving(pl.Series(["o7"]))
+    again = confirmations(changed)
+    assert again.equals(confirm(changed, None))
+    assert asked == [None, 13]
+
+
+def test_accounts_moved_by_leaving_are_those_of_the_stars_that_changed():
+    """A leaver that headed its wave's star moves every holder (the star is drawn again);
+    the card's holders stay put."""
+    before = pl.concat([wave_rows(["a", "b", "c", "d"]), card_rows([["a", "e"]])])
+    after = without_waves_of(before, pl.Series(["a"]))
+    assert moved_by(before, after).to_list() == ["a", "b", "c", "d"]
 
 
 def test_a_units_keys_count_its_coholders_once():
