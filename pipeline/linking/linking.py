@@ -161,13 +161,15 @@ def link_accounts(db: duckdb.DuckDBPyConnection, start: date, end: date, *,
                                second=params.member_second, only=only)
 
     confirmations = Confirmations(confirm, reuse=params.member_second == "bonferroni")
-    labels = cluster_accounts(accounts, edges, evidence, confirmations, params)
+    communities = detect_communities(accounts, edges, params)
+    labels = cluster_accounts(accounts, edges, evidence, confirmations, params, communities)
     bystanders = weigh_wave_holders(db, labels, params.alpha)
     if bystanders.len():
         left = without_waves_of(evidence, bystanders)
         confirmations.after_leaving(moved_by(evidence, left))
         evidence = left
-        labels = cluster_accounts(accounts, edges, evidence, confirmations, params)
+        labels = cluster_accounts(accounts, edges, evidence, confirmations, params,
+                                  communities)
     steps.next("split test")
     labels = _split_test(db, labels, evidence, params)
     steps.next("case ids and lineage")
@@ -405,7 +407,8 @@ def _pair_keyed(evidence: pl.DataFrame) -> pl.DataFrame:
 
 def cluster_accounts(accounts: pl.Series, edges: pl.DataFrame, evidence: pl.DataFrame,
                      confirm: Callable[[pl.DataFrame], pl.DataFrame],
-                     params: LinkParams) -> pl.DataFrame:
+                     params: LinkParams,
+                     communities: pl.DataFrame | None = None) -> pl.DataFrame:
     """(account_id, label): Leiden's communities with each member confirmed, card holders
     joined, and then the accounts still unheld grouped again among themselves and
     confirmed. Card holders join before the strays are regrouped: an account its
@@ -414,8 +417,11 @@ def cluster_accounts(accounts: pl.Series, edges: pl.DataFrame, evidence: pl.Data
     hold (none of its accounts passed the member test) is strays too: a campaign that
     pays two accounts per card and that the first pass cut by mail domain would
     otherwise stay hundreds of card pairs, each too small to flag; its cards join it
-    again at the end."""
-    confirmed = confirm(detect_communities(accounts, edges, params))
+    again at the end. ``communities``: Leiden's on these edges when the caller has them
+    (the pass after wave holders leave runs on the same edges: about 5 s on ``seedday``)."""
+    if communities is None:
+        communities = detect_communities(accounts, edges, params)
+    confirmed = confirm(communities)
     carded = join_card_holders(confirmed.select("account_id", "label"), evidence)
     held = confirmed.filter(pl.col("label") >= 0).select("account_id", held=pl.lit(True))
     alone = -1 - pl.int_range(pl.len())
